@@ -1,0 +1,300 @@
+//! Backend dispatch: the only place that knows whether SQLite or PostgreSQL runs.
+
+use crate::{Result, StoreError};
+use sea_query::{PostgresQueryBuilder, QueryStatementWriter, SqliteQueryBuilder, Value, Values};
+use sqlx::postgres::{PgArguments, PgPool, PgPoolOptions, PgRow};
+use sqlx::sqlite::{
+    SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteRow, SqliteSynchronous,
+};
+use sqlx::{Arguments, AssertSqlSafe, FromRow};
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone)]
+enum Pools {
+    /// SQLite allows one writer at a time; a dedicated one-connection pool makes
+    /// that the single write path instead of letting writers collide on SQLITE_BUSY.
+    Sqlite { read: SqlitePool, write: SqlitePool },
+    Postgres(PgPool),
+}
+
+/// Read access and the entry to write transactions. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    pools: Pools,
+}
+
+/// A write transaction. Dropped without [`Tx::commit`] it rolls back.
+pub struct Tx {
+    inner: TxInner,
+}
+
+enum TxInner {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+/// A row type that can be read from either backend.
+pub trait AnyRow: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
+impl<T> AnyRow for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
+
+// sea-query-binder pins sqlx 0.8 while we use sqlx 0.9, so binding the few value
+// kinds our queries use is done here rather than compiling two sqlx versions.
+fn sqlite_args(values: Values) -> Result<SqliteArguments> {
+    let mut args = SqliteArguments::default();
+    for v in values {
+        let r = match v {
+            Value::Bool(b) => args.add(b),
+            Value::Int(i) => args.add(i.map(i64::from)),
+            Value::BigInt(i) => args.add(i),
+            Value::Double(d) => args.add(d),
+            Value::String(s) => args.add(s),
+            Value::Bytes(b) => args.add(b),
+            other => return Err(StoreError::Invalid(format!("unsupported bind value {other:?}"))),
+        };
+        r.map_err(|e| StoreError::Invalid(e.to_string()))?;
+    }
+    Ok(args)
+}
+
+fn pg_args(values: Values) -> Result<PgArguments> {
+    let mut args = PgArguments::default();
+    for v in values {
+        let r = match v {
+            Value::Bool(b) => args.add(b),
+            Value::Int(i) => args.add(i.map(i64::from)),
+            Value::BigInt(i) => args.add(i),
+            Value::Double(d) => args.add(d),
+            Value::String(s) => args.add(s),
+            Value::Bytes(b) => args.add(b),
+            other => return Err(StoreError::Invalid(format!("unsupported bind value {other:?}"))),
+        };
+        r.map_err(|e| StoreError::Invalid(e.to_string()))?;
+    }
+    Ok(args)
+}
+
+impl Store {
+    /// Opens `sqlite://PATH` or `postgres://…`.
+    ///
+    /// # Errors
+    /// When the URL is of another kind or the database cannot be reached.
+    pub async fn connect(url: &str) -> Result<Self> {
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            Self::open_sqlite(Path::new(path)).await
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Self::open_postgres(url).await
+        } else {
+            Err(StoreError::UnsupportedUrl(url.to_owned()))
+        }
+    }
+
+    /// Opens (and creates) an SQLite database file in WAL mode with `synchronous=FULL`,
+    /// so that a committed write survives a power cut.
+    ///
+    /// # Errors
+    /// When the file cannot be opened.
+    pub async fn open_sqlite(path: &Path) -> Result<Self> {
+        let opts = SqliteConnectOptions::from_str("sqlite://")?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(opts.clone())
+            .await?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(opts.read_only(true))
+            .await?;
+        Ok(Self { pools: Pools::Sqlite { read, write } })
+    }
+
+    /// # Errors
+    /// When the server cannot be reached.
+    pub async fn open_postgres(url: &str) -> Result<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .await?;
+        Ok(Self { pools: Pools::Postgres(pool) })
+    }
+
+    #[must_use]
+    pub fn backend(&self) -> Backend {
+        match self.pools {
+            Pools::Sqlite { .. } => Backend::Sqlite,
+            Pools::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Starts a write transaction.
+    ///
+    /// # Errors
+    /// When no connection can be had.
+    pub async fn begin(&self) -> Result<Tx> {
+        let inner = match &self.pools {
+            Pools::Sqlite { write, .. } => TxInner::Sqlite(write.begin().await?),
+            Pools::Postgres(p) => TxInner::Postgres(p.begin().await?),
+        };
+        Ok(Tx { inner })
+    }
+
+    pub(crate) async fn fetch_all<T: AnyRow>(&self, q: &impl QueryStatementWriter) -> Result<Vec<T>> {
+        Ok(match &self.pools {
+            Pools::Sqlite { read, .. } => {
+                let (sql, values) = q.build(SqliteQueryBuilder);
+                sqlx::query_as_with(AssertSqlSafe(sql), sqlite_args(values)?).fetch_all(read).await?
+            }
+            Pools::Postgres(p) => {
+                let (sql, values) = q.build(PostgresQueryBuilder);
+                sqlx::query_as_with(AssertSqlSafe(sql), pg_args(values)?).fetch_all(p).await?
+            }
+        })
+    }
+
+    pub(crate) async fn fetch_optional<T: AnyRow>(&self, q: &impl QueryStatementWriter) -> Result<Option<T>> {
+        Ok(match &self.pools {
+            Pools::Sqlite { read, .. } => {
+                let (sql, values) = q.build(SqliteQueryBuilder);
+                sqlx::query_as_with(AssertSqlSafe(sql), sqlite_args(values)?).fetch_optional(read).await?
+            }
+            Pools::Postgres(p) => {
+                let (sql, values) = q.build(PostgresQueryBuilder);
+                sqlx::query_as_with(AssertSqlSafe(sql), pg_args(values)?).fetch_optional(p).await?
+            }
+        })
+    }
+
+    /// Runs a plain SQL script (migrations) outside the query builder.
+    pub(crate) async fn raw_fetch_i64(&self, sql: &str) -> Result<Vec<i64>> {
+        Ok(match &self.pools {
+            Pools::Sqlite { write, .. } => sqlx::query_scalar(AssertSqlSafe(sql.to_owned())).fetch_all(write).await?,
+            Pools::Postgres(p) => sqlx::query_scalar(AssertSqlSafe(sql.to_owned())).fetch_all(p).await?,
+        })
+    }
+
+    /// Lists `(table, column, type, not_null)` of the logical schema, normalised so
+    /// that the two backends can be compared (see the schema-equivalence test).
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn logical_schema(&self) -> Result<Vec<(String, String, String, bool)>> {
+        let mut cols: Vec<(String, String, String, bool)> = match &self.pools {
+            Pools::Sqlite { read, .. } => {
+                sqlx::query_as(
+                    "SELECT m.name, p.name, lower(p.type), p.\"notnull\" OR p.pk \
+                     FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+                     WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'",
+                )
+                .fetch_all(read)
+                .await?
+            }
+            Pools::Postgres(p) => {
+                sqlx::query_as(
+                    "SELECT table_name::text, column_name::text, lower(data_type::text), is_nullable = 'NO' \
+                     FROM information_schema.columns WHERE table_schema = current_schema()",
+                )
+                .fetch_all(p)
+                .await?
+            }
+        };
+        for c in &mut cols {
+            c.2 = match c.2.as_str() {
+                "integer" | "bigint" => "integer",
+                "text" | "character varying" => "text",
+                "boolean" => "boolean",
+                "blob" | "bytea" => "bytes",
+                other => other,
+            }
+            .to_owned();
+        }
+        cols.sort();
+        Ok(cols)
+    }
+
+    /// Closes all connections (waits for them to be returned).
+    pub async fn close(&self) {
+        match &self.pools {
+            Pools::Sqlite { read, write } => {
+                read.close().await;
+                write.close().await;
+            }
+            Pools::Postgres(p) => p.close().await,
+        }
+    }
+
+    /// Runs SQL outside a transaction (for statements such as CREATE DATABASE).
+    pub(crate) async fn exec_untransacted(&self, sql: &str) -> std::result::Result<(), sqlx::Error> {
+        match &self.pools {
+            Pools::Sqlite { write, .. } => sqlx::raw_sql(AssertSqlSafe(sql.to_owned())).execute(write).await.map(|_| ()),
+            Pools::Postgres(p) => sqlx::raw_sql(AssertSqlSafe(sql.to_owned())).execute(p).await.map(|_| ()),
+        }
+    }
+
+    pub(crate) async fn exec_script(&self, sql: &str) -> std::result::Result<(), sqlx::Error> {
+        match &self.pools {
+            Pools::Sqlite { write, .. } => {
+                let mut tx = write.begin().await?;
+                sqlx::raw_sql(AssertSqlSafe(sql.to_owned())).execute(&mut *tx).await?;
+                tx.commit().await
+            }
+            Pools::Postgres(p) => {
+                let mut tx = p.begin().await?;
+                sqlx::raw_sql(AssertSqlSafe(sql.to_owned())).execute(&mut *tx).await?;
+                tx.commit().await
+            }
+        }
+    }
+}
+
+impl Tx {
+    /// # Errors
+    /// When the commit fails; nothing of the transaction is then stored.
+    pub async fn commit(self) -> Result<()> {
+        match self.inner {
+            TxInner::Sqlite(t) => t.commit().await?,
+            TxInner::Postgres(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn execute(&mut self, q: &impl QueryStatementWriter) -> Result<u64> {
+        Ok(match &mut self.inner {
+            TxInner::Sqlite(t) => {
+                let (sql, values) = q.build(SqliteQueryBuilder);
+                sqlx::query_with(AssertSqlSafe(sql), sqlite_args(values)?).execute(&mut **t).await?.rows_affected()
+            }
+            TxInner::Postgres(t) => {
+                let (sql, values) = q.build(PostgresQueryBuilder);
+                sqlx::query_with(AssertSqlSafe(sql), pg_args(values)?).execute(&mut **t).await?.rows_affected()
+            }
+        })
+    }
+
+    /// Runs an INSERT … RETURNING id and gives the new id.
+    pub(crate) async fn insert_id(&mut self, q: &impl QueryStatementWriter) -> Result<i64> {
+        Ok(match &mut self.inner {
+            TxInner::Sqlite(t) => {
+                let (sql, values) = q.build(SqliteQueryBuilder);
+                sqlx::query_scalar_with(AssertSqlSafe(sql), sqlite_args(values)?).fetch_one(&mut **t).await?
+            }
+            TxInner::Postgres(t) => {
+                let (sql, values) = q.build(PostgresQueryBuilder);
+                sqlx::query_scalar_with(AssertSqlSafe(sql), pg_args(values)?).fetch_one(&mut **t).await?
+            }
+        })
+    }
+}

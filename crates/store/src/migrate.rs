@@ -1,0 +1,58 @@
+//! Plain-SQL migrations, one folder per backend, embedded in the binary.
+//!
+//! Hand-rolled instead of `sqlx::migrate!` so the binary carries its migrations
+//! without the sqlx macro crates (compile time on 2 cores) and both backends
+//! share one version table.
+
+use crate::db::{Backend, Store};
+use crate::{Result, StoreError};
+
+struct Migration {
+    version: i64,
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    sqlite: include_str!("../migrations/sqlite/0001_foundation.sql"),
+    postgres: include_str!("../migrations/postgres/0001_foundation.sql"),
+}];
+
+impl Store {
+    /// Applies every migration not yet applied, each in its own transaction.
+    /// Returns the versions applied now.
+    ///
+    /// # Errors
+    /// When a migration fails (it is rolled back) or the database is newer than this binary.
+    pub async fn migrate(&self) -> Result<Vec<i64>> {
+        self.exec_script(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY NOT NULL, applied_at BIGINT NOT NULL)",
+        )
+        .await
+        .map_err(|source| StoreError::Migration { version: 0, source })?;
+        let applied = self.raw_fetch_i64("SELECT version FROM schema_migrations ORDER BY version").await?;
+        if let Some(unknown) = applied.iter().find(|v| !MIGRATIONS.iter().any(|m| m.version == **v)) {
+            return Err(StoreError::UnknownMigration(*unknown));
+        }
+        let mut done = Vec::new();
+        for m in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
+            let body = match self.backend() {
+                Backend::Sqlite => m.sqlite,
+                Backend::Postgres => m.postgres,
+            };
+            // The version row is written in the same transaction as the schema change.
+            let script = format!(
+                "{body}\nINSERT INTO schema_migrations (version, applied_at) VALUES ({}, {});",
+                m.version,
+                crate::now_ms()
+            );
+            self.exec_script(&script)
+                .await
+                .map_err(|source| StoreError::Migration { version: m.version, source })?;
+            tracing::info!(version = m.version, "migration applied");
+            done.push(m.version);
+        }
+        Ok(done)
+    }
+}

@@ -1,0 +1,238 @@
+//! Contract tests: every test runs on SQLite and on PostgreSQL.
+
+use amtsweg_domain::{
+    Ars, AuthorityKind, LeikaKey, OpeningHours, Slug, TrustLevel,
+    zustaendigkeit::{Resolution, resolve},
+};
+use amtsweg_store::testing::{TestStore, both};
+use amtsweg_store::{NewAuthority, NewContact, NewLeistung, NewLocation, NewOrgUnit, NewPlace, Store};
+
+fn authority(slug: &str, kind: AuthorityKind, ars: &str, parent: Option<i64>) -> NewAuthority {
+    NewAuthority {
+        slug: Slug::parse(slug).unwrap(),
+        name: format!("Behörde {slug}"),
+        kind,
+        ags: None,
+        ars: Ars::parse(ars).unwrap(),
+        parent_id: parent,
+        hosts: vec![format!("{slug}.localhost")],
+        street: "Markt 1".into(),
+        plz: "29391".into(),
+        city: "Moorbrück".into(),
+        phone: "05190 1".into(),
+        email: "info@example.org".into(),
+        website: String::new(),
+        intro: String::new(),
+        primary_color: "#1d4f91".into(),
+    }
+}
+
+fn leistung(slug: &str, name: &str, leika: &str, published: bool) -> NewLeistung {
+    NewLeistung {
+        slug: Slug::parse(slug).unwrap(),
+        name: name.into(),
+        leika: LeikaKey::parse(leika).unwrap(),
+        leika_verified: false,
+        trust_level: TrustLevel::Normal,
+        org_unit_id: None,
+        online_url: String::new(),
+        keywords: vec!["Wohnsitz".into(), "Bescheinigung".into()],
+        summary: "Kurz".into(),
+        description: "Beschreibung".into(),
+        requirements: "Voraussetzungen".into(),
+        documents: "Unterlagen".into(),
+        fees: "10 Euro".into(),
+        deadlines: "keine".into(),
+        procedure: "Ablauf".into(),
+        legal_basis: "BMG § 18".into(),
+        processing_time: "sofort".into(),
+        published,
+    }
+}
+
+struct Seeded {
+    county: i64,
+    town: i64,
+}
+
+async fn seed(store: &Store) -> Seeded {
+    let mut tx = store.begin().await.unwrap();
+    tx.set_verbund_name("Portalverbund Test").await.unwrap();
+    let county = tx.insert_authority(&authority("kreis", AuthorityKind::Landkreis, "039510000000", None)).await.unwrap();
+    let town = tx.insert_authority(&authority("stadt", AuthorityKind::Stadt, "039510007007", Some(county))).await.unwrap();
+    let loc = tx
+        .insert_location(
+            town,
+            &NewLocation {
+                slug: "rathaus".into(),
+                name: "Rathaus".into(),
+                street: "Markt 1".into(),
+                plz: "29391".into(),
+                city: "Moorbrück".into(),
+                accessibility: "stufenlos".into(),
+                hours: OpeningHours::from_day_map([("mo", "08:00-12:00")], vec![]).unwrap(),
+            },
+        )
+        .await
+        .unwrap();
+    tx.set_main_location(town, loc).await.unwrap();
+    let ou = tx
+        .insert_org_unit(
+            town,
+            &NewOrgUnit {
+                slug: "buergerbuero".into(),
+                name: "Bürgerbüro".into(),
+                description: String::new(),
+                location_id: Some(loc),
+                phone: String::new(),
+                email: String::new(),
+            },
+        )
+        .await
+        .unwrap();
+    let c = tx
+        .insert_contact(
+            town,
+            &NewContact {
+                slug: "mueller".into(),
+                name: "Frau Müller".into(),
+                role: "Meldewesen".into(),
+                org_unit_id: Some(ou),
+                phone: String::new(),
+                email: String::new(),
+                room: String::new(),
+            },
+        )
+        .await
+        .unwrap();
+    tx.insert_leistung(town, &leistung("meldebescheinigung", "Meldebescheinigung", "99115003019000", true), &[c])
+        .await
+        .unwrap();
+    tx.insert_leistung(town, &leistung("entwurf", "Ärztliche Bescheinigung", "99115003019001", false), &[])
+        .await
+        .unwrap();
+    tx.insert_leistung(county, &leistung("kfz", "Kfz-Zulassung", "99036003001000", true), &[]).await.unwrap();
+    tx.add_responsibility(&LeikaKey::parse("99115003019000").unwrap(), town, "039510007007").await.unwrap();
+    tx.add_responsibility(&LeikaKey::parse("99036003001000").unwrap(), county, "03951").await.unwrap();
+    tx.add_responsibility(&LeikaKey::parse("99036003001000").unwrap(), county, "03951").await.unwrap();
+    tx.insert_place(&NewPlace { name: "Moorbrück".into(), ars: Ars::parse("039510007007").unwrap(), plz: vec!["29391".into(), "29392".into()] })
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    Seeded { county, town }
+}
+
+async fn on_both<F, Fut>(f: F)
+where
+    F: Fn(Store) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    for t in both().await {
+        let TestStore { name, .. } = &t;
+        eprintln!("backend: {name}");
+        f(t.store.clone()).await;
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn catalogue_round_trip_and_tenant_scoping() {
+    on_both(|store| async move {
+        let s = seed(&store).await;
+        assert_eq!(store.verbund_name().await.unwrap(), "Portalverbund Test");
+        let all = store.authorities().await.unwrap();
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[1].hosts, vec!["stadt.localhost".to_owned()]);
+        let by_host = store.authority_by_host("STADT.localhost").await.unwrap().unwrap();
+        assert_eq!(by_host.id, s.town);
+        assert!(store.authority_by_slug("nirgendwo").await.unwrap().is_none());
+
+        // Drafts are hidden from citizens and sorted lists use German order.
+        let published = store.leistungen_of(s.town, false).await.unwrap();
+        assert_eq!(published.len(), 1);
+        let with_drafts = store.leistungen_of(s.town, true).await.unwrap();
+        assert_eq!(with_drafts[0].name, "Ärztliche Bescheinigung");
+        assert_eq!(store.published_leistungen().await.unwrap().len(), 2);
+
+        // Another authority's slug never leaks through a tenant-scoped read.
+        assert!(store.leistung(s.county, "meldebescheinigung").await.unwrap().is_none());
+        let l = store.leistung(s.town, "meldebescheinigung").await.unwrap().unwrap();
+        assert_eq!(l.keywords, vec!["Wohnsitz".to_owned(), "Bescheinigung".to_owned()]);
+        assert_eq!(store.contacts_of_leistung(s.town, l.id).await.unwrap()[0].name, "Frau Müller");
+        assert!(store.contacts_of_leistung(s.county, l.id).await.unwrap().is_empty());
+        let ou = store.org_unit(s.town, "buergerbuero").await.unwrap().unwrap();
+        assert!(store.org_unit(s.county, "buergerbuero").await.unwrap().is_none());
+        assert_eq!(store.contacts_of_org_unit(s.town, ou.id).await.unwrap().len(), 1);
+        let loc = store.location(s.town, ou.location_id.unwrap()).await.unwrap().unwrap();
+        assert_eq!(loc.hours().weekly[0].len(), 1);
+        assert!(store.location(s.county, loc.id).await.unwrap().is_none());
+
+        let places = store.places().await.unwrap();
+        assert_eq!(places[0].plz, vec!["29391".to_owned(), "29392".to_owned()]);
+        let rules = store.responsibility_rules().await.unwrap();
+        assert_eq!(rules.len(), 2, "a repeated rule is stored once");
+        let melde = LeikaKey::parse("99115003019000").unwrap();
+        assert_eq!(resolve(&rules, &melde, &places[0].ars), Resolution::Responsible(s.town));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn publishing_bumps_the_change_watermark() {
+    on_both(|store| async move {
+        let s = seed(&store).await;
+        let before = amtsweg_store::now_ms();
+        let draft = store.leistung(s.town, "entwurf").await.unwrap().unwrap();
+        assert!(store.leistungen_changed_since(before + 1).await.unwrap().is_empty());
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        let mut tx = store.begin().await.unwrap();
+        assert!(tx.set_leistung_published(s.town, draft.id, true).await.unwrap());
+        assert!(!tx.set_leistung_published(s.county, draft.id, true).await.unwrap(), "other tenant's row is untouched");
+        tx.commit().await.unwrap();
+        let changed = store.leistungen_changed_since(before + 1).await.unwrap();
+        assert_eq!(changed.len(), 1);
+        assert!(changed[0].published);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_failed_transaction_stores_nothing() {
+    on_both(|store| async move {
+        let s = seed(&store).await;
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_leistung(s.town, &leistung("neu", "Neu", "99115003019002", true), &[]).await.unwrap();
+        // Same slug in the same authority violates the unique constraint.
+        assert!(tx.insert_leistung(s.town, &leistung("neu", "Neu 2", "99115003019002", true), &[]).await.is_err());
+        drop(tx);
+        assert!(store.leistung(s.town, "neu").await.unwrap().is_none());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn migrations_are_idempotent() {
+    on_both(|store| async move {
+        assert!(store.migrate().await.unwrap().is_empty());
+        store.ping().await.unwrap();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn both_migration_sets_give_the_same_logical_schema() {
+    let stores = both().await;
+    if stores.len() < 2 {
+        eprintln!("SKIPPED schema comparison: PostgreSQL not available");
+    } else {
+        let a = stores[0].store.logical_schema().await.unwrap();
+        let b = stores[1].store.logical_schema().await.unwrap();
+        assert!(!a.is_empty());
+        let only_a: Vec<_> = a.iter().filter(|c| !b.contains(c)).collect();
+        let only_b: Vec<_> = b.iter().filter(|c| !a.contains(c)).collect();
+        assert!(only_a.is_empty() && only_b.is_empty(), "sqlite only: {only_a:?}\npostgres only: {only_b:?}");
+    }
+    for t in stores {
+        t.cleanup().await;
+    }
+}
