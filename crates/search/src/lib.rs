@@ -20,6 +20,7 @@ use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Te
 
 pub use query::normalize_query;
 pub use synonyms::Synonyms;
+pub use tantivy::TantivyError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SearchError {

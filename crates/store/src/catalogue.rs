@@ -650,3 +650,58 @@ impl Tx {
         Ok(())
     }
 }
+
+#[derive(Debug, sqlx::FromRow)]
+struct WatermarkRow {
+    latest: Option<i64>,
+    rows: i64,
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct LeistungContactLink {
+    pub leistung_id: i64,
+    pub contact_id: i64,
+}
+
+impl Store {
+    /// A number that changes whenever any catalogue content is added, changed or
+    /// removed: readers poll it to know when to reload (also across nodes).
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn content_watermark(&self) -> Result<i64> {
+        let mut sum = 0i64;
+        for table in ["authorities", "locations", "org_units", "contacts", "leistungen", "places", "zustaendigkeiten"] {
+            let q = Query::select()
+                .expr_as(Expr::col("id").count(), "rows")
+                .expr_as(
+                    if matches!(table, "places" | "zustaendigkeiten") {
+                        Expr::col("id").max()
+                    } else {
+                        Expr::col("updated_at").max()
+                    },
+                    "latest",
+                )
+                .from(table)
+                .to_owned();
+            if let Some(r) = self.fetch_optional::<WatermarkRow>(&q).await? {
+                sum = sum.wrapping_mul(31).wrapping_add(r.latest.unwrap_or(0)).wrapping_mul(31).wrapping_add(r.rows);
+            }
+        }
+        Ok(sum)
+    }
+
+    /// Which contacts are named on which service, for every service of the Verbund.
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn leistung_contact_links(&self) -> Result<Vec<LeistungContactLink>> {
+        let q = Query::select()
+            .columns(["leistung_id", "contact_id"])
+            .from("leistung_contacts")
+            .order_by("leistung_id", Order::Asc)
+            .order_by("position", Order::Asc)
+            .to_owned();
+        self.fetch_all(&q).await
+    }
+}

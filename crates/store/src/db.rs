@@ -237,6 +237,7 @@ impl Store {
     }
 
     /// Runs SQL outside a transaction (for statements such as CREATE DATABASE).
+    #[cfg_attr(not(feature = "test-support"), allow(dead_code))]
     pub(crate) async fn exec_untransacted(&self, sql: &str) -> std::result::Result<(), sqlx::Error> {
         match &self.pools {
             Pools::Sqlite { write, .. } => sqlx::raw_sql(AssertSqlSafe(sql.to_owned())).execute(write).await.map(|_| ()),

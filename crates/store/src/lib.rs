@@ -13,7 +13,7 @@ pub mod rows;
 #[cfg(feature = "test-support")]
 pub mod testing;
 
-pub use catalogue::{NewAuthority, NewContact, NewLeistung, NewLocation, NewOrgUnit, NewPlace};
+pub use catalogue::{LeistungContactLink, NewAuthority, NewContact, NewLeistung, NewLocation, NewOrgUnit, NewPlace};
 pub use db::{Backend, Store, Tx};
 pub use rows::{Contact, Location, OrgUnit};
 

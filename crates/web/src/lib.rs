@@ -1,1 +1,110 @@
+//! The HTTP edge of Amtsweg: the public portal of every authority, the Verbund-wide
+//! pages and search, and the JSON API. Handlers read from an in-memory
+//! [`catalogue::Catalogue`] snapshot and render server-side HTML that is complete
+//! without JavaScript.
 
+pub mod catalogue;
+mod error;
+mod markdown;
+mod pages;
+mod place;
+mod security;
+pub mod search_docs;
+pub mod sync;
+mod templates;
+mod tenant;
+mod theme;
+
+use amtsweg_search::SearchIndex;
+use amtsweg_store::Store;
+use axum::Router;
+use catalogue::Catalogue;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+
+pub use error::AppError;
+pub use templates::Templates;
+
+/// Settings of the HTTP edge.
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
+#[serde(default)]
+pub struct WebConfig {
+    /// Host names (without port) of the Verbund portal itself. Other host names must
+    /// belong to an authority (or be `<slug>.localhost`), else a 404 lists the portals.
+    pub verbund_hosts: Vec<String>,
+    /// `Strict-Transport-Security` max-age in seconds; 0 sends no HSTS header
+    /// (plain-HTTP demos). Set it when the portal is served over TLS.
+    pub hsts_max_age: u64,
+    /// Largest request body accepted, in bytes; larger ones get 413.
+    pub body_limit: usize,
+    /// Mark cookies `Secure` (set when served over HTTPS).
+    pub secure_cookies: bool,
+    /// Directory whose templates override the built-in ones (same file names).
+    pub templates_dir: Option<PathBuf>,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self {
+            verbund_hosts: vec!["localhost".into(), "127.0.0.1".into(), "[::1]".into()],
+            hsts_max_age: 0,
+            body_limit: 2 * 1024 * 1024,
+            secure_cookies: false,
+            templates_dir: None,
+        }
+    }
+}
+
+/// Everything a handler needs. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub search: Arc<SearchIndex>,
+    catalogue: Arc<RwLock<Arc<Catalogue>>>,
+    pub templates: Templates,
+    pub config: Arc<WebConfig>,
+}
+
+impl AppState {
+    /// Loads the catalogue and builds the search index from the store.
+    ///
+    /// # Errors
+    /// When the store or the index fails, or a template override does not parse.
+    pub async fn new(store: Store, config: WebConfig) -> Result<Self, AppError> {
+        let catalogue = Catalogue::load(&store).await?;
+        let search = SearchIndex::new()?;
+        search.replace_all(&search_docs::build(&catalogue))?;
+        let templates = Templates::new(config.templates_dir.clone())?;
+        Ok(Self {
+            store,
+            search: Arc::new(search),
+            catalogue: Arc::new(RwLock::new(Arc::new(catalogue))),
+            templates,
+            config: Arc::new(config),
+        })
+    }
+
+    /// The current snapshot of the published catalogue.
+    #[must_use]
+    pub fn catalogue(&self) -> Arc<Catalogue> {
+        match self.catalogue.read() {
+            Ok(c) => Arc::clone(&c),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    pub(crate) fn replace_catalogue(&self, c: Catalogue) {
+        let c = Arc::new(c);
+        match self.catalogue.write() {
+            Ok(mut g) => *g = c,
+            Err(poisoned) => *poisoned.into_inner() = c,
+        }
+    }
+}
+
+/// The whole application with every layer (security headers, request ids, limits,
+/// tenant resolution, error pages).
+pub fn router(state: AppState) -> Router {
+    let routes = pages::routes().with_state(state.clone());
+    security::layers(routes, state)
+}

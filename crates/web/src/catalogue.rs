@@ -1,0 +1,159 @@
+//! An in-memory snapshot of the published catalogue that pages are rendered from.
+//!
+//! Public pages are read far more often than content changes, so every node keeps
+//! the published catalogue in memory and reloads it when the store's content
+//! watermark moves (see [`crate::sync`]). Lookups are always by authority id, so the
+//! tenant scoping of the store carries over.
+
+use amtsweg_domain::zustaendigkeit::{Resolution, resolve};
+use amtsweg_domain::{Authority, LeikaKey, Leistung, Place, ResponsibilityRule};
+use amtsweg_store::{Contact, Location, OrgUnit, Store};
+use std::collections::HashMap;
+
+#[derive(Debug, Default)]
+pub struct Catalogue {
+    pub verbund_name: String,
+    pub authorities: Vec<Authority>,
+    by_slug: HashMap<String, usize>,
+    by_host: HashMap<String, usize>,
+    by_id: HashMap<i64, usize>,
+    /// Published services of the whole Verbund, sorted by German title.
+    pub leistungen: Vec<Leistung>,
+    leistung_by_slug: HashMap<(i64, String), usize>,
+    pub org_units: HashMap<i64, Vec<OrgUnit>>,
+    pub contacts: HashMap<i64, Vec<Contact>>,
+    pub locations: HashMap<i64, Vec<Location>>,
+    leistung_contacts: HashMap<i64, Vec<i64>>,
+    pub places: Vec<Place>,
+    pub rules: Vec<ResponsibilityRule>,
+    /// The watermark this snapshot was loaded at.
+    pub watermark: i64,
+}
+
+impl Catalogue {
+    /// Loads the published catalogue.
+    ///
+    /// # Errors
+    /// On store errors.
+    pub async fn load(store: &Store) -> amtsweg_store::Result<Self> {
+        let watermark = store.content_watermark().await?;
+        let authorities = store.authorities().await?;
+        let mut c = Self {
+            verbund_name: store.verbund_name().await?,
+            leistungen: store.published_leistungen().await?,
+            places: store.places().await?,
+            rules: store.responsibility_rules().await?,
+            watermark,
+            ..Self::default()
+        };
+        for a in &authorities {
+            c.org_units.insert(a.id, store.org_units(a.id).await?);
+            c.contacts.insert(a.id, store.contacts(a.id).await?);
+            c.locations.insert(a.id, store.locations(a.id).await?);
+        }
+        for link in store.leistung_contact_links().await? {
+            c.leistung_contacts.entry(link.leistung_id).or_default().push(link.contact_id);
+        }
+        for (i, a) in authorities.iter().enumerate() {
+            c.by_slug.insert(a.slug.as_str().to_owned(), i);
+            c.by_id.insert(a.id, i);
+            for h in &a.hosts {
+                c.by_host.insert(h.clone(), i);
+            }
+        }
+        c.authorities = authorities;
+        for (i, l) in c.leistungen.iter().enumerate() {
+            c.leistung_by_slug.insert((l.authority_id, l.slug.as_str().to_owned()), i);
+        }
+        Ok(c)
+    }
+
+    #[must_use]
+    pub fn authority(&self, id: i64) -> Option<&Authority> {
+        self.by_id.get(&id).map(|i| &self.authorities[*i])
+    }
+
+    #[must_use]
+    pub fn authority_by_slug(&self, slug: &str) -> Option<&Authority> {
+        self.by_slug.get(slug).map(|i| &self.authorities[*i])
+    }
+
+    /// The authority for a host name (lower-case, without port): a configured host
+    /// name, or `<slug>.localhost` for local demos.
+    #[must_use]
+    pub fn authority_by_host(&self, host: &str) -> Option<&Authority> {
+        if let Some(i) = self.by_host.get(host) {
+            return Some(&self.authorities[*i]);
+        }
+        host.strip_suffix(".localhost").and_then(|slug| self.authority_by_slug(slug))
+    }
+
+    /// Direct members of an authority in the Verbund tree.
+    pub fn children(&self, id: i64) -> impl Iterator<Item = &Authority> {
+        self.authorities.iter().filter(move |a| a.parent_id == Some(id))
+    }
+
+    pub fn leistungen_of(&self, authority_id: i64) -> impl Iterator<Item = &Leistung> {
+        self.leistungen.iter().filter(move |l| l.authority_id == authority_id)
+    }
+
+    #[must_use]
+    pub fn leistung(&self, authority_id: i64, slug: &str) -> Option<&Leistung> {
+        self.leistung_by_slug.get(&(authority_id, slug.to_owned())).map(|i| &self.leistungen[*i])
+    }
+
+    #[must_use]
+    pub fn org_units_of(&self, authority_id: i64) -> &[OrgUnit] {
+        self.org_units.get(&authority_id).map_or(&[], Vec::as_slice)
+    }
+
+    #[must_use]
+    pub fn org_unit(&self, authority_id: i64, id: i64) -> Option<&OrgUnit> {
+        self.org_units_of(authority_id).iter().find(|o| o.id == id)
+    }
+
+    #[must_use]
+    pub fn contacts_of(&self, authority_id: i64) -> &[Contact] {
+        self.contacts.get(&authority_id).map_or(&[], Vec::as_slice)
+    }
+
+    #[must_use]
+    pub fn locations_of(&self, authority_id: i64) -> &[Location] {
+        self.locations.get(&authority_id).map_or(&[], Vec::as_slice)
+    }
+
+    #[must_use]
+    pub fn location(&self, authority_id: i64, id: i64) -> Option<&Location> {
+        self.locations_of(authority_id).iter().find(|l| l.id == id)
+    }
+
+    /// The contacts named on a service, in order; only those of the same authority.
+    #[must_use]
+    pub fn contacts_of_leistung(&self, l: &Leistung) -> Vec<&Contact> {
+        let all = self.contacts_of(l.authority_id);
+        self.leistung_contacts
+            .get(&l.id)
+            .map(|ids| ids.iter().filter_map(|id| all.iter().find(|c| c.id == *id)).collect())
+            .unwrap_or_default()
+    }
+
+    #[must_use]
+    pub fn place(&self, id: i64) -> Option<&Place> {
+        self.places.iter().find(|p| p.id == id)
+    }
+
+    /// Which authority of the Verbund is responsible for `leika` at `place`.
+    #[must_use]
+    pub fn responsible(&self, leika: &LeikaKey, place: &Place) -> Option<&Authority> {
+        match resolve(&self.rules, leika, &place.ars) {
+            Resolution::Responsible(id) => self.authority(id),
+            Resolution::NotInVerbund => None,
+        }
+    }
+
+    /// The published service of `authority` with this LeiKa key.
+    #[must_use]
+    pub fn leistung_by_leika(&self, authority_id: i64, leika: &LeikaKey) -> Option<&Leistung> {
+        self.leistungen_of(authority_id).find(|l| &l.leika == leika)
+    }
+}

@@ -1,0 +1,36 @@
+//! Errors at the web edge become a page (or JSON problem detail) with a correlation
+//! id; details go to the log, never to the user.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("not found")]
+    NotFound,
+    #[error("store: {0}")]
+    Store(#[from] amtsweg_store::StoreError),
+    #[error("search: {0}")]
+    Search(#[from] amtsweg_search::SearchError),
+    #[error("template: {0}")]
+    Template(#[from] minijinja::Error),
+}
+
+/// Marks a response whose body the error layer should replace with an error page.
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorPage;
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            Self::NotFound => StatusCode::NOT_FOUND,
+            other => {
+                tracing::error!(error = %other, "request failed");
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        };
+        let mut r = status.into_response();
+        r.extensions_mut().insert(ErrorPage);
+        r
+    }
+}

@@ -1,0 +1,143 @@
+//! The citizen's place (Wohnort), kept in a cookie and changeable on every page.
+//! It is a preference, not personal data of an account: only a place id is stored.
+
+use crate::AppState;
+use crate::catalogue::Catalogue;
+use crate::pages::{base_context, render_page};
+use amtsweg_domain::{Place, PlaceQuery};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use minijinja::context;
+use serde::Deserialize;
+
+pub const COOKIE: &str = "amtsweg_ort";
+
+fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// The place stored in the request's cookie, if it still exists.
+#[must_use]
+pub fn current<'c>(headers: &HeaderMap, catalogue: &'c Catalogue) -> Option<&'c Place> {
+    cookie_value(headers, COOKIE).and_then(|v| v.parse::<i64>().ok()).and_then(|id| catalogue.place(id))
+}
+
+/// Only same-site paths are followed back, so the parameter cannot redirect elsewhere.
+fn safe_return(zurueck: Option<&str>) -> String {
+    match zurueck {
+        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') && !p.chars().any(char::is_control) => {
+            p.to_owned()
+        }
+        _ => "/".to_owned(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PlaceParams {
+    ort: Option<String>,
+    ort_id: Option<i64>,
+    zurueck: Option<String>,
+    loeschen: Option<String>,
+}
+
+fn set_cookie(state: &AppState, value: &str, max_age: i64) -> Option<HeaderValue> {
+    let secure = if state.config.secure_cookies { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!("{COOKIE}={value}; Path=/; Max-Age={max_age}; SameSite=Lax; HttpOnly{secure}")).ok()
+}
+
+fn remember(state: &AppState, place: &Place, back: &str) -> Response {
+    let mut r = Redirect::to(back).into_response();
+    if let Some(c) = set_cookie(state, &place.id.to_string(), 60 * 60 * 24 * 365) {
+        r.headers_mut().insert(header::SET_COOKIE, c);
+    }
+    r
+}
+
+/// `GET /ort`: set, choose or clear the place. A GET form so it works without
+/// JavaScript and needs no CSRF token: it only stores a preference of this browser.
+pub async fn handler(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(p): Query<PlaceParams>,
+) -> Result<Response, crate::AppError> {
+    let catalogue = state.catalogue();
+    let back = safe_return(p.zurueck.as_deref());
+    if p.loeschen.is_some() {
+        let mut r = Redirect::to(&back).into_response();
+        if let Some(c) = set_cookie(&state, "", 0) {
+            r.headers_mut().insert(header::SET_COOKIE, c);
+        }
+        return Ok(r);
+    }
+    if let Some(id) = p.ort_id {
+        if let Some(place) = catalogue.place(id) {
+            return Ok(remember(&state, place, &back));
+        }
+    }
+    let input: String = p.ort.clone().unwrap_or_default().chars().filter(|c| !c.is_control()).take(100).collect();
+    let mut status = StatusCode::OK;
+    let mut message = None;
+    let mut choices: Vec<&Place> = Vec::new();
+    if p.ort.is_some() || p.ort_id.is_some() {
+        match PlaceQuery::parse(&input) {
+            None => {
+                message = Some("Bitte geben Sie Ihren Wohnort oder Ihre fünfstellige Postleitzahl ein.".to_owned());
+                status = StatusCode::UNPROCESSABLE_ENTITY;
+            }
+            Some(q) => {
+                let found = q.matches(&catalogue.places);
+                match found.as_slice() {
+                    [one] => return Ok(remember(&state, one, &back)),
+                    [] => {
+                        message = Some(format!(
+                            "„{}“ liegt nicht im Gebiet des {}. Bitte prüfen Sie die Schreibweise oder wenden Sie sich an die Verwaltung Ihres Wohnorts.",
+                            input.trim(),
+                            catalogue.verbund_name
+                        ));
+                        status = StatusCode::UNPROCESSABLE_ENTITY;
+                    }
+                    _ => choices = found,
+                }
+            }
+        }
+    }
+    let base = base_context(&state, &catalogue, None, &headers, "/ort", Vec::new());
+    let ctx = context! {
+        input => input.trim(),
+        message,
+        choices,
+        zurueck => back,
+        places => &catalogue.places,
+        ..base
+    };
+    Ok((status, render_page(&state, "place.html", ctx)?).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_paths_are_followed() {
+        assert_eq!(safe_return(Some("/o/moorbrueck/leistungen/x?y=1")), "/o/moorbrueck/leistungen/x?y=1");
+        assert_eq!(safe_return(Some("//evil.example/")), "/");
+        assert_eq!(safe_return(Some("https://evil.example/")), "/");
+        assert_eq!(safe_return(Some("/\\evil")), "/");
+        assert_eq!(safe_return(None), "/");
+    }
+
+    #[test]
+    fn reads_the_cookie_among_others() {
+        let mut h = HeaderMap::new();
+        h.insert(header::COOKIE, HeaderValue::from_static("a=b; amtsweg_ort=7; c=d"));
+        assert_eq!(cookie_value(&h, COOKIE), Some("7"));
+    }
+}

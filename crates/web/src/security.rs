@@ -1,0 +1,122 @@
+//! Layers every response passes through: request ids, tracing, security headers,
+//! body limits, panic safety, host-based tenant resolution and friendly error pages.
+
+use crate::AppState;
+use crate::error::ErrorPage;
+use crate::pages::{base_context, render_page};
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::{Next, from_fn_with_state};
+use axum::response::{IntoResponse, Response};
+use minijinja::context;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// No inline script or style anywhere: every page works with this policy.
+pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+
+fn static_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value))
+}
+
+pub fn layers(routes: Router, state: AppState) -> Router {
+    let inner = ServiceBuilder::new()
+        .layer(from_fn_with_state(state.clone(), error_pages))
+        .layer(from_fn_with_state(state.clone(), crate::tenant::resolve_host))
+        .layer(CatchPanicLayer::new())
+        .layer(RequestBodyLimitLayer::new(state.config.body_limit))
+        .service(routes);
+    let hsts = (state.config.hsts_max_age > 0)
+        .then(|| HeaderValue::from_str(&format!("max-age={}; includeSubDomains", state.config.hsts_max_age)).ok())
+        .flatten();
+    let mut app = Router::new()
+        .fallback_service(inner)
+        .layer(static_header(header::CONTENT_SECURITY_POLICY, CSP))
+        .layer(static_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(static_header(header::REFERRER_POLICY, "strict-origin-when-cross-origin"))
+        .layer(static_header(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(static_header(HeaderName::from_static("cross-origin-opener-policy"), "same-origin"))
+        .layer(static_header(
+            HeaderName::from_static("permissions-policy"),
+            "camera=(), microphone=(), geolocation=(), interest-cohort=()",
+        ));
+    if let Some(v) = hsts {
+        app = app.layer(SetResponseHeaderLayer::overriding(header::STRICT_TRANSPORT_SECURITY, v));
+    }
+    app.layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            let id = req.extensions().get::<RequestId>().and_then(|r| r.header_value().to_str().ok()).unwrap_or("-");
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+        }))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+fn problem_title(status: StatusCode) -> (&'static str, &'static str) {
+    match status.as_u16() {
+        404 => (
+            "Seite nicht gefunden",
+            "Diese Seite gibt es nicht (mehr). Vielleicht finden Sie über die Suche oder die Liste der Leistungen, was Sie suchen.",
+        ),
+        405 => ("Aktion nicht möglich", "Diese Seite kann so nicht aufgerufen werden."),
+        408 => ("Zeitüberschreitung", "Die Anfrage hat zu lange gedauert. Bitte versuchen Sie es noch einmal."),
+        413 => (
+            "Anfrage zu groß",
+            "Die gesendeten Daten sind zu groß. Bitte senden Sie weniger oder kleinere Daten.",
+        ),
+        400..=499 => ("Anfrage fehlerhaft", "Die Anfrage konnte nicht verarbeitet werden. Bitte prüfen Sie die Adresse."),
+        _ => (
+            "Ein Fehler ist aufgetreten",
+            "Leider ist bei uns ein Fehler aufgetreten. Ihre Daten sind nicht verloren; bitte versuchen Sie es in einigen Minuten noch einmal.",
+        ),
+    }
+}
+
+/// Replaces bare error responses (from handlers, routing, limits or panics) with an
+/// error page in German, or a JSON problem detail under `/api/`, carrying the request id.
+async fn error_pages(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_owned();
+    let request_id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let place_cookie = req.headers().get(header::COOKIE).cloned();
+    let resp = next.run(req).await;
+    let status = resp.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let content_type = resp.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let deliberate = content_type.starts_with("text/html") || content_type.contains("json");
+    if resp.extensions().get::<ErrorPage>().is_none() && deliberate {
+        return resp;
+    }
+    let allow = resp.headers().get(header::ALLOW).cloned();
+    let (title, message) = problem_title(status);
+    let mut out = if path.starts_with("/api/") || path == "/healthz" {
+        let body = serde_json::json!({
+            "type": "about:blank", "title": title, "status": status.as_u16(), "detail": message, "request_id": request_id,
+        });
+        (status, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response()
+    } else {
+        let catalogue = state.catalogue();
+        let mut headers = axum::http::HeaderMap::new();
+        if let Some(c) = place_cookie {
+            headers.insert(header::COOKIE, c);
+        }
+        let base = base_context(&state, &catalogue, None, &headers, &path, Vec::new());
+        let ctx = context! { title, message, request_id, show_portals => status == StatusCode::NOT_FOUND, ..base };
+        match render_page(&state, "error.html", ctx) {
+            Ok(html) => (status, html).into_response(),
+            Err(_) => (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], format!("{title}. {message}")).into_response(),
+        }
+    };
+    if let Some(a) = allow {
+        out.headers_mut().insert(header::ALLOW, a);
+    }
+    out
+}

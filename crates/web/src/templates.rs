@@ -1,0 +1,66 @@
+//! minijinja templates with auto-escaping. Built-in templates are compiled into the
+//! binary; an operator may override any of them by file name from a directory.
+
+use minijinja::Environment;
+use serde::Serialize;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+const BUILTIN: &[(&str, &str)] = &[
+    ("base.html", include_str!("../templates/base.html")),
+    ("macros.html", include_str!("../templates/macros.html")),
+    ("verbund_start.html", include_str!("../templates/verbund_start.html")),
+    ("authority_start.html", include_str!("../templates/authority_start.html")),
+    ("leistungen_az.html", include_str!("../templates/leistungen_az.html")),
+    ("leistung.html", include_str!("../templates/leistung.html")),
+    ("verbund_leistung.html", include_str!("../templates/verbund_leistung.html")),
+    ("org_units.html", include_str!("../templates/org_units.html")),
+    ("org_unit.html", include_str!("../templates/org_unit.html")),
+    ("contacts.html", include_str!("../templates/contacts.html")),
+    ("contact.html", include_str!("../templates/contact.html")),
+    ("search.html", include_str!("../templates/search.html")),
+    ("place.html", include_str!("../templates/place.html")),
+    ("error.html", include_str!("../templates/error.html")),
+];
+
+#[derive(Clone)]
+pub struct Templates {
+    env: Arc<Environment<'static>>,
+}
+
+fn override_path(dir: &std::path::Path, name: &str) -> Option<PathBuf> {
+    // Only plain file names of known templates: no path traversal through a name.
+    BUILTIN.iter().any(|(n, _)| *n == name).then(|| dir.join(name))
+}
+
+impl Templates {
+    /// Builds the environment and compiles every template once, so a broken
+    /// override fails at start-up rather than on a citizen's request.
+    ///
+    /// # Errors
+    /// When a template does not compile.
+    pub fn new(override_dir: Option<PathBuf>) -> Result<Self, minijinja::Error> {
+        let mut env = Environment::new();
+        env.set_loader(move |name| {
+            if let Some(path) = override_dir.as_deref().and_then(|d| override_path(d, name)) {
+                if path.is_file() {
+                    return std::fs::read_to_string(&path).map(Some).map_err(|e| {
+                        minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, "cannot read template override")
+                            .with_source(e)
+                    });
+                }
+            }
+            Ok(BUILTIN.iter().find(|(n, _)| *n == name).map(|(_, s)| (*s).to_owned()))
+        });
+        for (name, _) in BUILTIN {
+            env.get_template(name)?;
+        }
+        Ok(Self { env: Arc::new(env) })
+    }
+
+    /// # Errors
+    /// When rendering fails (e.g. an override refers to a missing value).
+    pub fn render(&self, name: &str, ctx: impl Serialize) -> Result<String, minijinja::Error> {
+        self.env.get_template(name)?.render(ctx)
+    }
+}
