@@ -42,8 +42,8 @@ const POPULAR: &[&str] = &[
     "personalausweis",
     "briefwahl",
     "gewerbeanmeldung",
-    "kfz-zulassung",
-    "hundesteuer",
+    "kfz-neuzulassung",
+    "hundesteuer-anmelden",
     "sperrmuell",
     "kita-anmeldung",
 ];

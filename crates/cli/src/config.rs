@@ -1,0 +1,90 @@
+//! Configuration: built-in defaults, then an optional TOML file, then `AMTSWEG_*`
+//! environment variables (nested keys with `__`, e.g. `AMTSWEG_WEB__HSTS_MAX_AGE`),
+//! then command-line flags.
+
+use amtsweg_web::WebConfig;
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// Directory for the SQLite database and other local data.
+    pub data_dir: PathBuf,
+    /// `postgres://…` to use PostgreSQL instead of SQLite in `data_dir`.
+    pub database_url: Option<String>,
+    /// Address and port to listen on.
+    pub listen: String,
+    /// `text` or `json` log lines.
+    pub log_format: String,
+    /// How often (milliseconds) a node checks the store for published changes.
+    pub sync_interval_ms: u64,
+    pub web: WebConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("./amtsweg-data"),
+            database_url: None,
+            listen: "127.0.0.1:8080".into(),
+            log_format: "text".into(),
+            sync_interval_ms: 500,
+            web: WebConfig::default(),
+        }
+    }
+}
+
+impl Config {
+    /// Loads defaults ← file ← environment.
+    ///
+    /// # Errors
+    /// When the file is missing or a value has the wrong type; the message names the key.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        let mut fig = Figment::from(Serialized::defaults(Self::default()));
+        if let Some(f) = file {
+            if !f.is_file() {
+                anyhow::bail!("configuration file {} not found", f.display());
+            }
+            fig = fig.merge(Toml::file(f));
+        }
+        fig = fig.merge(Env::prefixed("AMTSWEG_").split("__").ignore(&["test_pg_url"]));
+        fig.extract().map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))
+    }
+
+    /// The database to use: the configured URL or SQLite in the data directory.
+    #[must_use]
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("amtsweg.db").display()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_then_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("a.toml", "listen = \"0.0.0.0:9000\"\n[web]\nhsts_max_age = 60\n")?;
+            jail.set_env("AMTSWEG_WEB__HSTS_MAX_AGE", "120");
+            let c = Config::load(Some(Path::new("a.toml"))).map_err(|e| e.to_string())?;
+            assert_eq!(c.listen, "0.0.0.0:9000");
+            assert_eq!(c.web.hsts_max_age, 120);
+            assert!(c.database_url().starts_with("sqlite://"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn wrong_types_are_reported() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("b.toml", "sync_interval_ms = \"oft\"\n")?;
+            let e = Config::load(Some(Path::new("b.toml"))).unwrap_err().to_string();
+            assert!(e.contains("sync_interval_ms"), "{e}");
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,84 @@
+//! Wiring: open and migrate the store, build the app, serve until Ctrl-C / SIGTERM.
+
+use crate::config::Config;
+use amtsweg_store::Store;
+use amtsweg_web::{AppState, router, sync};
+use anyhow::Context;
+use std::time::Duration;
+
+/// Opens the configured database (creating the data directory for SQLite) and migrates it.
+///
+/// # Errors
+/// When the database cannot be opened or migrated.
+pub async fn open_store(cfg: &Config) -> anyhow::Result<Store> {
+    if cfg.database_url.is_none() {
+        std::fs::create_dir_all(&cfg.data_dir)
+            .with_context(|| format!("cannot create data directory {}", cfg.data_dir.display()))?;
+    }
+    let url = cfg.database_url();
+    let store = Store::connect(&url).await.with_context(|| format!("cannot open database {}", redact(&url)))?;
+    let applied = store.migrate().await.context("database migration failed")?;
+    if !applied.is_empty() {
+        tracing::info!(?applied, "migrations applied");
+    }
+    Ok(store)
+}
+
+/// Hides a password in a database URL for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+pub async fn serve(store: Store, cfg: Config, demo: bool) -> anyhow::Result<()> {
+    let state = AppState::new(store, cfg.web.clone()).await.context("cannot start the portal")?;
+    let _sync = sync::spawn(state.clone(), Duration::from_millis(cfg.sync_interval_ms.max(50)));
+    let listener = tokio::net::TcpListener::bind(&cfg.listen).await.with_context(|| format!("cannot listen on {}", cfg.listen))?;
+    let addr = listener.local_addr()?;
+    let catalogue = state.catalogue();
+    println!("\n{} läuft auf http://{addr}/", catalogue.verbund_name);
+    if demo {
+        println!("Portale der Behörden:");
+        for a in &catalogue.authorities {
+            println!("  {:<32} http://{addr}/o/{}/   oder   http://{}.localhost:{}/", a.name, a.slug, a.slug, addr.port());
+        }
+        println!("Anmeldedaten: Es gibt noch keine Mitarbeiterkonten (folgen mit der Verwaltungsoberfläche).");
+        println!("Beenden mit Strg+C.\n");
+    }
+    drop(catalogue);
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+    tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(super::redact("postgres://u:geheim@h/db"), "postgres://u:***@h/db");
+        assert_eq!(super::redact("sqlite://x.db"), "sqlite://x.db");
+    }
+}
