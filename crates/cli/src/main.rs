@@ -1,9 +1,6 @@
 //! `amtsweg`: the one binary of the portal. See `amtsweg --help`.
 
-mod bench;
-mod config;
-mod seed;
-mod server;
+use amtsweg::{bench, config, seed, server};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};

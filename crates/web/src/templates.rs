@@ -23,6 +23,34 @@ const BUILTIN: &[(&str, &str)] = &[
     ("error.html", include_str!("../templates/error.html")),
 ];
 
+/// Escapes `& < > " '` only. minijinja's default also escapes `/`, which is safe but
+/// turns every URL in the page source into `&#x2f;` soup.
+fn html_formatter(out: &mut minijinja::Output<'_>, state: &minijinja::State<'_, '_>, value: &minijinja::Value) -> Result<(), minijinja::Error> {
+    if !matches!(state.auto_escape(), minijinja::AutoEscape::Html) || value.is_safe() {
+        return minijinja::escape_formatter(out, state, value);
+    }
+    if value.is_undefined() || value.is_none() {
+        return Ok(());
+    }
+    let text = value.to_string();
+    let mut last = 0;
+    for (i, b) in text.bytes().enumerate() {
+        let rep = match b {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            b'\'' => "&#39;",
+            _ => continue,
+        };
+        out.write_str(&text[last..i])?;
+        out.write_str(rep)?;
+        last = i + 1;
+    }
+    out.write_str(&text[last..])?;
+    Ok(())
+}
+
 #[derive(Clone)]
 pub struct Templates {
     env: Arc<Environment<'static>>,
@@ -41,6 +69,7 @@ impl Templates {
     /// When a template does not compile.
     pub fn new(override_dir: Option<PathBuf>) -> Result<Self, minijinja::Error> {
         let mut env = Environment::new();
+        env.set_formatter(html_formatter);
         env.set_loader(move |name| {
             if let Some(path) = override_dir.as_deref().and_then(|d| override_path(d, name)) {
                 if path.is_file() {
@@ -62,5 +91,21 @@ impl Templates {
     /// When rendering fails (e.g. an override refers to a missing value).
     pub fn render(&self, name: &str, ctx: impl Serialize) -> Result<String, minijinja::Error> {
         self.env.get_template(name)?.render(ctx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_markup_but_keeps_urls_readable() {
+        let t = Templates::new(None).unwrap();
+        let mut env = Environment::new();
+        env.set_formatter(html_formatter);
+        env.add_template("x.html", "<a href=\"{{ u }}\">{{ t }}</a>{{ n }}").unwrap();
+        let out = env.get_template("x.html").unwrap().render(minijinja::context! { u => "/o/a/b?x=1&y=2", t => "<script>'\"", n => () }).unwrap();
+        assert_eq!(out, "<a href=\"/o/a/b?x=1&amp;y=2\">&lt;script&gt;&#39;&quot;</a>");
+        drop(t);
     }
 }

@@ -1,0 +1,7 @@
+//! The `amtsweg` binary's parts, as a library so integration tests can drive them:
+//! configuration, seeding, serving and benchmarks.
+
+pub mod bench;
+pub mod config;
+pub mod seed;
+pub mod server;

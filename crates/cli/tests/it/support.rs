@@ -1,0 +1,91 @@
+//! Test helpers: a seeded app per backend and a small request API.
+
+use amtsweg::seed;
+use amtsweg_store::testing::{TestStore, both};
+use amtsweg_web::{AppState, WebConfig, router};
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use tower::ServiceExt;
+
+pub struct TestApp {
+    pub state: AppState,
+    pub app: Router,
+    pub store: TestStore,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn location(&self) -> &str {
+        self.headers.get(header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or_default()
+    }
+    pub fn cookie(&self) -> String {
+        self.headers
+            .get(header::SET_COOKIE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .unwrap_or_default()
+            .to_owned()
+    }
+}
+
+/// The demo Verbund on every available backend.
+pub async fn apps() -> Vec<TestApp> {
+    let mut out = Vec::new();
+    for t in both().await {
+        seed::apply(&t.store, &seed::parse(seed::DEMO).unwrap()).await.unwrap();
+        let state = AppState::new(t.store.clone(), WebConfig::default()).await.unwrap();
+        out.push(TestApp { app: router(state.clone()), state, store: t });
+    }
+    out
+}
+
+impl TestApp {
+    pub async fn request(&self, req: Request<Body>) -> Reply {
+        let resp = self.app.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = axum::body::to_bytes(resp.into_body(), 8 * 1024 * 1024).await.unwrap();
+        Reply { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.get_with(path, "127.0.0.1:8080", None).await
+    }
+
+    pub async fn get_with(&self, path: &str, host: &str, cookie: Option<&str>) -> Reply {
+        let mut b = Request::get(path).header(header::HOST, host);
+        if let Some(c) = cookie {
+            b = b.header(header::COOKIE, c);
+        }
+        self.request(b.body(Body::empty()).unwrap()).await
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.store.name
+    }
+
+    pub async fn cleanup(self) {
+        self.store.cleanup().await;
+    }
+}
+
+/// Runs `f` against the demo Verbund on each backend.
+#[macro_export]
+macro_rules! on_each_backend {
+    (|$app:ident| $body:block) => {
+        for $app in $crate::support::apps().await {
+            eprintln!("backend: {}", $app.name());
+            {
+                let $app = &$app;
+                $body
+            }
+            $app.cleanup().await;
+        }
+    };
+}
