@@ -162,8 +162,7 @@ impl Slug {
             && s.len() <= 80
             && !s.starts_with('-')
             && !s.ends_with('-')
-            && s
-                .bytes()
+            && s.bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         if ok {
             Ok(Self(s.to_owned()))
@@ -193,7 +192,11 @@ impl Slug {
         }
         let trimmed: String = out.trim_matches('-').chars().take(80).collect();
         let trimmed = trimmed.trim_end_matches('-').to_owned();
-        Self(if trimmed.is_empty() { "seite".to_owned() } else { trimmed })
+        Self(if trimmed.is_empty() {
+            "seite".to_owned()
+        } else {
+            trimmed
+        })
     }
     #[must_use]
     pub fn as_str(&self) -> &str {

@@ -11,9 +11,9 @@ pub mod zustaendigkeit;
 
 pub use authority::{Ags, Ars, Authority, AuthorityKind, Slug};
 pub use leistung::{LeikaKey, Leistung, TextModule, TrustLevel};
-pub use opening_hours::{OpeningHours, OpenState};
+pub use opening_hours::{OpenState, OpeningHours};
 pub use place::{Place, PlaceQuery};
-pub use zustaendigkeit::{ResponsibilityRule, Resolution};
+pub use zustaendigkeit::{Resolution, ResponsibilityRule};
 
 /// A value that failed to parse, with a message a citizen or editor can read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -31,7 +31,9 @@ pub fn resolve(rules: &[ResponsibilityRule], leika: &LeikaKey, place: &Ars) -> R
         .iter()
         .filter(|r| &r.leika == leika && place.as_str().starts_with(&r.area_prefix))
         .max_by_key(|r| r.area_prefix.len())
-        .map_or(Resolution::NotInVerbund, |r| Resolution::Responsible(r.authority_id))
+        .map_or(Resolution::NotInVerbund, |r| {
+            Resolution::Responsible(r.authority_id)
+        })
 }
 
 /// Pairs of rules for the same key and the same area that contradict each other.
@@ -40,7 +42,10 @@ pub fn overlaps(rules: &[ResponsibilityRule]) -> Vec<(&ResponsibilityRule, &Resp
     let mut out = Vec::new();
     for (i, a) in rules.iter().enumerate() {
         for b in &rules[i + 1..] {
-            if a.leika == b.leika && a.area_prefix == b.area_prefix && a.authority_id != b.authority_id {
+            if a.leika == b.leika
+                && a.area_prefix == b.area_prefix
+                && a.authority_id != b.authority_id
+            {
                 out.push((a, b));
             }
         }
@@ -53,7 +58,11 @@ mod tests {
     use super::*;
 
     fn rule(leika: &str, authority_id: i64, area: &str) -> ResponsibilityRule {
-        ResponsibilityRule { leika: LeikaKey::parse(leika).unwrap(), authority_id, area_prefix: area.to_owned() }
+        ResponsibilityRule {
+            leika: LeikaKey::parse(leika).unwrap(),
+            authority_id,
+            area_prefix: area.to_owned(),
+        }
     }
 
     const MELDE: &str = "99115003019000";
@@ -82,9 +91,15 @@ mod tests {
     #[test]
     fn a_place_without_a_rule_is_outside() {
         let sandhorst = Ars::parse("039510020020").unwrap();
-        assert_eq!(resolve(&rules(), &LeikaKey::parse(MELDE).unwrap(), &sandhorst), Resolution::NotInVerbund);
+        assert_eq!(
+            resolve(&rules(), &LeikaKey::parse(MELDE).unwrap(), &sandhorst),
+            Resolution::NotInVerbund
+        );
         let hamburg = Ars::parse("020000000000").unwrap();
-        assert_eq!(resolve(&rules(), &LeikaKey::parse(KFZ).unwrap(), &hamburg), Resolution::NotInVerbund);
+        assert_eq!(
+            resolve(&rules(), &LeikaKey::parse(KFZ).unwrap(), &hamburg),
+            Resolution::NotInVerbund
+        );
     }
 
     #[test]
@@ -92,7 +107,10 @@ mod tests {
         let mut r = rules();
         r.push(rule(MELDE, 9, "03951"));
         let birkhusen = Ars::parse("039515401011").unwrap();
-        assert_eq!(resolve(&r, &LeikaKey::parse(MELDE).unwrap(), &birkhusen), Resolution::Responsible(3));
+        assert_eq!(
+            resolve(&r, &LeikaKey::parse(MELDE).unwrap(), &birkhusen),
+            Resolution::Responsible(3)
+        );
         r.push(rule(MELDE, 7, "039515401"));
         assert_eq!(overlaps(&r).len(), 1);
     }

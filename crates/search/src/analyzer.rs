@@ -2,8 +2,8 @@
 
 use tantivy::Index;
 use tantivy::tokenizer::{
-    Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, SplitCompoundWords, Stemmer, StopWordFilter,
-    TextAnalyzer,
+    Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, SplitCompoundWords, Stemmer,
+    StopWordFilter, TextAnalyzer,
 };
 
 pub const GERMAN: &str = "de_stem";
@@ -29,7 +29,9 @@ pub fn german() -> tantivy::Result<TextAnalyzer> {
     if let Some(stop) = StopWordFilter::new(Language::German) {
         builder = builder.filter_dynamic(stop);
     }
-    Ok(builder.filter_dynamic(Stemmer::new(Language::German)).build())
+    Ok(builder
+        .filter_dynamic(Stemmer::new(Language::German))
+        .build())
 }
 
 pub fn exact() -> TextAnalyzer {

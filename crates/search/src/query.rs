@@ -6,9 +6,11 @@
 use crate::analyzer;
 use crate::synonyms::Synonyms;
 use tantivy::Index;
-use tantivy::query::{BooleanQuery, BoostQuery, EmptyQuery, FuzzyTermQuery, Occur, Query, TermQuery};
-use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::Term;
+use tantivy::query::{
+    BooleanQuery, BoostQuery, EmptyQuery, FuzzyTermQuery, Occur, Query, TermQuery,
+};
+use tantivy::schema::{Field, IndexRecordOption};
 
 /// At most this many characters of a query are looked at.
 const MAX_QUERY_CHARS: usize = 200;
@@ -55,7 +57,9 @@ impl Builder<'_> {
             .index
             .tokenizers()
             .get(analyzer::GERMAN)
-            .ok_or_else(|| tantivy::TantivyError::InvalidArgument("German analyzer missing".into()))?;
+            .ok_or_else(|| {
+                tantivy::TantivyError::InvalidArgument("German analyzer missing".into())
+            })?;
         let terms = analyzer::terms(&mut german, text);
         if terms.is_empty() {
             return Ok(None);
@@ -64,8 +68,14 @@ impl Builder<'_> {
         let parts: Vec<(Occur, Box<dyn Query>)> = terms
             .iter()
             .map(|t| {
-                let title = TermQuery::new(Term::from_field_text(self.fields.title, t), IndexRecordOption::WithFreqs);
-                let body = TermQuery::new(Term::from_field_text(self.fields.body, t), IndexRecordOption::WithFreqs);
+                let title = TermQuery::new(
+                    Term::from_field_text(self.fields.title, t),
+                    IndexRecordOption::WithFreqs,
+                );
+                let body = TermQuery::new(
+                    Term::from_field_text(self.fields.body, t),
+                    IndexRecordOption::WithFreqs,
+                );
                 let either = BooleanQuery::new(vec![
                     (Occur::Should, boxed(BoostQuery::new(boxed(title), 3.0))),
                     (Occur::Should, boxed(body)),
@@ -73,7 +83,10 @@ impl Builder<'_> {
                 (Occur::Must, boxed(either))
             })
             .collect();
-        Ok(Some(boxed(BoostQuery::new(boxed(BooleanQuery::new(parts)), boost))))
+        Ok(Some(boxed(BoostQuery::new(
+            boxed(BooleanQuery::new(parts)),
+            boost,
+        ))))
     }
 
     /// One word: its analyzed form, its synonyms, a typo-tolerant and (for the last
@@ -107,7 +120,11 @@ impl Builder<'_> {
 
     /// All words (`require_all`) or any word must match.
     pub fn build(&self, words: &[String], require_all: bool) -> tantivy::Result<Box<dyn Query>> {
-        let occur = if require_all { Occur::Must } else { Occur::Should };
+        let occur = if require_all {
+            Occur::Must
+        } else {
+            Occur::Should
+        };
         let mut clauses = Vec::new();
         for (i, w) in words.iter().enumerate() {
             if let Some(q) = self.word(w, i + 1 == words.len())? {
@@ -127,11 +144,17 @@ mod tests {
 
     #[test]
     fn operators_quotes_and_control_characters_are_separators() {
-        assert_eq!(normalize_query("\"Hunde\" AND +steuer*\u{0}"), vec!["hunde", "and", "steuer"]);
+        assert_eq!(
+            normalize_query("\"Hunde\" AND +steuer*\u{0}"),
+            vec!["hunde", "and", "steuer"]
+        );
         assert_eq!(normalize_query("Kfz-Zulassung"), vec!["kfz", "zulassung"]);
         assert!(normalize_query("!!! ??? ").is_empty());
         let long = "a".repeat(10_000);
-        assert!(normalize_query(&long).is_empty(), "one 10 KB word is not searched");
+        assert!(
+            normalize_query(&long).is_empty(),
+            "one 10 KB word is not searched"
+        );
         assert!(normalize_query(&"wort ".repeat(2_000)).len() <= MAX_WORDS);
     }
 }

@@ -22,7 +22,10 @@ pub enum Backend {
 enum Pools {
     /// SQLite allows one writer at a time; a dedicated one-connection pool makes
     /// that the single write path instead of letting writers collide on SQLITE_BUSY.
-    Sqlite { read: SqlitePool, write: SqlitePool },
+    Sqlite {
+        read: SqlitePool,
+        write: SqlitePool,
+    },
     Postgres(PgPool),
 }
 
@@ -43,8 +46,14 @@ enum TxInner {
 }
 
 /// A row type that can be read from either backend.
-pub trait AnyRow: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
-impl<T> AnyRow for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
+pub trait AnyRow:
+    for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
+{
+}
+impl<T> AnyRow for T where
+    T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
+{
+}
 
 // sea-query-binder pins sqlx 0.8 while we use sqlx 0.9, so binding the few value
 // kinds our queries use is done here rather than compiling two sqlx versions.
@@ -58,7 +67,11 @@ fn sqlite_args(values: Values) -> Result<SqliteArguments> {
             Value::Double(d) => args.add(d),
             Value::String(s) => args.add(s),
             Value::Bytes(b) => args.add(b),
-            other => return Err(StoreError::Invalid(format!("unsupported bind value {other:?}"))),
+            other => {
+                return Err(StoreError::Invalid(format!(
+                    "unsupported bind value {other:?}"
+                )));
+            }
         };
         r.map_err(|e| StoreError::Invalid(e.to_string()))?;
     }
@@ -75,7 +88,11 @@ fn pg_args(values: Values) -> Result<PgArguments> {
             Value::Double(d) => args.add(d),
             Value::String(s) => args.add(s),
             Value::Bytes(b) => args.add(b),
-            other => return Err(StoreError::Invalid(format!("unsupported bind value {other:?}"))),
+            other => {
+                return Err(StoreError::Invalid(format!(
+                    "unsupported bind value {other:?}"
+                )));
+            }
         };
         r.map_err(|e| StoreError::Invalid(e.to_string()))?;
     }
@@ -118,7 +135,9 @@ impl Store {
             .max_connections(8)
             .connect_with(opts.read_only(true))
             .await?;
-        Ok(Self { pools: Pools::Sqlite { read, write } })
+        Ok(Self {
+            pools: Pools::Sqlite { read, write },
+        })
     }
 
     /// # Errors
@@ -129,7 +148,9 @@ impl Store {
             .acquire_timeout(Duration::from_secs(10))
             .connect(url)
             .await?;
-        Ok(Self { pools: Pools::Postgres(pool) })
+        Ok(Self {
+            pools: Pools::Postgres(pool),
+        })
     }
 
     #[must_use]
@@ -152,28 +173,42 @@ impl Store {
         Ok(Tx { inner })
     }
 
-    pub(crate) async fn fetch_all<T: AnyRow>(&self, q: &impl QueryStatementWriter) -> Result<Vec<T>> {
+    pub(crate) async fn fetch_all<T: AnyRow>(
+        &self,
+        q: &impl QueryStatementWriter,
+    ) -> Result<Vec<T>> {
         Ok(match &self.pools {
             Pools::Sqlite { read, .. } => {
                 let (sql, values) = q.build(SqliteQueryBuilder);
-                sqlx::query_as_with(AssertSqlSafe(sql), sqlite_args(values)?).fetch_all(read).await?
+                sqlx::query_as_with(AssertSqlSafe(sql), sqlite_args(values)?)
+                    .fetch_all(read)
+                    .await?
             }
             Pools::Postgres(p) => {
                 let (sql, values) = q.build(PostgresQueryBuilder);
-                sqlx::query_as_with(AssertSqlSafe(sql), pg_args(values)?).fetch_all(p).await?
+                sqlx::query_as_with(AssertSqlSafe(sql), pg_args(values)?)
+                    .fetch_all(p)
+                    .await?
             }
         })
     }
 
-    pub(crate) async fn fetch_optional<T: AnyRow>(&self, q: &impl QueryStatementWriter) -> Result<Option<T>> {
+    pub(crate) async fn fetch_optional<T: AnyRow>(
+        &self,
+        q: &impl QueryStatementWriter,
+    ) -> Result<Option<T>> {
         Ok(match &self.pools {
             Pools::Sqlite { read, .. } => {
                 let (sql, values) = q.build(SqliteQueryBuilder);
-                sqlx::query_as_with(AssertSqlSafe(sql), sqlite_args(values)?).fetch_optional(read).await?
+                sqlx::query_as_with(AssertSqlSafe(sql), sqlite_args(values)?)
+                    .fetch_optional(read)
+                    .await?
             }
             Pools::Postgres(p) => {
                 let (sql, values) = q.build(PostgresQueryBuilder);
-                sqlx::query_as_with(AssertSqlSafe(sql), pg_args(values)?).fetch_optional(p).await?
+                sqlx::query_as_with(AssertSqlSafe(sql), pg_args(values)?)
+                    .fetch_optional(p)
+                    .await?
             }
         })
     }
@@ -181,8 +216,16 @@ impl Store {
     /// Runs a plain SQL script (migrations) outside the query builder.
     pub(crate) async fn raw_fetch_i64(&self, sql: &str) -> Result<Vec<i64>> {
         Ok(match &self.pools {
-            Pools::Sqlite { write, .. } => sqlx::query_scalar(AssertSqlSafe(sql.to_owned())).fetch_all(write).await?,
-            Pools::Postgres(p) => sqlx::query_scalar(AssertSqlSafe(sql.to_owned())).fetch_all(p).await?,
+            Pools::Sqlite { write, .. } => {
+                sqlx::query_scalar(AssertSqlSafe(sql.to_owned()))
+                    .fetch_all(write)
+                    .await?
+            }
+            Pools::Postgres(p) => {
+                sqlx::query_scalar(AssertSqlSafe(sql.to_owned()))
+                    .fetch_all(p)
+                    .await?
+            }
         })
     }
 
@@ -238,10 +281,19 @@ impl Store {
 
     /// Runs SQL outside a transaction (for statements such as CREATE DATABASE).
     #[cfg_attr(not(feature = "test-support"), allow(dead_code))]
-    pub(crate) async fn exec_untransacted(&self, sql: &str) -> std::result::Result<(), sqlx::Error> {
+    pub(crate) async fn exec_untransacted(
+        &self,
+        sql: &str,
+    ) -> std::result::Result<(), sqlx::Error> {
         match &self.pools {
-            Pools::Sqlite { write, .. } => sqlx::raw_sql(AssertSqlSafe(sql.to_owned())).execute(write).await.map(|_| ()),
-            Pools::Postgres(p) => sqlx::raw_sql(AssertSqlSafe(sql.to_owned())).execute(p).await.map(|_| ()),
+            Pools::Sqlite { write, .. } => sqlx::raw_sql(AssertSqlSafe(sql.to_owned()))
+                .execute(write)
+                .await
+                .map(|_| ()),
+            Pools::Postgres(p) => sqlx::raw_sql(AssertSqlSafe(sql.to_owned()))
+                .execute(p)
+                .await
+                .map(|_| ()),
         }
     }
 
@@ -249,12 +301,16 @@ impl Store {
         match &self.pools {
             Pools::Sqlite { write, .. } => {
                 let mut tx = write.begin().await?;
-                sqlx::raw_sql(AssertSqlSafe(sql.to_owned())).execute(&mut *tx).await?;
+                sqlx::raw_sql(AssertSqlSafe(sql.to_owned()))
+                    .execute(&mut *tx)
+                    .await?;
                 tx.commit().await
             }
             Pools::Postgres(p) => {
                 let mut tx = p.begin().await?;
-                sqlx::raw_sql(AssertSqlSafe(sql.to_owned())).execute(&mut *tx).await?;
+                sqlx::raw_sql(AssertSqlSafe(sql.to_owned()))
+                    .execute(&mut *tx)
+                    .await?;
                 tx.commit().await
             }
         }
@@ -276,11 +332,17 @@ impl Tx {
         Ok(match &mut self.inner {
             TxInner::Sqlite(t) => {
                 let (sql, values) = q.build(SqliteQueryBuilder);
-                sqlx::query_with(AssertSqlSafe(sql), sqlite_args(values)?).execute(&mut **t).await?.rows_affected()
+                sqlx::query_with(AssertSqlSafe(sql), sqlite_args(values)?)
+                    .execute(&mut **t)
+                    .await?
+                    .rows_affected()
             }
             TxInner::Postgres(t) => {
                 let (sql, values) = q.build(PostgresQueryBuilder);
-                sqlx::query_with(AssertSqlSafe(sql), pg_args(values)?).execute(&mut **t).await?.rows_affected()
+                sqlx::query_with(AssertSqlSafe(sql), pg_args(values)?)
+                    .execute(&mut **t)
+                    .await?
+                    .rows_affected()
             }
         })
     }
@@ -290,11 +352,15 @@ impl Tx {
         Ok(match &mut self.inner {
             TxInner::Sqlite(t) => {
                 let (sql, values) = q.build(SqliteQueryBuilder);
-                sqlx::query_scalar_with(AssertSqlSafe(sql), sqlite_args(values)?).fetch_one(&mut **t).await?
+                sqlx::query_scalar_with(AssertSqlSafe(sql), sqlite_args(values)?)
+                    .fetch_one(&mut **t)
+                    .await?
             }
             TxInner::Postgres(t) => {
                 let (sql, values) = q.build(PostgresQueryBuilder);
-                sqlx::query_scalar_with(AssertSqlSafe(sql), pg_args(values)?).fetch_one(&mut **t).await?
+                sqlx::query_scalar_with(AssertSqlSafe(sql), pg_args(values)?)
+                    .fetch_one(&mut **t)
+                    .await?
             }
         })
     }

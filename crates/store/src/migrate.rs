@@ -31,8 +31,13 @@ impl Store {
         )
         .await
         .map_err(|source| StoreError::Migration { version: 0, source })?;
-        let applied = self.raw_fetch_i64("SELECT version FROM schema_migrations ORDER BY version").await?;
-        if let Some(unknown) = applied.iter().find(|v| !MIGRATIONS.iter().any(|m| m.version == **v)) {
+        let applied = self
+            .raw_fetch_i64("SELECT version FROM schema_migrations ORDER BY version")
+            .await?;
+        if let Some(unknown) = applied
+            .iter()
+            .find(|v| !MIGRATIONS.iter().any(|m| m.version == **v))
+        {
             return Err(StoreError::UnknownMigration(*unknown));
         }
         let mut done = Vec::new();
@@ -49,7 +54,10 @@ impl Store {
             );
             self.exec_script(&script)
                 .await
-                .map_err(|source| StoreError::Migration { version: m.version, source })?;
+                .map_err(|source| StoreError::Migration {
+                    version: m.version,
+                    source,
+                })?;
             tracing::info!(version = m.version, "migration applied");
             done.push(m.version);
         }

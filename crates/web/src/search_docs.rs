@@ -8,8 +8,14 @@ use amtsweg_search::{DocKind, SearchDoc};
 pub fn build(c: &Catalogue) -> Vec<SearchDoc> {
     let mut docs = Vec::new();
     for l in &c.leistungen {
-        let Some(a) = c.authority(l.authority_id) else { continue };
-        let body = TextModule::ALL.iter().map(|m| l.module(*m)).collect::<Vec<_>>().join("\n");
+        let Some(a) = c.authority(l.authority_id) else {
+            continue;
+        };
+        let body = TextModule::ALL
+            .iter()
+            .map(|m| l.module(*m))
+            .collect::<Vec<_>>()
+            .join("\n");
         docs.push(SearchDoc {
             key: format!("leistung:{}", l.id),
             kind: DocKind::Leistung,
@@ -39,7 +45,11 @@ pub fn build(c: &Catalogue) -> Vec<SearchDoc> {
             });
         }
         for ct in c.contacts_of(a.id) {
-            let ou = ct.org_unit_id.and_then(|id| c.org_unit(a.id, id)).map(|o| o.name.clone()).unwrap_or_default();
+            let ou = ct
+                .org_unit_id
+                .and_then(|id| c.org_unit(a.id, id))
+                .map(|o| o.name.clone())
+                .unwrap_or_default();
             docs.push(SearchDoc {
                 key: format!("contact:{}", ct.id),
                 kind: DocKind::Contact,

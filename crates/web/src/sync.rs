@@ -23,7 +23,9 @@ pub async fn refresh(state: &AppState) -> Result<bool, crate::AppError> {
     // Indexing is CPU work; keep it off the async workers serving pages.
     tokio::task::spawn_blocking(move || search.replace_all(&docs))
         .await
-        .map_err(|e| crate::AppError::Search(amtsweg_search::SearchError::Tantivy(tantivy_join_error(&e))))??;
+        .map_err(|e| {
+            crate::AppError::Search(amtsweg_search::SearchError::Tantivy(tantivy_join_error(&e)))
+        })??;
     state.replace_catalogue(fresh);
     Ok(true)
 }
@@ -42,7 +44,9 @@ pub fn spawn(state: AppState, every: Duration) -> tokio::task::JoinHandle<()> {
             match refresh(&state).await {
                 Ok(true) => tracing::info!("catalogue and search index reloaded"),
                 Ok(false) => {}
-                Err(e) => tracing::warn!(error = %e, "catalogue reload failed; keeping the previous snapshot"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "catalogue reload failed; keeping the previous snapshot")
+                }
             }
         }
     })

@@ -1,7 +1,9 @@
 //! Integration tests: the real router over a demo Verbund on SQLite and PostgreSQL,
 //! and the real binary.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod binary;
+mod browser;
 mod pages;
 mod place_routing;
 mod search;

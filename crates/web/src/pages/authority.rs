@@ -21,11 +21,25 @@ fn home_crumb(a: &Authority) -> Crumb {
     Crumb::link(a.name.clone(), format!("/o/{}/", a.slug))
 }
 
-fn hours_view(c: &Catalogue, a: &Authority, location_id: Option<i64>) -> (Option<Value>, Vec<(String, String)>, Option<Value>) {
-    let Some(loc) = location_id.and_then(|id| c.location(a.id, id)) else { return (None, Vec::new(), None) };
+fn hours_view(
+    c: &Catalogue,
+    a: &Authority,
+    location_id: Option<i64>,
+) -> (Option<Value>, Vec<(String, String)>, Option<Value>) {
+    let Some(loc) = location_id.and_then(|id| c.location(a.id, id)) else {
+        return (None, Vec::new(), None);
+    };
     let hours = loc.hours();
-    let week = hours.describe_week().into_iter().map(|(d, t)| (d.to_owned(), t)).collect();
-    (Some(Value::from_serialize(loc)), week, open_state_view(&hours))
+    let week = hours
+        .describe_week()
+        .into_iter()
+        .map(|(d, t)| (d.to_owned(), t))
+        .collect();
+    (
+        Some(Value::from_serialize(loc)),
+        week,
+        open_state_view(&hours),
+    )
 }
 
 pub async fn start(
@@ -36,11 +50,27 @@ pub async fn start(
 ) -> Result<Response, AppError> {
     let c = state.catalogue();
     let a = tenant(&c, &slug)?;
-    let leistungen: Vec<_> = c.leistungen_of(a.id).map(|l| context! { slug => l.slug.as_str(), name => &l.name }).collect();
+    let leistungen: Vec<_> = c
+        .leistungen_of(a.id)
+        .map(|l| context! { slug => l.slug.as_str(), name => &l.name })
+        .collect();
     let (main_location, hours, open_state) = hours_view(&c, &a, a.main_location_id);
-    let parent = a.parent_id.and_then(|p| c.authority(p)).map(|p| context! { slug => p.slug.as_str(), name => &p.name });
-    let children: Vec<_> = c.children(a.id).map(|x| context! { slug => x.slug.as_str(), name => &x.name }).collect();
-    let base = base_context(&state, &c, Some(&a), &headers, &request_path(&uri), Vec::new());
+    let parent = a
+        .parent_id
+        .and_then(|p| c.authority(p))
+        .map(|p| context! { slug => p.slug.as_str(), name => &p.name });
+    let children: Vec<_> = c
+        .children(a.id)
+        .map(|x| context! { slug => x.slug.as_str(), name => &x.name })
+        .collect();
+    let base = base_context(
+        &state,
+        &c,
+        Some(&a),
+        &headers,
+        &request_path(&uri),
+        Vec::new(),
+    );
     let ctx = context! {
         leistungen, org_units => c.org_units_of(a.id), main_location, hours, open_state, parent, children, ..base
     };
@@ -57,7 +87,11 @@ pub async fn leistungen_az(
     let a = tenant(&c, &slug)?;
     let entries: Vec<AzEntry> = c
         .leistungen_of(a.id)
-        .map(|l| AzEntry { name: l.name.clone(), url: format!("/o/{}/leistungen/{}", a.slug, l.slug), note: String::new() })
+        .map(|l| AzEntry {
+            name: l.name.clone(),
+            url: format!("/o/{}/leistungen/{}", a.slug, l.slug),
+            note: String::new(),
+        })
         .collect();
     let total = entries.len();
     let (letters, groups) = az_groups(entries);
@@ -68,12 +102,21 @@ pub async fn leistungen_az(
 }
 
 /// Who is responsible for this service at the citizen's place, relative to this page.
-fn responsibility(c: &Arc<Catalogue>, a: &Authority, l: &amtsweg_domain::Leistung, headers: &HeaderMap) -> Value {
-    let Some(place) = crate::place::current(headers, c) else { return context! { kind => "unknown" } };
+fn responsibility(
+    c: &Arc<Catalogue>,
+    a: &Authority,
+    l: &amtsweg_domain::Leistung,
+    headers: &HeaderMap,
+) -> Value {
+    let Some(place) = crate::place::current(headers, c) else {
+        return context! { kind => "unknown" };
+    };
     match c.responsible(&l.leika, place) {
         Some(r) if r.id == a.id => context! { kind => "this" },
         Some(r) => {
-            let url = c.leistung_by_leika(r.id, &l.leika).map(|x| format!("/o/{}/leistungen/{}", r.slug, x.slug));
+            let url = c
+                .leistung_by_leika(r.id, &l.leika)
+                .map(|x| format!("/o/{}/leistungen/{}", r.slug, x.slug));
             context! { kind => "other", authority => context! { name => &r.name, slug => r.slug.as_str() }, url }
         }
         None => context! { kind => "none" },
@@ -101,7 +144,11 @@ pub async fn leistung(
         })
         .collect();
     let org_unit = l.org_unit_id.and_then(|id| c.org_unit(a.id, id));
-    let (location, hours, open_state) = hours_view(&c, &a, org_unit.and_then(|o| o.location_id).or(a.main_location_id));
+    let (location, hours, open_state) = hours_view(
+        &c,
+        &a,
+        org_unit.and_then(|o| o.location_id).or(a.main_location_id),
+    );
     let crumbs = vec![
         home_crumb(&a),
         Crumb::link("Leistungen A–Z", format!("/o/{}/leistungen/", a.slug)),
@@ -143,17 +190,28 @@ pub async fn org_unit(
 ) -> Result<Response, AppError> {
     let c = state.catalogue();
     let a = tenant(&c, &slug)?;
-    let o = c.org_units_of(a.id).iter().find(|o| o.slug == unit).ok_or(AppError::NotFound)?;
+    let o = c
+        .org_units_of(a.id)
+        .iter()
+        .find(|o| o.slug == unit)
+        .ok_or(AppError::NotFound)?;
     let leistungen: Vec<_> = c
         .leistungen_of(a.id)
         .filter(|l| l.org_unit_id == Some(o.id))
         .map(|l| context! { slug => l.slug.as_str(), name => &l.name })
         .collect();
-    let contacts: Vec<_> = c.contacts_of(a.id).iter().filter(|x| x.org_unit_id == Some(o.id)).collect();
+    let contacts: Vec<_> = c
+        .contacts_of(a.id)
+        .iter()
+        .filter(|x| x.org_unit_id == Some(o.id))
+        .collect();
     let (location, hours, open_state) = hours_view(&c, &a, o.location_id);
     let crumbs = vec![
         home_crumb(&a),
-        Crumb::link("Ämter und Einrichtungen", format!("/o/{}/organisation/", a.slug)),
+        Crumb::link(
+            "Ämter und Einrichtungen",
+            format!("/o/{}/organisation/", a.slug),
+        ),
         Crumb::here(o.name.clone()),
     ];
     let base = base_context(&state, &c, Some(&a), &headers, &request_path(&uri), crumbs);
@@ -183,7 +241,11 @@ pub async fn contact(
 ) -> Result<Response, AppError> {
     let c = state.catalogue();
     let a = tenant(&c, &slug)?;
-    let ct = c.contacts_of(a.id).iter().find(|x| x.slug == contact).ok_or(AppError::NotFound)?;
+    let ct = c
+        .contacts_of(a.id)
+        .iter()
+        .find(|x| x.slug == contact)
+        .ok_or(AppError::NotFound)?;
     let org_unit = ct.org_unit_id.and_then(|id| c.org_unit(a.id, id));
     let leistungen: Vec<_> = c
         .leistungen_of(a.id)

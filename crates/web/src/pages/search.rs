@@ -53,34 +53,35 @@ fn decorate(c: &Catalogue, hits: Vec<Hit>, place: Option<&Place>) -> Vec<HitView
             kind: h.kind,
             kind_label: h.kind.label(),
             authority_name: h.authority_name.clone(),
-            snippet: (!h.snippet_html.is_empty()).then(|| Value::from_safe_string(h.snippet_html.clone())),
+            snippet: (!h.snippet_html.is_empty())
+                .then(|| Value::from_safe_string(h.snippet_html.clone())),
             summary: h.summary.clone(),
             responsible: false,
             responsible_name: None,
             responsible_url: None,
         };
-        if h.kind == DocKind::Leistung {
-            if let Some((resp, key)) = responsible_of(h) {
-                if seen_leika.contains(&h.leika) {
-                    continue;
-                }
-                // Prefer showing the responsible authority's own entry.
-                if resp.id != h.authority_id {
-                    if let Some(own) = c.leistung_by_leika(resp.id, &key) {
-                        view.title.clone_from(&own.name);
-                        view.url = format!("/o/{}/leistungen/{}", resp.slug, own.slug);
-                        view.authority_name.clone_from(&resp.name);
-                        view.summary.clone_from(&own.summary);
-                        view.responsible = true;
-                    } else {
-                        view.responsible_name = Some(resp.name.clone());
-                        view.responsible_url = Some(format!("/o/{}/", resp.slug));
-                    }
-                } else {
-                    view.responsible = true;
-                }
-                seen_leika.push(h.leika.clone());
+        if h.kind == DocKind::Leistung
+            && let Some((resp, key)) = responsible_of(h)
+        {
+            if seen_leika.contains(&h.leika) {
+                continue;
             }
+            // Prefer showing the responsible authority's own entry.
+            if resp.id != h.authority_id {
+                if let Some(own) = c.leistung_by_leika(resp.id, &key) {
+                    view.title.clone_from(&own.name);
+                    view.url = format!("/o/{}/leistungen/{}", resp.slug, own.slug);
+                    view.authority_name.clone_from(&resp.name);
+                    view.summary.clone_from(&own.summary);
+                    view.responsible = true;
+                } else {
+                    view.responsible_name = Some(resp.name.clone());
+                    view.responsible_url = Some(format!("/o/{}/", resp.slug));
+                }
+            } else {
+                view.responsible = true;
+            }
+            seen_leika.push(h.leika.clone());
         }
         out.push(view);
     }
@@ -105,8 +106,18 @@ pub async fn page(
         None
     };
     let hits = decorate(&c, results.hits, place);
-    let suggestions = ["Personalausweis", "Meldebescheinigung", "Gewerbe anmelden", "Kfz-Zulassung", "Hundesteuer"];
-    let query: String = raw.chars().filter(|ch| !ch.is_control()).take(ECHO_CHARS).collect();
+    let suggestions = [
+        "Personalausweis",
+        "Meldebescheinigung",
+        "Gewerbe anmelden",
+        "Kfz-Zulassung",
+        "Hundesteuer",
+    ];
+    let query: String = raw
+        .chars()
+        .filter(|ch| !ch.is_control())
+        .take(ECHO_CHARS)
+        .collect();
     let crumbs = vec![Crumb::link("Startseite", "/"), Crumb::here("Suche")];
     let base = base_context(&state, &c, None, &headers, &request_path(&uri), crumbs);
     let ctx = context! {
@@ -143,7 +154,18 @@ pub async fn api(
     let understood = results.understood.clone();
     let hits: Vec<ApiHit> = decorate(&c, results.hits, place)
         .into_iter()
-        .map(|h| ApiHit { title: h.title, url: h.url, kind: h.kind, authority: h.authority_name, responsible: h.responsible })
+        .map(|h| ApiHit {
+            title: h.title,
+            url: h.url,
+            kind: h.kind,
+            authority: h.authority_name,
+            responsible: h.responsible,
+        })
         .collect();
-    Ok(Json(ApiResults { query: p.q.chars().take(ECHO_CHARS).collect(), understood, total: hits.len(), hits }))
+    Ok(Json(ApiResults {
+        query: p.q.chars().take(ECHO_CHARS).collect(),
+        understood,
+        total: hits.len(),
+        hits,
+    }))
 }

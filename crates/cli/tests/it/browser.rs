@@ -1,0 +1,59 @@
+//! Headless Chromium with axe-core over every public page type of two tenants,
+//! plus reflow and a keyboard-only search journey (tests/browser/a11y.mjs).
+//!
+//! Needs `npm ci` in tests/browser and Debian's chromium (`.ci/run` installs both).
+//! Elsewhere the test is skipped with a message; with CI=true missing parts fail it.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn browser_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/browser")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_pass_axe_reflow_and_keyboard_checks() {
+    let dir = browser_dir();
+    let chromium = std::env::var("CHROMIUM_PATH").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let ready = dir.join("node_modules/playwright-core").is_dir()
+        && dir.join("node_modules/axe-core").is_dir()
+        && std::path::Path::new(&chromium).exists();
+    if !ready {
+        assert!(
+            std::env::var("CI").map_or(true, |v| v != "true"),
+            "browser tests need `npm ci` in tests/browser and {chromium} (CI=true)"
+        );
+        eprintln!("SKIPPED browser tests: run `npm ci` in tests/browser and install chromium");
+        return;
+    }
+    let t = amtsweg_store::testing::sqlite().await;
+    amtsweg::seed::apply(
+        &t.store,
+        &amtsweg::seed::parse(amtsweg::seed::DEMO).unwrap(),
+    )
+    .await
+    .unwrap();
+    let state = amtsweg_web::AppState::new(t.store.clone(), amtsweg_web::WebConfig::default())
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server =
+        tokio::spawn(async move { axum::serve(listener, amtsweg_web::router(state)).await });
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .arg("a11y.mjs")
+            .arg(format!("http://127.0.0.1:{}", addr.port()))
+            .current_dir(dir)
+            .output()
+    })
+    .await
+    .unwrap()
+    .expect("node runs");
+    server.abort();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    eprintln!("{stdout}\n{stderr}");
+    assert!(out.status.success(), "browser checks failed:\n{stderr}");
+    t.cleanup().await;
+}

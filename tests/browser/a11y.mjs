@@ -1,0 +1,120 @@
+// Browser checks of the public portal: axe-core (WCAG 2.1 A/AA) on every page type of
+// two tenants, reflow at 320 px, visible focus, and a keyboard-only search journey.
+// Usage: node a11y.mjs http://127.0.0.1:PORT   (exit code 0 = all good)
+import { chromium } from "playwright-core";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+
+const require = createRequire(import.meta.url);
+const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+const base = process.argv[2];
+if (!base) {
+  console.error("usage: node a11y.mjs BASE_URL");
+  process.exit(2);
+}
+const port = new URL(base).port;
+
+const tenants = [
+  { slug: "moorbrueck", leistung: "meldebescheinigung", unit: "mb-buergerbuero", contact: null },
+  { slug: "landkreis-heidekamp", leistung: "kfz-neuzulassung", unit: "lk-zulassung", contact: "lk-schroeder" },
+];
+const pages = ["/", "/leistungen/", "/leistungen/meldebescheinigung", "/suche?q=Perso", "/suche?q=xyzzy", "/ort?ort=29399", "/ort?ort=Hamburg", "/gibt-es-nicht"];
+for (const t of tenants) {
+  pages.push(`/o/${t.slug}/`, `/o/${t.slug}/leistungen/`, `/o/${t.slug}/leistungen/${t.leistung}`, `/o/${t.slug}/organisation/`, `/o/${t.slug}/organisation/${t.unit}`, `/o/${t.slug}/kontakte/`);
+  if (t.contact) pages.push(`/o/${t.slug}/kontakte/${t.contact}`);
+}
+
+const failures = [];
+const fail = (msg) => { failures.push(msg); console.error("FAIL " + msg); };
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--host-resolver-rules=MAP *.localhost 127.0.0.1"],
+});
+
+async function audit(page, label) {
+  await page.evaluate(axeSource);
+  const result = await page.evaluate(async () =>
+    await window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } }));
+  for (const v of result.violations) {
+    fail(`${label}: axe ${v.id} (${v.impact}): ${v.help} – ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ")}`);
+  }
+  const h1 = await page.locator("h1").count();
+  if (h1 !== 1) fail(`${label}: ${h1} h1 elements`);
+  const lang = await page.getAttribute("html", "lang");
+  if (lang !== "de") fail(`${label}: lang=${lang}`);
+}
+
+async function checkAll(context, suffix) {
+  const page = await context.newPage();
+  const cspErrors = [];
+  page.on("console", (m) => { if (m.type() === "error" && /Content Security Policy/i.test(m.text())) cspErrors.push(m.text()); });
+  for (const path of pages) {
+    const resp = await page.goto(base + path);
+    if (!resp) { fail(`${path}: no response`); continue; }
+    await audit(page, path + suffix);
+    // Reflow: no horizontal scrolling at 320 CSS px (WCAG 1.4.10).
+    await page.setViewportSize({ width: 320, height: 640 });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    if (overflow > 1) fail(`${path}${suffix}: horizontal scrolling at 320 px (${overflow} px)`);
+    await page.setViewportSize({ width: 1280, height: 900 });
+  }
+  if (cspErrors.length) fail(`CSP violations: ${cspErrors.slice(0, 3).join(" | ")}`);
+  await page.close();
+}
+
+// Without a place, then with a place chosen (responsibility notices are shown).
+const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+await checkAll(context, "");
+const withPlace = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+const p0 = await withPlace.newPage();
+await p0.goto(base + "/ort?ort=Birkhusen&zurueck=/");
+await p0.close();
+await checkAll(withPlace, " (Ort Birkhusen)");
+
+// A tenant on its own host name.
+{
+  const page = await context.newPage();
+  await page.goto(`http://moorbrueck.localhost:${port}/`);
+  const h1 = await page.textContent("h1");
+  if (!h1 || !h1.includes("Moorbrück")) fail(`host-based tenant shows "${h1}"`);
+  await audit(page, "moorbrueck.localhost /");
+  await page.close();
+}
+
+// Keyboard only: skip link, search, open a result.
+{
+  const page = await context.newPage();
+  await page.goto(base + "/");
+  await page.keyboard.press("Tab");
+  const first = await page.evaluate(() => document.activeElement && document.activeElement.className);
+  if (first !== "skip-link") fail(`first Tab stop is "${first}", not the skip link`);
+  const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+  if (outline === "none") fail("focused skip link has no visible outline");
+  let reached = false;
+  for (let i = 0; i < 10 && !reached; i++) {
+    await page.keyboard.press("Tab");
+    reached = await page.evaluate(() => document.activeElement && document.activeElement.id === "suche-kopf");
+  }
+  if (!reached) fail("search field not reachable with Tab");
+  await page.keyboard.type("Perso");
+  await Promise.all([page.waitForURL(/\/suche\?q=Perso/), page.keyboard.press("Enter")]);
+  const resultLink = page.locator("ol.results a").first();
+  const title = await resultLink.textContent();
+  if (!title || !title.includes("Personalausweis")) fail(`first result for Perso is "${title}"`);
+  // Tab to the first result and follow it with Enter.
+  let onResult = false;
+  for (let i = 0; i < 40 && !onResult; i++) {
+    await page.keyboard.press("Tab");
+    onResult = await page.evaluate(() => !!document.activeElement && !!document.activeElement.closest("ol.results"));
+  }
+  if (!onResult) fail("search results not reachable with Tab");
+  await Promise.all([page.waitForURL(/\/leistungen\//), page.keyboard.press("Enter")]);
+  const h1 = await page.textContent("h1");
+  if (!h1 || !h1.includes("Personalausweis")) fail(`keyboard journey ended on "${h1}"`);
+  await page.close();
+}
+
+await browser.close();
+console.log(`${pages.length * 2 + 2} page checks, ${failures.length} failures`);
+if (failures.length) process.exit(1);
