@@ -22,6 +22,9 @@ pub enum Which {
         connections: usize,
         #[arg(long, default_value_t = 5)]
         seconds: u64,
+        /// The page to measure (default: a themed tenant's service page).
+        #[arg(long, default_value = "/o/moorbrueck/leistungen/meldebescheinigung")]
+        path: String,
     },
     /// p50/p99 search latency over a fixed query mix on 100,000 synthetic documents.
     Search {
@@ -39,7 +42,8 @@ pub async fn run(which: Which) -> anyhow::Result<()> {
         Which::Pages {
             connections,
             seconds,
-        } => pages(connections, Duration::from_secs(seconds)).await,
+            path,
+        } => pages(connections, Duration::from_secs(seconds), &path).await,
         Which::Search {
             authorities,
             services_per_authority,
@@ -79,6 +83,7 @@ async fn connection_loop(
     tokio::spawn(conn);
     let (mut ok, mut errors) = (0u64, 0u64);
     while Instant::now() < until {
+        sender.ready().await?;
         let req = hyper::Request::get(path.as_str())
             .header(hyper::header::HOST, "127.0.0.1")
             .body(Empty::<Bytes>::new())?;
@@ -143,7 +148,7 @@ async fn spawn_server(app: axum::Router) -> anyhow::Result<SocketAddr> {
     Ok(addr)
 }
 
-async fn pages(connections: usize, duration: Duration) -> anyhow::Result<()> {
+async fn pages(connections: usize, duration: Duration, path: &str) -> anyhow::Result<()> {
     let dir = std::env::temp_dir().join(format!("amtsweg-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let store = Store::open_sqlite(&dir.join("bench.db")).await?;
@@ -155,7 +160,6 @@ async fn pages(connections: usize, duration: Duration) -> anyhow::Result<()> {
     let hello =
         spawn_server(axum::Router::new().route("/", axum::routing::get(|| async { "Hallo Welt" })))
             .await?;
-    let path = "/o/moorbrueck/leistungen/meldebescheinigung";
     let probe = connection_loop(
         app,
         path.to_owned(),
@@ -262,18 +266,25 @@ fn search(authorities: usize, per_authority: usize, rounds: usize) -> anyhow::Re
         index.search(q, 10)?;
     }
     let mut hits_total = 0usize;
+    let mut per_query: Vec<Histogram<u64>> = QUERY_MIX.iter().map(|_| hist.clone()).collect();
     for _ in 0..rounds {
-        for q in QUERY_MIX {
+        for (i, q) in QUERY_MIX.iter().enumerate() {
             let start = Instant::now();
             let r = index.search(q, 10)?;
-            hist.record(
-                u64::try_from(start.elapsed().as_micros())
-                    .unwrap_or(u64::MAX)
-                    .max(1),
-            )?;
+            let us = u64::try_from(start.elapsed().as_micros())
+                .unwrap_or(u64::MAX)
+                .max(1);
+            hist.record(us)?;
+            per_query[i].record(us)?;
             hits_total += usize::from(!r.hits.is_empty());
         }
     }
+    let mut slowest: Vec<(f64, &str)> = per_query
+        .iter()
+        .zip(QUERY_MIX)
+        .map(|(h, q)| (h.value_at_quantile(0.99) as f64 / 1000.0, *q))
+        .collect();
+    slowest.sort_by(|a, b| b.0.total_cmp(&a.0));
     let ms = |q: f64| hist.value_at_quantile(q) as f64 / 1000.0;
     let n = index.len();
     println!(
@@ -288,6 +299,12 @@ fn search(authorities: usize, per_authority: usize, rounds: usize) -> anyhow::Re
         ms(0.99),
         hist.max() as f64 / 1000.0
     );
+    let slow: Vec<String> = slowest
+        .iter()
+        .take(3)
+        .map(|(ms, q)| format!("„{q}“ {ms:.2} ms"))
+        .collect();
+    println!("Langsamste Anfragen (p99): {}", slow.join(", "));
     let json = serde_json::json!({
         "bench": "search", "documents": n, "queries": hist.len(), "build_seconds": (build.as_secs_f64() * 10.0).round() / 10.0,
         "p50_ms": ms(0.5), "p99_ms": ms(0.99), "max_ms": hist.max() as f64 / 1000.0,

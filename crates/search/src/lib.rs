@@ -114,6 +114,7 @@ struct Fields {
     leika: Field,
     title: Field,
     body: Field,
+    all: Field,
     exact: Field,
     summary: Field,
     url: Field,
@@ -154,7 +155,8 @@ impl SearchIndex {
             authority_name: sb.add_text_field("authority_name", STORED),
             leika: sb.add_text_field("leika", STRING | STORED),
             title: sb.add_text_field("title", german.clone().set_stored()),
-            body: sb.add_text_field("body", german.set_stored()),
+            body: sb.add_text_field("body", german.clone().set_stored()),
+            all: sb.add_text_field("all", german),
             exact: sb.add_text_field("exact", exact),
             summary: sb.add_text_field("summary", STORED),
             url: sb.add_text_field("url", STORED),
@@ -184,9 +186,16 @@ impl SearchIndex {
         doc.add_text(f.authority_name, &d.authority_name);
         doc.add_text(f.leika, &d.leika);
         doc.add_text(f.title, &d.title);
+        doc.add_text(f.body, format!("{}\n{}", d.summary, d.body));
         doc.add_text(
-            f.body,
-            format!("{}\n{}\n{}", d.keywords.join(", "), d.summary, d.body),
+            f.all,
+            format!(
+                "{}\n{}\n{}\n{}",
+                d.title,
+                d.keywords.join(", "),
+                d.summary,
+                d.body
+            ),
         );
         doc.add_text(f.exact, format!("{} {}", d.title, d.keywords.join(" ")));
         doc.add_text(f.summary, &d.summary);
@@ -263,18 +272,23 @@ impl SearchIndex {
         let searcher = self.reader.searcher();
         let builder = query::Builder {
             index: &self.index,
+            searcher: &searcher,
             fields: self.fields.query_fields(),
             synonyms: &self.synonyms,
         };
+        let collector = (TopDocs::with_limit(limit.max(1)).order_by_score(), Count);
         let mut q = builder.build(&words, true)?;
-        let mut total = searcher.search(&q, &Count)?;
+        let (mut top, mut total) = searcher.search(&q, &collector)?;
         if total == 0 && words.len() > 1 {
             // Nothing has every word: fall back to any word rather than an empty page.
             q = builder.build(&words, false)?;
-            total = searcher.search(&q, &Count)?;
+            (top, total) = searcher.search(&q, &collector)?;
         }
-        let top = searcher.search(&q, &TopDocs::with_limit(limit.max(1)).order_by_score())?;
-        let mut snippets = SnippetGenerator::create(&searcher, &*q, self.fields.body)?;
+        let mut snippets = SnippetGenerator::create(
+            &searcher,
+            &*builder.snippet_query(&words)?,
+            self.fields.body,
+        )?;
         snippets.set_max_num_chars(180);
         let mut hits = Vec::with_capacity(top.len());
         for (_score, addr) in top {
@@ -315,6 +329,7 @@ impl Fields {
         query::QueryFields {
             title: self.title,
             body: self.body,
+            all: self.all,
             exact: self.exact,
         }
     }

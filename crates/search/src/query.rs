@@ -37,12 +37,16 @@ pub fn normalize_query(raw: &str) -> Vec<String> {
 #[derive(Clone, Copy)]
 pub struct QueryFields {
     pub title: Field,
+    /// Stored text the snippets are cut from.
     pub body: Field,
+    /// Title, keywords and text together: what a word is matched against.
+    pub all: Field,
     pub exact: Field,
 }
 
 pub struct Builder<'a> {
     pub index: &'a Index,
+    pub searcher: &'a tantivy::Searcher,
     pub fields: QueryFields,
     pub synonyms: &'a Synonyms,
 }
@@ -52,7 +56,7 @@ fn boxed(q: impl Query) -> Box<dyn Query> {
 }
 
 impl Builder<'_> {
-    fn analyzed(&self, text: &str, boost: f32) -> tantivy::Result<Option<Box<dyn Query>>> {
+    fn german_terms(&self, text: &str) -> tantivy::Result<Vec<String>> {
         let mut german = self
             .index
             .tokenizers()
@@ -60,50 +64,64 @@ impl Builder<'_> {
             .ok_or_else(|| {
                 tantivy::TantivyError::InvalidArgument("German analyzer missing".into())
             })?;
-        let terms = analyzer::terms(&mut german, text);
-        if terms.is_empty() {
-            return Ok(None);
-        }
-        // Every part of a compound must match, in the title or the body.
+        Ok(analyzer::terms(&mut german, text))
+    }
+
+    /// Every analyzed term (e.g. each part of a compound) must occur in `field`.
+    /// Plain term intersections let tantivy skip through long posting lists.
+    fn all_terms(field: Field, terms: &[String], boost: f32) -> Option<Box<dyn Query>> {
         let parts: Vec<(Occur, Box<dyn Query>)> = terms
             .iter()
             .map(|t| {
-                let title = TermQuery::new(
-                    Term::from_field_text(self.fields.title, t),
+                let q = TermQuery::new(
+                    Term::from_field_text(field, t),
                     IndexRecordOption::WithFreqs,
                 );
-                let body = TermQuery::new(
-                    Term::from_field_text(self.fields.body, t),
-                    IndexRecordOption::WithFreqs,
-                );
-                let either = BooleanQuery::new(vec![
-                    (Occur::Should, boxed(BoostQuery::new(boxed(title), 3.0))),
-                    (Occur::Should, boxed(body)),
-                ]);
-                (Occur::Must, boxed(either))
+                (Occur::Must, boxed(q))
             })
             .collect();
-        Ok(Some(boxed(BoostQuery::new(
-            boxed(BooleanQuery::new(parts)),
-            boost,
-        ))))
+        match parts.len() {
+            0 => None,
+            _ => Some(boxed(BoostQuery::new(
+                boxed(BooleanQuery::new(parts)),
+                boost,
+            ))),
+        }
     }
 
-    /// One word: its analyzed form, its synonyms, a typo-tolerant and (for the last
-    /// word) a prefix match on the unstemmed titles. `None` for stop words.
+    /// One word: its analyzed form anywhere in the document, its synonyms in titles and
+    /// keywords, a typo-tolerant and (for the last word) a prefix match on the
+    /// unstemmed titles. `None` for stop words.
     fn word(&self, word: &str, is_last: bool) -> tantivy::Result<Option<Box<dyn Query>>> {
         let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        if let Some(q) = self.analyzed(word, 1.0)? {
+        let terms = self.german_terms(word)?;
+        // A word the index knows needs no typo tolerance; building Levenshtein automata
+        // is the most expensive part of a query, so only misspellings pay for it.
+        let mut known = !terms.is_empty();
+        for t in &terms {
+            known &= self
+                .searcher
+                .doc_freq(&Term::from_field_text(self.fields.all, t))?
+                > 0;
+        }
+        if let Some(q) = Self::all_terms(self.fields.all, &terms, 1.0) {
             alternatives.push((Occur::Should, q));
         }
+        // Synonyms only match titles and keywords: in body text they would add many
+        // weak matches (and most of the query cost) for little gain.
         for syn in self.synonyms.of(word) {
-            if let Some(q) = self.analyzed(syn, 0.8)? {
+            let exact = TermQuery::new(
+                Term::from_field_text(self.fields.exact, syn),
+                IndexRecordOption::Basic,
+            );
+            alternatives.push((Occur::Should, boxed(BoostQuery::new(boxed(exact), 0.8))));
+            if let Some(q) = Self::all_terms(self.fields.title, &self.german_terms(syn)?, 0.8) {
                 alternatives.push((Occur::Should, q));
             }
         }
         let len = word.chars().count();
         let term = Term::from_field_text(self.fields.exact, word);
-        if len >= 5 {
+        if len >= 5 && !known {
             let distance = if len >= 9 { 2 } else { 1 };
             let fuzzy = FuzzyTermQuery::new(term.clone(), distance, true);
             alternatives.push((Occur::Should, boxed(BoostQuery::new(boxed(fuzzy), 0.5))));
@@ -112,13 +130,30 @@ impl Builder<'_> {
             let prefix = FuzzyTermQuery::new_prefix(term, 0, true);
             alternatives.push((Occur::Should, boxed(BoostQuery::new(boxed(prefix), 0.7))));
         }
-        if alternatives.is_empty() {
-            return Ok(None);
-        }
-        Ok(Some(boxed(BooleanQuery::new(alternatives))))
+        Ok(match alternatives.len() {
+            0 => None,
+            1 => alternatives.pop().map(|(_, q)| q),
+            _ => Some(boxed(BooleanQuery::new(alternatives))),
+        })
     }
 
-    /// All words (`require_all`) or any word must match.
+    /// The words' terms on the body field, for highlighting snippets.
+    pub fn snippet_query(&self, words: &[String]) -> tantivy::Result<Box<dyn Query>> {
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for w in words {
+            for t in self.german_terms(w)? {
+                let q = TermQuery::new(
+                    Term::from_field_text(self.fields.body, &t),
+                    IndexRecordOption::WithFreqs,
+                );
+                clauses.push((Occur::Should, boxed(q)));
+            }
+        }
+        Ok(boxed(BooleanQuery::new(clauses)))
+    }
+
+    /// All words (`require_all`) or any word must match; words found in the title
+    /// rank higher.
     pub fn build(&self, words: &[String], require_all: bool) -> tantivy::Result<Box<dyn Query>> {
         let occur = if require_all {
             Occur::Must
@@ -126,13 +161,21 @@ impl Builder<'_> {
             Occur::Should
         };
         let mut clauses = Vec::new();
+        let mut title_boosts = Vec::new();
         for (i, w) in words.iter().enumerate() {
             if let Some(q) = self.word(w, i + 1 == words.len())? {
                 clauses.push((occur, q));
+                if let Some(t) = Self::all_terms(self.fields.title, &self.german_terms(w)?, 2.0) {
+                    title_boosts.push((Occur::Should, t));
+                }
             }
         }
         if clauses.is_empty() {
             return Ok(boxed(EmptyQuery));
+        }
+        if require_all {
+            // Optional clauses only add to the score of documents the Must clauses found.
+            clauses.extend(title_boosts);
         }
         Ok(boxed(BooleanQuery::new(clauses)))
     }

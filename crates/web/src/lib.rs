@@ -6,6 +6,7 @@
 pub mod catalogue;
 mod error;
 mod markdown;
+mod page_cache;
 mod pages;
 mod place;
 pub mod search_docs;
@@ -63,6 +64,7 @@ pub struct AppState {
     catalogue: Arc<RwLock<Arc<Catalogue>>>,
     pub templates: Templates,
     pub config: Arc<WebConfig>,
+    page_cache: Arc<page_cache::PageCache>,
 }
 
 impl AppState {
@@ -81,6 +83,7 @@ impl AppState {
             catalogue: Arc::new(RwLock::new(Arc::new(catalogue))),
             templates,
             config: Arc::new(config),
+            page_cache: Arc::new(page_cache::PageCache::default()),
         })
     }
 
@@ -99,6 +102,14 @@ impl AppState {
             Ok(mut g) => *g = c,
             Err(poisoned) => *poisoned.into_inner() = c,
         }
+        // Pages rendered from the old snapshot must not outlive it.
+        self.page_cache.clear();
+    }
+
+    /// Number of rendered pages currently cached (for tests and metrics).
+    #[must_use]
+    pub fn cached_pages(&self) -> usize {
+        self.page_cache.len()
     }
 }
 

@@ -38,7 +38,10 @@ pub fn layers(routes: Router, state: AppState) -> Router {
         ))
         .layer(CatchPanicLayer::new())
         .layer(RequestBodyLimitLayer::new(state.config.body_limit))
-        .service(routes);
+        .service(routes.layer(from_fn_with_state(
+            state.clone(),
+            crate::page_cache::middleware,
+        )));
     let hsts = (state.config.hsts_max_age > 0)
         .then(|| {
             HeaderValue::from_str(&format!(

@@ -155,3 +155,43 @@ fn a_broken_config_file_is_reported() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("sync_interval_ms"));
 }
+
+#[test]
+fn serve_reads_the_config_file_and_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let cfg = dir.path().join("amtsweg.toml");
+    let data = dir.path().join("daten");
+    std::fs::write(
+        &cfg,
+        format!(
+            "data_dir = {:?}\nlisten = \"127.0.0.1:1\"\n",
+            data.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_amtsweg"))
+        .args(["serve", "--config", cfg.to_str().unwrap()])
+        // The environment overrides the file.
+        .env("AMTSWEG_LISTEN", format!("127.0.0.1:{port}"))
+        .env("AMTSWEG_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _run = Running(child);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "server did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let health = http_get(port, "/healthz", "localhost");
+    assert!(health.contains("\"status\":\"ok\""), "{health}");
+    assert!(
+        data.join("amtsweg.db").is_file(),
+        "data_dir from the file is used"
+    );
+    // An empty Verbund still answers with a helpful page.
+    let start = http_get(port, "/", "localhost");
+    assert!(start.starts_with("HTTP/1.1 200"));
+}

@@ -124,6 +124,10 @@ async fn published_changes_reach_search_within_a_second() {
             .unwrap()
             .unwrap();
         let l = store.leistung(town.id, "reisepass").await.unwrap().unwrap();
+        // Rendered once, so the page cache holds it before it is withdrawn.
+        assert_eq!(app.get("/o/moorbrueck/leistungen/reisepass").await.status, 200);
+        assert_eq!(app.get("/o/moorbrueck/leistungen/reisepass").await.status, 200);
+        assert!(app.state.cached_pages() > 0, "public pages are cached");
         let mut tx = store.begin().await.unwrap();
         tx.set_leistung_published(town.id, l.id, false)
             .await
