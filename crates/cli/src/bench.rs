@@ -39,18 +39,9 @@ pub enum Which {
 
 pub async fn run(which: Which) -> anyhow::Result<()> {
     match which {
-        Which::Pages {
-            connections,
-            seconds,
-            path,
-        } => pages(connections, Duration::from_secs(seconds), &path).await,
-        Which::Search {
-            authorities,
-            services_per_authority,
-            rounds,
-        } => {
-            tokio::task::spawn_blocking(move || search(authorities, services_per_authority, rounds))
-                .await?
+        Which::Pages { connections, seconds, path } => pages(connections, Duration::from_secs(seconds), &path).await,
+        Which::Search { authorities, services_per_authority, rounds } => {
+            tokio::task::spawn_blocking(move || search(authorities, services_per_authority, rounds)).await?
         }
     }
 }
@@ -71,11 +62,7 @@ impl LoadResult {
     }
 }
 
-async fn connection_loop(
-    addr: SocketAddr,
-    path: String,
-    until: Instant,
-) -> anyhow::Result<(u64, u64, Histogram<u64>)> {
+async fn connection_loop(addr: SocketAddr, path: String, until: Instant) -> anyhow::Result<(u64, u64, Histogram<u64>)> {
     let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
     let stream = tokio::net::TcpStream::connect(addr).await?;
     stream.set_nodelay(true)?;
@@ -84,47 +71,30 @@ async fn connection_loop(
     let (mut ok, mut errors) = (0u64, 0u64);
     while Instant::now() < until {
         sender.ready().await?;
-        let req = hyper::Request::get(path.as_str())
-            .header(hyper::header::HOST, "127.0.0.1")
-            .body(Empty::<Bytes>::new())?;
+        let req =
+            hyper::Request::get(path.as_str()).header(hyper::header::HOST, "127.0.0.1").body(Empty::<Bytes>::new())?;
         let start = Instant::now();
         let resp = sender.send_request(req).await?;
         let status = resp.status();
         resp.into_body().collect().await?;
-        hist.record(
-            u64::try_from(start.elapsed().as_micros())
-                .unwrap_or(u64::MAX)
-                .max(1),
-        )?;
-        if status.is_success() {
-            ok += 1
-        } else {
-            errors += 1
-        }
+        hist.record(u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX).max(1))?;
+        if status.is_success() { ok += 1 } else { errors += 1 }
     }
     Ok((ok, errors, hist))
 }
 
 /// Drives `path` on `addr` with `connections` keep-alive connections for `duration`
 /// (after a one-second warm-up that is not counted).
-async fn load(
-    addr: SocketAddr,
-    path: &str,
-    connections: usize,
-    duration: Duration,
-) -> anyhow::Result<LoadResult> {
+async fn load(addr: SocketAddr, path: &str, connections: usize, duration: Duration) -> anyhow::Result<LoadResult> {
     let warm = Instant::now() + Duration::from_secs(1);
-    let warmups: Vec<_> = (0..connections)
-        .map(|_| tokio::spawn(connection_loop(addr, path.to_owned(), warm)))
-        .collect();
+    let warmups: Vec<_> =
+        (0..connections).map(|_| tokio::spawn(connection_loop(addr, path.to_owned(), warm))).collect();
     for w in warmups {
         w.await??;
     }
     let start = Instant::now();
     let until = start + duration;
-    let tasks: Vec<_> = (0..connections)
-        .map(|_| tokio::spawn(connection_loop(addr, path.to_owned(), until)))
-        .collect();
+    let tasks: Vec<_> = (0..connections).map(|_| tokio::spawn(connection_loop(addr, path.to_owned(), until))).collect();
     let mut total = LoadResult {
         requests: 0,
         errors: 0,
@@ -154,27 +124,14 @@ async fn pages(connections: usize, duration: Duration, path: &str) -> anyhow::Re
     let store = Store::open_sqlite(&dir.join("bench.db")).await?;
     store.migrate().await?;
     seed::apply(&store, &seed::parse(seed::DEMO)?).await?;
-    let state =
-        amtsweg_web::AppState::new(store.clone(), amtsweg_web::WebConfig::default()).await?;
+    let state = amtsweg_web::AppState::new(store.clone(), amtsweg_web::WebConfig::default()).await?;
     let app = spawn_server(amtsweg_web::router(state)).await?;
-    let hello =
-        spawn_server(axum::Router::new().route("/", axum::routing::get(|| async { "Hallo Welt" })))
-            .await?;
-    let probe = connection_loop(
-        app,
-        path.to_owned(),
-        Instant::now() + Duration::from_millis(50),
-    )
-    .await?;
+    let hello = spawn_server(axum::Router::new().route("/", axum::routing::get(|| async { "Hallo Welt" }))).await?;
+    let probe = connection_loop(app, path.to_owned(), Instant::now() + Duration::from_millis(50)).await?;
     if probe.1 > 0 || probe.0 == 0 {
-        return Err(anyhow!(
-            "the page {path} does not answer with 200; is the demo seed complete?"
-        ));
+        return Err(anyhow!("the page {path} does not answer with 200; is the demo seed complete?"));
     }
-    eprintln!(
-        "Messe {path} und Hello World mit je {connections} Verbindungen für {} s …",
-        duration.as_secs()
-    );
+    eprintln!("Messe {path} und Hello World mit je {connections} Verbindungen für {} s …", duration.as_secs());
     let page = load(app, path, connections, duration).await?;
     let base = load(hello, "/", connections, duration).await?;
     let ratio = page.rps() / base.rps();
@@ -191,10 +148,7 @@ async fn pages(connections: usize, duration: Duration, path: &str) -> anyhow::Re
         base.ms(0.5),
         base.ms(0.99)
     );
-    println!(
-        "Verhältnis Seite/Hello World: {ratio:.2} (Ziel ≥ 0,5); p99 Seite {:.2} ms (Ziel < 10 ms)",
-        page.ms(0.99)
-    );
+    println!("Verhältnis Seite/Hello World: {ratio:.2} (Ziel ≥ 0,5); p99 Seite {:.2} ms (Ziel < 10 ms)", page.ms(0.99));
     let json = serde_json::json!({
         "bench": "pages", "connections": connections, "seconds": duration.as_secs(),
         "page": {"path": path, "rps": page.rps().round(), "p50_ms": page.ms(0.5), "p99_ms": page.ms(0.99), "errors": page.errors},
@@ -246,11 +200,7 @@ fn search(authorities: usize, per_authority: usize, rounds: usize) -> anyhow::Re
                 authority_id: i64::try_from(a).unwrap_or(0),
                 authority_name: format!("Gemeinde {a}"),
                 leika: format!("99{:012}", s),
-                title: if s < texts.len() {
-                    name.clone()
-                } else {
-                    format!("{name} ({s})")
-                },
+                title: if s < texts.len() { name.clone() } else { format!("{name} ({s})") },
                 keywords: keywords.clone(),
                 summary: String::new(),
                 body: body.clone(),
@@ -271,26 +221,18 @@ fn search(authorities: usize, per_authority: usize, rounds: usize) -> anyhow::Re
         for (i, q) in QUERY_MIX.iter().enumerate() {
             let start = Instant::now();
             let r = index.search(q, 10)?;
-            let us = u64::try_from(start.elapsed().as_micros())
-                .unwrap_or(u64::MAX)
-                .max(1);
+            let us = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX).max(1);
             hist.record(us)?;
             per_query[i].record(us)?;
             hits_total += usize::from(!r.hits.is_empty());
         }
     }
-    let mut slowest: Vec<(f64, &str)> = per_query
-        .iter()
-        .zip(QUERY_MIX)
-        .map(|(h, q)| (h.value_at_quantile(0.99) as f64 / 1000.0, *q))
-        .collect();
+    let mut slowest: Vec<(f64, &str)> =
+        per_query.iter().zip(QUERY_MIX).map(|(h, q)| (h.value_at_quantile(0.99) as f64 / 1000.0, *q)).collect();
     slowest.sort_by(|a, b| b.0.total_cmp(&a.0));
     let ms = |q: f64| hist.value_at_quantile(q) as f64 / 1000.0;
     let n = index.len();
-    println!(
-        "Index: {n} Dokumente in {:.1} s aufgebaut",
-        build.as_secs_f64()
-    );
+    println!("Index: {n} Dokumente in {:.1} s aufgebaut", build.as_secs_f64());
     println!(
         "{} Suchen ({} Anfragen × {rounds} Runden, mit Tippfehlern und Komposita): p50 {:.2} ms  p99 {:.2} ms  max {:.2} ms (Ziel p99 < 5 ms)",
         hist.len(),
@@ -299,11 +241,7 @@ fn search(authorities: usize, per_authority: usize, rounds: usize) -> anyhow::Re
         ms(0.99),
         hist.max() as f64 / 1000.0
     );
-    let slow: Vec<String> = slowest
-        .iter()
-        .take(3)
-        .map(|(ms, q)| format!("„{q}“ {ms:.2} ms"))
-        .collect();
+    let slow: Vec<String> = slowest.iter().take(3).map(|(ms, q)| format!("„{q}“ {ms:.2} ms")).collect();
     println!("Langsamste Anfragen (p99): {}", slow.join(", "));
     let json = serde_json::json!({
         "bench": "search", "documents": n, "queries": hist.len(), "build_seconds": (build.as_secs_f64() * 10.0).round() / 10.0,

@@ -50,21 +50,14 @@ impl Config {
             }
             fig = fig.merge(Toml::file(f));
         }
-        fig = fig.merge(
-            Env::prefixed("AMTSWEG_")
-                .split("__")
-                .ignore(&["test_pg_url"]),
-        );
-        fig.extract()
-            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))
+        fig = fig.merge(Env::prefixed("AMTSWEG_").split("__").ignore(&["test_pg_url"]));
+        fig.extract().map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))
     }
 
     /// The database to use: the configured URL or SQLite in the data directory.
     #[must_use]
     pub fn database_url(&self) -> String {
-        self.database_url
-            .clone()
-            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("amtsweg.db").display()))
+        self.database_url.clone().unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("amtsweg.db").display()))
     }
 }
 
@@ -76,10 +69,7 @@ mod tests {
     #[test]
     fn file_then_environment() {
         figment::Jail::expect_with(|jail| {
-            jail.create_file(
-                "a.toml",
-                "listen = \"0.0.0.0:9000\"\n[web]\nhsts_max_age = 60\n",
-            )?;
+            jail.create_file("a.toml", "listen = \"0.0.0.0:9000\"\n[web]\nhsts_max_age = 60\n")?;
             jail.set_env("AMTSWEG_WEB__HSTS_MAX_AGE", "120");
             let c = Config::load(Some(Path::new("a.toml"))).map_err(|e| e.to_string())?;
             assert_eq!(c.listen, "0.0.0.0:9000");
@@ -93,9 +83,7 @@ mod tests {
     fn wrong_types_are_reported() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("b.toml", "sync_interval_ms = \"oft\"\n")?;
-            let e = Config::load(Some(Path::new("b.toml")))
-                .unwrap_err()
-                .to_string();
+            let e = Config::load(Some(Path::new("b.toml"))).unwrap_err().to_string();
             assert!(e.contains("sync_interval_ms"), "{e}");
             Ok(())
         });

@@ -8,11 +8,7 @@ use config::Config;
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "amtsweg",
-    version,
-    about = "Service portal for a county and its municipalities (Portalverbund)"
-)]
+#[command(name = "amtsweg", version, about = "Service portal for a county and its municipalities (Portalverbund)")]
 struct Cli {
     /// TOML configuration file (values there are overridden by AMTSWEG_* variables and flags).
     #[arg(long, global = true, env = "AMTSWEG_CONFIG")]
@@ -58,9 +54,7 @@ enum Command {
 fn init_logging(format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("AMTSWEG_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tantivy=warn"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     if format == "json" {
         builder.json().init();
     } else {
@@ -80,10 +74,7 @@ fn main() -> anyhow::Result<()> {
     if !matches!(cli.command, Command::Bench { .. }) {
         init_logging(&cfg.log_format);
     }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the runtime")?;
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the runtime")?;
     rt.block_on(run(cli.command, cfg))
 }
 
@@ -94,13 +85,8 @@ async fn run(command: Command, mut cfg: Config) -> anyhow::Result<()> {
             let store = server::open_store(&cfg).await?;
             let demo = seed::parse(seed::DEMO)?;
             match seed::apply(&store, &demo).await? {
-                seed::SeedOutcome::Seeded {
-                    authorities,
-                    leistungen,
-                } => {
-                    println!(
-                        "Demo-Verbund angelegt: {authorities} Behörden, {leistungen} Leistungen."
-                    );
+                seed::SeedOutcome::Seeded { authorities, leistungen } => {
+                    println!("Demo-Verbund angelegt: {authorities} Behörden, {leistungen} Leistungen.");
                 }
                 seed::SeedOutcome::AlreadyFilled => {
                     println!("Datenbank enthält bereits Daten; es wird nichts neu angelegt.")
@@ -117,17 +103,13 @@ async fn run(command: Command, mut cfg: Config) -> anyhow::Result<()> {
         }
         Command::Migrate => {
             let store = server::open_store(&cfg).await?;
-            println!(
-                "Datenbank ist auf dem aktuellen Stand ({:?}).",
-                store.backend()
-            );
+            println!("Datenbank ist auf dem aktuellen Stand ({:?}).", store.backend());
             store.close().await;
             Ok(())
         }
         Command::Seed { file } => {
             let text = match &file {
-                Some(f) => std::fs::read_to_string(f)
-                    .with_context(|| format!("cannot read {}", f.display()))?,
+                Some(f) => std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?,
                 None => seed::DEMO.to_owned(),
             };
             let parsed = seed::parse(&text)?;
@@ -135,10 +117,7 @@ async fn run(command: Command, mut cfg: Config) -> anyhow::Result<()> {
             let outcome = seed::apply(&store, &parsed).await?;
             store.close().await;
             match outcome {
-                seed::SeedOutcome::Seeded {
-                    authorities,
-                    leistungen,
-                } => {
+                seed::SeedOutcome::Seeded { authorities, leistungen } => {
                     println!("Angelegt: {authorities} Behörden, {leistungen} Leistungen.");
                 }
                 seed::SeedOutcome::AlreadyFilled => {

@@ -5,9 +5,7 @@
 //! seeding an already filled database does nothing.
 
 use amtsweg_domain::{Ags, Ars, AuthorityKind, LeikaKey, OpeningHours, Slug, TrustLevel};
-use amtsweg_store::{
-    NewAuthority, NewContact, NewLeistung, NewLocation, NewOrgUnit, NewPlace, Store,
-};
+use amtsweg_store::{NewAuthority, NewContact, NewLeistung, NewLocation, NewOrgUnit, NewPlace, Store};
 use anyhow::{Context, anyhow, bail};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
@@ -166,10 +164,7 @@ struct LeistungSeed {
 /// What [`apply`] did.
 #[derive(Debug, PartialEq, Eq)]
 pub enum SeedOutcome {
-    Seeded {
-        authorities: usize,
-        leistungen: usize,
-    },
+    Seeded { authorities: usize, leistungen: usize },
     AlreadyFilled,
 }
 
@@ -197,27 +192,17 @@ fn validate(s: &SeedFile) -> anyhow::Result<()> {
         }
     }
     let known = |kind: &str, key: &str, keys: &[&str], owner: &str| -> anyhow::Result<()> {
-        if key.is_empty() || keys.contains(&key) {
-            Ok(())
-        } else {
-            bail!("{owner}: unknown {kind} {key}")
-        }
+        if key.is_empty() || keys.contains(&key) { Ok(()) } else { bail!("{owner}: unknown {kind} {key}") }
     };
     let loc_keys: Vec<&str> = s.locations.iter().map(|l| l.key.as_str()).collect();
     let ou_keys: Vec<&str> = s.org_units.iter().map(|o| o.key.as_str()).collect();
     let contact_keys: Vec<&str> = s.contacts.iter().map(|c| c.key.as_str()).collect();
     for l in &s.locations {
         known("authority", &l.authority, &slugs, &l.key)?;
-        let days: Vec<(&str, &str)> = l
-            .hours
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        OpeningHours::from_day_map(days, Vec::new())
-            .map_err(|e| anyhow!("location {}: {e}", l.key))?;
+        let days: Vec<(&str, &str)> = l.hours.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        OpeningHours::from_day_map(days, Vec::new()).map_err(|e| anyhow!("location {}: {e}", l.key))?;
         for d in &l.closed {
-            d.parse::<jiff::civil::Date>()
-                .map_err(|e| anyhow!("location {}: closed day {d}: {e}", l.key))?;
+            d.parse::<jiff::civil::Date>().map_err(|e| anyhow!("location {}: closed day {d}: {e}", l.key))?;
         }
     }
     for o in &s.org_units {
@@ -275,11 +260,7 @@ pub async fn apply(store: &Store, seed: &SeedFile) -> anyhow::Result<SeedOutcome
                 slug: Slug::parse(&a.slug)?,
                 name: a.name.clone(),
                 kind,
-                ags: if a.ags.is_empty() {
-                    None
-                } else {
-                    Some(Ags::parse(&a.ags)?)
-                },
+                ags: if a.ags.is_empty() { None } else { Some(Ags::parse(&a.ags)?) },
                 ars: ars.clone(),
                 parent_id,
                 hosts: a.hosts.clone(),
@@ -290,34 +271,17 @@ pub async fn apply(store: &Store, seed: &SeedFile) -> anyhow::Result<SeedOutcome
                 email: a.email.clone(),
                 website: a.website.clone(),
                 intro: a.intro.clone(),
-                primary_color: if a.primary_color.is_empty() {
-                    "#1d4f91".into()
-                } else {
-                    a.primary_color.clone()
-                },
+                primary_color: if a.primary_color.is_empty() { "#1d4f91".into() } else { a.primary_color.clone() },
             })
             .await
             .with_context(|| format!("authority {}", a.slug))?;
         authority_ids.insert(&a.slug, (id, kind, ars));
     }
-    let aid = |slug: &str| {
-        authority_ids
-            .get(slug)
-            .map(|x| x.0)
-            .ok_or_else(|| anyhow!("unknown authority {slug}"))
-    };
+    let aid = |slug: &str| authority_ids.get(slug).map(|x| x.0).ok_or_else(|| anyhow!("unknown authority {slug}"));
     let mut location_ids = HashMap::new();
     for l in &seed.locations {
-        let days: Vec<(&str, &str)> = l
-            .hours
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        let closed = l
-            .closed
-            .iter()
-            .map(|d| d.parse())
-            .collect::<Result<Vec<jiff::civil::Date>, _>>()?;
+        let days: Vec<(&str, &str)> = l.hours.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let closed = l.closed.iter().map(|d| d.parse()).collect::<Result<Vec<jiff::civil::Date>, _>>()?;
         let hours = OpeningHours::from_day_map(days, closed)?;
         let id = tx
             .insert_location(
@@ -335,14 +299,9 @@ pub async fn apply(store: &Store, seed: &SeedFile) -> anyhow::Result<SeedOutcome
             .await?;
         location_ids.insert(l.key.as_str(), id);
     }
-    for a in seed
-        .authorities
-        .iter()
-        .filter(|a| !a.main_location.is_empty())
-    {
-        let loc = location_ids
-            .get(a.main_location.as_str())
-            .ok_or_else(|| anyhow!("{}: unknown main location", a.slug))?;
+    for a in seed.authorities.iter().filter(|a| !a.main_location.is_empty()) {
+        let loc =
+            location_ids.get(a.main_location.as_str()).ok_or_else(|| anyhow!("{}: unknown main location", a.slug))?;
         tx.set_main_location(aid(&a.slug)?, *loc).await?;
     }
     let mut ou_ids = HashMap::new();
@@ -381,9 +340,8 @@ pub async fn apply(store: &Store, seed: &SeedFile) -> anyhow::Result<SeedOutcome
         contact_ids.insert(c.key.as_str(), (id, c.authority.as_str()));
     }
     for l in &seed.leistungen {
-        let (authority_id, kind, ars) = authority_ids
-            .get(l.authority.as_str())
-            .ok_or_else(|| anyhow!("unknown authority"))?;
+        let (authority_id, kind, ars) =
+            authority_ids.get(l.authority.as_str()).ok_or_else(|| anyhow!("unknown authority"))?;
         // Contacts of other authorities are never linked: tenant data stays separate.
         let contacts: Vec<i64> = l
             .contacts
@@ -420,22 +378,13 @@ pub async fn apply(store: &Store, seed: &SeedFile) -> anyhow::Result<SeedOutcome
         .await
         .with_context(|| format!("service {}/{}", l.authority, l.slug))?;
         // Offering a service means being responsible for it in one's own area.
-        tx.add_responsibility(&leika, *authority_id, &ars.area_prefix(*kind))
-            .await?;
+        tx.add_responsibility(&leika, *authority_id, &ars.area_prefix(*kind)).await?;
     }
     for p in &seed.places {
-        tx.insert_place(&NewPlace {
-            name: p.name.clone(),
-            ars: Ars::parse(&p.ars)?,
-            plz: p.plz.clone(),
-        })
-        .await?;
+        tx.insert_place(&NewPlace { name: p.name.clone(), ars: Ars::parse(&p.ars)?, plz: p.plz.clone() }).await?;
     }
     tx.commit().await?;
-    Ok(SeedOutcome::Seeded {
-        authorities: seed.authorities.len(),
-        leistungen: seed.leistungen.len(),
-    })
+    Ok(SeedOutcome::Seeded { authorities: seed.authorities.len(), leistungen: seed.leistungen.len() })
 }
 
 impl SeedFile {
@@ -444,13 +393,7 @@ impl SeedFile {
     pub fn service_texts(&self) -> Vec<(String, String, Vec<String>)> {
         self.leistungen
             .iter()
-            .map(|l| {
-                (
-                    l.name.clone(),
-                    format!("{}\n{}", l.summary, l.description),
-                    l.keywords.clone(),
-                )
-            })
+            .map(|l| (l.name.clone(), format!("{}\n{}", l.summary, l.description), l.keywords.clone()))
             .collect()
     }
 }
@@ -475,12 +418,7 @@ mod tests {
                 ("legal_basis", &l.legal_basis),
                 ("processing_time", &l.processing_time),
             ] {
-                assert!(
-                    !text.trim().is_empty(),
-                    "{}/{} has no {name}",
-                    l.authority,
-                    l.slug
-                );
+                assert!(!text.trim().is_empty(), "{}/{} has no {name}", l.authority, l.slug);
             }
         }
         for must in [
@@ -501,18 +439,11 @@ mod tests {
             "hundesteuer-anmelden",
             "sperrmuell",
         ] {
-            assert!(
-                s.leistungen.iter().any(|l| l.slug == must),
-                "missing {must}"
-            );
+            assert!(s.leistungen.iter().any(|l| l.slug == must), "missing {must}");
         }
         // Vehicles and firearms at the county, registration certificates at town and Samtgemeinde.
         let at = |slug: &str| {
-            s.leistungen
-                .iter()
-                .filter(|l| l.slug == slug)
-                .map(|l| l.authority.as_str())
-                .collect::<Vec<_>>()
+            s.leistungen.iter().filter(|l| l.slug == slug).map(|l| l.authority.as_str()).collect::<Vec<_>>()
         };
         assert_eq!(at("kfz-neuzulassung"), ["landkreis-heidekamp"]);
         assert_eq!(at("waffenbesitzkarte"), ["landkreis-heidekamp"]);

@@ -16,9 +16,7 @@ pub async fn open_store(cfg: &Config) -> anyhow::Result<Store> {
             .with_context(|| format!("cannot create data directory {}", cfg.data_dir.display()))?;
     }
     let url = cfg.database_url();
-    let store = Store::connect(&url)
-        .await
-        .with_context(|| format!("cannot open database {}", redact(&url)))?;
+    let store = Store::connect(&url).await.with_context(|| format!("cannot open database {}", redact(&url)))?;
     let applied = store.migrate().await.context("database migration failed")?;
     if !applied.is_empty() {
         tracing::info!(?applied, "migrations applied");
@@ -41,16 +39,10 @@ fn redact(url: &str) -> String {
 }
 
 pub async fn serve(store: Store, cfg: Config, demo: bool) -> anyhow::Result<()> {
-    let state = AppState::new(store, cfg.web.clone())
-        .await
-        .context("cannot start the portal")?;
-    let _sync = sync::spawn(
-        state.clone(),
-        Duration::from_millis(cfg.sync_interval_ms.max(50)),
-    );
-    let listener = tokio::net::TcpListener::bind(&cfg.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", cfg.listen))?;
+    let state = AppState::new(store, cfg.web.clone()).await.context("cannot start the portal")?;
+    let _sync = sync::spawn(state.clone(), Duration::from_millis(cfg.sync_interval_ms.max(50)));
+    let listener =
+        tokio::net::TcpListener::bind(&cfg.listen).await.with_context(|| format!("cannot listen on {}", cfg.listen))?;
     let addr = listener.local_addr()?;
     let catalogue = state.catalogue();
     println!("\n{} läuft auf http://{addr}/", catalogue.verbund_name);
@@ -65,15 +57,11 @@ pub async fn serve(store: Store, cfg: Config, demo: bool) -> anyhow::Result<()> 
                 addr.port()
             );
         }
-        println!(
-            "Anmeldedaten: Es gibt noch keine Mitarbeiterkonten (folgen mit der Verwaltungsoberfläche)."
-        );
+        println!("Anmeldedaten: Es gibt noch keine Mitarbeiterkonten (folgen mit der Verwaltungsoberfläche).");
         println!("Beenden mit Strg+C.\n");
     }
     drop(catalogue);
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await?;
     Ok(())
 }
 
@@ -83,8 +71,7 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             s.recv().await;
         }
     };
@@ -98,10 +85,7 @@ async fn shutdown_signal() {
 mod tests {
     #[test]
     fn passwords_are_redacted() {
-        assert_eq!(
-            super::redact("postgres://u:geheim@h/db"),
-            "postgres://u:***@h/db"
-        );
+        assert_eq!(super::redact("postgres://u:geheim@h/db"), "postgres://u:***@h/db");
         assert_eq!(super::redact("sqlite://x.db"), "sqlite://x.db");
     }
 }

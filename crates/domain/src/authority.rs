@@ -59,9 +59,7 @@ impl Ars {
         if all_digits(s, 12) {
             Ok(Self(s.to_owned()))
         } else {
-            Err(InvalidValue(format!(
-                "Der Regionalschlüssel (ARS) muss aus genau 12 Ziffern bestehen, nicht „{s}“."
-            )))
+            Err(InvalidValue(format!("Der Regionalschlüssel (ARS) muss aus genau 12 Ziffern bestehen, nicht „{s}“.")))
         }
     }
     #[must_use]
@@ -162,8 +160,7 @@ impl Slug {
             && s.len() <= 80
             && !s.starts_with('-')
             && !s.ends_with('-')
-            && s.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         if ok {
             Ok(Self(s.to_owned()))
         } else {
@@ -192,11 +189,7 @@ impl Slug {
         }
         let trimmed: String = out.trim_matches('-').chars().take(80).collect();
         let trimmed = trimmed.trim_end_matches('-').to_owned();
-        Self(if trimmed.is_empty() {
-            "seite".to_owned()
-        } else {
-            trimmed
-        })
+        Self(if trimmed.is_empty() { "seite".to_owned() } else { trimmed })
     }
     #[must_use]
     pub fn as_str(&self) -> &str {

@@ -198,11 +198,7 @@ impl Leistung {
 /// A–Z letter of a German title: Ä under A, Ö under O, Ü under U, digits under '#'.
 #[must_use]
 pub fn index_letter(title: &str) -> char {
-    match title
-        .chars()
-        .next()
-        .map(|c| c.to_uppercase().next().unwrap_or(c))
-    {
+    match title.chars().next().map(|c| c.to_uppercase().next().unwrap_or(c)) {
         Some('Ä') => 'A',
         Some('Ö') => 'O',
         Some('Ü') => 'U',
@@ -233,12 +229,7 @@ mod tests {
 
     #[test]
     fn leika_keys() {
-        assert_eq!(
-            LeikaKey::parse("urn:de:fim:leika:leistung:99115003019000")
-                .unwrap()
-                .as_str(),
-            "99115003019000"
-        );
+        assert_eq!(LeikaKey::parse("urn:de:fim:leika:leistung:99115003019000").unwrap().as_str(), "99115003019000");
         assert!(LeikaKey::parse("9911500301900").is_err());
     }
 
@@ -246,10 +237,7 @@ mod tests {
     fn trust_levels_are_ordered() {
         assert!(TrustLevel::Hoch > TrustLevel::Substanziell);
         assert!(TrustLevel::Substanziell > TrustLevel::Normal);
-        assert_eq!(
-            TrustLevel::parse("Substanziell").unwrap(),
-            TrustLevel::Substanziell
-        );
+        assert_eq!(TrustLevel::parse("Substanziell").unwrap(), TrustLevel::Substanziell);
         assert!(TrustLevel::parse("mittel").is_err());
     }
 

@@ -27,15 +27,7 @@ pub enum OpenState {
     OpensLaterToday(Time),
 }
 
-pub const WEEKDAY_NAMES: [&str; 7] = [
-    "Montag",
-    "Dienstag",
-    "Mittwoch",
-    "Donnerstag",
-    "Freitag",
-    "Samstag",
-    "Sonntag",
-];
+pub const WEEKDAY_NAMES: [&str; 7] = ["Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag"];
 
 const WEEKDAY_KEYS: [&str; 7] = ["mo", "di", "mi", "do", "fr", "sa", "so"];
 
@@ -49,13 +41,7 @@ fn parse_hhmm(s: &str) -> Option<u16> {
 fn minutes_to_time(m: u16) -> Time {
     let m = m.min(24 * 60 - 1);
     // Both values are in range by construction, so the fallback is unreachable.
-    Time::new(
-        i8::try_from(m / 60).unwrap_or(0),
-        i8::try_from(m % 60).unwrap_or(0),
-        0,
-        0,
-    )
-    .unwrap_or(Time::midnight())
+    Time::new(i8::try_from(m / 60).unwrap_or(0), i8::try_from(m % 60).unwrap_or(0), 0, 0).unwrap_or(Time::midnight())
 }
 
 impl OpeningHours {
@@ -69,18 +55,12 @@ impl OpeningHours {
             let (a, b) = part
                 .split_once('-')
                 .or_else(|| part.split_once('–'))
-                .ok_or_else(|| {
-                    InvalidValue(format!("„{part}“ ist keine Zeitspanne wie 08:00-12:00."))
-                })?;
+                .ok_or_else(|| InvalidValue(format!("„{part}“ ist keine Zeitspanne wie 08:00-12:00.")))?;
             let (Some(from), Some(to)) = (parse_hhmm(a), parse_hhmm(b)) else {
-                return Err(InvalidValue(format!(
-                    "„{part}“ ist keine Zeitspanne wie 08:00-12:00."
-                )));
+                return Err(InvalidValue(format!("„{part}“ ist keine Zeitspanne wie 08:00-12:00.")));
             };
             if to <= from {
-                return Err(InvalidValue(format!(
-                    "In „{part}“ liegt das Ende vor dem Beginn."
-                )));
+                return Err(InvalidValue(format!("In „{part}“ liegt das Ende vor dem Beginn.")));
             }
             out.push(Interval { from, to });
         }
@@ -96,19 +76,12 @@ impl OpeningHours {
         days: impl IntoIterator<Item = (&'a str, &'a str)>,
         closed: Vec<Date>,
     ) -> Result<Self, InvalidValue> {
-        let mut hours = Self {
-            closed,
-            ..Self::default()
-        };
+        let mut hours = Self { closed, ..Self::default() };
         for (key, ranges) in days {
             let idx = WEEKDAY_KEYS
                 .iter()
                 .position(|k| k.eq_ignore_ascii_case(key))
-                .ok_or_else(|| {
-                    InvalidValue(format!(
-                        "Unbekannter Wochentag „{key}“ (mo, di, mi, do, fr, sa, so)."
-                    ))
-                })?;
+                .ok_or_else(|| InvalidValue(format!("Unbekannter Wochentag „{key}“ (mo, di, mi, do, fr, sa, so).")))?;
             hours.weekly[idx] = Self::parse_day(ranges)?;
         }
         Ok(hours)
@@ -188,41 +161,24 @@ mod tests {
     fn open_now_follows_the_weekly_pattern() {
         let h = hours();
         // 2026-11-23 is a Monday.
-        assert_eq!(
-            h.state_at(date(2026, 11, 23).at(9, 0, 0, 0)),
-            OpenState::OpenUntil(Time::constant(12, 30, 0, 0))
-        );
-        assert_eq!(
-            h.state_at(date(2026, 11, 23).at(12, 30, 0, 0)),
-            OpenState::ClosedToday
-        );
+        assert_eq!(h.state_at(date(2026, 11, 23).at(9, 0, 0, 0)), OpenState::OpenUntil(Time::constant(12, 30, 0, 0)));
+        assert_eq!(h.state_at(date(2026, 11, 23).at(12, 30, 0, 0)), OpenState::ClosedToday);
         assert_eq!(
             h.state_at(date(2026, 11, 24).at(13, 0, 0, 0)),
             OpenState::OpensLaterToday(Time::constant(14, 0, 0, 0))
         );
-        assert_eq!(
-            h.state_at(date(2026, 11, 25).at(9, 0, 0, 0)),
-            OpenState::ClosedToday
-        );
+        assert_eq!(h.state_at(date(2026, 11, 25).at(9, 0, 0, 0)), OpenState::ClosedToday);
     }
 
     #[test]
     fn closure_days_override_the_pattern() {
         // 2026-12-29 is a Tuesday but closed.
-        assert_eq!(
-            hours().state_at(date(2026, 12, 29).at(9, 0, 0, 0)),
-            OpenState::ClosedToday
-        );
+        assert_eq!(hours().state_at(date(2026, 12, 29).at(9, 0, 0, 0)), OpenState::ClosedToday);
     }
 
     #[test]
     fn bad_ranges_are_explained() {
-        assert!(
-            OpeningHours::parse_day("12:00-08:00")
-                .unwrap_err()
-                .0
-                .contains("Ende")
-        );
+        assert!(OpeningHours::parse_day("12:00-08:00").unwrap_err().0.contains("Ende"));
         assert!(OpeningHours::parse_day("acht bis zwölf").is_err());
         assert!(OpeningHours::from_day_map([("xx", "08:00-09:00")], vec![]).is_err());
     }
@@ -230,10 +186,7 @@ mod tests {
     #[test]
     fn describes_the_week_in_german() {
         let week = hours().describe_week();
-        assert_eq!(
-            week[1],
-            ("Dienstag", "08:00–12:30 Uhr und 14:00–18:00 Uhr".to_owned())
-        );
+        assert_eq!(week[1], ("Dienstag", "08:00–12:30 Uhr und 14:00–18:00 Uhr".to_owned()));
         assert_eq!(week[6].1, "geschlossen");
     }
 }

@@ -34,11 +34,7 @@ impl PlaceQuery {
         }
         // "29399 Birkhusen" → the name part decides, the PLZ narrows nothing further.
         let name = s.trim_start_matches(|c: char| c.is_ascii_digit() || c.is_whitespace());
-        if name.is_empty() {
-            None
-        } else {
-            Some(Self::Name(name.to_owned()))
-        }
+        if name.is_empty() { None } else { Some(Self::Name(name.to_owned())) }
     }
 
     /// Which of `places` match: every place with the PLZ, or the places whose
@@ -46,21 +42,12 @@ impl PlaceQuery {
     #[must_use]
     pub fn matches<'a>(&self, places: &'a [Place]) -> Vec<&'a Place> {
         match self {
-            Self::Plz(plz) => places
-                .iter()
-                .filter(|p| p.plz.iter().any(|x| x == plz))
-                .collect(),
+            Self::Plz(plz) => places.iter().filter(|p| p.plz.iter().any(|x| x == plz)).collect(),
             Self::Name(name) => {
                 let wanted = normalize(name);
-                let exact: Vec<_> = places
-                    .iter()
-                    .filter(|p| normalize(&p.name) == wanted)
-                    .collect();
+                let exact: Vec<_> = places.iter().filter(|p| normalize(&p.name) == wanted).collect();
                 if exact.is_empty() {
-                    places
-                        .iter()
-                        .filter(|p| normalize(&p.name).starts_with(&wanted))
-                        .collect()
+                    places.iter().filter(|p| normalize(&p.name).starts_with(&wanted)).collect()
                 } else {
                     exact
                 }
@@ -70,11 +57,7 @@ impl PlaceQuery {
 }
 
 fn normalize(s: &str) -> String {
-    s.trim()
-        .to_lowercase()
-        .replace("ae", "ä")
-        .replace("oe", "ö")
-        .replace("ue", "ü")
+    s.trim().to_lowercase().replace("ae", "ä").replace("oe", "ö").replace("ue", "ü")
 }
 
 #[cfg(test)]
@@ -107,16 +90,8 @@ mod tests {
         let ps = places();
         let m = PlaceQuery::parse("moorbrueck").unwrap().matches(&ps);
         assert_eq!(m[0].name, "Moorbrück");
-        assert_eq!(
-            PlaceQuery::parse("29399 Ellerloh").unwrap().matches(&ps)[0].name,
-            "Ellerloh"
-        );
-        assert!(
-            PlaceQuery::parse("Hamburg")
-                .unwrap()
-                .matches(&ps)
-                .is_empty()
-        );
+        assert_eq!(PlaceQuery::parse("29399 Ellerloh").unwrap().matches(&ps)[0].name, "Ellerloh");
+        assert!(PlaceQuery::parse("Hamburg").unwrap().matches(&ps).is_empty());
         assert!(PlaceQuery::parse("  \u{7} ").is_none());
     }
 }

@@ -31,9 +31,7 @@ pub fn resolve(rules: &[ResponsibilityRule], leika: &LeikaKey, place: &Ars) -> R
         .iter()
         .filter(|r| &r.leika == leika && place.as_str().starts_with(&r.area_prefix))
         .max_by_key(|r| r.area_prefix.len())
-        .map_or(Resolution::NotInVerbund, |r| {
-            Resolution::Responsible(r.authority_id)
-        })
+        .map_or(Resolution::NotInVerbund, |r| Resolution::Responsible(r.authority_id))
 }
 
 /// Pairs of rules for the same key and the same area that contradict each other.
@@ -42,10 +40,7 @@ pub fn overlaps(rules: &[ResponsibilityRule]) -> Vec<(&ResponsibilityRule, &Resp
     let mut out = Vec::new();
     for (i, a) in rules.iter().enumerate() {
         for b in &rules[i + 1..] {
-            if a.leika == b.leika
-                && a.area_prefix == b.area_prefix
-                && a.authority_id != b.authority_id
-            {
+            if a.leika == b.leika && a.area_prefix == b.area_prefix && a.authority_id != b.authority_id {
                 out.push((a, b));
             }
         }
@@ -58,22 +53,14 @@ mod tests {
     use super::*;
 
     fn rule(leika: &str, authority_id: i64, area: &str) -> ResponsibilityRule {
-        ResponsibilityRule {
-            leika: LeikaKey::parse(leika).unwrap(),
-            authority_id,
-            area_prefix: area.to_owned(),
-        }
+        ResponsibilityRule { leika: LeikaKey::parse(leika).unwrap(), authority_id, area_prefix: area.to_owned() }
     }
 
     const MELDE: &str = "99115003019000";
     const KFZ: &str = "99036003001000";
 
     fn rules() -> Vec<ResponsibilityRule> {
-        vec![
-            rule(KFZ, 1, "03951"),
-            rule(MELDE, 2, "039510007007"),
-            rule(MELDE, 3, "039515401"),
-        ]
+        vec![rule(KFZ, 1, "03951"), rule(MELDE, 2, "039510007007"), rule(MELDE, 3, "039515401")]
     }
 
     #[test]
@@ -91,15 +78,9 @@ mod tests {
     #[test]
     fn a_place_without_a_rule_is_outside() {
         let sandhorst = Ars::parse("039510020020").unwrap();
-        assert_eq!(
-            resolve(&rules(), &LeikaKey::parse(MELDE).unwrap(), &sandhorst),
-            Resolution::NotInVerbund
-        );
+        assert_eq!(resolve(&rules(), &LeikaKey::parse(MELDE).unwrap(), &sandhorst), Resolution::NotInVerbund);
         let hamburg = Ars::parse("020000000000").unwrap();
-        assert_eq!(
-            resolve(&rules(), &LeikaKey::parse(KFZ).unwrap(), &hamburg),
-            Resolution::NotInVerbund
-        );
+        assert_eq!(resolve(&rules(), &LeikaKey::parse(KFZ).unwrap(), &hamburg), Resolution::NotInVerbund);
     }
 
     #[test]
@@ -107,10 +88,7 @@ mod tests {
         let mut r = rules();
         r.push(rule(MELDE, 9, "03951"));
         let birkhusen = Ars::parse("039515401011").unwrap();
-        assert_eq!(
-            resolve(&r, &LeikaKey::parse(MELDE).unwrap(), &birkhusen),
-            Resolution::Responsible(3)
-        );
+        assert_eq!(resolve(&r, &LeikaKey::parse(MELDE).unwrap(), &birkhusen), Resolution::Responsible(3));
         r.push(rule(MELDE, 7, "039515401"));
         assert_eq!(overlaps(&r).len(), 1);
     }

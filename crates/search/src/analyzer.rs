@@ -2,8 +2,7 @@
 
 use tantivy::Index;
 use tantivy::tokenizer::{
-    Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, SplitCompoundWords, Stemmer,
-    StopWordFilter, TextAnalyzer,
+    Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, SplitCompoundWords, Stemmer, StopWordFilter, TextAnalyzer,
 };
 
 pub const GERMAN: &str = "de_stem";
@@ -13,10 +12,7 @@ pub const EXACT: &str = "de_exact";
 const COMPOUND_PARTS: &str = include_str!("../data/compound_parts.txt");
 
 pub fn compound_parts() -> impl Iterator<Item = &'static str> {
-    COMPOUND_PARTS
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#') && l.chars().count() >= 3)
+    COMPOUND_PARTS.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#') && l.chars().count() >= 3)
 }
 
 pub fn german() -> tantivy::Result<TextAnalyzer> {
@@ -29,16 +25,11 @@ pub fn german() -> tantivy::Result<TextAnalyzer> {
     if let Some(stop) = StopWordFilter::new(Language::German) {
         builder = builder.filter_dynamic(stop);
     }
-    Ok(builder
-        .filter_dynamic(Stemmer::new(Language::German))
-        .build())
+    Ok(builder.filter_dynamic(Stemmer::new(Language::German)).build())
 }
 
 pub fn exact() -> TextAnalyzer {
-    TextAnalyzer::builder(SimpleTokenizer::default())
-        .filter(RemoveLongFilter::limit(60))
-        .filter(LowerCaser)
-        .build()
+    TextAnalyzer::builder(SimpleTokenizer::default()).filter(RemoveLongFilter::limit(60)).filter(LowerCaser).build()
 }
 
 pub fn register(index: &Index) -> tantivy::Result<()> {

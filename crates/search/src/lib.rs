@@ -13,8 +13,7 @@ mod synonyms;
 use std::sync::Mutex;
 use tantivy::collector::{Count, TopDocs};
 use tantivy::schema::{
-    Field, IndexRecordOption, NumericOptions, STORED, STRING, Schema, TextFieldIndexing,
-    TextOptions, Value,
+    Field, IndexRecordOption, NumericOptions, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value,
 };
 use tantivy::snippet::SnippetGenerator;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
@@ -141,17 +140,12 @@ impl SearchIndex {
                 .set_index_option(IndexRecordOption::WithFreqsAndPositions),
         );
         let exact = TextOptions::default().set_indexing_options(
-            TextFieldIndexing::default()
-                .set_tokenizer(analyzer::EXACT)
-                .set_index_option(IndexRecordOption::WithFreqs),
+            TextFieldIndexing::default().set_tokenizer(analyzer::EXACT).set_index_option(IndexRecordOption::WithFreqs),
         );
         let fields = Fields {
             key: sb.add_text_field("key", STRING | STORED),
             kind: sb.add_text_field("kind", STRING | STORED),
-            authority_id: sb.add_i64_field(
-                "authority_id",
-                NumericOptions::default().set_stored().set_indexed(),
-            ),
+            authority_id: sb.add_i64_field("authority_id", NumericOptions::default().set_stored().set_indexed()),
             authority_name: sb.add_text_field("authority_name", STORED),
             leika: sb.add_text_field("leika", STRING | STORED),
             title: sb.add_text_field("title", german.clone().set_stored()),
@@ -164,17 +158,8 @@ impl SearchIndex {
         let index = Index::create_in_ram(sb.build());
         analyzer::register(&index)?;
         let writer = index.writer_with_num_threads(1, 30_000_000)?;
-        let reader = index
-            .reader_builder()
-            .reload_policy(ReloadPolicy::Manual)
-            .try_into()?;
-        Ok(Self {
-            index,
-            reader,
-            writer: Mutex::new(writer),
-            fields,
-            synonyms: Synonyms::shipped(),
-        })
+        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+        Ok(Self { index, reader, writer: Mutex::new(writer), fields, synonyms: Synonyms::shipped() })
     }
 
     fn to_document(&self, d: &SearchDoc) -> TantivyDocument {
@@ -187,16 +172,7 @@ impl SearchIndex {
         doc.add_text(f.leika, &d.leika);
         doc.add_text(f.title, &d.title);
         doc.add_text(f.body, format!("{}\n{}", d.summary, d.body));
-        doc.add_text(
-            f.all,
-            format!(
-                "{}\n{}\n{}\n{}",
-                d.title,
-                d.keywords.join(", "),
-                d.summary,
-                d.body
-            ),
-        );
+        doc.add_text(f.all, format!("{}\n{}\n{}\n{}", d.title, d.keywords.join(", "), d.summary, d.body));
         doc.add_text(f.exact, format!("{} {}", d.title, d.keywords.join(" ")));
         doc.add_text(f.summary, &d.summary);
         doc.add_text(f.url, &d.url);
@@ -209,10 +185,7 @@ impl SearchIndex {
     /// # Errors
     /// When the index cannot be written.
     pub fn apply(&self, upsert: &[SearchDoc], remove: &[String]) -> Result<()> {
-        let mut w = self
-            .writer
-            .lock()
-            .map_err(|_| SearchError::WriterPoisoned)?;
+        let mut w = self.writer.lock().map_err(|_| SearchError::WriterPoisoned)?;
         for key in remove.iter().chain(upsert.iter().map(|d| &d.key)) {
             w.delete_term(Term::from_field_text(self.fields.key, key));
         }
@@ -230,10 +203,7 @@ impl SearchIndex {
     /// # Errors
     /// When the index cannot be written.
     pub fn replace_all(&self, docs: &[SearchDoc]) -> Result<()> {
-        let mut w = self
-            .writer
-            .lock()
-            .map_err(|_| SearchError::WriterPoisoned)?;
+        let mut w = self.writer.lock().map_err(|_| SearchError::WriterPoisoned)?;
         w.delete_all_documents()?;
         for d in docs {
             w.add_document(self.to_document(d))?;
@@ -264,10 +234,7 @@ impl SearchIndex {
         let words = normalize_query(raw);
         let understood = words.join(" ");
         if words.is_empty() {
-            return Ok(SearchResults {
-                understood,
-                ..SearchResults::default()
-            });
+            return Ok(SearchResults { understood, ..SearchResults::default() });
         }
         let searcher = self.reader.searcher();
         let builder = query::Builder {
@@ -284,30 +251,18 @@ impl SearchIndex {
             q = builder.build(&words, false)?;
             (top, total) = searcher.search(&q, &collector)?;
         }
-        let mut snippets = SnippetGenerator::create(
-            &searcher,
-            &*builder.snippet_query(&words)?,
-            self.fields.body,
-        )?;
+        let mut snippets = SnippetGenerator::create(&searcher, &*builder.snippet_query(&words)?, self.fields.body)?;
         snippets.set_max_num_chars(180);
         let mut hits = Vec::with_capacity(top.len());
         for (_score, addr) in top {
             let doc: TantivyDocument = searcher.doc(addr)?;
-            let text = |f: Field| {
-                doc.get_first(f)
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_default()
-                    .to_owned()
-            };
+            let text = |f: Field| doc.get_first(f).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
             let mut snippet = snippets.snippet_from_doc(&doc);
             snippet.set_snippet_prefix_postfix("<mark>", "</mark>");
             hits.push(Hit {
                 key: text(self.fields.key),
                 kind: DocKind::parse(&text(self.fields.kind)),
-                authority_id: doc
-                    .get_first(self.fields.authority_id)
-                    .and_then(|v| v.as_i64())
-                    .unwrap_or_default(),
+                authority_id: doc.get_first(self.fields.authority_id).and_then(|v| v.as_i64()).unwrap_or_default(),
                 authority_name: text(self.fields.authority_name),
                 leika: text(self.fields.leika),
                 title: text(self.fields.title),
@@ -316,22 +271,13 @@ impl SearchIndex {
                 summary: text(self.fields.summary),
             });
         }
-        Ok(SearchResults {
-            hits,
-            total,
-            understood,
-        })
+        Ok(SearchResults { hits, total, understood })
     }
 }
 
 impl Fields {
     fn query_fields(self) -> query::QueryFields {
-        query::QueryFields {
-            title: self.title,
-            body: self.body,
-            all: self.all,
-            exact: self.exact,
-        }
+        query::QueryFields { title: self.title, body: self.body, all: self.all, exact: self.exact }
     }
 }
 
@@ -357,42 +303,22 @@ mod tests {
     fn index() -> SearchIndex {
         let i = SearchIndex::new().unwrap();
         i.replace_all(&[
-            doc(
-                "perso",
-                "Personalausweis beantragen",
-                &[],
-                "Den Personalausweis beantragen Sie im Bürgerbüro.",
-            ),
-            doc(
-                "hund",
-                "Hundesteuer",
-                &["Hund anmelden"],
-                "Wer einen Hund hält, zahlt Hundesteuer.",
-            ),
+            doc("perso", "Personalausweis beantragen", &[], "Den Personalausweis beantragen Sie im Bürgerbüro."),
+            doc("hund", "Hundesteuer", &["Hund anmelden"], "Wer einen Hund hält, zahlt Hundesteuer."),
             doc(
                 "melde",
                 "Meldebescheinigung beantragen",
                 &["Wohnsitzbescheinigung"],
                 "Bescheinigung über die Wohnung.",
             ),
-            doc(
-                "gewerbe",
-                "Gewerbeanmeldung",
-                &[],
-                "Wer ein Gewerbe beginnt, meldet es an.",
-            ),
+            doc("gewerbe", "Gewerbeanmeldung", &[], "Wer ein Gewerbe beginnt, meldet es an."),
         ])
         .unwrap();
         i
     }
 
     fn first(i: &SearchIndex, q: &str) -> String {
-        i.search(q, 5)
-            .unwrap()
-            .hits
-            .first()
-            .map(|h| h.key.clone())
-            .unwrap_or_default()
+        i.search(q, 5).unwrap().hits.first().map(|h| h.key.clone()).unwrap_or_default()
     }
 
     #[test]
@@ -408,15 +334,7 @@ mod tests {
     #[test]
     fn odd_input_never_fails() {
         let i = index();
-        for q in [
-            "\"",
-            "AND OR NOT",
-            "+-*:",
-            "\u{0}\u{7}",
-            &"x".repeat(10_240),
-            "die der das",
-            "",
-        ] {
+        for q in ["\"", "AND OR NOT", "+-*:", "\u{0}\u{7}", &"x".repeat(10_240), "die der das", ""] {
             let r = i.search(q, 10).unwrap();
             assert!(r.hits.len() <= 10);
         }
@@ -425,13 +343,7 @@ mod tests {
     #[test]
     fn snippets_highlight_and_escape() {
         let i = SearchIndex::new().unwrap();
-        i.replace_all(&[doc(
-            "x",
-            "Sperrmüll",
-            &[],
-            "Sperrmüll <script>alert(1)</script> abholen lassen",
-        )])
-        .unwrap();
+        i.replace_all(&[doc("x", "Sperrmüll", &[], "Sperrmüll <script>alert(1)</script> abholen lassen")]).unwrap();
         let r = i.search("abholen", 5).unwrap();
         let s = &r.hits[0].snippet_html;
         assert!(s.contains("<mark>abholen</mark>"), "{s}");
@@ -446,9 +358,6 @@ mod tests {
         i.apply(&[d], &["perso".into()]).unwrap();
         assert_eq!(i.len(), 3);
         assert!(i.search("Personalausweis", 5).unwrap().hits.is_empty());
-        assert_eq!(
-            i.search("abmelden", 5).unwrap().hits[0].title,
-            "Hundesteuer abmelden"
-        );
+        assert_eq!(i.search("abmelden", 5).unwrap().hits[0].title, "Hundesteuer abmelden");
     }
 }

@@ -7,9 +7,7 @@ use crate::analyzer;
 use crate::synonyms::Synonyms;
 use tantivy::Index;
 use tantivy::Term;
-use tantivy::query::{
-    BooleanQuery, BoostQuery, EmptyQuery, FuzzyTermQuery, Occur, Query, TermQuery,
-};
+use tantivy::query::{BooleanQuery, BoostQuery, EmptyQuery, FuzzyTermQuery, Occur, Query, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption};
 
 /// At most this many characters of a query are looked at.
@@ -21,17 +19,9 @@ const MAX_WORDS: usize = 10;
 /// [`MAX_WORDS`] words from the first [`MAX_QUERY_CHARS`] characters.
 #[must_use]
 pub fn normalize_query(raw: &str) -> Vec<String> {
-    let cleaned: String = raw
-        .chars()
-        .take(MAX_QUERY_CHARS)
-        .map(|c| if c.is_alphanumeric() { c } else { ' ' })
-        .collect();
-    cleaned
-        .split_whitespace()
-        .filter(|w| w.chars().count() <= 60)
-        .map(str::to_lowercase)
-        .take(MAX_WORDS)
-        .collect()
+    let cleaned: String =
+        raw.chars().take(MAX_QUERY_CHARS).map(|c| if c.is_alphanumeric() { c } else { ' ' }).collect();
+    cleaned.split_whitespace().filter(|w| w.chars().count() <= 60).map(str::to_lowercase).take(MAX_WORDS).collect()
 }
 
 #[derive(Clone, Copy)]
@@ -61,9 +51,7 @@ impl Builder<'_> {
             .index
             .tokenizers()
             .get(analyzer::GERMAN)
-            .ok_or_else(|| {
-                tantivy::TantivyError::InvalidArgument("German analyzer missing".into())
-            })?;
+            .ok_or_else(|| tantivy::TantivyError::InvalidArgument("German analyzer missing".into()))?;
         Ok(analyzer::terms(&mut german, text))
     }
 
@@ -73,19 +61,13 @@ impl Builder<'_> {
         let parts: Vec<(Occur, Box<dyn Query>)> = terms
             .iter()
             .map(|t| {
-                let q = TermQuery::new(
-                    Term::from_field_text(field, t),
-                    IndexRecordOption::WithFreqs,
-                );
+                let q = TermQuery::new(Term::from_field_text(field, t), IndexRecordOption::WithFreqs);
                 (Occur::Must, boxed(q))
             })
             .collect();
         match parts.len() {
             0 => None,
-            _ => Some(boxed(BoostQuery::new(
-                boxed(BooleanQuery::new(parts)),
-                boost,
-            ))),
+            _ => Some(boxed(BoostQuery::new(boxed(BooleanQuery::new(parts)), boost))),
         }
     }
 
@@ -99,10 +81,7 @@ impl Builder<'_> {
         // is the most expensive part of a query, so only misspellings pay for it.
         let mut known = !terms.is_empty();
         for t in &terms {
-            known &= self
-                .searcher
-                .doc_freq(&Term::from_field_text(self.fields.all, t))?
-                > 0;
+            known &= self.searcher.doc_freq(&Term::from_field_text(self.fields.all, t))? > 0;
         }
         if let Some(q) = Self::all_terms(self.fields.all, &terms, 1.0) {
             alternatives.push((Occur::Should, q));
@@ -110,10 +89,7 @@ impl Builder<'_> {
         // Synonyms only match titles and keywords: in body text they would add many
         // weak matches (and most of the query cost) for little gain.
         for syn in self.synonyms.of(word) {
-            let exact = TermQuery::new(
-                Term::from_field_text(self.fields.exact, syn),
-                IndexRecordOption::Basic,
-            );
+            let exact = TermQuery::new(Term::from_field_text(self.fields.exact, syn), IndexRecordOption::Basic);
             alternatives.push((Occur::Should, boxed(BoostQuery::new(boxed(exact), 0.8))));
             if let Some(q) = Self::all_terms(self.fields.title, &self.german_terms(syn)?, 0.8) {
                 alternatives.push((Occur::Should, q));
@@ -142,10 +118,7 @@ impl Builder<'_> {
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for w in words {
             for t in self.german_terms(w)? {
-                let q = TermQuery::new(
-                    Term::from_field_text(self.fields.body, &t),
-                    IndexRecordOption::WithFreqs,
-                );
+                let q = TermQuery::new(Term::from_field_text(self.fields.body, &t), IndexRecordOption::WithFreqs);
                 clauses.push((Occur::Should, boxed(q)));
             }
         }
@@ -155,11 +128,7 @@ impl Builder<'_> {
     /// All words (`require_all`) or any word must match; words found in the title
     /// rank higher.
     pub fn build(&self, words: &[String], require_all: bool) -> tantivy::Result<Box<dyn Query>> {
-        let occur = if require_all {
-            Occur::Must
-        } else {
-            Occur::Should
-        };
+        let occur = if require_all { Occur::Must } else { Occur::Should };
         let mut clauses = Vec::new();
         let mut title_boosts = Vec::new();
         for (i, w) in words.iter().enumerate() {
@@ -187,17 +156,11 @@ mod tests {
 
     #[test]
     fn operators_quotes_and_control_characters_are_separators() {
-        assert_eq!(
-            normalize_query("\"Hunde\" AND +steuer*\u{0}"),
-            vec!["hunde", "and", "steuer"]
-        );
+        assert_eq!(normalize_query("\"Hunde\" AND +steuer*\u{0}"), vec!["hunde", "and", "steuer"]);
         assert_eq!(normalize_query("Kfz-Zulassung"), vec!["kfz", "zulassung"]);
         assert!(normalize_query("!!! ??? ").is_empty());
         let long = "a".repeat(10_000);
-        assert!(
-            normalize_query(&long).is_empty(),
-            "one 10 KB word is not searched"
-        );
+        assert!(normalize_query(&long).is_empty(), "one 10 KB word is not searched");
         assert!(normalize_query(&"wort ".repeat(2_000)).len() <= MAX_WORDS);
     }
 }

@@ -15,16 +15,9 @@ impl Synonyms {
     #[must_use]
     pub fn parse(text: &str) -> Self {
         let mut map: HashMap<String, Vec<String>> = HashMap::new();
-        for line in text
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        {
-            let group: Vec<String> = line
-                .split(',')
-                .map(|w| w.trim().to_lowercase())
-                .filter(|w| !w.is_empty())
-                .collect();
+        for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+            let group: Vec<String> =
+                line.split(',').map(|w| w.trim().to_lowercase()).filter(|w| !w.is_empty()).collect();
             for w in &group {
                 let entry = map.entry(w.clone()).or_default();
                 for other in group.iter().filter(|o| *o != w) {
@@ -45,9 +38,7 @@ impl Synonyms {
     /// The other words of `word`'s groups (lower-case), empty when it has none.
     #[must_use]
     pub fn of(&self, word: &str) -> &[String] {
-        self.map
-            .get(&word.to_lowercase())
-            .map_or(&[], Vec::as_slice)
+        self.map.get(&word.to_lowercase()).map_or(&[], Vec::as_slice)
     }
 }
 
@@ -65,11 +56,6 @@ mod tests {
 
     #[test]
     fn shipped_list_knows_perso() {
-        assert!(
-            Synonyms::shipped()
-                .of("perso")
-                .iter()
-                .any(|w| w == "personalausweis")
-        );
+        assert!(Synonyms::shipped().of("perso").iter().any(|w| w == "personalausweis"));
     }
 }

@@ -2,9 +2,8 @@
 
 use crate::db::{Store, Tx};
 use crate::rows::{
-    AUTHORITY_COLUMNS, AuthorityRow, CONTACT_COLUMNS, Contact, HostRow, IdRow, KeyValueRow,
-    LEISTUNG_COLUMNS, LOCATION_COLUMNS, LeistungRow, Location, ORG_UNIT_COLUMNS, OrgUnit, PlaceRow,
-    PlazRow, RuleRow,
+    AUTHORITY_COLUMNS, AuthorityRow, CONTACT_COLUMNS, Contact, HostRow, IdRow, KeyValueRow, LEISTUNG_COLUMNS,
+    LOCATION_COLUMNS, LeistungRow, Location, ORG_UNIT_COLUMNS, OrgUnit, PlaceRow, PlazRow, RuleRow,
 };
 use crate::{Result, now_ms};
 use amtsweg_domain::leistung::sort_key;
@@ -104,15 +103,9 @@ impl Store {
     /// # Errors
     /// On database errors.
     pub async fn verbund_name(&self) -> Result<String> {
-        let q = Query::select()
-            .column("value")
-            .from("verbund_settings")
-            .and_where(Expr::col("key").eq("name"))
-            .to_owned();
-        Ok(self
-            .fetch_optional::<KeyValueRow>(&q)
-            .await?
-            .map_or_else(|| "Portalverbund".to_owned(), |r| r.value))
+        let q =
+            Query::select().column("value").from("verbund_settings").and_where(Expr::col("key").eq("name")).to_owned();
+        Ok(self.fetch_optional::<KeyValueRow>(&q).await?.map_or_else(|| "Portalverbund".to_owned(), |r| r.value))
     }
 
     /// Every authority of the Verbund with its host names, in tree order by ARS.
@@ -120,11 +113,7 @@ impl Store {
     /// # Errors
     /// On database errors or invalid stored keys.
     pub async fn authorities(&self) -> Result<Vec<Authority>> {
-        let q = Query::select()
-            .columns(AUTHORITY_COLUMNS)
-            .from("authorities")
-            .order_by("ars", Order::Asc)
-            .to_owned();
+        let q = Query::select().columns(AUTHORITY_COLUMNS).from("authorities").order_by("ars", Order::Asc).to_owned();
         let rows: Vec<AuthorityRow> = self.fetch_all(&q).await?;
         let hosts: Vec<HostRow> = self
             .fetch_all(
@@ -178,11 +167,8 @@ impl Store {
         let Some(IdRow { id }) = self.fetch_optional::<IdRow>(&q).await? else {
             return Ok(None);
         };
-        let q = Query::select()
-            .columns(AUTHORITY_COLUMNS)
-            .from("authorities")
-            .and_where(Expr::col("id").eq(id))
-            .to_owned();
+        let q =
+            Query::select().columns(AUTHORITY_COLUMNS).from("authorities").and_where(Expr::col("id").eq(id)).to_owned();
         match self.fetch_optional::<AuthorityRow>(&q).await? {
             Some(row) => {
                 let hosts = self.hosts_of(row.id).await?;
@@ -199,27 +185,16 @@ impl Store {
             .and_where(Expr::col("authority_id").eq(authority_id))
             .order_by("host", Order::Asc)
             .to_owned();
-        Ok(self
-            .fetch_all::<HostRow>(&q)
-            .await?
-            .into_iter()
-            .map(|h| h.host)
-            .collect())
+        Ok(self.fetch_all::<HostRow>(&q).await?.into_iter().map(|h| h.host).collect())
     }
 
     /// The services of one authority, sorted by German title. Drafts only when asked.
     ///
     /// # Errors
     /// On database errors.
-    pub async fn leistungen_of(
-        &self,
-        authority_id: i64,
-        include_drafts: bool,
-    ) -> Result<Vec<Leistung>> {
+    pub async fn leistungen_of(&self, authority_id: i64, include_drafts: bool) -> Result<Vec<Leistung>> {
         let mut q = Query::select();
-        q.columns(LEISTUNG_COLUMNS)
-            .from("leistungen")
-            .and_where(Expr::col("authority_id").eq(authority_id));
+        q.columns(LEISTUNG_COLUMNS).from("leistungen").and_where(Expr::col("authority_id").eq(authority_id));
         if !include_drafts {
             q.and_where(Expr::col("published").eq(true));
         }
@@ -251,20 +226,12 @@ impl Store {
             .and_where(Expr::col("updated_at").gte(since_ms))
             .order_by("updated_at", Order::Asc)
             .to_owned();
-        self.fetch_all::<LeistungRow>(&q)
-            .await?
-            .into_iter()
-            .map(Leistung::try_from)
-            .collect()
+        self.fetch_all::<LeistungRow>(&q).await?.into_iter().map(Leistung::try_from).collect()
     }
 
     async fn leistungen_sorted(&self, q: &sea_query::SelectStatement) -> Result<Vec<Leistung>> {
-        let mut v: Vec<Leistung> = self
-            .fetch_all::<LeistungRow>(q)
-            .await?
-            .into_iter()
-            .map(Leistung::try_from)
-            .collect::<Result<_>>()?;
+        let mut v: Vec<Leistung> =
+            self.fetch_all::<LeistungRow>(q).await?.into_iter().map(Leistung::try_from).collect::<Result<_>>()?;
         v.sort_by_cached_key(|l| sort_key(&l.name));
         Ok(v)
     }
@@ -280,10 +247,7 @@ impl Store {
             .and_where(Expr::col("authority_id").eq(authority_id))
             .and_where(Expr::col("slug").eq(slug))
             .to_owned();
-        self.fetch_optional::<LeistungRow>(&q)
-            .await?
-            .map(Leistung::try_from)
-            .transpose()
+        self.fetch_optional::<LeistungRow>(&q).await?.map(Leistung::try_from).transpose()
     }
 
     /// # Errors
@@ -352,18 +316,11 @@ impl Store {
     ///
     /// # Errors
     /// On database errors.
-    pub async fn contacts_of_leistung(
-        &self,
-        authority_id: i64,
-        leistung_id: i64,
-    ) -> Result<Vec<Contact>> {
+    pub async fn contacts_of_leistung(&self, authority_id: i64, leistung_id: i64) -> Result<Vec<Contact>> {
         let q = Query::select()
             .columns(CONTACT_COLUMNS.map(|c| ("contacts", c)))
             .from("contacts")
-            .inner_join(
-                "leistung_contacts",
-                Expr::col(("leistung_contacts", "contact_id")).equals(("contacts", "id")),
-            )
+            .inner_join("leistung_contacts", Expr::col(("leistung_contacts", "contact_id")).equals(("contacts", "id")))
             .and_where(Expr::col(("leistung_contacts", "leistung_id")).eq(leistung_id))
             .and_where(Expr::col(("leistung_contacts", "authority_id")).eq(authority_id))
             .and_where(Expr::col(("contacts", "authority_id")).eq(authority_id))
@@ -374,11 +331,7 @@ impl Store {
 
     /// # Errors
     /// On database errors.
-    pub async fn contacts_of_org_unit(
-        &self,
-        authority_id: i64,
-        org_unit_id: i64,
-    ) -> Result<Vec<Contact>> {
+    pub async fn contacts_of_org_unit(&self, authority_id: i64, org_unit_id: i64) -> Result<Vec<Contact>> {
         let q = Query::select()
             .columns(CONTACT_COLUMNS)
             .from("contacts")
@@ -418,21 +371,11 @@ impl Store {
     /// # Errors
     /// On database errors.
     pub async fn places(&self) -> Result<Vec<Place>> {
-        let rows: Vec<PlaceRow> = self
-            .fetch_all(
-                &Query::select()
-                    .columns(["id", "name", "ars"])
-                    .from("places")
-                    .to_owned(),
-            )
-            .await?;
+        let rows: Vec<PlaceRow> =
+            self.fetch_all(&Query::select().columns(["id", "name", "ars"]).from("places").to_owned()).await?;
         let plz: Vec<PlazRow> = self
             .fetch_all(
-                &Query::select()
-                    .columns(["plz", "place_id"])
-                    .from("place_plz")
-                    .order_by("plz", Order::Asc)
-                    .to_owned(),
+                &Query::select().columns(["plz", "place_id"]).from("place_plz").order_by("plz", Order::Asc).to_owned(),
             )
             .await?;
         let mut places = rows
@@ -442,11 +385,7 @@ impl Store {
                     id: r.id,
                     name: r.name,
                     ars: Ars::parse(&r.ars)?,
-                    plz: plz
-                        .iter()
-                        .filter(|p| p.place_id == r.id)
-                        .map(|p| p.plz.clone())
-                        .collect(),
+                    plz: plz.iter().filter(|p| p.place_id == r.id).map(|p| p.plz.clone()).collect(),
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -482,8 +421,7 @@ impl Store {
     /// # Errors
     /// When the database does not answer.
     pub async fn ping(&self) -> Result<()> {
-        self.fetch_all::<IdRow>(&Query::select().expr_as(Expr::val(1i64), "id").to_owned())
-            .await?;
+        self.fetch_all::<IdRow>(&Query::select().expr_as(Expr::val(1i64), "id").to_owned()).await?;
         Ok(())
     }
 }
@@ -573,8 +511,7 @@ impl Tx {
     /// # Errors
     /// On database errors.
     pub async fn insert_location(&mut self, authority_id: i64, l: &NewLocation) -> Result<i64> {
-        let hours = serde_json::to_string(&l.hours)
-            .map_err(|e| crate::StoreError::Invalid(e.to_string()))?;
+        let hours = serde_json::to_string(&l.hours).map_err(|e| crate::StoreError::Invalid(e.to_string()))?;
         let q = Query::insert()
             .into_table("locations")
             .columns([
@@ -609,16 +546,7 @@ impl Tx {
     pub async fn insert_org_unit(&mut self, authority_id: i64, o: &NewOrgUnit) -> Result<i64> {
         let q = Query::insert()
             .into_table("org_units")
-            .columns([
-                "authority_id",
-                "slug",
-                "name",
-                "description",
-                "location_id",
-                "phone",
-                "email",
-                "updated_at",
-            ])
+            .columns(["authority_id", "slug", "name", "description", "location_id", "phone", "email", "updated_at"])
             .values_panic([
                 authority_id.into(),
                 o.slug.clone().into(),
@@ -639,17 +567,7 @@ impl Tx {
     pub async fn insert_contact(&mut self, authority_id: i64, c: &NewContact) -> Result<i64> {
         let q = Query::insert()
             .into_table("contacts")
-            .columns([
-                "authority_id",
-                "slug",
-                "name",
-                "role",
-                "org_unit_id",
-                "phone",
-                "email",
-                "room",
-                "updated_at",
-            ])
+            .columns(["authority_id", "slug", "name", "role", "org_unit_id", "phone", "email", "room", "updated_at"])
             .values_panic([
                 authority_id.into(),
                 c.slug.clone().into(),
@@ -670,12 +588,7 @@ impl Tx {
     ///
     /// # Errors
     /// On database errors, e.g. a slug already used by this authority.
-    pub async fn insert_leistung(
-        &mut self,
-        authority_id: i64,
-        l: &NewLeistung,
-        contact_ids: &[i64],
-    ) -> Result<i64> {
+    pub async fn insert_leistung(&mut self, authority_id: i64, l: &NewLeistung, contact_ids: &[i64]) -> Result<i64> {
         let q = Query::insert()
             .into_table("leistungen")
             .columns([
@@ -788,25 +701,12 @@ impl Tx {
     ///
     /// # Errors
     /// On database errors.
-    pub async fn add_responsibility(
-        &mut self,
-        leika: &LeikaKey,
-        authority_id: i64,
-        area_prefix: &str,
-    ) -> Result<()> {
+    pub async fn add_responsibility(&mut self, leika: &LeikaKey, authority_id: i64, area_prefix: &str) -> Result<()> {
         let q = Query::insert()
             .into_table("zustaendigkeiten")
             .columns(["leika_key", "authority_id", "area_prefix"])
-            .values_panic([
-                leika.as_str().into(),
-                authority_id.into(),
-                area_prefix.into(),
-            ])
-            .on_conflict(
-                OnConflict::columns(["leika_key", "authority_id", "area_prefix"])
-                    .do_nothing()
-                    .to_owned(),
-            )
+            .values_panic([leika.as_str().into(), authority_id.into(), area_prefix.into()])
+            .on_conflict(OnConflict::columns(["leika_key", "authority_id", "area_prefix"]).do_nothing().to_owned())
             .to_owned();
         self.execute(&q).await?;
         Ok(())
@@ -833,15 +733,7 @@ impl Store {
     /// On database errors.
     pub async fn content_watermark(&self) -> Result<i64> {
         let mut sum = 0i64;
-        for table in [
-            "authorities",
-            "locations",
-            "org_units",
-            "contacts",
-            "leistungen",
-            "places",
-            "zustaendigkeiten",
-        ] {
+        for table in ["authorities", "locations", "org_units", "contacts", "leistungen", "places", "zustaendigkeiten"] {
             let q = Query::select()
                 .expr_as(Expr::col("id").count(), "rows")
                 .expr_as(
@@ -855,11 +747,7 @@ impl Store {
                 .from(table)
                 .to_owned();
             if let Some(r) = self.fetch_optional::<WatermarkRow>(&q).await? {
-                sum = sum
-                    .wrapping_mul(31)
-                    .wrapping_add(r.latest.unwrap_or(0))
-                    .wrapping_mul(31)
-                    .wrapping_add(r.rows);
+                sum = sum.wrapping_mul(31).wrapping_add(r.latest.unwrap_or(0)).wrapping_mul(31).wrapping_add(r.rows);
             }
         }
         Ok(sum)

@@ -4,8 +4,8 @@ use crate::{Result, StoreError};
 use sea_query::{PostgresQueryBuilder, QueryStatementWriter, SqliteQueryBuilder, Value, Values};
 use sqlx::postgres::{PgArguments, PgPool, PgPoolOptions, PgRow};
 use sqlx::sqlite::{
-    SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteRow, SqliteSynchronous,
+    SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
 };
 use sqlx::{Arguments, AssertSqlSafe, FromRow};
 use std::path::Path;
@@ -46,14 +46,8 @@ enum TxInner {
 }
 
 /// A row type that can be read from either backend.
-pub trait AnyRow:
-    for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
-{
-}
-impl<T> AnyRow for T where
-    T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
-{
-}
+pub trait AnyRow: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
+impl<T> AnyRow for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
 
 // sea-query-binder pins sqlx 0.8 while we use sqlx 0.9, so binding the few value
 // kinds our queries use is done here rather than compiling two sqlx versions.
@@ -68,9 +62,7 @@ fn sqlite_args(values: Values) -> Result<SqliteArguments> {
             Value::String(s) => args.add(s),
             Value::Bytes(b) => args.add(b),
             other => {
-                return Err(StoreError::Invalid(format!(
-                    "unsupported bind value {other:?}"
-                )));
+                return Err(StoreError::Invalid(format!("unsupported bind value {other:?}")));
             }
         };
         r.map_err(|e| StoreError::Invalid(e.to_string()))?;
@@ -89,9 +81,7 @@ fn pg_args(values: Values) -> Result<PgArguments> {
             Value::String(s) => args.add(s),
             Value::Bytes(b) => args.add(b),
             other => {
-                return Err(StoreError::Invalid(format!(
-                    "unsupported bind value {other:?}"
-                )));
+                return Err(StoreError::Invalid(format!("unsupported bind value {other:?}")));
             }
         };
         r.map_err(|e| StoreError::Invalid(e.to_string()))?;
@@ -127,30 +117,17 @@ impl Store {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        let write = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(opts.clone())
-            .await?;
-        let read = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(opts.read_only(true))
-            .await?;
-        Ok(Self {
-            pools: Pools::Sqlite { read, write },
-        })
+        let write = SqlitePoolOptions::new().max_connections(1).connect_with(opts.clone()).await?;
+        let read = SqlitePoolOptions::new().max_connections(8).connect_with(opts.read_only(true)).await?;
+        Ok(Self { pools: Pools::Sqlite { read, write } })
     }
 
     /// # Errors
     /// When the server cannot be reached.
     pub async fn open_postgres(url: &str) -> Result<Self> {
-        let pool = PgPoolOptions::new()
-            .max_connections(16)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect(url)
-            .await?;
-        Ok(Self {
-            pools: Pools::Postgres(pool),
-        })
+        let pool =
+            PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(10)).connect(url).await?;
+        Ok(Self { pools: Pools::Postgres(pool) })
     }
 
     #[must_use]
@@ -173,42 +150,28 @@ impl Store {
         Ok(Tx { inner })
     }
 
-    pub(crate) async fn fetch_all<T: AnyRow>(
-        &self,
-        q: &impl QueryStatementWriter,
-    ) -> Result<Vec<T>> {
+    pub(crate) async fn fetch_all<T: AnyRow>(&self, q: &impl QueryStatementWriter) -> Result<Vec<T>> {
         Ok(match &self.pools {
             Pools::Sqlite { read, .. } => {
                 let (sql, values) = q.build(SqliteQueryBuilder);
-                sqlx::query_as_with(AssertSqlSafe(sql), sqlite_args(values)?)
-                    .fetch_all(read)
-                    .await?
+                sqlx::query_as_with(AssertSqlSafe(sql), sqlite_args(values)?).fetch_all(read).await?
             }
             Pools::Postgres(p) => {
                 let (sql, values) = q.build(PostgresQueryBuilder);
-                sqlx::query_as_with(AssertSqlSafe(sql), pg_args(values)?)
-                    .fetch_all(p)
-                    .await?
+                sqlx::query_as_with(AssertSqlSafe(sql), pg_args(values)?).fetch_all(p).await?
             }
         })
     }
 
-    pub(crate) async fn fetch_optional<T: AnyRow>(
-        &self,
-        q: &impl QueryStatementWriter,
-    ) -> Result<Option<T>> {
+    pub(crate) async fn fetch_optional<T: AnyRow>(&self, q: &impl QueryStatementWriter) -> Result<Option<T>> {
         Ok(match &self.pools {
             Pools::Sqlite { read, .. } => {
                 let (sql, values) = q.build(SqliteQueryBuilder);
-                sqlx::query_as_with(AssertSqlSafe(sql), sqlite_args(values)?)
-                    .fetch_optional(read)
-                    .await?
+                sqlx::query_as_with(AssertSqlSafe(sql), sqlite_args(values)?).fetch_optional(read).await?
             }
             Pools::Postgres(p) => {
                 let (sql, values) = q.build(PostgresQueryBuilder);
-                sqlx::query_as_with(AssertSqlSafe(sql), pg_args(values)?)
-                    .fetch_optional(p)
-                    .await?
+                sqlx::query_as_with(AssertSqlSafe(sql), pg_args(values)?).fetch_optional(p).await?
             }
         })
     }
@@ -216,16 +179,8 @@ impl Store {
     /// Runs a plain SQL script (migrations) outside the query builder.
     pub(crate) async fn raw_fetch_i64(&self, sql: &str) -> Result<Vec<i64>> {
         Ok(match &self.pools {
-            Pools::Sqlite { write, .. } => {
-                sqlx::query_scalar(AssertSqlSafe(sql.to_owned()))
-                    .fetch_all(write)
-                    .await?
-            }
-            Pools::Postgres(p) => {
-                sqlx::query_scalar(AssertSqlSafe(sql.to_owned()))
-                    .fetch_all(p)
-                    .await?
-            }
+            Pools::Sqlite { write, .. } => sqlx::query_scalar(AssertSqlSafe(sql.to_owned())).fetch_all(write).await?,
+            Pools::Postgres(p) => sqlx::query_scalar(AssertSqlSafe(sql.to_owned())).fetch_all(p).await?,
         })
     }
 
@@ -281,19 +236,12 @@ impl Store {
 
     /// Runs SQL outside a transaction (for statements such as CREATE DATABASE).
     #[cfg_attr(not(feature = "test-support"), allow(dead_code))]
-    pub(crate) async fn exec_untransacted(
-        &self,
-        sql: &str,
-    ) -> std::result::Result<(), sqlx::Error> {
+    pub(crate) async fn exec_untransacted(&self, sql: &str) -> std::result::Result<(), sqlx::Error> {
         match &self.pools {
-            Pools::Sqlite { write, .. } => sqlx::raw_sql(AssertSqlSafe(sql.to_owned()))
-                .execute(write)
-                .await
-                .map(|_| ()),
-            Pools::Postgres(p) => sqlx::raw_sql(AssertSqlSafe(sql.to_owned()))
-                .execute(p)
-                .await
-                .map(|_| ()),
+            Pools::Sqlite { write, .. } => {
+                sqlx::raw_sql(AssertSqlSafe(sql.to_owned())).execute(write).await.map(|_| ())
+            }
+            Pools::Postgres(p) => sqlx::raw_sql(AssertSqlSafe(sql.to_owned())).execute(p).await.map(|_| ()),
         }
     }
 
@@ -301,16 +249,12 @@ impl Store {
         match &self.pools {
             Pools::Sqlite { write, .. } => {
                 let mut tx = write.begin().await?;
-                sqlx::raw_sql(AssertSqlSafe(sql.to_owned()))
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::raw_sql(AssertSqlSafe(sql.to_owned())).execute(&mut *tx).await?;
                 tx.commit().await
             }
             Pools::Postgres(p) => {
                 let mut tx = p.begin().await?;
-                sqlx::raw_sql(AssertSqlSafe(sql.to_owned()))
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::raw_sql(AssertSqlSafe(sql.to_owned())).execute(&mut *tx).await?;
                 tx.commit().await
             }
         }
@@ -332,17 +276,11 @@ impl Tx {
         Ok(match &mut self.inner {
             TxInner::Sqlite(t) => {
                 let (sql, values) = q.build(SqliteQueryBuilder);
-                sqlx::query_with(AssertSqlSafe(sql), sqlite_args(values)?)
-                    .execute(&mut **t)
-                    .await?
-                    .rows_affected()
+                sqlx::query_with(AssertSqlSafe(sql), sqlite_args(values)?).execute(&mut **t).await?.rows_affected()
             }
             TxInner::Postgres(t) => {
                 let (sql, values) = q.build(PostgresQueryBuilder);
-                sqlx::query_with(AssertSqlSafe(sql), pg_args(values)?)
-                    .execute(&mut **t)
-                    .await?
-                    .rows_affected()
+                sqlx::query_with(AssertSqlSafe(sql), pg_args(values)?).execute(&mut **t).await?.rows_affected()
             }
         })
     }
@@ -352,15 +290,11 @@ impl Tx {
         Ok(match &mut self.inner {
             TxInner::Sqlite(t) => {
                 let (sql, values) = q.build(SqliteQueryBuilder);
-                sqlx::query_scalar_with(AssertSqlSafe(sql), sqlite_args(values)?)
-                    .fetch_one(&mut **t)
-                    .await?
+                sqlx::query_scalar_with(AssertSqlSafe(sql), sqlite_args(values)?).fetch_one(&mut **t).await?
             }
             TxInner::Postgres(t) => {
                 let (sql, values) = q.build(PostgresQueryBuilder);
-                sqlx::query_scalar_with(AssertSqlSafe(sql), pg_args(values)?)
-                    .fetch_one(&mut **t)
-                    .await?
+                sqlx::query_scalar_with(AssertSqlSafe(sql), pg_args(values)?).fetch_one(&mut **t).await?
             }
         })
     }

@@ -13,9 +13,7 @@ pub mod rows;
 #[cfg(feature = "test-support")]
 pub mod testing;
 
-pub use catalogue::{
-    LeistungContactLink, NewAuthority, NewContact, NewLeistung, NewLocation, NewOrgUnit, NewPlace,
-};
+pub use catalogue::{LeistungContactLink, NewAuthority, NewContact, NewLeistung, NewLocation, NewOrgUnit, NewPlace};
 pub use db::{Backend, Store, Tx};
 pub use rows::{Contact, Location, OrgUnit};
 
@@ -30,9 +28,7 @@ pub enum StoreError {
     UnsupportedUrl(String),
     #[error("migration {version} failed: {source}")]
     Migration { version: i64, source: sqlx::Error },
-    #[error(
-        "the database has migration {0}, which this version of Amtsweg does not know; upgrade Amtsweg"
-    )]
+    #[error("the database has migration {0}, which this version of Amtsweg does not know; upgrade Amtsweg")]
     UnknownMigration(i64),
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),

@@ -31,13 +31,8 @@ impl Store {
         )
         .await
         .map_err(|source| StoreError::Migration { version: 0, source })?;
-        let applied = self
-            .raw_fetch_i64("SELECT version FROM schema_migrations ORDER BY version")
-            .await?;
-        if let Some(unknown) = applied
-            .iter()
-            .find(|v| !MIGRATIONS.iter().any(|m| m.version == **v))
-        {
+        let applied = self.raw_fetch_i64("SELECT version FROM schema_migrations ORDER BY version").await?;
+        if let Some(unknown) = applied.iter().find(|v| !MIGRATIONS.iter().any(|m| m.version == **v)) {
             return Err(StoreError::UnknownMigration(*unknown));
         }
         let mut done = Vec::new();
@@ -52,12 +47,7 @@ impl Store {
                 m.version,
                 crate::now_ms()
             );
-            self.exec_script(&script)
-                .await
-                .map_err(|source| StoreError::Migration {
-                    version: m.version,
-                    source,
-                })?;
+            self.exec_script(&script).await.map_err(|source| StoreError::Migration { version: m.version, source })?;
             tracing::info!(version = m.version, "migration applied");
             done.push(m.version);
         }

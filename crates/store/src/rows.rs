@@ -1,9 +1,7 @@
 //! Row types as stored, and their conversion into domain types.
 
 use crate::{Result, StoreError};
-use amtsweg_domain::{
-    Ags, Ars, Authority, AuthorityKind, LeikaKey, Leistung, OpeningHours, Slug, TrustLevel,
-};
+use amtsweg_domain::{Ags, Ars, Authority, AuthorityKind, LeikaKey, Leistung, OpeningHours, Slug, TrustLevel};
 use serde::Serialize;
 
 #[derive(Debug, sqlx::FromRow)]
@@ -52,11 +50,7 @@ impl AuthorityRow {
             slug: Slug::parse(&self.slug)?,
             name: self.name,
             kind: AuthorityKind::parse(&self.kind)?,
-            ags: self
-                .ags
-                .filter(|a| !a.is_empty())
-                .map(|a| Ags::parse(&a))
-                .transpose()?,
+            ags: self.ags.filter(|a| !a.is_empty()).map(|a| Ags::parse(&a)).transpose()?,
             ars: Ars::parse(&self.ars)?,
             parent_id: self.parent_id,
             hosts,
@@ -135,12 +129,7 @@ impl TryFrom<LeistungRow> for Leistung {
             trust_level: TrustLevel::parse(&r.trust_level)?,
             org_unit_id: r.org_unit_id,
             online_url: r.online_url,
-            keywords: r
-                .keywords
-                .lines()
-                .map(str::to_owned)
-                .filter(|k| !k.is_empty())
-                .collect(),
+            keywords: r.keywords.lines().map(str::to_owned).filter(|k| !k.is_empty()).collect(),
             summary: r.summary,
             description: r.description,
             requirements: r.requirements,
@@ -169,16 +158,8 @@ pub struct OrgUnit {
     pub email: String,
 }
 
-pub(crate) const ORG_UNIT_COLUMNS: [&str; 8] = [
-    "id",
-    "authority_id",
-    "slug",
-    "name",
-    "description",
-    "location_id",
-    "phone",
-    "email",
-];
+pub(crate) const ORG_UNIT_COLUMNS: [&str; 8] =
+    ["id", "authority_id", "slug", "name", "description", "location_id", "phone", "email"];
 
 /// A contact person (Ansprechpartner).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
@@ -194,17 +175,8 @@ pub struct Contact {
     pub room: String,
 }
 
-pub(crate) const CONTACT_COLUMNS: [&str; 9] = [
-    "id",
-    "authority_id",
-    "slug",
-    "name",
-    "role",
-    "org_unit_id",
-    "phone",
-    "email",
-    "room",
-];
+pub(crate) const CONTACT_COLUMNS: [&str; 9] =
+    ["id", "authority_id", "slug", "name", "role", "org_unit_id", "phone", "email", "room"];
 
 /// A building where citizens are served, with its opening hours.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
@@ -220,17 +192,8 @@ pub struct Location {
     pub opening_hours: String,
 }
 
-pub(crate) const LOCATION_COLUMNS: [&str; 9] = [
-    "id",
-    "authority_id",
-    "slug",
-    "name",
-    "street",
-    "plz",
-    "city",
-    "accessibility",
-    "opening_hours",
-];
+pub(crate) const LOCATION_COLUMNS: [&str; 9] =
+    ["id", "authority_id", "slug", "name", "street", "plz", "city", "accessibility", "opening_hours"];
 
 impl Location {
     /// The parsed opening hours; an unreadable value counts as "no hours known".

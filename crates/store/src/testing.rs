@@ -24,17 +24,14 @@ impl TestStore {
         if let Some((admin_url, db)) = self.pg_admin
             && let Ok(admin) = Store::open_postgres(&admin_url).await
         {
-            let _ = admin
-                .exec_untransacted(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"))
-                .await;
+            let _ = admin.exec_untransacted(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)")).await;
             admin.close().await;
         }
     }
 }
 
 fn pg_admin_url() -> String {
-    std::env::var("AMTSWEG_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+    std::env::var("AMTSWEG_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
 }
 
 /// A migrated SQLite store in a fresh temporary directory.
@@ -44,16 +41,9 @@ fn pg_admin_url() -> String {
 #[allow(clippy::expect_used)]
 pub async fn sqlite() -> TestStore {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = Store::open_sqlite(&dir.path().join("amtsweg.db"))
-        .await
-        .expect("open sqlite");
+    let store = Store::open_sqlite(&dir.path().join("amtsweg.db")).await.expect("open sqlite");
     store.migrate().await.expect("migrate sqlite");
-    TestStore {
-        store,
-        name: "sqlite",
-        dir: Some(dir),
-        pg_admin: None,
-    }
+    TestStore { store, name: "sqlite", dir: Some(dir), pg_admin: None }
 }
 
 /// A migrated PostgreSQL store in a fresh database, or `None` (with a printed
@@ -71,9 +61,7 @@ pub async fn postgres() -> Option<TestStore> {
             if std::env::var("CI").is_ok_and(|v| v == "true") {
                 panic!("PostgreSQL at {admin_url} is required with CI=true: {e}");
             }
-            eprintln!(
-                "SKIPPED PostgreSQL half of this test: no server at {admin_url} ({e}); set AMTSWEG_TEST_PG_URL"
-            );
+            eprintln!("SKIPPED PostgreSQL half of this test: no server at {admin_url} ({e}); set AMTSWEG_TEST_PG_URL");
             return None;
         }
     };
@@ -83,25 +71,15 @@ pub async fn postgres() -> Option<TestStore> {
         COUNTER.fetch_add(1, Ordering::Relaxed),
         crate::now_ms() % 1_000_000
     );
-    admin
-        .exec_untransacted(&format!("CREATE DATABASE \"{db}\""))
-        .await
-        .expect("create test database");
+    admin.exec_untransacted(&format!("CREATE DATABASE \"{db}\"")).await.expect("create test database");
     admin.close().await;
     let url = match admin_url.rsplit_once('/') {
         Some((base, _)) => format!("{base}/{db}"),
         None => format!("{admin_url}/{db}"),
     };
-    let store = Store::open_postgres(&url)
-        .await
-        .expect("open test database");
+    let store = Store::open_postgres(&url).await.expect("open test database");
     store.migrate().await.expect("migrate postgres");
-    Some(TestStore {
-        store,
-        name: "postgres",
-        dir: None,
-        pg_admin: Some((admin_url, db)),
-    })
+    Some(TestStore { store, name: "postgres", dir: None, pg_admin: Some((admin_url, db)) })
 }
 
 /// Both backends, for contract tests: `for t in testing::both().await { … }`.

@@ -6,7 +6,7 @@
 //! tenant scoping of the store carries over.
 
 use amtsweg_domain::zustaendigkeit::{Resolution, resolve};
-use amtsweg_domain::{Authority, LeikaKey, Leistung, Place, ResponsibilityRule};
+use amtsweg_domain::{Authority, LeikaKey, Leistung, Place, ResponsibilityRule, TextModule};
 use amtsweg_store::{Contact, Location, OrgUnit, Store};
 use std::collections::HashMap;
 
@@ -26,6 +26,8 @@ pub struct Catalogue {
     leistung_contacts: HashMap<i64, Vec<i64>>,
     pub places: Vec<Place>,
     pub rules: Vec<ResponsibilityRule>,
+    /// Text modules rendered to safe HTML once per snapshot, by service id.
+    module_html: HashMap<i64, Vec<(TextModule, String)>>,
     /// The watermark this snapshot was loaded at.
     pub watermark: i64,
 }
@@ -52,10 +54,7 @@ impl Catalogue {
             c.locations.insert(a.id, store.locations(a.id).await?);
         }
         for link in store.leistung_contact_links().await? {
-            c.leistung_contacts
-                .entry(link.leistung_id)
-                .or_default()
-                .push(link.contact_id);
+            c.leistung_contacts.entry(link.leistung_id).or_default().push(link.contact_id);
         }
         for (i, a) in authorities.iter().enumerate() {
             c.by_slug.insert(a.slug.as_str().to_owned(), i);
@@ -66,8 +65,13 @@ impl Catalogue {
         }
         c.authorities = authorities;
         for (i, l) in c.leistungen.iter().enumerate() {
-            c.leistung_by_slug
-                .insert((l.authority_id, l.slug.as_str().to_owned()), i);
+            c.leistung_by_slug.insert((l.authority_id, l.slug.as_str().to_owned()), i);
+            let modules = TextModule::ALL
+                .iter()
+                .filter(|m| !l.module(**m).trim().is_empty())
+                .map(|m| (*m, crate::markdown::render(l.module(*m))))
+                .collect();
+            c.module_html.insert(l.id, modules);
         }
         Ok(c)
     }
@@ -89,28 +93,27 @@ impl Catalogue {
         if let Some(i) = self.by_host.get(host) {
             return Some(&self.authorities[*i]);
         }
-        host.strip_suffix(".localhost")
-            .and_then(|slug| self.authority_by_slug(slug))
+        host.strip_suffix(".localhost").and_then(|slug| self.authority_by_slug(slug))
     }
 
     /// Direct members of an authority in the Verbund tree.
     pub fn children(&self, id: i64) -> impl Iterator<Item = &Authority> {
-        self.authorities
-            .iter()
-            .filter(move |a| a.parent_id == Some(id))
+        self.authorities.iter().filter(move |a| a.parent_id == Some(id))
     }
 
     pub fn leistungen_of(&self, authority_id: i64) -> impl Iterator<Item = &Leistung> {
-        self.leistungen
-            .iter()
-            .filter(move |l| l.authority_id == authority_id)
+        self.leistungen.iter().filter(move |l| l.authority_id == authority_id)
     }
 
     #[must_use]
     pub fn leistung(&self, authority_id: i64, slug: &str) -> Option<&Leistung> {
-        self.leistung_by_slug
-            .get(&(authority_id, slug.to_owned()))
-            .map(|i| &self.leistungen[*i])
+        self.leistung_by_slug.get(&(authority_id, slug.to_owned())).map(|i| &self.leistungen[*i])
+    }
+
+    /// The non-empty text modules of a service as safe HTML, in reading order.
+    #[must_use]
+    pub fn modules_html(&self, leistung_id: i64) -> &[(TextModule, String)] {
+        self.module_html.get(&leistung_id).map_or(&[], Vec::as_slice)
     }
 
     #[must_use]
@@ -144,11 +147,7 @@ impl Catalogue {
         let all = self.contacts_of(l.authority_id);
         self.leistung_contacts
             .get(&l.id)
-            .map(|ids| {
-                ids.iter()
-                    .filter_map(|id| all.iter().find(|c| c.id == *id))
-                    .collect()
-            })
+            .map(|ids| ids.iter().filter_map(|id| all.iter().find(|c| c.id == *id)).collect())
             .unwrap_or_default()
     }
 

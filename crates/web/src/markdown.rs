@@ -22,17 +22,9 @@ pub fn render(source: &str) -> String {
         Event::Html(s) | Event::InlineHtml(s) => Event::Text(s),
         Event::Start(Tag::Heading { .. }) => Event::Start(Tag::Strong),
         Event::End(TagEnd::Heading(_)) => Event::End(TagEnd::Strong),
-        Event::Start(Tag::Link {
-            link_type,
-            dest_url,
-            title,
-            id,
-        }) if !safe_url(&dest_url) => Event::Start(Tag::Link {
-            link_type,
-            dest_url: "#".into(),
-            title,
-            id,
-        }),
+        Event::Start(Tag::Link { link_type, dest_url, title, id }) if !safe_url(&dest_url) => {
+            Event::Start(Tag::Link { link_type, dest_url: "#".into(), title, id })
+        }
         Event::Start(Tag::Image { .. }) => Event::Text("[Bild]".into()),
         Event::End(TagEnd::Image) => Event::Text("".into()),
         other => other,
@@ -71,10 +63,7 @@ mod tests {
             assert!(!h.contains("<img"), "{payload} -> {h}");
             assert!(!h.contains("<svg"), "{payload} -> {h}");
             assert!(!h.contains("<iframe"), "{payload} -> {h}");
-            assert!(
-                !h.to_lowercase().contains("<a href=\"javascript"),
-                "{payload} -> {h}"
-            );
+            assert!(!h.to_lowercase().contains("<a href=\"javascript"), "{payload} -> {h}");
             assert!(!h.contains("<a href=\"//"), "{payload} -> {h}");
         }
     }

@@ -57,17 +57,10 @@ impl PageCache {
     pub fn len(&self) -> usize {
         self.pages.lock().map_or(0, |p| p.len())
     }
-
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 fn cacheable_path(path: &str) -> bool {
-    path == "/"
-        || path.starts_with("/leistungen/")
-        || (path.starts_with("/o/") && !path.ends_with(".css"))
+    path == "/" || path.starts_with("/leistungen/") || (path.starts_with("/o/") && !path.ends_with(".css"))
 }
 
 /// Only the place cookie (or no cookie) may be present for a cached answer.
@@ -88,10 +81,7 @@ fn place_only(req: &Request) -> Option<Option<&str>> {
 
 fn html(body: Bytes) -> Response {
     let mut r = Response::new(Body::from(body));
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
     r
 }
 
@@ -103,14 +93,9 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
         return next.run(req).await;
     };
     let catalogue = state.catalogue();
-    let place = place_cookie
-        .and_then(|v| v.parse::<i64>().ok())
-        .filter(|id| catalogue.place(*id).is_some());
+    let place = place_cookie.and_then(|v| v.parse::<i64>().ok()).filter(|id| catalogue.place(*id).is_some());
     let key = Key {
-        path: req
-            .uri()
-            .path_and_query()
-            .map_or_else(String::new, |p| p.as_str().to_owned()),
+        path: req.uri().path_and_query().map_or_else(String::new, |p| p.as_str().to_owned()),
         place,
         minute: jiff::Timestamp::now().as_second().div_euclid(60),
         watermark: catalogue.watermark,
@@ -125,10 +110,7 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/html"));
-    if resp.status() != StatusCode::OK
-        || !is_html
-        || resp.headers().contains_key(header::SET_COOKIE)
-    {
+    if resp.status() != StatusCode::OK || !is_html || resp.headers().contains_key(header::SET_COOKIE) {
         return resp;
     }
     let (parts, body) = resp.into_parts();

@@ -27,19 +27,14 @@ fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 /// The place stored in the request's cookie, if it still exists.
 #[must_use]
 pub fn current<'c>(headers: &HeaderMap, catalogue: &'c Catalogue) -> Option<&'c Place> {
-    cookie_value(headers, COOKIE)
-        .and_then(|v| v.parse::<i64>().ok())
-        .and_then(|id| catalogue.place(id))
+    cookie_value(headers, COOKIE).and_then(|v| v.parse::<i64>().ok()).and_then(|id| catalogue.place(id))
 }
 
 /// Only same-site paths are followed back, so the parameter cannot redirect elsewhere.
 fn safe_return(zurueck: Option<&str>) -> String {
     match zurueck {
         Some(p)
-            if p.starts_with('/')
-                && !p.starts_with("//")
-                && !p.contains('\\')
-                && !p.chars().any(char::is_control) =>
+            if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') && !p.chars().any(char::is_control) =>
         {
             p.to_owned()
         }
@@ -56,15 +51,8 @@ pub struct PlaceParams {
 }
 
 fn set_cookie(state: &AppState, value: &str, max_age: i64) -> Option<HeaderValue> {
-    let secure = if state.config.secure_cookies {
-        "; Secure"
-    } else {
-        ""
-    };
-    HeaderValue::from_str(&format!(
-        "{COOKIE}={value}; Path=/; Max-Age={max_age}; SameSite=Lax; HttpOnly{secure}"
-    ))
-    .ok()
+    let secure = if state.config.secure_cookies { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!("{COOKIE}={value}; Path=/; Max-Age={max_age}; SameSite=Lax; HttpOnly{secure}")).ok()
 }
 
 fn remember(state: &AppState, place: &Place, back: &str) -> Response {
@@ -96,24 +84,14 @@ pub async fn handler(
     {
         return Ok(remember(&state, place, &back));
     }
-    let input: String = p
-        .ort
-        .clone()
-        .unwrap_or_default()
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(100)
-        .collect();
+    let input: String = p.ort.clone().unwrap_or_default().chars().filter(|c| !c.is_control()).take(100).collect();
     let mut status = StatusCode::OK;
     let mut message = None;
     let mut choices: Vec<&Place> = Vec::new();
     if p.ort.is_some() || p.ort_id.is_some() {
         match PlaceQuery::parse(&input) {
             None => {
-                message = Some(
-                    "Bitte geben Sie Ihren Wohnort oder Ihre fünfstellige Postleitzahl ein."
-                        .to_owned(),
-                );
+                message = Some("Bitte geben Sie Ihren Wohnort oder Ihre fünfstellige Postleitzahl ein.".to_owned());
                 status = StatusCode::UNPROCESSABLE_ENTITY;
             }
             Some(q) => {
@@ -151,10 +129,7 @@ mod tests {
 
     #[test]
     fn only_local_paths_are_followed() {
-        assert_eq!(
-            safe_return(Some("/o/moorbrueck/leistungen/x?y=1")),
-            "/o/moorbrueck/leistungen/x?y=1"
-        );
+        assert_eq!(safe_return(Some("/o/moorbrueck/leistungen/x?y=1")), "/o/moorbrueck/leistungen/x?y=1");
         assert_eq!(safe_return(Some("//evil.example/")), "/");
         assert_eq!(safe_return(Some("https://evil.example/")), "/");
         assert_eq!(safe_return(Some("/\\evil")), "/");
@@ -164,10 +139,7 @@ mod tests {
     #[test]
     fn reads_the_cookie_among_others() {
         let mut h = HeaderMap::new();
-        h.insert(
-            header::COOKIE,
-            HeaderValue::from_static("a=b; amtsweg_ort=7; c=d"),
-        );
+        h.insert(header::COOKIE, HeaderValue::from_static("a=b; amtsweg_ort=7; c=d"));
         assert_eq!(cookie_value(&h, COOKIE), Some("7"));
     }
 }

@@ -11,11 +11,7 @@ pub fn build(c: &Catalogue) -> Vec<SearchDoc> {
         let Some(a) = c.authority(l.authority_id) else {
             continue;
         };
-        let body = TextModule::ALL
-            .iter()
-            .map(|m| l.module(*m))
-            .collect::<Vec<_>>()
-            .join("\n");
+        let body = TextModule::ALL.iter().map(|m| l.module(*m)).collect::<Vec<_>>().join("\n");
         docs.push(SearchDoc {
             key: format!("leistung:{}", l.id),
             kind: DocKind::Leistung,
@@ -45,11 +41,7 @@ pub fn build(c: &Catalogue) -> Vec<SearchDoc> {
             });
         }
         for ct in c.contacts_of(a.id) {
-            let ou = ct
-                .org_unit_id
-                .and_then(|id| c.org_unit(a.id, id))
-                .map(|o| o.name.clone())
-                .unwrap_or_default();
+            let ou = ct.org_unit_id.and_then(|id| c.org_unit(a.id, id)).map(|o| o.name.clone()).unwrap_or_default();
             docs.push(SearchDoc {
                 key: format!("contact:{}", ct.id),
                 kind: DocKind::Contact,

@@ -13,9 +13,7 @@ use minijinja::context;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::request_id::{
-    MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
-};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
@@ -32,47 +30,26 @@ fn static_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLaye
 pub fn layers(routes: Router, state: AppState) -> Router {
     let inner = ServiceBuilder::new()
         .layer(from_fn_with_state(state.clone(), error_pages))
-        .layer(from_fn_with_state(
-            state.clone(),
-            crate::tenant::resolve_host,
-        ))
+        .layer(from_fn_with_state(state.clone(), crate::tenant::resolve_host))
         .layer(CatchPanicLayer::new())
         .layer(RequestBodyLimitLayer::new(state.config.body_limit))
-        .service(routes.layer(from_fn_with_state(
-            state.clone(),
-            crate::page_cache::middleware,
-        )));
+        .service(routes.layer(from_fn_with_state(state.clone(), crate::page_cache::middleware)));
     let hsts = (state.config.hsts_max_age > 0)
-        .then(|| {
-            HeaderValue::from_str(&format!(
-                "max-age={}; includeSubDomains",
-                state.config.hsts_max_age
-            ))
-            .ok()
-        })
+        .then(|| HeaderValue::from_str(&format!("max-age={}; includeSubDomains", state.config.hsts_max_age)).ok())
         .flatten();
     let mut app = Router::new()
         .fallback_service(inner)
         .layer(static_header(header::CONTENT_SECURITY_POLICY, CSP))
         .layer(static_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .layer(static_header(
-            header::REFERRER_POLICY,
-            "strict-origin-when-cross-origin",
-        ))
+        .layer(static_header(header::REFERRER_POLICY, "strict-origin-when-cross-origin"))
         .layer(static_header(header::X_FRAME_OPTIONS, "DENY"))
-        .layer(static_header(
-            HeaderName::from_static("cross-origin-opener-policy"),
-            "same-origin",
-        ))
+        .layer(static_header(HeaderName::from_static("cross-origin-opener-policy"), "same-origin"))
         .layer(static_header(
             HeaderName::from_static("permissions-policy"),
             "camera=(), microphone=(), geolocation=(), interest-cohort=()",
         ));
     if let Some(v) = hsts {
-        app = app.layer(SetResponseHeaderLayer::overriding(
-            header::STRICT_TRANSPORT_SECURITY,
-            v,
-        ));
+        app = app.layer(SetResponseHeaderLayer::overriding(header::STRICT_TRANSPORT_SECURITY, v));
     }
     app.layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
@@ -88,22 +65,12 @@ fn problem_title(status: StatusCode) -> (&'static str, &'static str) {
             "Seite nicht gefunden",
             "Diese Seite gibt es nicht (mehr). Vielleicht finden Sie über die Suche oder die Liste der Leistungen, was Sie suchen.",
         ),
-        405 => (
-            "Aktion nicht möglich",
-            "Diese Seite kann so nicht aufgerufen werden.",
-        ),
-        408 => (
-            "Zeitüberschreitung",
-            "Die Anfrage hat zu lange gedauert. Bitte versuchen Sie es noch einmal.",
-        ),
-        413 => (
-            "Anfrage zu groß",
-            "Die gesendeten Daten sind zu groß. Bitte senden Sie weniger oder kleinere Daten.",
-        ),
-        400..=499 => (
-            "Anfrage fehlerhaft",
-            "Die Anfrage konnte nicht verarbeitet werden. Bitte prüfen Sie die Adresse.",
-        ),
+        405 => ("Aktion nicht möglich", "Diese Seite kann so nicht aufgerufen werden."),
+        408 => ("Zeitüberschreitung", "Die Anfrage hat zu lange gedauert. Bitte versuchen Sie es noch einmal."),
+        413 => ("Anfrage zu groß", "Die gesendeten Daten sind zu groß. Bitte senden Sie weniger oder kleinere Daten."),
+        400..=499 => {
+            ("Anfrage fehlerhaft", "Die Anfrage konnte nicht verarbeitet werden. Bitte prüfen Sie die Adresse.")
+        }
         _ => (
             "Ein Fehler ist aufgetreten",
             "Leider ist bei uns ein Fehler aufgetreten. Ihre Daten sind nicht verloren; bitte versuchen Sie es in einigen Minuten noch einmal.",
@@ -115,23 +82,14 @@ fn problem_title(status: StatusCode) -> (&'static str, &'static str) {
 /// error page in German, or a JSON problem detail under `/api/`, carrying the request id.
 async fn error_pages(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_owned();
-    let request_id = req
-        .headers()
-        .get(REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+    let request_id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     let place_cookie = req.headers().get(header::COOKIE).cloned();
     let resp = next.run(req).await;
     let status = resp.status();
     if !(status.is_client_error() || status.is_server_error()) {
         return resp;
     }
-    let content_type = resp
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
+    let content_type = resp.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let deliberate = content_type.starts_with("text/html") || content_type.contains("json");
     if resp.extensions().get::<ErrorPage>().is_none() && deliberate {
         return resp;
@@ -142,12 +100,7 @@ async fn error_pages(State(state): State<AppState>, req: Request, next: Next) ->
         let body = serde_json::json!({
             "type": "about:blank", "title": title, "status": status.as_u16(), "detail": message, "request_id": request_id,
         });
-        (
-            status,
-            [(header::CONTENT_TYPE, "application/problem+json")],
-            body.to_string(),
-        )
-            .into_response()
+        (status, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response()
     } else {
         let catalogue = state.catalogue();
         let mut headers = axum::http::HeaderMap::new();
@@ -158,11 +111,7 @@ async fn error_pages(State(state): State<AppState>, req: Request, next: Next) ->
         let ctx = context! { title, message, request_id, show_portals => status == StatusCode::NOT_FOUND, ..base };
         match render_page(&state, "error.html", ctx) {
             Ok(html) => (status, html).into_response(),
-            Err(_) => (
-                status,
-                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-                format!("{title}. {message}"),
-            )
+            Err(_) => (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], format!("{title}. {message}"))
                 .into_response(),
         }
     };

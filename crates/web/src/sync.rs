@@ -23,9 +23,7 @@ pub async fn refresh(state: &AppState) -> Result<bool, crate::AppError> {
     // Indexing is CPU work; keep it off the async workers serving pages.
     tokio::task::spawn_blocking(move || search.replace_all(&docs))
         .await
-        .map_err(|e| {
-            crate::AppError::Search(amtsweg_search::SearchError::Tantivy(tantivy_join_error(&e)))
-        })??;
+        .map_err(|e| crate::AppError::Search(amtsweg_search::SearchError::Tantivy(tantivy_join_error(&e))))??;
     state.replace_catalogue(fresh);
     Ok(true)
 }

@@ -9,27 +9,12 @@ use std::sync::Arc;
 const BUILTIN: &[(&str, &str)] = &[
     ("base.html", include_str!("../templates/base.html")),
     ("macros.html", include_str!("../templates/macros.html")),
-    (
-        "verbund_start.html",
-        include_str!("../templates/verbund_start.html"),
-    ),
-    (
-        "authority_start.html",
-        include_str!("../templates/authority_start.html"),
-    ),
-    (
-        "leistungen_az.html",
-        include_str!("../templates/leistungen_az.html"),
-    ),
+    ("verbund_start.html", include_str!("../templates/verbund_start.html")),
+    ("authority_start.html", include_str!("../templates/authority_start.html")),
+    ("leistungen_az.html", include_str!("../templates/leistungen_az.html")),
     ("leistung.html", include_str!("../templates/leistung.html")),
-    (
-        "verbund_leistung.html",
-        include_str!("../templates/verbund_leistung.html"),
-    ),
-    (
-        "org_units.html",
-        include_str!("../templates/org_units.html"),
-    ),
+    ("verbund_leistung.html", include_str!("../templates/verbund_leistung.html")),
+    ("org_units.html", include_str!("../templates/org_units.html")),
     ("org_unit.html", include_str!("../templates/org_unit.html")),
     ("contacts.html", include_str!("../templates/contacts.html")),
     ("contact.html", include_str!("../templates/contact.html")),
@@ -77,10 +62,7 @@ pub struct Templates {
 
 fn override_path(dir: &std::path::Path, name: &str) -> Option<PathBuf> {
     // Only plain file names of known templates: no path traversal through a name.
-    BUILTIN
-        .iter()
-        .any(|(n, _)| *n == name)
-        .then(|| dir.join(name))
+    BUILTIN.iter().any(|(n, _)| *n == name).then(|| dir.join(name))
 }
 
 impl Templates {
@@ -97,17 +79,11 @@ impl Templates {
                 && path.is_file()
             {
                 return std::fs::read_to_string(&path).map(Some).map_err(|e| {
-                    minijinja::Error::new(
-                        minijinja::ErrorKind::InvalidOperation,
-                        "cannot read template override",
-                    )
-                    .with_source(e)
+                    minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, "cannot read template override")
+                        .with_source(e)
                 });
             }
-            Ok(BUILTIN
-                .iter()
-                .find(|(n, _)| *n == name)
-                .map(|(_, s)| (*s).to_owned()))
+            Ok(BUILTIN.iter().find(|(n, _)| *n == name).map(|(_, s)| (*s).to_owned()))
         });
         for (name, _) in BUILTIN {
             env.get_template(name)?;
@@ -131,17 +107,13 @@ mod tests {
         let t = Templates::new(None).unwrap();
         let mut env = Environment::new();
         env.set_formatter(html_formatter);
-        env.add_template("x.html", "<a href=\"{{ u }}\">{{ t }}</a>{{ n }}")
-            .unwrap();
+        env.add_template("x.html", "<a href=\"{{ u }}\">{{ t }}</a>{{ n }}").unwrap();
         let out = env
             .get_template("x.html")
             .unwrap()
             .render(minijinja::context! { u => "/o/a/b?x=1&y=2", t => "<script>'\"", n => () })
             .unwrap();
-        assert_eq!(
-            out,
-            "<a href=\"/o/a/b?x=1&amp;y=2\">&lt;script&gt;&#39;&quot;</a>"
-        );
+        assert_eq!(out, "<a href=\"/o/a/b?x=1&amp;y=2\">&lt;script&gt;&#39;&quot;</a>");
         drop(t);
     }
 }

@@ -18,30 +18,18 @@ pub fn host_of(req: &Request) -> String {
         .headers()
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
-        .or_else(|| {
-            req.uri()
-                .authority()
-                .map(axum::http::uri::Authority::as_str)
-        })
+        .or_else(|| req.uri().authority().map(axum::http::uri::Authority::as_str))
         .unwrap_or_default()
         .to_ascii_lowercase();
     if raw.starts_with('[') {
-        return raw
-            .split_once(']')
-            .map_or(raw.clone(), |(h, _)| format!("{h}]"));
+        return raw.split_once(']').map_or(raw.clone(), |(h, _)| format!("{h}]"));
     }
     raw.split(':').next().unwrap_or_default().to_owned()
 }
 
 pub async fn resolve_host(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let host = host_of(&req);
-    if host.is_empty()
-        || state
-            .config
-            .verbund_hosts
-            .iter()
-            .any(|h| h.eq_ignore_ascii_case(&host))
-    {
+    if host.is_empty() || state.config.verbund_hosts.iter().any(|h| h.eq_ignore_ascii_case(&host)) {
         return next.run(req).await;
     }
     let catalogue = state.catalogue();

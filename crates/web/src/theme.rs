@@ -5,11 +5,7 @@ pub const DEFAULT_PRIMARY: &str = "#1d4f91";
 
 fn channel(hex: &str) -> Option<f64> {
     let v = f64::from(u8::from_str_radix(hex, 16).ok()?) / 255.0;
-    Some(if v <= 0.039_28 {
-        v / 12.92
-    } else {
-        ((v + 0.055) / 1.055).powf(2.4)
-    })
+    Some(if v <= 0.039_28 { v / 12.92 } else { ((v + 0.055) / 1.055).powf(2.4) })
 }
 
 /// Relative luminance of `#rrggbb` (WCAG 2.1).
@@ -19,11 +15,7 @@ pub fn luminance(color: &str) -> Option<f64> {
     if hex.len() != 6 || !hex.is_ascii() {
         return None;
     }
-    Some(
-        0.2126 * channel(&hex[0..2])?
-            + 0.7152 * channel(&hex[2..4])?
-            + 0.0722 * channel(&hex[4..6])?,
-    )
+    Some(0.2126 * channel(&hex[0..2])? + 0.7152 * channel(&hex[2..4])? + 0.0722 * channel(&hex[4..6])?)
 }
 
 /// Contrast ratio between two `#rrggbb` colours.

@@ -5,11 +5,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 struct Running(Child);
@@ -23,13 +19,7 @@ impl Drop for Running {
 
 fn start_demo(dir: &std::path::Path, port: u16) -> (Running, Vec<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_amtsweg"))
-        .args([
-            "--data-dir",
-            dir.to_str().unwrap(),
-            "demo",
-            "--port",
-            &port.to_string(),
-        ])
+        .args(["--data-dir", dir.to_str().unwrap(), "demo", "--port", &port.to_string()])
         .env("AMTSWEG_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -56,11 +46,7 @@ fn start_demo(dir: &std::path::Path, port: u16) -> (Running, Vec<String>) {
 fn http_get(port: u16, path: &str, host: &str) -> String {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").unwrap();
     let mut out = String::new();
     s.read_to_string(&mut out).unwrap();
     out
@@ -74,48 +60,22 @@ fn demo_seeds_once_serves_and_prints_the_portals() {
     let (run, lines) = start_demo(&data, port);
     let text = lines.join("");
     assert!(text.contains("Demo-Verbund angelegt: 5 Behörden"), "{text}");
-    for slug in [
-        "landkreis-heidekamp",
-        "moorbrueck",
-        "sg-heideland",
-        "birkhusen",
-        "ellerloh",
-    ] {
-        assert!(
-            text.contains(&format!("http://127.0.0.1:{port}/o/{slug}/")),
-            "{text}"
-        );
-        assert!(
-            text.contains(&format!("http://{slug}.localhost:{port}/")),
-            "{text}"
-        );
+    for slug in ["landkreis-heidekamp", "moorbrueck", "sg-heideland", "birkhusen", "ellerloh"] {
+        assert!(text.contains(&format!("http://127.0.0.1:{port}/o/{slug}/")), "{text}");
+        assert!(text.contains(&format!("http://{slug}.localhost:{port}/")), "{text}");
     }
     let health = http_get(port, "/healthz", "127.0.0.1");
-    assert!(
-        health.starts_with("HTTP/1.1 200") && health.contains("\"status\":\"ok\""),
-        "{health}"
-    );
+    assert!(health.starts_with("HTTP/1.1 200") && health.contains("\"status\":\"ok\""), "{health}");
     let tenant = http_get(port, "/", &format!("moorbrueck.localhost:{port}"));
     assert!(tenant.contains("<h1>Stadt Moorbrück</h1>"));
     drop(run);
-    assert!(
-        data.join("amtsweg.db").is_file(),
-        "database in the data directory"
-    );
+    assert!(data.join("amtsweg.db").is_file(), "database in the data directory");
 
     let (run, lines) = start_demo(&data, port);
     let text = lines.join("");
-    assert!(
-        text.contains("bereits Daten"),
-        "second run does not seed again: {text}"
-    );
+    assert!(text.contains("bereits Daten"), "second run does not seed again: {text}");
     let az = http_get(port, "/leistungen/", "127.0.0.1");
-    assert_eq!(
-        az.matches("href=\"/leistungen/meldebescheinigung\"")
-            .count(),
-        1,
-        "nothing stored twice"
-    );
+    assert_eq!(az.matches("href=\"/leistungen/meldebescheinigung\"").count(), 1, "nothing stored twice");
     drop(run);
 }
 
@@ -131,15 +91,9 @@ fn every_subcommand_has_help() {
         &["bench", "pages", "--help"],
         &["bench", "search", "--help"],
     ] {
-        let out = Command::new(env!("CARGO_BIN_EXE_amtsweg"))
-            .args(args)
-            .output()
-            .unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_amtsweg")).args(args).output().unwrap();
         assert!(out.status.success(), "{args:?}");
-        assert!(
-            String::from_utf8_lossy(&out.stdout).contains("Usage"),
-            "{args:?}"
-        );
+        assert!(String::from_utf8_lossy(&out.stdout).contains("Usage"), "{args:?}");
     }
 }
 
@@ -162,14 +116,7 @@ fn serve_reads_the_config_file_and_environment() {
     let port = free_port();
     let cfg = dir.path().join("amtsweg.toml");
     let data = dir.path().join("daten");
-    std::fs::write(
-        &cfg,
-        format!(
-            "data_dir = {:?}\nlisten = \"127.0.0.1:1\"\n",
-            data.to_str().unwrap()
-        ),
-    )
-    .unwrap();
+    std::fs::write(&cfg, format!("data_dir = {:?}\nlisten = \"127.0.0.1:1\"\n", data.to_str().unwrap())).unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_amtsweg"))
         .args(["serve", "--config", cfg.to_str().unwrap()])
         // The environment overrides the file.
@@ -187,10 +134,7 @@ fn serve_reads_the_config_file_and_environment() {
     }
     let health = http_get(port, "/healthz", "localhost");
     assert!(health.contains("\"status\":\"ok\""), "{health}");
-    assert!(
-        data.join("amtsweg.db").is_file(),
-        "data_dir from the file is used"
-    );
+    assert!(data.join("amtsweg.db").is_file(), "data_dir from the file is used");
     // An empty Verbund still answers with a helpful page.
     let start = http_get(port, "/", "localhost");
     assert!(start.starts_with("HTTP/1.1 200"));

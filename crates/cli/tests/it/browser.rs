@@ -27,25 +27,13 @@ async fn pages_pass_axe_reflow_and_keyboard_checks() {
         return;
     }
     let t = amtsweg_store::testing::sqlite().await;
-    amtsweg::seed::apply(
-        &t.store,
-        &amtsweg::seed::parse(amtsweg::seed::DEMO).unwrap(),
-    )
-    .await
-    .unwrap();
-    let state = amtsweg_web::AppState::new(t.store.clone(), amtsweg_web::WebConfig::default())
-        .await
-        .unwrap();
+    amtsweg::seed::apply(&t.store, &amtsweg::seed::parse(amtsweg::seed::DEMO).unwrap()).await.unwrap();
+    let state = amtsweg_web::AppState::new(t.store.clone(), amtsweg_web::WebConfig::default()).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let server =
-        tokio::spawn(async move { axum::serve(listener, amtsweg_web::router(state)).await });
+    let server = tokio::spawn(async move { axum::serve(listener, amtsweg_web::router(state)).await });
     let out = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .arg("a11y.mjs")
-            .arg(format!("http://127.0.0.1:{}", addr.port()))
-            .current_dir(dir)
-            .output()
+        Command::new("node").arg("a11y.mjs").arg(format!("http://127.0.0.1:{}", addr.port())).current_dir(dir).output()
     })
     .await
     .unwrap()

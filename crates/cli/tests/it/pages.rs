@@ -13,28 +13,16 @@ async fn every_page_type_renders_for_two_tenants() {
 
         let az = app.get("/leistungen/").await;
         assert_eq!(az.status, 200);
-        assert!(
-            az.body.contains("href=\"#buchstabe-M\""),
-            "letter navigation"
-        );
+        assert!(az.body.contains("href=\"#buchstabe-M\""), "letter navigation");
         assert!(az.body.contains("Meldebescheinigung"));
-        assert!(
-            az.body.contains("bei 2 Behörden"),
-            "one entry per service across the Verbund"
-        );
+        assert!(az.body.contains("bei 2 Behörden"), "one entry per service across the Verbund");
 
         for tenant in ["moorbrueck", "landkreis-heidekamp"] {
             let home = app.get(&format!("/o/{tenant}/")).await;
             assert_eq!(home.status, 200, "{tenant}");
-            assert!(
-                home.body.contains("Öffnungszeiten"),
-                "{tenant} shows opening hours"
-            );
+            assert!(home.body.contains("Öffnungszeiten"), "{tenant} shows opening hours");
             assert!(home.body.contains("Kontakt"));
-            assert!(
-                home.body.contains("geöffnet") || home.body.contains("geschlossen"),
-                "open-now state"
-            );
+            assert!(home.body.contains("geöffnet") || home.body.contains("geschlossen"), "open-now state");
             assert!(home.body.contains(&format!("/o/{tenant}/theme.css")));
             let az = app.get(&format!("/o/{tenant}/leistungen/")).await;
             assert_eq!(az.status, 200);
@@ -60,37 +48,23 @@ async fn every_page_type_renders_for_two_tenants() {
             "Ansprechpartner und Ort",
             "Vertrauensniveau",
         ] {
-            assert!(
-                detail.body.contains(heading),
-                "service page lacks {heading}"
-            );
+            assert!(detail.body.contains(heading), "service page lacks {heading}");
         }
         assert!(detail.body.contains("99115003012000"), "LeiKa key shown");
 
-        let kfz = app
-            .get("/o/landkreis-heidekamp/leistungen/kfz-neuzulassung")
-            .await;
+        let kfz = app.get("/o/landkreis-heidekamp/leistungen/kfz-neuzulassung").await;
         assert_eq!(kfz.status, 200);
         assert!(kfz.body.contains("hoch"), "required trust level shown");
 
-        let ou = app
-            .get("/o/landkreis-heidekamp/organisation/lk-zulassung")
-            .await;
+        let ou = app.get("/o/landkreis-heidekamp/organisation/lk-zulassung").await;
         assert_eq!(ou.status, 200);
         assert!(ou.body.contains("Fahrzeug zulassen"));
-        let contact = app
-            .get("/o/landkreis-heidekamp/kontakte/lk-schroeder")
-            .await;
+        let contact = app.get("/o/landkreis-heidekamp/kontakte/lk-schroeder").await;
         assert_eq!(contact.status, 200);
 
         let theme = app.get("/o/moorbrueck/theme.css").await;
         assert!(theme.body.contains("--color-primary: #"));
-        assert!(
-            theme.headers[axum::http::header::CONTENT_TYPE]
-                .to_str()
-                .unwrap()
-                .starts_with("text/css")
-        );
+        assert!(theme.headers[axum::http::header::CONTENT_TYPE].to_str().unwrap().starts_with("text/css"));
 
         let health = app.get("/healthz").await;
         assert_eq!(health.status, 200);
@@ -113,18 +87,9 @@ async fn pages_have_the_accessibility_skeleton() {
         ] {
             let r = app.get(path).await;
             assert_eq!(r.body.matches("<h1").count(), 1, "{path}: exactly one h1");
-            assert!(
-                r.body.contains("class=\"skip-link\" href=\"#inhalt\""),
-                "{path}: skip link"
-            );
-            assert!(
-                r.body.contains("<main id=\"inhalt\""),
-                "{path}: main landmark"
-            );
-            assert!(
-                r.body.contains("<nav") && r.body.contains("<footer"),
-                "{path}: landmarks"
-            );
+            assert!(r.body.contains("class=\"skip-link\" href=\"#inhalt\""), "{path}: skip link");
+            assert!(r.body.contains("<main id=\"inhalt\""), "{path}: main landmark");
+            assert!(r.body.contains("<nav") && r.body.contains("<footer"), "{path}: landmarks");
             assert!(!r.body.contains("<script>"), "{path}: no inline script");
             assert!(!r.body.contains("style=\""), "{path}: no inline style");
         }

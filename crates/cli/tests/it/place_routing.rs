@@ -6,9 +6,7 @@ use crate::on_each_backend;
 async fn place_is_remembered_and_routes_to_the_responsible_authority() {
     on_each_backend!(|app| {
         // Birkhusen belongs to the Samtgemeinde Heideland.
-        let set = app
-            .get("/ort?ort=Birkhusen&zurueck=/leistungen/meldebescheinigung")
-            .await;
+        let set = app.get("/ort?ort=Birkhusen&zurueck=/leistungen/meldebescheinigung").await;
         assert_eq!(set.status, 303);
         assert_eq!(set.location(), "/leistungen/meldebescheinigung");
         let cookie = set.cookie();
@@ -16,63 +14,24 @@ async fn place_is_remembered_and_routes_to_the_responsible_authority() {
         let set_cookie = set.headers["set-cookie"].to_str().unwrap();
         assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Lax"));
 
-        let go = app
-            .get_with("/leistungen/meldebescheinigung", "127.0.0.1", Some(&cookie))
-            .await;
+        let go = app.get_with("/leistungen/meldebescheinigung", "127.0.0.1", Some(&cookie)).await;
         assert_eq!(go.status, 303);
-        assert_eq!(
-            go.location(),
-            "/o/sg-heideland/leistungen/meldebescheinigung"
-        );
+        assert_eq!(go.location(), "/o/sg-heideland/leistungen/meldebescheinigung");
 
         // The same service of the town tells a Birkhusen citizen who is responsible instead.
-        let other = app
-            .get_with(
-                "/o/moorbrueck/leistungen/meldebescheinigung",
-                "127.0.0.1",
-                Some(&cookie),
-            )
-            .await;
-        assert!(
-            other
-                .body
-                .contains("sondern <strong>Samtgemeinde Heideland</strong>"),
-            "{}",
-            other.body
-        );
-        assert!(
-            other
-                .body
-                .contains("/o/sg-heideland/leistungen/meldebescheinigung")
-        );
+        let other = app.get_with("/o/moorbrueck/leistungen/meldebescheinigung", "127.0.0.1", Some(&cookie)).await;
+        assert!(other.body.contains("sondern <strong>Samtgemeinde Heideland</strong>"), "{}", other.body);
+        assert!(other.body.contains("/o/sg-heideland/leistungen/meldebescheinigung"));
 
         // A county service applies to everyone in the county.
-        let kfz = app
-            .get_with(
-                "/o/landkreis-heidekamp/leistungen/kfz-neuzulassung",
-                "127.0.0.1",
-                Some(&cookie),
-            )
-            .await;
-        assert!(
-            kfz.body
-                .contains("ist <strong>Landkreis Heidekamp</strong> zuständig")
-        );
+        let kfz = app.get_with("/o/landkreis-heidekamp/leistungen/kfz-neuzulassung", "127.0.0.1", Some(&cookie)).await;
+        assert!(kfz.body.contains("ist <strong>Landkreis Heidekamp</strong> zuständig"));
         let page = app.get_with("/", "127.0.0.1", Some(&cookie)).await;
-        assert!(
-            page.body.contains("Ihr Ort: <strong>Birkhusen</strong>"),
-            "place shown and changeable"
-        );
+        assert!(page.body.contains("Ihr Ort: <strong>Birkhusen</strong>"), "place shown and changeable");
 
         // Moorbrück is served by the town itself.
         let mb = app.get("/ort?ort=29391&zurueck=/").await;
-        let go = app
-            .get_with(
-                "/leistungen/meldebescheinigung",
-                "127.0.0.1",
-                Some(&mb.cookie()),
-            )
-            .await;
+        let go = app.get_with("/leistungen/meldebescheinigung", "127.0.0.1", Some(&mb.cookie())).await;
         assert_eq!(go.location(), "/o/moorbrueck/leistungen/meldebescheinigung");
     });
 }
@@ -86,9 +45,7 @@ async fn a_plz_spanning_several_municipalities_lets_the_citizen_choose() {
         assert!(r.body.contains(">Birkhusen</a>") && r.body.contains(">Ellerloh</a>"));
         let id_link = r.body.split("/ort?ort_id=").nth(1).unwrap();
         let id: String = id_link.chars().take_while(char::is_ascii_digit).collect();
-        let chosen = app
-            .get(&format!("/ort?ort_id={id}&zurueck=/leistungen/"))
-            .await;
+        let chosen = app.get(&format!("/ort?ort_id={id}&zurueck=/leistungen/")).await;
         assert_eq!(chosen.status, 303);
         assert_eq!(chosen.location(), "/leistungen/");
     });
@@ -99,10 +56,7 @@ async fn places_outside_the_verbund_get_a_clear_message() {
     on_each_backend!(|app| {
         let r = app.get("/ort?ort=Hamburg&zurueck=/").await;
         assert_eq!(r.status, 422);
-        assert!(
-            r.body
-                .contains("liegt nicht im Gebiet des Portalverbund Landkreis Heidekamp")
-        );
+        assert!(r.body.contains("liegt nicht im Gebiet des Portalverbund Landkreis Heidekamp"));
         assert!(r.body.contains("aria-invalid=\"true\""));
         let empty = app.get("/ort?ort=%20%07&zurueck=/").await;
         assert_eq!(empty.status, 422);
@@ -111,16 +65,9 @@ async fn places_outside_the_verbund_get_a_clear_message() {
         // municipal ones say that no authority of the Verbund is responsible.
         let s = app.get("/ort?ort=Sandhorst&zurueck=/").await;
         let cookie = s.cookie();
-        let kfz = app
-            .get_with("/leistungen/kfz-neuzulassung", "127.0.0.1", Some(&cookie))
-            .await;
-        assert_eq!(
-            kfz.location(),
-            "/o/landkreis-heidekamp/leistungen/kfz-neuzulassung"
-        );
-        let melde = app
-            .get_with("/leistungen/meldebescheinigung", "127.0.0.1", Some(&cookie))
-            .await;
+        let kfz = app.get_with("/leistungen/kfz-neuzulassung", "127.0.0.1", Some(&cookie)).await;
+        assert_eq!(kfz.location(), "/o/landkreis-heidekamp/leistungen/kfz-neuzulassung");
+        let melde = app.get_with("/leistungen/meldebescheinigung", "127.0.0.1", Some(&cookie)).await;
         assert_eq!(melde.status, 200);
         assert!(melde.body.contains("keine Behörde"));
     });
@@ -131,17 +78,10 @@ async fn redirect_targets_stay_on_the_site() {
     on_each_backend!(|app| {
         let r = app.get("/ort?ort=Birkhusen&zurueck=//evil.example/").await;
         assert_eq!(r.location(), "/");
-        let r = app
-            .get("/ort?ort=Birkhusen&zurueck=https://evil.example/")
-            .await;
+        let r = app.get("/ort?ort=Birkhusen&zurueck=https://evil.example/").await;
         assert_eq!(r.location(), "/");
         let cleared = app.get("/ort?loeschen=1&zurueck=/").await;
-        assert!(
-            cleared.headers["set-cookie"]
-                .to_str()
-                .unwrap()
-                .contains("Max-Age=0")
-        );
+        assert!(cleared.headers["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
     });
 }
 

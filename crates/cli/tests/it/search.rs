@@ -21,23 +21,12 @@ async fn finds_services_of_every_authority_with_german_analysis() {
         }
         let r = app.get("/suche?q=Sperrm%C3%BCll").await;
         assert!(r.body.contains("<mark>"), "snippets are highlighted");
-        assert!(
-            r.body.contains("Landkreis Heidekamp"),
-            "result names the authority"
-        );
+        assert!(r.body.contains("Landkreis Heidekamp"), "result names the authority");
     });
 }
 
 fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
+    s.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
 }
 
 #[tokio::test]
@@ -59,18 +48,12 @@ async fn odd_queries_never_fail() {
             assert!(!r.body.contains("<script>alert"), "input is escaped");
         }
         let r = app.get(&format!("/suche?q={long}")).await;
-        assert!(
-            r.body.contains("sehr lang"),
-            "overlong input gets a friendly message"
-        );
+        assert!(r.body.contains("sehr lang"), "overlong input gets a friendly message");
         let r = app.get("/suche?q=xyzzyquux").await;
         assert!(r.body.contains("haben wir leider nichts gefunden"));
         assert!(r.body.contains("Vorschläge"));
         let bad = app.get("/suche?q=%FF%FE").await;
-        assert!(
-            bad.status == 200 || bad.status == 400,
-            "invalid UTF-8 is not a 500"
-        );
+        assert!(bad.status == 200 || bad.status == 400, "invalid UTF-8 is not a 500");
     });
 }
 
@@ -78,19 +61,10 @@ async fn odd_queries_never_fail() {
 async fn results_name_the_authority_responsible_for_the_place() {
     on_each_backend!(|app| {
         let cookie = app.get("/ort?ort=Ellerloh&zurueck=/").await.cookie();
-        let r = app
-            .get_with("/suche?q=Meldebescheinigung", "127.0.0.1", Some(&cookie))
-            .await;
+        let r = app.get_with("/suche?q=Meldebescheinigung", "127.0.0.1", Some(&cookie)).await;
         assert!(r.body.contains("zuständig für Ellerloh"), "{}", r.body);
-        assert!(
-            r.body
-                .contains("/o/sg-heideland/leistungen/meldebescheinigung")
-        );
-        assert!(
-            !r.body
-                .contains("/o/moorbrueck/leistungen/meldebescheinigung"),
-            "not the town's offer"
-        );
+        assert!(r.body.contains("/o/sg-heideland/leistungen/meldebescheinigung"));
+        assert!(!r.body.contains("/o/moorbrueck/leistungen/meldebescheinigung"), "not the town's offer");
     });
 }
 
@@ -101,13 +75,7 @@ async fn json_endpoint_for_autocomplete() {
         assert_eq!(r.status, 200);
         assert!(r.headers["content-type"].to_str().unwrap().contains("json"));
         let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
-        assert!(
-            v["hits"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|h| h["title"].as_str().unwrap().contains("Gewerbe"))
-        );
+        assert!(v["hits"].as_array().unwrap().iter().any(|h| h["title"].as_str().unwrap().contains("Gewerbe")));
         let r = app.get("/api/v1/suche?q=%00%22").await;
         assert_eq!(r.status, 200);
     });
@@ -118,20 +86,14 @@ async fn published_changes_reach_search_within_a_second() {
     on_each_backend!(|app| {
         let _sync = amtsweg_web::sync::spawn(app.state.clone(), Duration::from_millis(200));
         let store = &app.store.store;
-        let town = store
-            .authority_by_slug("moorbrueck")
-            .await
-            .unwrap()
-            .unwrap();
+        let town = store.authority_by_slug("moorbrueck").await.unwrap().unwrap();
         let l = store.leistung(town.id, "reisepass").await.unwrap().unwrap();
         // Rendered once, so the page cache holds it before it is withdrawn.
         assert_eq!(app.get("/o/moorbrueck/leistungen/reisepass").await.status, 200);
         assert_eq!(app.get("/o/moorbrueck/leistungen/reisepass").await.status, 200);
         assert!(app.state.cached_pages() > 0, "public pages are cached");
         let mut tx = store.begin().await.unwrap();
-        tx.set_leistung_published(town.id, l.id, false)
-            .await
-            .unwrap();
+        tx.set_leistung_published(town.id, l.id, false).await.unwrap();
         tx.commit().await.unwrap();
         let start = Instant::now();
         loop {
@@ -140,33 +102,16 @@ async fn published_changes_reach_search_within_a_second() {
             if gone {
                 break;
             }
-            assert!(
-                start.elapsed() < Duration::from_secs(1),
-                "withdrawn service still found after 1 s"
-            );
+            assert!(start.elapsed() < Duration::from_secs(1), "withdrawn service still found after 1 s");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        assert_eq!(
-            app.get("/o/moorbrueck/leistungen/reisepass").await.status,
-            404,
-            "page gone too"
-        );
+        assert_eq!(app.get("/o/moorbrueck/leistungen/reisepass").await.status, 404, "page gone too");
         let mut tx = store.begin().await.unwrap();
-        tx.set_leistung_published(town.id, l.id, true)
-            .await
-            .unwrap();
+        tx.set_leistung_published(town.id, l.id, true).await.unwrap();
         tx.commit().await.unwrap();
         let start = Instant::now();
-        while !app
-            .get("/api/v1/suche?q=Reisepass")
-            .await
-            .body
-            .contains("/o/moorbrueck/leistungen/reisepass")
-        {
-            assert!(
-                start.elapsed() < Duration::from_secs(1),
-                "published service not found after 1 s"
-            );
+        while !app.get("/api/v1/suche?q=Reisepass").await.body.contains("/o/moorbrueck/leistungen/reisepass") {
+            assert!(start.elapsed() < Duration::from_secs(1), "published service not found after 1 s");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         _sync.abort();

@@ -22,10 +22,7 @@ pub struct Reply {
 
 impl Reply {
     pub fn location(&self) -> &str {
-        self.headers
-            .get(header::LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
+        self.headers.get(header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or_default()
     }
     pub fn cookie(&self) -> String {
         self.headers
@@ -41,17 +38,9 @@ impl Reply {
 pub async fn apps() -> Vec<TestApp> {
     let mut out = Vec::new();
     for t in both().await {
-        seed::apply(&t.store, &seed::parse(seed::DEMO).unwrap())
-            .await
-            .unwrap();
-        let state = AppState::new(t.store.clone(), WebConfig::default())
-            .await
-            .unwrap();
-        out.push(TestApp {
-            app: router(state.clone()),
-            state,
-            store: t,
-        });
+        seed::apply(&t.store, &seed::parse(seed::DEMO).unwrap()).await.unwrap();
+        let state = AppState::new(t.store.clone(), WebConfig::default()).await.unwrap();
+        out.push(TestApp { app: router(state.clone()), state, store: t });
     }
     out
 }
@@ -61,14 +50,8 @@ impl TestApp {
         let resp = self.app.clone().oneshot(req).await.unwrap();
         let status = resp.status();
         let headers = resp.headers().clone();
-        let bytes = axum::body::to_bytes(resp.into_body(), 8 * 1024 * 1024)
-            .await
-            .unwrap();
-        Reply {
-            status,
-            headers,
-            body: String::from_utf8_lossy(&bytes).into_owned(),
-        }
+        let bytes = axum::body::to_bytes(resp.into_body(), 8 * 1024 * 1024).await.unwrap();
+        Reply { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
     }
 
     pub async fn get(&self, path: &str) -> Reply {

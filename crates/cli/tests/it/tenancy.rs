@@ -8,27 +8,15 @@ async fn the_host_name_selects_the_tenant() {
         let home = app.get_with("/", "moorbrueck.localhost:8080", None).await;
         assert_eq!(home.status, 200);
         assert!(home.body.contains("<h1>Stadt Moorbrück</h1>"));
-        let az = app
-            .get_with("/leistungen/", "MOORBRUECK.localhost", None)
-            .await;
+        let az = app.get_with("/leistungen/", "MOORBRUECK.localhost", None).await;
         assert!(az.body.contains("Leistungen von A bis Z – Stadt Moorbrück"));
-        let detail = app
-            .get_with(
-                "/leistungen/meldebescheinigung?x=1",
-                "moorbrueck.localhost:8080",
-                None,
-            )
-            .await;
+        let detail = app.get_with("/leistungen/meldebescheinigung?x=1", "moorbrueck.localhost:8080", None).await;
         assert_eq!(detail.status, 200);
         // Configured host names work as well.
-        let county = app
-            .get_with("/", "landkreis-heidekamp.localhost", None)
-            .await;
+        let county = app.get_with("/", "landkreis-heidekamp.localhost", None).await;
         assert!(county.body.contains("<h1>Landkreis Heidekamp</h1>"));
         // Shared paths stay Verbund-wide on a tenant host.
-        let search = app
-            .get_with("/suche?q=hund", "moorbrueck.localhost:8080", None)
-            .await;
+        let search = app.get_with("/suche?q=hund", "moorbrueck.localhost:8080", None).await;
         assert_eq!(search.status, 200);
         assert!(search.body.contains("Treffer"));
     });
@@ -48,17 +36,8 @@ async fn unknown_hosts_and_slugs_get_a_helpful_404() {
         ] {
             assert_eq!(r.status, 404);
             assert!(r.body.contains("Seite nicht gefunden"));
-            assert!(
-                r.body.contains("Diese Portale gibt es"),
-                "404 lists the portals"
-            );
-            for slug in [
-                "landkreis-heidekamp",
-                "moorbrueck",
-                "sg-heideland",
-                "birkhusen",
-                "ellerloh",
-            ] {
+            assert!(r.body.contains("Diese Portale gibt es"), "404 lists the portals");
+            for slug in ["landkreis-heidekamp", "moorbrueck", "sg-heideland", "birkhusen", "ellerloh"] {
                 assert!(r.body.contains(&format!("/o/{slug}/")));
             }
             assert!(r.body.contains("Fehlernummer"), "correlation id shown");
@@ -77,26 +56,16 @@ async fn no_authority_shows_another_authoritys_content() {
                     if c.leistung(a.id, l.slug.as_str()).is_some() {
                         continue; // a has its own service of that name
                     }
-                    let r = app
-                        .get(&format!("/o/{}/leistungen/{}", a.slug, l.slug))
-                        .await;
-                    assert_eq!(
-                        r.status, 404,
-                        "{} must not show {}'s {}",
-                        a.slug, b.slug, l.slug
-                    );
+                    let r = app.get(&format!("/o/{}/leistungen/{}", a.slug, l.slug)).await;
+                    assert_eq!(r.status, 404, "{} must not show {}'s {}", a.slug, b.slug, l.slug);
                     checked += 1;
                 }
                 for o in c.org_units_of(b.id) {
-                    let r = app
-                        .get(&format!("/o/{}/organisation/{}", a.slug, o.slug))
-                        .await;
+                    let r = app.get(&format!("/o/{}/organisation/{}", a.slug, o.slug)).await;
                     assert_eq!(r.status, 404);
                 }
                 for ct in c.contacts_of(b.id) {
-                    let r = app
-                        .get(&format!("/o/{}/kontakte/{}", a.slug, ct.slug))
-                        .await;
+                    let r = app.get(&format!("/o/{}/kontakte/{}", a.slug, ct.slug)).await;
                     assert_eq!(r.status, 404);
                 }
             }

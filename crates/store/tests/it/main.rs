@@ -6,9 +6,7 @@ use amtsweg_domain::{
     zustaendigkeit::{Resolution, resolve},
 };
 use amtsweg_store::testing::{TestStore, both};
-use amtsweg_store::{
-    NewAuthority, NewContact, NewLeistung, NewLocation, NewOrgUnit, NewPlace, Store,
-};
+use amtsweg_store::{NewAuthority, NewContact, NewLeistung, NewLocation, NewOrgUnit, NewPlace, Store};
 
 fn authority(slug: &str, kind: AuthorityKind, ars: &str, parent: Option<i64>) -> NewAuthority {
     NewAuthority {
@@ -61,24 +59,10 @@ struct Seeded {
 async fn seed(store: &Store) -> Seeded {
     let mut tx = store.begin().await.unwrap();
     tx.set_verbund_name("Portalverbund Test").await.unwrap();
-    let county = tx
-        .insert_authority(&authority(
-            "kreis",
-            AuthorityKind::Landkreis,
-            "039510000000",
-            None,
-        ))
-        .await
-        .unwrap();
-    let town = tx
-        .insert_authority(&authority(
-            "stadt",
-            AuthorityKind::Stadt,
-            "039510007007",
-            Some(county),
-        ))
-        .await
-        .unwrap();
+    let county =
+        tx.insert_authority(&authority("kreis", AuthorityKind::Landkreis, "039510000000", None)).await.unwrap();
+    let town =
+        tx.insert_authority(&authority("stadt", AuthorityKind::Stadt, "039510007007", Some(county))).await.unwrap();
     let loc = tx
         .insert_location(
             town,
@@ -124,50 +108,16 @@ async fn seed(store: &Store) -> Seeded {
         )
         .await
         .unwrap();
-    tx.insert_leistung(
-        town,
-        &leistung(
-            "meldebescheinigung",
-            "Meldebescheinigung",
-            "99115003019000",
-            true,
-        ),
-        &[c],
-    )
-    .await
-    .unwrap();
-    tx.insert_leistung(
-        town,
-        &leistung(
-            "entwurf",
-            "Ärztliche Bescheinigung",
-            "99115003019001",
-            false,
-        ),
-        &[],
-    )
-    .await
-    .unwrap();
-    tx.insert_leistung(
-        county,
-        &leistung("kfz", "Kfz-Zulassung", "99036003001000", true),
-        &[],
-    )
-    .await
-    .unwrap();
-    tx.add_responsibility(
-        &LeikaKey::parse("99115003019000").unwrap(),
-        town,
-        "039510007007",
-    )
-    .await
-    .unwrap();
-    tx.add_responsibility(&LeikaKey::parse("99036003001000").unwrap(), county, "03951")
+    tx.insert_leistung(town, &leistung("meldebescheinigung", "Meldebescheinigung", "99115003019000", true), &[c])
         .await
         .unwrap();
-    tx.add_responsibility(&LeikaKey::parse("99036003001000").unwrap(), county, "03951")
+    tx.insert_leistung(town, &leistung("entwurf", "Ärztliche Bescheinigung", "99115003019001", false), &[])
         .await
         .unwrap();
+    tx.insert_leistung(county, &leistung("kfz", "Kfz-Zulassung", "99036003001000", true), &[]).await.unwrap();
+    tx.add_responsibility(&LeikaKey::parse("99115003019000").unwrap(), town, "039510007007").await.unwrap();
+    tx.add_responsibility(&LeikaKey::parse("99036003001000").unwrap(), county, "03951").await.unwrap();
+    tx.add_responsibility(&LeikaKey::parse("99036003001000").unwrap(), county, "03951").await.unwrap();
     tx.insert_place(&NewPlace {
         name: "Moorbrück".into(),
         ars: Ars::parse("039510007007").unwrap(),
@@ -200,19 +150,9 @@ async fn catalogue_round_trip_and_tenant_scoping() {
         let all = store.authorities().await.unwrap();
         assert_eq!(all.len(), 2);
         assert_eq!(all[1].hosts, vec!["stadt.localhost".to_owned()]);
-        let by_host = store
-            .authority_by_host("STADT.localhost")
-            .await
-            .unwrap()
-            .unwrap();
+        let by_host = store.authority_by_host("STADT.localhost").await.unwrap().unwrap();
         assert_eq!(by_host.id, s.town);
-        assert!(
-            store
-                .authority_by_slug("nirgendwo")
-                .await
-                .unwrap()
-                .is_none()
-        );
+        assert!(store.authority_by_slug("nirgendwo").await.unwrap().is_none());
 
         // Drafts are hidden from citizens and sorted lists use German order.
         let published = store.leistungen_of(s.town, false).await.unwrap();
@@ -222,58 +162,15 @@ async fn catalogue_round_trip_and_tenant_scoping() {
         assert_eq!(store.published_leistungen().await.unwrap().len(), 2);
 
         // Another authority's slug never leaks through a tenant-scoped read.
-        assert!(
-            store
-                .leistung(s.county, "meldebescheinigung")
-                .await
-                .unwrap()
-                .is_none()
-        );
-        let l = store
-            .leistung(s.town, "meldebescheinigung")
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(
-            l.keywords,
-            vec!["Wohnsitz".to_owned(), "Bescheinigung".to_owned()]
-        );
-        assert_eq!(
-            store.contacts_of_leistung(s.town, l.id).await.unwrap()[0].name,
-            "Frau Müller"
-        );
-        assert!(
-            store
-                .contacts_of_leistung(s.county, l.id)
-                .await
-                .unwrap()
-                .is_empty()
-        );
-        let ou = store
-            .org_unit(s.town, "buergerbuero")
-            .await
-            .unwrap()
-            .unwrap();
-        assert!(
-            store
-                .org_unit(s.county, "buergerbuero")
-                .await
-                .unwrap()
-                .is_none()
-        );
-        assert_eq!(
-            store
-                .contacts_of_org_unit(s.town, ou.id)
-                .await
-                .unwrap()
-                .len(),
-            1
-        );
-        let loc = store
-            .location(s.town, ou.location_id.unwrap())
-            .await
-            .unwrap()
-            .unwrap();
+        assert!(store.leistung(s.county, "meldebescheinigung").await.unwrap().is_none());
+        let l = store.leistung(s.town, "meldebescheinigung").await.unwrap().unwrap();
+        assert_eq!(l.keywords, vec!["Wohnsitz".to_owned(), "Bescheinigung".to_owned()]);
+        assert_eq!(store.contacts_of_leistung(s.town, l.id).await.unwrap()[0].name, "Frau Müller");
+        assert!(store.contacts_of_leistung(s.county, l.id).await.unwrap().is_empty());
+        let ou = store.org_unit(s.town, "buergerbuero").await.unwrap().unwrap();
+        assert!(store.org_unit(s.county, "buergerbuero").await.unwrap().is_none());
+        assert_eq!(store.contacts_of_org_unit(s.town, ou.id).await.unwrap().len(), 1);
+        let loc = store.location(s.town, ou.location_id.unwrap()).await.unwrap().unwrap();
         assert_eq!(loc.hours().weekly[0].len(), 1);
         assert!(store.location(s.county, loc.id).await.unwrap().is_none());
 
@@ -282,10 +179,7 @@ async fn catalogue_round_trip_and_tenant_scoping() {
         let rules = store.responsibility_rules().await.unwrap();
         assert_eq!(rules.len(), 2, "a repeated rule is stored once");
         let melde = LeikaKey::parse("99115003019000").unwrap();
-        assert_eq!(
-            resolve(&rules, &melde, &places[0].ars),
-            Resolution::Responsible(s.town)
-        );
+        assert_eq!(resolve(&rules, &melde, &places[0].ars), Resolution::Responsible(s.town));
     })
     .await;
 }
@@ -296,26 +190,11 @@ async fn publishing_bumps_the_change_watermark() {
         let s = seed(&store).await;
         let before = amtsweg_store::now_ms();
         let draft = store.leistung(s.town, "entwurf").await.unwrap().unwrap();
-        assert!(
-            store
-                .leistungen_changed_since(before + 1)
-                .await
-                .unwrap()
-                .is_empty()
-        );
+        assert!(store.leistungen_changed_since(before + 1).await.unwrap().is_empty());
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         let mut tx = store.begin().await.unwrap();
-        assert!(
-            tx.set_leistung_published(s.town, draft.id, true)
-                .await
-                .unwrap()
-        );
-        assert!(
-            !tx.set_leistung_published(s.county, draft.id, true)
-                .await
-                .unwrap(),
-            "other tenant's row is untouched"
-        );
+        assert!(tx.set_leistung_published(s.town, draft.id, true).await.unwrap());
+        assert!(!tx.set_leistung_published(s.county, draft.id, true).await.unwrap(), "other tenant's row is untouched");
         tx.commit().await.unwrap();
         let changed = store.leistungen_changed_since(before + 1).await.unwrap();
         assert_eq!(changed.len(), 1);
@@ -329,19 +208,9 @@ async fn a_failed_transaction_stores_nothing() {
     on_both(|store| async move {
         let s = seed(&store).await;
         let mut tx = store.begin().await.unwrap();
-        tx.insert_leistung(s.town, &leistung("neu", "Neu", "99115003019002", true), &[])
-            .await
-            .unwrap();
+        tx.insert_leistung(s.town, &leistung("neu", "Neu", "99115003019002", true), &[]).await.unwrap();
         // Same slug in the same authority violates the unique constraint.
-        assert!(
-            tx.insert_leistung(
-                s.town,
-                &leistung("neu", "Neu 2", "99115003019002", true),
-                &[]
-            )
-            .await
-            .is_err()
-        );
+        assert!(tx.insert_leistung(s.town, &leistung("neu", "Neu 2", "99115003019002", true), &[]).await.is_err());
         drop(tx);
         assert!(store.leistung(s.town, "neu").await.unwrap().is_none());
     })
@@ -368,10 +237,7 @@ async fn both_migration_sets_give_the_same_logical_schema() {
         assert!(!a.is_empty());
         let only_a: Vec<_> = a.iter().filter(|c| !b.contains(c)).collect();
         let only_b: Vec<_> = b.iter().filter(|c| !a.contains(c)).collect();
-        assert!(
-            only_a.is_empty() && only_b.is_empty(),
-            "sqlite only: {only_a:?}\npostgres only: {only_b:?}"
-        );
+        assert!(only_a.is_empty() && only_b.is_empty(), "sqlite only: {only_a:?}\npostgres only: {only_b:?}");
     }
     for t in stores {
         t.cleanup().await;

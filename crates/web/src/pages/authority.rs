@@ -5,8 +5,7 @@ use super::{Crumb, base_context, open_state_view, render_page, request_path};
 use crate::AppState;
 use crate::catalogue::Catalogue;
 use crate::error::AppError;
-use crate::markdown;
-use amtsweg_domain::{Authority, TextModule};
+use amtsweg_domain::Authority;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
@@ -30,16 +29,8 @@ fn hours_view(
         return (None, Vec::new(), None);
     };
     let hours = loc.hours();
-    let week = hours
-        .describe_week()
-        .into_iter()
-        .map(|(d, t)| (d.to_owned(), t))
-        .collect();
-    (
-        Some(Value::from_serialize(loc)),
-        week,
-        open_state_view(&hours),
-    )
+    let week = hours.describe_week().into_iter().map(|(d, t)| (d.to_owned(), t)).collect();
+    (Some(Value::from_serialize(loc)), week, open_state_view(&hours))
 }
 
 pub async fn start(
@@ -50,27 +41,13 @@ pub async fn start(
 ) -> Result<Response, AppError> {
     let c = state.catalogue();
     let a = tenant(&c, &slug)?;
-    let leistungen: Vec<_> = c
-        .leistungen_of(a.id)
-        .map(|l| context! { slug => l.slug.as_str(), name => &l.name })
-        .collect();
+    let leistungen: Vec<_> =
+        c.leistungen_of(a.id).map(|l| context! { slug => l.slug.as_str(), name => &l.name }).collect();
     let (main_location, hours, open_state) = hours_view(&c, &a, a.main_location_id);
-    let parent = a
-        .parent_id
-        .and_then(|p| c.authority(p))
-        .map(|p| context! { slug => p.slug.as_str(), name => &p.name });
-    let children: Vec<_> = c
-        .children(a.id)
-        .map(|x| context! { slug => x.slug.as_str(), name => &x.name })
-        .collect();
-    let base = base_context(
-        &state,
-        &c,
-        Some(&a),
-        &headers,
-        &request_path(&uri),
-        Vec::new(),
-    );
+    let parent =
+        a.parent_id.and_then(|p| c.authority(p)).map(|p| context! { slug => p.slug.as_str(), name => &p.name });
+    let children: Vec<_> = c.children(a.id).map(|x| context! { slug => x.slug.as_str(), name => &x.name }).collect();
+    let base = base_context(&state, &c, Some(&a), &headers, &request_path(&uri), Vec::new());
     let ctx = context! {
         leistungen, org_units => c.org_units_of(a.id), main_location, hours, open_state, parent, children, ..base
     };
@@ -102,21 +79,14 @@ pub async fn leistungen_az(
 }
 
 /// Who is responsible for this service at the citizen's place, relative to this page.
-fn responsibility(
-    c: &Arc<Catalogue>,
-    a: &Authority,
-    l: &amtsweg_domain::Leistung,
-    headers: &HeaderMap,
-) -> Value {
+fn responsibility(c: &Arc<Catalogue>, a: &Authority, l: &amtsweg_domain::Leistung, headers: &HeaderMap) -> Value {
     let Some(place) = crate::place::current(headers, c) else {
         return context! { kind => "unknown" };
     };
     match c.responsible(&l.leika, place) {
         Some(r) if r.id == a.id => context! { kind => "this" },
         Some(r) => {
-            let url = c
-                .leistung_by_leika(r.id, &l.leika)
-                .map(|x| format!("/o/{}/leistungen/{}", r.slug, x.slug));
+            let url = c.leistung_by_leika(r.id, &l.leika).map(|x| format!("/o/{}/leistungen/{}", r.slug, x.slug));
             context! { kind => "other", authority => context! { name => &r.name, slug => r.slug.as_str() }, url }
         }
         None => context! { kind => "none" },
@@ -132,23 +102,15 @@ pub async fn leistung(
     let c = state.catalogue();
     let a = tenant(&c, &slug)?;
     let l = c.leistung(a.id, &leistung).ok_or(AppError::NotFound)?;
-    let modules: Vec<Value> = TextModule::ALL
+    let modules: Vec<Value> = c
+        .modules_html(l.id)
         .iter()
-        .filter(|m| !l.module(**m).trim().is_empty())
-        .map(|m| {
-            context! {
-                key => m.key(),
-                heading => m.heading(),
-                html => Value::from_safe_string(markdown::render(l.module(*m))),
-            }
+        .map(|(m, html)| {
+            context! { key => m.key(), heading => m.heading(), html => Value::from_safe_string(html.clone()) }
         })
         .collect();
     let org_unit = l.org_unit_id.and_then(|id| c.org_unit(a.id, id));
-    let (location, hours, open_state) = hours_view(
-        &c,
-        &a,
-        org_unit.and_then(|o| o.location_id).or(a.main_location_id),
-    );
+    let (location, hours, open_state) = hours_view(&c, &a, org_unit.and_then(|o| o.location_id).or(a.main_location_id));
     let crumbs = vec![
         home_crumb(&a),
         Crumb::link("Leistungen A–Z", format!("/o/{}/leistungen/", a.slug)),
@@ -190,28 +152,17 @@ pub async fn org_unit(
 ) -> Result<Response, AppError> {
     let c = state.catalogue();
     let a = tenant(&c, &slug)?;
-    let o = c
-        .org_units_of(a.id)
-        .iter()
-        .find(|o| o.slug == unit)
-        .ok_or(AppError::NotFound)?;
+    let o = c.org_units_of(a.id).iter().find(|o| o.slug == unit).ok_or(AppError::NotFound)?;
     let leistungen: Vec<_> = c
         .leistungen_of(a.id)
         .filter(|l| l.org_unit_id == Some(o.id))
         .map(|l| context! { slug => l.slug.as_str(), name => &l.name })
         .collect();
-    let contacts: Vec<_> = c
-        .contacts_of(a.id)
-        .iter()
-        .filter(|x| x.org_unit_id == Some(o.id))
-        .collect();
+    let contacts: Vec<_> = c.contacts_of(a.id).iter().filter(|x| x.org_unit_id == Some(o.id)).collect();
     let (location, hours, open_state) = hours_view(&c, &a, o.location_id);
     let crumbs = vec![
         home_crumb(&a),
-        Crumb::link(
-            "Ämter und Einrichtungen",
-            format!("/o/{}/organisation/", a.slug),
-        ),
+        Crumb::link("Ämter und Einrichtungen", format!("/o/{}/organisation/", a.slug)),
         Crumb::here(o.name.clone()),
     ];
     let base = base_context(&state, &c, Some(&a), &headers, &request_path(&uri), crumbs);
@@ -241,11 +192,7 @@ pub async fn contact(
 ) -> Result<Response, AppError> {
     let c = state.catalogue();
     let a = tenant(&c, &slug)?;
-    let ct = c
-        .contacts_of(a.id)
-        .iter()
-        .find(|x| x.slug == contact)
-        .ok_or(AppError::NotFound)?;
+    let ct = c.contacts_of(a.id).iter().find(|x| x.slug == contact).ok_or(AppError::NotFound)?;
     let org_unit = ct.org_unit_id.and_then(|id| c.org_unit(a.id, id));
     let leistungen: Vec<_> = c
         .leistungen_of(a.id)

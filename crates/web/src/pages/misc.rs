@@ -15,39 +15,17 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
         "search_documents": state.search.len(),
         "version": env!("CARGO_PKG_VERSION"),
     });
-    let status = if db_ok {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json")],
-        body.to_string(),
-    )
-        .into_response()
+    let status = if db_ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
 }
 
 pub async fn static_file(Path(file): Path<String>) -> Response {
     let (body, ty) = match file.as_str() {
-        "amtsweg.css" => (
-            include_str!("../../static/amtsweg.css"),
-            "text/css; charset=utf-8",
-        ),
-        "amtsweg.js" => (
-            include_str!("../../static/amtsweg.js"),
-            "text/javascript; charset=utf-8",
-        ),
+        "amtsweg.css" => (include_str!("../../static/amtsweg.css"), "text/css; charset=utf-8"),
+        "amtsweg.js" => (include_str!("../../static/amtsweg.js"), "text/javascript; charset=utf-8"),
         _ => return AppError::NotFound.into_response(),
     };
-    (
-        [
-            (header::CONTENT_TYPE, ty),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        body,
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, ty), (header::CACHE_CONTROL, "public, max-age=3600")], body).into_response()
 }
 
 pub async fn theme_css(State(state): State<AppState>, Path(slug): Path<String>) -> Response {
@@ -56,10 +34,7 @@ pub async fn theme_css(State(state): State<AppState>, Path(slug): Path<String>) 
         return AppError::NotFound.into_response();
     };
     (
-        [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=300"),
-        ],
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=300")],
         crate::theme::css(&a.primary_color),
     )
         .into_response()

@@ -59,10 +59,7 @@ pub struct TenantView<'a> {
 impl<'a> From<&'a Authority> for TenantView<'a> {
     fn from(a: &'a Authority) -> Self {
         let label = a.kind.label();
-        let short = a
-            .name
-            .strip_prefix(label)
-            .map_or(a.name.as_str(), str::trim_start);
+        let short = a.name.strip_prefix(label).map_or(a.name.as_str(), str::trim_start);
         Self {
             slug: a.slug.as_str(),
             name: &a.name,
@@ -86,16 +83,10 @@ pub struct Crumb {
 
 impl Crumb {
     pub fn link(label: impl Into<String>, url: impl Into<String>) -> Self {
-        Self {
-            label: label.into(),
-            url: Some(url.into()),
-        }
+        Self { label: label.into(), url: Some(url.into()) }
     }
     pub fn here(label: impl Into<String>) -> Self {
-        Self {
-            label: label.into(),
-            url: None,
-        }
+        Self { label: label.into(), url: None }
     }
 }
 
@@ -116,14 +107,8 @@ pub fn base_context(
 ) -> Value {
     let _ = state;
     let place = crate::place::current(headers, catalogue);
-    let portals: Vec<PortalLink<'_>> = catalogue
-        .authorities
-        .iter()
-        .map(|a| PortalLink {
-            slug: a.slug.as_str(),
-            name: &a.name,
-        })
-        .collect();
+    let portals: Vec<PortalLink<'_>> =
+        catalogue.authorities.iter().map(|a| PortalLink { slug: a.slug.as_str(), name: &a.name }).collect();
     minijinja::context! {
         verbund_name => &catalogue.verbund_name,
         site_name => tenant.map_or(catalogue.verbund_name.as_str(), |t| t.name.as_str()),
@@ -140,11 +125,7 @@ pub fn base_context(
 ///
 /// # Errors
 /// When the template fails to render.
-pub fn render_page(
-    state: &AppState,
-    name: &str,
-    ctx: Value,
-) -> Result<Html<String>, minijinja::Error> {
+pub fn render_page(state: &AppState, name: &str, ctx: Value) -> Result<Html<String>, minijinja::Error> {
     state.templates.render(name, ctx).map(Html)
 }
 
@@ -160,17 +141,10 @@ pub fn open_state_view(hours: &OpeningHours) -> Option<Value> {
         return None;
     }
     let (css, text) = match hours.state_at(now_local()) {
-        OpenState::OpenUntil(t) => (
-            "open",
-            format!("Jetzt geöffnet bis {} Uhr", t.strftime("%H:%M")),
-        ),
-        OpenState::OpensLaterToday(t) => (
-            "closed",
-            format!(
-                "Jetzt geschlossen – öffnet heute um {} Uhr",
-                t.strftime("%H:%M")
-            ),
-        ),
+        OpenState::OpenUntil(t) => ("open", format!("Jetzt geöffnet bis {} Uhr", t.strftime("%H:%M"))),
+        OpenState::OpensLaterToday(t) => {
+            ("closed", format!("Jetzt geschlossen – öffnet heute um {} Uhr", t.strftime("%H:%M")))
+        }
         OpenState::ClosedToday => ("closed", "Heute geschlossen".to_owned()),
     };
     Some(minijinja::context! { css, text })
@@ -178,6 +152,5 @@ pub fn open_state_view(hours: &OpeningHours) -> Option<Value> {
 
 /// The path of the request as the citizen sees it (for "back" links).
 pub fn request_path(uri: &axum::http::Uri) -> String {
-    uri.path_and_query()
-        .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned())
+    uri.path_and_query().map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned())
 }

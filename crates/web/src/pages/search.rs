@@ -53,8 +53,7 @@ fn decorate(c: &Catalogue, hits: Vec<Hit>, place: Option<&Place>) -> Vec<HitView
             kind: h.kind,
             kind_label: h.kind.label(),
             authority_name: h.authority_name.clone(),
-            snippet: (!h.snippet_html.is_empty())
-                .then(|| Value::from_safe_string(h.snippet_html.clone())),
+            snippet: (!h.snippet_html.is_empty()).then(|| Value::from_safe_string(h.snippet_html.clone())),
             summary: h.summary.clone(),
             responsible: false,
             responsible_name: None,
@@ -106,18 +105,8 @@ pub async fn page(
         None
     };
     let hits = decorate(&c, results.hits, place);
-    let suggestions = [
-        "Personalausweis",
-        "Meldebescheinigung",
-        "Gewerbe anmelden",
-        "Kfz-Zulassung",
-        "Hundesteuer",
-    ];
-    let query: String = raw
-        .chars()
-        .filter(|ch| !ch.is_control())
-        .take(ECHO_CHARS)
-        .collect();
+    let suggestions = ["Personalausweis", "Meldebescheinigung", "Gewerbe anmelden", "Kfz-Zulassung", "Hundesteuer"];
+    let query: String = raw.chars().filter(|ch| !ch.is_control()).take(ECHO_CHARS).collect();
     let crumbs = vec![Crumb::link("Startseite", "/"), Crumb::here("Suche")];
     let base = base_context(&state, &c, None, &headers, &request_path(&uri), crumbs);
     let ctx = context! {
@@ -162,10 +151,5 @@ pub async fn api(
             responsible: h.responsible,
         })
         .collect();
-    Ok(Json(ApiResults {
-        query: p.q.chars().take(ECHO_CHARS).collect(),
-        understood,
-        total: hits.len(),
-        hits,
-    }))
+    Ok(Json(ApiResults { query: p.q.chars().take(ECHO_CHARS).collect(), understood, total: hits.len(), hits }))
 }

@@ -48,11 +48,7 @@ const POPULAR: &[&str] = &[
     "kita-anmeldung",
 ];
 
-pub async fn start(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Result<Response, AppError> {
+pub async fn start(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Result<Response, AppError> {
     let c = state.catalogue();
     let mut popular: Vec<&Leistung> = Vec::new();
     for p in POPULAR {
@@ -63,10 +59,7 @@ pub async fn start(
         }
     }
     let base = base_context(&state, &c, None, &headers, &request_path(&uri), Vec::new());
-    let popular: Vec<_> = popular
-        .iter()
-        .map(|l| context! { slug => l.slug.as_str(), name => &l.name })
-        .collect();
+    let popular: Vec<_> = popular.iter().map(|l| context! { slug => l.slug.as_str(), name => &l.name }).collect();
     let ctx = context! { tree => tree(&c, None), popular, ..base };
     Ok(render_page(&state, "verbund_start.html", ctx)?.into_response())
 }
@@ -90,24 +83,12 @@ pub fn az_groups(entries: Vec<AzEntry>) -> (Vec<LetterLink>, Vec<minijinja::Valu
     for e in entries {
         groups.entry(index_letter(&e.name)).or_default().push(e);
     }
-    let letters = ('A'..='Z')
-        .map(|l| LetterLink {
-            letter: l,
-            present: groups.contains_key(&l),
-        })
-        .collect();
-    let groups = groups
-        .into_iter()
-        .map(|(letter, entries)| context! { letter, entries })
-        .collect();
+    let letters = ('A'..='Z').map(|l| LetterLink { letter: l, present: groups.contains_key(&l) }).collect();
+    let groups = groups.into_iter().map(|(letter, entries)| context! { letter, entries }).collect();
     (letters, groups)
 }
 
-pub async fn leistungen_az(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Result<Response, AppError> {
+pub async fn leistungen_az(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Result<Response, AppError> {
     let c = state.catalogue();
     // One entry per LeiKa key: the citizen picks the service, routing picks the authority.
     let mut seen = std::collections::HashSet::new();
@@ -118,24 +99,14 @@ pub async fn leistungen_az(
         }
         let offers: Vec<&Leistung> = c.leistungen.iter().filter(|x| x.leika == l.leika).collect();
         let note = match offers.as_slice() {
-            [one] => c
-                .authority(one.authority_id)
-                .map(|a| a.name.clone())
-                .unwrap_or_default(),
+            [one] => c.authority(one.authority_id).map(|a| a.name.clone()).unwrap_or_default(),
             many => format!("bei {} Behörden", many.len()),
         };
-        entries.push(AzEntry {
-            name: l.name.clone(),
-            url: format!("/leistungen/{}", l.slug),
-            note,
-        });
+        entries.push(AzEntry { name: l.name.clone(), url: format!("/leistungen/{}", l.slug), note });
     }
     let total = entries.len();
     let (letters, groups) = az_groups(entries);
-    let crumbs = vec![
-        Crumb::link("Startseite", "/"),
-        Crumb::here("Leistungen A–Z"),
-    ];
+    let crumbs = vec![Crumb::link("Startseite", "/"), Crumb::here("Leistungen A–Z")];
     let base = base_context(&state, &c, None, &headers, &request_path(&uri), crumbs);
     let ctx = context! { heading => "Alle Leistungen von A bis Z", total, letters, groups, ..base };
     Ok(render_page(&state, "leistungen_az.html", ctx)?.into_response())
@@ -147,17 +118,9 @@ pub fn area_text(c: &Catalogue, a: &Authority) -> String {
         return format!("alle Orte im {}", a.name);
     }
     let prefix = a.area_prefix();
-    let names: Vec<&str> = c
-        .places
-        .iter()
-        .filter(|p| p.ars.as_str().starts_with(&prefix))
-        .map(|p| p.name.as_str())
-        .collect();
-    if names.is_empty() {
-        a.name.clone()
-    } else {
-        names.join(", ")
-    }
+    let names: Vec<&str> =
+        c.places.iter().filter(|p| p.ars.as_str().starts_with(&prefix)).map(|p| p.name.as_str()).collect();
+    if names.is_empty() { a.name.clone() } else { names.join(", ") }
 }
 
 /// `/leistungen/<slug>`: sends the citizen to the responsible authority's page once
@@ -172,28 +135,16 @@ pub async fn leistung(
     let Some(first) = c.leistungen.iter().find(|l| l.slug.as_str() == slug) else {
         return Err(AppError::NotFound);
     };
-    let offers: Vec<&Leistung> = c
-        .leistungen
-        .iter()
-        .filter(|l| l.leika == first.leika)
-        .collect();
-    let url_of = |l: &Leistung| {
-        c.authority(l.authority_id)
-            .map(|a| format!("/o/{}/leistungen/{}", a.slug, l.slug))
-    };
+    let offers: Vec<&Leistung> = c.leistungen.iter().filter(|l| l.leika == first.leika).collect();
+    let url_of = |l: &Leistung| c.authority(l.authority_id).map(|a| format!("/o/{}/leistungen/{}", a.slug, l.slug));
     let place = crate::place::current(&headers, &c);
     if let Some(place) = place {
         if let Some(resp) = c.responsible(&first.leika, place) {
             let target = c.leistung_by_leika(resp.id, &first.leika).and_then(url_of);
-            return Ok(
-                Redirect::to(&target.unwrap_or_else(|| format!("/o/{}/", resp.slug)))
-                    .into_response(),
-            );
+            return Ok(Redirect::to(&target.unwrap_or_else(|| format!("/o/{}/", resp.slug))).into_response());
         }
     } else if let [only] = offers.as_slice() {
-        let covers_all = c
-            .authority(only.authority_id)
-            .is_some_and(|a| a.kind == AuthorityKind::Landkreis);
+        let covers_all = c.authority(only.authority_id).is_some_and(|a| a.kind == AuthorityKind::Landkreis);
         if covers_all && let Some(u) = url_of(only) {
             return Ok(Redirect::to(&u).into_response());
         }
