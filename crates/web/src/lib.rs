@@ -56,15 +56,25 @@ impl Default for WebConfig {
     }
 }
 
-/// Everything a handler needs. Cheap to clone.
+/// Everything a handler needs. Cloning is one reference count: middleware clones the
+/// state on every request, so it must not touch many shared counters.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+pub struct Shared {
     pub store: Store,
     pub search: Arc<SearchIndex>,
-    catalogue: Arc<RwLock<Arc<Catalogue>>>,
+    catalogue: RwLock<Arc<Catalogue>>,
     pub templates: Templates,
-    pub config: Arc<WebConfig>,
-    page_cache: Arc<page_cache::PageCache>,
+    pub config: WebConfig,
+    page_cache: page_cache::PageCache,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
 
 impl AppState {
@@ -77,14 +87,14 @@ impl AppState {
         let search = SearchIndex::new()?;
         search.replace_all(&search_docs::build(&catalogue))?;
         let templates = Templates::new(config.templates_dir.clone())?;
-        Ok(Self {
+        Ok(Self(Arc::new(Shared {
             store,
             search: Arc::new(search),
-            catalogue: Arc::new(RwLock::new(Arc::new(catalogue))),
+            catalogue: RwLock::new(Arc::new(catalogue)),
             templates,
-            config: Arc::new(config),
-            page_cache: Arc::new(page_cache::PageCache::default()),
-        })
+            config,
+            page_cache: page_cache::PageCache::default(),
+        })))
     }
 
     /// The current snapshot of the published catalogue.
@@ -116,6 +126,12 @@ impl AppState {
 /// The whole application with every layer (security headers, request ids, limits,
 /// tenant resolution, error pages).
 pub fn router(state: AppState) -> Router {
-    let routes = pages::routes().with_state(state.clone());
+    router_with(state, Router::new())
+}
+
+/// [`router`] plus `extra` routes behind the very same layers (benchmarks measure a
+/// bare handler on the same stack this way).
+pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
+    let routes = pages::routes().merge(extra).with_state(state.clone());
     security::layers(routes, state)
 }
