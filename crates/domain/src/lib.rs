@@ -3,10 +3,12 @@
 //! and opening hours. Pure code without I/O so every rule here is unit-tested
 //! and reusable by the store, the search index and the web edge alike.
 
+pub mod audit;
 pub mod authority;
 pub mod leistung;
 pub mod opening_hours;
 pub mod place;
+pub mod staff;
 pub mod zustaendigkeit;
 
 pub use authority::{Ags, Ars, Authority, AuthorityKind, Slug};

@@ -58,6 +58,8 @@ fn sqlite_args(values: Values) -> Result<SqliteArguments> {
             Value::Bool(b) => args.add(b),
             Value::Int(i) => args.add(i.map(i64::from)),
             Value::BigInt(i) => args.add(i),
+            Value::Unsigned(u) => args.add(u.map(i64::from)),
+            Value::BigUnsigned(u) => args.add(u.map(|x| i64::try_from(x).unwrap_or(i64::MAX))),
             Value::Double(d) => args.add(d),
             Value::String(s) => args.add(s),
             Value::Bytes(b) => args.add(b),
@@ -77,6 +79,8 @@ fn pg_args(values: Values) -> Result<PgArguments> {
             Value::Bool(b) => args.add(b),
             Value::Int(i) => args.add(i.map(i64::from)),
             Value::BigInt(i) => args.add(i),
+            Value::Unsigned(u) => args.add(u.map(i64::from)),
+            Value::BigUnsigned(u) => args.add(u.map(|x| i64::try_from(x).unwrap_or(i64::MAX))),
             Value::Double(d) => args.add(d),
             Value::String(s) => args.add(s),
             Value::Bytes(b) => args.add(b),
@@ -283,6 +287,28 @@ impl Tx {
                 sqlx::query_with(AssertSqlSafe(sql), pg_args(values)?).execute(&mut **t).await?.rows_affected()
             }
         })
+    }
+
+    pub(crate) async fn fetch_optional_in_tx<T: AnyRow>(&mut self, q: &impl QueryStatementWriter) -> Result<Option<T>> {
+        Ok(match &mut self.inner {
+            TxInner::Sqlite(t) => {
+                let (sql, values) = q.build(SqliteQueryBuilder);
+                sqlx::query_as_with(AssertSqlSafe(sql), sqlite_args(values)?).fetch_optional(&mut **t).await?
+            }
+            TxInner::Postgres(t) => {
+                let (sql, values) = q.build(PostgresQueryBuilder);
+                sqlx::query_as_with(AssertSqlSafe(sql), pg_args(values)?).fetch_optional(&mut **t).await?
+            }
+        })
+    }
+
+    /// Serialises writers of the audit hash chain until this transaction ends. SQLite
+    /// already has a single writer; PostgreSQL takes a transaction-scoped advisory lock.
+    pub(crate) async fn lock_audit_chain(&mut self) -> Result<()> {
+        if let TxInner::Postgres(t) = &mut self.inner {
+            sqlx::query("SELECT pg_advisory_xact_lock(7315001)").execute(&mut **t).await?;
+        }
+        Ok(())
     }
 
     /// Runs an INSERT … RETURNING id and gives the new id.

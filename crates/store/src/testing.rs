@@ -181,3 +181,12 @@ pub async fn both() -> Vec<TestStore> {
     v.extend(postgres().await);
     v
 }
+
+/// Runs raw SQL (for tests that tamper with data on purpose).
+///
+/// # Panics
+/// When the statement fails.
+#[allow(clippy::expect_used)]
+pub async fn execute_sql(store: &Store, sql: &str) {
+    store.exec_untransacted(sql).await.expect("raw SQL");
+}

@@ -1,0 +1,163 @@
+//! Staff roles and what they allow. Roles are granted per authority (optionally per
+//! org unit); only the Verbund administrator's grant spans every authority.
+
+use crate::InvalidValue;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// County IT: administers the whole Verbund.
+    VerbundAdmin,
+    /// Administers one authority: its staff, settings and content.
+    AuthorityAdmin,
+    /// Redakteur: maintains the authority's content.
+    Editor,
+    /// Sachbearbeiter: processes applications (inbox in a later release).
+    CaseWorker,
+}
+
+impl Role {
+    pub const ALL: [Self; 4] = [Self::VerbundAdmin, Self::AuthorityAdmin, Self::Editor, Self::CaseWorker];
+
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::VerbundAdmin => "verbund_admin",
+            Self::AuthorityAdmin => "authority_admin",
+            Self::Editor => "editor",
+            Self::CaseWorker => "case_worker",
+        }
+    }
+
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::VerbundAdmin => "Verbund-Administration",
+            Self::AuthorityAdmin => "Administration der Behörde",
+            Self::Editor => "Redaktion",
+            Self::CaseWorker => "Sachbearbeitung",
+        }
+    }
+
+    /// # Errors
+    /// When `s` names no role.
+    pub fn parse(s: &str) -> Result<Self, InvalidValue> {
+        Self::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s.trim())
+            .ok_or_else(|| InvalidValue(format!("Unbekannte Rolle „{s}“.")))
+    }
+
+    /// Administrators must use a second factor.
+    #[must_use]
+    pub fn requires_second_factor(self) -> bool {
+        matches!(self, Self::VerbundAdmin | Self::AuthorityAdmin)
+    }
+}
+
+/// One role granted to a staff member.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grant {
+    pub role: Role,
+    /// `None` only for the Verbund administrator.
+    pub authority_id: Option<i64>,
+    pub org_unit_id: Option<i64>,
+}
+
+/// What a staff member may do, derived from their grants.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Permissions {
+    grants: Vec<Grant>,
+}
+
+impl Permissions {
+    #[must_use]
+    pub fn new(grants: Vec<Grant>) -> Self {
+        Self { grants }
+    }
+
+    #[must_use]
+    pub fn grants(&self) -> &[Grant] {
+        &self.grants
+    }
+
+    #[must_use]
+    pub fn is_verbund_admin(&self) -> bool {
+        self.grants.iter().any(|g| g.role == Role::VerbundAdmin)
+    }
+
+    fn has(&self, authority_id: i64, roles: &[Role]) -> bool {
+        self.is_verbund_admin()
+            || self.grants.iter().any(|g| g.authority_id == Some(authority_id) && roles.contains(&g.role))
+    }
+
+    /// May edit and publish the authority's content.
+    #[must_use]
+    pub fn can_edit_content(&self, authority_id: i64) -> bool {
+        self.has(authority_id, &[Role::AuthorityAdmin, Role::Editor])
+    }
+
+    /// May administer the authority (staff, settings, audit log).
+    #[must_use]
+    pub fn can_administer(&self, authority_id: i64) -> bool {
+        self.has(authority_id, &[Role::AuthorityAdmin])
+    }
+
+    /// May see the authority's back office at all.
+    #[must_use]
+    pub fn can_enter(&self, authority_id: i64) -> bool {
+        self.has(authority_id, &Role::ALL)
+    }
+
+    /// Must sign in with a second factor.
+    #[must_use]
+    pub fn requires_second_factor(&self) -> bool {
+        self.grants.iter().any(|g| g.role.requires_second_factor())
+    }
+
+    /// The authorities whose back office this person may enter (`None` = all).
+    #[must_use]
+    pub fn authority_ids(&self) -> Option<Vec<i64>> {
+        if self.is_verbund_admin() {
+            return None;
+        }
+        let mut ids: Vec<i64> = self.grants.iter().filter_map(|g| g.authority_id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        Some(ids)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grant(role: Role, a: Option<i64>) -> Grant {
+        Grant { role, authority_id: a, org_unit_id: None }
+    }
+
+    #[test]
+    fn roles_are_scoped_to_their_authority() {
+        let editor = Permissions::new(vec![grant(Role::Editor, Some(2))]);
+        assert!(editor.can_edit_content(2));
+        assert!(!editor.can_edit_content(3));
+        assert!(!editor.can_administer(2));
+        assert!(!editor.requires_second_factor());
+        let worker = Permissions::new(vec![grant(Role::CaseWorker, Some(2))]);
+        assert!(worker.can_enter(2) && !worker.can_edit_content(2));
+        let admin = Permissions::new(vec![grant(Role::AuthorityAdmin, Some(2))]);
+        assert!(admin.can_administer(2) && admin.can_edit_content(2) && !admin.can_administer(1));
+        assert!(admin.requires_second_factor());
+        let verbund = Permissions::new(vec![grant(Role::VerbundAdmin, None)]);
+        assert!(verbund.can_administer(99) && verbund.authority_ids().is_none());
+    }
+
+    #[test]
+    fn role_names_round_trip() {
+        for r in Role::ALL {
+            assert_eq!(Role::parse(r.as_str()).unwrap(), r);
+        }
+        assert!(Role::parse("hausmeister").is_err());
+    }
+}
