@@ -1,6 +1,7 @@
 //! `amtsweg`: the one binary of the portal. See `amtsweg --help`.
 
-use amtsweg::{bench, config, seed, server};
+use amtsweg::{bench, config, seed, server, staff};
+use amtsweg_domain::staff::Role;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -44,11 +45,47 @@ enum Command {
         /// The seed file; without it, the demo Verbund.
         file: Option<PathBuf>,
     },
+    /// Staff accounts.
+    User {
+        #[command(subcommand)]
+        action: UserCommand,
+    },
+    /// The audit log.
+    Audit {
+        #[command(subcommand)]
+        action: AuditCommand,
+    },
     /// Benchmarks that print a human summary and a final JSON line.
     Bench {
         #[command(subcommand)]
         which: bench::Which,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create an administrator: of the whole Verbund, or with --authority of one authority.
+    /// The second factor is set up at the first sign-in.
+    CreateAdmin {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// Slug of the authority (omit for a Verbund administrator).
+        #[arg(long)]
+        authority: Option<String>,
+        /// Read the password from the first line of standard input instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Print the current second-factor code for a Base32 secret (for demos and tests).
+    TotpCode { secret: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Recompute the hash chain; exit code 1 when an entry was changed or removed.
+    Verify,
 }
 
 fn init_logging(format: &str) {
@@ -127,5 +164,46 @@ async fn run(command: Command, mut cfg: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench { which } => bench::run(which).await,
+        Command::User { action: UserCommand::TotpCode { secret } } => {
+            let code = amtsweg_web::current_totp_code(&secret)
+                .ok_or_else(|| anyhow::anyhow!("kein gültiger Base32-Schlüssel"))?;
+            println!("{code}");
+            Ok(())
+        }
+        Command::User { action: UserCommand::CreateAdmin { email, name, authority, password_stdin } } => {
+            let password = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line).context("cannot read the password from standard input")?;
+                line.trim_end_matches(['\r', '\n']).to_owned()
+            } else {
+                amtsweg_web::session::random_token()
+            };
+            let role = if authority.is_some() { Role::AuthorityAdmin } else { Role::VerbundAdmin };
+            let store = server::open_store(&cfg).await?;
+            let result = staff::create(&store, &email, &name, &password, role, authority.as_deref(), None).await;
+            store.close().await;
+            let id = result?;
+            println!("Konto {id} angelegt: {email} ({}).", role.label());
+            if !password_stdin {
+                println!("Vorläufiges Passwort: {password}");
+            }
+            println!("Bei der ersten Anmeldung unter /verwaltung/anmelden wird der zweite Faktor eingerichtet.");
+            Ok(())
+        }
+        Command::Audit { action: AuditCommand::Verify } => {
+            let store = server::open_store(&cfg).await?;
+            let check = store.verify_audit_chain().await;
+            store.close().await;
+            match check? {
+                amtsweg_store::staff::ChainCheck::Intact { entries } => {
+                    println!("Protokoll intakt: {entries} Einträge, Prüfkette vollständig.");
+                    Ok(())
+                }
+                amtsweg_store::staff::ChainCheck::Broken { id, reason } => {
+                    eprintln!("Protokoll VERLETZT bei Eintrag {id}: {reason}");
+                    std::process::exit(1);
+                }
+            }
+        }
     }
 }

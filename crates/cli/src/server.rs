@@ -57,7 +57,21 @@ pub async fn serve(store: Store, cfg: Config, demo: bool) -> anyhow::Result<()> 
                 addr.port()
             );
         }
-        println!("Anmeldedaten: Es gibt noch keine Mitarbeiterkonten (folgen mit der Verwaltungsoberfläche).");
+        println!(
+            "Verwaltung: http://{addr}/verwaltung/anmelden — Demo-Konten (Passwort für alle: {}):",
+            crate::staff::DEMO_PASSWORD
+        );
+        for d in crate::staff::DEMO_LOGINS {
+            let where_ = d.authority.unwrap_or("alle Behörden");
+            match d.totp_secret {
+                Some(s) => println!(
+                    "  {:<42} {} ({where_}); zweiter Faktor, Schlüssel {s} — aktueller Code: amtsweg user totp-code {s}",
+                    d.email,
+                    d.role.label()
+                ),
+                None => println!("  {:<42} {} ({where_})", d.email, d.role.label()),
+            }
+        }
         println!("Beenden mit Strg+C.\n");
     }
     drop(catalogue);

@@ -36,13 +36,23 @@ pub struct SessionRecord {
     pub subject_id: i64,
     pub csrf_token: String,
     pub second_factor_done: bool,
+    pub pending_totp_secret: Option<String>,
     pub created_at: i64,
     pub last_seen_at: i64,
     pub expires_at: i64,
 }
 
-const SESSION_COLUMNS: [&str; 8] =
-    ["id_hash", "kind", "subject_id", "csrf_token", "second_factor_done", "created_at", "last_seen_at", "expires_at"];
+const SESSION_COLUMNS: [&str; 9] = [
+    "id_hash",
+    "kind",
+    "subject_id",
+    "csrf_token",
+    "second_factor_done",
+    "pending_totp_secret",
+    "created_at",
+    "last_seen_at",
+    "expires_at",
+];
 
 /// One row of the audit log as stored.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -58,7 +68,8 @@ pub struct AuditRecord {
     pub hash: String,
 }
 
-const AUDIT_COLUMNS: [&str; 9] = ["id", "at", "actor", "authority_id", "action", "target", "outcome", "prev_hash", "hash"];
+const AUDIT_COLUMNS: [&str; 9] =
+    ["id", "at", "actor", "authority_id", "action", "target", "outcome", "prev_hash", "hash"];
 
 #[derive(Debug, sqlx::FromRow)]
 struct CountRow {
@@ -114,7 +125,9 @@ impl Store {
         self.fetch_all::<GrantRow>(&q)
             .await?
             .into_iter()
-            .map(|g| Ok(Grant { role: Role::parse(&g.role)?, authority_id: g.authority_id, org_unit_id: g.org_unit_id }))
+            .map(|g| {
+                Ok(Grant { role: Role::parse(&g.role)?, authority_id: g.authority_id, org_unit_id: g.org_unit_id })
+            })
             .collect()
     }
 
@@ -277,6 +290,7 @@ impl Tx {
                 s.subject_id.into(),
                 s.csrf_token.clone().into(),
                 s.second_factor_done.into(),
+                s.pending_totp_secret.clone().into(),
                 s.created_at.into(),
                 s.last_seen_at.into(),
                 s.expires_at.into(),
@@ -306,6 +320,20 @@ impl Tx {
         let q = Query::update()
             .table("sessions")
             .value("second_factor_done", true)
+            .and_where(Expr::col("id_hash").eq(id_hash))
+            .to_owned();
+        self.execute(&q).await?;
+        Ok(())
+    }
+
+    /// Remembers (or forgets) a second-factor secret being enrolled in this session.
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn set_pending_totp(&mut self, id_hash: &str, secret: Option<&str>) -> Result<()> {
+        let q = Query::update()
+            .table("sessions")
+            .value("pending_totp_secret", secret.map(str::to_owned))
             .and_where(Expr::col("id_hash").eq(id_hash))
             .to_owned();
         self.execute(&q).await?;

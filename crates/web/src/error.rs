@@ -8,6 +8,8 @@ use axum::response::{IntoResponse, Response};
 pub enum AppError {
     #[error("not found")]
     NotFound,
+    #[error("forbidden")]
+    Forbidden,
     #[error("store: {0}")]
     Store(#[from] amtsweg_store::StoreError),
     #[error("search: {0}")]
@@ -24,6 +26,7 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = match &self {
             Self::NotFound => StatusCode::NOT_FOUND,
+            Self::Forbidden => StatusCode::FORBIDDEN,
             other => {
                 tracing::error!(error = %other, "request failed");
                 StatusCode::INTERNAL_SERVER_ERROR

@@ -10,11 +10,14 @@ mod page_cache;
 mod pages;
 mod place;
 pub mod search_docs;
+mod second_factor;
 mod security;
+pub mod session;
 pub mod sync;
 mod templates;
 mod tenant;
 mod theme;
+mod verwaltung;
 
 use amtsweg_search::SearchIndex;
 use amtsweg_store::Store;
@@ -24,6 +27,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
 pub use error::AppError;
+pub use second_factor::current_code as current_totp_code;
 pub use templates::Templates;
 
 /// Settings of the HTTP edge.
@@ -42,6 +46,10 @@ pub struct WebConfig {
     pub secure_cookies: bool,
     /// Directory whose templates override the built-in ones (same file names).
     pub templates_dir: Option<PathBuf>,
+    /// Staff sessions end after this many minutes without activity.
+    pub staff_idle_minutes: u64,
+    /// Staff sessions end this many hours after sign-in, active or not.
+    pub staff_absolute_hours: u64,
 }
 
 impl Default for WebConfig {
@@ -52,6 +60,8 @@ impl Default for WebConfig {
             body_limit: 2 * 1024 * 1024,
             secure_cookies: false,
             templates_dir: None,
+            staff_idle_minutes: 30,
+            staff_absolute_hours: 12,
         }
     }
 }
@@ -132,6 +142,6 @@ pub fn router(state: AppState) -> Router {
 /// [`router`] plus `extra` routes behind the very same layers (benchmarks measure a
 /// bare handler on the same stack this way).
 pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
-    let routes = pages::routes().merge(extra).with_state(state.clone());
+    let routes = pages::routes().merge(verwaltung::routes()).merge(extra).with_state(state.clone());
     security::layers(routes, state)
 }

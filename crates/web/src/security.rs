@@ -65,6 +65,10 @@ fn problem_title(status: StatusCode) -> (&'static str, &'static str) {
             "Seite nicht gefunden",
             "Diese Seite gibt es nicht (mehr). Vielleicht finden Sie über die Suche oder die Liste der Leistungen, was Sie suchen.",
         ),
+        403 => (
+            "Kein Zugriff",
+            "Für diese Seite oder Aktion fehlt Ihnen die Berechtigung, oder die Anfrage kam nicht von einem Formular dieser Seite. Bitte laden Sie die Seite neu und versuchen Sie es noch einmal.",
+        ),
         405 => ("Aktion nicht möglich", "Diese Seite kann so nicht aufgerufen werden."),
         408 => ("Zeitüberschreitung", "Die Anfrage hat zu lange gedauert. Bitte versuchen Sie es noch einmal."),
         413 => ("Anfrage zu groß", "Die gesendeten Daten sind zu groß. Bitte senden Sie weniger oder kleinere Daten."),

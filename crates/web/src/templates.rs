@@ -21,6 +21,11 @@ const BUILTIN: &[(&str, &str)] = &[
     ("search.html", include_str!("../templates/search.html")),
     ("place.html", include_str!("../templates/place.html")),
     ("error.html", include_str!("../templates/error.html")),
+    ("verwaltung/base.html", include_str!("../templates/verwaltung/base.html")),
+    ("verwaltung/login.html", include_str!("../templates/verwaltung/login.html")),
+    ("verwaltung/code.html", include_str!("../templates/verwaltung/code.html")),
+    ("verwaltung/start.html", include_str!("../templates/verwaltung/start.html")),
+    ("verwaltung/audit.html", include_str!("../templates/verwaltung/audit.html")),
 ];
 
 /// Escapes `& < > " '` only. minijinja's default also escapes `/`, which is safe but

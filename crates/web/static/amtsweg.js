@@ -29,3 +29,23 @@
     });
   });
 })();
+// Session expiry warning (the time is also printed in the page for everyone).
+(function () {
+  "use strict";
+  var bar = document.querySelector("[data-session-ends]");
+  if (!bar) { return; }
+  var ends = parseInt(bar.getAttribute("data-session-ends"), 10);
+  var box = bar.querySelector(".session-warning");
+  if (!ends || !box) { return; }
+  var warned = false;
+  setInterval(function () {
+    var left = ends - Date.now();
+    if (!warned && left < 5 * 60 * 1000 && left > 0) {
+      warned = true;
+      box.textContent = "Achtung: Ihre Sitzung endet in weniger als 5 Minuten. Speichern Sie Ihre Eingaben oder laden Sie die Seite neu, um angemeldet zu bleiben.";
+    }
+    if (left <= 0) {
+      box.textContent = "Ihre Sitzung ist abgelaufen. Bitte melden Sie sich erneut an.";
+    }
+  }, 15000);
+})();

@@ -10,3 +10,4 @@ mod search;
 mod security;
 mod support;
 mod tenancy;
+mod verwaltung;

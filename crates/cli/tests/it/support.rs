@@ -24,6 +24,18 @@ impl Reply {
     pub fn location(&self) -> &str {
         self.headers.get(header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or_default()
     }
+    /// All `name=value` pairs this reply sets (for a simple cookie jar).
+    pub fn cookies(&self) -> Vec<(String, String)> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(|v| v.split(';').next())
+            .filter_map(|kv| kv.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect()
+    }
+
     pub fn cookie(&self) -> String {
         self.headers
             .get(header::SET_COOKIE)
@@ -39,6 +51,7 @@ pub async fn apps() -> Vec<TestApp> {
     let mut out = Vec::new();
     for t in both().await {
         seed::apply(&t.store, &seed::parse(seed::DEMO).unwrap()).await.unwrap();
+        amtsweg::staff::seed_demo(&t.store).await.unwrap();
         let state = AppState::new(t.store.clone(), WebConfig::default()).await.unwrap();
         out.push(TestApp { app: router(state.clone()), state, store: t });
     }
@@ -64,6 +77,22 @@ impl TestApp {
             b = b.header(header::COOKIE, c);
         }
         self.request(b.body(Body::empty()).unwrap()).await
+    }
+
+    /// POSTs a form as a browser on this host would (with `Origin`).
+    pub async fn post_form(&self, path: &str, body: &str, cookie: &str) -> Reply {
+        self.post_form_with(path, body, cookie, Some("http://localhost")).await
+    }
+
+    pub async fn post_form_with(&self, path: &str, body: &str, cookie: &str, origin: Option<&str>) -> Reply {
+        let mut b = Request::post(path)
+            .header(header::HOST, "localhost")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::COOKIE, cookie);
+        if let Some(o) = origin {
+            b = b.header(header::ORIGIN, o);
+        }
+        self.request(b.body(Body::from(body.to_owned())).unwrap()).await
     }
 
     pub fn name(&self) -> &'static str {

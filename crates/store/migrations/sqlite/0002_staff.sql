@@ -27,6 +27,8 @@ CREATE TABLE sessions (
     subject_id BIGINT NOT NULL,
     csrf_token TEXT NOT NULL,
     second_factor_done BOOLEAN NOT NULL DEFAULT FALSE,
+    -- A second-factor secret being enrolled, confirmed by a first valid code.
+    pending_totp_secret TEXT,
     created_at BIGINT NOT NULL,
     last_seen_at BIGINT NOT NULL,
     expires_at BIGINT NOT NULL

@@ -274,7 +274,9 @@ mod staff {
                 })
                 .await
                 .unwrap();
-            tx.grant_role(id, &Grant { role: Role::VerbundAdmin, authority_id: None, org_unit_id: None }).await.unwrap();
+            tx.grant_role(id, &Grant { role: Role::VerbundAdmin, authority_id: None, org_unit_id: None })
+                .await
+                .unwrap();
             assert!(
                 tx.grant_role(id, &Grant { role: Role::Editor, authority_id: None, org_unit_id: None }).await.is_err(),
                 "an editor needs an authority"
@@ -292,6 +294,7 @@ mod staff {
                     subject_id: id,
                     csrf_token: "c".into(),
                     second_factor_done: false,
+                    pending_totp_secret: None,
                     created_at: 1,
                     last_seen_at: 1,
                     expires_at: 10,

@@ -5,6 +5,8 @@ mod misc;
 mod search;
 mod verbund;
 
+pub use misc::add_slash;
+
 use crate::AppState;
 use crate::catalogue::Catalogue;
 use amtsweg_domain::{Authority, OpenState, OpeningHours};

@@ -1,0 +1,204 @@
+//! Sessions, CSRF protection and login throttling, shared by the staff back office
+//! (`/verwaltung/`) and — later — the citizen account (`/konto/`).
+//!
+//! * The cookie holds a random 256-bit token; the database only its SHA-256.
+//! * `__Host-` prefix, `Secure`, `HttpOnly`, `SameSite=Lax`, `Path=/`.
+//! * A new session on every sign-in; idle and absolute timeouts are enforced on the
+//!   server; sign-out and password changes delete sessions server-side.
+//! * Every state-changing request carries the session's CSRF token and an `Origin`
+//!   (or `Referer`) of this very host.
+
+use crate::AppState;
+use amtsweg_store::staff::SessionRecord;
+use axum::http::{HeaderMap, HeaderValue, header};
+use base64::Engine;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+pub const SESSION_COOKIE: &str = "__Host-amtsweg_sitzung";
+/// Double-submit token for forms shown before a session exists (the sign-in form).
+pub const PRE_SESSION_COOKIE: &str = "__Host-amtsweg_csrf";
+
+/// At most this many failed sign-ins per account and hour.
+pub const MAX_FAILURES_PER_HOUR: i64 = 100;
+
+#[must_use]
+pub fn random_token() -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
+}
+
+#[must_use]
+pub fn hash_token(token: &str) -> String {
+    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[must_use]
+pub fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// `Set-Cookie` for a `__Host-` cookie (always `Secure`: browsers accept that on
+/// `localhost` too, and anything else must be served over HTTPS).
+#[must_use]
+pub fn set_cookie(name: &str, value: &str, max_age_secs: i64) -> Option<HeaderValue> {
+    HeaderValue::from_str(&format!("{name}={value}; Path=/; Max-Age={max_age_secs}; Secure; HttpOnly; SameSite=Lax"))
+        .ok()
+}
+
+/// Constant-time comparison of two tokens.
+#[must_use]
+pub fn tokens_match(a: &str, b: &str) -> bool {
+    !a.is_empty() && a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
+/// The request comes from a page of this very host: `Origin` (or, when a browser
+/// sends none, `Referer`) must name the `Host` the request was sent to.
+#[must_use]
+pub fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else { return false };
+    let matches = |url: &str| {
+        let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+        rest.is_some_and(|r| r.split('/').next() == Some(host))
+    };
+    match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        Some(origin) => origin != "null" && matches(origin),
+        None => headers.get(header::REFERER).and_then(|v| v.to_str().ok()).is_some_and(matches),
+    }
+}
+
+/// A live session found for a request.
+#[derive(Debug, Clone)]
+pub struct ActiveSession {
+    pub record: SessionRecord,
+    /// When the idle timeout will end it unless there is activity (ms since epoch).
+    pub idle_deadline: i64,
+}
+
+impl ActiveSession {
+    /// The moment the session ends: idle or absolute deadline, whichever is first.
+    #[must_use]
+    pub fn ends_at(&self) -> i64 {
+        self.idle_deadline.min(self.record.expires_at)
+    }
+}
+
+fn idle_ms(state: &AppState) -> i64 {
+    i64::try_from(state.config.staff_idle_minutes).unwrap_or(30).saturating_mul(60_000)
+}
+
+/// Creates a session and returns the cookie token and the record.
+///
+/// # Errors
+/// On store errors.
+pub async fn start(
+    state: &AppState,
+    kind: &str,
+    subject_id: i64,
+    second_factor_done: bool,
+) -> amtsweg_store::Result<(String, SessionRecord)> {
+    let token = random_token();
+    let now = amtsweg_store::now_ms();
+    let absolute = i64::try_from(state.config.staff_absolute_hours).unwrap_or(12).saturating_mul(3_600_000);
+    let record = SessionRecord {
+        id_hash: hash_token(&token),
+        kind: kind.to_owned(),
+        subject_id,
+        csrf_token: random_token(),
+        second_factor_done,
+        pending_totp_secret: None,
+        created_at: now,
+        last_seen_at: now,
+        expires_at: now.saturating_add(absolute),
+    };
+    let mut tx = state.store.begin().await?;
+    tx.insert_session(&record).await?;
+    tx.commit().await?;
+    Ok((token, record))
+}
+
+/// The live session of `kind` named by the request's cookie. Expired sessions are
+/// deleted; activity moves the idle deadline (written at most once a minute).
+///
+/// # Errors
+/// On store errors.
+pub async fn current(
+    state: &AppState,
+    headers: &HeaderMap,
+    kind: &str,
+) -> amtsweg_store::Result<Option<ActiveSession>> {
+    let Some(token) = cookie_value(headers, SESSION_COOKIE) else { return Ok(None) };
+    let id_hash = hash_token(token);
+    let Some(mut record) = state.store.session(&id_hash).await? else { return Ok(None) };
+    if record.kind != kind {
+        return Ok(None);
+    }
+    let now = amtsweg_store::now_ms();
+    let idle = idle_ms(state);
+    if now >= record.expires_at || now - record.last_seen_at >= idle {
+        let mut tx = state.store.begin().await?;
+        tx.delete_session(&id_hash).await?;
+        tx.commit().await?;
+        return Ok(None);
+    }
+    if now - record.last_seen_at > 60_000 {
+        let mut tx = state.store.begin().await?;
+        tx.touch_session(&id_hash, now).await?;
+        tx.commit().await?;
+        record.last_seen_at = now;
+    }
+    Ok(Some(ActiveSession { idle_deadline: record.last_seen_at + idle, record }))
+}
+
+/// Whether the account may try to sign in now (fewer than the hourly maximum of
+/// failures). The same answer for existing and unknown accounts.
+///
+/// # Errors
+/// On store errors.
+pub async fn may_try(state: &AppState, account_key: &str) -> amtsweg_store::Result<bool> {
+    let hour_ago = amtsweg_store::now_ms() - 3_600_000;
+    Ok(state.store.login_failures_since(account_key, hour_ago).await? < MAX_FAILURES_PER_HOUR)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn origin_must_be_this_host() {
+        assert!(same_origin(&headers(&[("host", "localhost:8080"), ("origin", "http://localhost:8080")])));
+        assert!(!same_origin(&headers(&[("host", "localhost:8080"), ("origin", "http://evil.example")])));
+        assert!(!same_origin(&headers(&[("host", "localhost:8080"), ("origin", "null")])));
+        assert!(same_origin(&headers(&[("host", "localhost:8080"), ("referer", "http://localhost:8080/verwaltung/")])));
+        assert!(!same_origin(&headers(&[("host", "localhost:8080"), ("referer", "http://localhost:8080.evil/")])));
+        assert!(!same_origin(&headers(&[("host", "localhost:8080")])));
+    }
+
+    #[test]
+    fn tokens() {
+        let t = random_token();
+        assert_eq!(t.len(), 43);
+        assert_ne!(t, random_token());
+        assert_eq!(hash_token("a").len(), 64);
+        assert!(tokens_match(&t, &t.clone()));
+        assert!(!tokens_match(&t, "x"));
+        assert!(!tokens_match("", ""));
+        let c = set_cookie(SESSION_COOKIE, "v", 10).unwrap();
+        let c = c.to_str().unwrap();
+        assert!(c.contains("Secure") && c.contains("HttpOnly") && c.contains("SameSite=Lax") && c.contains("Path=/"));
+    }
+}

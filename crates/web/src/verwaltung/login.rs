@@ -1,0 +1,312 @@
+//! Sign-in (password, then second factor), enrolment of the second factor, sign-out.
+//!
+//! No account enumeration: unknown addresses get the same message and status as wrong
+//! passwords, a password hash is verified either way (same timing), and throttling
+//! counts failures per typed address whether or not it exists.
+
+use super::{StaffContext, audit, base, require_staff};
+use crate::AppState;
+use crate::error::AppError;
+use crate::pages::render_page;
+use crate::second_factor;
+use crate::session::{self, PRE_SESSION_COOKIE, SESSION_COOKIE};
+use amtsweg_domain::staff::Permissions;
+use amtsweg_store::staff::normalize_email;
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use minijinja::context;
+use serde::Deserialize;
+use std::sync::LazyLock;
+
+/// Verified when the address is unknown, so both cases cost the same time.
+static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| password_auth::generate_hash("amtsweg-keine-person"));
+
+/// Only back-office paths are followed after sign-in.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(p) if p.starts_with("/verwaltung/") && !p.contains("//") && !p.contains('\\') => p.to_owned(),
+        _ => "/verwaltung/".to_owned(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NextParam {
+    weiter: Option<String>,
+}
+
+fn render_login(
+    state: &AppState,
+    csrf: &str,
+    next: &str,
+    email: &str,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    let ctx = context! { csrf, weiter => next, email, error, ..base(state, None, "/verwaltung/anmelden") };
+    match render_page(state, "verwaltung/login.html", ctx) {
+        Ok(html) => {
+            let mut r = (status, html).into_response();
+            if let Some(c) = session::set_cookie(PRE_SESSION_COOKIE, csrf, 3600) {
+                r.headers_mut().append(header::SET_COOKIE, c);
+            }
+            r.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+            r
+        }
+        Err(e) => AppError::from(e).into_response(),
+    }
+}
+
+pub async fn form(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<NextParam>) -> Response {
+    // Keep an existing pre-session token so two open tabs both work.
+    let csrf = session::cookie_value(&headers, PRE_SESSION_COOKIE)
+        .filter(|t| t.len() == 43)
+        .map_or_else(session::random_token, str::to_owned);
+    render_login(&state, &csrf, &safe_next(q.weiter.as_deref()), "", None, StatusCode::OK)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    csrf: String,
+    weiter: Option<String>,
+}
+
+fn forbidden() -> Response {
+    (StatusCode::FORBIDDEN, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "Anfrage abgelehnt").into_response()
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(f): Form<LoginForm>,
+) -> Result<Response, AppError> {
+    let cookie_token = session::cookie_value(&headers, PRE_SESSION_COOKIE).unwrap_or_default();
+    if !session::same_origin(&headers) || !session::tokens_match(cookie_token, &f.csrf) {
+        return Ok(forbidden());
+    }
+    let next = safe_next(f.weiter.as_deref());
+    let email = normalize_email(&f.email);
+    let fresh_csrf = session::random_token();
+    if email.is_empty() || f.password.is_empty() {
+        let msg = "Bitte geben Sie Ihre E-Mail-Adresse und Ihr Passwort ein.";
+        return Ok(render_login(&state, &fresh_csrf, &next, &email, Some(msg), StatusCode::UNPROCESSABLE_ENTITY));
+    }
+    if !session::may_try(&state, &email).await? {
+        audit(&state, "anonymous", None, "login", "staff", "throttled").await?;
+        let msg =
+            "Zu viele fehlgeschlagene Anmeldungen für diese Adresse. Bitte versuchen Sie es in einer Stunde erneut.";
+        return Ok(render_login(&state, &fresh_csrf, &next, &email, Some(msg), StatusCode::TOO_MANY_REQUESTS));
+    }
+    let user = state.store.staff_by_email(&email).await?;
+    let hash = user.as_ref().map_or_else(|| DUMMY_HASH.clone(), |u| u.password_hash.clone());
+    let password = f.password.clone();
+    let ok = tokio::task::spawn_blocking(move || password_auth::verify_password(password, &hash).is_ok())
+        .await
+        .unwrap_or(false);
+    let user = match user {
+        Some(u) if ok && !u.disabled => u,
+        other => {
+            let mut tx = state.store.begin().await?;
+            tx.record_login_failure(&email, amtsweg_store::now_ms()).await?;
+            tx.commit().await?;
+            let actor = other.map_or_else(|| "anonymous".to_owned(), |u| format!("staff:{}", u.id));
+            audit(&state, &actor, None, "login", "staff", "failure").await?;
+            let msg = "E-Mail-Adresse oder Passwort ist falsch.";
+            return Ok(render_login(&state, &fresh_csrf, &next, &email, Some(msg), StatusCode::UNPROCESSABLE_ENTITY));
+        }
+    };
+    let perms = Permissions::new(state.store.grants_of(user.id).await?);
+    let needs_code = perms.requires_second_factor() || user.totp_secret.is_some();
+    let (token, _) = session::start(&state, "staff", user.id, !needs_code).await?;
+    audit(&state, &format!("staff:{}", user.id), None, "login.password", "staff", "success").await?;
+    let target =
+        if needs_code { format!("/verwaltung/anmelden/code?weiter={}", super::urlencode(&next)) } else { next };
+    let mut r = Redirect::to(&target).into_response();
+    if let Some(c) = session::set_cookie(SESSION_COOKIE, &token, 12 * 3600) {
+        r.headers_mut().append(header::SET_COOKIE, c);
+    }
+    if let Some(c) = session::set_cookie(PRE_SESSION_COOKIE, "", 0) {
+        r.headers_mut().append(header::SET_COOKIE, c);
+    }
+    Ok(r)
+}
+
+/// The session that has passed the password step but not yet the second factor.
+async fn half_signed_in(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<(session::ActiveSession, amtsweg_store::staff::StaffUser)>, AppError> {
+    let Some(s) = session::current(state, headers, "staff").await? else { return Ok(None) };
+    let Some(user) = state.store.staff_by_id(s.record.subject_id).await? else { return Ok(None) };
+    Ok(Some((s, user)))
+}
+
+pub async fn code_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<NextParam>,
+) -> Result<Response, AppError> {
+    let Some((s, user)) = half_signed_in(&state, &headers).await? else {
+        return Ok(Redirect::to("/verwaltung/anmelden").into_response());
+    };
+    if s.record.second_factor_done {
+        return Ok(Redirect::to(&safe_next(q.weiter.as_deref())).into_response());
+    }
+    render_code(&state, &s, &user, q.weiter.as_deref(), None, StatusCode::OK).await
+}
+
+async fn render_code(
+    state: &AppState,
+    s: &session::ActiveSession,
+    user: &amtsweg_store::staff::StaffUser,
+    next: Option<&str>,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    // Enrolment: an administrator without a second factor sets one up now.
+    let enrol_secret = if user.totp_secret.is_none() {
+        match &s.record.pending_totp_secret {
+            Some(p) => Some(p.clone()),
+            None => {
+                let secret = second_factor::new_secret();
+                let mut tx = state.store.begin().await?;
+                tx.set_pending_totp(&s.record.id_hash, Some(&secret)).await?;
+                tx.commit().await?;
+                Some(secret)
+            }
+        }
+    } else {
+        None
+    };
+    let uri = enrol_secret.as_deref().map(|sec| second_factor::otpauth_uri(sec, &user.email, "Amtsweg Verwaltung"));
+    let ctx = context! {
+        csrf => &s.record.csrf_token, weiter => safe_next(next), error, secret => enrol_secret, otpauth => uri,
+        ..base(state, None, "/verwaltung/anmelden/code")
+    };
+    let mut r = (status, render_page(state, "verwaltung/code.html", ctx)?).into_response();
+    r.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    Ok(r)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CodeForm {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    csrf: String,
+    weiter: Option<String>,
+}
+
+pub async fn code_submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(f): Form<CodeForm>,
+) -> Result<Response, AppError> {
+    let Some((s, user)) = half_signed_in(&state, &headers).await? else {
+        return Ok(Redirect::to("/verwaltung/anmelden").into_response());
+    };
+    if !session::same_origin(&headers) || !session::tokens_match(&s.record.csrf_token, &f.csrf) {
+        return Ok(forbidden());
+    }
+    let key = format!("totp:{}", user.id);
+    if !session::may_try(&state, &key).await? {
+        let msg = "Zu viele falsche Codes. Bitte versuchen Sie es in einer Stunde erneut.";
+        return render_code(&state, &s, &user, f.weiter.as_deref(), Some(msg), StatusCode::TOO_MANY_REQUESTS).await;
+    }
+    let secret = user.totp_secret.clone().or_else(|| s.record.pending_totp_secret.clone()).unwrap_or_default();
+    if !second_factor::check(&secret, &f.code) {
+        let mut tx = state.store.begin().await?;
+        tx.record_login_failure(&key, amtsweg_store::now_ms()).await?;
+        tx.commit().await?;
+        audit(&state, &format!("staff:{}", user.id), None, "login.second_factor", "staff", "failure").await?;
+        let msg = "Der Code ist nicht gültig. Bitte geben Sie den aktuellen sechsstelligen Code aus Ihrer App ein.";
+        return render_code(&state, &s, &user, f.weiter.as_deref(), Some(msg), StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    let mut tx = state.store.begin().await?;
+    if user.totp_secret.is_none() {
+        tx.set_totp_secret(user.id, Some(&secret)).await?;
+        tx.set_pending_totp(&s.record.id_hash, None).await?;
+    }
+    tx.mark_second_factor_done(&s.record.id_hash).await?;
+    tx.commit().await?;
+    let action = if user.totp_secret.is_none() { "second_factor.enrol" } else { "login.second_factor" };
+    audit(&state, &format!("staff:{}", user.id), None, action, "staff", "success").await?;
+    Ok(Redirect::to(&safe_next(f.weiter.as_deref())).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+fn checked(staff: &StaffContext, headers: &HeaderMap, f: &CsrfForm) -> bool {
+    session::same_origin(headers) && session::tokens_match(&staff.session.record.csrf_token, &f.csrf)
+}
+
+fn signed_out() -> Response {
+    let mut r = Redirect::to("/verwaltung/anmelden?abgemeldet=1").into_response();
+    if let Some(c) = session::set_cookie(SESSION_COOKIE, "", 0) {
+        r.headers_mut().append(header::SET_COOKIE, c);
+    }
+    r
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Form(f): Form<CsrfForm>,
+) -> Result<Response, AppError> {
+    let staff = match require_staff(&state, &headers, &uri).await {
+        Ok(s) => s,
+        Err(r) => return Ok(r),
+    };
+    if !checked(&staff, &headers, &f) {
+        return Ok(forbidden());
+    }
+    let mut tx = state.store.begin().await?;
+    tx.delete_session(&staff.session.record.id_hash).await?;
+    tx.commit().await?;
+    audit(&state, &staff.actor(), None, "logout", "session", "success").await?;
+    Ok(signed_out())
+}
+
+pub async fn logout_everywhere(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Form(f): Form<CsrfForm>,
+) -> Result<Response, AppError> {
+    let staff = match require_staff(&state, &headers, &uri).await {
+        Ok(s) => s,
+        Err(r) => return Ok(r),
+    };
+    if !checked(&staff, &headers, &f) {
+        return Ok(forbidden());
+    }
+    let mut tx = state.store.begin().await?;
+    let n = tx.delete_sessions_of("staff", staff.user.id).await?;
+    tx.commit().await?;
+    audit(&state, &staff.actor(), None, "logout.everywhere", &format!("sessions:{n}"), "success").await?;
+    Ok(signed_out())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn only_back_office_targets() {
+        assert_eq!(safe_next(Some("/verwaltung/protokoll/")), "/verwaltung/protokoll/");
+        assert_eq!(safe_next(Some("https://evil.example/")), "/verwaltung/");
+        assert_eq!(safe_next(Some("/verwaltung//evil")), "/verwaltung/");
+        assert_eq!(safe_next(None), "/verwaltung/");
+    }
+}

@@ -1,0 +1,159 @@
+//! The staff back office under `/verwaltung/`: sign-in with second factor, sign-out
+//! (here and everywhere), the start page and the audit log.
+
+mod audit_view;
+mod login;
+
+use crate::AppState;
+use crate::error::AppError;
+use crate::session::{self, ActiveSession};
+use amtsweg_domain::audit::AuditEntry;
+use amtsweg_domain::staff::Permissions;
+use amtsweg_store::staff::StaffUser;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, Uri};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use minijinja::{Value, context};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/verwaltung", get(crate::pages::add_slash))
+        .route("/verwaltung/", get(start))
+        .route("/verwaltung/anmelden", get(login::form).post(login::submit))
+        .route("/verwaltung/anmelden/code", get(login::code_form).post(login::code_submit))
+        .route("/verwaltung/abmelden", post(login::logout))
+        .route("/verwaltung/ueberall-abmelden", post(login::logout_everywhere))
+        .route("/verwaltung/protokoll/", get(audit_view::page))
+        .route("/verwaltung/protokoll.csv", get(audit_view::csv))
+}
+
+/// A signed-in staff member with their permissions.
+pub struct StaffContext {
+    pub user: StaffUser,
+    pub perms: Permissions,
+    pub session: ActiveSession,
+}
+
+impl StaffContext {
+    fn actor(&self) -> String {
+        format!("staff:{}", self.user.id)
+    }
+}
+
+/// Percent-encodes a path for use as a query value.
+pub(crate) fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// Where to go to sign in, returning to `uri` afterwards.
+fn login_redirect(uri: &Uri) -> Response {
+    let back = uri.path_and_query().map_or("/verwaltung/", |p| p.as_str());
+    Redirect::to(&format!("/verwaltung/anmelden?weiter={}", urlencode(back))).into_response()
+}
+
+/// The staff member of this request, or the response that sends them to sign in.
+pub async fn require_staff(state: &AppState, headers: &HeaderMap, uri: &Uri) -> Result<StaffContext, Response> {
+    let session = match session::current(state, headers, "staff").await {
+        Ok(Some(s)) => s,
+        Ok(None) => return Err(login_redirect(uri)),
+        Err(e) => return Err(AppError::from(e).into_response()),
+    };
+    let user = match state.store.staff_by_id(session.record.subject_id).await {
+        Ok(Some(u)) if !u.disabled => u,
+        Ok(_) => return Err(login_redirect(uri)),
+        Err(e) => return Err(AppError::from(e).into_response()),
+    };
+    let grants = state.store.grants_of(user.id).await.map_err(|e| AppError::from(e).into_response())?;
+    let perms = Permissions::new(grants);
+    let needs_code = perms.requires_second_factor() || user.totp_secret.is_some();
+    if needs_code && !session.record.second_factor_done {
+        return Err(Redirect::to("/verwaltung/anmelden/code").into_response());
+    }
+    Ok(StaffContext { user, perms, session })
+}
+
+/// Writes one audit entry in its own transaction.
+///
+/// # Errors
+/// On store errors.
+pub async fn audit(
+    state: &AppState,
+    actor: &str,
+    authority_id: Option<i64>,
+    action: &str,
+    target: &str,
+    outcome: &str,
+) -> Result<(), AppError> {
+    let mut tx = state.store.begin().await?;
+    tx.append_audit(&AuditEntry {
+        at: amtsweg_store::now_ms(),
+        actor: actor.to_owned(),
+        authority_id,
+        action: action.to_owned(),
+        target: target.to_owned(),
+        outcome: outcome.to_owned(),
+    })
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Context shared by every back-office page.
+fn base(state: &AppState, staff: Option<&StaffContext>, path: &str) -> Value {
+    let catalogue = state.catalogue();
+    let staff_ctx = staff.map(|s| {
+        let ends = jiff::Timestamp::from_millisecond(s.session.ends_at())
+            .ok()
+            .map(|t| t.to_zoned(jiff::tz::TimeZone::get("Europe/Berlin").unwrap_or(jiff::tz::TimeZone::UTC)).strftime("%H:%M").to_string());
+        context! {
+            name => &s.user.display_name,
+            csrf => &s.session.record.csrf_token,
+            ends_at => ends,
+            ends_at_ms => s.session.ends_at(),
+            idle_minutes => state.config.staff_idle_minutes,
+            is_admin => s.perms.is_verbund_admin() || s.perms.grants().iter().any(|g| g.role == amtsweg_domain::staff::Role::AuthorityAdmin),
+        }
+    });
+    context! { verbund_name => &catalogue.verbund_name, staff => staff_ctx, path }
+}
+
+async fn start(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Result<Response, AppError> {
+    let staff = match require_staff(&state, &headers, &uri).await {
+        Ok(s) => s,
+        Err(r) => return Ok(r),
+    };
+    let catalogue = state.catalogue();
+    let roles: Vec<Value> = staff
+        .perms
+        .grants()
+        .iter()
+        .map(|g| {
+            let authority = g.authority_id.and_then(|id| catalogue.authority(id)).map(|a| a.name.clone());
+            context! { label => g.role.label(), authority => authority.unwrap_or_else(|| "alle Behörden des Verbunds".to_owned()) }
+        })
+        .collect();
+    let authorities: Vec<Value> = catalogue
+        .authorities
+        .iter()
+        .filter(|a| staff.perms.can_enter(a.id))
+        .map(|a| {
+            context! {
+                name => &a.name, slug => a.slug.as_str(),
+                services => catalogue.leistungen_of(a.id).count(),
+                can_edit => staff.perms.can_edit_content(a.id),
+            }
+        })
+        .collect();
+    let ctx = context! { roles, authorities, has_totp => staff.user.totp_secret.is_some(), ..base(&state, Some(&staff), "/verwaltung/") };
+    Ok(crate::pages::render_page(&state, "verwaltung/start.html", ctx)?.into_response())
+}
