@@ -4,6 +4,7 @@
 import { chromium } from "playwright-core";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { createHmac } from "node:crypto";
 
 const require = createRequire(import.meta.url);
 const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
@@ -115,6 +116,77 @@ await checkAll(withPlace, " (Ort Birkhusen)");
   await page.close();
 }
 
+// The back office: every page state, and a keyboard-only sign-in.
+function totp(secret) {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const ch of secret.replace(/=+$/, "")) bits += alphabet.indexOf(ch).toString(2).padStart(5, "0");
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 30000)));
+  const h = createHmac("sha1", key).update(counter).digest();
+  const o = h[h.length - 1] & 0xf;
+  return ((h.readUInt32BE(o) & 0x7fffffff) % 1000000).toString().padStart(6, "0");
+}
+const DEMO_PASSWORD = "Heidekamp-Demo-2026";
+{
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await ctx.newPage();
+  await page.goto(base + "/verwaltung/anmelden");
+  await audit(page, "/verwaltung/anmelden");
+  await page.fill("#email", "niemand@example.org");
+  await page.fill("#password", "falsch-falsch");
+  await page.click("button[type=submit]");
+  if (!(await page.isVisible(".error-summary"))) fail("login error summary not shown");
+  await audit(page, "/verwaltung/anmelden (Fehler)");
+  // Administrator: password, then the second factor.
+  await page.fill("#email", "admin@moorbrueck.example");
+  await page.fill("#password", DEMO_PASSWORD);
+  await Promise.all([page.waitForURL(/\/verwaltung\/anmelden\/code/), page.click("button[type=submit]")]);
+  await audit(page, "/verwaltung/anmelden/code");
+  await page.fill("#code", "000000");
+  await page.click("button[type=submit]");
+  await audit(page, "/verwaltung/anmelden/code (Fehler)");
+  await page.fill("#code", totp("KRSXG5CTMVRXEZLUKN2XAZLSKNSWG4TF"));
+  await Promise.all([page.waitForURL(/\/verwaltung\/$/), page.click("button[type=submit]")]);
+  await audit(page, "/verwaltung/");
+  await page.goto(base + "/verwaltung/protokoll/");
+  await audit(page, "/verwaltung/protokoll/");
+  for (const p of ["/verwaltung/", "/verwaltung/protokoll/"]) {
+    await page.goto(base + p);
+    await page.setViewportSize({ width: 320, height: 640 });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    if (overflow > 1) fail(`${p}: horizontal scrolling at 320 px (${overflow} px)`);
+    await page.setViewportSize({ width: 1280, height: 900 });
+  }
+  await ctx.close();
+
+  // Keyboard only: an editor signs in and signs out.
+  const kctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const k = await kctx.newPage();
+  await k.goto(base + "/verwaltung/anmelden");
+  let onEmail = false;
+  for (let i = 0; i < 10 && !onEmail; i++) {
+    await k.keyboard.press("Tab");
+    onEmail = await k.evaluate(() => document.activeElement && document.activeElement.id === "email");
+  }
+  if (!onEmail) fail("e-mail field not reachable with Tab");
+  await k.keyboard.type("redaktion@moorbrueck.example");
+  await k.keyboard.press("Tab");
+  await k.keyboard.type(DEMO_PASSWORD);
+  await Promise.all([k.waitForURL(/\/verwaltung\/$/), k.keyboard.press("Enter")]);
+  const h1 = await k.textContent("h1");
+  if (h1 !== "Übersicht") fail(`keyboard sign-in ended on "${h1}"`);
+  let onLogout = false;
+  for (let i = 0; i < 10 && !onLogout; i++) {
+    await k.keyboard.press("Tab");
+    onLogout = await k.evaluate(() => document.activeElement && document.activeElement.textContent === "Abmelden");
+  }
+  if (!onLogout) fail("sign-out button not reachable with Tab");
+  await Promise.all([k.waitForURL(/\/verwaltung\/anmelden/), k.keyboard.press("Enter")]);
+  await kctx.close();
+}
+
 await browser.close();
-console.log(`${pages.length * 2 + 2} page checks, ${failures.length} failures`);
+console.log(`${pages.length * 2 + 2} portal page checks, 7 back-office page states, ${failures.length} failures`);
 if (failures.length) process.exit(1);

@@ -129,6 +129,9 @@ async fn run(command: Command, mut cfg: Config) -> anyhow::Result<()> {
                     println!("Datenbank enthält bereits Daten; es wird nichts neu angelegt.")
                 }
             }
+            if staff::seed_demo(&store).await? {
+                println!("Demo-Mitarbeiterkonten angelegt.");
+            }
             server::serve(store, cfg, true).await
         }
         Command::Serve { listen } => {

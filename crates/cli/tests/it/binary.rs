@@ -60,6 +60,16 @@ fn demo_seeds_once_serves_and_prints_the_portals() {
     let (run, lines) = start_demo(&data, port);
     let text = lines.join("");
     assert!(text.contains("Demo-Verbund angelegt: 5 Behörden"), "{text}");
+    assert!(text.contains("Demo-Mitarbeiterkonten angelegt"), "{text}");
+    for login in [
+        "verbund-admin@landkreis-heidekamp.example",
+        "admin@moorbrueck.example",
+        "redaktion@moorbrueck.example",
+        "sachbearbeitung@moorbrueck.example",
+    ] {
+        assert!(text.contains(login), "demo login {login} printed: {text}");
+    }
+    assert!(text.contains("Heidekamp-Demo-2026"));
     for slug in ["landkreis-heidekamp", "moorbrueck", "sg-heideland", "birkhusen", "ellerloh"] {
         assert!(text.contains(&format!("http://127.0.0.1:{port}/o/{slug}/")), "{text}");
         assert!(text.contains(&format!("http://{slug}.localhost:{port}/")), "{text}");
@@ -138,4 +148,51 @@ fn serve_reads_the_config_file_and_environment() {
     // An empty Verbund still answers with a helpful page.
     let start = http_get(port, "/", "localhost");
     assert!(start.starts_with("HTTP/1.1 200"));
+}
+
+#[test]
+fn create_admin_and_verify_the_audit_log_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let run = |args: &[&str], stdin: &str| {
+        use std::io::Write;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_amtsweg"))
+            .args(["--data-dir", data])
+            .args(args)
+            .env("AMTSWEG_LOG", "warn")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let out = run(
+        &["user", "create-admin", "--email", "it@kreis.example", "--name", "IT", "--password-stdin"],
+        "ein-sehr-langes-passwort\n",
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Verbund-Administration"));
+    let dup = run(&["user", "create-admin", "--email", "IT@kreis.example", "--name", "IT"], "");
+    assert!(!dup.status.success());
+    assert!(String::from_utf8_lossy(&dup.stderr).contains("bereits ein Konto"));
+    let short =
+        run(&["user", "create-admin", "--email", "b@kreis.example", "--name", "B", "--password-stdin"], "kurz\n");
+    assert!(String::from_utf8_lossy(&short.stderr).contains("mindestens 12 Zeichen"));
+    let unknown =
+        run(&["user", "create-admin", "--email", "c@kreis.example", "--name", "C", "--authority", "nirgendwo"], "");
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("unbekannte Behörde"));
+    let generated = run(&["user", "create-admin", "--email", "d@kreis.example", "--name", "D"], "");
+    assert!(String::from_utf8_lossy(&generated.stdout).contains("Vorläufiges Passwort: "));
+
+    let ok = run(&["audit", "verify"], "");
+    assert!(ok.status.success());
+    assert!(
+        String::from_utf8_lossy(&ok.stdout).contains("intakt: 2 Einträge"),
+        "{}",
+        String::from_utf8_lossy(&ok.stdout)
+    );
+    let code = run(&["user", "totp-code", "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"], "");
+    assert_eq!(String::from_utf8_lossy(&code.stdout).trim().len(), 6);
 }

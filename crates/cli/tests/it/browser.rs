@@ -26,8 +26,10 @@ async fn pages_pass_axe_reflow_and_keyboard_checks() {
         eprintln!("SKIPPED browser tests: run `npm ci` in tests/browser and install chromium");
         return;
     }
+    let _exclusive = crate::support::EXCLUSIVE.lock().await;
     let t = amtsweg_store::testing::sqlite().await;
     amtsweg::seed::apply(&t.store, &amtsweg::seed::parse(amtsweg::seed::DEMO).unwrap()).await.unwrap();
+    amtsweg::staff::seed_demo(&t.store).await.unwrap();
     let state = amtsweg_web::AppState::new(t.store.clone(), amtsweg_web::WebConfig::default()).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

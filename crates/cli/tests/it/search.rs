@@ -83,6 +83,7 @@ async fn json_endpoint_for_autocomplete() {
 
 #[tokio::test]
 async fn published_changes_reach_search_within_a_second() {
+    let _exclusive = crate::support::EXCLUSIVE.lock().await;
     on_each_backend!(|app| {
         let _sync = amtsweg_web::sync::spawn(app.state.clone(), Duration::from_millis(200));
         let store = &app.store.store;

@@ -118,3 +118,7 @@ macro_rules! on_each_backend {
         }
     };
 }
+
+/// Held by tests that must not overlap: the browser run (Chromium takes both cores)
+/// and the tests that assert a deadline ("within a second").
+pub static EXCLUSIVE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
