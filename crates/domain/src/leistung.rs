@@ -172,6 +172,8 @@ pub struct Leistung {
     pub published: bool,
     /// Milliseconds since the epoch of the last change; the search index follows it.
     pub updated_at: i64,
+    /// Counts publications; the revision history is numbered by it.
+    pub revision: i64,
 }
 
 impl Leistung {
@@ -248,5 +250,138 @@ mod tests {
         let mut v = vec!["Zulassung", "Ärztlicher Dienst", "Abfall"];
         v.sort_by_key(|s| sort_key(s));
         assert_eq!(v, vec!["Abfall", "Ärztlicher Dienst", "Zulassung"]);
+    }
+}
+
+/// The editable content of a service: what a draft holds and a revision records.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LeistungContent {
+    pub name: String,
+    pub leika: String,
+    pub trust_level: String,
+    pub org_unit_id: Option<i64>,
+    pub online_url: String,
+    pub keywords: Vec<String>,
+    pub summary: String,
+    pub description: String,
+    pub requirements: String,
+    pub documents: String,
+    pub fees: String,
+    pub deadlines: String,
+    pub procedure: String,
+    pub legal_basis: String,
+    pub processing_time: String,
+}
+
+/// A problem with one field, for the error summary and the inline message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+/// Longest text module accepted (characters).
+pub const MAX_MODULE_CHARS: usize = 20_000;
+
+impl LeistungContent {
+    #[must_use]
+    pub fn of(l: &Leistung) -> Self {
+        Self {
+            name: l.name.clone(),
+            leika: l.leika.as_str().to_owned(),
+            trust_level: l.trust_level.as_str().to_owned(),
+            org_unit_id: l.org_unit_id,
+            online_url: l.online_url.clone(),
+            keywords: l.keywords.clone(),
+            summary: l.summary.clone(),
+            description: l.description.clone(),
+            requirements: l.requirements.clone(),
+            documents: l.documents.clone(),
+            fees: l.fees.clone(),
+            deadlines: l.deadlines.clone(),
+            procedure: l.procedure.clone(),
+            legal_basis: l.legal_basis.clone(),
+            processing_time: l.processing_time.clone(),
+        }
+    }
+
+    /// The text modules in reading order with their keys.
+    #[must_use]
+    pub fn modules(&self) -> [(TextModule, &str); 8] {
+        [
+            (TextModule::Description, &self.description),
+            (TextModule::Requirements, &self.requirements),
+            (TextModule::Documents, &self.documents),
+            (TextModule::Fees, &self.fees),
+            (TextModule::Deadlines, &self.deadlines),
+            (TextModule::Procedure, &self.procedure),
+            (TextModule::ProcessingTime, &self.processing_time),
+            (TextModule::LegalBasis, &self.legal_basis),
+        ]
+    }
+
+    /// Everything that must hold before the content may be saved or published.
+    #[must_use]
+    pub fn validate(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        let mut err = |field, message: String| errors.push(FieldError { field, message });
+        let name = self.name.trim();
+        if name.is_empty() {
+            err("name", "Bitte geben Sie einen Namen für die Leistung ein.".into());
+        } else if name.chars().count() > 200 {
+            err("name", "Der Name darf höchstens 200 Zeichen lang sein.".into());
+        }
+        if let Err(e) = LeikaKey::parse(&self.leika) {
+            err("leika", e.0);
+        }
+        if let Err(e) = TrustLevel::parse(&self.trust_level) {
+            err("trust_level", e.0);
+        }
+        let url = self.online_url.trim();
+        if !url.is_empty() && !(url.starts_with("https://") || url.starts_with("http://")) {
+            err("online_url", "Der Link zum Online-Dienst muss mit https:// beginnen.".into());
+        }
+        if self.summary.chars().count() > 500 {
+            err("summary", "Die Kurzbeschreibung darf höchstens 500 Zeichen lang sein.".into());
+        }
+        for (m, text) in self.modules() {
+            if text.chars().count() > MAX_MODULE_CHARS {
+                err(
+                    m.key(),
+                    format!("„{}“ ist zu lang (höchstens {MAX_MODULE_CHARS} Zeichen).", m.heading()),
+                );
+            }
+        }
+        if self.description.trim().is_empty() {
+            err("description", "Bitte beschreiben Sie die Leistung (Textbaustein „Beschreibung“).".into());
+        }
+        errors
+    }
+}
+
+#[cfg(test)]
+mod content_tests {
+    use super::*;
+
+    #[test]
+    fn validation_names_each_field() {
+        let c = LeistungContent {
+            name: " ".into(),
+            leika: "123".into(),
+            trust_level: "mittel".into(),
+            online_url: "javascript:alert(1)".into(),
+            ..LeistungContent::default()
+        };
+        let fields: Vec<_> = c.validate().iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["name", "leika", "trust_level", "online_url", "description"]);
+        let ok = LeistungContent {
+            name: "Hund anmelden".into(),
+            leika: "99102013104000".into(),
+            trust_level: "normal".into(),
+            description: "Text".into(),
+            ..LeistungContent::default()
+        };
+        assert!(ok.validate().is_empty());
     }
 }

@@ -10,6 +10,7 @@ mod catalogue;
 mod db;
 mod migrate;
 pub mod rows;
+pub mod editing;
 pub mod staff;
 #[cfg(feature = "test-support")]
 pub mod testing;

@@ -24,6 +24,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_staff.sql"),
         postgres: include_str!("../migrations/postgres/0002_staff.sql"),
     },
+    Migration {
+        version: 3,
+        sqlite: include_str!("../migrations/sqlite/0003_editing.sql"),
+        postgres: include_str!("../migrations/postgres/0003_editing.sql"),
+    },
 ];
 
 impl Store {

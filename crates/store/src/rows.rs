@@ -68,7 +68,7 @@ impl AuthorityRow {
 }
 
 #[derive(Debug, sqlx::FromRow)]
-pub(crate) struct LeistungRow {
+pub struct LeistungRow {
     pub id: i64,
     pub authority_id: i64,
     pub slug: String,
@@ -90,9 +90,10 @@ pub(crate) struct LeistungRow {
     pub processing_time: String,
     pub published: bool,
     pub updated_at: i64,
+    pub revision: i64,
 }
 
-pub(crate) const LEISTUNG_COLUMNS: [&str; 21] = [
+pub(crate) const LEISTUNG_COLUMNS: [&str; 22] = [
     "id",
     "authority_id",
     "slug",
@@ -114,6 +115,7 @@ pub(crate) const LEISTUNG_COLUMNS: [&str; 21] = [
     "processing_time",
     "published",
     "updated_at",
+    "revision",
 ];
 
 impl TryFrom<LeistungRow> for Leistung {
@@ -141,6 +143,7 @@ impl TryFrom<LeistungRow> for Leistung {
             processing_time: r.processing_time,
             published: r.published,
             updated_at: r.updated_at,
+            revision: r.revision,
         })
     }
 }
