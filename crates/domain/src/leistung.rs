@@ -339,7 +339,7 @@ impl LeistungContent {
             err("trust_level", e.0);
         }
         let url = self.online_url.trim();
-        if !url.is_empty() && !(url.starts_with("https://") || url.starts_with("http://")) {
+        if !(url.is_empty() || url.starts_with("https://") || url.starts_with("http://")) {
             err("online_url", "Der Link zum Online-Dienst muss mit https:// beginnen.".into());
         }
         if self.summary.chars().count() > 500 {
@@ -347,10 +347,7 @@ impl LeistungContent {
         }
         for (m, text) in self.modules() {
             if text.chars().count() > MAX_MODULE_CHARS {
-                err(
-                    m.key(),
-                    format!("„{}“ ist zu lang (höchstens {MAX_MODULE_CHARS} Zeichen).", m.heading()),
-                );
+                err(m.key(), format!("„{}“ ist zu lang (höchstens {MAX_MODULE_CHARS} Zeichen).", m.heading()));
             }
         }
         if self.description.trim().is_empty() {

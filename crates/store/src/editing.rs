@@ -159,7 +159,9 @@ impl Tx {
                 .and_where(Expr::col("id").eq(leistung_id))
                 .to_owned();
             if self.fetch_optional_in_tx::<VersionRow>(&q).await?.is_none() {
-                return Err(StoreError::Invalid(format!("service {leistung_id} does not belong to authority {authority_id}")));
+                return Err(StoreError::Invalid(format!(
+                    "service {leistung_id} does not belong to authority {authority_id}"
+                )));
             }
             let q = Query::insert()
                 .into_table("leistung_drafts")
@@ -289,8 +291,13 @@ impl Tx {
             kind: String,
             ars: String,
         }
-        let q = Query::select().columns(["kind", "ars"]).from("authorities").and_where(Expr::col("id").eq(authority_id)).to_owned();
-        let r: Row = self.fetch_optional_in_tx(&q).await?.ok_or_else(|| StoreError::Invalid("unknown authority".into()))?;
+        let q = Query::select()
+            .columns(["kind", "ars"])
+            .from("authorities")
+            .and_where(Expr::col("id").eq(authority_id))
+            .to_owned();
+        let r: Row =
+            self.fetch_optional_in_tx(&q).await?.ok_or_else(|| StoreError::Invalid("unknown authority".into()))?;
         Ok(amtsweg_domain::Ars::parse(&r.ars)?.area_prefix(amtsweg_domain::AuthorityKind::parse(&r.kind)?))
     }
 
@@ -298,7 +305,13 @@ impl Tx {
     ///
     /// # Errors
     /// On database errors.
-    pub async fn set_published_audited(&mut self, authority_id: i64, leistung_id: i64, published: bool, by: Option<i64>) -> Result<bool> {
+    pub async fn set_published_audited(
+        &mut self,
+        authority_id: i64,
+        leistung_id: i64,
+        published: bool,
+        by: Option<i64>,
+    ) -> Result<bool> {
         let changed = self.set_leistung_published(authority_id, leistung_id, published).await?;
         if changed {
             let action = if published { "leistung.publish" } else { "leistung.unpublish" };
@@ -311,11 +324,26 @@ impl Tx {
     ///
     /// # Errors
     /// On database errors, e.g. the slug is already used by this authority.
-    pub async fn create_leistung(&mut self, authority_id: i64, slug: &Slug, content: &LeistungContent, by: Option<i64>) -> Result<i64> {
+    pub async fn create_leistung(
+        &mut self,
+        authority_id: i64,
+        slug: &Slug,
+        content: &LeistungContent,
+        by: Option<i64>,
+    ) -> Result<i64> {
         let leika = LeikaKey::parse(&content.leika)?;
         let q = Query::insert()
             .into_table("leistungen")
-            .columns(["authority_id", "slug", "name", "leika_key", "trust_level", "published", "revision", "updated_at"])
+            .columns([
+                "authority_id",
+                "slug",
+                "name",
+                "leika_key",
+                "trust_level",
+                "published",
+                "revision",
+                "updated_at",
+            ])
             .values_panic([
                 authority_id.into(),
                 slug.as_str().into(),

@@ -8,9 +8,9 @@
 
 mod catalogue;
 mod db;
+pub mod editing;
 mod migrate;
 pub mod rows;
-pub mod editing;
 pub mod staff;
 #[cfg(feature = "test-support")]
 pub mod testing;

@@ -26,6 +26,10 @@ const BUILTIN: &[(&str, &str)] = &[
     ("verwaltung/code.html", include_str!("../templates/verwaltung/code.html")),
     ("verwaltung/start.html", include_str!("../templates/verwaltung/start.html")),
     ("verwaltung/audit.html", include_str!("../templates/verwaltung/audit.html")),
+    ("verwaltung/leistungen.html", include_str!("../templates/verwaltung/leistungen.html")),
+    ("verwaltung/leistung_form.html", include_str!("../templates/verwaltung/leistung_form.html")),
+    ("verwaltung/vorschau.html", include_str!("../templates/verwaltung/vorschau.html")),
+    ("verwaltung/versionen.html", include_str!("../templates/verwaltung/versionen.html")),
 ];
 
 /// Escapes `& < > " '` only. minijinja's default also escapes `/`, which is safe but

@@ -4,6 +4,7 @@
 
 mod binary;
 mod browser;
+mod editing;
 mod pages;
 mod place_routing;
 mod search;

@@ -6,7 +6,7 @@ use amtsweg::staff::{DEMO_LOGINS, DEMO_PASSWORD};
 
 /// A tiny cookie jar for one browser.
 #[derive(Default, Clone)]
-struct Jar(Vec<(String, String)>);
+pub(crate) struct Jar(Vec<(String, String)>);
 
 impl Jar {
     fn take(&mut self, r: &Reply) {
@@ -22,23 +22,23 @@ impl Jar {
     }
 }
 
-fn hidden(body: &str, name: &str) -> String {
+pub(crate) fn hidden(body: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
     let start = body.find(&marker).unwrap_or_else(|| panic!("no {name} field")) + marker.len();
     body[start..].split('"').next().unwrap().to_owned()
 }
 
-fn enc(s: &str) -> String {
+pub(crate) fn enc(s: &str) -> String {
     s.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
 }
 
-async fn get(app: &TestApp, jar: &mut Jar, path: &str) -> Reply {
+pub(crate) async fn get(app: &TestApp, jar: &mut Jar, path: &str) -> Reply {
     let r = app.get_with(path, "localhost", Some(&jar.header())).await;
     jar.take(&r);
     r
 }
 
-async fn post(app: &TestApp, jar: &mut Jar, path: &str, body: &str) -> Reply {
+pub(crate) async fn post(app: &TestApp, jar: &mut Jar, path: &str, body: &str) -> Reply {
     let r = app.post_form(path, body, &jar.header()).await;
     jar.take(&r);
     r
@@ -59,7 +59,7 @@ async fn password_step(app: &TestApp, jar: &mut Jar, email: &str, password: &str
 }
 
 /// Full sign-in of a demo account (with its second factor when it has one).
-async fn sign_in(app: &TestApp, email: &str) -> Jar {
+pub(crate) async fn sign_in(app: &TestApp, email: &str) -> Jar {
     let mut jar = Jar::default();
     let r = password_step(app, &mut jar, email, DEMO_PASSWORD).await;
     assert_eq!(r.status, 303, "{}", r.body);

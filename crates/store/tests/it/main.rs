@@ -388,7 +388,10 @@ mod editing {
             let s = seed(&store).await;
             let l = store.leistung(s.town, "meldebescheinigung").await.unwrap().unwrap();
             let mut tx = store.begin().await.unwrap();
-            assert_eq!(tx.save_draft(s.town, l.id, 0, &content("Meldebescheinigung neu"), Some(1)).await.unwrap(), Saved::Ok(1));
+            assert_eq!(
+                tx.save_draft(s.town, l.id, 0, &content("Meldebescheinigung neu"), Some(1)).await.unwrap(),
+                Saved::Ok(1)
+            );
             // A second editor who also started from "no draft" is refused.
             assert_eq!(
                 tx.save_draft(s.town, l.id, 0, &content("Anderer Stand"), Some(2)).await.unwrap(),
@@ -397,11 +400,18 @@ mod editing {
             // Another authority cannot write a draft for this service.
             assert!(tx.save_draft(s.county, l.id, 0, &content("fremd"), Some(3)).await.is_err());
             tx.commit().await.unwrap();
-            assert_eq!(store.leistung(s.town, "meldebescheinigung").await.unwrap().unwrap().name, "Meldebescheinigung", "citizens still see the published state");
+            assert_eq!(
+                store.leistung(s.town, "meldebescheinigung").await.unwrap().unwrap().name,
+                "Meldebescheinigung",
+                "citizens still see the published state"
+            );
             assert!(store.draft(s.county, l.id).await.unwrap().is_none());
 
             let mut tx = store.begin().await.unwrap();
-            assert_eq!(tx.publish_draft(s.town, l.id, 0, Some(1)).await.unwrap(), Saved::Conflict { current_version: 1 });
+            assert_eq!(
+                tx.publish_draft(s.town, l.id, 0, Some(1)).await.unwrap(),
+                Saved::Conflict { current_version: 1 }
+            );
             assert_eq!(tx.publish_draft(s.town, l.id, 1, Some(1)).await.unwrap(), Saved::Ok(2));
             tx.commit().await.unwrap();
             let now = store.leistung(s.town, "meldebescheinigung").await.unwrap().unwrap();
@@ -422,14 +432,19 @@ mod editing {
         on_both(|store| async move {
             let s = seed(&store).await;
             let mut tx = store.begin().await.unwrap();
-            let id = tx.create_leistung(s.town, &Slug::parse("neu").unwrap(), &content("Neue Leistung"), Some(1)).await.unwrap();
+            let id = tx
+                .create_leistung(s.town, &Slug::parse("neu").unwrap(), &content("Neue Leistung"), Some(1))
+                .await
+                .unwrap();
             tx.commit().await.unwrap();
             let l = store.leistung_by_id(s.town, id).await.unwrap().unwrap();
             assert!(!l.published);
             assert_eq!(store.draft(s.town, id).await.unwrap().unwrap().version, 1);
             assert!(store.leistung_by_id(s.county, id).await.unwrap().is_none());
             let mut tx = store.begin().await.unwrap();
-            assert!(tx.create_leistung(s.town, &Slug::parse("neu").unwrap(), &content("Doppelt"), Some(1)).await.is_err());
+            assert!(
+                tx.create_leistung(s.town, &Slug::parse("neu").unwrap(), &content("Doppelt"), Some(1)).await.is_err()
+            );
         })
         .await;
     }

@@ -2,6 +2,7 @@
 //! (here and everywhere), the start page and the audit log.
 
 mod audit_view;
+mod leistungen;
 mod login;
 
 use crate::AppState;
@@ -27,6 +28,16 @@ pub fn routes() -> Router<AppState> {
         .route("/verwaltung/ueberall-abmelden", post(login::logout_everywhere))
         .route("/verwaltung/protokoll/", get(audit_view::page))
         .route("/verwaltung/protokoll.csv", get(audit_view::csv))
+        .route("/verwaltung/behoerden/{slug}/leistungen/", get(leistungen::list))
+        .route("/verwaltung/behoerden/{slug}/leistungen/neu", get(leistungen::new_form).post(leistungen::create))
+        .route("/verwaltung/behoerden/{slug}/leistungen/{id}", get(leistungen::edit_form).post(leistungen::edit_submit))
+        .route("/verwaltung/behoerden/{slug}/leistungen/{id}/vorschau", get(leistungen::preview))
+        .route("/verwaltung/behoerden/{slug}/leistungen/{id}/zurueckziehen", post(leistungen::withdraw))
+        .route("/verwaltung/behoerden/{slug}/leistungen/{id}/versionen", get(leistungen::history))
+        .route(
+            "/verwaltung/behoerden/{slug}/leistungen/{id}/versionen/{revision}/wiederherstellen",
+            post(leistungen::restore),
+        )
 }
 
 /// A signed-in staff member with their permissions.

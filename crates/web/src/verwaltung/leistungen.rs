@@ -1,0 +1,534 @@
+//! Editing an authority's services: list, create, edit with drafts, preview, publish,
+//! withdraw, revision history with diff and restore.
+
+use super::{StaffContext, base, require_staff};
+use crate::AppState;
+use crate::error::AppError;
+use crate::pages::render_page;
+use crate::session;
+use amtsweg_domain::leistung::{FieldError, LeistungContent};
+use amtsweg_domain::{Authority, Leistung, Slug, TextModule, TrustLevel};
+use amtsweg_store::editing::Saved;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Redirect, Response};
+use minijinja::{Value, context};
+use serde::Deserialize;
+
+/// The authority named in the path, if this staff member may edit its content.
+fn editable(state: &AppState, staff: &StaffContext, slug: &str) -> Result<Authority, AppError> {
+    let a = state.catalogue().authority_by_slug(slug).cloned().ok_or(AppError::NotFound)?;
+    if staff.perms.can_edit_content(a.id) { Ok(a) } else { Err(AppError::Forbidden) }
+}
+
+async fn staff_or_redirect(state: &AppState, headers: &HeaderMap, uri: &Uri) -> Result<StaffContext, Response> {
+    require_staff(state, headers, uri).await
+}
+
+fn status_label(l: &Leistung, has_draft: bool) -> &'static str {
+    match (l.published, has_draft) {
+        (true, false) => "veröffentlicht",
+        (true, true) => "veröffentlicht, mit Entwurf",
+        (false, true) => "Entwurf, nicht veröffentlicht",
+        (false, false) => "zurückgezogen",
+    }
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(slug): Path<String>,
+) -> Result<Response, AppError> {
+    let staff = match staff_or_redirect(&state, &headers, &uri).await {
+        Ok(s) => s,
+        Err(r) => return Ok(r),
+    };
+    let a = editable(&state, &staff, &slug)?;
+    let mut rows = Vec::new();
+    for l in state.store.leistungen_of(a.id, true).await? {
+        let has_draft = state.store.draft(a.id, l.id).await?.is_some();
+        rows.push(context! { id => l.id, name => &l.name, status => status_label(&l, has_draft), slug => l.slug.as_str(), published => l.published });
+    }
+    let ctx = context! { authority => context! { name => &a.name, slug => a.slug.as_str() }, rows, ..base(&state, Some(&staff), uri.path()) };
+    Ok(render_page(&state, "verwaltung/leistungen.html", ctx)?.into_response())
+}
+
+/// The form's fields, as typed.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct EditForm {
+    csrf: String,
+    version: i64,
+    aktion: String,
+    slug: String,
+    name: String,
+    leika: String,
+    trust_level: String,
+    org_unit_id: String,
+    online_url: String,
+    keywords: String,
+    summary: String,
+    description: String,
+    requirements: String,
+    documents: String,
+    fees: String,
+    deadlines: String,
+    procedure: String,
+    legal_basis: String,
+    processing_time: String,
+}
+
+impl EditForm {
+    fn content(&self) -> LeistungContent {
+        LeistungContent {
+            name: self.name.trim().to_owned(),
+            leika: self.leika.trim().to_owned(),
+            trust_level: self.trust_level.clone(),
+            org_unit_id: self.org_unit_id.parse().ok(),
+            online_url: self.online_url.trim().to_owned(),
+            keywords: self.keywords.split(',').map(str::trim).filter(|k| !k.is_empty()).map(str::to_owned).collect(),
+            summary: self.summary.clone(),
+            description: self.description.clone(),
+            requirements: self.requirements.clone(),
+            documents: self.documents.clone(),
+            fees: self.fees.clone(),
+            deadlines: self.deadlines.clone(),
+            procedure: self.procedure.clone(),
+            legal_basis: self.legal_basis.clone(),
+            processing_time: self.processing_time.clone(),
+        }
+    }
+}
+
+struct FormView<'a> {
+    authority: &'a Authority,
+    leistung: Option<&'a Leistung>,
+    content: LeistungContent,
+    slug: String,
+    version: i64,
+    errors: Vec<FieldError>,
+    notice: Option<String>,
+    conflict: Option<String>,
+    has_draft: bool,
+}
+
+fn render_form(
+    state: &AppState,
+    staff: &StaffContext,
+    v: FormView<'_>,
+    status: StatusCode,
+    path: &str,
+) -> Result<Response, AppError> {
+    let catalogue = state.catalogue();
+    let org_units: Vec<Value> = catalogue
+        .org_units_of(v.authority.id)
+        .iter()
+        .map(|o| context! { id => o.id, name => &o.name, selected => v.content.org_unit_id == Some(o.id) })
+        .collect();
+    let trust_levels: Vec<Value> = [TrustLevel::Normal, TrustLevel::Substanziell, TrustLevel::Hoch]
+        .iter()
+        .map(|t| context! { value => t.as_str(), label => t.label(), selected => v.content.trust_level == t.as_str() })
+        .collect();
+    let modules: Vec<Value> = v
+        .content
+        .modules()
+        .iter()
+        .map(|(m, text)| {
+            let key = if *m == TextModule::Procedure { "procedure" } else { m.key() };
+            let error = v.errors.iter().find(|e| e.field == m.key()).map(|e| e.message.clone());
+            context! { key, heading => m.heading(), text => *text, error }
+        })
+        .collect();
+    let field_error = |f: &str| v.errors.iter().find(|e| e.field == f).map(|e| e.message.clone());
+    let title = v.leistung.map_or_else(|| "Neue Leistung".to_owned(), |l| format!("{} bearbeiten", l.name));
+    let ctx = context! {
+        title, authority => context! { name => &v.authority.name, slug => v.authority.slug.as_str() },
+        leistung => v.leistung.map(|l| context! { id => l.id, slug => l.slug.as_str(), published => l.published, revision => l.revision }),
+        c => &v.content, keywords => v.content.keywords.join(", "), slug => v.slug, version => v.version,
+        errors => v.errors.iter().map(|e| context! { field => e.field, message => &e.message }).collect::<Vec<_>>(),
+        name_error => field_error("name"), leika_error => field_error("leika"), url_error => field_error("online_url"),
+        slug_error => field_error("slug"), summary_error => field_error("summary"),
+        org_units, trust_levels, modules, notice => v.notice, conflict => v.conflict, has_draft => v.has_draft,
+        ..base(state, Some(staff), path)
+    };
+    let mut r = (status, render_page(state, "verwaltung/leistung_form.html", ctx)?).into_response();
+    r.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+    Ok(r)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Notice {
+    hinweis: Option<String>,
+}
+
+fn notice_text(code: Option<&str>) -> Option<String> {
+    match code? {
+        "gespeichert" => Some(
+            "Der Entwurf wurde gespeichert. Bürgerinnen und Bürger sehen weiterhin die veröffentlichte Fassung.".into(),
+        ),
+        "veroeffentlicht" => {
+            Some("Die Leistung wurde veröffentlicht. Sie ist jetzt im Portal und in der Suche zu finden.".into())
+        }
+        "zurueckgezogen" => Some("Die Leistung wurde zurückgezogen und ist im Portal nicht mehr zu sehen.".into()),
+        "verworfen" => Some("Der Entwurf wurde verworfen.".into()),
+        "wiederhergestellt" => Some(
+            "Die ältere Fassung wurde als Entwurf übernommen. Prüfen Sie sie und veröffentlichen Sie sie dann.".into(),
+        ),
+        _ => None,
+    }
+}
+
+pub async fn new_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(slug): Path<String>,
+) -> Result<Response, AppError> {
+    let staff = match staff_or_redirect(&state, &headers, &uri).await {
+        Ok(s) => s,
+        Err(r) => return Ok(r),
+    };
+    let a = editable(&state, &staff, &slug)?;
+    let content = LeistungContent { trust_level: "normal".into(), ..LeistungContent::default() };
+    let v = FormView {
+        authority: &a,
+        leistung: None,
+        content,
+        slug: String::new(),
+        version: 0,
+        errors: vec![],
+        notice: None,
+        conflict: None,
+        has_draft: false,
+    };
+    render_form(&state, &staff, v, StatusCode::OK, uri.path())
+}
+
+fn forbidden_form() -> AppError {
+    AppError::Forbidden
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(slug): Path<String>,
+    Form(f): Form<EditForm>,
+) -> Result<Response, AppError> {
+    let staff = match staff_or_redirect(&state, &headers, &uri).await {
+        Ok(s) => s,
+        Err(r) => return Ok(r),
+    };
+    if !session::same_origin(&headers) || !session::tokens_match(&staff.session.record.csrf_token, &f.csrf) {
+        return Err(forbidden_form());
+    }
+    let a = editable(&state, &staff, &slug)?;
+    let content = f.content();
+    let mut errors = content.validate();
+    let wanted =
+        if f.slug.trim().is_empty() { Slug::from_title(&content.name).to_string() } else { f.slug.trim().to_owned() };
+    let parsed = Slug::parse(&wanted);
+    if let Err(e) = &parsed {
+        errors.insert(0, FieldError { field: "slug", message: e.0.clone() });
+    } else if state.store.leistung(a.id, &wanted).await?.is_some() {
+        errors.insert(
+            0,
+            FieldError {
+                field: "slug",
+                message: format!(
+                    "Der Kurzname „{wanted}“ wird für eine andere Leistung dieser Behörde schon verwendet."
+                ),
+            },
+        );
+    }
+    match parsed {
+        Ok(s) if errors.is_empty() => {
+            let mut tx = state.store.begin().await?;
+            let id = tx.create_leistung(a.id, &s, &content, Some(staff.user.id)).await?;
+            tx.commit().await?;
+            Ok(Redirect::to(&format!("/verwaltung/behoerden/{}/leistungen/{id}?hinweis=gespeichert", a.slug))
+                .into_response())
+        }
+        _ => {
+            let v = FormView {
+                authority: &a,
+                leistung: None,
+                content,
+                slug: wanted,
+                version: 0,
+                errors,
+                notice: None,
+                conflict: None,
+                has_draft: false,
+            };
+            render_form(&state, &staff, v, StatusCode::UNPROCESSABLE_ENTITY, uri.path())
+        }
+    }
+}
+
+async fn load(
+    state: &AppState,
+    a: &Authority,
+    id: i64,
+) -> Result<(Leistung, Option<amtsweg_store::editing::DraftRow>), AppError> {
+    let l = state.store.leistung_by_id(a.id, id).await?.ok_or(AppError::NotFound)?;
+    let draft = state.store.draft(a.id, id).await?;
+    Ok((l, draft))
+}
+
+pub async fn edit_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Path((slug, id)): Path<(String, i64)>,
+    Query(n): Query<Notice>,
+) -> Result<Response, AppError> {
+    let staff = match staff_or_redirect(&state, &headers, &uri).await {
+        Ok(s) => s,
+        Err(r) => return Ok(r),
+    };
+    let a = editable(&state, &staff, &slug)?;
+    let (l, draft) = load(&state, &a, id).await?;
+    let (content, version) = match &draft {
+        Some(d) => (d.content()?, d.version),
+        None => (LeistungContent::of(&l), 0),
+    };
+    let v = FormView {
+        authority: &a,
+        leistung: Some(&l),
+        content,
+        slug: l.slug.to_string(),
+        version,
+        errors: vec![],
+        notice: notice_text(n.hinweis.as_deref()),
+        conflict: None,
+        has_draft: draft.is_some(),
+    };
+    render_form(&state, &staff, v, StatusCode::OK, uri.path())
+}
+
+pub async fn edit_submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Path((slug, id)): Path<(String, i64)>,
+    Form(f): Form<EditForm>,
+) -> Result<Response, AppError> {
+    let staff = match staff_or_redirect(&state, &headers, &uri).await {
+        Ok(s) => s,
+        Err(r) => return Ok(r),
+    };
+    if !session::same_origin(&headers) || !session::tokens_match(&staff.session.record.csrf_token, &f.csrf) {
+        return Err(forbidden_form());
+    }
+    let a = editable(&state, &staff, &slug)?;
+    let (l, draft) = load(&state, &a, id).await?;
+    let here = format!("/verwaltung/behoerden/{}/leistungen/{id}", a.slug);
+    let by = Some(staff.user.id);
+    if f.aktion == "verwerfen" {
+        let mut tx = state.store.begin().await?;
+        tx.discard_draft(a.id, id, by).await?;
+        tx.commit().await?;
+        return Ok(Redirect::to(&format!("{here}?hinweis=verworfen")).into_response());
+    }
+    let content = f.content();
+    let errors = content.validate();
+    let view = |content, errors, conflict| FormView {
+        authority: &a,
+        leistung: Some(&l),
+        content,
+        slug: l.slug.to_string(),
+        version: f.version,
+        errors,
+        notice: None,
+        conflict,
+        has_draft: draft.is_some(),
+    };
+    if !errors.is_empty() {
+        return render_form(&state, &staff, view(content, errors, None), StatusCode::UNPROCESSABLE_ENTITY, uri.path());
+    }
+    let mut tx = state.store.begin().await?;
+    let saved = tx.save_draft(a.id, id, f.version, &content, by).await?;
+    let outcome = match (saved, f.aktion.as_str()) {
+        (Saved::Ok(v), "veroeffentlichen") => tx.publish_draft(a.id, id, v, by).await?,
+        (other, _) => other,
+    };
+    if let Saved::Conflict { .. } = outcome {
+        drop(tx);
+        let msg = "Während Sie bearbeitet haben, hat jemand anderes diese Leistung gespeichert. Ihre Eingaben sind unten erhalten, aber noch nicht gespeichert. \
+                   Öffnen Sie die Leistung in einem neuen Fenster, um den neuen Stand zu sehen, übertragen Sie Ihre Änderungen und speichern Sie erneut."
+            .to_owned();
+        return render_form(&state, &staff, view(content, vec![], Some(msg)), StatusCode::CONFLICT, uri.path());
+    }
+    tx.commit().await?;
+    let next = match f.aktion.as_str() {
+        "veroeffentlichen" => {
+            // Make the change visible at once on this node (others follow by polling).
+            crate::sync::refresh(&state).await?;
+            format!("{here}?hinweis=veroeffentlicht")
+        }
+        "vorschau" => format!("{here}/vorschau"),
+        _ => format!("{here}?hinweis=gespeichert"),
+    };
+    Ok(Redirect::to(&next).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CsrfOnly {
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn withdraw(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Path((slug, id)): Path<(String, i64)>,
+    Form(f): Form<CsrfOnly>,
+) -> Result<Response, AppError> {
+    let staff = match staff_or_redirect(&state, &headers, &uri).await {
+        Ok(s) => s,
+        Err(r) => return Ok(r),
+    };
+    if !session::same_origin(&headers) || !session::tokens_match(&staff.session.record.csrf_token, &f.csrf) {
+        return Err(forbidden_form());
+    }
+    let a = editable(&state, &staff, &slug)?;
+    load(&state, &a, id).await?;
+    let mut tx = state.store.begin().await?;
+    tx.set_published_audited(a.id, id, false, Some(staff.user.id)).await?;
+    tx.commit().await?;
+    crate::sync::refresh(&state).await?;
+    Ok(Redirect::to(&format!("/verwaltung/behoerden/{}/leistungen/{id}?hinweis=zurueckgezogen", a.slug))
+        .into_response())
+}
+
+pub async fn preview(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Path((slug, id)): Path<(String, i64)>,
+) -> Result<Response, AppError> {
+    let staff = match staff_or_redirect(&state, &headers, &uri).await {
+        Ok(s) => s,
+        Err(r) => return Ok(r),
+    };
+    let a = editable(&state, &staff, &slug)?;
+    let (l, draft) = load(&state, &a, id).await?;
+    let content = match &draft {
+        Some(d) => d.content()?,
+        None => LeistungContent::of(&l),
+    };
+    let modules: Vec<Value> = content
+        .modules()
+        .iter()
+        .filter(|(_, t)| !t.trim().is_empty())
+        .map(|(m, t)| context! { key => m.key(), heading => m.heading(), html => Value::from_safe_string(crate::markdown::render(t)) })
+        .collect();
+    let ctx = context! {
+        name => &content.name, summary => &content.summary, modules,
+        trust_label => TrustLevel::parse(&content.trust_level).map(TrustLevel::label).unwrap_or("–"),
+        edit_url => format!("/verwaltung/behoerden/{}/leistungen/{id}", a.slug), authority_name => &a.name,
+        ..base(&state, Some(&staff), uri.path())
+    };
+    Ok(render_page(&state, "verwaltung/vorschau.html", ctx)?.into_response())
+}
+
+fn diff_lines(old: &str, new: &str) -> Vec<Value> {
+    similar::TextDiff::from_lines(old, new)
+        .iter_all_changes()
+        .map(|c| {
+            let kind = match c.tag() {
+                similar::ChangeTag::Delete => "del",
+                similar::ChangeTag::Insert => "ins",
+                similar::ChangeTag::Equal => "same",
+            };
+            context! { kind, text => c.value().trim_end_matches('\n') }
+        })
+        .collect()
+}
+
+pub async fn history(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Path((slug, id)): Path<(String, i64)>,
+) -> Result<Response, AppError> {
+    let staff = match staff_or_redirect(&state, &headers, &uri).await {
+        Ok(s) => s,
+        Err(r) => return Ok(r),
+    };
+    let a = editable(&state, &staff, &slug)?;
+    let (l, _) = load(&state, &a, id).await?;
+    let revisions = state.store.revisions(a.id, id).await?;
+    let mut items = Vec::new();
+    for (i, r) in revisions.iter().enumerate() {
+        let now = r.content()?;
+        let before =
+            revisions.get(i + 1).map(amtsweg_store::editing::RevisionRow::content).transpose()?.unwrap_or_default();
+        let mut changes = Vec::new();
+        if now.name != before.name {
+            changes.push(context! { heading => "Name", lines => diff_lines(&before.name, &now.name) });
+        }
+        for ((m, new_text), (_, old_text)) in now.modules().iter().zip(before.modules().iter()) {
+            if new_text != old_text {
+                changes.push(context! { heading => m.heading(), lines => diff_lines(old_text, new_text) });
+            }
+        }
+        let when = jiff::Timestamp::from_millisecond(r.published_at)
+            .map(|t| {
+                t.to_zoned(jiff::tz::TimeZone::get("Europe/Berlin").unwrap_or(jiff::tz::TimeZone::UTC))
+                    .strftime("%d.%m.%Y %H:%M")
+                    .to_string()
+            })
+            .unwrap_or_default();
+        items.push(context! { revision => r.revision, when, by => r.published_by, changes });
+    }
+    let ctx = context! {
+        name => &l.name, items, authority => context! { slug => a.slug.as_str(), name => &a.name }, id,
+        ..base(&state, Some(&staff), uri.path())
+    };
+    Ok(render_page(&state, "verwaltung/versionen.html", ctx)?.into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RestoreForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    version: i64,
+}
+
+pub async fn restore(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Path((slug, id, revision)): Path<(String, i64, i64)>,
+    Form(f): Form<RestoreForm>,
+) -> Result<Response, AppError> {
+    let staff = match staff_or_redirect(&state, &headers, &uri).await {
+        Ok(s) => s,
+        Err(r) => return Ok(r),
+    };
+    if !session::same_origin(&headers) || !session::tokens_match(&staff.session.record.csrf_token, &f.csrf) {
+        return Err(forbidden_form());
+    }
+    let a = editable(&state, &staff, &slug)?;
+    let (_, draft) = load(&state, &a, id).await?;
+    let rev = state
+        .store
+        .revisions(a.id, id)
+        .await?
+        .into_iter()
+        .find(|r| r.revision == revision)
+        .ok_or(AppError::NotFound)?;
+    let expected = draft.map_or(0, |d| d.version);
+    let _ = f.version;
+    let mut tx = state.store.begin().await?;
+    tx.save_draft(a.id, id, expected, &rev.content()?, Some(staff.user.id)).await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!("/verwaltung/behoerden/{}/leistungen/{id}?hinweis=wiederhergestellt", a.slug))
+        .into_response())
+}
