@@ -152,6 +152,23 @@ const DEMO_PASSWORD = "Heidekamp-Demo-2026";
   await audit(page, "/verwaltung/");
   await page.goto(base + "/verwaltung/protokoll/");
   await audit(page, "/verwaltung/protokoll/");
+  // Editing: list, form, error state, preview, history, new service.
+  await page.goto(base + "/verwaltung/behoerden/moorbrueck/leistungen/");
+  await audit(page, "/verwaltung/…/leistungen/");
+  await page.click("text=Geburtsurkunde beantragen");
+  await audit(page, "Leistung bearbeiten");
+  const editUrl = page.url();
+  await page.fill("#feld-name", "");
+  await page.fill("#feld-leika", "12");
+  await page.click("button[value=speichern]");
+  if (!(await page.isVisible(".error-summary"))) fail("editor error summary not shown");
+  await audit(page, "Leistung bearbeiten (Fehler)");
+  await page.goto(editUrl + "/vorschau");
+  await audit(page, "Vorschau");
+  await page.goto(editUrl + "/versionen");
+  await audit(page, "Versionen");
+  await page.goto(base + "/verwaltung/behoerden/moorbrueck/leistungen/neu");
+  await audit(page, "Neue Leistung");
   for (const p of ["/verwaltung/", "/verwaltung/protokoll/"]) {
     await page.goto(base + p);
     await page.setViewportSize({ width: 320, height: 640 });
@@ -177,16 +194,42 @@ const DEMO_PASSWORD = "Heidekamp-Demo-2026";
   await Promise.all([k.waitForURL(/\/verwaltung\/$/), k.keyboard.press("Enter")]);
   const h1 = await k.textContent("h1");
   if (h1 !== "Übersicht") fail(`keyboard sign-in ended on "${h1}"`);
-  let onLogout = false;
-  for (let i = 0; i < 10 && !onLogout; i++) {
-    await k.keyboard.press("Tab");
-    onLogout = await k.evaluate(() => document.activeElement && document.activeElement.textContent === "Abmelden");
-  }
+  // Keyboard only: edit a service, preview, publish, find it in search.
+  const tabTo = async (test, max = 80) => {
+    for (let i = 0; i < max; i++) {
+      await k.keyboard.press("Tab");
+      if (await k.evaluate(test)) return true;
+    }
+    return false;
+  };
+  if (!(await tabTo(() => document.activeElement.textContent.includes("Leistungen bearbeiten")))) fail("edit link not reachable with Tab");
+  await Promise.all([k.waitForURL(/\/leistungen\/$/), k.keyboard.press("Enter")]);
+  if (!(await tabTo(() => document.activeElement.textContent === "Hund anmelden (Hundesteuer)"))) fail("service link not reachable with Tab");
+  await Promise.all([k.waitForURL(/\/leistungen\/\d+$/), k.keyboard.press("Enter")]);
+  if (!(await tabTo(() => document.activeElement.id === "feld-keywords"))) fail("keywords field not reachable with Tab");
+  await k.keyboard.press("End");
+  await k.keyboard.type(", Tastaturwort");
+  if (!(await tabTo(() => document.activeElement.value === "vorschau"))) fail("preview button not reachable with Tab");
+  await Promise.all([k.waitForURL(/\/vorschau$/), k.keyboard.press("Enter")]);
+  if (!(await tabTo(() => document.activeElement.textContent === "Zurück zur Bearbeitung"))) fail("back link not reachable with Tab");
+  await Promise.all([k.waitForURL(/\/leistungen\/\d+$/), k.keyboard.press("Enter")]);
+  if (!(await tabTo(() => document.activeElement.value === "veroeffentlichen"))) fail("publish button not reachable with Tab");
+  await Promise.all([k.waitForURL(/hinweis=veroeffentlicht/), k.keyboard.press("Enter")]);
+  if (!(await tabTo(() => document.activeElement.textContent === "Zum Portal"))) fail("portal link not reachable with Tab");
+  await Promise.all([k.waitForURL(base + "/"), k.keyboard.press("Enter")]);
+  if (!(await tabTo(() => document.activeElement.id === "suche-kopf"))) fail("search not reachable with Tab");
+  await k.keyboard.type("Tastaturwort");
+  await Promise.all([k.waitForURL(/\/suche\?q=Tastaturwort/), k.keyboard.press("Enter")]);
+  const hit = await k.locator("ol.results a").first().textContent().catch(() => null);
+  if (!hit || !hit.includes("Hund anmelden")) fail(`published keyword not found in search (first hit: ${hit})`);
+  await k.goto(base + "/verwaltung/");
+  if (!(await tabTo(() => document.activeElement.textContent === "Abmelden"))) fail("sign-out button not reachable with Tab");
+  const onLogout = true;
   if (!onLogout) fail("sign-out button not reachable with Tab");
   await Promise.all([k.waitForURL(/\/verwaltung\/anmelden/), k.keyboard.press("Enter")]);
   await kctx.close();
 }
 
 await browser.close();
-console.log(`${pages.length * 2 + 2} portal page checks, 7 back-office page states, ${failures.length} failures`);
+console.log(`${pages.length * 2 + 2} portal page checks, 13 back-office page states, ${failures.length} failures`);
 if (failures.length) process.exit(1);
