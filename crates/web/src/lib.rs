@@ -17,7 +17,7 @@ pub mod sync;
 mod templates;
 mod tenant;
 mod theme;
-mod verwaltung;
+pub mod verwaltung;
 
 use amtsweg_search::SearchIndex;
 use amtsweg_store::Store;

@@ -5,6 +5,7 @@
 mod binary;
 mod browser;
 mod editing;
+mod isolation;
 mod pages;
 mod place_routing;
 mod search;

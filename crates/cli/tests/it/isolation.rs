@@ -1,0 +1,93 @@
+//! Tenant isolation matrix, generated from the back office's route table: every route
+//! × role × foreign authority answers 403/404 and never shows the foreign data.
+
+use crate::on_each_backend;
+use crate::verwaltung::{Jar, enc, get, hidden, post, sign_in};
+
+/// Routes that act on the signed-in person only (no authority in the path). A new
+/// route must either take `{slug}` (and is then tested below) or be listed here
+/// after thinking about which data it shows.
+const OWN_SCOPE: &[&str] = &[
+    "/verwaltung",
+    "/verwaltung/",
+    "/verwaltung/anmelden",
+    "/verwaltung/anmelden/code",
+    "/verwaltung/abmelden",
+    "/verwaltung/ueberall-abmelden",
+    "/verwaltung/protokoll/",
+    "/verwaltung/protokoll.csv",
+];
+
+#[tokio::test]
+async fn every_back_office_route_refuses_foreign_authorities() {
+    on_each_backend!(|app| {
+        let table = amtsweg_web::verwaltung::route_table();
+        for (path, _) in &table {
+            assert!(
+                path.contains("{slug}") || OWN_SCOPE.contains(path),
+                "route {path} is not covered by the isolation matrix"
+            );
+        }
+        let scoped: Vec<_> = table.iter().filter(|(p, _)| p.contains("{slug}")).collect();
+        assert!(scoped.len() >= 7);
+        let store = &app.store.store;
+        let mut checked = 0;
+        for email in ["redaktion@moorbrueck.example", "sachbearbeitung@moorbrueck.example", "admin@moorbrueck.example"]
+        {
+            let mut jar = sign_in(app, email).await;
+            let csrf = hidden(&get(app, &mut jar, "/verwaltung/").await.body, "csrf");
+            for foreign in ["sg-heideland", "landkreis-heidekamp", "birkhusen"] {
+                let a = store.authority_by_slug(foreign).await.unwrap().unwrap();
+                let l = store.leistungen_of(a.id, false).await.unwrap().into_iter().next().unwrap();
+                let secret: String = l.description.chars().take(40).collect();
+                for (own_or_foreign, slug) in [("foreign", foreign), ("own path, foreign id", "moorbrueck")] {
+                    for (path, methods) in &scoped {
+                        if own_or_foreign != "foreign" && !path.contains("{id}") {
+                            continue;
+                        }
+                        let url =
+                            path.replace("{slug}", slug).replace("{id}", &l.id.to_string()).replace("{revision}", "1");
+                        for m in *methods {
+                            let r = if *m == "GET" {
+                                get(app, &mut jar, &url).await
+                            } else {
+                                let body = format!(
+                                    "csrf={csrf}&version=0&aktion=veroeffentlichen&name=Fremd&leika=99000000000009&trust_level=normal&description={}",
+                                    enc("übernommen")
+                                );
+                                post(app, &mut jar, &url, &body).await
+                            };
+                            assert!(
+                                r.status == 403 || r.status == 404,
+                                "{email}: {m} {url} ({own_or_foreign}) answered {}",
+                                r.status
+                            );
+                            assert!(!r.body.contains(&secret), "{email}: {m} {url} shows foreign content");
+                            checked += 1;
+                        }
+                    }
+                }
+                let still = store.leistung_by_id(a.id, l.id).await.unwrap().unwrap();
+                assert_eq!(still.name, l.name, "foreign service unchanged");
+                assert!(store.draft(a.id, l.id).await.unwrap().is_none(), "no foreign draft written");
+            }
+        }
+        assert!(checked > 100, "{checked}");
+        // Without a session every route sends the browser to sign in, or refuses a POST.
+        let mut anonymous = Jar::default();
+        for (path, methods) in &scoped {
+            let url = path.replace("{slug}", "moorbrueck").replace("{id}", "1").replace("{revision}", "1");
+            for m in *methods {
+                let r = if *m == "GET" {
+                    get(app, &mut anonymous, &url).await
+                } else {
+                    post(app, &mut anonymous, &url, "csrf=x").await
+                };
+                assert!(r.status == 303 || r.status == 403, "anonymous {m} {url}: {}", r.status);
+                if r.status == 303 {
+                    assert!(r.location().starts_with("/verwaltung/anmelden"));
+                }
+            }
+        }
+    });
+}
