@@ -169,6 +169,29 @@ const DEMO_PASSWORD = "Heidekamp-Demo-2026";
   await audit(page, "Versionen");
   await page.goto(base + "/verwaltung/behoerden/moorbrueck/leistungen/neu");
   await audit(page, "Neue Leistung");
+  await page.goto(base + "/verwaltung/behoerden/moorbrueck/darstellung");
+  await audit(page, "Darstellung");
+  await page.fill("#feld-primary_color", "#ffff00");
+  await page.click("form.stack-form button[type=submit]");
+  await audit(page, "Darstellung (Fehler)");
+  // The Verbund administrator's pages.
+  const vctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const v = await vctx.newPage();
+  await v.goto(base + "/verwaltung/anmelden");
+  await v.fill("#email", "verbund-admin@landkreis-heidekamp.example");
+  await v.fill("#password", DEMO_PASSWORD);
+  await Promise.all([v.waitForURL(/\/code/), v.click("button[type=submit]")]);
+  await v.fill("#code", totp("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"));
+  await Promise.all([v.waitForURL(/\/verwaltung\/$/), v.click("button[type=submit]")]);
+  await v.goto(base + "/verwaltung/verbund/behoerden/");
+  await audit(v, "Behörden im Verbund");
+  await v.goto(base + "/verwaltung/verbund/behoerden/neu");
+  await audit(v, "Behörde hinzufügen");
+  await v.fill("#feld-ars", "123");
+  await v.click("form.stack-form button[type=submit]");
+  if (!(await v.isVisible(".error-summary"))) fail("authority form error summary not shown");
+  await audit(v, "Behörde hinzufügen (Fehler)");
+  await vctx.close();
   for (const p of ["/verwaltung/", "/verwaltung/protokoll/"]) {
     await page.goto(base + p);
     await page.setViewportSize({ width: 320, height: 640 });
@@ -231,5 +254,5 @@ const DEMO_PASSWORD = "Heidekamp-Demo-2026";
 }
 
 await browser.close();
-console.log(`${pages.length * 2 + 2} portal page checks, 13 back-office page states, ${failures.length} failures`);
+console.log(`${pages.length * 2 + 2} portal page checks, 19 back-office page states, ${failures.length} failures`);
 if (failures.length) process.exit(1);

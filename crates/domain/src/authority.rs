@@ -278,3 +278,60 @@ mod tests {
         assert_eq!(Slug::from_title("***").as_str(), "seite");
     }
 }
+
+impl Ags {
+    /// Whether this AGS and the ARS name the same municipality (AGS = ARS digits 1–5 and 10–12).
+    #[must_use]
+    pub fn matches(&self, ars: &Ars) -> bool {
+        let a = ars.as_str();
+        self.0[..5] == a[..5] && self.0[5..] == a[9..]
+    }
+}
+
+/// Whether `child` (of `child_kind`) lies inside the area of `parent`.
+#[must_use]
+pub fn within(parent: &Authority, child: &Ars) -> bool {
+    child.as_str().starts_with(&parent.area_prefix()) && child != &parent.ars
+}
+
+/// A host name an authority's portal may be served under.
+///
+/// # Errors
+/// When it is not a plain lower-case DNS name.
+pub fn parse_host(h: &str) -> Result<String, InvalidValue> {
+    let h = h.trim().trim_end_matches('.').to_ascii_lowercase();
+    let ok = !h.is_empty()
+        && h.len() <= 253
+        && h.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        });
+    if ok {
+        Ok(h)
+    } else {
+        Err(InvalidValue(format!("„{h}“ ist kein gültiger Hostname (z. B. portal.gemeinde.de).")))
+    }
+}
+
+#[cfg(test)]
+mod key_tests {
+    use super::*;
+
+    #[test]
+    fn ags_and_ars_must_agree() {
+        let ars = Ars::parse("039515401011").unwrap();
+        assert!(Ags::parse("03951011").unwrap().matches(&ars));
+        assert!(!Ags::parse("03951012").unwrap().matches(&ars));
+    }
+
+    #[test]
+    fn host_names() {
+        assert_eq!(parse_host("Portal.Ellerloh.de").unwrap(), "portal.ellerloh.de");
+        assert!(parse_host("evil.example/path").is_err());
+        assert!(parse_host("-x.de").is_err());
+        assert!(parse_host("").is_err());
+    }
+}

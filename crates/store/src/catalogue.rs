@@ -767,3 +767,33 @@ impl Store {
         self.fetch_all(&q).await
     }
 }
+
+impl Tx {
+    /// Changes an authority's look (colour and welcome text).
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn update_authority_look(&mut self, authority_id: i64, primary_color: &str, intro: &str) -> Result<bool> {
+        let q = Query::update()
+            .table("authorities")
+            .value("primary_color", primary_color)
+            .value("intro", intro)
+            .value("updated_at", now_ms())
+            .and_where(Expr::col("id").eq(authority_id))
+            .to_owned();
+        Ok(self.execute(&q).await? == 1)
+    }
+
+    /// Whether a host name is already taken by some authority.
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn host_taken(&mut self, host: &str) -> Result<bool> {
+        let q = Query::select()
+            .expr_as(Expr::col("authority_id"), "id")
+            .from("authority_hosts")
+            .and_where(Expr::col("host").eq(normalize_host(host)))
+            .to_owned();
+        Ok(self.fetch_optional_in_tx::<IdRow>(&q).await?.is_some())
+    }
+}

@@ -30,6 +30,9 @@ const BUILTIN: &[(&str, &str)] = &[
     ("verwaltung/leistung_form.html", include_str!("../templates/verwaltung/leistung_form.html")),
     ("verwaltung/vorschau.html", include_str!("../templates/verwaltung/vorschau.html")),
     ("verwaltung/versionen.html", include_str!("../templates/verwaltung/versionen.html")),
+    ("verwaltung/behoerden.html", include_str!("../templates/verwaltung/behoerden.html")),
+    ("verwaltung/behoerde_neu.html", include_str!("../templates/verwaltung/behoerde_neu.html")),
+    ("verwaltung/darstellung.html", include_str!("../templates/verwaltung/darstellung.html")),
 ];
 
 /// Escapes `& < > " '` only. minijinja's default also escapes `/`, which is safe but

@@ -18,13 +18,16 @@ const OWN_SCOPE: &[&str] = &[
     "/verwaltung/protokoll.csv",
 ];
 
+/// Routes for the Verbund administrator alone: everyone else gets 403.
+const VERBUND_ONLY: &[&str] = &["/verwaltung/verbund/behoerden/", "/verwaltung/verbund/behoerden/neu"];
+
 #[tokio::test]
 async fn every_back_office_route_refuses_foreign_authorities() {
     on_each_backend!(|app| {
         let table = amtsweg_web::verwaltung::route_table();
         for (path, _) in &table {
             assert!(
-                path.contains("{slug}") || OWN_SCOPE.contains(path),
+                path.contains("{slug}") || OWN_SCOPE.contains(path) || VERBUND_ONLY.contains(path),
                 "route {path} is not covered by the isolation matrix"
             );
         }
@@ -36,6 +39,16 @@ async fn every_back_office_route_refuses_foreign_authorities() {
         {
             let mut jar = sign_in(app, email).await;
             let csrf = hidden(&get(app, &mut jar, "/verwaltung/").await.body, "csrf");
+            for (path, methods) in table.iter().filter(|(p, _)| VERBUND_ONLY.contains(p)) {
+                for m in *methods {
+                    let r = if *m == "GET" {
+                        get(app, &mut jar, path).await
+                    } else {
+                        post(app, &mut jar, path, &format!("csrf={csrf}")).await
+                    };
+                    assert_eq!(r.status, 403, "{email}: {m} {path}");
+                }
+            }
             for foreign in ["sg-heideland", "landkreis-heidekamp", "birkhusen"] {
                 let a = store.authority_by_slug(foreign).await.unwrap().unwrap();
                 let l = store.leistungen_of(a.id, false).await.unwrap().into_iter().next().unwrap();

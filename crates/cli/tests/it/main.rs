@@ -12,4 +12,5 @@ mod search;
 mod security;
 mod support;
 mod tenancy;
+mod tenant_admin;
 mod verwaltung;

@@ -4,6 +4,7 @@
 mod audit_view;
 mod leistungen;
 mod login;
+mod verbund;
 
 use crate::AppState;
 use crate::error::AppError;
@@ -50,6 +51,13 @@ fn table() -> Vec<(&'static str, &'static [&'static str], MethodRouter<AppState>
             &["POST"],
             post(leistungen::restore),
         ),
+        (
+            "/verwaltung/behoerden/{slug}/darstellung",
+            &["GET", "POST"],
+            get(verbund::look_form).post(verbund::look_submit),
+        ),
+        ("/verwaltung/verbund/behoerden/", &["GET"], get(verbund::list)),
+        ("/verwaltung/verbund/behoerden/neu", &["GET", "POST"], get(verbund::new_form).post(verbund::create)),
     ]
 }
 
@@ -155,6 +163,7 @@ fn base(state: &AppState, staff: Option<&StaffContext>, path: &str) -> Value {
             ends_at => ends,
             ends_at_ms => s.session.ends_at(),
             idle_minutes => state.config.staff_idle_minutes,
+            is_verbund_admin => s.perms.is_verbund_admin(),
             is_admin => s.perms.is_verbund_admin() || s.perms.grants().iter().any(|g| g.role == amtsweg_domain::staff::Role::AuthorityAdmin),
         }
     });
@@ -185,6 +194,7 @@ async fn start(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> R
                 name => &a.name, slug => a.slug.as_str(),
                 services => catalogue.leistungen_of(a.id).count(),
                 can_edit => staff.perms.can_edit_content(a.id),
+                can_administer => staff.perms.can_administer(a.id),
             }
         })
         .collect();

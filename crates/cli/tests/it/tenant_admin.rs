@@ -1,0 +1,116 @@
+//! Tenant administration: adding a member authority and setting its look.
+
+use crate::on_each_backend;
+use crate::verwaltung::{enc, get, hidden, post, sign_in};
+
+fn form(csrf: &str, fields: &[(&str, &str)]) -> String {
+    let mut out = format!("csrf={csrf}");
+    for (k, v) in fields {
+        out.push_str(&format!("&{k}={}", enc(v)));
+    }
+    out
+}
+
+const GOOD: &[(&str, &str)] = &[
+    ("name", "Gemeinde Heidhof"),
+    ("kind", "gemeinde"),
+    ("parent", "sg-heideland"),
+    ("ars", "039515401013"),
+    ("ags", "03951013"),
+    ("hosts", "portal.heidhof.example"),
+    ("street", "Dorfstraße 1"),
+    ("plz", "29399"),
+    ("city", "Heidhof"),
+    ("primary_color", "#2a5d2a"),
+];
+
+fn with(changes: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
+    GOOD.iter().map(|(k, v)| (*k, changes.iter().find(|(c, _)| c == k).map_or(*v, |(_, nv)| *nv))).collect()
+}
+
+#[tokio::test]
+async fn the_verbund_administrator_adds_an_authority_in_one_form() {
+    on_each_backend!(|app| {
+        let mut jar = sign_in(app, "verbund-admin@landkreis-heidekamp.example").await;
+        let page = get(app, &mut jar, "/verwaltung/verbund/behoerden/neu").await;
+        assert_eq!(page.status, 200);
+        let csrf = hidden(&page.body, "csrf");
+        let r = post(app, &mut jar, "/verwaltung/verbund/behoerden/neu", &form(&csrf, GOOD)).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let list = get(app, &mut jar, r.location()).await;
+        assert!(list.body.contains("Gemeinde Heidhof") && list.body.contains("portal.heidhof.example"));
+        let portal = app.get("/o/gemeinde-heidhof/").await;
+        assert_eq!(portal.status, 200);
+        assert!(portal.body.contains("<h1>Gemeinde Heidhof</h1>"));
+        let by_host = app.get_with("/", "portal.heidhof.example", None).await;
+        assert!(by_host.body.contains("<h1>Gemeinde Heidhof</h1>"), "own host name works at once");
+        assert!(app.get("/o/gemeinde-heidhof/theme.css").await.body.contains("#2a5d2a"));
+        let audit = app.store.store.audit_entries(None, 20).await.unwrap();
+        assert!(audit.iter().any(|e| e.action == "authority.create"));
+    });
+}
+
+#[tokio::test]
+async fn bad_authority_input_is_explained_and_nothing_is_saved() {
+    on_each_backend!(|app| {
+        let mut jar = sign_in(app, "verbund-admin@landkreis-heidekamp.example").await;
+        let csrf = hidden(&get(app, &mut jar, "/verwaltung/verbund/behoerden/neu").await.body, "csrf");
+        let before = app.store.store.authorities().await.unwrap().len();
+        for (changes, expect) in [
+            (vec![("ars", "03951540101")], "12 Ziffern"),
+            (vec![("ags", "03951099")], "nicht dieselbe Gemeinde"),
+            (vec![("ars", "039510099099"), ("ags", "03951099")], "nicht im Gebiet"),
+            (vec![("ars", "039515401011"), ("ags", "03951011")], "bereits eine Behörde"),
+            (vec![("name", "Moorbrück"), ("ars", "039515401014"), ("ags", "03951014")], "schon vergeben"),
+            (vec![("hosts", "landkreis-heidekamp.localhost")], "schon verwendet"),
+            (vec![("hosts", "evil.example/pfad")], "kein gültiger Hostname"),
+            (vec![("primary_color", "#ffff00")], "mindestens 4,5:1"),
+            (vec![("primary_color", "rot")], "#rrggbb"),
+            (vec![("parent", "")], "übergeordnete Behörde"),
+        ] {
+            let r = post(app, &mut jar, "/verwaltung/verbund/behoerden/neu", &form(&csrf, &with(&changes))).await;
+            assert_eq!(r.status, 422, "{changes:?}");
+            assert!(r.body.contains(expect), "{changes:?} should say {expect}");
+            assert!(r.body.contains("Es wurde nichts gespeichert."));
+        }
+        assert_eq!(app.store.store.authorities().await.unwrap().len(), before);
+
+        // Only the Verbund administrator may add authorities.
+        let mut admin = sign_in(app, "admin@moorbrueck.example").await;
+        assert_eq!(get(app, &mut admin, "/verwaltung/verbund/behoerden/").await.status, 403);
+        let r = post(app, &mut admin, "/verwaltung/verbund/behoerden/neu", &form(&csrf, GOOD)).await;
+        assert_eq!(r.status, 403);
+    });
+}
+
+#[tokio::test]
+async fn an_authority_sets_its_colour_with_contrast_enforced() {
+    on_each_backend!(|app| {
+        let mut admin = sign_in(app, "admin@moorbrueck.example").await;
+        let page = get(app, &mut admin, "/verwaltung/behoerden/moorbrueck/darstellung").await;
+        assert_eq!(page.status, 200);
+        let csrf = hidden(&page.body, "csrf");
+        let bad = post(
+            app,
+            &mut admin,
+            "/verwaltung/behoerden/moorbrueck/darstellung",
+            &format!("csrf={csrf}&primary_color=%23ffff00&intro=x"),
+        )
+        .await;
+        assert_eq!(bad.status, 422);
+        assert!(bad.body.contains("nur einen Kontrast von 1.1:1"));
+        let ok = post(
+            app,
+            &mut admin,
+            "/verwaltung/behoerden/moorbrueck/darstellung",
+            &format!("csrf={csrf}&primary_color=%23225522&intro=Hallo+Moorbr%C3%BCck"),
+        )
+        .await;
+        assert_eq!(ok.status, 303);
+        assert!(app.get("/o/moorbrueck/theme.css").await.body.contains("#225522"));
+        assert!(app.get("/o/moorbrueck/").await.body.contains("Hallo Moorbrück"));
+        assert_eq!(get(app, &mut admin, "/verwaltung/behoerden/ellerloh/darstellung").await.status, 403);
+        let mut editor = sign_in(app, "redaktion@moorbrueck.example").await;
+        assert_eq!(get(app, &mut editor, "/verwaltung/behoerden/moorbrueck/darstellung").await.status, 403);
+    });
+}
