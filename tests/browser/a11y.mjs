@@ -191,6 +191,8 @@ const DEMO_PASSWORD = "Heidekamp-Demo-2026";
   await v.click("form.stack-form button[type=submit]");
   if (!(await v.isVisible(".error-summary"))) fail("authority form error summary not shown");
   await audit(v, "Behörde hinzufügen (Fehler)");
+  await v.goto(base + "/verwaltung/verbund/zustaendigkeiten/");
+  await audit(v, "Zuständigkeiten");
   await vctx.close();
   for (const p of ["/verwaltung/", "/verwaltung/protokoll/"]) {
     await page.goto(base + p);
@@ -254,5 +256,5 @@ const DEMO_PASSWORD = "Heidekamp-Demo-2026";
 }
 
 await browser.close();
-console.log(`${pages.length * 2 + 2} portal page checks, 19 back-office page states, ${failures.length} failures`);
+console.log(`${pages.length * 2 + 2} portal page checks, 20 back-office page states, ${failures.length} failures`);
 if (failures.length) process.exit(1);

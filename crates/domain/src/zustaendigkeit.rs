@@ -93,3 +93,23 @@ mod tests {
         assert_eq!(overlaps(&r).len(), 1);
     }
 }
+
+/// Places (by ARS) for which no rule names a responsible authority for `leika`.
+#[must_use]
+pub fn gaps<'a>(rules: &[ResponsibilityRule], leika: &LeikaKey, places: &'a [Ars]) -> Vec<&'a Ars> {
+    places.iter().filter(|p| resolve(rules, leika, p) == Resolution::NotInVerbund).collect()
+}
+
+#[cfg(test)]
+mod gap_tests {
+    use super::*;
+
+    #[test]
+    fn gaps_are_places_without_a_rule() {
+        let key = LeikaKey::parse("99115003019000").unwrap();
+        let rules = vec![ResponsibilityRule { leika: key.clone(), authority_id: 1, area_prefix: "039515401".into() }];
+        let places = vec![Ars::parse("039515401011").unwrap(), Ars::parse("039510007007").unwrap()];
+        let g = gaps(&rules, &key, &places);
+        assert_eq!(g, vec![&places[1]]);
+    }
+}

@@ -797,3 +797,24 @@ impl Tx {
         Ok(self.fetch_optional_in_tx::<IdRow>(&q).await?.is_some())
     }
 }
+
+impl Tx {
+    /// Removes one responsibility rule; returns whether it existed.
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn remove_responsibility(
+        &mut self,
+        leika: &LeikaKey,
+        authority_id: i64,
+        area_prefix: &str,
+    ) -> Result<bool> {
+        let q = Query::delete()
+            .from_table("zustaendigkeiten")
+            .and_where(Expr::col("leika_key").eq(leika.as_str()))
+            .and_where(Expr::col("authority_id").eq(authority_id))
+            .and_where(Expr::col("area_prefix").eq(area_prefix))
+            .to_owned();
+        Ok(self.execute(&q).await? > 0)
+    }
+}

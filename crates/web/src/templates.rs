@@ -33,6 +33,7 @@ const BUILTIN: &[(&str, &str)] = &[
     ("verwaltung/behoerden.html", include_str!("../templates/verwaltung/behoerden.html")),
     ("verwaltung/behoerde_neu.html", include_str!("../templates/verwaltung/behoerde_neu.html")),
     ("verwaltung/darstellung.html", include_str!("../templates/verwaltung/darstellung.html")),
+    ("verwaltung/zustaendigkeiten.html", include_str!("../templates/verwaltung/zustaendigkeiten.html")),
 ];
 
 /// Escapes `& < > " '` only. minijinja's default also escapes `/`, which is safe but

@@ -19,7 +19,8 @@ const OWN_SCOPE: &[&str] = &[
 ];
 
 /// Routes for the Verbund administrator alone: everyone else gets 403.
-const VERBUND_ONLY: &[&str] = &["/verwaltung/verbund/behoerden/", "/verwaltung/verbund/behoerden/neu"];
+const VERBUND_ONLY: &[&str] =
+    &["/verwaltung/verbund/behoerden/", "/verwaltung/verbund/behoerden/neu", "/verwaltung/verbund/zustaendigkeiten/"];
 
 #[tokio::test]
 async fn every_back_office_route_refuses_foreign_authorities() {

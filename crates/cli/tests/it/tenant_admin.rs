@@ -114,3 +114,75 @@ async fn an_authority_sets_its_colour_with_contrast_enforced() {
         assert_eq!(get(app, &mut editor, "/verwaltung/behoerden/moorbrueck/darstellung").await.status, 403);
     });
 }
+
+#[tokio::test]
+async fn the_responsibility_editor_shows_gaps_and_overlaps() {
+    on_each_backend!(|app| {
+        let mut jar = sign_in(app, "verbund-admin@landkreis-heidekamp.example").await;
+        let page = get(app, &mut jar, "/verwaltung/verbund/zustaendigkeiten/").await;
+        assert_eq!(page.status, 200);
+        assert!(page.body.contains("Lücke: niemand zuständig für Sandhorst"), "Sandhorst is not on the platform");
+        let csrf = hidden(&page.body, "csrf");
+        let store = &app.store.store;
+        let county = store.authority_by_slug("landkreis-heidekamp").await.unwrap().unwrap();
+        let town = store.authority_by_slug("moorbrueck").await.unwrap().unwrap();
+        let melde = "99115003012000";
+
+        // The county takes over registration certificates for Sandhorst.
+        let r = post(
+            app,
+            &mut jar,
+            "/verwaltung/verbund/zustaendigkeiten/",
+            &format!("csrf={csrf}&aktion=hinzufuegen&leika={melde}&authority_id={}&area=039510020020", county.id),
+        )
+        .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let cookie = app.get("/ort?ort=Sandhorst&zurueck=/").await.cookie();
+        let go = app.get_with("/leistungen/meldebescheinigung", "127.0.0.1", Some(&cookie)).await;
+        assert_eq!(go.status, 303);
+        assert_eq!(go.location(), "/o/landkreis-heidekamp/", "routing follows the new rule at once");
+
+        // A second authority for the Samtgemeinde's area is an overlap.
+        let r = post(
+            app,
+            &mut jar,
+            "/verwaltung/verbund/zustaendigkeiten/",
+            &format!("csrf={csrf}&aktion=hinzufuegen&leika={melde}&authority_id={}&area=039515401", town.id),
+        )
+        .await;
+        assert_eq!(r.status, 303);
+        let page = get(app, &mut jar, "/verwaltung/verbund/zustaendigkeiten/").await;
+        assert!(
+            page.body.contains("Überschneidung: Stadt Moorbrück und Samtgemeinde Heideland für dasselbe Gebiet")
+                || page.body.contains("Überschneidung: Samtgemeinde Heideland und Stadt Moorbrück für dasselbe Gebiet")
+        );
+        let r = post(
+            app,
+            &mut jar,
+            "/verwaltung/verbund/zustaendigkeiten/",
+            &format!("csrf={csrf}&aktion=entfernen&leika={melde}&authority_id={}&area=039515401", town.id),
+        )
+        .await;
+        assert_eq!(r.status, 303);
+        let page = get(app, &mut jar, "/verwaltung/verbund/zustaendigkeiten/").await;
+        assert!(!page.body.contains("Überschneidung: Stadt Moorbrück"));
+
+        let bad = post(
+            app,
+            &mut jar,
+            "/verwaltung/verbund/zustaendigkeiten/",
+            &format!("csrf={csrf}&aktion=hinzufuegen&leika=123&authority_id={}&area=03951", county.id),
+        )
+        .await;
+        assert_eq!(bad.status, 422);
+        assert!(bad.body.contains("14 Ziffern"));
+        let bad = post(
+            app,
+            &mut jar,
+            "/verwaltung/verbund/zustaendigkeiten/",
+            &format!("csrf={csrf}&aktion=hinzufuegen&leika={melde}&authority_id={}&area=0", county.id),
+        )
+        .await;
+        assert_eq!(bad.status, 422);
+    });
+}

@@ -5,6 +5,7 @@ mod audit_view;
 mod leistungen;
 mod login;
 mod verbund;
+mod zustaendigkeit;
 
 use crate::AppState;
 use crate::error::AppError;
@@ -58,6 +59,11 @@ fn table() -> Vec<(&'static str, &'static [&'static str], MethodRouter<AppState>
         ),
         ("/verwaltung/verbund/behoerden/", &["GET"], get(verbund::list)),
         ("/verwaltung/verbund/behoerden/neu", &["GET", "POST"], get(verbund::new_form).post(verbund::create)),
+        (
+            "/verwaltung/verbund/zustaendigkeiten/",
+            &["GET", "POST"],
+            get(zustaendigkeit::page).post(zustaendigkeit::submit),
+        ),
     ]
 }
 
