@@ -134,6 +134,9 @@ const DEMO_PASSWORD = "Heidekamp-Demo-2026";
   const page = await ctx.newPage();
   await page.goto(base + "/verwaltung/anmelden");
   await audit(page, "/verwaltung/anmelden");
+  await page.goto(base + "/verwaltung/passwort-vergessen");
+  await audit(page, "Passwort vergessen");
+  await page.goto(base + "/verwaltung/anmelden");
   await page.fill("#email", "niemand@example.org");
   await page.fill("#password", "falsch-falsch");
   await page.click("button[type=submit]");
@@ -169,6 +172,10 @@ const DEMO_PASSWORD = "Heidekamp-Demo-2026";
   await audit(page, "Versionen");
   await page.goto(base + "/verwaltung/behoerden/moorbrueck/leistungen/neu");
   await audit(page, "Neue Leistung");
+  await page.goto(base + "/verwaltung/behoerden/moorbrueck/einladen");
+  await audit(page, "Einladen");
+  await page.goto(base + "/verwaltung/einladung/ungueltig");
+  await audit(page, "Link ungültig");
   await page.goto(base + "/verwaltung/behoerden/moorbrueck/darstellung");
   await audit(page, "Darstellung");
   await page.fill("#feld-primary_color", "#ffff00");
@@ -256,5 +263,5 @@ const DEMO_PASSWORD = "Heidekamp-Demo-2026";
 }
 
 await browser.close();
-console.log(`${pages.length * 2 + 2} portal page checks, 20 back-office page states, ${failures.length} failures`);
+console.log(`${pages.length * 2 + 2} portal page checks, 23 back-office page states, ${failures.length} failures`);
 if (failures.length) process.exit(1);

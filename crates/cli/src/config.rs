@@ -22,6 +22,8 @@ pub struct Config {
     /// How often (milliseconds) a node checks the store for published changes.
     pub sync_interval_ms: u64,
     pub web: WebConfig,
+    /// Outgoing e-mail (invitations, password resets, notices).
+    pub mail: amtsweg_handoff::mail::MailConfig,
 }
 
 impl Default for Config {
@@ -33,6 +35,7 @@ impl Default for Config {
             log_format: "text".into(),
             sync_interval_ms: 500,
             web: WebConfig::default(),
+            mail: amtsweg_handoff::mail::MailConfig::default(),
         }
     }
 }

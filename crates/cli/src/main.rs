@@ -119,6 +119,11 @@ async fn run(command: Command, mut cfg: Config) -> anyhow::Result<()> {
     match command {
         Command::Demo { port } => {
             cfg.listen = format!("127.0.0.1:{port}");
+            cfg.web.public_base_url = format!("http://127.0.0.1:{port}");
+            if cfg.mail.transport == "none" {
+                // The demo has no mail server: show mails in the log instead.
+                cfg.mail.transport = "log".into();
+            }
             let store = server::open_store(&cfg).await?;
             let demo = seed::parse(seed::DEMO)?;
             match seed::apply(&store, &demo).await? {

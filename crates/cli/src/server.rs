@@ -41,6 +41,13 @@ fn redact(url: &str) -> String {
 pub async fn serve(store: Store, cfg: Config, demo: bool) -> anyhow::Result<()> {
     let state = AppState::new(store, cfg.web.clone()).await.context("cannot start the portal")?;
     let _sync = sync::spawn(state.clone(), Duration::from_millis(cfg.sync_interval_ms.max(50)));
+    let _outbox = match amtsweg_handoff::mail::Mailer::from_config(&cfg.mail).context("invalid [mail] configuration")? {
+        Some(mailer) => Some(amtsweg_handoff::spawn(state.store.clone(), mailer, Duration::from_secs(2))),
+        None => {
+            tracing::warn!("mail.transport = \"none\": e-mails wait in the outbox until a transport is configured");
+            None
+        }
+    };
     let listener =
         tokio::net::TcpListener::bind(&cfg.listen).await.with_context(|| format!("cannot listen on {}", cfg.listen))?;
     let addr = listener.local_addr()?;

@@ -10,6 +10,7 @@ mod catalogue;
 mod db;
 pub mod editing;
 mod migrate;
+pub mod outbox;
 pub mod rows;
 pub mod staff;
 #[cfg(feature = "test-support")]

@@ -29,6 +29,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0003_editing.sql"),
         postgres: include_str!("../migrations/postgres/0003_editing.sql"),
     },
+    Migration {
+        version: 4,
+        sqlite: include_str!("../migrations/sqlite/0004_mail.sql"),
+        postgres: include_str!("../migrations/postgres/0004_mail.sql"),
+    },
 ];
 
 impl Store {

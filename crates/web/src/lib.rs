@@ -46,6 +46,8 @@ pub struct WebConfig {
     pub secure_cookies: bool,
     /// Directory whose templates override the built-in ones (same file names).
     pub templates_dir: Option<PathBuf>,
+    /// The address citizens and staff reach the portal at; links in e-mails use it.
+    pub public_base_url: String,
     /// Staff sessions end after this many minutes without activity.
     pub staff_idle_minutes: u64,
     /// Staff sessions end this many hours after sign-in, active or not.
@@ -60,6 +62,7 @@ impl Default for WebConfig {
             body_limit: 2 * 1024 * 1024,
             secure_cookies: false,
             templates_dir: None,
+            public_base_url: "http://127.0.0.1:8080".into(),
             staff_idle_minutes: 30,
             staff_absolute_hours: 12,
         }

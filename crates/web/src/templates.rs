@@ -34,6 +34,10 @@ const BUILTIN: &[(&str, &str)] = &[
     ("verwaltung/behoerde_neu.html", include_str!("../templates/verwaltung/behoerde_neu.html")),
     ("verwaltung/darstellung.html", include_str!("../templates/verwaltung/darstellung.html")),
     ("verwaltung/zustaendigkeiten.html", include_str!("../templates/verwaltung/zustaendigkeiten.html")),
+    ("verwaltung/einladen.html", include_str!("../templates/verwaltung/einladen.html")),
+    ("verwaltung/passwort_setzen.html", include_str!("../templates/verwaltung/passwort_setzen.html")),
+    ("verwaltung/passwort_vergessen.html", include_str!("../templates/verwaltung/passwort_vergessen.html")),
+    ("verwaltung/hinweis.html", include_str!("../templates/verwaltung/hinweis.html")),
 ];
 
 /// Escapes `& < > " '` only. minijinja's default also escapes `/`, which is safe but

@@ -2,6 +2,7 @@
 //! (here and everywhere), the start page and the audit log.
 
 mod audit_view;
+mod konten;
 mod leistungen;
 mod login;
 mod verbund;
@@ -57,6 +58,18 @@ fn table() -> Vec<(&'static str, &'static [&'static str], MethodRouter<AppState>
             &["GET", "POST"],
             get(verbund::look_form).post(verbund::look_submit),
         ),
+        (
+            "/verwaltung/behoerden/{slug}/einladen",
+            &["GET", "POST"],
+            get(konten::invite_form).post(konten::invite_submit),
+        ),
+        (
+            "/verwaltung/einladung/{token}",
+            &["GET", "POST"],
+            get(konten::invitation_form).post(konten::invitation_submit),
+        ),
+        ("/verwaltung/passwort-vergessen", &["GET", "POST"], get(konten::forgot_form).post(konten::forgot_submit)),
+        ("/verwaltung/passwort-neu/{token}", &["GET", "POST"], get(konten::reset_form).post(konten::reset_submit)),
         ("/verwaltung/verbund/behoerden/", &["GET"], get(verbund::list)),
         ("/verwaltung/verbund/behoerden/neu", &["GET", "POST"], get(verbund::new_form).post(verbund::create)),
         (

@@ -1,0 +1,193 @@
+//! The transactional outbox: work for the outside world (e-mail now, back-office
+//! connectors later) is written in the same transaction as the change that causes it,
+//! and delivered afterwards by a worker with retries and backoff.
+
+use crate::db::{Store, Tx};
+use crate::{Result, StoreError, now_ms};
+use sea_query::{Expr, ExprTrait, Order, Query};
+use serde::{Deserialize, Serialize};
+
+/// An e-mail as queued. Bodies never contain application data, only notices and links.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailMessage {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub kind: String,
+    pub payload: String,
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub last_error: String,
+}
+
+impl OutboxRow {
+    /// # Errors
+    /// When the payload is not an e-mail.
+    pub fn email(&self) -> Result<EmailMessage> {
+        serde_json::from_str(&self.payload).map_err(|e| StoreError::Invalid(e.to_string()))
+    }
+}
+
+/// After this many failed attempts an entry is parked as `dead` for a person to look at.
+pub const MAX_ATTEMPTS: i64 = 8;
+
+const COLUMNS: [&str; 7] = ["id", "kind", "payload", "status", "attempts", "next_attempt_at", "last_error"];
+
+#[derive(Debug, sqlx::FromRow)]
+struct TokenRow {
+    kind: String,
+    user_id: i64,
+    expires_at: i64,
+    used_at: Option<i64>,
+}
+
+/// Why a one-time link cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenProblem {
+    Unknown,
+    Expired,
+    Used,
+}
+
+impl Store {
+    /// Entries due for delivery, oldest first.
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn due_outbox(&self, now: i64, limit: u64) -> Result<Vec<OutboxRow>> {
+        let q = Query::select()
+            .columns(COLUMNS)
+            .from("outbox")
+            .and_where(Expr::col("status").eq("pending"))
+            .and_where(Expr::col("next_attempt_at").lte(now))
+            .order_by("id", Order::Asc)
+            .limit(limit)
+            .to_owned();
+        self.fetch_all(&q).await
+    }
+
+    /// Every entry (newest first), for tests and operators.
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn outbox_entries(&self, limit: u64) -> Result<Vec<OutboxRow>> {
+        let q = Query::select().columns(COLUMNS).from("outbox").order_by("id", Order::Desc).limit(limit).to_owned();
+        self.fetch_all(&q).await
+    }
+
+    /// Checks a one-time link of `kind` and returns its user, without using it up.
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn staff_token_user(
+        &self,
+        token_hash: &str,
+        kind: &str,
+    ) -> Result<std::result::Result<i64, TokenProblem>> {
+        let q = Query::select()
+            .columns(["kind", "user_id", "expires_at", "used_at"])
+            .from("staff_tokens")
+            .and_where(Expr::col("token_hash").eq(token_hash))
+            .to_owned();
+        Ok(match self.fetch_optional::<TokenRow>(&q).await? {
+            Some(t) if t.kind != kind => Err(TokenProblem::Unknown),
+            Some(t) if t.used_at.is_some() => Err(TokenProblem::Used),
+            Some(t) if t.expires_at <= now_ms() => Err(TokenProblem::Expired),
+            Some(t) => Ok(t.user_id),
+            None => Err(TokenProblem::Unknown),
+        })
+    }
+}
+
+impl Tx {
+    /// Queues an e-mail; it is sent only if this transaction commits.
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn enqueue_email(&mut self, m: &EmailMessage) -> Result<i64> {
+        let payload = serde_json::to_string(m).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let now = now_ms();
+        let q = Query::insert()
+            .into_table("outbox")
+            .columns(["kind", "payload", "next_attempt_at", "created_at"])
+            .values_panic(["email".into(), payload.into(), now.into(), now.into()])
+            .returning_col("id")
+            .to_owned();
+        self.insert_id(&q).await
+    }
+
+    /// # Errors
+    /// On database errors.
+    pub async fn mark_outbox_done(&mut self, id: i64) -> Result<()> {
+        let q = Query::update()
+            .table("outbox")
+            .value("status", "done")
+            .value("done_at", now_ms())
+            .and_where(Expr::col("id").eq(id))
+            .and_where(Expr::col("status").eq("pending"))
+            .to_owned();
+        self.execute(&q).await?;
+        Ok(())
+    }
+
+    /// Records a failed attempt; schedules the next one or parks the entry as dead.
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn mark_outbox_failed(&mut self, row: &OutboxRow, error: &str, next_attempt_at: i64) -> Result<()> {
+        let attempts = row.attempts + 1;
+        let status = if attempts >= MAX_ATTEMPTS { "dead" } else { "pending" };
+        let q = Query::update()
+            .table("outbox")
+            .value("status", status)
+            .value("attempts", attempts)
+            .value("next_attempt_at", next_attempt_at)
+            .value("last_error", error.chars().take(500).collect::<String>())
+            .and_where(Expr::col("id").eq(row.id))
+            .to_owned();
+        self.execute(&q).await?;
+        Ok(())
+    }
+
+    /// Stores a one-time link (`invite` or `reset`) for a staff member.
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn insert_staff_token(
+        &mut self,
+        token_hash: &str,
+        kind: &str,
+        user_id: i64,
+        expires_at: i64,
+    ) -> Result<()> {
+        let q = Query::insert()
+            .into_table("staff_tokens")
+            .columns(["token_hash", "kind", "user_id", "expires_at"])
+            .values_panic([token_hash.into(), kind.into(), user_id.into(), expires_at.into()])
+            .to_owned();
+        self.execute(&q).await?;
+        Ok(())
+    }
+
+    /// Uses up a one-time link; false when it was used, expired or unknown meanwhile.
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn use_staff_token(&mut self, token_hash: &str, kind: &str) -> Result<bool> {
+        let q = Query::update()
+            .table("staff_tokens")
+            .value("used_at", now_ms())
+            .and_where(Expr::col("token_hash").eq(token_hash))
+            .and_where(Expr::col("kind").eq(kind))
+            .and_where(Expr::col("used_at").is_null())
+            .and_where(Expr::col("expires_at").gt(now_ms()))
+            .to_owned();
+        Ok(self.execute(&q).await? == 1)
+    }
+}
