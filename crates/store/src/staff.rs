@@ -411,3 +411,20 @@ impl Tx {
         Ok(())
     }
 }
+
+impl Tx {
+    /// Sends the session back through the second-factor step (used to enrol a second
+    /// factor voluntarily).
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn require_second_factor_again(&mut self, id_hash: &str) -> Result<()> {
+        let q = Query::update()
+            .table("sessions")
+            .value("second_factor_done", false)
+            .and_where(Expr::col("id_hash").eq(id_hash))
+            .to_owned();
+        self.execute(&q).await?;
+        Ok(())
+    }
+}

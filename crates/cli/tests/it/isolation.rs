@@ -14,6 +14,7 @@ const OWN_SCOPE: &[&str] = &[
     "/verwaltung/anmelden/code",
     "/verwaltung/abmelden",
     "/verwaltung/ueberall-abmelden",
+    "/verwaltung/zweiter-faktor",
     "/verwaltung/protokoll/",
     "/verwaltung/protokoll.csv",
     "/verwaltung/passwort-vergessen",

@@ -270,3 +270,28 @@ async fn the_audit_chain_stays_verifiable() {
         }
     });
 }
+
+#[tokio::test]
+async fn editors_may_enrol_a_second_factor_voluntarily() {
+    on_each_backend!(|app| {
+        let mut jar = sign_in(app, "redaktion@moorbrueck.example").await;
+        let start = get(app, &mut jar, "/verwaltung/").await;
+        assert!(start.body.contains("Zweiten Faktor einrichten"));
+        let csrf = hidden(&start.body, "csrf");
+        let r = post(app, &mut jar, "/verwaltung/zweiter-faktor", &format!("csrf={csrf}")).await;
+        assert_eq!(r.location(), "/verwaltung/anmelden/code");
+        let page = get(app, &mut jar, "/verwaltung/anmelden/code").await;
+        let secret = page.body.split("<code class=\"secret\">").nth(1).unwrap().split('<').next().unwrap().to_owned();
+        let csrf = hidden(&page.body, "csrf");
+        let code = amtsweg_web::current_totp_code(&secret).unwrap();
+        assert_eq!(
+            post(app, &mut jar, "/verwaltung/anmelden/code", &format!("code={code}&csrf={csrf}")).await.status,
+            303
+        );
+        assert!(get(app, &mut jar, "/verwaltung/").await.body.contains("Zweiter Faktor: eingerichtet"));
+        // From now on the editor's sign-in asks for the code.
+        let mut fresh = Jar::default();
+        let r = password_step(app, &mut fresh, "redaktion@moorbrueck.example", DEMO_PASSWORD).await;
+        assert!(r.location().starts_with("/verwaltung/anmelden/code"));
+    });
+}

@@ -310,3 +310,27 @@ mod tests {
         assert_eq!(safe_next(None), "/verwaltung/");
     }
 }
+
+/// A staff member without a second factor sets one up voluntarily: the session goes
+/// back through the code step, which enrols when no secret exists yet.
+pub async fn enrol_second_factor(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Form(f): Form<CsrfForm>,
+) -> Result<Response, AppError> {
+    let staff = match require_staff(&state, &headers, &uri).await {
+        Ok(s) => s,
+        Err(r) => return Ok(r),
+    };
+    if !checked(&staff, &headers, &f) {
+        return Ok(forbidden());
+    }
+    if staff.user.totp_secret.is_some() {
+        return Ok(Redirect::to("/verwaltung/").into_response());
+    }
+    let mut tx = state.store.begin().await?;
+    tx.require_second_factor_again(&staff.session.record.id_hash).await?;
+    tx.commit().await?;
+    Ok(Redirect::to("/verwaltung/anmelden/code").into_response())
+}

@@ -32,6 +32,7 @@ fn table() -> Vec<(&'static str, &'static [&'static str], MethodRouter<AppState>
         ("/verwaltung/anmelden/code", &["GET", "POST"], get(login::code_form).post(login::code_submit)),
         ("/verwaltung/abmelden", &["POST"], post(login::logout)),
         ("/verwaltung/ueberall-abmelden", &["POST"], post(login::logout_everywhere)),
+        ("/verwaltung/zweiter-faktor", &["POST"], post(login::enrol_second_factor)),
         ("/verwaltung/protokoll/", &["GET"], get(audit_view::page)),
         ("/verwaltung/protokoll.csv", &["GET"], get(audit_view::csv)),
         ("/verwaltung/behoerden/{slug}/leistungen/", &["GET"], get(leistungen::list)),
