@@ -19,7 +19,7 @@ const tenants = [
   { slug: "moorbrueck", leistung: "meldebescheinigung", unit: "mb-buergerbuero", contact: null },
   { slug: "landkreis-heidekamp", leistung: "kfz-neuzulassung", unit: "lk-zulassung", contact: "lk-schroeder" },
 ];
-const pages = ["/", "/leistungen/", "/leistungen/meldebescheinigung", "/suche?q=Perso", "/suche?q=xyzzy", "/ort?ort=29399", "/ort?ort=Hamburg", "/gibt-es-nicht"];
+const pages = ["/o/moorbrueck/seiten/barrierefreiheit", "/o/moorbrueck/seiten/leichte-sprache", "/", "/leistungen/", "/leistungen/meldebescheinigung", "/suche?q=Perso", "/suche?q=xyzzy", "/ort?ort=29399", "/ort?ort=Hamburg", "/gibt-es-nicht"];
 for (const t of tenants) {
   pages.push(`/o/${t.slug}/`, `/o/${t.slug}/leistungen/`, `/o/${t.slug}/leistungen/${t.leistung}`, `/o/${t.slug}/organisation/`, `/o/${t.slug}/organisation/${t.unit}`, `/o/${t.slug}/kontakte/`);
   if (t.contact) pages.push(`/o/${t.slug}/kontakte/${t.contact}`);
@@ -172,6 +172,10 @@ const DEMO_PASSWORD = "Heidekamp-Demo-2026";
   await audit(page, "Versionen");
   await page.goto(base + "/verwaltung/behoerden/moorbrueck/leistungen/neu");
   await audit(page, "Neue Leistung");
+  await page.goto(base + "/verwaltung/behoerden/moorbrueck/seiten/");
+  await audit(page, "Pflichtseiten");
+  await page.goto(base + "/verwaltung/behoerden/moorbrueck/seiten/gebaerdensprache");
+  await audit(page, "Seite bearbeiten");
   await page.goto(base + "/verwaltung/behoerden/moorbrueck/einladen");
   await audit(page, "Einladen");
   await page.goto(base + "/verwaltung/einladung/ungueltig");
@@ -263,5 +267,5 @@ const DEMO_PASSWORD = "Heidekamp-Demo-2026";
 }
 
 await browser.close();
-console.log(`${pages.length * 2 + 2} portal page checks, 23 back-office page states, ${failures.length} failures`);
+console.log(`${pages.length * 2 + 2} portal page checks, 25 back-office page states, ${failures.length} failures`);
 if (failures.length) process.exit(1);

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod authority;
 pub mod leistung;
 pub mod opening_hours;
+pub mod pages;
 pub mod place;
 pub mod staff;
 pub mod zustaendigkeit;

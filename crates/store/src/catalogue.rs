@@ -733,7 +733,9 @@ impl Store {
     /// On database errors.
     pub async fn content_watermark(&self) -> Result<i64> {
         let mut sum = 0i64;
-        for table in ["authorities", "locations", "org_units", "contacts", "leistungen", "places", "zustaendigkeiten"] {
+        for table in
+            ["authorities", "locations", "org_units", "contacts", "leistungen", "places", "zustaendigkeiten", "pages"]
+        {
             let q = Query::select()
                 .expr_as(Expr::col("id").count(), "rows")
                 .expr_as(

@@ -11,6 +11,7 @@ mod db;
 pub mod editing;
 mod migrate;
 pub mod outbox;
+pub mod pages;
 pub mod rows;
 pub mod staff;
 #[cfg(feature = "test-support")]

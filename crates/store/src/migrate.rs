@@ -34,6 +34,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0004_mail.sql"),
         postgres: include_str!("../migrations/postgres/0004_mail.sql"),
     },
+    Migration {
+        version: 5,
+        sqlite: include_str!("../migrations/sqlite/0005_pages.sql"),
+        postgres: include_str!("../migrations/postgres/0005_pages.sql"),
+    },
 ];
 
 impl Store {

@@ -26,6 +26,8 @@ pub struct Catalogue {
     leistung_contacts: HashMap<i64, Vec<i64>>,
     pub places: Vec<Place>,
     pub rules: Vec<ResponsibilityRule>,
+    /// Pages an editor has adapted, by (authority id, kind); others come from templates.
+    pages: HashMap<(i64, String), amtsweg_store::pages::PageRow>,
     /// Text modules rendered to safe HTML once per snapshot, by service id.
     module_html: HashMap<i64, Vec<(TextModule, String)>>,
     /// The watermark this snapshot was loaded at.
@@ -52,6 +54,9 @@ impl Catalogue {
             c.org_units.insert(a.id, store.org_units(a.id).await?);
             c.contacts.insert(a.id, store.contacts(a.id).await?);
             c.locations.insert(a.id, store.locations(a.id).await?);
+        }
+        for p in store.all_pages().await? {
+            c.pages.insert((p.authority_id, p.kind.clone()), p);
         }
         for link in store.leistung_contact_links().await? {
             c.leistung_contacts.entry(link.leistung_id).or_default().push(link.contact_id);
@@ -108,6 +113,24 @@ impl Catalogue {
     #[must_use]
     pub fn leistung(&self, authority_id: i64, slug: &str) -> Option<&Leistung> {
         self.leistung_by_slug.get(&(authority_id, slug.to_owned())).map(|i| &self.leistungen[*i])
+    }
+
+    /// Title, Markdown body, video link and revision (0 = template) of a plain page.
+    #[must_use]
+    pub fn page(&self, a: &Authority, kind: amtsweg_domain::pages::PageKind) -> (String, String, String, i64) {
+        match self.pages.get(&(a.id, kind.slug().to_owned())) {
+            Some(p) => (p.title.clone(), p.body.clone(), p.video_url.clone(), p.revision),
+            None => {
+                let (t, b) = kind.default_content(a);
+                (t, b, String::new(), 0)
+            }
+        }
+    }
+
+    /// The Verbund's top authority (the county), whose pages the Verbund pages link to.
+    #[must_use]
+    pub fn root(&self) -> Option<&Authority> {
+        self.authorities.iter().find(|a| a.parent_id.is_none())
     }
 
     /// The non-empty text modules of a service as safe HTML, in reading order.

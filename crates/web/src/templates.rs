@@ -21,6 +21,7 @@ const BUILTIN: &[(&str, &str)] = &[
     ("search.html", include_str!("../templates/search.html")),
     ("place.html", include_str!("../templates/place.html")),
     ("error.html", include_str!("../templates/error.html")),
+    ("page.html", include_str!("../templates/page.html")),
     ("verwaltung/base.html", include_str!("../templates/verwaltung/base.html")),
     ("verwaltung/login.html", include_str!("../templates/verwaltung/login.html")),
     ("verwaltung/code.html", include_str!("../templates/verwaltung/code.html")),
@@ -38,6 +39,8 @@ const BUILTIN: &[(&str, &str)] = &[
     ("verwaltung/passwort_setzen.html", include_str!("../templates/verwaltung/passwort_setzen.html")),
     ("verwaltung/passwort_vergessen.html", include_str!("../templates/verwaltung/passwort_vergessen.html")),
     ("verwaltung/hinweis.html", include_str!("../templates/verwaltung/hinweis.html")),
+    ("verwaltung/seiten.html", include_str!("../templates/verwaltung/seiten.html")),
+    ("verwaltung/seite.html", include_str!("../templates/verwaltung/seite.html")),
 ];
 
 /// Escapes `& < > " '` only. minijinja's default also escapes `/`, which is safe but

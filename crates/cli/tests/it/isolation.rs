@@ -67,8 +67,11 @@ async fn every_back_office_route_refuses_foreign_authorities() {
                         if own_or_foreign != "foreign" && !path.contains("{id}") {
                             continue;
                         }
-                        let url =
-                            path.replace("{slug}", slug).replace("{id}", &l.id.to_string()).replace("{revision}", "1");
+                        let url = path
+                            .replace("{slug}", slug)
+                            .replace("{id}", &l.id.to_string())
+                            .replace("{revision}", "1")
+                            .replace("{kind}", "impressum");
                         for m in *methods {
                             let r = if *m == "GET" {
                                 get(app, &mut jar, &url).await
@@ -98,7 +101,11 @@ async fn every_back_office_route_refuses_foreign_authorities() {
         // Without a session every route sends the browser to sign in, or refuses a POST.
         let mut anonymous = Jar::default();
         for (path, methods) in &scoped {
-            let url = path.replace("{slug}", "moorbrueck").replace("{id}", "1").replace("{revision}", "1");
+            let url = path
+                .replace("{slug}", "moorbrueck")
+                .replace("{id}", "1")
+                .replace("{revision}", "1")
+                .replace("{kind}", "impressum");
             for m in *methods {
                 let r = if *m == "GET" {
                     get(app, &mut anonymous, &url).await

@@ -6,6 +6,7 @@ mod binary;
 mod browser;
 mod editing;
 mod isolation;
+mod legal_pages;
 mod mail;
 mod pages;
 mod place_routing;

@@ -208,3 +208,22 @@ pub async fn contact(
     let ctx = context! { contact => ct, org_unit, leistungen, ..base };
     Ok(render_page(&state, "contact.html", ctx)?.into_response())
 }
+
+/// `/o/<slug>/seiten/<kind>`: Leichte Sprache, Gebärdensprache, Barrierefreiheit,
+/// Impressum, Datenschutz — the authority's own text or the filled-in template.
+pub async fn plain_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Path((slug, kind)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let c = state.catalogue();
+    let a = tenant(&c, &slug)?;
+    let kind = amtsweg_domain::pages::PageKind::parse(&kind).ok_or(AppError::NotFound)?;
+    let (title, body, video_url, _) = c.page(&a, kind);
+    let crumbs = vec![home_crumb(&a), Crumb::here(title.clone())];
+    let base = base_context(&state, &c, Some(&a), &headers, &request_path(&uri), crumbs);
+    let video = (video_url.starts_with("https://")).then_some(video_url);
+    let ctx = context! { title, body => Value::from_safe_string(crate::markdown::render(&body)), video, ..base };
+    Ok(render_page(&state, "page.html", ctx)?.into_response())
+}

@@ -40,6 +40,7 @@ pub fn routes() -> Router<AppState> {
         .route("/o/{slug}/kontakte", get(misc::add_slash))
         .route("/o/{slug}/kontakte/", get(authority::contacts))
         .route("/o/{slug}/kontakte/{contact}", get(authority::contact))
+        .route("/o/{slug}/seiten/{kind}", get(authority::plain_page))
         .fallback(misc::not_found)
 }
 
@@ -111,7 +112,19 @@ pub fn base_context(
     let place = crate::place::current(headers, catalogue);
     let portals: Vec<PortalLink<'_>> =
         catalogue.authorities.iter().map(|a| PortalLink { slug: a.slug.as_str(), name: &a.name }).collect();
+    let legal_owner = tenant.or_else(|| catalogue.root());
+    let legal_links: Vec<Value> = legal_owner
+        .map(|a| {
+            amtsweg_domain::pages::PageKind::ALL
+                .iter()
+                .map(
+                    |k| minijinja::context! { url => format!("/o/{}/seiten/{}", a.slug, k.slug()), label => k.label() },
+                )
+                .collect()
+        })
+        .unwrap_or_default();
     minijinja::context! {
+        legal_links,
         verbund_name => &catalogue.verbund_name,
         site_name => tenant.map_or(catalogue.verbund_name.as_str(), |t| t.name.as_str()),
         tenant => tenant.map(TenantView::from),

@@ -298,19 +298,6 @@ pub async fn logout_everywhere(
     Ok(signed_out())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::safe_next;
-
-    #[test]
-    fn only_back_office_targets() {
-        assert_eq!(safe_next(Some("/verwaltung/protokoll/")), "/verwaltung/protokoll/");
-        assert_eq!(safe_next(Some("https://evil.example/")), "/verwaltung/");
-        assert_eq!(safe_next(Some("/verwaltung//evil")), "/verwaltung/");
-        assert_eq!(safe_next(None), "/verwaltung/");
-    }
-}
-
 /// A staff member without a second factor sets one up voluntarily: the session goes
 /// back through the code step, which enrols when no secret exists yet.
 pub async fn enrol_second_factor(
@@ -333,4 +320,17 @@ pub async fn enrol_second_factor(
     tx.require_second_factor_again(&staff.session.record.id_hash).await?;
     tx.commit().await?;
     Ok(Redirect::to("/verwaltung/anmelden/code").into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn only_back_office_targets() {
+        assert_eq!(safe_next(Some("/verwaltung/protokoll/")), "/verwaltung/protokoll/");
+        assert_eq!(safe_next(Some("https://evil.example/")), "/verwaltung/");
+        assert_eq!(safe_next(Some("/verwaltung//evil")), "/verwaltung/");
+        assert_eq!(safe_next(None), "/verwaltung/");
+    }
 }

@@ -5,6 +5,7 @@ mod audit_view;
 mod konten;
 mod leistungen;
 mod login;
+mod seiten;
 mod verbund;
 mod zustaendigkeit;
 
@@ -53,6 +54,12 @@ fn table() -> Vec<(&'static str, &'static [&'static str], MethodRouter<AppState>
             "/verwaltung/behoerden/{slug}/leistungen/{id}/versionen/{revision}/wiederherstellen",
             &["POST"],
             post(leistungen::restore),
+        ),
+        ("/verwaltung/behoerden/{slug}/seiten/", &["GET"], get(seiten::list)),
+        (
+            "/verwaltung/behoerden/{slug}/seiten/{kind}",
+            &["GET", "POST"],
+            get(seiten::edit_form).post(seiten::edit_submit),
         ),
         (
             "/verwaltung/behoerden/{slug}/darstellung",
