@@ -172,6 +172,14 @@ const DEMO_PASSWORD = "Heidekamp-Demo-2026";
   await audit(page, "Versionen");
   await page.goto(base + "/verwaltung/behoerden/moorbrueck/leistungen/neu");
   await audit(page, "Neue Leistung");
+  await page.goto(base + "/verwaltung/behoerden/moorbrueck/standorte/");
+  await audit(page, "Standorte");
+  await page.click("table.data a");
+  await audit(page, "Standort bearbeiten");
+  await page.fill("#feld-mo", "19:00-07:00");
+  await page.click("form.stack-form button[type=submit]");
+  if (!(await page.isVisible(".error-summary"))) fail("location error summary not shown");
+  await audit(page, "Standort bearbeiten (Fehler)");
   await page.goto(base + "/verwaltung/behoerden/moorbrueck/seiten/");
   await audit(page, "Pflichtseiten");
   await page.goto(base + "/verwaltung/behoerden/moorbrueck/seiten/gebaerdensprache");
@@ -267,5 +275,5 @@ const DEMO_PASSWORD = "Heidekamp-Demo-2026";
 }
 
 await browser.close();
-console.log(`${pages.length * 2 + 2} portal page checks, 25 back-office page states, ${failures.length} failures`);
+console.log(`${pages.length * 2 + 2} portal page checks, 28 back-office page states, ${failures.length} failures`);
 if (failures.length) process.exit(1);

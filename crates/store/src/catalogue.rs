@@ -820,3 +820,35 @@ impl Tx {
         Ok(self.execute(&q).await? > 0)
     }
 }
+
+impl Tx {
+    /// Changes a location of this authority if nobody changed it since `expected_version`
+    /// (its `updated_at`). Returns false on a conflict or a foreign location.
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn update_location(
+        &mut self,
+        authority_id: i64,
+        id: i64,
+        expected_version: i64,
+        l: &NewLocation,
+    ) -> Result<bool> {
+        let hours = serde_json::to_string(&l.hours).map_err(|e| crate::StoreError::Invalid(e.to_string()))?;
+        let now = Ord::max(now_ms(), expected_version + 1);
+        let q = Query::update()
+            .table("locations")
+            .value("name", l.name.clone())
+            .value("street", l.street.clone())
+            .value("plz", l.plz.clone())
+            .value("city", l.city.clone())
+            .value("accessibility", l.accessibility.clone())
+            .value("opening_hours", hours)
+            .value("updated_at", now)
+            .and_where(Expr::col("authority_id").eq(authority_id))
+            .and_where(Expr::col("id").eq(id))
+            .and_where(Expr::col("updated_at").eq(expected_version))
+            .to_owned();
+        Ok(self.execute(&q).await? == 1)
+    }
+}

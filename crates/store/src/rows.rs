@@ -193,10 +193,12 @@ pub struct Location {
     pub city: String,
     pub accessibility: String,
     pub opening_hours: String,
+    /// Version for optimistic locking when editing.
+    pub updated_at: i64,
 }
 
-pub(crate) const LOCATION_COLUMNS: [&str; 9] =
-    ["id", "authority_id", "slug", "name", "street", "plz", "city", "accessibility", "opening_hours"];
+pub(crate) const LOCATION_COLUMNS: [&str; 10] =
+    ["id", "authority_id", "slug", "name", "street", "plz", "city", "accessibility", "opening_hours", "updated_at"];
 
 impl Location {
     /// The parsed opening hours; an unreadable value counts as "no hours known".

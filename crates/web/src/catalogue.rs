@@ -20,6 +20,7 @@ pub struct Catalogue {
     /// Published services of the whole Verbund, sorted by German title.
     pub leistungen: Vec<Leistung>,
     leistung_by_slug: HashMap<(i64, String), usize>,
+    leistung_ids: std::collections::HashSet<i64>,
     pub org_units: HashMap<i64, Vec<OrgUnit>>,
     pub contacts: HashMap<i64, Vec<Contact>>,
     pub locations: HashMap<i64, Vec<Location>>,
@@ -71,6 +72,7 @@ impl Catalogue {
         c.authorities = authorities;
         for (i, l) in c.leistungen.iter().enumerate() {
             c.leistung_by_slug.insert((l.authority_id, l.slug.as_str().to_owned()), i);
+            c.leistung_ids.insert(l.id);
             let modules = TextModule::ALL
                 .iter()
                 .filter(|m| !l.module(**m).trim().is_empty())
@@ -108,6 +110,20 @@ impl Catalogue {
 
     pub fn leistungen_of(&self, authority_id: i64) -> impl Iterator<Item = &Leistung> {
         self.leistungen.iter().filter(move |l| l.authority_id == authority_id)
+    }
+
+    /// Whether a search document key (`leistung:7`, `org:3`, `contact:5`) names something
+    /// this snapshot shows; results outside it are dropped.
+    #[must_use]
+    pub fn shows(&self, key: &str) -> bool {
+        let Some((kind, id)) = key.split_once(':') else { return false };
+        let Ok(id) = id.parse::<i64>() else { return false };
+        match kind {
+            "leistung" => self.leistung_ids.contains(&id),
+            "org" => self.org_units.values().flatten().any(|o| o.id == id),
+            "contact" => self.contacts.values().flatten().any(|c| c.id == id),
+            _ => false,
+        }
     }
 
     #[must_use]

@@ -19,12 +19,14 @@ pub async fn refresh(state: &AppState) -> Result<bool, crate::AppError> {
     }
     let fresh = Catalogue::load(&state.store).await?;
     let docs = crate::search_docs::build(&fresh);
+    // Pages first: search results are filtered against the catalogue, so a withdrawn
+    // service vanishes from both at once even while the index is being rebuilt.
+    state.replace_catalogue(fresh);
     let search = std::sync::Arc::clone(&state.search);
     // Indexing is CPU work; keep it off the async workers serving pages.
     tokio::task::spawn_blocking(move || search.replace_all(&docs))
         .await
         .map_err(|e| crate::AppError::Search(amtsweg_search::SearchError::Tantivy(tantivy_join_error(&e))))??;
-    state.replace_catalogue(fresh);
     Ok(true)
 }
 

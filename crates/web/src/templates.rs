@@ -41,6 +41,8 @@ const BUILTIN: &[(&str, &str)] = &[
     ("verwaltung/hinweis.html", include_str!("../templates/verwaltung/hinweis.html")),
     ("verwaltung/seiten.html", include_str!("../templates/verwaltung/seiten.html")),
     ("verwaltung/seite.html", include_str!("../templates/verwaltung/seite.html")),
+    ("verwaltung/standorte.html", include_str!("../templates/verwaltung/standorte.html")),
+    ("verwaltung/standort.html", include_str!("../templates/verwaltung/standort.html")),
 ];
 
 /// Escapes `& < > " '` only. minijinja's default also escapes `/`, which is safe but

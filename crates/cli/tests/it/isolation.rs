@@ -62,6 +62,7 @@ async fn every_back_office_route_refuses_foreign_authorities() {
                 let a = store.authority_by_slug(foreign).await.unwrap().unwrap();
                 let l = store.leistungen_of(a.id, false).await.unwrap().into_iter().next().unwrap();
                 let secret: String = l.description.chars().take(40).collect();
+                let foreign_location = store.locations(a.id).await.unwrap().into_iter().next().unwrap().id;
                 for (own_or_foreign, slug) in [("foreign", foreign), ("own path, foreign id", "moorbrueck")] {
                     for (path, methods) in &scoped {
                         if own_or_foreign != "foreign" && !path.contains("{id}") {
@@ -69,7 +70,10 @@ async fn every_back_office_route_refuses_foreign_authorities() {
                         }
                         let url = path
                             .replace("{slug}", slug)
-                            .replace("{id}", &l.id.to_string())
+                            .replace(
+                                "{id}",
+                                &if path.contains("/standorte/") { foreign_location } else { l.id }.to_string(),
+                            )
                             .replace("{revision}", "1")
                             .replace("{kind}", "impressum");
                         for m in *methods {

@@ -12,6 +12,7 @@ mod pages;
 mod place_routing;
 mod search;
 mod security;
+mod standorte;
 mod support;
 mod tenancy;
 mod tenant_admin;

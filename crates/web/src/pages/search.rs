@@ -46,7 +46,7 @@ fn decorate(c: &Catalogue, hits: Vec<Hit>, place: Option<&Place>) -> Vec<HitView
     };
     let mut out: Vec<HitView> = Vec::new();
     let mut seen_leika: Vec<String> = Vec::new();
-    for h in &hits {
+    for h in hits.iter().filter(|h| c.shows(&h.key)) {
         let mut view = HitView {
             title: h.title.clone(),
             url: h.url.clone(),

@@ -6,6 +6,7 @@ mod konten;
 mod leistungen;
 mod login;
 mod seiten;
+mod standorte;
 mod verbund;
 mod zustaendigkeit;
 
@@ -54,6 +55,17 @@ fn table() -> Vec<(&'static str, &'static [&'static str], MethodRouter<AppState>
             "/verwaltung/behoerden/{slug}/leistungen/{id}/versionen/{revision}/wiederherstellen",
             &["POST"],
             post(leistungen::restore),
+        ),
+        ("/verwaltung/behoerden/{slug}/standorte/", &["GET"], get(standorte::list)),
+        (
+            "/verwaltung/behoerden/{slug}/standorte/neu",
+            &["GET", "POST"],
+            get(standorte::new_form).post(standorte::create),
+        ),
+        (
+            "/verwaltung/behoerden/{slug}/standorte/{id}",
+            &["GET", "POST"],
+            get(standorte::edit_form).post(standorte::update),
         ),
         ("/verwaltung/behoerden/{slug}/seiten/", &["GET"], get(seiten::list)),
         (
