@@ -32,11 +32,6 @@ fn entry(actor: String, authority_id: Option<i64>, action: &str, target: String)
     }
 }
 
-fn administrable(state: &AppState, staff: &StaffContext, slug: &str) -> Result<amtsweg_domain::Authority, AppError> {
-    let a = state.catalogue().authority_by_slug(slug).cloned().ok_or(AppError::NotFound)?;
-    if staff.perms.can_administer(a.id) { Ok(a) } else { Err(AppError::Forbidden) }
-}
-
 #[derive(Debug, Default, Deserialize, serde::Serialize)]
 #[serde(default)]
 pub struct InviteForm {
@@ -83,7 +78,7 @@ pub async fn invite_form(
         Ok(s) => s,
         Err(r) => return Ok(r),
     };
-    let a = administrable(&state, &staff, &slug)?;
+    let a = staff.administered_authority(&state, &slug)?;
     let f = InviteForm { role: Role::Editor.as_str().into(), ..InviteForm::default() };
     render_invite(&state, &staff, &a, &f, None, n.hinweis.is_some())
 }
@@ -99,10 +94,8 @@ pub async fn invite_submit(
         Ok(s) => s,
         Err(r) => return Ok(r),
     };
-    if !(session::same_origin(&headers) && session::tokens_match(&staff.session.record.csrf_token, &f.csrf)) {
-        return Err(AppError::Forbidden);
-    }
-    let a = administrable(&state, &staff, &slug)?;
+    staff.check_form(&headers, &f.csrf)?;
+    let a = staff.administered_authority(&state, &slug)?;
     let email = normalize_email(&f.email);
     let role = Role::parse(&f.role).ok().filter(|r| *r != Role::VerbundAdmin);
     let error = if !email.contains('@') || email.len() < 3 || email.chars().any(char::is_whitespace) {

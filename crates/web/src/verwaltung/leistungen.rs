@@ -5,7 +5,6 @@ use super::{StaffContext, base, require_staff};
 use crate::AppState;
 use crate::error::AppError;
 use crate::pages::render_page;
-use crate::session;
 use amtsweg_domain::leistung::{FieldError, LeistungContent};
 use amtsweg_domain::{Authority, Leistung, Slug, TextModule, TrustLevel};
 use amtsweg_store::editing::Saved;
@@ -15,12 +14,6 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::{Value, context};
 use serde::Deserialize;
-
-/// The authority named in the path, if this staff member may edit its content.
-fn editable(state: &AppState, staff: &StaffContext, slug: &str) -> Result<Authority, AppError> {
-    let a = state.catalogue().authority_by_slug(slug).cloned().ok_or(AppError::NotFound)?;
-    if staff.perms.can_edit_content(a.id) { Ok(a) } else { Err(AppError::Forbidden) }
-}
 
 async fn staff_or_redirect(state: &AppState, headers: &HeaderMap, uri: &Uri) -> Result<StaffContext, Response> {
     require_staff(state, headers, uri).await
@@ -45,7 +38,7 @@ pub async fn list(
         Ok(s) => s,
         Err(r) => return Ok(r),
     };
-    let a = editable(&state, &staff, &slug)?;
+    let a = staff.content_authority(&state, &slug)?;
     let mut rows = Vec::new();
     for l in state.store.leistungen_of(a.id, true).await? {
         let has_draft = state.store.draft(a.id, l.id).await?.is_some();
@@ -190,7 +183,7 @@ pub async fn new_form(
         Ok(s) => s,
         Err(r) => return Ok(r),
     };
-    let a = editable(&state, &staff, &slug)?;
+    let a = staff.content_authority(&state, &slug)?;
     let content = LeistungContent { trust_level: "normal".into(), ..LeistungContent::default() };
     let v = FormView {
         authority: &a,
@@ -206,10 +199,6 @@ pub async fn new_form(
     render_form(&state, &staff, v, StatusCode::OK, uri.path())
 }
 
-fn forbidden_form() -> AppError {
-    AppError::Forbidden
-}
-
 pub async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -221,10 +210,8 @@ pub async fn create(
         Ok(s) => s,
         Err(r) => return Ok(r),
     };
-    if !session::same_origin(&headers) || !session::tokens_match(&staff.session.record.csrf_token, &f.csrf) {
-        return Err(forbidden_form());
-    }
-    let a = editable(&state, &staff, &slug)?;
+    staff.check_form(&headers, &f.csrf)?;
+    let a = staff.content_authority(&state, &slug)?;
     let content = f.content();
     let mut errors = content.validate();
     let wanted =
@@ -289,7 +276,7 @@ pub async fn edit_form(
         Ok(s) => s,
         Err(r) => return Ok(r),
     };
-    let a = editable(&state, &staff, &slug)?;
+    let a = staff.content_authority(&state, &slug)?;
     let (l, draft) = load(&state, &a, id).await?;
     let (content, version) = match &draft {
         Some(d) => (d.content()?, d.version),
@@ -320,10 +307,8 @@ pub async fn edit_submit(
         Ok(s) => s,
         Err(r) => return Ok(r),
     };
-    if !session::same_origin(&headers) || !session::tokens_match(&staff.session.record.csrf_token, &f.csrf) {
-        return Err(forbidden_form());
-    }
-    let a = editable(&state, &staff, &slug)?;
+    staff.check_form(&headers, &f.csrf)?;
+    let a = staff.content_authority(&state, &slug)?;
     let (l, draft) = load(&state, &a, id).await?;
     let here = format!("/verwaltung/behoerden/{}/leistungen/{id}", a.slug);
     let by = Some(staff.user.id);
@@ -392,10 +377,8 @@ pub async fn withdraw(
         Ok(s) => s,
         Err(r) => return Ok(r),
     };
-    if !session::same_origin(&headers) || !session::tokens_match(&staff.session.record.csrf_token, &f.csrf) {
-        return Err(forbidden_form());
-    }
-    let a = editable(&state, &staff, &slug)?;
+    staff.check_form(&headers, &f.csrf)?;
+    let a = staff.content_authority(&state, &slug)?;
     load(&state, &a, id).await?;
     let mut tx = state.store.begin().await?;
     tx.set_published_audited(a.id, id, false, Some(staff.user.id)).await?;
@@ -415,7 +398,7 @@ pub async fn preview(
         Ok(s) => s,
         Err(r) => return Ok(r),
     };
-    let a = editable(&state, &staff, &slug)?;
+    let a = staff.content_authority(&state, &slug)?;
     let (l, draft) = load(&state, &a, id).await?;
     let content = match &draft {
         Some(d) => d.content()?,
@@ -460,7 +443,7 @@ pub async fn history(
         Ok(s) => s,
         Err(r) => return Ok(r),
     };
-    let a = editable(&state, &staff, &slug)?;
+    let a = staff.content_authority(&state, &slug)?;
     let (l, _) = load(&state, &a, id).await?;
     let revisions = state.store.revisions(a.id, id).await?;
     let mut items = Vec::new();
@@ -512,10 +495,8 @@ pub async fn restore(
         Ok(s) => s,
         Err(r) => return Ok(r),
     };
-    if !session::same_origin(&headers) || !session::tokens_match(&staff.session.record.csrf_token, &f.csrf) {
-        return Err(forbidden_form());
-    }
-    let a = editable(&state, &staff, &slug)?;
+    staff.check_form(&headers, &f.csrf)?;
+    let a = staff.content_authority(&state, &slug)?;
     let (_, draft) = load(&state, &a, id).await?;
     let rev = state
         .store

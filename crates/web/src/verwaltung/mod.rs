@@ -121,6 +121,41 @@ impl StaffContext {
     fn actor(&self) -> String {
         format!("staff:{}", self.user.id)
     }
+
+    /// The authority named in the path if this person may edit its content
+    /// (404 when unknown, 403 when not theirs).
+    pub(crate) fn content_authority(
+        &self,
+        state: &AppState,
+        slug: &str,
+    ) -> Result<amtsweg_domain::Authority, AppError> {
+        let a = state.catalogue().authority_by_slug(slug).cloned().ok_or(AppError::NotFound)?;
+        if self.perms.can_edit_content(a.id) { Ok(a) } else { Err(AppError::Forbidden) }
+    }
+
+    /// The authority named in the path if this person administers it.
+    pub(crate) fn administered_authority(
+        &self,
+        state: &AppState,
+        slug: &str,
+    ) -> Result<amtsweg_domain::Authority, AppError> {
+        let a = state.catalogue().authority_by_slug(slug).cloned().ok_or(AppError::NotFound)?;
+        if self.perms.can_administer(a.id) { Ok(a) } else { Err(AppError::Forbidden) }
+    }
+
+    pub(crate) fn require_verbund_admin(&self) -> Result<(), AppError> {
+        if self.perms.is_verbund_admin() { Ok(()) } else { Err(AppError::Forbidden) }
+    }
+
+    /// The form was sent from a page of this session: its CSRF token and an
+    /// `Origin`/`Referer` of this host.
+    pub(crate) fn check_form(&self, headers: &HeaderMap, token: &str) -> Result<(), AppError> {
+        if session::same_origin(headers) && session::tokens_match(&self.session.record.csrf_token, token) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
 }
 
 /// Percent-encodes a path for use as a query value.

@@ -4,7 +4,6 @@ use super::{StaffContext, base, require_staff};
 use crate::AppState;
 use crate::error::AppError;
 use crate::pages::render_page;
-use crate::session;
 use amtsweg_domain::Authority;
 use amtsweg_domain::audit::AuditEntry;
 use amtsweg_domain::pages::PageKind;
@@ -14,11 +13,6 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use serde::Deserialize;
-
-fn editable(state: &AppState, staff: &StaffContext, slug: &str) -> Result<Authority, AppError> {
-    let a = state.catalogue().authority_by_slug(slug).cloned().ok_or(AppError::NotFound)?;
-    if staff.perms.can_edit_content(a.id) { Ok(a) } else { Err(AppError::Forbidden) }
-}
 
 pub async fn list(
     State(state): State<AppState>,
@@ -30,7 +24,7 @@ pub async fn list(
         Ok(s) => s,
         Err(r) => return Ok(r),
     };
-    let a = editable(&state, &staff, &slug)?;
+    let a = staff.content_authority(&state, &slug)?;
     let c = state.catalogue();
     let rows: Vec<_> = PageKind::ALL
         .iter()
@@ -88,7 +82,7 @@ pub async fn edit_form(
         Ok(s) => s,
         Err(r) => return Ok(r),
     };
-    let a = editable(&state, &staff, &slug)?;
+    let a = staff.content_authority(&state, &slug)?;
     let kind = PageKind::parse(&kind).ok_or(AppError::NotFound)?;
     let (title, body, video_url, revision) = state.catalogue().page(&a, kind);
     let f = PageForm { csrf: String::new(), revision, title, body, video_url };
@@ -106,10 +100,8 @@ pub async fn edit_submit(
         Ok(s) => s,
         Err(r) => return Ok(r),
     };
-    if !(session::same_origin(&headers) && session::tokens_match(&staff.session.record.csrf_token, &f.csrf)) {
-        return Err(AppError::Forbidden);
-    }
-    let a = editable(&state, &staff, &slug)?;
+    staff.check_form(&headers, &f.csrf)?;
+    let a = staff.content_authority(&state, &slug)?;
     let kind = PageKind::parse(&kind).ok_or(AppError::NotFound)?;
     let video = f.video_url.trim();
     let error = if f.title.trim().is_empty() {

@@ -5,7 +5,6 @@ use super::{StaffContext, base, require_staff};
 use crate::AppState;
 use crate::error::AppError;
 use crate::pages::render_page;
-use crate::session;
 use amtsweg_domain::audit::AuditEntry;
 use amtsweg_domain::opening_hours::{WEEKDAY_NAMES, fmt_minutes};
 use amtsweg_domain::{Authority, OpeningHours, Slug};
@@ -19,11 +18,6 @@ use serde::{Deserialize, Serialize};
 
 const DAY_KEYS: [&str; 7] = ["mo", "di", "mi", "do", "fr", "sa", "so"];
 
-fn editable(state: &AppState, staff: &StaffContext, slug: &str) -> Result<Authority, AppError> {
-    let a = state.catalogue().authority_by_slug(slug).cloned().ok_or(AppError::NotFound)?;
-    if staff.perms.can_edit_content(a.id) { Ok(a) } else { Err(AppError::Forbidden) }
-}
-
 pub async fn list(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -34,7 +28,7 @@ pub async fn list(
         Ok(s) => s,
         Err(r) => return Ok(r),
     };
-    let a = editable(&state, &staff, &slug)?;
+    let a = staff.content_authority(&state, &slug)?;
     let rows: Vec<Value> = state
         .store
         .locations(a.id)
@@ -200,7 +194,7 @@ pub async fn new_form(
         Ok(s) => s,
         Err(r) => return Ok(r),
     };
-    let a = editable(&state, &staff, &slug)?;
+    let a = staff.content_authority(&state, &slug)?;
     render(&state, &staff, &a, None, &LocationForm::default(), &[], false, false)
 }
 
@@ -215,7 +209,7 @@ pub async fn edit_form(
         Ok(s) => s,
         Err(r) => return Ok(r),
     };
-    let a = editable(&state, &staff, &slug)?;
+    let a = staff.content_authority(&state, &slug)?;
     let l = state.store.location(a.id, id).await?.ok_or(AppError::NotFound)?;
     render(&state, &staff, &a, Some(id), &LocationForm::from_location(&l), &[], false, n.gespeichert.is_some())
 }
@@ -232,10 +226,8 @@ async fn save(
         Ok(s) => s,
         Err(r) => return Ok(r),
     };
-    if !(session::same_origin(headers) && session::tokens_match(&staff.session.record.csrf_token, &f.csrf)) {
-        return Err(AppError::Forbidden);
-    }
-    let a = editable(state, &staff, slug)?;
+    staff.check_form(headers, &f.csrf)?;
+    let a = staff.content_authority(state, slug)?;
     if let Some(id) = id {
         state.store.location(a.id, id).await?.ok_or(AppError::NotFound)?;
     }

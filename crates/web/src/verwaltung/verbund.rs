@@ -5,7 +5,6 @@ use super::{StaffContext, base, require_staff};
 use crate::AppState;
 use crate::error::AppError;
 use crate::pages::render_page;
-use crate::session;
 use amtsweg_domain::authority::{parse_host, within};
 use amtsweg_domain::leistung::FieldError;
 use amtsweg_domain::{Ags, Ars, AuthorityKind, Slug};
@@ -16,18 +15,6 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::{Value, context};
 use serde::{Deserialize, Serialize};
-
-fn verbund_admin(staff: &StaffContext) -> Result<(), AppError> {
-    if staff.perms.is_verbund_admin() { Ok(()) } else { Err(AppError::Forbidden) }
-}
-
-fn csrf_ok(staff: &StaffContext, headers: &HeaderMap, token: &str) -> Result<(), AppError> {
-    if session::same_origin(headers) && session::tokens_match(&staff.session.record.csrf_token, token) {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden)
-    }
-}
 
 #[derive(Debug, Deserialize)]
 pub struct Notice {
@@ -44,7 +31,7 @@ pub async fn list(
         Ok(s) => s,
         Err(r) => return Ok(r),
     };
-    verbund_admin(&staff)?;
+    staff.require_verbund_admin()?;
     let c = state.catalogue();
     let rows: Vec<Value> = c
         .authorities
@@ -117,7 +104,7 @@ pub async fn new_form(State(state): State<AppState>, headers: HeaderMap, uri: Ur
         Ok(s) => s,
         Err(r) => return Ok(r),
     };
-    verbund_admin(&staff)?;
+    staff.require_verbund_admin()?;
     let f = AuthorityForm {
         kind: "gemeinde".into(),
         primary_color: crate::theme::DEFAULT_PRIMARY.into(),
@@ -147,8 +134,8 @@ pub async fn create(
         Ok(s) => s,
         Err(r) => return Ok(r),
     };
-    verbund_admin(&staff)?;
-    csrf_ok(&staff, &headers, &f.csrf)?;
+    staff.require_verbund_admin()?;
+    staff.check_form(&headers, &f.csrf)?;
     let c = state.catalogue();
     let mut errors = Vec::new();
     let mut err = |field: &'static str, message: String| errors.push(FieldError { field, message });
@@ -259,11 +246,6 @@ pub struct LookForm {
     intro: String,
 }
 
-fn administrable(state: &AppState, staff: &StaffContext, slug: &str) -> Result<amtsweg_domain::Authority, AppError> {
-    let a = state.catalogue().authority_by_slug(slug).cloned().ok_or(AppError::NotFound)?;
-    if staff.perms.can_administer(a.id) { Ok(a) } else { Err(AppError::Forbidden) }
-}
-
 fn render_look(
     state: &AppState,
     staff: &StaffContext,
@@ -297,7 +279,7 @@ pub async fn look_form(
         Ok(s) => s,
         Err(r) => return Ok(r),
     };
-    let a = administrable(&state, &staff, &slug)?;
+    let a = staff.administered_authority(&state, &slug)?;
     render_look(&state, &staff, &a, &a.primary_color, &a.intro, None, s.gespeichert.is_some())
 }
 
@@ -312,8 +294,8 @@ pub async fn look_submit(
         Ok(s) => s,
         Err(r) => return Ok(r),
     };
-    csrf_ok(&staff, &headers, &f.csrf)?;
-    let a = administrable(&state, &staff, &slug)?;
+    staff.check_form(&headers, &f.csrf)?;
+    let a = staff.administered_authority(&state, &slug)?;
     let color = f.primary_color.trim();
     let intro = f.intro.trim();
     let error = check_color(color).or_else(|| {

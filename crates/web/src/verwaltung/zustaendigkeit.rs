@@ -5,7 +5,6 @@ use super::{StaffContext, base, require_staff};
 use crate::AppState;
 use crate::error::AppError;
 use crate::pages::render_page;
-use crate::session;
 use amtsweg_domain::zustaendigkeit::{gaps, overlaps};
 use amtsweg_domain::{Ars, LeikaKey};
 use axum::Form;
@@ -15,10 +14,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::{Value, context};
 use serde::Deserialize;
 use std::collections::BTreeMap;
-
-fn verbund_admin(staff: &StaffContext) -> Result<(), AppError> {
-    if staff.perms.is_verbund_admin() { Ok(()) } else { Err(AppError::Forbidden) }
-}
 
 #[derive(Debug, Deserialize)]
 pub struct Notice {
@@ -92,7 +87,7 @@ pub async fn page(
         Ok(s) => s,
         Err(r) => return Ok(r),
     };
-    verbund_admin(&staff)?;
+    staff.require_verbund_admin()?;
     let notice = match n.hinweis.as_deref() {
         Some("hinzugefuegt") => Some("Die Zuständigkeit wurde eingetragen."),
         Some("entfernt") => Some("Die Zuständigkeit wurde entfernt."),
@@ -121,10 +116,8 @@ pub async fn submit(
         Ok(s) => s,
         Err(r) => return Ok(r),
     };
-    verbund_admin(&staff)?;
-    if !(session::same_origin(&headers) && session::tokens_match(&staff.session.record.csrf_token, &f.csrf)) {
-        return Err(AppError::Forbidden);
-    }
+    staff.require_verbund_admin()?;
+    staff.check_form(&headers, &f.csrf)?;
     let leika = match LeikaKey::parse(&f.leika) {
         Ok(k) => k,
         Err(e) => return render(&state, &staff, Some(e.0), None, StatusCode::UNPROCESSABLE_ENTITY),
