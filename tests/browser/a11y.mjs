@@ -172,6 +172,13 @@ const DEMO_PASSWORD = "Heidekamp-Demo-2026";
   await audit(page, "Versionen");
   await page.goto(base + "/verwaltung/behoerden/moorbrueck/leistungen/neu");
   await audit(page, "Neue Leistung");
+  await page.goto(base + "/verwaltung/behoerden/moorbrueck/stellen/");
+  await audit(page, "Ämter und Ansprechpartner");
+  await page.click("main ul a");
+  await audit(page, "Amt bearbeiten");
+  await page.goto(base + "/verwaltung/behoerden/moorbrueck/kontakte/neu");
+  await page.click("form.stack-form button[type=submit]");
+  await audit(page, "Ansprechpartner anlegen (Fehler)");
   await page.goto(base + "/verwaltung/behoerden/moorbrueck/standorte/");
   await audit(page, "Standorte");
   await page.click("table.data a");
@@ -275,5 +282,5 @@ const DEMO_PASSWORD = "Heidekamp-Demo-2026";
 }
 
 await browser.close();
-console.log(`${pages.length * 2 + 2} portal page checks, 28 back-office page states, ${failures.length} failures`);
+console.log(`${pages.length * 2 + 2} portal page checks, 31 back-office page states, ${failures.length} failures`);
 if (failures.length) process.exit(1);

@@ -852,3 +852,58 @@ impl Tx {
         Ok(self.execute(&q).await? == 1)
     }
 }
+
+impl Tx {
+    /// Changes an org unit of this authority unless it changed since `expected_version`.
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn update_org_unit(
+        &mut self,
+        authority_id: i64,
+        id: i64,
+        expected_version: i64,
+        o: &NewOrgUnit,
+    ) -> Result<bool> {
+        let q = Query::update()
+            .table("org_units")
+            .value("name", o.name.clone())
+            .value("description", o.description.clone())
+            .value("location_id", o.location_id)
+            .value("phone", o.phone.clone())
+            .value("email", o.email.clone())
+            .value("updated_at", Ord::max(now_ms(), expected_version + 1))
+            .and_where(Expr::col("authority_id").eq(authority_id))
+            .and_where(Expr::col("id").eq(id))
+            .and_where(Expr::col("updated_at").eq(expected_version))
+            .to_owned();
+        Ok(self.execute(&q).await? == 1)
+    }
+
+    /// Changes a contact of this authority unless it changed since `expected_version`.
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn update_contact(
+        &mut self,
+        authority_id: i64,
+        id: i64,
+        expected_version: i64,
+        c: &NewContact,
+    ) -> Result<bool> {
+        let q = Query::update()
+            .table("contacts")
+            .value("name", c.name.clone())
+            .value("role", c.role.clone())
+            .value("org_unit_id", c.org_unit_id)
+            .value("phone", c.phone.clone())
+            .value("email", c.email.clone())
+            .value("room", c.room.clone())
+            .value("updated_at", Ord::max(now_ms(), expected_version + 1))
+            .and_where(Expr::col("authority_id").eq(authority_id))
+            .and_where(Expr::col("id").eq(id))
+            .and_where(Expr::col("updated_at").eq(expected_version))
+            .to_owned();
+        Ok(self.execute(&q).await? == 1)
+    }
+}

@@ -159,10 +159,12 @@ pub struct OrgUnit {
     pub location_id: Option<i64>,
     pub phone: String,
     pub email: String,
+    /// Version for optimistic locking when editing.
+    pub updated_at: i64,
 }
 
-pub(crate) const ORG_UNIT_COLUMNS: [&str; 8] =
-    ["id", "authority_id", "slug", "name", "description", "location_id", "phone", "email"];
+pub(crate) const ORG_UNIT_COLUMNS: [&str; 9] =
+    ["id", "authority_id", "slug", "name", "description", "location_id", "phone", "email", "updated_at"];
 
 /// A contact person (Ansprechpartner).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
@@ -176,10 +178,12 @@ pub struct Contact {
     pub phone: String,
     pub email: String,
     pub room: String,
+    /// Version for optimistic locking when editing.
+    pub updated_at: i64,
 }
 
-pub(crate) const CONTACT_COLUMNS: [&str; 9] =
-    ["id", "authority_id", "slug", "name", "role", "org_unit_id", "phone", "email", "room"];
+pub(crate) const CONTACT_COLUMNS: [&str; 10] =
+    ["id", "authority_id", "slug", "name", "role", "org_unit_id", "phone", "email", "room", "updated_at"];
 
 /// A building where citizens are served, with its opening hours.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]

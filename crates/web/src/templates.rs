@@ -43,6 +43,8 @@ const BUILTIN: &[(&str, &str)] = &[
     ("verwaltung/seite.html", include_str!("../templates/verwaltung/seite.html")),
     ("verwaltung/standorte.html", include_str!("../templates/verwaltung/standorte.html")),
     ("verwaltung/standort.html", include_str!("../templates/verwaltung/standort.html")),
+    ("verwaltung/stellen.html", include_str!("../templates/verwaltung/stellen.html")),
+    ("verwaltung/stelle.html", include_str!("../templates/verwaltung/stelle.html")),
 ];
 
 /// Escapes `& < > " '` only. minijinja's default also escapes `/`, which is safe but

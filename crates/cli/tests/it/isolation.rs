@@ -63,6 +63,8 @@ async fn every_back_office_route_refuses_foreign_authorities() {
                 let l = store.leistungen_of(a.id, false).await.unwrap().into_iter().next().unwrap();
                 let secret: String = l.description.chars().take(40).collect();
                 let foreign_location = store.locations(a.id).await.unwrap().into_iter().next().unwrap().id;
+                let foreign_unit = store.org_units(a.id).await.unwrap().into_iter().next().unwrap().id;
+                let foreign_contact = store.contacts(a.id).await.unwrap().into_iter().next().unwrap().id;
                 for (own_or_foreign, slug) in [("foreign", foreign), ("own path, foreign id", "moorbrueck")] {
                     for (path, methods) in &scoped {
                         if own_or_foreign != "foreign" && !path.contains("{id}") {
@@ -72,7 +74,16 @@ async fn every_back_office_route_refuses_foreign_authorities() {
                             .replace("{slug}", slug)
                             .replace(
                                 "{id}",
-                                &if path.contains("/standorte/") { foreign_location } else { l.id }.to_string(),
+                                &if path.contains("/standorte/") {
+                                    foreign_location
+                                } else if path.contains("/stellen/") {
+                                    foreign_unit
+                                } else if path.contains("/kontakte/") {
+                                    foreign_contact
+                                } else {
+                                    l.id
+                                }
+                                .to_string(),
                             )
                             .replace("{revision}", "1")
                             .replace("{kind}", "impressum");

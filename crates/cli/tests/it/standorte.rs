@@ -50,3 +50,67 @@ async fn opening_hours_and_closures_are_edited_and_shown_at_once() {
         assert_eq!(store.locations(town.id).await.unwrap().len(), 3);
     });
 }
+
+#[tokio::test]
+async fn org_units_and_contacts_are_edited_with_checks() {
+    on_each_backend!(|app| {
+        let store = &app.store.store;
+        let town = store.authority_by_slug("moorbrueck").await.unwrap().unwrap();
+        let county = store.authority_by_slug("landkreis-heidekamp").await.unwrap().unwrap();
+        let unit = store.org_units(town.id).await.unwrap().remove(0);
+        let contact = store.contacts(town.id).await.unwrap().remove(0);
+        let foreign_unit = store.org_units(county.id).await.unwrap().remove(0);
+        let mut jar = sign_in(app, "redaktion@moorbrueck.example").await;
+        assert_eq!(get(app, &mut jar, "/verwaltung/behoerden/moorbrueck/stellen/").await.status, 200);
+
+        let path = format!("/verwaltung/behoerden/moorbrueck/stellen/{}", unit.id);
+        let form = get(app, &mut jar, &path).await;
+        let csrf = hidden(&form.body, "csrf");
+        let version = hidden(&form.body, "version");
+        let r = post(
+            app,
+            &mut jar,
+            &path,
+            &format!("csrf={csrf}&version={version}&name=B%C3%BCrgerservice+Mitte&description=&phone=&email=&link="),
+        )
+        .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        assert!(
+            app.get(&format!("/o/moorbrueck/organisation/{}", unit.slug)).await.body.contains("Bürgerservice Mitte")
+        );
+        let stale = post(app, &mut jar, &path, &format!("csrf={csrf}&version={version}&name=Alt&link=")).await;
+        assert_eq!(stale.status, 409);
+
+        let cpath = format!("/verwaltung/behoerden/moorbrueck/kontakte/{}", contact.id);
+        let form = get(app, &mut jar, &cpath).await;
+        let version = hidden(&form.body, "version");
+        let bad = post(app, &mut jar, &cpath, &format!("csrf={csrf}&version={version}&name=X&email=kein+mail")).await;
+        assert_eq!(bad.status, 422);
+        let foreign =
+            post(app, &mut jar, &cpath, &format!("csrf={csrf}&version={version}&name=X&link={}", foreign_unit.id))
+                .await;
+        assert_eq!(foreign.status, 422, "an org unit of another authority cannot be linked");
+        let ok = post(
+            app,
+            &mut jar,
+            &cpath,
+            &format!(
+                "csrf={csrf}&version={version}&name={}&role=Meldewesen&phone=05190+999&link={}",
+                enc(&contact.name),
+                unit.id
+            ),
+        )
+        .await;
+        assert_eq!(ok.status, 303);
+        assert!(app.get(&format!("/o/moorbrueck/kontakte/{}", contact.slug)).await.body.contains("05190 999"));
+        let new = post(
+            app,
+            &mut jar,
+            "/verwaltung/behoerden/moorbrueck/kontakte/neu",
+            &format!("csrf={csrf}&version=0&name=Neue+Person&role=Empfang"),
+        )
+        .await;
+        assert_eq!(new.status, 303);
+        assert!(app.get("/o/moorbrueck/kontakte/").await.body.contains("Neue Person"));
+    });
+}

@@ -7,6 +7,7 @@ mod leistungen;
 mod login;
 mod seiten;
 mod standorte;
+mod stellen;
 mod verbund;
 mod zustaendigkeit;
 
@@ -55,6 +56,27 @@ fn table() -> Vec<(&'static str, &'static [&'static str], MethodRouter<AppState>
             "/verwaltung/behoerden/{slug}/leistungen/{id}/versionen/{revision}/wiederherstellen",
             &["POST"],
             post(leistungen::restore),
+        ),
+        ("/verwaltung/behoerden/{slug}/stellen/", &["GET"], get(stellen::list)),
+        (
+            "/verwaltung/behoerden/{slug}/stellen/neu",
+            &["GET", "POST"],
+            get(stellen::unit_new).post(stellen::unit_create),
+        ),
+        (
+            "/verwaltung/behoerden/{slug}/stellen/{id}",
+            &["GET", "POST"],
+            get(stellen::unit_edit).post(stellen::unit_update),
+        ),
+        (
+            "/verwaltung/behoerden/{slug}/kontakte/neu",
+            &["GET", "POST"],
+            get(stellen::contact_new).post(stellen::contact_create),
+        ),
+        (
+            "/verwaltung/behoerden/{slug}/kontakte/{id}",
+            &["GET", "POST"],
+            get(stellen::contact_edit).post(stellen::contact_update),
         ),
         ("/verwaltung/behoerden/{slug}/standorte/", &["GET"], get(standorte::list)),
         (
