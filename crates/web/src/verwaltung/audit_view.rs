@@ -1,13 +1,13 @@
 //! The audit log for administrators: newest entries on a page, everything as CSV.
 
-use super::{base, require_staff};
+use super::{StaffContext, base};
 use crate::AppState;
 use crate::error::AppError;
 use crate::pages::render_page;
 use amtsweg_domain::staff::Role;
 use amtsweg_store::staff::{AuditRecord, ChainCheck};
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use minijinja::context;
 
@@ -32,11 +32,7 @@ fn when(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-pub async fn page(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Result<Response, AppError> {
-    let staff = match require_staff(&state, &headers, &uri).await {
-        Ok(s) => s,
-        Err(r) => return Ok(r),
-    };
+pub async fn page(State(state): State<AppState>, staff: StaffContext) -> Result<Response, AppError> {
     let authorities = scope(&staff)?;
     let entries = state.store.audit_entries(authorities.as_deref(), 200).await?;
     let catalogue = state.catalogue();
@@ -82,11 +78,7 @@ fn csv_line(e: &AuditRecord) -> String {
     .join(",")
 }
 
-pub async fn csv(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Result<Response, AppError> {
-    let staff = match require_staff(&state, &headers, &uri).await {
-        Ok(s) => s,
-        Err(r) => return Ok(r),
-    };
+pub async fn csv(State(state): State<AppState>, staff: StaffContext) -> Result<Response, AppError> {
     let authorities = scope(&staff)?;
     let entries = state.store.audit_entries(authorities.as_deref(), 1_000_000).await?;
     let mut out = String::from("\"id\",\"zeit\",\"akteur\",\"behoerde\",\"aktion\",\"ziel\",\"ergebnis\",\"hash\"\r\n");

@@ -2,7 +2,7 @@
 //! transaction as the account change and sent by the outbox worker; the link carries
 //! a random token of which only the SHA-256 is stored, valid once and for a limited time.
 
-use super::{StaffContext, base, require_staff};
+use super::{StaffContext, base};
 use crate::AppState;
 use crate::error::AppError;
 use crate::pages::render_page;
@@ -13,7 +13,7 @@ use amtsweg_store::outbox::{EmailMessage, TokenProblem};
 use amtsweg_store::staff::{NewStaff, normalize_email};
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use serde::Deserialize;
@@ -69,15 +69,10 @@ fn render_invite(
 
 pub async fn invite_form(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    uri: Uri,
+    staff: StaffContext,
     Path(slug): Path<String>,
     Query(n): Query<Notice>,
 ) -> Result<Response, AppError> {
-    let staff = match require_staff(&state, &headers, &uri).await {
-        Ok(s) => s,
-        Err(r) => return Ok(r),
-    };
     let a = staff.administered_authority(&state, &slug)?;
     let f = InviteForm { role: Role::Editor.as_str().into(), ..InviteForm::default() };
     render_invite(&state, &staff, &a, &f, None, n.hinweis.is_some())
@@ -85,15 +80,11 @@ pub async fn invite_form(
 
 pub async fn invite_submit(
     State(state): State<AppState>,
+    staff: StaffContext,
     headers: HeaderMap,
-    uri: Uri,
     Path(slug): Path<String>,
     Form(f): Form<InviteForm>,
 ) -> Result<Response, AppError> {
-    let staff = match require_staff(&state, &headers, &uri).await {
-        Ok(s) => s,
-        Err(r) => return Ok(r),
-    };
     staff.check_form(&headers, &f.csrf)?;
     let a = staff.administered_authority(&state, &slug)?;
     let email = normalize_email(&f.email);

@@ -1,7 +1,7 @@
 //! Editing an authority's services: list, create, edit with drafts, preview, publish,
 //! withdraw, revision history with diff and restore.
 
-use super::{StaffContext, base, require_staff};
+use super::{StaffContext, base};
 use crate::AppState;
 use crate::error::AppError;
 use crate::pages::render_page;
@@ -15,10 +15,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::{Value, context};
 use serde::Deserialize;
 
-async fn staff_or_redirect(state: &AppState, headers: &HeaderMap, uri: &Uri) -> Result<StaffContext, Response> {
-    require_staff(state, headers, uri).await
-}
-
 fn status_label(l: &Leistung, has_draft: bool) -> &'static str {
     match (l.published, has_draft) {
         (true, false) => "veröffentlicht",
@@ -30,14 +26,10 @@ fn status_label(l: &Leistung, has_draft: bool) -> &'static str {
 
 pub async fn list(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    staff: StaffContext,
     uri: Uri,
     Path(slug): Path<String>,
 ) -> Result<Response, AppError> {
-    let staff = match staff_or_redirect(&state, &headers, &uri).await {
-        Ok(s) => s,
-        Err(r) => return Ok(r),
-    };
     let a = staff.content_authority(&state, &slug)?;
     let mut rows = Vec::new();
     for l in state.store.leistungen_of(a.id, true).await? {
@@ -175,14 +167,10 @@ fn notice_text(code: Option<&str>) -> Option<String> {
 
 pub async fn new_form(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    staff: StaffContext,
     uri: Uri,
     Path(slug): Path<String>,
 ) -> Result<Response, AppError> {
-    let staff = match staff_or_redirect(&state, &headers, &uri).await {
-        Ok(s) => s,
-        Err(r) => return Ok(r),
-    };
     let a = staff.content_authority(&state, &slug)?;
     let content = LeistungContent { trust_level: "normal".into(), ..LeistungContent::default() };
     let v = FormView {
@@ -201,15 +189,12 @@ pub async fn new_form(
 
 pub async fn create(
     State(state): State<AppState>,
+    staff: StaffContext,
     headers: HeaderMap,
     uri: Uri,
     Path(slug): Path<String>,
     Form(f): Form<EditForm>,
 ) -> Result<Response, AppError> {
-    let staff = match staff_or_redirect(&state, &headers, &uri).await {
-        Ok(s) => s,
-        Err(r) => return Ok(r),
-    };
     staff.check_form(&headers, &f.csrf)?;
     let a = staff.content_authority(&state, &slug)?;
     let content = f.content();
@@ -267,15 +252,11 @@ async fn load(
 
 pub async fn edit_form(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    staff: StaffContext,
     uri: Uri,
     Path((slug, id)): Path<(String, i64)>,
     Query(n): Query<Notice>,
 ) -> Result<Response, AppError> {
-    let staff = match staff_or_redirect(&state, &headers, &uri).await {
-        Ok(s) => s,
-        Err(r) => return Ok(r),
-    };
     let a = staff.content_authority(&state, &slug)?;
     let (l, draft) = load(&state, &a, id).await?;
     let (content, version) = match &draft {
@@ -298,15 +279,12 @@ pub async fn edit_form(
 
 pub async fn edit_submit(
     State(state): State<AppState>,
+    staff: StaffContext,
     headers: HeaderMap,
     uri: Uri,
     Path((slug, id)): Path<(String, i64)>,
     Form(f): Form<EditForm>,
 ) -> Result<Response, AppError> {
-    let staff = match staff_or_redirect(&state, &headers, &uri).await {
-        Ok(s) => s,
-        Err(r) => return Ok(r),
-    };
     staff.check_form(&headers, &f.csrf)?;
     let a = staff.content_authority(&state, &slug)?;
     let (l, draft) = load(&state, &a, id).await?;
@@ -368,15 +346,11 @@ pub struct CsrfOnly {
 
 pub async fn withdraw(
     State(state): State<AppState>,
+    staff: StaffContext,
     headers: HeaderMap,
-    uri: Uri,
     Path((slug, id)): Path<(String, i64)>,
     Form(f): Form<CsrfOnly>,
 ) -> Result<Response, AppError> {
-    let staff = match staff_or_redirect(&state, &headers, &uri).await {
-        Ok(s) => s,
-        Err(r) => return Ok(r),
-    };
     staff.check_form(&headers, &f.csrf)?;
     let a = staff.content_authority(&state, &slug)?;
     load(&state, &a, id).await?;
@@ -390,14 +364,10 @@ pub async fn withdraw(
 
 pub async fn preview(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    staff: StaffContext,
     uri: Uri,
     Path((slug, id)): Path<(String, i64)>,
 ) -> Result<Response, AppError> {
-    let staff = match staff_or_redirect(&state, &headers, &uri).await {
-        Ok(s) => s,
-        Err(r) => return Ok(r),
-    };
     let a = staff.content_authority(&state, &slug)?;
     let (l, draft) = load(&state, &a, id).await?;
     let content = match &draft {
@@ -435,14 +405,10 @@ fn diff_lines(old: &str, new: &str) -> Vec<Value> {
 
 pub async fn history(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    staff: StaffContext,
     uri: Uri,
     Path((slug, id)): Path<(String, i64)>,
 ) -> Result<Response, AppError> {
-    let staff = match staff_or_redirect(&state, &headers, &uri).await {
-        Ok(s) => s,
-        Err(r) => return Ok(r),
-    };
     let a = staff.content_authority(&state, &slug)?;
     let (l, _) = load(&state, &a, id).await?;
     let revisions = state.store.revisions(a.id, id).await?;
@@ -486,15 +452,11 @@ pub struct RestoreForm {
 
 pub async fn restore(
     State(state): State<AppState>,
+    staff: StaffContext,
     headers: HeaderMap,
-    uri: Uri,
     Path((slug, id, revision)): Path<(String, i64, i64)>,
     Form(f): Form<RestoreForm>,
 ) -> Result<Response, AppError> {
-    let staff = match staff_or_redirect(&state, &headers, &uri).await {
-        Ok(s) => s,
-        Err(r) => return Ok(r),
-    };
     staff.check_form(&headers, &f.csrf)?;
     let a = staff.content_authority(&state, &slug)?;
     let (_, draft) = load(&state, &a, id).await?;

@@ -4,7 +4,7 @@
 //! passwords, a password hash is verified either way (same timing), and throttling
 //! counts failures per typed address whether or not it exists.
 
-use super::{StaffContext, audit, base, require_staff};
+use super::{StaffContext, audit, base};
 use crate::AppState;
 use crate::error::AppError;
 use crate::pages::render_page;
@@ -14,7 +14,7 @@ use amtsweg_domain::staff::Permissions;
 use amtsweg_store::staff::normalize_email;
 use axum::Form;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use serde::Deserialize;
@@ -260,14 +260,10 @@ fn signed_out() -> Response {
 
 pub async fn logout(
     State(state): State<AppState>,
+    staff: StaffContext,
     headers: HeaderMap,
-    uri: Uri,
     Form(f): Form<CsrfForm>,
 ) -> Result<Response, AppError> {
-    let staff = match require_staff(&state, &headers, &uri).await {
-        Ok(s) => s,
-        Err(r) => return Ok(r),
-    };
     if !checked(&staff, &headers, &f) {
         return Ok(forbidden());
     }
@@ -280,14 +276,10 @@ pub async fn logout(
 
 pub async fn logout_everywhere(
     State(state): State<AppState>,
+    staff: StaffContext,
     headers: HeaderMap,
-    uri: Uri,
     Form(f): Form<CsrfForm>,
 ) -> Result<Response, AppError> {
-    let staff = match require_staff(&state, &headers, &uri).await {
-        Ok(s) => s,
-        Err(r) => return Ok(r),
-    };
     if !checked(&staff, &headers, &f) {
         return Ok(forbidden());
     }
@@ -302,14 +294,10 @@ pub async fn logout_everywhere(
 /// back through the code step, which enrols when no secret exists yet.
 pub async fn enrol_second_factor(
     State(state): State<AppState>,
+    staff: StaffContext,
     headers: HeaderMap,
-    uri: Uri,
     Form(f): Form<CsrfForm>,
 ) -> Result<Response, AppError> {
-    let staff = match require_staff(&state, &headers, &uri).await {
-        Ok(s) => s,
-        Err(r) => return Ok(r),
-    };
     if !checked(&staff, &headers, &f) {
         return Ok(forbidden());
     }

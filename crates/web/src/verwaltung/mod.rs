@@ -193,6 +193,16 @@ pub(crate) fn urlencode(s: &str) -> String {
         .collect()
 }
 
+/// Handlers take a `StaffContext` argument: without a live session the request is
+/// sent to sign in (or to the second factor) before the handler runs.
+impl axum::extract::FromRequestParts<AppState> for StaffContext {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &AppState) -> Result<Self, Response> {
+        require_staff(state, &parts.headers, &parts.uri).await
+    }
+}
+
 /// Where to go to sign in, returning to `uri` afterwards.
 fn login_redirect(uri: &Uri) -> Response {
     let back = uri.path_and_query().map_or("/verwaltung/", |p| p.as_str());
@@ -266,11 +276,7 @@ fn base(state: &AppState, staff: Option<&StaffContext>, path: &str) -> Value {
     context! { verbund_name => &catalogue.verbund_name, staff => staff_ctx, path }
 }
 
-async fn start(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Result<Response, AppError> {
-    let staff = match require_staff(&state, &headers, &uri).await {
-        Ok(s) => s,
-        Err(r) => return Ok(r),
-    };
+async fn start(State(state): State<AppState>, staff: StaffContext) -> Result<Response, AppError> {
     let catalogue = state.catalogue();
     let roles: Vec<Value> = staff
         .perms

@@ -1,6 +1,6 @@
 //! Editing an authority's plain pages (BITV and legal pages), pre-filled from templates.
 
-use super::{StaffContext, base, require_staff};
+use super::{StaffContext, base};
 use crate::AppState;
 use crate::error::AppError;
 use crate::pages::render_page;
@@ -16,14 +16,10 @@ use serde::Deserialize;
 
 pub async fn list(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    staff: StaffContext,
     uri: Uri,
     Path(slug): Path<String>,
 ) -> Result<Response, AppError> {
-    let staff = match require_staff(&state, &headers, &uri).await {
-        Ok(s) => s,
-        Err(r) => return Ok(r),
-    };
     let a = staff.content_authority(&state, &slug)?;
     let c = state.catalogue();
     let rows: Vec<_> = PageKind::ALL
@@ -73,15 +69,10 @@ fn render(
 
 pub async fn edit_form(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    uri: Uri,
+    staff: StaffContext,
     Path((slug, kind)): Path<(String, String)>,
     Query(n): Query<Notice>,
 ) -> Result<Response, AppError> {
-    let staff = match require_staff(&state, &headers, &uri).await {
-        Ok(s) => s,
-        Err(r) => return Ok(r),
-    };
     let a = staff.content_authority(&state, &slug)?;
     let kind = PageKind::parse(&kind).ok_or(AppError::NotFound)?;
     let (title, body, video_url, revision) = state.catalogue().page(&a, kind);
@@ -91,15 +82,11 @@ pub async fn edit_form(
 
 pub async fn edit_submit(
     State(state): State<AppState>,
+    staff: StaffContext,
     headers: HeaderMap,
-    uri: Uri,
     Path((slug, kind)): Path<(String, String)>,
     Form(f): Form<PageForm>,
 ) -> Result<Response, AppError> {
-    let staff = match require_staff(&state, &headers, &uri).await {
-        Ok(s) => s,
-        Err(r) => return Ok(r),
-    };
     staff.check_form(&headers, &f.csrf)?;
     let a = staff.content_authority(&state, &slug)?;
     let kind = PageKind::parse(&kind).ok_or(AppError::NotFound)?;

@@ -20,14 +20,10 @@ const DAY_KEYS: [&str; 7] = ["mo", "di", "mi", "do", "fr", "sa", "so"];
 
 pub async fn list(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    staff: StaffContext,
     uri: Uri,
     Path(slug): Path<String>,
 ) -> Result<Response, AppError> {
-    let staff = match require_staff(&state, &headers, &uri).await {
-        Ok(s) => s,
-        Err(r) => return Ok(r),
-    };
     let a = staff.content_authority(&state, &slug)?;
     let rows: Vec<Value> = state
         .store
@@ -186,29 +182,19 @@ fn render(
 
 pub async fn new_form(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    uri: Uri,
+    staff: StaffContext,
     Path(slug): Path<String>,
 ) -> Result<Response, AppError> {
-    let staff = match require_staff(&state, &headers, &uri).await {
-        Ok(s) => s,
-        Err(r) => return Ok(r),
-    };
     let a = staff.content_authority(&state, &slug)?;
     render(&state, &staff, &a, None, &LocationForm::default(), &[], false, false)
 }
 
 pub async fn edit_form(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    uri: Uri,
+    staff: StaffContext,
     Path((slug, id)): Path<(String, i64)>,
     Query(n): Query<Notice>,
 ) -> Result<Response, AppError> {
-    let staff = match require_staff(&state, &headers, &uri).await {
-        Ok(s) => s,
-        Err(r) => return Ok(r),
-    };
     let a = staff.content_authority(&state, &slug)?;
     let l = state.store.location(a.id, id).await?.ok_or(AppError::NotFound)?;
     render(&state, &staff, &a, Some(id), &LocationForm::from_location(&l), &[], false, n.gespeichert.is_some())

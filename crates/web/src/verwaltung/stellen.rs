@@ -16,14 +16,10 @@ use serde::{Deserialize, Serialize};
 
 pub async fn list(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    staff: StaffContext,
     uri: Uri,
     Path(slug): Path<String>,
 ) -> Result<Response, AppError> {
-    let staff = match require_staff(&state, &headers, &uri).await {
-        Ok(s) => s,
-        Err(r) => return Ok(r),
-    };
     let a = staff.content_authority(&state, &slug)?;
     let units: Vec<Value> =
         state.store.org_units(a.id).await?.iter().map(|o| context! { id => o.id, name => &o.name }).collect();

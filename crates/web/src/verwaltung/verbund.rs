@@ -1,7 +1,7 @@
 //! Tenant administration: the Verbund administrator adds member authorities; an
 //! authority's administrators set its look (colour with enforced contrast, welcome text).
 
-use super::{StaffContext, base, require_staff};
+use super::{StaffContext, base};
 use crate::AppState;
 use crate::error::AppError;
 use crate::pages::render_page;
@@ -11,7 +11,7 @@ use amtsweg_domain::{Ags, Ars, AuthorityKind, Slug};
 use amtsweg_store::NewAuthority;
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::{Value, context};
 use serde::{Deserialize, Serialize};
@@ -23,14 +23,9 @@ pub struct Notice {
 
 pub async fn list(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    uri: Uri,
+    staff: StaffContext,
     Query(n): Query<Notice>,
 ) -> Result<Response, AppError> {
-    let staff = match require_staff(&state, &headers, &uri).await {
-        Ok(s) => s,
-        Err(r) => return Ok(r),
-    };
     staff.require_verbund_admin()?;
     let c = state.catalogue();
     let rows: Vec<Value> = c
@@ -99,11 +94,7 @@ fn render_new(
     Ok((status, render_page(state, "verwaltung/behoerde_neu.html", ctx)?).into_response())
 }
 
-pub async fn new_form(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Result<Response, AppError> {
-    let staff = match require_staff(&state, &headers, &uri).await {
-        Ok(s) => s,
-        Err(r) => return Ok(r),
-    };
+pub async fn new_form(State(state): State<AppState>, staff: StaffContext) -> Result<Response, AppError> {
     staff.require_verbund_admin()?;
     let f = AuthorityForm {
         kind: "gemeinde".into(),
@@ -126,14 +117,10 @@ fn check_color(color: &str) -> Option<String> {
 
 pub async fn create(
     State(state): State<AppState>,
+    staff: StaffContext,
     headers: HeaderMap,
-    uri: Uri,
     Form(f): Form<AuthorityForm>,
 ) -> Result<Response, AppError> {
-    let staff = match require_staff(&state, &headers, &uri).await {
-        Ok(s) => s,
-        Err(r) => return Ok(r),
-    };
     staff.require_verbund_admin()?;
     staff.check_form(&headers, &f.csrf)?;
     let c = state.catalogue();
@@ -270,30 +257,21 @@ pub struct Saved {
 
 pub async fn look_form(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    uri: Uri,
+    staff: StaffContext,
     Path(slug): Path<String>,
     Query(s): Query<Saved>,
 ) -> Result<Response, AppError> {
-    let staff = match require_staff(&state, &headers, &uri).await {
-        Ok(s) => s,
-        Err(r) => return Ok(r),
-    };
     let a = staff.administered_authority(&state, &slug)?;
     render_look(&state, &staff, &a, &a.primary_color, &a.intro, None, s.gespeichert.is_some())
 }
 
 pub async fn look_submit(
     State(state): State<AppState>,
+    staff: StaffContext,
     headers: HeaderMap,
-    uri: Uri,
     Path(slug): Path<String>,
     Form(f): Form<LookForm>,
 ) -> Result<Response, AppError> {
-    let staff = match require_staff(&state, &headers, &uri).await {
-        Ok(s) => s,
-        Err(r) => return Ok(r),
-    };
     staff.check_form(&headers, &f.csrf)?;
     let a = staff.administered_authority(&state, &slug)?;
     let color = f.primary_color.trim();

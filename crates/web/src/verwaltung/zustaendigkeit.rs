@@ -1,7 +1,7 @@
 //! The responsibility editor: which authority is responsible for which LeiKa key in
 //! which area, with gaps and overlaps across the Verbund shown as warnings.
 
-use super::{StaffContext, base, require_staff};
+use super::{StaffContext, base};
 use crate::AppState;
 use crate::error::AppError;
 use crate::pages::render_page;
@@ -9,7 +9,7 @@ use amtsweg_domain::zustaendigkeit::{gaps, overlaps};
 use amtsweg_domain::{Ars, LeikaKey};
 use axum::Form;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::{Value, context};
 use serde::Deserialize;
@@ -79,14 +79,9 @@ fn render(
 
 pub async fn page(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    uri: Uri,
+    staff: StaffContext,
     Query(n): Query<Notice>,
 ) -> Result<Response, AppError> {
-    let staff = match require_staff(&state, &headers, &uri).await {
-        Ok(s) => s,
-        Err(r) => return Ok(r),
-    };
     staff.require_verbund_admin()?;
     let notice = match n.hinweis.as_deref() {
         Some("hinzugefuegt") => Some("Die Zuständigkeit wurde eingetragen."),
@@ -108,14 +103,10 @@ pub struct RuleForm {
 
 pub async fn submit(
     State(state): State<AppState>,
+    staff: StaffContext,
     headers: HeaderMap,
-    uri: Uri,
     Form(f): Form<RuleForm>,
 ) -> Result<Response, AppError> {
-    let staff = match require_staff(&state, &headers, &uri).await {
-        Ok(s) => s,
-        Err(r) => return Ok(r),
-    };
     staff.require_verbund_admin()?;
     staff.check_form(&headers, &f.csrf)?;
     let leika = match LeikaKey::parse(&f.leika) {
