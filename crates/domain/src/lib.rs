@@ -6,10 +6,12 @@
 pub mod audit;
 pub mod authority;
 pub mod leistung;
+pub mod library;
 pub mod opening_hours;
 pub mod pages;
 pub mod place;
 pub mod staff;
+pub mod theme;
 pub mod zustaendigkeit;
 
 pub use authority::{Ags, Ars, Authority, AuthorityKind, Slug};

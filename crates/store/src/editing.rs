@@ -148,7 +148,8 @@ impl Tx {
         if current != expected_version {
             return Ok(Saved::Conflict { current_version: current });
         }
-        let json = to_json(content)?;
+        let content = self.enforce_linked_text(authority_id, leistung_id, content).await?;
+        let json = to_json(&content)?;
         let next = current + 1;
         if current == 0 {
             // Tenant check: the service must belong to this authority.
@@ -220,7 +221,32 @@ impl Tx {
         let Some(draft) = self.fetch_optional_in_tx::<DraftRow>(&q).await? else {
             return Ok(Saved::Conflict { current_version: 0 });
         };
-        let c = draft.content()?;
+        let revision = self.publish_content(authority_id, leistung_id, &draft.content()?, by).await?;
+        if matches!(revision, Saved::Conflict { .. }) {
+            return Ok(revision);
+        }
+        let q = Query::delete()
+            .from_table("leistung_drafts")
+            .and_where(Expr::col("authority_id").eq(authority_id))
+            .and_where(Expr::col("leistung_id").eq(leistung_id))
+            .to_owned();
+        self.execute(&q).await?;
+        Ok(revision)
+    }
+
+    /// Shows `c` to citizens as the next revision of the service, records the
+    /// revision and, when the service is offered in the Verbund library, the library
+    /// follows. Returns `Saved::Conflict` when the service is not this authority's.
+    ///
+    /// # Errors
+    /// On database errors or content that does not validate.
+    pub(crate) async fn publish_content(
+        &mut self,
+        authority_id: i64,
+        leistung_id: i64,
+        c: &LeistungContent,
+        by: Option<i64>,
+    ) -> Result<Saved> {
         if let Some(e) = c.validate().first() {
             return Err(StoreError::Invalid(e.message.clone()));
         }
@@ -267,20 +293,15 @@ impl Tx {
                 leistung_id.into(),
                 authority_id.into(),
                 next.into(),
-                draft.content.clone().into(),
+                to_json(c)?.into(),
                 now_ms().into(),
                 by.into(),
             ])
             .to_owned();
         self.execute(&q).await?;
-        let q = Query::delete()
-            .from_table("leistung_drafts")
-            .and_where(Expr::col("authority_id").eq(authority_id))
-            .and_where(Expr::col("leistung_id").eq(leistung_id))
-            .to_owned();
-        self.execute(&q).await?;
         let area = self.area_prefix_of(authority_id).await?;
         self.add_responsibility(&leika, authority_id, &area).await?;
+        self.follow_in_library(authority_id, leistung_id, c, by).await?;
         self.append_audit(&audit(by, authority_id, "leistung.publish", leistung_id)).await?;
         Ok(Saved::Ok(next))
     }
@@ -331,6 +352,19 @@ impl Tx {
         content: &LeistungContent,
         by: Option<i64>,
     ) -> Result<i64> {
+        let id = self.create_leistung_row(authority_id, slug, content).await?;
+        self.save_draft(authority_id, id, 0, content, by).await?;
+        self.append_audit(&audit(by, authority_id, "leistung.create", id)).await?;
+        Ok(id)
+    }
+
+    /// The unpublished service row alone (revision 0, no draft yet).
+    pub(crate) async fn create_leistung_row(
+        &mut self,
+        authority_id: i64,
+        slug: &Slug,
+        content: &LeistungContent,
+    ) -> Result<i64> {
         let leika = LeikaKey::parse(&content.leika)?;
         let q = Query::insert()
             .into_table("leistungen")
@@ -356,10 +390,7 @@ impl Tx {
             ])
             .returning_col("id")
             .to_owned();
-        let id = self.insert_id(&q).await?;
-        self.save_draft(authority_id, id, 0, content, by).await?;
-        self.append_audit(&audit(by, authority_id, "leistung.create", id)).await?;
-        Ok(id)
+        self.insert_id(&q).await
     }
 
     /// Drops the draft; the published state stays.

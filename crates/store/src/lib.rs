@@ -9,6 +9,7 @@
 mod catalogue;
 mod db;
 pub mod editing;
+pub mod library;
 mod migrate;
 pub mod outbox;
 pub mod pages;

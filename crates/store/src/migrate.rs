@@ -39,6 +39,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0005_pages.sql"),
         postgres: include_str!("../migrations/postgres/0005_pages.sql"),
     },
+    Migration {
+        version: 6,
+        sqlite: include_str!("../migrations/sqlite/0006_library_pages_theme.sql"),
+        postgres: include_str!("../migrations/postgres/0006_library_pages_theme.sql"),
+    },
 ];
 
 impl Store {
