@@ -188,7 +188,19 @@ async fn run(command: Command, mut cfg: Config) -> anyhow::Result<()> {
             };
             let role = if authority.is_some() { Role::AuthorityAdmin } else { Role::VerbundAdmin };
             let store = server::open_store(&cfg).await?;
-            let result = staff::create(&store, &email, &name, &password, role, authority.as_deref(), None).await;
+            let result = staff::create(
+                &store,
+                &staff::NewAccount {
+                    email: &email,
+                    name: &name,
+                    password: &password,
+                    role,
+                    authority: authority.as_deref(),
+                    org_unit: None,
+                    totp_secret: None,
+                },
+            )
+            .await;
             store.close().await;
             let id = result?;
             println!("Konto {id} angelegt: {email} ({}).", role.label());

@@ -34,6 +34,9 @@ pub struct SeedFile {
 #[serde(deny_unknown_fields)]
 struct VerbundSeed {
     name: String,
+    /// Services offered in the Verbund library, as "authority/slug".
+    #[serde(default)]
+    library: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -384,6 +387,19 @@ pub async fn apply(store: &Store, seed: &SeedFile) -> anyhow::Result<SeedOutcome
         tx.insert_place(&NewPlace { name: p.name.clone(), ars: Ars::parse(&p.ars)?, plz: p.plz.clone() }).await?;
     }
     tx.commit().await?;
+    for offered in &seed.verbund.library {
+        let (authority, slug) =
+            offered.split_once('/').ok_or_else(|| anyhow!("library entry „{offered}“: expected authority/slug"))?;
+        let (authority_id, _, _) =
+            authority_ids.get(authority).ok_or_else(|| anyhow!("library entry „{offered}“: unknown authority"))?;
+        let l = store
+            .leistung(*authority_id, slug)
+            .await?
+            .ok_or_else(|| anyhow!("library entry „{offered}“: unknown service"))?;
+        let mut tx = store.begin().await?;
+        tx.offer_to_library(*authority_id, l.id, None).await?;
+        tx.commit().await?;
+    }
     Ok(SeedOutcome::Seeded { authorities: seed.authorities.len(), leistungen: seed.leistungen.len() })
 }
 

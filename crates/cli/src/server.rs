@@ -69,7 +69,11 @@ pub async fn serve(store: Store, cfg: Config, demo: bool) -> anyhow::Result<()> 
             crate::staff::DEMO_PASSWORD
         );
         for d in crate::staff::DEMO_LOGINS {
-            let where_ = d.authority.unwrap_or("alle Behörden");
+            let where_ = match (d.authority, d.org_unit) {
+                (Some(a), Some(u)) => format!("{a}, nur {u}"),
+                (Some(a), None) => a.to_owned(),
+                _ => "alle Behörden".to_owned(),
+            };
             match d.totp_secret {
                 Some(s) => println!(
                     "  {:<42} {} ({where_}); zweiter Faktor, Schlüssel {s} — aktueller Code: amtsweg user totp-code {s}",

@@ -11,6 +11,8 @@ pub struct DemoLogin {
     pub email: &'static str,
     pub role: Role,
     pub authority: Option<&'static str>,
+    /// Name of the org unit the role is limited to, if any.
+    pub org_unit: Option<&'static str>,
     pub totp_secret: Option<&'static str>,
 }
 
@@ -22,24 +24,35 @@ pub const DEMO_LOGINS: &[DemoLogin] = &[
         email: "verbund-admin@landkreis-heidekamp.example",
         role: Role::VerbundAdmin,
         authority: None,
+        org_unit: None,
         totp_secret: Some("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"),
     },
     DemoLogin {
         email: "admin@moorbrueck.example",
         role: Role::AuthorityAdmin,
         authority: Some("moorbrueck"),
+        org_unit: None,
         totp_secret: Some("KRSXG5CTMVRXEZLUKN2XAZLSKNSWG4TF"),
     },
     DemoLogin {
         email: "redaktion@moorbrueck.example",
         role: Role::Editor,
         authority: Some("moorbrueck"),
+        org_unit: None,
         totp_secret: None,
     },
     DemoLogin {
         email: "sachbearbeitung@moorbrueck.example",
         role: Role::CaseWorker,
         authority: Some("moorbrueck"),
+        org_unit: None,
+        totp_secret: None,
+    },
+    DemoLogin {
+        email: "standesamt@moorbrueck.example",
+        role: Role::Editor,
+        authority: Some("moorbrueck"),
+        org_unit: Some("Standesamt"),
         totp_secret: None,
     },
 ];
@@ -63,19 +76,26 @@ pub fn check_password(p: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A staff account to create with one role.
+#[derive(Debug, Clone, Copy)]
+pub struct NewAccount<'a> {
+    pub email: &'a str,
+    pub name: &'a str,
+    pub password: &'a str,
+    pub role: Role,
+    /// Slug of the authority (none only for the Verbund administrator).
+    pub authority: Option<&'a str>,
+    /// Name of an org unit of that authority the role is limited to.
+    pub org_unit: Option<&'a str>,
+    pub totp_secret: Option<&'a str>,
+}
+
 /// Creates a staff member with one role; every write is in the audit log.
 ///
 /// # Errors
 /// When the authority is unknown, the address is taken or the store fails.
-pub async fn create(
-    store: &Store,
-    email: &str,
-    name: &str,
-    password: &str,
-    role: Role,
-    authority_slug: Option<&str>,
-    totp_secret: Option<&str>,
-) -> anyhow::Result<i64> {
+pub async fn create(store: &Store, account: &NewAccount<'_>) -> anyhow::Result<i64> {
+    let NewAccount { email, name, password, role, authority: authority_slug, org_unit, totp_secret } = *account;
     check_password(password)?;
     if !email.contains('@') || email.trim().len() < 3 {
         bail!("„{email}“ ist keine E-Mail-Adresse");
@@ -92,6 +112,19 @@ pub async fn create(
     if role != Role::VerbundAdmin && authority_id.is_none() {
         bail!("für die Rolle {} muss eine Behörde angegeben werden (--authority)", role.label());
     }
+    let org_unit_id = match (org_unit, authority_id) {
+        (Some(name), Some(a)) => Some(
+            store
+                .org_units(a)
+                .await?
+                .into_iter()
+                .find(|o| o.name == name)
+                .ok_or_else(|| anyhow!("die Behörde hat keine Stelle „{name}“"))?
+                .id,
+        ),
+        (Some(_), None) => bail!("eine Stelle gibt es nur zusammen mit einer Behörde"),
+        _ => None,
+    };
     let password_hash = hash(password).await?;
     let mut tx = store.begin().await?;
     let id = tx
@@ -103,7 +136,7 @@ pub async fn create(
         })
         .await
         .context("cannot store the account")?;
-    tx.grant_role(id, &Grant { role, authority_id, org_unit_id: None }).await?;
+    tx.grant_role(id, &Grant { role, authority_id, org_unit_id }).await?;
     tx.append_audit(&AuditEntry {
         at: amtsweg_store::now_ms(),
         actor: "system:cli".into(),
@@ -126,13 +159,23 @@ pub async fn seed_demo(store: &Store) -> anyhow::Result<bool> {
         return Ok(false);
     }
     for d in DEMO_LOGINS {
-        let name = match d.role {
-            Role::VerbundAdmin => "Vera Verbund (IT des Landkreises)",
-            Role::AuthorityAdmin => "Adrian Admin (Stadt Moorbrück)",
-            Role::Editor => "Rita Redaktion (Stadt Moorbrück)",
-            Role::CaseWorker => "Sam Sachbearbeitung (Stadt Moorbrück)",
+        let name = match (d.role, d.org_unit) {
+            (Role::VerbundAdmin, _) => "Vera Verbund (IT des Landkreises)",
+            (Role::AuthorityAdmin, _) => "Adrian Admin (Stadt Moorbrück)",
+            (Role::Editor, None) => "Rita Redaktion (Stadt Moorbrück)",
+            (Role::Editor, Some(_)) => "Stefan Standesamt (Redaktion nur Standesamt, Moorbrück)",
+            (Role::CaseWorker, _) => "Sam Sachbearbeitung (Stadt Moorbrück)",
         };
-        create(store, d.email, name, DEMO_PASSWORD, d.role, d.authority, d.totp_secret).await?;
+        let account = NewAccount {
+            email: d.email,
+            name,
+            password: DEMO_PASSWORD,
+            role: d.role,
+            authority: d.authority,
+            org_unit: d.org_unit,
+            totp_secret: d.totp_secret,
+        };
+        create(store, &account).await?;
     }
     Ok(true)
 }

@@ -38,7 +38,9 @@ impl AdoptionMode {
         match s.trim() {
             "linked" => Ok(Self::Linked),
             "copy" => Ok(Self::Copy),
-            _ => Err(InvalidValue("Bitte wählen Sie, ob die Leistung verknüpft oder als Kopie übernommen wird.".into())),
+            _ => {
+                Err(InvalidValue("Bitte wählen Sie, ob die Leistung verknüpft oder als Kopie übernommen wird.".into()))
+            }
         }
     }
 }
@@ -58,7 +60,12 @@ impl LeistungContent {
     /// This (shared) text with the adopter's own local fields.
     #[must_use]
     pub fn with_local_fields_of(&self, local: &Self) -> Self {
-        Self { org_unit_id: local.org_unit_id, online_url: local.online_url.clone(), fees: local.fees.clone(), ..self.clone() }
+        Self {
+            org_unit_id: local.org_unit_id,
+            online_url: local.online_url.clone(),
+            fees: local.fees.clone(),
+            ..self.clone()
+        }
     }
 
     /// Whether the shared parts of two contents differ (an upstream change to offer).

@@ -98,6 +98,31 @@ impl Permissions {
         self.has(authority_id, &[Role::AuthorityAdmin, Role::Editor])
     }
 
+    /// May edit content that belongs to `org_unit_id` of the authority. A grant for
+    /// the whole authority covers every unit; a grant limited to one org unit covers
+    /// that unit's content only (not content without a unit).
+    #[must_use]
+    pub fn can_edit_in_unit(&self, authority_id: i64, org_unit_id: Option<i64>) -> bool {
+        self.is_verbund_admin()
+            || self.grants.iter().any(|g| {
+                g.authority_id == Some(authority_id)
+                    && matches!(g.role, Role::AuthorityAdmin | Role::Editor)
+                    && (g.org_unit_id.is_none() || g.org_unit_id == org_unit_id)
+            })
+    }
+
+    /// May edit what belongs to the authority as a whole (locations, plain pages,
+    /// new org units): needs a grant that is not limited to one org unit.
+    #[must_use]
+    pub fn can_edit_authority_wide(&self, authority_id: i64) -> bool {
+        self.is_verbund_admin()
+            || self.grants.iter().any(|g| {
+                g.authority_id == Some(authority_id)
+                    && matches!(g.role, Role::AuthorityAdmin | Role::Editor)
+                    && g.org_unit_id.is_none()
+            })
+    }
+
     /// May administer the authority (staff, settings, audit log).
     #[must_use]
     pub fn can_administer(&self, authority_id: i64) -> bool {
@@ -151,6 +176,23 @@ mod tests {
         assert!(admin.requires_second_factor());
         let verbund = Permissions::new(vec![grant(Role::VerbundAdmin, None)]);
         assert!(verbund.can_administer(99) && verbund.authority_ids().is_none());
+    }
+
+    #[test]
+    fn org_unit_grants_cover_only_their_unit() {
+        let unit = Permissions::new(vec![Grant { role: Role::Editor, authority_id: Some(2), org_unit_id: Some(7) }]);
+        assert!(unit.can_edit_content(2), "may open the authority's editor");
+        assert!(unit.can_edit_in_unit(2, Some(7)));
+        assert!(!unit.can_edit_in_unit(2, Some(8)));
+        assert!(!unit.can_edit_in_unit(2, None));
+        assert!(!unit.can_edit_in_unit(3, Some(7)));
+        assert!(!unit.can_edit_authority_wide(2));
+        let whole = Permissions::new(vec![grant(Role::Editor, Some(2))]);
+        assert!(
+            whole.can_edit_in_unit(2, Some(8)) && whole.can_edit_in_unit(2, None) && whole.can_edit_authority_wide(2)
+        );
+        let worker = Permissions::new(vec![grant(Role::CaseWorker, Some(2))]);
+        assert!(!worker.can_edit_in_unit(2, None));
     }
 
     #[test]

@@ -77,7 +77,8 @@ pub fn check_logo(file_name: &str, bytes: &[u8]) -> Result<LogoFormat, InvalidVa
     let ext = file_name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
     let Some(format) = LogoFormat::sniff(bytes) else {
         return Err(InvalidValue(
-            "Die Datei ist kein PNG-, JPEG- oder WebP-Bild. Bitte laden Sie das Logo in einem dieser Formate hoch.".into(),
+            "Die Datei ist kein PNG-, JPEG- oder WebP-Bild. Bitte laden Sie das Logo in einem dieser Formate hoch."
+                .into(),
         ));
     };
     if !format.extensions().contains(&ext.as_str()) {
@@ -90,8 +91,9 @@ pub fn check_logo(file_name: &str, bytes: &[u8]) -> Result<LogoFormat, InvalidVa
             }
         )));
     }
-    let size = imagesize::blob_size(bytes)
-        .map_err(|_| InvalidValue("Das Bild ist beschädigt oder unvollständig und kann nicht gelesen werden.".into()))?;
+    let size = imagesize::blob_size(bytes).map_err(|_| {
+        InvalidValue("Das Bild ist beschädigt oder unvollständig und kann nicht gelesen werden.".into())
+    })?;
     if size.width == 0 || size.height == 0 || size.width > MAX_LOGO_SIDE || size.height > MAX_LOGO_SIDE {
         return Err(InvalidValue(format!(
             "Das Bild ist {} × {} Pixel groß; erlaubt sind höchstens {MAX_LOGO_SIDE} × {MAX_LOGO_SIDE} Pixel.",
@@ -183,8 +185,12 @@ mod tests {
     #[test]
     fn footer_links_are_checked_row_by_row() {
         let row = |l: &str, u: &str| FooterLink { label: l.into(), url: u.into() };
-        let ok = check_footer_links(&[row("Presse", "https://moorbrueck.example/presse"), row("", ""), row("Karte", "/o/x")])
-            .unwrap();
+        let ok = check_footer_links(&[
+            row("Presse", "https://moorbrueck.example/presse"),
+            row("", ""),
+            row("Karte", "/o/x"),
+        ])
+        .unwrap();
         assert_eq!(ok.len(), 2);
         let errs = check_footer_links(&[
             row("Böse", "javascript:alert(1)"),

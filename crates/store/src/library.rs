@@ -242,7 +242,12 @@ impl Tx {
     }
 
     /// Records `content` as the entry's next revision when it differs from the current one.
-    async fn add_library_revision(&mut self, entry: &LibraryEntry, content: &LeistungContent, by: Option<i64>) -> Result<i64> {
+    async fn add_library_revision(
+        &mut self,
+        entry: &LibraryEntry,
+        content: &LeistungContent,
+        by: Option<i64>,
+    ) -> Result<i64> {
         let offered = LeistungContent { org_unit_id: None, ..content.clone() };
         if entry.content()? == offered {
             return Ok(entry.revision);
@@ -271,7 +276,12 @@ impl Tx {
     ///
     /// # Errors
     /// On database errors.
-    pub async fn offer_to_library(&mut self, authority_id: i64, leistung_id: i64, by: Option<i64>) -> Result<Option<i64>> {
+    pub async fn offer_to_library(
+        &mut self,
+        authority_id: i64,
+        leistung_id: i64,
+        by: Option<i64>,
+    ) -> Result<Option<i64>> {
         let Some(l) = self.published_in_tx(authority_id, leistung_id).await? else { return Ok(None) };
         if !l.published {
             return Ok(None);
@@ -281,7 +291,9 @@ impl Tx {
         }
         let content = LeistungContent::of(&l);
         let existing = self
-            .entry_in_tx(entries_query().and_where(Expr::col(("library_entries", "leistung_id")).eq(leistung_id)).to_owned())
+            .entry_in_tx(
+                entries_query().and_where(Expr::col(("library_entries", "leistung_id")).eq(leistung_id)).to_owned(),
+            )
             .await?;
         let entry_id = if let Some(entry) = existing {
             self.add_library_revision(&entry, &content, by).await?;
@@ -319,7 +331,12 @@ impl Tx {
     ///
     /// # Errors
     /// On database errors.
-    pub async fn withdraw_from_library(&mut self, authority_id: i64, leistung_id: i64, by: Option<i64>) -> Result<bool> {
+    pub async fn withdraw_from_library(
+        &mut self,
+        authority_id: i64,
+        leistung_id: i64,
+        by: Option<i64>,
+    ) -> Result<bool> {
         let q = Query::update()
             .table("library_entries")
             .value("withdrawn", true)
@@ -376,7 +393,13 @@ impl Tx {
     ///
     /// # Errors
     /// On database errors.
-    pub async fn adopt(&mut self, authority_id: i64, entry_id: i64, mode: AdoptionMode, by: Option<i64>) -> Result<Adopted> {
+    pub async fn adopt(
+        &mut self,
+        authority_id: i64,
+        entry_id: i64,
+        mode: AdoptionMode,
+        by: Option<i64>,
+    ) -> Result<Adopted> {
         let q = entries_query().and_where(Expr::col(("library_entries", "id")).eq(entry_id)).to_owned();
         let Some(entry) = self.entry_in_tx(q).await? else { return Ok(Adopted::Unavailable) };
         if entry.withdrawn {
@@ -401,7 +424,15 @@ impl Tx {
         let leistung_id = self.create_leistung_row(authority_id, &slug, &content).await?;
         let q = Query::insert()
             .into_table("library_adoptions")
-            .columns(["leistung_id", "authority_id", "entry_id", "mode", "adopted_revision", "adopted_at", "adopted_by"])
+            .columns([
+                "leistung_id",
+                "authority_id",
+                "entry_id",
+                "mode",
+                "adopted_revision",
+                "adopted_at",
+                "adopted_by",
+            ])
             .values_panic([
                 leistung_id.into(),
                 authority_id.into(),
@@ -445,7 +476,12 @@ impl Tx {
     ///
     /// # Errors
     /// On database errors.
-    pub async fn accept_upstream(&mut self, authority_id: i64, leistung_id: i64, by: Option<i64>) -> Result<Option<i64>> {
+    pub async fn accept_upstream(
+        &mut self,
+        authority_id: i64,
+        leistung_id: i64,
+        by: Option<i64>,
+    ) -> Result<Option<i64>> {
         let Some(a) = self.adoption_in_tx(authority_id, leistung_id).await? else { return Ok(None) };
         if !a.is_linked() {
             return Ok(None);
@@ -484,8 +520,14 @@ impl Tx {
                 self.save_draft(authority_id, leistung_id, d.version, &d.content()?, by).await?;
             }
             None if !l.published => {
-                self.save_draft(authority_id, leistung_id, 0, &upstream.with_local_fields_of(&LeistungContent::of(&l)), by)
-                    .await?;
+                self.save_draft(
+                    authority_id,
+                    leistung_id,
+                    0,
+                    &upstream.with_local_fields_of(&LeistungContent::of(&l)),
+                    by,
+                )
+                .await?;
             }
             None => {}
         }

@@ -10,6 +10,9 @@ pub enum AppError {
     NotFound,
     #[error("forbidden")]
     Forbidden,
+    /// A request that cannot be carried out, with a message for the user.
+    #[error("bad request: {0}")]
+    BadRequest(String),
     #[error("store: {0}")]
     Store(#[from] amtsweg_store::StoreError),
     #[error("search: {0}")]
@@ -18,22 +21,28 @@ pub enum AppError {
     Template(#[from] minijinja::Error),
 }
 
-/// Marks a response whose body the error layer should replace with an error page.
-#[derive(Debug, Clone, Copy)]
-pub struct ErrorPage;
+/// Marks a response whose body the error layer should replace with an error page,
+/// optionally with a message that says what went wrong in plain language.
+#[derive(Debug, Clone)]
+pub struct ErrorPage(pub Option<String>);
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        let status = match &self {
+        let mut detail = None;
+        let status = match self {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::BadRequest(message) => {
+                detail = Some(message);
+                StatusCode::BAD_REQUEST
+            }
             other => {
                 tracing::error!(error = %other, "request failed");
                 StatusCode::INTERNAL_SERVER_ERROR
             }
         };
         let mut r = status.into_response();
-        r.extensions_mut().insert(ErrorPage);
+        r.extensions_mut().insert(ErrorPage(detail));
         r
     }
 }

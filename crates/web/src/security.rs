@@ -99,7 +99,9 @@ async fn error_pages(State(state): State<AppState>, req: Request, next: Next) ->
         return resp;
     }
     let allow = resp.headers().get(header::ALLOW).cloned();
-    let (title, message) = problem_title(status);
+    let detail = resp.extensions().get::<ErrorPage>().and_then(|e| e.0.clone());
+    let (title, generic) = problem_title(status);
+    let message = detail.as_deref().unwrap_or(generic);
     let mut out = if path.starts_with("/api/") || path == "/healthz" {
         let body = serde_json::json!({
             "type": "about:blank", "title": title, "status": status.as_u16(), "detail": message, "request_id": request_id,

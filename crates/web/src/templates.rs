@@ -45,6 +45,8 @@ const BUILTIN: &[(&str, &str)] = &[
     ("verwaltung/standort.html", include_str!("../templates/verwaltung/standort.html")),
     ("verwaltung/stellen.html", include_str!("../templates/verwaltung/stellen.html")),
     ("verwaltung/stelle.html", include_str!("../templates/verwaltung/stelle.html")),
+    ("verwaltung/bibliothek.html", include_str!("../templates/verwaltung/bibliothek.html")),
+    ("verwaltung/bibliothek_eintrag.html", include_str!("../templates/verwaltung/bibliothek_eintrag.html")),
 ];
 
 /// Escapes `& < > " '` only. minijinja's default also escapes `/`, which is safe but

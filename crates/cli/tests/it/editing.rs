@@ -6,13 +6,13 @@ use crate::support::TestApp;
 use crate::verwaltung::{Jar, enc, get, hidden, post, sign_in};
 
 /// The id of a service of an authority.
-async fn id_of(app: &TestApp, authority: &str, slug: &str) -> i64 {
+pub(crate) async fn id_of(app: &TestApp, authority: &str, slug: &str) -> i64 {
     let a = app.store.store.authority_by_slug(authority).await.unwrap().unwrap();
     app.store.store.leistung(a.id, slug).await.unwrap().unwrap().id
 }
 
 /// All fields of the edit form as they are on the page, with some replaced.
-fn form_body(page: &str, changes: &[(&str, &str)], aktion: &str) -> String {
+pub(crate) fn form_body(page: &str, changes: &[(&str, &str)], aktion: &str) -> String {
     let mut fields: Vec<(String, String)> = Vec::new();
     for name in ["csrf", "version"] {
         fields.push((name.into(), hidden(page, name)));

@@ -18,6 +18,10 @@ const OWN_SCOPE: &[&str] = &[
     "/verwaltung/protokoll/",
     "/verwaltung/protokoll.csv",
     "/verwaltung/passwort-vergessen",
+    // The library is read by every editor of the Verbund by design; adopting and
+    // offering go through authority-scoped routes below.
+    "/verwaltung/bibliothek/",
+    "/verwaltung/bibliothek/{entry}",
 ];
 
 /// Anonymous routes whose only key is a one-time token (tested in `verwaltung.rs`).
@@ -86,6 +90,7 @@ async fn every_back_office_route_refuses_foreign_authorities() {
                                 .to_string(),
                             )
                             .replace("{revision}", "1")
+                            .replace("{entry}", "1")
                             .replace("{kind}", "impressum");
                         for m in *methods {
                             let r = if *m == "GET" {
@@ -120,6 +125,7 @@ async fn every_back_office_route_refuses_foreign_authorities() {
                 .replace("{slug}", "moorbrueck")
                 .replace("{id}", "1")
                 .replace("{revision}", "1")
+                .replace("{entry}", "1")
                 .replace("{kind}", "impressum");
             for m in *methods {
                 let r = if *m == "GET" {

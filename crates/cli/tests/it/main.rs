@@ -7,6 +7,7 @@ mod browser;
 mod editing;
 mod isolation;
 mod legal_pages;
+mod library;
 mod mail;
 mod pages;
 mod place_routing;

@@ -59,6 +59,17 @@ pub async fn apps() -> Vec<TestApp> {
 }
 
 impl TestApp {
+    /// The id of a demo authority.
+    pub async fn authority_id(&self, slug: &str) -> i64 {
+        self.store.store.authority_by_slug(slug).await.unwrap().unwrap().id
+    }
+
+    /// The id of a demo org unit by its name.
+    pub async fn org_unit_id(&self, authority: &str, name: &str) -> i64 {
+        let a = self.authority_id(authority).await;
+        self.store.store.org_units(a).await.unwrap().into_iter().find(|o| o.name == name).unwrap().id
+    }
+
     pub async fn request(&self, req: Request<Body>) -> Reply {
         let resp = self.app.clone().oneshot(req).await.unwrap();
         let status = resp.status();

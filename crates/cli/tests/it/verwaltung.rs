@@ -209,12 +209,15 @@ async fn a_new_administrator_enrols_the_second_factor() {
     on_each_backend!(|app| {
         amtsweg::staff::create(
             &app.store.store,
-            "neu@ellerloh.example",
-            "Nele Neu",
-            "ein-langes-passwort",
-            amtsweg_domain::staff::Role::AuthorityAdmin,
-            Some("ellerloh"),
-            None,
+            &amtsweg::staff::NewAccount {
+                email: "neu@ellerloh.example",
+                name: "Nele Neu",
+                password: "ein-langes-passwort",
+                role: amtsweg_domain::staff::Role::AuthorityAdmin,
+                authority: Some("ellerloh"),
+                org_unit: None,
+                totp_secret: None,
+            },
         )
         .await
         .unwrap();

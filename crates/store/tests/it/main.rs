@@ -528,7 +528,10 @@ mod library {
             let own_text = LeistungContent { description: "Jetzt eigener Text".into(), ..LeistungContent::of(&live) };
             tx.save_draft(s.town, own, 0, &own_text, Some(2)).await.unwrap();
             tx.commit().await.unwrap();
-            assert_eq!(store.draft(s.town, own).await.unwrap().unwrap().content().unwrap().description, "Jetzt eigener Text");
+            assert_eq!(
+                store.draft(s.town, own).await.unwrap().unwrap().content().unwrap().description,
+                "Jetzt eigener Text"
+            );
 
             // Withdrawn entries cannot be adopted any more; adopters keep theirs.
             let mut tx = store.begin().await.unwrap();

@@ -40,6 +40,8 @@ pub struct InviteForm {
     email: String,
     name: String,
     role: String,
+    /// Empty: the whole authority; else the id of one org unit the role is limited to.
+    stelle: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -59,9 +61,15 @@ fn render_invite(
         .iter()
         .map(|r| context! { value => r.as_str(), label => r.label(), selected => f.role == r.as_str() })
         .collect();
+    let units: Vec<_> = state
+        .catalogue()
+        .org_units_of(a.id)
+        .iter()
+        .map(|o| context! { id => o.id, name => &o.name, selected => f.stelle == o.id.to_string() })
+        .collect();
     let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let ctx = context! {
-        authority => context! { name => &a.name, slug => a.slug.as_str() }, f => f, roles, error, notice,
+        authority => context! { name => &a.name, slug => a.slug.as_str() }, f => f, roles, units, error, notice,
         ..base(state, Some(staff), "/verwaltung/einladen")
     };
     Ok((status, render_page(state, "verwaltung/einladen.html", ctx)?).into_response())
@@ -89,12 +97,16 @@ pub async fn invite_submit(
     let a = staff.administered_authority(&state, &slug)?;
     let email = normalize_email(&f.email);
     let role = Role::parse(&f.role).ok().filter(|r| *r != Role::VerbundAdmin);
+    let unit: Option<i64> = f.stelle.trim().parse().ok();
+    let unit_ok = unit.is_none_or(|u| state.catalogue().org_unit(a.id, u).is_some());
     let error = if !email.contains('@') || email.len() < 3 || email.chars().any(char::is_whitespace) {
         Some("Bitte geben Sie eine gültige E-Mail-Adresse ein.".to_owned())
     } else if f.name.trim().is_empty() {
         Some("Bitte geben Sie den Namen der Person ein.".to_owned())
     } else if role.is_none() {
         Some("Bitte wählen Sie eine Rolle.".to_owned())
+    } else if !unit_ok || (unit.is_some() && role == Some(Role::AuthorityAdmin)) {
+        Some("Die Administration gilt immer für die ganze Behörde; andere Rollen können auf eine Stelle dieser Behörde beschränkt werden.".to_owned())
     } else if state.store.staff_by_email(&email).await?.is_some() {
         Some(format!("Für {email} gibt es bereits ein Konto."))
     } else {
@@ -114,7 +126,7 @@ pub async fn invite_submit(
             totp_secret: None,
         })
         .await?;
-    tx.grant_role(id, &Grant { role, authority_id: Some(a.id), org_unit_id: None }).await?;
+    tx.grant_role(id, &Grant { role, authority_id: Some(a.id), org_unit_id: unit }).await?;
     let expires = amtsweg_store::now_ms() + INVITE_DAYS * 86_400_000;
     tx.insert_staff_token(&session::hash_token(&token), "invite", id, expires).await?;
     tx.enqueue_email(&EmailMessage {

@@ -34,7 +34,8 @@ pub async fn list(
     let mut rows = Vec::new();
     for l in state.store.leistungen_of(a.id, true).await? {
         let has_draft = state.store.draft(a.id, l.id).await?.is_some();
-        rows.push(context! { id => l.id, name => &l.name, status => status_label(&l, has_draft), slug => l.slug.as_str(), published => l.published });
+        let editable = staff.perms.can_edit_in_unit(a.id, l.org_unit_id);
+        rows.push(context! { id => l.id, name => &l.name, status => status_label(&l, has_draft), slug => l.slug.as_str(), published => l.published, editable });
     }
     let ctx = context! { authority => context! { name => &a.name, slug => a.slug.as_str() }, rows, ..base(&state, Some(&staff), uri.path()) };
     Ok(render_page(&state, "verwaltung/leistungen.html", ctx)?.into_response())
@@ -97,6 +98,8 @@ struct FormView<'a> {
     notice: Option<String>,
     conflict: Option<String>,
     has_draft: bool,
+    /// The Verbund-library section of the editor (undefined for new services).
+    library: Value,
 }
 
 fn render_form(
@@ -134,8 +137,9 @@ fn render_form(
         c => &v.content, keywords => v.content.keywords.join(", "), slug => v.slug, version => v.version,
         errors => v.errors.iter().map(|e| context! { field => e.field, message => &e.message }).collect::<Vec<_>>(),
         name_error => field_error("name"), leika_error => field_error("leika"), url_error => field_error("online_url"),
-        slug_error => field_error("slug"), summary_error => field_error("summary"),
+        slug_error => field_error("slug"), summary_error => field_error("summary"), unit_error => field_error("org_unit_id"),
         org_units, trust_levels, modules, notice => v.notice, conflict => v.conflict, has_draft => v.has_draft,
+        linked => v.library.get_attr("linked").is_ok_and(|l| l.is_true()), library => v.library,
         ..base(state, Some(staff), path)
     };
     let mut r = (status, render_page(state, "verwaltung/leistung_form.html", ctx)?).into_response();
@@ -158,6 +162,19 @@ fn notice_text(code: Option<&str>) -> Option<String> {
         }
         "zurueckgezogen" => Some("Die Leistung wurde zurückgezogen und ist im Portal nicht mehr zu sehen.".into()),
         "verworfen" => Some("Der Entwurf wurde verworfen.".into()),
+        "uebernommen" => Some(
+            "Die Leistung wurde aus der Verbund-Bibliothek übernommen. Ergänzen Sie die zuständige Stelle, prüfen Sie Gebühren und Online-Link und veröffentlichen Sie sie dann.".into(),
+        ),
+        "schon-uebernommen" => Some("Ihre Behörde verwendet diesen Bibliothekseintrag bereits: hier ist die Leistung.".into()),
+        "angeboten" => Some("Die Leistung ist jetzt in der Verbund-Bibliothek. Jede Veröffentlichung aktualisiert den Eintrag.".into()),
+        "bibliothek-zurueckgezogen" => Some(
+            "Die Leistung wurde aus der Verbund-Bibliothek zurückgezogen. Behörden, die sie schon verwenden, behalten ihren Stand.".into(),
+        ),
+        "aenderungen-uebernommen" => {
+            Some("Die Änderungen aus der Verbund-Bibliothek wurden übernommen; Ihre eigenen Angaben sind erhalten.".into())
+        }
+        "geloest" => Some("Die Verknüpfung ist gelöst. Sie pflegen den ganzen Text jetzt selbst.".into()),
+        "bibliothek-unveraendert" => Some("Es gab nichts zu ändern.".into()),
         "wiederhergestellt" => Some(
             "Die ältere Fassung wurde als Entwurf übernommen. Prüfen Sie sie und veröffentlichen Sie sie dann.".into(),
         ),
@@ -183,6 +200,7 @@ pub async fn new_form(
         notice: None,
         conflict: None,
         has_draft: false,
+        library: Value::UNDEFINED,
     };
     render_form(&state, &staff, v, StatusCode::OK, uri.path())
 }
@@ -199,6 +217,9 @@ pub async fn create(
     let a = staff.content_authority(&state, &slug)?;
     let content = f.content();
     let mut errors = content.validate();
+    if !staff.perms.can_edit_in_unit(a.id, content.org_unit_id) {
+        errors.insert(0, unit_error());
+    }
     let wanted =
         if f.slug.trim().is_empty() { Slug::from_title(&content.name).to_string() } else { f.slug.trim().to_owned() };
     let parsed = Slug::parse(&wanted);
@@ -234,9 +255,19 @@ pub async fn create(
                 notice: None,
                 conflict: None,
                 has_draft: false,
+                library: Value::UNDEFINED,
             };
             render_form(&state, &staff, v, StatusCode::UNPROCESSABLE_ENTITY, uri.path())
         }
+    }
+}
+
+fn unit_error() -> FieldError {
+    FieldError {
+        field: "org_unit_id",
+        message:
+            "Sie dürfen nur Leistungen Ihrer eigenen Stelle bearbeiten. Bitte wählen Sie diese als zuständige Stelle."
+                .into(),
     }
 }
 
@@ -259,6 +290,8 @@ pub async fn edit_form(
 ) -> Result<Response, AppError> {
     let a = staff.content_authority(&state, &slug)?;
     let (l, draft) = load(&state, &a, id).await?;
+    staff.require_unit(&l)?;
+    let library = super::bibliothek::editor_section(&state, &a, id, l.published).await?;
     let (content, version) = match &draft {
         Some(d) => (d.content()?, d.version),
         None => (LeistungContent::of(&l), 0),
@@ -273,6 +306,7 @@ pub async fn edit_form(
         notice: notice_text(n.hinweis.as_deref()),
         conflict: None,
         has_draft: draft.is_some(),
+        library,
     };
     render_form(&state, &staff, v, StatusCode::OK, uri.path())
 }
@@ -288,6 +322,8 @@ pub async fn edit_submit(
     staff.check_form(&headers, &f.csrf)?;
     let a = staff.content_authority(&state, &slug)?;
     let (l, draft) = load(&state, &a, id).await?;
+    staff.require_unit(&l)?;
+    let library = super::bibliothek::editor_section(&state, &a, id, l.published).await?;
     let here = format!("/verwaltung/behoerden/{}/leistungen/{id}", a.slug);
     let by = Some(staff.user.id);
     if f.aktion == "verwerfen" {
@@ -297,7 +333,10 @@ pub async fn edit_submit(
         return Ok(Redirect::to(&format!("{here}?hinweis=verworfen")).into_response());
     }
     let content = f.content();
-    let errors = content.validate();
+    let mut errors = content.validate();
+    if !staff.perms.can_edit_in_unit(a.id, content.org_unit_id) {
+        errors.insert(0, unit_error());
+    }
     let view = |content, errors, conflict| FormView {
         authority: &a,
         leistung: Some(&l),
@@ -308,6 +347,7 @@ pub async fn edit_submit(
         notice: None,
         conflict,
         has_draft: draft.is_some(),
+        library: library.clone(),
     };
     if !errors.is_empty() {
         return render_form(&state, &staff, view(content, errors, None), StatusCode::UNPROCESSABLE_ENTITY, uri.path());
@@ -353,7 +393,7 @@ pub async fn withdraw(
 ) -> Result<Response, AppError> {
     staff.check_form(&headers, &f.csrf)?;
     let a = staff.content_authority(&state, &slug)?;
-    load(&state, &a, id).await?;
+    staff.require_unit(&load(&state, &a, id).await?.0)?;
     let mut tx = state.store.begin().await?;
     tx.set_published_audited(a.id, id, false, Some(staff.user.id)).await?;
     tx.commit().await?;
@@ -389,7 +429,7 @@ pub async fn preview(
     Ok(render_page(&state, "verwaltung/vorschau.html", ctx)?.into_response())
 }
 
-fn diff_lines(old: &str, new: &str) -> Vec<Value> {
+pub(super) fn diff_lines(old: &str, new: &str) -> Vec<Value> {
     similar::TextDiff::from_lines(old, new)
         .iter_all_changes()
         .map(|c| {
@@ -459,7 +499,8 @@ pub async fn restore(
 ) -> Result<Response, AppError> {
     staff.check_form(&headers, &f.csrf)?;
     let a = staff.content_authority(&state, &slug)?;
-    let (_, draft) = load(&state, &a, id).await?;
+    let (l, draft) = load(&state, &a, id).await?;
+    staff.require_unit(&l)?;
     let rev = state
         .store
         .revisions(a.id, id)

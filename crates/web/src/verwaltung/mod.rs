@@ -2,6 +2,7 @@
 //! (here and everywhere), the start page and the audit log.
 
 mod audit_view;
+mod bibliothek;
 mod konten;
 mod leistungen;
 mod login;
@@ -57,6 +58,10 @@ fn table() -> Vec<(&'static str, &'static [&'static str], MethodRouter<AppState>
             &["POST"],
             post(leistungen::restore),
         ),
+        ("/verwaltung/behoerden/{slug}/leistungen/{id}/bibliothek", &["POST"], post(bibliothek::service_action)),
+        ("/verwaltung/bibliothek/", &["GET"], get(bibliothek::list)),
+        ("/verwaltung/bibliothek/{entry}", &["GET"], get(bibliothek::entry)),
+        ("/verwaltung/behoerden/{slug}/bibliothek/{entry}/uebernehmen", &["POST"], post(bibliothek::adopt)),
         ("/verwaltung/behoerden/{slug}/stellen/", &["GET"], get(stellen::list)),
         (
             "/verwaltung/behoerden/{slug}/stellen/neu",
@@ -163,6 +168,23 @@ impl StaffContext {
     ) -> Result<amtsweg_domain::Authority, AppError> {
         let a = state.catalogue().authority_by_slug(slug).cloned().ok_or(AppError::NotFound)?;
         if self.perms.can_administer(a.id) { Ok(a) } else { Err(AppError::Forbidden) }
+    }
+
+    /// The authority named in the path if this person may edit what belongs to it
+    /// as a whole (locations, plain pages, new org units) — not only one org unit.
+    pub(crate) fn authority_wide(&self, state: &AppState, slug: &str) -> Result<amtsweg_domain::Authority, AppError> {
+        let a = self.content_authority(state, slug)?;
+        if self.perms.can_edit_authority_wide(a.id) { Ok(a) } else { Err(AppError::Forbidden) }
+    }
+
+    /// This person may edit content of `org_unit_id` in the authority (org-unit scoped roles).
+    pub(crate) fn require_unit_of(&self, authority_id: i64, org_unit_id: Option<i64>) -> Result<(), AppError> {
+        if self.perms.can_edit_in_unit(authority_id, org_unit_id) { Ok(()) } else { Err(AppError::Forbidden) }
+    }
+
+    /// This person may edit this service (its org unit is within their grant).
+    pub(crate) fn require_unit(&self, l: &amtsweg_domain::Leistung) -> Result<(), AppError> {
+        self.require_unit_of(l.authority_id, l.org_unit_id)
     }
 
     pub(crate) fn require_verbund_admin(&self) -> Result<(), AppError> {

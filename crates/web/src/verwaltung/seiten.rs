@@ -20,7 +20,7 @@ pub async fn list(
     uri: Uri,
     Path(slug): Path<String>,
 ) -> Result<Response, AppError> {
-    let a = staff.content_authority(&state, &slug)?;
+    let a = staff.authority_wide(&state, &slug)?;
     let c = state.catalogue();
     let rows: Vec<_> = PageKind::ALL
         .iter()
@@ -73,7 +73,7 @@ pub async fn edit_form(
     Path((slug, kind)): Path<(String, String)>,
     Query(n): Query<Notice>,
 ) -> Result<Response, AppError> {
-    let a = staff.content_authority(&state, &slug)?;
+    let a = staff.authority_wide(&state, &slug)?;
     let kind = PageKind::parse(&kind).ok_or(AppError::NotFound)?;
     let (title, body, video_url, revision) = state.catalogue().page(&a, kind);
     let f = PageForm { csrf: String::new(), revision, title, body, video_url };
@@ -88,7 +88,7 @@ pub async fn edit_submit(
     Form(f): Form<PageForm>,
 ) -> Result<Response, AppError> {
     staff.check_form(&headers, &f.csrf)?;
-    let a = staff.content_authority(&state, &slug)?;
+    let a = staff.authority_wide(&state, &slug)?;
     let kind = PageKind::parse(&kind).ok_or(AppError::NotFound)?;
     let video = f.video_url.trim();
     let error = if f.title.trim().is_empty() {

@@ -24,7 +24,7 @@ pub async fn list(
     uri: Uri,
     Path(slug): Path<String>,
 ) -> Result<Response, AppError> {
-    let a = staff.content_authority(&state, &slug)?;
+    let a = staff.authority_wide(&state, &slug)?;
     let rows: Vec<Value> = state
         .store
         .locations(a.id)
@@ -185,7 +185,7 @@ pub async fn new_form(
     staff: StaffContext,
     Path(slug): Path<String>,
 ) -> Result<Response, AppError> {
-    let a = staff.content_authority(&state, &slug)?;
+    let a = staff.authority_wide(&state, &slug)?;
     render(&state, &staff, &a, None, &LocationForm::default(), &[], false, false)
 }
 
@@ -195,7 +195,7 @@ pub async fn edit_form(
     Path((slug, id)): Path<(String, i64)>,
     Query(n): Query<Notice>,
 ) -> Result<Response, AppError> {
-    let a = staff.content_authority(&state, &slug)?;
+    let a = staff.authority_wide(&state, &slug)?;
     let l = state.store.location(a.id, id).await?.ok_or(AppError::NotFound)?;
     render(&state, &staff, &a, Some(id), &LocationForm::from_location(&l), &[], false, n.gespeichert.is_some())
 }
@@ -213,7 +213,7 @@ async fn save(
         Err(r) => return Ok(r),
     };
     staff.check_form(headers, &f.csrf)?;
-    let a = staff.content_authority(state, slug)?;
+    let a = staff.authority_wide(state, slug)?;
     if let Some(id) = id {
         state.store.location(a.id, id).await?.ok_or(AppError::NotFound)?;
     }

@@ -125,8 +125,13 @@ async fn show(
     };
     let a = staff.content_authority(state, slug)?;
     let form = match (kind, id) {
-        (_, None) => EntryForm::default(),
+        (Kind::OrgUnit, None) => {
+            staff.authority_wide(state, slug)?;
+            EntryForm::default()
+        }
+        (Kind::Contact, None) => EntryForm::default(),
         (Kind::OrgUnit, Some(id)) => {
+            staff.require_unit_of(a.id, Some(id))?;
             let o = state.store.org_units(a.id).await?.into_iter().find(|o| o.id == id).ok_or(AppError::NotFound)?;
             EntryForm {
                 version: o.updated_at,
@@ -140,6 +145,7 @@ async fn show(
         }
         (Kind::Contact, Some(id)) => {
             let ct = state.store.contacts(a.id).await?.into_iter().find(|x| x.id == id).ok_or(AppError::NotFound)?;
+            staff.require_unit_of(a.id, ct.org_unit_id)?;
             EntryForm {
                 version: ct.updated_at,
                 name: ct.name,
@@ -170,14 +176,22 @@ async fn save(
     };
     staff.check_form(headers, &f.csrf)?;
     let a = staff.content_authority(state, slug)?;
-    if let Some(id) = id {
-        let exists = match kind {
-            Kind::OrgUnit => state.store.org_unit_by_id(a.id, id).await?.is_some(),
-            Kind::Contact => state.store.contacts(a.id).await?.iter().any(|c| c.id == id),
-        };
-        if !exists {
-            return Err(AppError::NotFound);
+    // Org-unit scoped editors: only their own unit and its contacts; new units
+    // need a grant for the whole authority.
+    match (kind, id) {
+        (Kind::OrgUnit, None) => {
+            staff.authority_wide(state, slug)?;
         }
+        (Kind::OrgUnit, Some(id)) => {
+            state.store.org_unit_by_id(a.id, id).await?.ok_or(AppError::NotFound)?;
+            staff.require_unit_of(a.id, Some(id))?;
+        }
+        (Kind::Contact, Some(id)) => {
+            let contacts = state.store.contacts(a.id).await?;
+            let old = contacts.iter().find(|c| c.id == id).ok_or(AppError::NotFound)?;
+            staff.require_unit_of(a.id, old.org_unit_id)?;
+        }
+        (Kind::Contact, None) => {}
     }
     let c = state.catalogue();
     // The linked location or org unit must belong to the same authority.
@@ -194,6 +208,8 @@ async fn save(
         Some("Die E-Mail-Adresse ist nicht gültig.".to_owned())
     } else if !link_ok {
         Some("Bitte wählen Sie einen Eintrag aus der Liste.".to_owned())
+    } else if kind == Kind::Contact && !staff.perms.can_edit_in_unit(a.id, link) {
+        Some("Sie dürfen nur Ansprechpartner Ihrer eigenen Stelle anlegen. Bitte wählen Sie diese aus.".to_owned())
     } else {
         None
     };
