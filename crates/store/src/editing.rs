@@ -122,6 +122,22 @@ impl Store {
 }
 
 impl Tx {
+    /// The published revision of a service of this authority (0 = never published).
+    /// Editors who start without a draft send the revision they saw, so a publication
+    /// in between (which removes the draft) is detected as a conflict too.
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn leistung_revision(&mut self, authority_id: i64, leistung_id: i64) -> Result<Option<i64>> {
+        let q = Query::select()
+            .expr_as(Expr::col("revision"), "version")
+            .from("leistungen")
+            .and_where(Expr::col("authority_id").eq(authority_id))
+            .and_where(Expr::col("id").eq(leistung_id))
+            .to_owned();
+        Ok(self.fetch_optional_in_tx::<VersionRow>(&q).await?.map(|r| r.version))
+    }
+
     async fn draft_version(&mut self, authority_id: i64, leistung_id: i64) -> Result<i64> {
         let q = Query::select()
             .column("version")

@@ -41,6 +41,7 @@ const BUILTIN: &[(&str, &str)] = &[
     ("verwaltung/hinweis.html", include_str!("../templates/verwaltung/hinweis.html")),
     ("verwaltung/seiten.html", include_str!("../templates/verwaltung/seiten.html")),
     ("verwaltung/seite.html", include_str!("../templates/verwaltung/seite.html")),
+    ("verwaltung/seite_vorschau.html", include_str!("../templates/verwaltung/seite_vorschau.html")),
     ("verwaltung/standorte.html", include_str!("../templates/verwaltung/standorte.html")),
     ("verwaltung/standort.html", include_str!("../templates/verwaltung/standort.html")),
     ("verwaltung/stellen.html", include_str!("../templates/verwaltung/stellen.html")),

@@ -47,6 +47,8 @@ pub async fn list(
 pub struct EditForm {
     csrf: String,
     version: i64,
+    /// The published revision the form was loaded at.
+    revision: i64,
     aktion: String,
     slug: String,
     name: String,
@@ -94,6 +96,8 @@ struct FormView<'a> {
     content: LeistungContent,
     slug: String,
     version: i64,
+    /// The published revision the editor started from.
+    revision: i64,
     errors: Vec<FieldError>,
     notice: Option<String>,
     conflict: Option<String>,
@@ -134,7 +138,7 @@ fn render_form(
     let ctx = context! {
         title, authority => context! { name => &v.authority.name, slug => v.authority.slug.as_str() },
         leistung => v.leistung.map(|l| context! { id => l.id, slug => l.slug.as_str(), published => l.published, revision => l.revision }),
-        c => &v.content, keywords => v.content.keywords.join(", "), slug => v.slug, version => v.version,
+        c => &v.content, keywords => v.content.keywords.join(", "), slug => v.slug, version => v.version, form_revision => v.revision,
         errors => v.errors.iter().map(|e| context! { field => e.field, message => &e.message }).collect::<Vec<_>>(),
         name_error => field_error("name"), leika_error => field_error("leika"), url_error => field_error("online_url"),
         slug_error => field_error("slug"), summary_error => field_error("summary"), unit_error => field_error("org_unit_id"),
@@ -196,6 +200,7 @@ pub async fn new_form(
         content,
         slug: String::new(),
         version: 0,
+        revision: 0,
         errors: vec![],
         notice: None,
         conflict: None,
@@ -251,6 +256,7 @@ pub async fn create(
                 content,
                 slug: wanted,
                 version: 0,
+                revision: 0,
                 errors,
                 notice: None,
                 conflict: None,
@@ -302,6 +308,7 @@ pub async fn edit_form(
         content,
         slug: l.slug.to_string(),
         version,
+        revision: l.revision,
         errors: vec![],
         notice: notice_text(n.hinweis.as_deref()),
         conflict: None,
@@ -343,6 +350,7 @@ pub async fn edit_submit(
         content,
         slug: l.slug.to_string(),
         version: f.version,
+        revision: f.revision,
         errors,
         notice: None,
         conflict,
@@ -353,7 +361,12 @@ pub async fn edit_submit(
         return render_form(&state, &staff, view(content, errors, None), StatusCode::UNPROCESSABLE_ENTITY, uri.path());
     }
     let mut tx = state.store.begin().await?;
-    let saved = tx.save_draft(a.id, id, f.version, &content, by).await?;
+    let published_moved = f.version == 0 && tx.leistung_revision(a.id, id).await? != Some(f.revision);
+    let saved = if published_moved {
+        Saved::Conflict { current_version: 0 }
+    } else {
+        tx.save_draft(a.id, id, f.version, &content, by).await?
+    };
     let outcome = match (saved, f.aktion.as_str()) {
         (Saved::Ok(v), "veroeffentlichen") => tx.publish_draft(a.id, id, v, by).await?,
         (other, _) => other,
@@ -466,17 +479,13 @@ pub async fn history(
                 changes.push(context! { heading => m.heading(), lines => diff_lines(old_text, new_text) });
             }
         }
-        let when = jiff::Timestamp::from_millisecond(r.published_at)
-            .map(|t| {
-                t.to_zoned(jiff::tz::TimeZone::get("Europe/Berlin").unwrap_or(jiff::tz::TimeZone::UTC))
-                    .strftime("%d.%m.%Y %H:%M")
-                    .to_string()
-            })
-            .unwrap_or_default();
-        items.push(context! { revision => r.revision, when, by => r.published_by, changes });
+        items.push(context! { revision => r.revision, when => super::berlin_time(r.published_at), by => r.published_by, changes });
     }
     let ctx = context! {
-        name => &l.name, items, authority => context! { slug => a.slug.as_str(), name => &a.name }, id,
+        name => &l.name, items, authority => context! { slug => a.slug.as_str(), name => &a.name },
+        back => format!("/verwaltung/behoerden/{}/leistungen/{id}", a.slug),
+        list => format!("/verwaltung/behoerden/{}/leistungen/", a.slug), list_label => format!("Leistungen von {}", a.name),
+        restore_base => format!("/verwaltung/behoerden/{}/leistungen/{id}/versionen", a.slug),
         ..base(&state, Some(&staff), uri.path())
     };
     Ok(render_page(&state, "verwaltung/versionen.html", ctx)?.into_response())

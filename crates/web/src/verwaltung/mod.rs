@@ -100,6 +100,13 @@ fn table() -> Vec<(&'static str, &'static [&'static str], MethodRouter<AppState>
             &["GET", "POST"],
             get(seiten::edit_form).post(seiten::edit_submit),
         ),
+        ("/verwaltung/behoerden/{slug}/seiten/{kind}/vorschau", &["GET"], get(seiten::preview)),
+        ("/verwaltung/behoerden/{slug}/seiten/{kind}/versionen", &["GET"], get(seiten::history)),
+        (
+            "/verwaltung/behoerden/{slug}/seiten/{kind}/versionen/{revision}/wiederherstellen",
+            &["POST"],
+            post(seiten::restore),
+        ),
         (
             "/verwaltung/behoerden/{slug}/darstellung",
             &["GET", "POST"],
@@ -276,6 +283,17 @@ pub async fn audit(
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// A point in time as German local time, e.g. "23.11.2026 14:05".
+pub(crate) fn berlin_time(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| {
+            t.to_zoned(jiff::tz::TimeZone::get("Europe/Berlin").unwrap_or(jiff::tz::TimeZone::UTC))
+                .strftime("%d.%m.%Y %H:%M")
+                .to_string()
+        })
+        .unwrap_or_default()
 }
 
 /// Context shared by every back-office page.
