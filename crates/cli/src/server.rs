@@ -39,7 +39,9 @@ fn redact(url: &str) -> String {
 }
 
 pub async fn serve(store: Store, cfg: Config, demo: bool) -> anyhow::Result<()> {
-    let state = AppState::new(store, cfg.web.clone()).await.context("cannot start the portal")?;
+    let mut web = cfg.web.clone();
+    web.objects_dir.get_or_insert_with(|| cfg.data_dir.join("objects"));
+    let state = AppState::new(store, web).await.context("cannot start the portal")?;
     let _sync = sync::spawn(state.clone(), Duration::from_millis(cfg.sync_interval_ms.max(50)));
     let _outbox = match amtsweg_handoff::mail::Mailer::from_config(&cfg.mail).context("invalid [mail] configuration")? {
         Some(mailer) => Some(amtsweg_handoff::spawn(state.store.clone(), mailer, Duration::from_secs(2))),

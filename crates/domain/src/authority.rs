@@ -235,6 +235,13 @@ pub struct Authority {
     pub intro: String,
     pub primary_color: String,
     pub main_location_id: Option<i64>,
+    /// Object-store key of the logo; empty when the authority has none.
+    #[serde(default)]
+    pub logo_key: String,
+    #[serde(default)]
+    pub logo_type: String,
+    #[serde(default)]
+    pub footer_links: Vec<crate::theme::FooterLink>,
 }
 
 impl Authority {

@@ -198,6 +198,9 @@ mod tests {
             intro: String::new(),
             primary_color: String::new(),
             main_location_id: None,
+            logo_key: String::new(),
+            logo_type: String::new(),
+            footer_links: Vec::new(),
         };
         for k in PageKind::ALL {
             let (title, body) = k.default_content(&a);

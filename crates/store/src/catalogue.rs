@@ -771,15 +771,38 @@ impl Store {
 }
 
 impl Tx {
-    /// Changes an authority's look (colour and welcome text).
+    /// Changes an authority's look (colour, welcome text, footer links).
     ///
     /// # Errors
     /// On database errors.
-    pub async fn update_authority_look(&mut self, authority_id: i64, primary_color: &str, intro: &str) -> Result<bool> {
+    pub async fn update_authority_look(
+        &mut self,
+        authority_id: i64,
+        primary_color: &str,
+        intro: &str,
+        footer_links: &[amtsweg_domain::theme::FooterLink],
+    ) -> Result<bool> {
+        let links = serde_json::to_string(footer_links).map_err(|e| crate::StoreError::Invalid(e.to_string()))?;
         let q = Query::update()
             .table("authorities")
             .value("primary_color", primary_color)
             .value("intro", intro)
+            .value("footer_links", links)
+            .value("updated_at", now_ms())
+            .and_where(Expr::col("id").eq(authority_id))
+            .to_owned();
+        Ok(self.execute(&q).await? == 1)
+    }
+
+    /// Sets (or with empty strings removes) an authority's logo.
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn set_authority_logo(&mut self, authority_id: i64, key: &str, content_type: &str) -> Result<bool> {
+        let q = Query::update()
+            .table("authorities")
+            .value("logo_key", key)
+            .value("logo_type", content_type)
             .value("updated_at", now_ms())
             .and_where(Expr::col("id").eq(authority_id))
             .to_owned();

@@ -22,9 +22,12 @@ pub(crate) struct AuthorityRow {
     pub intro: String,
     pub primary_color: String,
     pub main_location_id: Option<i64>,
+    pub logo_key: String,
+    pub logo_type: String,
+    pub footer_links: String,
 }
 
-pub(crate) const AUTHORITY_COLUMNS: [&str; 16] = [
+pub(crate) const AUTHORITY_COLUMNS: [&str; 19] = [
     "id",
     "slug",
     "name",
@@ -41,6 +44,9 @@ pub(crate) const AUTHORITY_COLUMNS: [&str; 16] = [
     "intro",
     "primary_color",
     "main_location_id",
+    "logo_key",
+    "logo_type",
+    "footer_links",
 ];
 
 impl AuthorityRow {
@@ -63,6 +69,11 @@ impl AuthorityRow {
             intro: self.intro,
             primary_color: self.primary_color,
             main_location_id: self.main_location_id,
+            logo_key: self.logo_key,
+            logo_type: self.logo_type,
+            // Written only from validated links; unreadable JSON shows no links
+            // rather than taking the authority's portal down.
+            footer_links: serde_json::from_str(&self.footer_links).unwrap_or_default(),
         })
     }
 }

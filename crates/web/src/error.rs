@@ -19,6 +19,8 @@ pub enum AppError {
     Search(#[from] amtsweg_search::SearchError),
     #[error("template: {0}")]
     Template(#[from] minijinja::Error),
+    #[error("object store: {0}")]
+    Objects(String),
 }
 
 /// Marks a response whose body the error layer should replace with an error page,

@@ -52,6 +52,9 @@ pub struct WebConfig {
     pub staff_idle_minutes: u64,
     /// Staff sessions end this many hours after sign-in, active or not.
     pub staff_absolute_hours: u64,
+    /// Directory for uploaded files (logos; later attachments). `None` keeps them in
+    /// memory, which only tests and benchmarks want; the server always sets one.
+    pub objects_dir: Option<PathBuf>,
 }
 
 impl Default for WebConfig {
@@ -65,6 +68,7 @@ impl Default for WebConfig {
             public_base_url: "http://127.0.0.1:8080".into(),
             staff_idle_minutes: 30,
             staff_absolute_hours: 12,
+            objects_dir: None,
         }
     }
 }
@@ -81,6 +85,8 @@ pub struct Shared {
     pub templates: Templates,
     pub config: WebConfig,
     page_cache: page_cache::PageCache,
+    /// Uploaded files, keyed under the owning authority's prefix.
+    pub objects: Arc<dyn object_store::ObjectStore>,
 }
 
 impl std::ops::Deref for AppState {
@@ -100,6 +106,16 @@ impl AppState {
         let search = SearchIndex::new()?;
         search.replace_all(&search_docs::build(&catalogue))?;
         let templates = Templates::new(config.templates_dir.clone())?;
+        let objects: Arc<dyn object_store::ObjectStore> = match &config.objects_dir {
+            Some(dir) => {
+                std::fs::create_dir_all(dir).map_err(|e| AppError::Objects(format!("{}: {e}", dir.display())))?;
+                Arc::new(
+                    object_store::local::LocalFileSystem::new_with_prefix(dir)
+                        .map_err(|e| AppError::Objects(e.to_string()))?,
+                )
+            }
+            None => Arc::new(object_store::memory::InMemory::new()),
+        };
         Ok(Self(Arc::new(Shared {
             store,
             search: Arc::new(search),
@@ -107,6 +123,7 @@ impl AppState {
             templates,
             config,
             page_cache: page_cache::PageCache::default(),
+            objects,
         })))
     }
 

@@ -186,3 +186,122 @@ async fn the_responsibility_editor_shows_gaps_and_overlaps() {
         assert_eq!(bad.status, 422);
     });
 }
+
+/// A valid 1×1 PNG.
+const PNG: &[u8] = &[
+    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00, 0x00,
+    0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1F, 0x15, 0xC4, 0x89, 0x00, 0x00, 0x00, 0x0D, 0x49,
+    0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0x60, 0x60, 0x60, 0xF8, 0x0F, 0x00, 0x01, 0x04, 0x01, 0x00, 0x5F, 0xE5, 0xC3,
+    0x4B, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
+];
+
+#[tokio::test]
+async fn an_authority_uploads_a_logo_and_sets_footer_links() {
+    on_each_backend!(|app| {
+        let mut admin = sign_in(app, "admin@moorbrueck.example").await;
+        let page = get(app, &mut admin, "/verwaltung/behoerden/moorbrueck/darstellung").await;
+        let csrf = hidden(&page.body, "csrf");
+        let upload = |name: &'static str, bytes: &'static [u8], csrf: String, cookie: String| async move {
+            app.post_multipart(
+                "/verwaltung/behoerden/moorbrueck/logo",
+                &[("csrf", &csrf), ("aktion", "hochladen")],
+                ("logo", name, bytes),
+                &cookie,
+            )
+            .await
+        };
+        let cookie = admin.header();
+        // Script disguised as an image, a wrong extension, an oversized file: refused with a reason.
+        let r = upload(
+            "logo.png",
+            b"<svg xmlns=\"http://www.w3.org/2000/svg\" onload=\"alert(1)\"/>",
+            csrf.clone(),
+            cookie.clone(),
+        )
+        .await;
+        assert_eq!(r.status, 422);
+        assert!(r.body.contains("kein PNG-, JPEG- oder WebP-Bild"), "{}", r.body);
+        let r = upload("logo.gif", PNG, csrf.clone(), cookie.clone()).await;
+        assert!(r.body.contains("„.gif“"));
+        let huge: &'static [u8] = Box::leak([PNG, &vec![0u8; 600 * 1024]].concat().into_boxed_slice());
+        let r = upload("logo.png", huge, csrf.clone(), cookie.clone()).await;
+        assert_eq!(r.status, 422);
+        assert!(r.body.contains("größer als 512 KB"));
+        assert!(app.store.store.authority_by_slug("moorbrueck").await.unwrap().unwrap().logo_key.is_empty());
+        // Without the session's CSRF token nothing is stored.
+        assert_eq!(upload("logo.png", PNG, "falsch".into(), cookie.clone()).await.status, 403);
+        // Another authority's administrator cannot upload for Moorbrück.
+        let ellerloh = app
+            .post_multipart(
+                "/verwaltung/behoerden/ellerloh/logo",
+                &[("csrf", &csrf)],
+                ("logo", "logo.png", PNG),
+                &cookie,
+            )
+            .await;
+        assert_eq!(ellerloh.status, 403);
+
+        let r = upload("Wappen.PNG", PNG, csrf.clone(), cookie.clone()).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let start = app.get("/o/moorbrueck/").await.body;
+        let src = start
+            .split("class=\"brand-logo\" src=\"")
+            .nth(1)
+            .expect("logo in the header")
+            .split('"')
+            .next()
+            .unwrap()
+            .to_owned();
+        assert!(src.starts_with("/o/moorbrueck/logo/logo-") && src.ends_with(".png"), "{src}");
+        let logo = app.get(&src).await;
+        assert_eq!(logo.status, 200);
+        assert_eq!(logo.headers["content-type"], "image/png");
+        assert!(logo.headers["cache-control"].to_str().unwrap().contains("immutable"));
+        assert_eq!(app.get("/o/ellerloh/logo/x.png").await.status, 404);
+        assert_eq!(app.get(&src.replace("moorbrueck", "ellerloh")).await.status, 404, "logos are per authority");
+
+        // Footer links: a bad one is explained, good ones show in the authority's footer.
+        let bad = post(
+            app,
+            &mut admin,
+            "/verwaltung/behoerden/moorbrueck/darstellung",
+            &format!(
+                "csrf={csrf}&primary_color=%231d4f91&intro=&link_label=Presse&link_url={}",
+                enc("javascript:alert(1)")
+            ),
+        )
+        .await;
+        assert_eq!(bad.status, 422);
+        assert!(bad.body.contains("Link 1: Die Adresse muss mit https://"));
+        let ok = post(
+            app,
+            &mut admin,
+            "/verwaltung/behoerden/moorbrueck/darstellung",
+            &format!(
+                "csrf={csrf}&primary_color=%231d4f91&intro=&link_label=Presse&link_url={}&link_label=&link_url=&link_label=Stellenangebote&link_url={}",
+                enc("https://moorbrueck.example/presse"),
+                enc("https://moorbrueck.example/stellen")
+            ),
+        )
+        .await;
+        assert_eq!(ok.status, 303, "{}", ok.body);
+        let start = app.get("/o/moorbrueck/").await.body;
+        assert!(start.contains("<a href=\"https://moorbrueck.example/presse\">Presse</a>"));
+        assert!(start.contains("Stellenangebote"));
+        assert!(!app.get("/o/ellerloh/").await.body.contains("moorbrueck.example/presse"));
+        // Removing the logo.
+        let page = get(app, &mut admin, "/verwaltung/behoerden/moorbrueck/darstellung").await;
+        assert!(page.body.contains("Logo entfernen"));
+        let r = app
+            .post_multipart(
+                "/verwaltung/behoerden/moorbrueck/logo",
+                &[("csrf", &csrf), ("aktion", "entfernen")],
+                ("logo", "", b""),
+                &admin.header(),
+            )
+            .await;
+        assert_eq!(r.status, 303);
+        assert!(!app.get("/o/moorbrueck/").await.body.contains("brand-logo"));
+        assert_eq!(app.get(&src).await.status, 404);
+    });
+}

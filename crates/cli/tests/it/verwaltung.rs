@@ -17,7 +17,7 @@ impl Jar {
             }
         }
     }
-    fn header(&self) -> String {
+    pub(crate) fn header(&self) -> String {
         self.0.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
     }
 }

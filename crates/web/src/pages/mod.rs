@@ -41,6 +41,7 @@ pub fn routes() -> Router<AppState> {
         .route("/o/{slug}/kontakte/", get(authority::contacts))
         .route("/o/{slug}/kontakte/{contact}", get(authority::contact))
         .route("/o/{slug}/seiten/{kind}", get(authority::plain_page))
+        .route("/o/{slug}/logo/{file}", get(crate::verwaltung::darstellung::serve_logo))
         .fallback(misc::not_found)
 }
 
@@ -57,6 +58,8 @@ pub struct TenantView<'a> {
     pub phone: &'a str,
     pub email: &'a str,
     pub intro: &'a str,
+    pub logo_url: Option<String>,
+    pub footer_links: &'a [amtsweg_domain::theme::FooterLink],
 }
 
 impl<'a> From<&'a Authority> for TenantView<'a> {
@@ -74,6 +77,8 @@ impl<'a> From<&'a Authority> for TenantView<'a> {
             phone: &a.phone,
             email: &a.email,
             intro: &a.intro,
+            logo_url: crate::verwaltung::darstellung::logo_url(a),
+            footer_links: &a.footer_links,
         }
     }
 }

@@ -3,6 +3,7 @@
 
 mod audit_view;
 mod bibliothek;
+pub mod darstellung;
 mod konten;
 mod leistungen;
 mod login;
@@ -110,8 +111,9 @@ fn table() -> Vec<(&'static str, &'static [&'static str], MethodRouter<AppState>
         (
             "/verwaltung/behoerden/{slug}/darstellung",
             &["GET", "POST"],
-            get(verbund::look_form).post(verbund::look_submit),
+            get(darstellung::form).post(darstellung::submit),
         ),
+        ("/verwaltung/behoerden/{slug}/logo", &["POST"], post(darstellung::logo)),
         (
             "/verwaltung/behoerden/{slug}/einladen",
             &["GET", "POST"],

@@ -1,5 +1,5 @@
-//! Tenant administration: the Verbund administrator adds member authorities; an
-//! authority's administrators set its look (colour with enforced contrast, welcome text).
+//! Tenant administration: the Verbund administrator adds member authorities (their
+//! look is in `darstellung`).
 
 use super::{StaffContext, base};
 use crate::AppState;
@@ -10,7 +10,7 @@ use amtsweg_domain::leistung::FieldError;
 use amtsweg_domain::{Ags, Ars, AuthorityKind, Slug};
 use amtsweg_store::NewAuthority;
 use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::{Value, context};
@@ -105,7 +105,7 @@ pub async fn new_form(State(state): State<AppState>, staff: StaffContext) -> Res
 }
 
 /// Checks the colour: `#rrggbb` with contrast ≥ 4.5:1 against white text.
-fn check_color(color: &str) -> Option<String> {
+pub(super) fn check_color(color: &str) -> Option<String> {
     match crate::theme::contrast(color, "#ffffff") {
         None => Some("Bitte geben Sie die Farbe als #rrggbb an, zum Beispiel #1d4f91.".into()),
         Some(c) if c < 4.5 => Some(format!(
@@ -223,77 +223,4 @@ pub async fn create(
     tx.commit().await?;
     crate::sync::refresh(&state).await?;
     Ok(Redirect::to("/verwaltung/verbund/behoerden/?hinweis=angelegt").into_response())
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct LookForm {
-    csrf: String,
-    primary_color: String,
-    intro: String,
-}
-
-fn render_look(
-    state: &AppState,
-    staff: &StaffContext,
-    a: &amtsweg_domain::Authority,
-    color: &str,
-    intro: &str,
-    error: Option<String>,
-    saved: bool,
-) -> Result<Response, AppError> {
-    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-    let ctx = context! {
-        authority => context! { name => &a.name, slug => a.slug.as_str() }, color, intro, error, saved,
-        ..base(state, Some(staff), "/verwaltung/behoerden/darstellung")
-    };
-    Ok((status, render_page(state, "verwaltung/darstellung.html", ctx)?).into_response())
-}
-
-#[derive(Debug, Deserialize)]
-pub struct Saved {
-    gespeichert: Option<String>,
-}
-
-pub async fn look_form(
-    State(state): State<AppState>,
-    staff: StaffContext,
-    Path(slug): Path<String>,
-    Query(s): Query<Saved>,
-) -> Result<Response, AppError> {
-    let a = staff.administered_authority(&state, &slug)?;
-    render_look(&state, &staff, &a, &a.primary_color, &a.intro, None, s.gespeichert.is_some())
-}
-
-pub async fn look_submit(
-    State(state): State<AppState>,
-    staff: StaffContext,
-    headers: HeaderMap,
-    Path(slug): Path<String>,
-    Form(f): Form<LookForm>,
-) -> Result<Response, AppError> {
-    staff.check_form(&headers, &f.csrf)?;
-    let a = staff.administered_authority(&state, &slug)?;
-    let color = f.primary_color.trim();
-    let intro = f.intro.trim();
-    let error = check_color(color).or_else(|| {
-        (intro.chars().count() > 1000).then(|| "Der Begrüßungstext darf höchstens 1000 Zeichen lang sein.".to_owned())
-    });
-    if error.is_some() {
-        return render_look(&state, &staff, &a, color, intro, error, false);
-    }
-    let mut tx = state.store.begin().await?;
-    tx.update_authority_look(a.id, color, intro).await?;
-    tx.append_audit(&amtsweg_domain::audit::AuditEntry {
-        at: amtsweg_store::now_ms(),
-        actor: staff.actor(),
-        authority_id: Some(a.id),
-        action: "authority.look".into(),
-        target: format!("authority:{}", a.id),
-        outcome: "success".into(),
-    })
-    .await?;
-    tx.commit().await?;
-    crate::sync::refresh(&state).await?;
-    Ok(Redirect::to(&format!("/verwaltung/behoerden/{}/darstellung?gespeichert=1", a.slug)).into_response())
 }
