@@ -191,6 +191,20 @@ const DEMO_PASSWORD = "Heidekamp-Demo-2026";
   await audit(page, "Pflichtseiten");
   await page.goto(base + "/verwaltung/behoerden/moorbrueck/seiten/gebaerdensprache");
   await audit(page, "Seite bearbeiten");
+  await page.goto(base + "/verwaltung/behoerden/moorbrueck/seiten/gebaerdensprache/versionen");
+  await audit(page, "Seite: Versionen");
+  await page.goto(base + "/verwaltung/bibliothek/");
+  await audit(page, "Verbund-Bibliothek");
+  await page.click("table.data a");
+  await audit(page, "Bibliothekseintrag");
+  // Adopt it linked, with the keyboard only, and check the editor of the adopted service.
+  await page.focus("form[action$='/uebernehmen'] input[value=linked]");
+  await page.keyboard.press("Tab"); // out of the radio group to the submit button
+  await Promise.all([page.waitForURL(/hinweis=uebernommen/), page.keyboard.press("Enter")]);
+  await audit(page, "Übernommene Leistung (verknüpft)");
+  if (!(await page.isVisible("#hinweis-verknuepft"))) fail("linked-service notice not shown");
+  if (!(await page.$eval("#feld-description", (e) => e.readOnly))) fail("shared text of a linked service is editable");
+  if (await page.$eval("#feld-fees", (e) => e.readOnly)) fail("fees of a linked service are read-only");
   await page.goto(base + "/verwaltung/behoerden/moorbrueck/einladen");
   await audit(page, "Einladen");
   await page.goto(base + "/verwaltung/einladung/ungueltig");
