@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod authority;
+pub mod konto;
 pub mod leistung;
 pub mod library;
 pub mod opening_hours;

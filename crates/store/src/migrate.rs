@@ -44,6 +44,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0006_library_pages_theme.sql"),
         postgres: include_str!("../migrations/postgres/0006_library_pages_theme.sql"),
     },
+    Migration {
+        version: 7,
+        sqlite: include_str!("../migrations/sqlite/0007_konto.sql"),
+        postgres: include_str!("../migrations/postgres/0007_konto.sql"),
+    },
 ];
 
 impl Store {

@@ -40,9 +40,13 @@ pub struct SessionRecord {
     pub created_at: i64,
     pub last_seen_at: i64,
     pub expires_at: i64,
+    /// How well the person was identified (citizen sessions; staff: "normal").
+    pub trust_level: String,
+    /// How: "password", "bundid", "oidc:<name>".
+    pub auth_method: String,
 }
 
-const SESSION_COLUMNS: [&str; 9] = [
+const SESSION_COLUMNS: [&str; 11] = [
     "id_hash",
     "kind",
     "subject_id",
@@ -52,6 +56,8 @@ const SESSION_COLUMNS: [&str; 9] = [
     "created_at",
     "last_seen_at",
     "expires_at",
+    "trust_level",
+    "auth_method",
 ];
 
 /// One row of the audit log as stored.
@@ -294,6 +300,8 @@ impl Tx {
                 s.created_at.into(),
                 s.last_seen_at.into(),
                 s.expires_at.into(),
+                s.trust_level.clone().into(),
+                s.auth_method.clone().into(),
             ])
             .to_owned();
         self.execute(&q).await?;

@@ -52,6 +52,15 @@ pub struct WebConfig {
     pub staff_idle_minutes: u64,
     /// Staff sessions end this many hours after sign-in, active or not.
     pub staff_absolute_hours: u64,
+    /// Citizen sessions end after this many minutes without activity.
+    pub citizen_idle_minutes: u64,
+    /// Citizen sessions end this many hours after sign-in.
+    pub citizen_absolute_hours: u64,
+    /// The host name of the central sign-in for citizens (e.g. the Verbund portal's
+    /// `portal.landkreis.example`). Member authorities on their own host names send
+    /// citizens there and receive the sign-in back; empty = the first `verbund_hosts`
+    /// entry with the port of `public_base_url`.
+    pub account_host: String,
     /// Directory for uploaded files (logos; later attachments). `None` keeps them in
     /// memory, which only tests and benchmarks want; the server always sets one.
     pub objects_dir: Option<PathBuf>,
@@ -68,6 +77,9 @@ impl Default for WebConfig {
             public_base_url: "http://127.0.0.1:8080".into(),
             staff_idle_minutes: 30,
             staff_absolute_hours: 12,
+            citizen_idle_minutes: 30,
+            citizen_absolute_hours: 12,
+            account_host: String::new(),
             objects_dir: None,
         }
     }

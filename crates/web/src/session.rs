@@ -1,5 +1,6 @@
 //! Sessions, CSRF protection and login throttling, shared by the staff back office
-//! (`/verwaltung/`) and — later — the citizen account (`/konto/`).
+//! (`/verwaltung/`, session kind "staff") and the citizen account (`/konto/`, kind
+//! "citizen"). Each kind has its own cookie, so one browser can hold both.
 //!
 //! * The cookie holds a random 256-bit token; the database only its SHA-256.
 //! * `__Host-` prefix, `Secure`, `HttpOnly`, `SameSite=Lax`, `Path=/`.
@@ -16,6 +17,14 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 pub const SESSION_COOKIE: &str = "__Host-amtsweg_sitzung";
+/// The citizen account's session cookie.
+pub const CITIZEN_COOKIE: &str = "__Host-amtsweg_konto";
+
+/// The cookie that carries sessions of `kind`.
+#[must_use]
+pub fn cookie_name(kind: &str) -> &'static str {
+    if kind == "citizen" { CITIZEN_COOKIE } else { SESSION_COOKIE }
+}
 /// Double-submit token for forms shown before a session exists (the sign-in form).
 pub const PRE_SESSION_COOKIE: &str = "__Host-amtsweg_csrf";
 
@@ -89,8 +98,29 @@ impl ActiveSession {
     }
 }
 
-fn idle_ms(state: &AppState) -> i64 {
-    i64::try_from(state.config.staff_idle_minutes).unwrap_or(30).saturating_mul(60_000)
+fn idle_ms(state: &AppState, kind: &str) -> i64 {
+    let minutes = if kind == "citizen" { state.config.citizen_idle_minutes } else { state.config.staff_idle_minutes };
+    i64::try_from(minutes).unwrap_or(30).saturating_mul(60_000)
+}
+
+fn absolute_ms(state: &AppState, kind: &str) -> i64 {
+    let hours = if kind == "citizen" { state.config.citizen_absolute_hours } else { state.config.staff_absolute_hours };
+    i64::try_from(hours).unwrap_or(12).saturating_mul(3_600_000)
+}
+
+/// How the person of a new session was identified.
+#[derive(Debug, Clone)]
+pub struct Identification {
+    pub trust_level: amtsweg_domain::TrustLevel,
+    /// "password", "bundid", "oidc:<name>".
+    pub method: String,
+}
+
+impl Identification {
+    #[must_use]
+    pub fn password() -> Self {
+        Self { trust_level: amtsweg_domain::TrustLevel::Normal, method: "password".into() }
+    }
 }
 
 /// Creates a session and returns the cookie token and the record.
@@ -102,10 +132,11 @@ pub async fn start(
     kind: &str,
     subject_id: i64,
     second_factor_done: bool,
+    how: &Identification,
 ) -> amtsweg_store::Result<(String, SessionRecord)> {
     let token = random_token();
     let now = amtsweg_store::now_ms();
-    let absolute = i64::try_from(state.config.staff_absolute_hours).unwrap_or(12).saturating_mul(3_600_000);
+    let absolute = absolute_ms(state, kind);
     let record = SessionRecord {
         id_hash: hash_token(&token),
         kind: kind.to_owned(),
@@ -116,6 +147,8 @@ pub async fn start(
         created_at: now,
         last_seen_at: now,
         expires_at: now.saturating_add(absolute),
+        trust_level: how.trust_level.as_str().to_owned(),
+        auth_method: how.method.clone(),
     };
     let mut tx = state.store.begin().await?;
     tx.insert_session(&record).await?;
@@ -133,14 +166,14 @@ pub async fn current(
     headers: &HeaderMap,
     kind: &str,
 ) -> amtsweg_store::Result<Option<ActiveSession>> {
-    let Some(token) = cookie_value(headers, SESSION_COOKIE) else { return Ok(None) };
+    let Some(token) = cookie_value(headers, cookie_name(kind)) else { return Ok(None) };
     let id_hash = hash_token(token);
     let Some(mut record) = state.store.session(&id_hash).await? else { return Ok(None) };
     if record.kind != kind {
         return Ok(None);
     }
     let now = amtsweg_store::now_ms();
-    let idle = idle_ms(state);
+    let idle = idle_ms(state, kind);
     if now >= record.expires_at || now - record.last_seen_at >= idle {
         let mut tx = state.store.begin().await?;
         tx.delete_session(&id_hash).await?;

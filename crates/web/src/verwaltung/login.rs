@@ -123,7 +123,8 @@ pub async fn submit(
     };
     let perms = Permissions::new(state.store.grants_of(user.id).await?);
     let needs_code = perms.requires_second_factor() || user.totp_secret.is_some();
-    let (token, _) = session::start(&state, "staff", user.id, !needs_code).await?;
+    let (token, _) =
+        session::start(&state, "staff", user.id, !needs_code, &session::Identification::password()).await?;
     audit(&state, &format!("staff:{}", user.id), None, "login.password", "staff", "success").await?;
     let target =
         if needs_code { format!("/verwaltung/anmelden/code?weiter={}", super::urlencode(&next)) } else { next };
