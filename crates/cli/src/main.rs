@@ -55,6 +55,11 @@ enum Command {
         #[command(subcommand)]
         action: AuditCommand,
     },
+    /// The citizens' Postfach.
+    Postfach {
+        #[command(subcommand)]
+        action: PostfachCommand,
+    },
     /// Benchmarks that print a human summary and a final JSON line.
     Bench {
         #[command(subcommand)]
@@ -80,6 +85,31 @@ enum UserCommand {
     },
     /// Print the current second-factor code for a Base32 secret (for demos and tests).
     TotpCode { secret: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum PostfachCommand {
+    /// Send a message from an authority to a citizen's Postfach; the citizen gets an
+    /// e-mail notice without the content.
+    Send {
+        /// E-mail address of the citizen account.
+        #[arg(long)]
+        to: String,
+        /// Slug of the sending authority.
+        #[arg(long)]
+        authority: String,
+        #[arg(long)]
+        subject: String,
+        /// The message text.
+        #[arg(long)]
+        text: String,
+        /// Sender shown to the citizen (default: the authority's name).
+        #[arg(long)]
+        sender: Option<String>,
+        /// A file to attach (PDF, PNG, JPEG); repeatable.
+        #[arg(long = "attach")]
+        attachments: Vec<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -208,6 +238,44 @@ async fn run(command: Command, mut cfg: Config) -> anyhow::Result<()> {
                 println!("Vorläufiges Passwort: {password}");
             }
             println!("Bei der ersten Anmeldung unter /verwaltung/anmelden wird der zweite Faktor eingerichtet.");
+            Ok(())
+        }
+        Command::Postfach { action: PostfachCommand::Send { to, authority, subject, text, sender, attachments } } => {
+            let mut files = Vec::new();
+            for path in &attachments {
+                let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+                let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                files.push((name, bytes));
+            }
+            let store = server::open_store(&cfg).await?;
+            let result = async {
+                let a = store
+                    .authority_by_slug(&authority)
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("unbekannte Behörde „{authority}“"))?;
+                let citizen = store
+                    .citizen_by_email(&to)
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("kein Bürgerkonto mit der Adresse {to}"))?;
+                let web = server::web_config(&cfg);
+                let objects = amtsweg_web::open_objects(&web)?;
+                let delivery = amtsweg_web::konto::postfach::Delivery {
+                    citizen_id: citizen.id,
+                    authority_id: a.id,
+                    sender: sender.unwrap_or_else(|| a.name.clone()),
+                    subject,
+                    body: text,
+                    attachments: files,
+                };
+                let (thread, _) =
+                    amtsweg_web::konto::postfach::deliver(&store, objects.as_ref(), &web.public_base_url, &delivery)
+                        .await?;
+                anyhow::Ok(thread)
+            }
+            .await;
+            store.close().await;
+            let thread = result?;
+            println!("Nachricht zugestellt (Unterhaltung {thread}); die Benachrichtigung liegt im E-Mail-Ausgang.");
             Ok(())
         }
         Command::Audit { action: AuditCommand::Verify } => {

@@ -39,9 +39,7 @@ fn redact(url: &str) -> String {
 }
 
 pub async fn serve(store: Store, cfg: Config, demo: bool) -> anyhow::Result<()> {
-    let mut web = cfg.web.clone();
-    web.objects_dir.get_or_insert_with(|| cfg.data_dir.join("objects"));
-    let state = AppState::new(store, web).await.context("cannot start the portal")?;
+    let state = AppState::new(store, web_config(&cfg)).await.context("cannot start the portal")?;
     let _sync = sync::spawn(state.clone(), Duration::from_millis(cfg.sync_interval_ms.max(50)));
     let _outbox = match amtsweg_handoff::mail::Mailer::from_config(&cfg.mail).context("invalid [mail] configuration")? {
         Some(mailer) => Some(amtsweg_handoff::spawn(state.store.clone(), mailer, Duration::from_secs(2))),
@@ -106,6 +104,14 @@ async fn shutdown_signal() {
     let term = std::future::pending::<()>();
     tokio::select! { () = ctrl_c => {}, () = term => {} }
     tracing::info!("shutting down");
+}
+
+/// The web configuration with the defaults that depend on the data directory.
+#[must_use]
+pub fn web_config(cfg: &Config) -> amtsweg_web::WebConfig {
+    let mut web = cfg.web.clone();
+    web.objects_dir.get_or_insert_with(|| cfg.data_dir.join("objects"));
+    web
 }
 
 #[cfg(test)]

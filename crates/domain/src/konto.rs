@@ -236,6 +236,43 @@ pub fn check_message(subject: &str, body: &str) -> Result<(), InvalidValue> {
     Ok(())
 }
 
+/// Largest attachment and most attachments per Postfach message.
+pub const MAX_ATTACHMENT_BYTES: usize = 10 * 1024 * 1024;
+pub const MAX_ATTACHMENTS: usize = 5;
+
+/// Checks an attachment by its name *and* its first bytes: PDF, PNG or JPEG only.
+/// Returns the content type to store it with.
+///
+/// # Errors
+/// With a German message naming the file.
+pub fn check_attachment(file_name: &str, bytes: &[u8]) -> Result<&'static str, InvalidValue> {
+    let ext = file_name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    if bytes.is_empty() {
+        return Err(InvalidValue(format!("„{file_name}“ ist leer.")));
+    }
+    if bytes.len() > MAX_ATTACHMENT_BYTES {
+        return Err(InvalidValue(format!("„{file_name}“ ist größer als {} MB.", MAX_ATTACHMENT_BYTES / 1024 / 1024)));
+    }
+    let sniffed = if bytes.starts_with(b"%PDF-") {
+        Some(("application/pdf", &["pdf"][..]))
+    } else {
+        match crate::theme::LogoFormat::sniff(bytes) {
+            Some(crate::theme::LogoFormat::Png) => Some(("image/png", &["png"][..])),
+            Some(crate::theme::LogoFormat::Jpeg) => Some(("image/jpeg", &["jpg", "jpeg"][..])),
+            _ => None,
+        }
+    };
+    match sniffed {
+        Some((content_type, exts)) if exts.contains(&ext.as_str()) => Ok(content_type),
+        Some(_) => Err(InvalidValue(format!(
+            "Name und Inhalt von „{file_name}“ passen nicht zusammen. Bitte prüfen Sie die Datei."
+        ))),
+        None => Err(InvalidValue(format!(
+            "„{file_name}“ ist kein PDF-, PNG- oder JPEG-Dokument. Bitte wandeln Sie die Datei um oder fotografieren Sie das Dokument."
+        ))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -294,6 +331,15 @@ mod tests {
         assert!(ProfileSource::parse("bundid").is_locked());
         assert_eq!(ProfileSource::parse("self"), ProfileSource::SelfEntered);
         assert_eq!(ProfileSource::parse("bundid").label(), "aus der BundID");
+    }
+
+    #[test]
+    fn attachments_are_checked_by_content() {
+        assert_eq!(check_attachment("Bescheid.PDF", b"%PDF-1.7 ...").unwrap(), "application/pdf");
+        assert_eq!(check_attachment("foto.jpg", &[0xFF, 0xD8, 0xFF, 0xE0]).unwrap(), "image/jpeg");
+        assert!(check_attachment("rechnung.pdf", b"MZ\x90\x00 windows exe").unwrap_err().0.contains("kein PDF"));
+        assert!(check_attachment("bild.pdf", &[0xFF, 0xD8, 0xFF]).unwrap_err().0.contains("passen nicht"));
+        assert!(check_attachment("leer.pdf", b"").is_err());
     }
 
     #[test]

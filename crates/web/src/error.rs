@@ -21,6 +21,8 @@ pub enum AppError {
     Template(#[from] minijinja::Error),
     #[error("object store: {0}")]
     Objects(String),
+    #[error("internal: {0}")]
+    Internal(String),
 }
 
 /// Marks a response whose body the error layer should replace with an error page,

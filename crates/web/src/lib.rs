@@ -5,6 +5,7 @@
 
 pub mod catalogue;
 mod error;
+pub mod konto;
 mod markdown;
 mod page_cache;
 mod pages;
@@ -42,6 +43,8 @@ pub struct WebConfig {
     pub hsts_max_age: u64,
     /// Largest request body accepted, in bytes; larger ones get 413.
     pub body_limit: usize,
+    /// Largest body of a request with file uploads (Postfach replies, later forms).
+    pub upload_limit: usize,
     /// Mark cookies `Secure` (set when served over HTTPS).
     pub secure_cookies: bool,
     /// Directory whose templates override the built-in ones (same file names).
@@ -72,6 +75,7 @@ impl Default for WebConfig {
             verbund_hosts: vec!["localhost".into(), "127.0.0.1".into(), "[::1]".into()],
             hsts_max_age: 0,
             body_limit: 2 * 1024 * 1024,
+            upload_limit: 25 * 1024 * 1024,
             secure_cookies: false,
             templates_dir: None,
             public_base_url: "http://127.0.0.1:8080".into(),
@@ -108,6 +112,23 @@ impl std::ops::Deref for AppState {
     }
 }
 
+/// The object store for uploaded files: a directory, or memory when none is configured.
+///
+/// # Errors
+/// When the directory cannot be created or opened.
+pub fn open_objects(config: &WebConfig) -> Result<Arc<dyn object_store::ObjectStore>, AppError> {
+    Ok(match &config.objects_dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir).map_err(|e| AppError::Objects(format!("{}: {e}", dir.display())))?;
+            Arc::new(
+                object_store::local::LocalFileSystem::new_with_prefix(dir)
+                    .map_err(|e| AppError::Objects(e.to_string()))?,
+            )
+        }
+        None => Arc::new(object_store::memory::InMemory::new()),
+    })
+}
+
 impl AppState {
     /// Loads the catalogue and builds the search index from the store.
     ///
@@ -118,16 +139,7 @@ impl AppState {
         let search = SearchIndex::new()?;
         search.replace_all(&search_docs::build(&catalogue))?;
         let templates = Templates::new(config.templates_dir.clone())?;
-        let objects: Arc<dyn object_store::ObjectStore> = match &config.objects_dir {
-            Some(dir) => {
-                std::fs::create_dir_all(dir).map_err(|e| AppError::Objects(format!("{}: {e}", dir.display())))?;
-                Arc::new(
-                    object_store::local::LocalFileSystem::new_with_prefix(dir)
-                        .map_err(|e| AppError::Objects(e.to_string()))?,
-                )
-            }
-            None => Arc::new(object_store::memory::InMemory::new()),
-        };
+        let objects = open_objects(&config)?;
         Ok(Self(Arc::new(Shared {
             store,
             search: Arc::new(search),
@@ -174,6 +186,7 @@ pub fn router(state: AppState) -> Router {
 /// [`router`] plus `extra` routes behind the very same layers (benchmarks measure a
 /// bare handler on the same stack this way).
 pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
-    let routes = pages::routes().merge(verwaltung::routes()).merge(extra).with_state(state.clone());
+    let routes =
+        pages::routes().merge(verwaltung::routes()).merge(konto::routes()).merge(extra).with_state(state.clone());
     security::layers(routes, state)
 }

@@ -12,7 +12,6 @@ use axum::response::{IntoResponse, Response};
 use minijinja::context;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
@@ -32,8 +31,13 @@ pub fn layers(routes: Router, state: AppState) -> Router {
         .layer(from_fn_with_state(state.clone(), error_pages))
         .layer(from_fn_with_state(state.clone(), crate::tenant::resolve_host))
         .layer(CatchPanicLayer::new())
-        .layer(RequestBodyLimitLayer::new(state.config.body_limit))
-        .service(routes.layer(from_fn_with_state(state.clone(), crate::page_cache::middleware)));
+        .layer(from_fn_with_state(state.clone(), limit_body))
+        .service(
+            routes
+                .layer(from_fn_with_state(state.clone(), crate::page_cache::middleware))
+                // `limit_body` sets the limit per route; axum's own default would cap uploads at 2 MiB.
+                .layer(axum::extract::DefaultBodyLimit::disable()),
+        );
     let hsts = (state.config.hsts_max_age > 0)
         .then(|| HeaderValue::from_str(&format!("max-age={}; includeSubDomains", state.config.hsts_max_age)).ok())
         .flatten();
@@ -125,6 +129,29 @@ async fn error_pages(State(state): State<AppState>, req: Request, next: Next) ->
         out.headers_mut().insert(header::ALLOW, a);
     }
     out
+}
+
+/// Paths that accept file uploads get `upload_limit`; everything else `body_limit`.
+const UPLOAD_PATHS: &[&str] = &["/konto/postfach/"];
+
+/// Caps the request body: a declared length over the limit is refused at once (413),
+/// and a body that turns out longer while streaming fails when it crosses the limit,
+/// so nothing beyond the limit is ever buffered.
+async fn limit_body(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    let limit = if UPLOAD_PATHS.iter().any(|p| path.starts_with(p)) {
+        state.config.upload_limit
+    } else {
+        state.config.body_limit
+    };
+    let declared =
+        req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    }
+    let (parts, body) = req.into_parts();
+    let body = axum::body::Body::new(http_body_util::Limited::new(body, limit));
+    next.run(Request::from_parts(parts, body)).await
 }
 
 /// Request ids `<process prefix>-<counter>`: unique per process start and cheap, unlike

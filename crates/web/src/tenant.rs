@@ -10,7 +10,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 /// Paths that stay Verbund-wide even on an authority's own host name.
-const SHARED_PREFIXES: &[&str] = &["/o/", "/static/", "/api/", "/healthz", "/suche", "/ort"];
+const SHARED_PREFIXES: &[&str] = &["/o/", "/static/", "/api/", "/healthz", "/suche", "/ort", "/konto"];
 
 /// Host name without port, lower-case; `[::1]:8080` → `[::1]`.
 pub fn host_of(req: &Request) -> String {

@@ -1,0 +1,314 @@
+//! Citizen sign-in (password, then the optional second factor) and sign-out.
+//!
+//! No account enumeration: unknown addresses get the same message, status and time
+//! (a hash is verified either way) as wrong passwords; throttling counts failures per
+//! typed address whether or not it exists.
+
+use super::{CitizenContext, base, safe_next};
+use crate::AppState;
+use crate::error::AppError;
+use crate::pages::render_page;
+use crate::second_factor;
+use crate::session::{self, CITIZEN_COOKIE, Identification, PRE_SESSION_COOKIE};
+use crate::verwaltung::audit;
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use minijinja::context;
+use serde::Deserialize;
+use std::sync::LazyLock;
+
+/// Verified when the address is unknown, so both cases cost the same time.
+static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| password_auth::generate_hash("amtsweg-keine-buergerin"));
+
+#[derive(Debug, Deserialize)]
+pub struct NextParam {
+    weiter: Option<String>,
+    hinweis: Option<String>,
+}
+
+fn notice_text(code: Option<&str>) -> Option<&'static str> {
+    match code? {
+        "abgemeldet" => Some("Sie sind abgemeldet – auf allen Portalen des Verbunds."),
+        "bestaetigt" => Some("Ihre E-Mail-Adresse ist bestätigt. Sie können sich jetzt anmelden."),
+        "passwort" => Some("Ihr neues Passwort ist gespeichert. Bitte melden Sie sich damit an."),
+        _ => None,
+    }
+}
+
+pub(super) fn with_pre_session_cookie(mut r: Response, csrf: &str) -> Response {
+    if let Some(c) = session::set_cookie(PRE_SESSION_COOKIE, csrf, 3600) {
+        r.headers_mut().append(header::SET_COOKIE, c);
+    }
+    r.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    r
+}
+
+/// The pre-session CSRF token of this browser (kept, so two open tabs both work).
+pub(super) fn pre_session_token(headers: &HeaderMap) -> String {
+    session::cookie_value(headers, PRE_SESSION_COOKIE)
+        .filter(|t| t.len() == 43)
+        .map_or_else(session::random_token, str::to_owned)
+}
+
+/// The form was sent from this host with the browser's pre-session token.
+pub(super) fn pre_session_ok(headers: &HeaderMap, token: &str) -> bool {
+    let cookie = session::cookie_value(headers, PRE_SESSION_COOKIE).unwrap_or_default();
+    session::same_origin(headers) && session::tokens_match(cookie, token)
+}
+
+struct LoginView<'a> {
+    csrf: &'a str,
+    next: &'a str,
+    email: &'a str,
+    error: Option<&'a str>,
+    notice: Option<&'a str>,
+}
+
+fn render_login(state: &AppState, v: &LoginView<'_>, status: StatusCode) -> Result<Response, AppError> {
+    let ctx = context! {
+        csrf => v.csrf, weiter => v.next, email => v.email, error => v.error, notice => v.notice,
+        ..base(state, None, "/konto/anmelden")
+    };
+    Ok(with_pre_session_cookie((status, render_page(state, "konto/anmelden.html", ctx)?).into_response(), v.csrf))
+}
+
+pub async fn form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Query(q): Query<NextParam>,
+) -> Result<Response, AppError> {
+    let next = safe_next(q.weiter.as_deref());
+    // On a member authority's own host name, sign-in happens on the central host.
+    if let Some(r) = super::sso::redirect_to_central(&state, &headers, &next) {
+        return Ok(r);
+    }
+    let _ = uri;
+    if session::current(&state, &headers, "citizen").await?.is_some() {
+        return Ok(Redirect::to(&next).into_response());
+    }
+    let csrf = pre_session_token(&headers);
+    let v = LoginView { csrf: &csrf, next: &next, email: "", error: None, notice: notice_text(q.hinweis.as_deref()) };
+    render_login(&state, &v, StatusCode::OK)
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct LoginForm {
+    email: String,
+    password: String,
+    csrf: String,
+    weiter: Option<String>,
+}
+
+fn forbidden() -> Response {
+    (StatusCode::FORBIDDEN, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "Anfrage abgelehnt").into_response()
+}
+
+/// Starts a citizen session and sets its cookie on the response.
+pub(super) async fn sign_in(
+    state: &AppState,
+    citizen_id: i64,
+    second_factor_done: bool,
+    how: &Identification,
+    target: &str,
+) -> Result<Response, AppError> {
+    let (token, _) = session::start(state, "citizen", citizen_id, second_factor_done, how).await?;
+    let mut r = Redirect::to(target).into_response();
+    let max_age = i64::try_from(state.config.citizen_absolute_hours).unwrap_or(12) * 3600;
+    if let Some(c) = session::set_cookie(CITIZEN_COOKIE, &token, max_age) {
+        r.headers_mut().append(header::SET_COOKIE, c);
+    }
+    if let Some(c) = session::set_cookie(PRE_SESSION_COOKIE, "", 0) {
+        r.headers_mut().append(header::SET_COOKIE, c);
+    }
+    Ok(r)
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(f): Form<LoginForm>,
+) -> Result<Response, AppError> {
+    if !pre_session_ok(&headers, &f.csrf) {
+        return Ok(forbidden());
+    }
+    let next = safe_next(f.weiter.as_deref());
+    let email = f.email.trim().to_lowercase();
+    let fresh = session::random_token();
+    let view = |error| LoginView { csrf: &fresh, next: &next, email: &email, error: Some(error), notice: None };
+    if email.is_empty() || f.password.is_empty() {
+        let v = view("Bitte geben Sie Ihre E-Mail-Adresse und Ihr Passwort ein.");
+        return render_login(&state, &v, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let key = format!("citizen:{email}");
+    if !session::may_try(&state, &key).await? {
+        audit(&state, "anonymous", None, "login", "citizen", "throttled").await?;
+        let v = view(
+            "Zu viele fehlgeschlagene Anmeldungen für diese Adresse. Bitte versuchen Sie es in einer Stunde erneut.",
+        );
+        return render_login(&state, &v, StatusCode::TOO_MANY_REQUESTS);
+    }
+    let citizen = state.store.citizen_by_email(&email).await?;
+    let hash = citizen.as_ref().and_then(|c| c.password_hash.clone()).unwrap_or_else(|| DUMMY_HASH.clone());
+    let password = f.password.clone();
+    let ok = tokio::task::spawn_blocking(move || password_auth::verify_password(password, &hash).is_ok())
+        .await
+        .unwrap_or(false);
+    let citizen = match citizen {
+        Some(c) if ok && !c.disabled && c.password_hash.is_some() => c,
+        other => {
+            let mut tx = state.store.begin().await?;
+            tx.record_login_failure(&key, amtsweg_store::now_ms()).await?;
+            tx.commit().await?;
+            let actor = other.map_or_else(|| "anonymous".to_owned(), |c| format!("citizen:{}", c.id));
+            audit(&state, &actor, None, "login", "citizen", "failure").await?;
+            return render_login(
+                &state,
+                &view("E-Mail-Adresse oder Passwort ist falsch."),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            );
+        }
+    };
+    if !citizen.email_verified {
+        // The password was right, so saying this reveals nothing to a stranger.
+        super::registrieren::send_confirmation(&state, citizen.id, &email).await?;
+        let v = view(
+            "Bitte bestätigen Sie zuerst Ihre E-Mail-Adresse. Wir haben Ihnen den Bestätigungslink noch einmal geschickt.",
+        );
+        return render_login(&state, &v, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let needs_code = citizen.totp_secret.is_some();
+    audit(&state, &format!("citizen:{}", citizen.id), None, "login.password", "citizen", "success").await?;
+    let target = if needs_code {
+        format!("/konto/anmelden/code?weiter={}", crate::verwaltung::urlencode(&next))
+    } else {
+        next.clone()
+    };
+    sign_in(&state, citizen.id, !needs_code, &Identification::password(), &target).await
+}
+
+pub async fn code_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<NextParam>,
+) -> Result<Response, AppError> {
+    let Some(s) = session::current(&state, &headers, "citizen").await? else {
+        return Ok(Redirect::to("/konto/anmelden").into_response());
+    };
+    if s.record.second_factor_done {
+        return Ok(Redirect::to(&safe_next(q.weiter.as_deref())).into_response());
+    }
+    render_code(&state, &s, q.weiter.as_deref(), None, StatusCode::OK)
+}
+
+fn render_code(
+    state: &AppState,
+    s: &session::ActiveSession,
+    next: Option<&str>,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let ctx = context! { csrf => &s.record.csrf_token, weiter => safe_next(next), error, ..base(state, None, "/konto/anmelden/code") };
+    let mut r = (status, render_page(state, "konto/code.html", ctx)?).into_response();
+    r.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    Ok(r)
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct CodeForm {
+    code: String,
+    csrf: String,
+    weiter: Option<String>,
+}
+
+pub async fn code_submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(f): Form<CodeForm>,
+) -> Result<Response, AppError> {
+    let Some(s) = session::current(&state, &headers, "citizen").await? else {
+        return Ok(Redirect::to("/konto/anmelden").into_response());
+    };
+    if !session::same_origin(&headers) || !session::tokens_match(&s.record.csrf_token, &f.csrf) {
+        return Ok(forbidden());
+    }
+    let Some(citizen) = state.store.citizen_by_id(s.record.subject_id).await? else {
+        return Ok(Redirect::to("/konto/anmelden").into_response());
+    };
+    let key = format!("citizen-totp:{}", citizen.id);
+    if !session::may_try(&state, &key).await? {
+        let msg = "Zu viele falsche Codes. Bitte versuchen Sie es in einer Stunde erneut.";
+        return render_code(&state, &s, f.weiter.as_deref(), Some(msg), StatusCode::TOO_MANY_REQUESTS);
+    }
+    if !second_factor::check(citizen.totp_secret.as_deref().unwrap_or_default(), &f.code) {
+        let mut tx = state.store.begin().await?;
+        tx.record_login_failure(&key, amtsweg_store::now_ms()).await?;
+        tx.commit().await?;
+        audit(&state, &format!("citizen:{}", citizen.id), None, "login.second_factor", "citizen", "failure").await?;
+        let msg = "Der Code ist nicht gültig. Bitte geben Sie den aktuellen sechsstelligen Code aus Ihrer App ein.";
+        return render_code(&state, &s, f.weiter.as_deref(), Some(msg), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let mut tx = state.store.begin().await?;
+    tx.mark_second_factor_done(&s.record.id_hash).await?;
+    tx.commit().await?;
+    audit(&state, &format!("citizen:{}", citizen.id), None, "login.second_factor", "citizen", "success").await?;
+    Ok(Redirect::to(&safe_next(f.weiter.as_deref())).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct CsrfForm {
+    csrf: String,
+}
+
+fn signed_out() -> Response {
+    let mut r = Redirect::to("/konto/anmelden?hinweis=abgemeldet").into_response();
+    if let Some(c) = session::set_cookie(CITIZEN_COOKIE, "", 0) {
+        r.headers_mut().append(header::SET_COOKIE, c);
+    }
+    r
+}
+
+/// Signing out ends the account's sessions on every portal of the Verbund: the
+/// sign-in was one, so is the sign-out.
+pub async fn logout(
+    State(state): State<AppState>,
+    me: CitizenContext,
+    headers: HeaderMap,
+    Form(f): Form<CsrfForm>,
+) -> Result<Response, AppError> {
+    me.check_form(&headers, &f.csrf)?;
+    let mut tx = state.store.begin().await?;
+    tx.delete_sessions_of("citizen", me.citizen.id).await?;
+    tx.commit().await?;
+    audit(&state, &me.actor(), None, "logout", "citizen", "success").await?;
+    Ok(signed_out())
+}
+
+/// The same as signing out, offered under its familiar name on the security page.
+pub async fn logout_everywhere(
+    state: State<AppState>,
+    me: CitizenContext,
+    headers: HeaderMap,
+    f: Form<CsrfForm>,
+) -> Result<Response, AppError> {
+    logout(state, me, headers, f).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn only_local_targets() {
+        assert_eq!(safe_next(Some("/konto/postfach/")), "/konto/postfach/");
+        assert_eq!(safe_next(Some("/o/moorbrueck/leistungen/x")), "/o/moorbrueck/leistungen/x");
+        for evil in ["https://evil.example/", "//evil.example", "/\\evil", "/x?u=https://evil"] {
+            assert_eq!(safe_next(Some(evil)), "/konto/", "{evil}");
+        }
+    }
+}

@@ -1,0 +1,231 @@
+//! The account overview, the profile (each value with its source and trust level;
+//! values from an ID provider are read-only), the security page (second factor,
+//! linked identities, sign out everywhere) and the trust-level explanation.
+
+use super::{CitizenContext, base, safe_next};
+use crate::AppState;
+use crate::error::AppError;
+use crate::pages::render_page;
+use crate::second_factor;
+use crate::verwaltung::audit;
+use amtsweg_domain::TrustLevel;
+use amtsweg_domain::konto::{ProfileField, ProfileSource, how_to_reach};
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use minijinja::{Value, context};
+use serde::Deserialize;
+
+pub async fn overview(State(state): State<AppState>, me: CitizenContext, uri: Uri) -> Result<Response, AppError> {
+    let profile = state.store.profile(me.citizen.id).await?;
+    let name = ["given_name", "family_name"]
+        .iter()
+        .filter_map(|f| profile.iter().find(|v| v.field == *f).map(|v| v.value.clone()))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let unread = state.store.unread_count(me.citizen.id).await?;
+    let ctx = context! { name, unread, ..base(&state, Some(&me), uri.path()) };
+    Ok(no_store(render_page(&state, "konto/start.html", ctx)?.into_response()))
+}
+
+fn no_store(mut r: Response) -> Response {
+    r.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    r
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Notice {
+    hinweis: Option<String>,
+}
+
+async fn render_profile(
+    state: &AppState,
+    me: &CitizenContext,
+    typed: Option<&[(String, String)]>,
+    errors: &[(String, String)],
+    saved: bool,
+) -> Result<Response, AppError> {
+    let stored = state.store.profile(me.citizen.id).await?;
+    let fields: Vec<Value> = ProfileField::ALL
+        .iter()
+        .map(|f| {
+            let value = stored.iter().find(|v| v.field == f.key());
+            let source = value.map(amtsweg_store::konto::ProfileValue::source);
+            let locked = source.as_ref().is_some_and(ProfileSource::is_locked);
+            let shown = typed
+                .filter(|_| !locked)
+                .and_then(|t| t.iter().find(|(k, _)| k == f.key()).map(|(_, v)| v.clone()))
+                .or_else(|| value.map(|v| v.value.clone()))
+                .unwrap_or_default();
+            let trust = value.and_then(|v| TrustLevel::parse(&v.trust_level).ok()).map(TrustLevel::label);
+            let error = errors.iter().find(|(k, _)| k == f.key()).map(|(_, m)| m.clone());
+            context! {
+                key => f.key(), label => f.label(), value => shown, locked, error,
+                source => source.map(|s| s.label()), trust,
+                date => *f == ProfileField::BirthDate,
+            }
+        })
+        .collect();
+    let error_list: Vec<_> = errors.iter().map(|(k, m)| context! { field => k, message => m }).collect();
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let ctx = context! { fields, errors => error_list, saved, ..base(state, Some(me), "/konto/profil") };
+    Ok(no_store((status, render_page(state, "konto/profil.html", ctx)?).into_response()))
+}
+
+pub async fn profile_form(
+    State(state): State<AppState>,
+    me: CitizenContext,
+    Query(n): Query<Notice>,
+) -> Result<Response, AppError> {
+    render_profile(&state, &me, None, &[], n.hinweis.as_deref() == Some("gespeichert")).await
+}
+
+pub async fn profile_submit(
+    State(state): State<AppState>,
+    me: CitizenContext,
+    headers: HeaderMap,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let csrf = pairs.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.as_str()).unwrap_or_default();
+    me.check_form(&headers, csrf)?;
+    let mut errors = Vec::new();
+    let mut values = Vec::new();
+    for f in ProfileField::ALL {
+        let Some((_, raw)) = pairs.iter().find(|(k, _)| k == f.key()) else { continue };
+        match f.check(raw) {
+            Ok(v) => values.push((f, v)),
+            Err(e) => errors.push((f.key().to_owned(), e.0)),
+        }
+    }
+    if !errors.is_empty() {
+        return render_profile(&state, &me, Some(&pairs), &errors, false).await;
+    }
+    let mut tx = state.store.begin().await?;
+    for (f, v) in &values {
+        // Values an ID provider delivered stay as they are (the store refuses).
+        tx.set_profile_value(me.citizen.id, *f, v, &ProfileSource::SelfEntered, TrustLevel::Normal).await?;
+    }
+    tx.commit().await?;
+    audit(&state, &me.actor(), None, "citizen.profile", &me.actor(), "success").await?;
+    Ok(Redirect::to("/konto/profil?hinweis=gespeichert").into_response())
+}
+
+async fn render_security(
+    state: &AppState,
+    me: &CitizenContext,
+    pending_secret: Option<&str>,
+    error: Option<&str>,
+    notice: Option<&str>,
+) -> Result<Response, AppError> {
+    let identities: Vec<Value> = state
+        .store
+        .identities_of(me.citizen.id)
+        .await?
+        .iter()
+        .map(|i| {
+            let provider = ProfileSource::Provider(i.provider.clone()).label();
+            context! { provider, trust => TrustLevel::parse(&i.trust_level).map(TrustLevel::label).unwrap_or("–") }
+        })
+        .collect();
+    let account = me.citizen.email.clone().unwrap_or_else(|| format!("Konto {}", me.citizen.id));
+    let otpauth = pending_secret.map(|s| second_factor::otpauth_uri(s, &account, "Bürgerkonto"));
+    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let ctx = context! {
+        has_totp => me.citizen.totp_secret.is_some(), has_password => me.citizen.password_hash.is_some(),
+        secret => pending_secret, otpauth, error, notice, identities, ..base(state, Some(me), "/konto/sicherheit")
+    };
+    Ok(no_store((status, render_page(state, "konto/sicherheit.html", ctx)?).into_response()))
+}
+
+pub async fn security_form(
+    State(state): State<AppState>,
+    me: CitizenContext,
+    Query(n): Query<Notice>,
+) -> Result<Response, AppError> {
+    let notice = match n.hinweis.as_deref() {
+        Some("eingerichtet") => {
+            Some("Der zweite Faktor ist eingerichtet. Ab jetzt fragen wir bei der Anmeldung nach dem Code.")
+        }
+        Some("entfernt") => Some("Der zweite Faktor ist entfernt."),
+        _ => None,
+    };
+    render_security(&state, &me, None, None, notice).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SecurityForm {
+    csrf: String,
+    aktion: String,
+    code: String,
+}
+
+/// Enrol (start → confirm with a first code) or remove (with a current code) the
+/// second factor. The secret being enrolled waits in the session until confirmed.
+pub async fn security_submit(
+    State(state): State<AppState>,
+    me: CitizenContext,
+    headers: HeaderMap,
+    Form(f): Form<SecurityForm>,
+) -> Result<Response, AppError> {
+    me.check_form(&headers, &f.csrf)?;
+    let bad_code = "Der Code ist nicht gültig. Bitte geben Sie den aktuellen sechsstelligen Code aus Ihrer App ein.";
+    match (f.aktion.as_str(), me.citizen.totp_secret.as_deref()) {
+        ("einrichten", None) => {
+            let secret = second_factor::new_secret();
+            let mut tx = state.store.begin().await?;
+            tx.set_pending_totp(&me.session.record.id_hash, Some(&secret)).await?;
+            tx.commit().await?;
+            render_security(&state, &me, Some(&secret), None, None).await
+        }
+        ("bestaetigen", None) => {
+            let Some(secret) = me.session.record.pending_totp_secret.clone() else {
+                return Ok(Redirect::to("/konto/sicherheit").into_response());
+            };
+            if !second_factor::check(&secret, &f.code) {
+                return render_security(&state, &me, Some(&secret), Some(bad_code), None).await;
+            }
+            let mut tx = state.store.begin().await?;
+            tx.set_citizen_totp(me.citizen.id, Some(&secret)).await?;
+            tx.set_pending_totp(&me.session.record.id_hash, None).await?;
+            tx.mark_second_factor_done(&me.session.record.id_hash).await?;
+            tx.commit().await?;
+            audit(&state, &me.actor(), None, "second_factor.enrol", &me.actor(), "success").await?;
+            Ok(Redirect::to("/konto/sicherheit?hinweis=eingerichtet").into_response())
+        }
+        ("entfernen", Some(secret)) => {
+            if !second_factor::check(secret, &f.code) {
+                return render_security(&state, &me, None, Some(bad_code), None).await;
+            }
+            let mut tx = state.store.begin().await?;
+            tx.set_citizen_totp(me.citizen.id, None).await?;
+            tx.commit().await?;
+            audit(&state, &me.actor(), None, "second_factor.remove", &me.actor(), "success").await?;
+            Ok(Redirect::to("/konto/sicherheit?hinweis=entfernt").into_response())
+        }
+        _ => Ok(Redirect::to("/konto/sicherheit").into_response()),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TrustQuery {
+    benoetigt: Option<String>,
+    weiter: Option<String>,
+}
+
+/// Explains which trust level a service needs and how to reach it.
+pub async fn trust_page(
+    State(state): State<AppState>,
+    me: CitizenContext,
+    Query(q): Query<TrustQuery>,
+) -> Result<Response, AppError> {
+    let needed = q.benoetigt.as_deref().and_then(|l| TrustLevel::parse(l).ok()).unwrap_or(TrustLevel::Substanziell);
+    let next = safe_next(q.weiter.as_deref());
+    let enough = amtsweg_domain::konto::satisfies(me.trust, needed);
+    let ctx = context! {
+        needed => needed.label(), how => how_to_reach(needed), enough, weiter => next,
+        ..base(&state, Some(&me), "/konto/vertrauensniveau")
+    };
+    Ok(no_store(render_page(&state, "konto/vertrauensniveau.html", ctx)?.into_response()))
+}

@@ -1,0 +1,147 @@
+//! One sign-in for the whole Verbund, also across host names: member authorities
+//! on their own host (e.g. `moorbrueck.example`) send citizens to the central account
+//! host, which hands the sign-in back with a one-time code valid for one minute and
+//! for that host only. Cookies never leave their host.
+
+use super::anmelden::sign_in;
+use super::safe_next;
+use crate::AppState;
+use crate::error::AppError;
+use crate::session::{self, Identification};
+use crate::verwaltung::urlencode;
+use amtsweg_domain::TrustLevel;
+use amtsweg_store::konto::SsoGrant;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, Uri, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+/// How long a hand-over code is valid.
+const CODE_MS: i64 = 60_000;
+
+fn scheme(state: &AppState) -> &'static str {
+    if state.config.public_base_url.starts_with("https://") { "https" } else { "http" }
+}
+
+/// The central host where citizens sign in (with port, as in a URL).
+#[must_use]
+pub fn account_host(state: &AppState) -> String {
+    if !state.config.account_host.is_empty() {
+        return state.config.account_host.clone();
+    }
+    let url = &state.config.public_base_url;
+    url.split_once("://").map_or(url.as_str(), |(_, rest)| rest).split('/').next().unwrap_or_default().to_owned()
+}
+
+fn request_host(headers: &HeaderMap) -> String {
+    headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default().trim().to_ascii_lowercase()
+}
+
+fn without_port(host: &str) -> &str {
+    if host.starts_with('[') {
+        return host.split_once(']').map_or(host, |(h, _)| &host[..=h.len()]);
+    }
+    host.split(':').next().unwrap_or_default()
+}
+
+/// Whether `host` belongs to a member authority of the Verbund (not the central host).
+fn is_member_host(state: &AppState, host: &str) -> bool {
+    !host.is_empty() && state.catalogue().authority_by_host(without_port(host)).is_some()
+}
+
+/// On a member authority's own host: the redirect to sign in centrally and come back
+/// to `back` here. `None` on the central host(s).
+pub(crate) fn redirect_to_central(state: &AppState, headers: &HeaderMap, back: &str) -> Option<Response> {
+    let host = request_host(headers);
+    if !is_member_host(state, &host) {
+        return None;
+    }
+    let url = format!(
+        "{}://{}/konto/sso/start?host={}&weiter={}",
+        scheme(state),
+        account_host(state),
+        urlencode(&host),
+        urlencode(&safe_next(Some(back)))
+    );
+    Some(Redirect::to(&url).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct StartQuery {
+    host: Option<String>,
+    weiter: Option<String>,
+}
+
+/// On the central host: signed in (or after signing in) → back to the member host
+/// with a one-time code.
+pub async fn start(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Query(q): Query<StartQuery>,
+) -> Result<Response, AppError> {
+    let host = q.host.unwrap_or_default().trim().to_ascii_lowercase();
+    // Only hosts of the Verbund's own authorities: this is no open redirect.
+    if !is_member_host(&state, &host) || host.contains('/') || host.contains('@') {
+        return Err(AppError::BadRequest("Diese Adresse gehört zu keinem Portal des Verbunds.".into()));
+    }
+    let me = match super::require_citizen(&state, &headers, &uri).await {
+        Ok(me) => me,
+        Err(to_login) => return Ok(to_login),
+    };
+    let code = session::random_token();
+    let grant = SsoGrant {
+        citizen_id: me.citizen.id,
+        trust_level: me.trust.as_str().to_owned(),
+        auth_method: me.session.record.auth_method.clone(),
+        host: host.clone(),
+        expires_at: amtsweg_store::now_ms() + CODE_MS,
+    };
+    let mut tx = state.store.begin().await?;
+    tx.insert_sso_code(&session::hash_token(&code), &grant).await?;
+    tx.commit().await?;
+    let next = safe_next(q.weiter.as_deref());
+    Ok(Redirect::to(&format!("{}://{host}/konto/sso/annehmen?code={code}&weiter={}", scheme(&state), urlencode(&next)))
+        .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AcceptQuery {
+    code: Option<String>,
+    weiter: Option<String>,
+}
+
+/// On the member host: redeems the code for a session of this host.
+pub async fn accept(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<AcceptQuery>,
+) -> Result<Response, AppError> {
+    let host = request_host(&headers);
+    let next = safe_next(q.weiter.as_deref());
+    let mut tx = state.store.begin().await?;
+    let grant = tx.take_sso_code(&session::hash_token(q.code.as_deref().unwrap_or_default()), &host).await?;
+    tx.commit().await?;
+    let Some(g) = grant else {
+        return Ok(Redirect::to(&format!("/konto/anmelden?weiter={}", urlencode(&next))).into_response());
+    };
+    let how = Identification {
+        trust_level: TrustLevel::parse(&g.trust_level).unwrap_or(TrustLevel::Normal),
+        method: g.auth_method,
+    };
+    // The central session passed every step (second factor included) before the
+    // code was issued.
+    sign_in(&state, g.citizen_id, true, &how, &next).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_port;
+
+    #[test]
+    fn ports_are_stripped() {
+        assert_eq!(without_port("moorbrueck.example:8080"), "moorbrueck.example");
+        assert_eq!(without_port("moorbrueck.example"), "moorbrueck.example");
+        assert_eq!(without_port("[::1]:8080"), "[::1]");
+    }
+}
