@@ -6,6 +6,7 @@ mod binary;
 mod browser;
 mod editing;
 mod isolation;
+mod konto;
 mod legal_pages;
 mod library;
 mod mail;

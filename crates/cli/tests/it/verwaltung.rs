@@ -9,7 +9,7 @@ use amtsweg::staff::{DEMO_LOGINS, DEMO_PASSWORD};
 pub(crate) struct Jar(Vec<(String, String)>);
 
 impl Jar {
-    fn take(&mut self, r: &Reply) {
+    pub(crate) fn take_pub(&mut self, r: &Reply) {
         for (k, v) in r.cookies() {
             self.0.retain(|(n, _)| *n != k);
             if !v.is_empty() {
@@ -34,13 +34,13 @@ pub(crate) fn enc(s: &str) -> String {
 
 pub(crate) async fn get(app: &TestApp, jar: &mut Jar, path: &str) -> Reply {
     let r = app.get_with(path, "localhost", Some(&jar.header())).await;
-    jar.take(&r);
+    jar.take_pub(&r);
     r
 }
 
 pub(crate) async fn post(app: &TestApp, jar: &mut Jar, path: &str, body: &str) -> Reply {
     let r = app.post_form(path, body, &jar.header()).await;
-    jar.take(&r);
+    jar.take_pub(&r);
     r
 }
 

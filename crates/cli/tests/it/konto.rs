@@ -1,0 +1,436 @@
+//! The Bürgerkonto through the real router on both databases: registration with
+//! confirmation, sign-in, no enumeration, profile sources, second factor, Postfach,
+//! one sign-in across host names, the trust-level guard, and every route's guard.
+
+use crate::on_each_backend;
+use crate::support::TestApp;
+use crate::verwaltung::{Jar, enc, get, hidden, post};
+use amtsweg_domain::TrustLevel;
+use amtsweg_domain::konto::{ProfileField, ProfileSource};
+use amtsweg_web::konto::postfach::{Delivery, deliver};
+
+const PASSWORD: &str = "Mein Rad steht im Keller";
+
+/// The last e-mail queued to `to`: (subject, body).
+async fn last_mail(app: &TestApp, to: &str) -> (String, String) {
+    let rows = app.store.store.outbox_entries(200).await.unwrap();
+    let m = rows
+        .iter()
+        .filter_map(|r| serde_json::from_str::<serde_json::Value>(&r.payload).ok())
+        .find(|p| p["to"] == to)
+        .unwrap_or_else(|| panic!("no mail to {to}"));
+    (m["subject"].as_str().unwrap().to_owned(), m["body"].as_str().unwrap().to_owned())
+}
+
+/// The path of the first link in a mail body that contains `marker`.
+fn link_path(body: &str, marker: &str) -> String {
+    let url =
+        body.split_whitespace().find(|w| w.contains(marker)).unwrap_or_else(|| panic!("no {marker} link in {body}"));
+    let path_start = url.find(marker).unwrap();
+    url[path_start..].to_owned()
+}
+
+async fn register(app: &TestApp, jar: &mut Jar, email: &str, password: &str) -> crate::support::Reply {
+    let form = get(app, jar, "/konto/registrieren").await;
+    assert_eq!(form.status, 200);
+    let csrf = hidden(&form.body, "csrf");
+    post(
+        app,
+        jar,
+        "/konto/registrieren",
+        &format!("csrf={csrf}&email={}&password={}&password2={}", enc(email), enc(password), enc(password)),
+    )
+    .await
+}
+
+async fn login(app: &TestApp, jar: &mut Jar, email: &str, password: &str) -> crate::support::Reply {
+    let form = get(app, jar, "/konto/anmelden").await;
+    let csrf = hidden(&form.body, "csrf");
+    post(
+        app,
+        jar,
+        "/konto/anmelden",
+        &format!("csrf={csrf}&email={}&password={}&weiter=%2Fkonto%2F", enc(email), enc(password)),
+    )
+    .await
+}
+
+/// Registers, confirms and signs in; returns the signed-in browser and the account id.
+pub(crate) async fn citizen(app: &TestApp, email: &str) -> (Jar, i64) {
+    let mut jar = Jar::default();
+    let r = register(app, &mut jar, email, PASSWORD).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let (_, body) = last_mail(app, email).await;
+    let r = get(app, &mut jar, &link_path(&body, "/konto/bestaetigen/")).await;
+    assert_eq!(r.status, 303);
+    let r = login(app, &mut jar, email, PASSWORD).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let id = app.store.store.citizen_by_email(email).await.unwrap().unwrap().id;
+    (jar, id)
+}
+
+#[tokio::test]
+async fn register_confirm_sign_in_and_out() {
+    on_each_backend!(|app| {
+        let mut jar = Jar::default();
+        // ASVS rules with plain-language errors; nothing stored.
+        let r = register(app, &mut jar, "erika@example.org", "password123").await;
+        assert_eq!(r.status, 422);
+        assert!(r.body.contains("zu verbreitet"), "{}", r.body);
+        let r = register(app, &mut jar, "erika@example.org", "kurz").await;
+        assert!(r.body.contains("mindestens 8 Zeichen"));
+        assert!(app.store.store.citizen_by_email("erika@example.org").await.unwrap().is_none());
+
+        let r = register(app, &mut jar, "Erika@Example.org", PASSWORD).await;
+        assert_eq!(r.status, 200);
+        assert!(r.body.contains("Bitte bestätigen Sie Ihre E-Mail-Adresse"));
+        // Before confirming, the right password leads to the reminder (and a new link).
+        let r = login(app, &mut jar, "erika@example.org", PASSWORD).await;
+        assert_eq!(r.status, 422);
+        assert!(r.body.contains("bestätigen Sie zuerst"));
+        let (subject, body) = last_mail(app, "erika@example.org").await;
+        assert!(subject.contains("bestätigen"));
+        let confirm = link_path(&body, "/konto/bestaetigen/");
+        let r = get(app, &mut jar, &confirm).await;
+        assert_eq!(r.location(), "/konto/anmelden?hinweis=bestaetigt");
+        assert_eq!(get(app, &mut jar, &confirm).await.status, 410, "one-time link");
+
+        // A second registration with the address does not reveal the account: same
+        // page, and the owner gets a notice instead.
+        let mut other = Jar::default();
+        let r = register(app, &mut other, "erika@example.org", "Ein ganz anderes Passwort").await;
+        assert!(r.body.contains("Bitte bestätigen Sie Ihre E-Mail-Adresse"));
+        assert!(last_mail(app, "erika@example.org").await.0.contains("bereits ein Bürgerkonto"));
+
+        let r = login(app, &mut jar, "erika@example.org", PASSWORD).await;
+        assert_eq!(r.status, 303);
+        assert_eq!(r.location(), "/konto/");
+        let cookie = r.cookies().into_iter().find(|(k, _)| k == "__Host-amtsweg_konto").expect("session cookie").1;
+        assert!(!cookie.is_empty());
+        let me = get(app, &mut jar, "/konto/").await;
+        assert_eq!(me.status, 200);
+        assert!(me.body.contains("Angemeldet als erika@example.org"));
+        assert!(me.body.contains("normal (Benutzername und Passwort)"));
+        let csrf = hidden(&me.body, "csrf");
+        let r = post(app, &mut jar, "/konto/abmelden", &format!("csrf={csrf}")).await;
+        assert!(r.location().contains("abgemeldet"));
+        assert!(get(app, &mut jar, "/konto/").await.location().starts_with("/konto/anmelden"));
+    });
+}
+
+#[tokio::test]
+async fn no_account_enumeration_on_sign_in_and_reset() {
+    on_each_backend!(|app| {
+        citizen(app, "vorhanden@example.org").await;
+        let mut jar = Jar::default();
+        let known = login(app, &mut jar, "vorhanden@example.org", "falsches Passwort!").await;
+        let unknown = login(app, &mut jar, "niemand@example.org", "falsches Passwort!").await;
+        assert_eq!(known.status, unknown.status);
+        assert!(known.body.contains("E-Mail-Adresse oder Passwort ist falsch."));
+        assert!(unknown.body.contains("E-Mail-Adresse oder Passwort ist falsch."));
+        let form = get(app, &mut jar, "/konto/passwort-vergessen").await;
+        let csrf = hidden(&form.body, "csrf");
+        let a = post(app, &mut jar, "/konto/passwort-vergessen", &format!("csrf={csrf}&email=vorhanden%40example.org"))
+            .await;
+        let b =
+            post(app, &mut jar, "/konto/passwort-vergessen", &format!("csrf={csrf}&email=niemand%40example.org")).await;
+        assert_eq!(a.status, b.status);
+        assert_eq!(a.body.replace("vorhanden", "x"), b.body.replace("niemand", "x"));
+        // The reset link works once and signs out other sessions.
+        let (_, body) = last_mail(app, "vorhanden@example.org").await;
+        let reset = link_path(&body, "/konto/passwort-neu/");
+        let page = get(app, &mut jar, &reset).await;
+        let csrf = hidden(&page.body, "csrf");
+        let r = post(app, &mut jar, &reset, &format!("csrf={csrf}&password=123456789&password2=123456789")).await;
+        assert_eq!(r.status, 422, "common passwords are refused on reset too");
+        let new = "Ein neuer langer Satz als Passwort";
+        let r = post(app, &mut jar, &reset, &format!("csrf={csrf}&password={}&password2={}", enc(new), enc(new))).await;
+        assert_eq!(r.status, 303);
+        assert_eq!(login(app, &mut jar, "vorhanden@example.org", new).await.status, 303);
+        // CSRF: a form from elsewhere is refused.
+        let r =
+            app.post_form_with("/konto/anmelden", "csrf=x&email=a&password=b", "", Some("http://evil.example")).await;
+        assert_eq!(r.status, 403);
+    });
+}
+
+#[tokio::test]
+async fn profile_values_keep_their_source_and_id_values_are_locked() {
+    on_each_backend!(|app| {
+        let (mut jar, id) = citizen(app, "profil@example.org").await;
+        let mut tx = app.store.store.begin().await.unwrap();
+        tx.set_profile_value(
+            id,
+            ProfileField::FamilyName,
+            "Musterfrau",
+            &ProfileSource::Provider("bundid".into()),
+            TrustLevel::Substanziell,
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        let page = get(app, &mut jar, "/konto/profil").await;
+        assert!(page.body.contains("Quelle: aus der BundID, Vertrauensniveau substanziell"), "{}", page.body);
+        let csrf = hidden(&page.body, "csrf");
+        let bad = post(
+            app,
+            &mut jar,
+            "/konto/profil",
+            &format!("csrf={csrf}&given_name=Erika&plz=123&birth_date=31.02.1980"),
+        )
+        .await;
+        assert_eq!(bad.status, 422);
+        assert!(bad.body.contains("fünf Ziffern") && bad.body.contains("TT.MM.JJJJ"));
+        assert!(bad.body.contains("value=\"Erika\""), "typed values kept");
+        assert!(app.store.store.profile(id).await.unwrap().iter().all(|v| v.field != "given_name"), "nothing stored");
+        let ok = post(
+            app,
+            &mut jar,
+            "/konto/profil",
+            &format!(
+                "csrf={csrf}&given_name=Erika&family_name=Gefälscht&plz=29391&birth_date=24.12.1980&city=Moorbr%C3%BCck"
+            ),
+        )
+        .await;
+        assert_eq!(ok.status, 303);
+        let p = app.store.store.profile(id).await.unwrap();
+        let v = |f: &str| p.iter().find(|v| v.field == f).map(|v| (v.value.clone(), v.source.clone())).unwrap();
+        assert_eq!(v("given_name"), ("Erika".into(), "self".into()));
+        assert_eq!(v("birth_date").0, "1980-12-24");
+        assert_eq!(v("family_name"), ("Musterfrau".into(), "bundid".into()), "the ID-provided name stays");
+    });
+}
+
+#[tokio::test]
+async fn a_second_factor_protects_the_account() {
+    on_each_backend!(|app| {
+        let (mut jar, _) = citizen(app, "zwei@example.org").await;
+        let page = get(app, &mut jar, "/konto/sicherheit").await;
+        let csrf = hidden(&page.body, "csrf");
+        let r = post(app, &mut jar, "/konto/sicherheit", &format!("csrf={csrf}&aktion=einrichten")).await;
+        let secret = r.body.split("Schlüssel: <code>").nth(1).unwrap().split('<').next().unwrap().to_owned();
+        let wrong =
+            post(app, &mut jar, "/konto/sicherheit", &format!("csrf={csrf}&aktion=bestaetigen&code=000000")).await;
+        assert_eq!(wrong.status, 422);
+        let code = amtsweg_web::current_totp_code(&secret).unwrap();
+        let r = post(app, &mut jar, "/konto/sicherheit", &format!("csrf={csrf}&aktion=bestaetigen&code={code}")).await;
+        assert!(r.location().contains("eingerichtet"));
+        let r = post(app, &mut jar, "/konto/abmelden", &format!("csrf={csrf}")).await;
+        assert_eq!(r.status, 303);
+        let mut fresh = Jar::default();
+        let r = login(app, &mut fresh, "zwei@example.org", PASSWORD).await;
+        assert!(r.location().starts_with("/konto/anmelden/code"), "{}", r.location());
+        assert!(
+            get(app, &mut fresh, "/konto/").await.location().starts_with("/konto/anmelden/code"),
+            "not in before the code"
+        );
+        let page = get(app, &mut fresh, "/konto/anmelden/code").await;
+        let csrf = hidden(&page.body, "csrf");
+        let code = amtsweg_web::current_totp_code(&secret).unwrap();
+        let r =
+            post(app, &mut fresh, "/konto/anmelden/code", &format!("csrf={csrf}&code={code}&weiter=%2Fkonto%2F")).await;
+        assert_eq!(r.location(), "/konto/");
+        assert_eq!(get(app, &mut fresh, "/konto/").await.status, 200);
+    });
+}
+
+#[tokio::test]
+async fn postfach_messages_replies_and_attachments() {
+    on_each_backend!(|app| {
+        let (mut jar, id) = citizen(app, "post@example.org").await;
+        let (mut other, _) = citizen(app, "andere@example.org").await;
+        let town = app.authority_id("moorbrueck").await;
+        let (thread, _) = deliver(
+            &app.store.store,
+            app.state.objects.as_ref(),
+            "http://127.0.0.1:8080",
+            &Delivery {
+                citizen_id: id,
+                authority_id: town,
+                sender: "Stadt Moorbrück, Bürgerbüro".into(),
+                subject: "Ihre Meldebescheinigung".into(),
+                body: "Guten Tag,\nanbei Ihre Bescheinigung.".into(),
+                attachments: vec![("Bescheinigung.pdf".into(), b"%PDF-1.7 geheim".to_vec())],
+            },
+        )
+        .await
+        .unwrap();
+        // The notice says there is a message, never what it says.
+        let (subject, body) = last_mail(app, "post@example.org").await;
+        assert!(subject.contains("neue Nachricht"));
+        assert!(body.contains(&format!("/konto/postfach/{thread}")));
+        assert!(!body.contains("anbei Ihre Bescheinigung") && !body.contains("Meldebescheinigung"));
+
+        let list = get(app, &mut jar, "/konto/postfach/").await;
+        assert!(list.body.contains("Ihre Meldebescheinigung") && list.body.contains("1 neu"));
+        assert!(get(app, &mut jar, "/konto/").await.body.contains("1 ungelesen"));
+        let page = get(app, &mut jar, &format!("/konto/postfach/{thread}")).await;
+        assert!(page.body.contains("anbei Ihre Bescheinigung"));
+        assert!(get(app, &mut jar, "/konto/postfach/").await.body.contains("<td>–</td>"), "read now");
+        let file = page.body.split("/konto/postfach/anhang/").nth(1).unwrap().split('"').next().unwrap().to_owned();
+        let download = get(app, &mut jar, &format!("/konto/postfach/anhang/{file}")).await;
+        assert_eq!(download.status, 200);
+        assert!(download.headers["content-disposition"].to_str().unwrap().starts_with("attachment;"));
+        assert_eq!(download.body, "%PDF-1.7 geheim");
+        // Nobody else sees the thread or the file.
+        assert_eq!(get(app, &mut other, &format!("/konto/postfach/{thread}")).await.status, 404);
+        assert_eq!(get(app, &mut other, &format!("/konto/postfach/anhang/{file}")).await.status, 404);
+
+        // Replies with attachments: checked by content.
+        let csrf = hidden(&page.body, "csrf");
+        let cookie = jar.header();
+        let path = format!("/konto/postfach/{thread}");
+        let r = app
+            .post_multipart(
+                &path,
+                &[("csrf", &csrf), ("text", "Danke!")],
+                ("anhang", "virus.pdf", b"MZ\x90\x00"),
+                &cookie,
+            )
+            .await;
+        assert_eq!(r.status, 422);
+        assert!(r.body.contains("kein PDF-, PNG- oder JPEG-Dokument"));
+        assert!(r.body.contains("Danke!"), "typed text kept");
+        let r = app
+            .post_multipart(&path, &[("csrf", "falsch"), ("text", "Danke!")], ("anhang", "a.pdf", b"%PDF-1.4"), &cookie)
+            .await;
+        assert_eq!(r.status, 403);
+        let r = app
+            .post_multipart(
+                &path,
+                &[("csrf", &csrf), ("text", "Danke, hier mein Nachweis.")],
+                ("anhang", "Nachweis.pdf", b"%PDF-1.4 x"),
+                &cookie,
+            )
+            .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let page = get(app, &mut jar, &path).await;
+        assert!(page.body.contains("Danke, hier mein Nachweis.") && page.body.contains("Nachweis.pdf"));
+        assert_eq!(app.store.store.messages(id, thread).await.unwrap().len(), 2);
+        // Someone else cannot reply into the thread.
+        let r = app
+            .post_multipart(
+                &path,
+                &[("csrf", &hidden(&get(app, &mut other, "/konto/").await.body, "csrf")), ("text", "x")],
+                ("anhang", "", b""),
+                &other.header(),
+            )
+            .await;
+        assert_eq!(r.status, 404);
+    });
+}
+
+#[tokio::test]
+async fn one_sign_in_for_every_host_of_the_verbund() {
+    on_each_backend!(|app| {
+        let (mut central, _) = citizen(app, "sso@example.org").await;
+        // On Moorbrück's own host name there is no session yet: to the central host.
+        let r = app.get_with("/konto/postfach/", "moorbrueck.localhost:8080", None).await;
+        assert_eq!(r.status, 303);
+        let start = r.location().to_owned();
+        assert!(start.starts_with("http://127.0.0.1:8080/konto/sso/start?host=moorbrueck.localhost%3A8080"), "{start}");
+        let path = start.trim_start_matches("http://127.0.0.1:8080");
+        // Signed in centrally: straight back with a one-time code.
+        let r = app.get_with(path, "127.0.0.1:8080", Some(&central.header())).await;
+        assert_eq!(r.status, 303);
+        let back = r.location().to_owned();
+        assert!(back.starts_with("http://moorbrueck.localhost:8080/konto/sso/annehmen?code="), "{back}");
+        let accept = back.trim_start_matches("http://moorbrueck.localhost:8080");
+        // The code is for Moorbrück only.
+        let stolen = app.get_with(accept, "ellerloh.localhost:8080", None).await;
+        assert!(
+            stolen.cookies().iter().all(|(k, v)| k != "__Host-amtsweg_konto" || v.is_empty()),
+            "code burnt on another host"
+        );
+        // Fresh code, proper host.
+        let r = app.get_with(path, "127.0.0.1:8080", Some(&central.header())).await;
+        let accept = r.location().trim_start_matches("http://moorbrueck.localhost:8080").to_owned();
+        let r = app.get_with(&accept, "moorbrueck.localhost:8080", None).await;
+        assert_eq!(r.status, 303);
+        assert_eq!(r.location(), "/konto/postfach/");
+        let mut local = Jar::default();
+        local.take_pub(&r);
+        let page = app.get_with("/konto/postfach/", "moorbrueck.localhost:8080", Some(&local.header())).await;
+        assert_eq!(page.status, 200, "signed in on Moorbrück's host");
+        assert!(
+            app.get_with(&accept, "moorbrueck.localhost:8080", None)
+                .await
+                .cookies()
+                .iter()
+                .all(|(k, v)| k != "__Host-amtsweg_konto" || v.is_empty()),
+            "codes work once"
+        );
+        // No open redirect to hosts outside the Verbund.
+        let r = app
+            .get_with("/konto/sso/start?host=evil.example&weiter=%2F", "127.0.0.1:8080", Some(&central.header()))
+            .await;
+        assert_eq!(r.status, 400);
+        // Signing out on one host signs out everywhere.
+        let csrf = hidden(&get(app, &mut central, "/konto/").await.body, "csrf");
+        post(app, &mut central, "/konto/abmelden", &format!("csrf={csrf}")).await;
+        let r = app.get_with("/konto/postfach/", "moorbrueck.localhost:8080", Some(&local.header())).await;
+        assert_eq!(r.status, 303);
+    });
+}
+
+#[tokio::test]
+async fn the_trust_guard_sends_normal_sessions_to_the_explanation() {
+    on_each_backend!(|app| {
+        let (jar, _) = citizen(app, "niveau@example.org").await;
+        let mut headers = axum::http::HeaderMap::new();
+        headers.insert(axum::http::header::COOKIE, jar.header().parse().unwrap());
+        let uri: axum::http::Uri = "/o/moorbrueck/antrag/x/".parse().unwrap();
+        assert!(amtsweg_web::konto::require_trust(&app.state, &headers, &uri, TrustLevel::Normal).await.is_ok());
+        let refused = amtsweg_web::konto::require_trust(&app.state, &headers, &uri, TrustLevel::Substanziell).await;
+        let r = refused.err().expect("refused");
+        let location = r.headers()["location"].to_str().unwrap();
+        assert_eq!(location, "/konto/vertrauensniveau?benoetigt=substanziell&weiter=/o/moorbrueck/antrag/x/");
+        let mut jar = jar;
+        let page = get(app, &mut jar, location).await;
+        assert!(page.body.contains("BundID") && page.body.contains("substanziell"));
+        let anonymous =
+            amtsweg_web::konto::require_trust(&app.state, &axum::http::HeaderMap::new(), &uri, TrustLevel::Normal)
+                .await;
+        assert!(
+            anonymous.err().unwrap().headers()["location"].to_str().unwrap().starts_with("/konto/anmelden?weiter=")
+        );
+    });
+}
+
+/// Routes open without an account; every other account route needs a session.
+const PUBLIC: &[&str] = &[
+    "/konto",
+    "/konto/anmelden",
+    "/konto/anmelden/code",
+    "/konto/registrieren",
+    "/konto/bestaetigen/{token}",
+    "/konto/passwort-vergessen",
+    "/konto/passwort-neu/{token}",
+    "/konto/sso/start",
+    "/konto/sso/annehmen",
+];
+
+#[tokio::test]
+async fn every_account_route_needs_a_session() {
+    on_each_backend!(|app| {
+        let mut anonymous = Jar::default();
+        let mut checked = 0;
+        for (path, methods) in amtsweg_web::konto::route_table() {
+            if PUBLIC.contains(&path) {
+                continue;
+            }
+            let url = path.replace("{thread}", "1").replace("{id}", "1");
+            for m in methods {
+                let r = if *m == "GET" {
+                    get(app, &mut anonymous, &url).await
+                } else {
+                    post(app, &mut anonymous, &url, "csrf=x").await
+                };
+                assert_eq!(r.status, 303, "{m} {url}");
+                assert!(r.location().starts_with("/konto/anmelden"), "{m} {url}: {}", r.location());
+                checked += 1;
+            }
+        }
+        assert!(checked >= 10, "{checked}");
+    });
+}
