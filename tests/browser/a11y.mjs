@@ -295,6 +295,59 @@ const DEMO_PASSWORD = "Heidekamp-Demo-2026";
   await kctx.close();
 }
 
+// The citizen account: every page state, and a keyboard-only sign-in that reads a message.
+{
+  const cctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const c = await cctx.newPage();
+  await c.goto(base + "/konto/registrieren");
+  await audit(c, "Konto anlegen");
+  await c.fill("#email", "neu@example.org");
+  await c.fill("#password", "password1");
+  await c.fill("#password2", "password1");
+  await c.click("form.stack-form button[type=submit]");
+  if (!(await c.isVisible(".error-summary"))) fail("registration error summary not shown");
+  await audit(c, "Konto anlegen (Fehler)");
+  await c.goto(base + "/konto/passwort-vergessen");
+  await audit(c, "Konto: Passwort vergessen");
+  await c.goto(base + "/konto/anmelden");
+  await audit(c, "Konto: Anmelden");
+  const tabTo = async (test, max = 60) => {
+    for (let i = 0; i < max; i++) {
+      await c.keyboard.press("Tab");
+      if (await c.evaluate(test)) return true;
+    }
+    return false;
+  };
+  if (!(await tabTo(() => document.activeElement.id === "email"))) fail("account e-mail field not reachable with Tab");
+  await c.keyboard.type("buergerin@example.org");
+  await c.keyboard.press("Tab");
+  await c.keyboard.type("Mein Rad steht im Keller");
+  await Promise.all([c.waitForURL(/\/konto\/$/), c.keyboard.press("Enter")]);
+  await audit(c, "Konto: Übersicht");
+  if (!(await tabTo(() => document.activeElement.textContent === "Postfach"))) fail("Postfach link not reachable with Tab");
+  await Promise.all([c.waitForURL(/\/konto\/postfach\/$/), c.keyboard.press("Enter")]);
+  await audit(c, "Konto: Postfach");
+  if (!(await tabTo(() => document.activeElement.tagName === "A" && document.activeElement.textContent.includes("Ihre Meldebescheinigung")))) fail("message not reachable with Tab");
+  await Promise.all([c.waitForURL(/\/konto\/postfach\/\d+$/), c.keyboard.press("Enter")]);
+  await audit(c, "Konto: Nachricht");
+  if (!(await c.textContent("main")).includes("anbei Ihre Meldebescheinigung")) fail("message text not shown");
+  await c.click("form[enctype] button[type=submit]");
+  await audit(c, "Konto: Antwort (Fehler)");
+  await c.goto(base + "/konto/profil");
+  await audit(c, "Konto: Meine Daten");
+  await c.fill("#feld-plz", "123");
+  await c.click("form.stack-form button[type=submit]");
+  if (!(await c.isVisible(".error-summary"))) fail("profile error summary not shown");
+  await audit(c, "Konto: Meine Daten (Fehler)");
+  await c.goto(base + "/konto/sicherheit");
+  await audit(c, "Konto: Sicherheit");
+  await c.click("button[value=einrichten]");
+  await audit(c, "Konto: zweiten Faktor einrichten");
+  await c.goto(base + "/konto/vertrauensniveau?benoetigt=hoch&weiter=/");
+  await audit(c, "Konto: Vertrauensniveau");
+  await cctx.close();
+}
+
 await browser.close();
-console.log(`${pages.length * 2 + 2} portal page checks, 31 back-office page states, ${failures.length} failures`);
+console.log(`${pages.length * 2 + 2} portal page checks, 31 back-office page states, 14 account page states, ${failures.length} failures`);
 if (failures.length) process.exit(1);

@@ -30,7 +30,32 @@ async fn pages_pass_axe_reflow_and_keyboard_checks() {
     let t = amtsweg_store::testing::sqlite().await;
     amtsweg::seed::apply(&t.store, &amtsweg::seed::parse(amtsweg::seed::DEMO).unwrap()).await.unwrap();
     amtsweg::staff::seed_demo(&t.store).await.unwrap();
+    // A confirmed citizen account with one message in its Postfach.
+    let mut tx = t.store.begin().await.unwrap();
+    let citizen = tx
+        .insert_citizen("buergerin@example.org", &password_auth::generate_hash("Mein Rad steht im Keller"))
+        .await
+        .unwrap()
+        .unwrap();
+    tx.mark_email_verified(citizen).await.unwrap();
+    tx.commit().await.unwrap();
     let state = amtsweg_web::AppState::new(t.store.clone(), amtsweg_web::WebConfig::default()).await.unwrap();
+    let town = t.store.authority_by_slug("moorbrueck").await.unwrap().unwrap().id;
+    amtsweg_web::konto::postfach::deliver(
+        &t.store,
+        state.objects.as_ref(),
+        "http://127.0.0.1",
+        &amtsweg_web::konto::postfach::Delivery {
+            citizen_id: citizen,
+            authority_id: town,
+            sender: "Stadt Moorbrück, Bürgerbüro".into(),
+            subject: "Ihre Meldebescheinigung".into(),
+            body: "Guten Tag,\nanbei Ihre Meldebescheinigung.".into(),
+            attachments: vec![("Meldebescheinigung.pdf".into(), b"%PDF-1.7".to_vec())],
+        },
+    )
+    .await
+    .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let server = tokio::spawn(async move { axum::serve(listener, amtsweg_web::router(state)).await });

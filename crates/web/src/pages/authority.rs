@@ -120,6 +120,7 @@ pub async fn leistung(
     let ctx = context! {
         leistung => l,
         trust_label => l.trust_level.label(),
+        trust_how => amtsweg_domain::konto::how_to_reach(l.trust_level),
         modules,
         org_unit,
         contacts => c.contacts_of_leistung(l),
