@@ -681,3 +681,93 @@ impl Tx {
         self.execute(&q).await
     }
 }
+
+/// A sign-in at an ID provider in flight.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AuthRequest {
+    pub id_hash: String,
+    pub provider: String,
+    pub browser_hash: String,
+    pub nonce: String,
+    pub verifier: String,
+    pub return_to: String,
+    pub link_citizen_id: Option<i64>,
+    pub needed_trust: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+const AUTH_REQUEST_COLUMNS: [&str; 10] = [
+    "id_hash",
+    "provider",
+    "browser_hash",
+    "nonce",
+    "verifier",
+    "return_to",
+    "link_citizen_id",
+    "needed_trust",
+    "created_at",
+    "expires_at",
+];
+
+impl Tx {
+    /// # Errors
+    /// On database errors.
+    pub async fn insert_auth_request(&mut self, r: &AuthRequest) -> Result<()> {
+        let q = Query::insert()
+            .into_table("auth_requests")
+            .columns(AUTH_REQUEST_COLUMNS)
+            .values_panic([
+                r.id_hash.clone().into(),
+                r.provider.clone().into(),
+                r.browser_hash.clone().into(),
+                r.nonce.clone().into(),
+                r.verifier.clone().into(),
+                r.return_to.clone().into(),
+                r.link_citizen_id.into(),
+                r.needed_trust.clone().into(),
+                r.created_at.into(),
+                r.expires_at.into(),
+            ])
+            .to_owned();
+        self.execute(&q).await?;
+        Ok(())
+    }
+
+    /// Takes a sign-in in flight out (one-time): `None` when unknown, expired or
+    /// already used. Expired requests are cleared on the way.
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn take_auth_request(&mut self, id_hash: &str) -> Result<Option<AuthRequest>> {
+        let q = Query::select()
+            .columns(AUTH_REQUEST_COLUMNS)
+            .from("auth_requests")
+            .and_where(Expr::col("id_hash").eq(id_hash))
+            .to_owned();
+        let found = self.fetch_optional_in_tx::<AuthRequest>(&q).await?;
+        let q = Query::delete()
+            .from_table("auth_requests")
+            .and_where(Expr::col("id_hash").eq(id_hash).or(Expr::col("expires_at").lt(now_ms())))
+            .to_owned();
+        self.execute(&q).await?;
+        Ok(found.filter(|r| r.expires_at > now_ms()))
+    }
+
+    /// Remembers an assertion id until it expires; `false` when it was seen before
+    /// (a replay).
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn remember_assertion(&mut self, assertion_id: &str, expires_at: i64) -> Result<bool> {
+        let q = Query::delete().from_table("saml_replay").and_where(Expr::col("expires_at").lt(now_ms())).to_owned();
+        self.execute(&q).await?;
+        let q = Query::insert()
+            .into_table("saml_replay")
+            .columns(["assertion_id", "expires_at"])
+            .values_panic([assertion_id.into(), expires_at.into()])
+            .on_conflict(OnConflict::column("assertion_id").do_nothing().to_owned())
+            .to_owned();
+        Ok(self.execute(&q).await? == 1)
+    }
+}

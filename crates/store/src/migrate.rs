@@ -49,6 +49,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0007_konto.sql"),
         postgres: include_str!("../migrations/postgres/0007_konto.sql"),
     },
+    Migration {
+        version: 8,
+        sqlite: include_str!("../migrations/sqlite/0008_auth_requests.sql"),
+        postgres: include_str!("../migrations/postgres/0008_auth_requests.sql"),
+    },
 ];
 
 impl Store {

@@ -64,6 +64,8 @@ pub struct WebConfig {
     /// citizens there and receive the sign-in back; empty = the first `verbund_hosts`
     /// entry with the port of `public_base_url`.
     pub account_host: String,
+    /// OpenID Connect providers citizens may sign in with (`[[web.oidc]]`).
+    pub oidc: Vec<amtsweg_oidc::ProviderConfig>,
     /// Directory for uploaded files (logos; later attachments). `None` keeps them in
     /// memory, which only tests and benchmarks want; the server always sets one.
     pub objects_dir: Option<PathBuf>,
@@ -84,6 +86,7 @@ impl Default for WebConfig {
             citizen_idle_minutes: 30,
             citizen_absolute_hours: 12,
             account_host: String::new(),
+            oidc: Vec::new(),
             objects_dir: None,
         }
     }
@@ -103,6 +106,9 @@ pub struct Shared {
     page_cache: page_cache::PageCache,
     /// Uploaded files, keyed under the owning authority's prefix.
     pub objects: Arc<dyn object_store::ObjectStore>,
+    /// OpenID Connect providers, discovered on first use (a provider that is down at
+    /// start-up must not keep the portal from starting).
+    oidc_providers: tokio::sync::Mutex<std::collections::HashMap<String, amtsweg_oidc::Provider>>,
 }
 
 impl std::ops::Deref for AppState {
@@ -148,6 +154,7 @@ impl AppState {
             config,
             page_cache: page_cache::PageCache::default(),
             objects,
+            oidc_providers: tokio::sync::Mutex::default(),
         })))
     }
 
@@ -158,6 +165,30 @@ impl AppState {
             Ok(c) => Arc::clone(&c),
             Err(poisoned) => Arc::clone(&poisoned.into_inner()),
         }
+    }
+
+    /// The discovered OpenID Connect provider `name` (discovering it on first use).
+    ///
+    /// # Errors
+    /// `Ok(None)` for an unknown name; an error when discovery fails.
+    pub(crate) async fn oidc_provider(
+        &self,
+        name: &str,
+    ) -> Result<Option<amtsweg_oidc::Provider>, amtsweg_oidc::OidcError> {
+        let Some(config) = self.config.oidc.iter().find(|p| p.name == name) else { return Ok(None) };
+        let mut cache = self.oidc_providers.lock().await;
+        if let Some(p) = cache.get(name) {
+            return Ok(Some(p.clone()));
+        }
+        let redirect = format!("{}/konto/oidc/{name}/callback", self.config.public_base_url.trim_end_matches('/'));
+        let p = amtsweg_oidc::Provider::discover(config.clone(), &redirect).await?;
+        cache.insert(name.to_owned(), p.clone());
+        Ok(Some(p))
+    }
+
+    /// Forgets a discovered provider, so the next sign-in discovers it again (new keys).
+    pub(crate) async fn forget_oidc_provider(&self, name: &str) {
+        self.oidc_providers.lock().await.remove(name);
     }
 
     pub(crate) fn replace_catalogue(&self, c: Catalogue) {

@@ -10,6 +10,7 @@ mod konto;
 mod legal_pages;
 mod library;
 mod mail;
+mod oidc;
 mod pages;
 mod place_routing;
 mod search;

@@ -48,11 +48,16 @@ impl Reply {
 
 /// The demo Verbund on every available backend.
 pub async fn apps() -> Vec<TestApp> {
+    apps_with(WebConfig::default()).await
+}
+
+/// The demo Verbund on every available backend, with this web configuration.
+pub async fn apps_with(config: WebConfig) -> Vec<TestApp> {
     let mut out = Vec::new();
     for t in both().await {
         seed::apply(&t.store, &seed::parse(seed::DEMO).unwrap()).await.unwrap();
         amtsweg::staff::seed_demo(&t.store).await.unwrap();
-        let state = AppState::new(t.store.clone(), WebConfig::default()).await.unwrap();
+        let state = AppState::new(t.store.clone(), config.clone()).await.unwrap();
         out.push(TestApp { app: router(state.clone()), state, store: t });
     }
     out

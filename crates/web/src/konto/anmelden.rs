@@ -67,8 +67,9 @@ struct LoginView<'a> {
 }
 
 fn render_login(state: &AppState, v: &LoginView<'_>, status: StatusCode) -> Result<Response, AppError> {
+    let providers = super::oidc::offers(state, amtsweg_domain::TrustLevel::Normal, v.next);
     let ctx = context! {
-        csrf => v.csrf, weiter => v.next, email => v.email, error => v.error, notice => v.notice,
+        csrf => v.csrf, weiter => v.next, email => v.email, error => v.error, notice => v.notice, providers,
         ..base(state, None, "/konto/anmelden")
     };
     Ok(with_pre_session_cookie((status, render_page(state, "konto/anmelden.html", ctx)?).into_response(), v.csrf))

@@ -4,6 +4,7 @@
 //! the central account host (`sso`).
 
 mod anmelden;
+mod oidc;
 pub mod postfach;
 mod profil;
 mod registrieren;
@@ -47,6 +48,8 @@ fn table() -> Vec<(&'static str, &'static [&'static str], MethodRouter<AppState>
         ("/konto/postfach/", &["GET"], get(postfach::list)),
         ("/konto/postfach/{thread}", &["GET", "POST"], get(postfach::thread).post(postfach::reply)),
         ("/konto/postfach/anhang/{id}", &["GET"], get(postfach::attachment)),
+        ("/konto/oidc/{name}/start", &["GET"], get(oidc::start)),
+        ("/konto/oidc/{name}/callback", &["GET"], get(oidc::callback)),
         ("/konto/sso/start", &["GET"], get(sso::start)),
         ("/konto/sso/annehmen", &["GET"], get(sso::accept)),
     ]

@@ -131,8 +131,9 @@ async fn render_security(
     let account = me.citizen.email.clone().unwrap_or_else(|| format!("Konto {}", me.citizen.id));
     let otpauth = pending_secret.map(|s| second_factor::otpauth_uri(s, &account, "Bürgerkonto"));
     let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let providers = super::oidc::offers(state, TrustLevel::Normal, "/konto/sicherheit");
     let ctx = context! {
-        has_totp => me.citizen.totp_secret.is_some(), has_password => me.citizen.password_hash.is_some(),
+        providers, has_totp => me.citizen.totp_secret.is_some(), has_password => me.citizen.password_hash.is_some(),
         secret => pending_secret, otpauth, error, notice, identities, ..base(state, Some(me), "/konto/sicherheit")
     };
     Ok(no_store((status, render_page(state, "konto/sicherheit.html", ctx)?).into_response()))
@@ -223,8 +224,9 @@ pub async fn trust_page(
     let needed = q.benoetigt.as_deref().and_then(|l| TrustLevel::parse(l).ok()).unwrap_or(TrustLevel::Substanziell);
     let next = safe_next(q.weiter.as_deref());
     let enough = amtsweg_domain::konto::satisfies(me.trust, needed);
+    let providers = super::oidc::offers(&state, needed, &next);
     let ctx = context! {
-        needed => needed.label(), how => how_to_reach(needed), enough, weiter => next,
+        needed => needed.label(), how => how_to_reach(needed), enough, weiter => &next, providers,
         ..base(&state, Some(&me), "/konto/vertrauensniveau")
     };
     Ok(no_store(render_page(&state, "konto/vertrauensniveau.html", ctx)?.into_response()))

@@ -1,0 +1,226 @@
+//! Sign-in with OpenID Connect providers (state accounts): start → provider →
+//! callback. The flow is bound to the browser that started it (a cookie whose hash
+//! is stored with the request), one-time, valid for ten minutes. A citizen who is
+//! signed in when starting links the identity to their account; an identity already
+//! linked to another account is refused, so nobody ends up with two accounts by
+//! accident. The session's trust level is what the provider vouched for (`acr`).
+
+use super::anmelden::sign_in;
+use super::{base, safe_next};
+use crate::AppState;
+use crate::error::AppError;
+use crate::pages::render_page;
+use crate::session::{self, Identification};
+use crate::verwaltung::{audit, urlencode};
+use amtsweg_domain::TrustLevel;
+use amtsweg_domain::konto::{ProfileField, ProfileSource};
+use amtsweg_store::konto::AuthRequest;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use minijinja::context;
+use serde::Deserialize;
+
+/// The cookie that ties a sign-in in flight to this browser.
+pub(crate) const FLOW_COOKIE: &str = "__Host-amtsweg_anmeldung";
+const FLOW_MINUTES: i64 = 10;
+
+#[derive(Debug, Deserialize)]
+pub struct StartQuery {
+    weiter: Option<String>,
+    niveau: Option<String>,
+}
+
+fn problem(state: &AppState, status: StatusCode, title: &str, message: &str) -> Result<Response, AppError> {
+    let ctx = context! { title, message, ..base(state, None, "/konto/") };
+    Ok((status, render_page(state, "konto/hinweis.html", ctx)?).into_response())
+}
+
+pub async fn start(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    Query(q): Query<StartQuery>,
+) -> Result<Response, AppError> {
+    let next = safe_next(q.weiter.as_deref());
+    let needed = q.niveau.as_deref().and_then(|l| TrustLevel::parse(l).ok()).unwrap_or(TrustLevel::Normal);
+    // The provider sends the browser back to the central host: start there.
+    let here = format!("/konto/oidc/{name}/start?niveau={}&weiter={}", needed.as_str(), urlencode(&next));
+    if let Some(r) = super::sso::redirect_to_central(&state, &headers, &here) {
+        return Ok(r);
+    }
+    let provider = match state.oidc_provider(&name).await {
+        Ok(Some(p)) => p,
+        Ok(None) => return Err(AppError::NotFound),
+        Err(e) => {
+            tracing::warn!(provider = %name, error = %e, "OpenID Connect discovery failed");
+            return problem(
+                &state,
+                StatusCode::BAD_GATEWAY,
+                "Anmeldedienst nicht erreichbar",
+                "Der Anmeldedienst antwortet gerade nicht. Bitte versuchen Sie es in einigen Minuten noch einmal oder melden Sie sich mit E-Mail-Adresse und Passwort an.",
+            );
+        }
+    };
+    // Signed in already (fully): the identity will be linked to this account.
+    let link = match super::require_citizen(&state, &headers, &"/konto/".parse().unwrap_or_default()).await {
+        Ok(me) => Some(me.citizen.id),
+        Err(_) => None,
+    };
+    let login = provider.begin(needed);
+    let browser = session::random_token();
+    let now = amtsweg_store::now_ms();
+    let mut tx = state.store.begin().await?;
+    tx.insert_auth_request(&AuthRequest {
+        id_hash: session::hash_token(&login.state),
+        provider: format!("oidc:{name}"),
+        browser_hash: session::hash_token(&browser),
+        nonce: login.nonce,
+        verifier: login.pkce_verifier,
+        return_to: next,
+        link_citizen_id: link,
+        needed_trust: needed.as_str().to_owned(),
+        created_at: now,
+        expires_at: now + FLOW_MINUTES * 60_000,
+    })
+    .await?;
+    tx.commit().await?;
+    let mut r = Redirect::to(&login.url).into_response();
+    if let Some(c) = session::set_cookie(FLOW_COOKIE, &browser, FLOW_MINUTES * 60) {
+        r.headers_mut().append(header::SET_COOKIE, c);
+    }
+    Ok(r)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CallbackQuery {
+    code: Option<String>,
+    state: Option<String>,
+    iss: Option<String>,
+    error: Option<String>,
+}
+
+pub async fn callback(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    Query(q): Query<CallbackQuery>,
+) -> Result<Response, AppError> {
+    let provider_key = format!("oidc:{name}");
+    let expired = || {
+        problem(
+            &state,
+            StatusCode::BAD_REQUEST,
+            "Anmeldung abgelaufen",
+            "Diese Anmeldung ist abgelaufen oder wurde schon abgeschlossen. Bitte starten Sie die Anmeldung noch einmal.",
+        )
+    };
+    let Some(st) = q.state.as_deref() else { return expired() };
+    let mut tx = state.store.begin().await?;
+    let request = tx.take_auth_request(&session::hash_token(st)).await?;
+    tx.commit().await?;
+    let Some(request) = request else { return expired() };
+    let browser = session::cookie_value(&headers, FLOW_COOKIE).unwrap_or_default();
+    if request.provider != provider_key || !session::tokens_match(&session::hash_token(browser), &request.browser_hash)
+    {
+        audit(&state, "anonymous", None, "login.oidc", &provider_key, "foreign_browser").await?;
+        return expired();
+    }
+    if let Some(error) = &q.error {
+        tracing::info!(provider = %name, %error, "sign-in at the provider ended without success");
+        return problem(
+            &state,
+            StatusCode::BAD_REQUEST,
+            "Anmeldung abgebrochen",
+            "Die Anmeldung beim Anmeldedienst wurde abgebrochen. Sie können es noch einmal versuchen.",
+        );
+    }
+    let Some(provider) = state.oidc_provider(&name).await.ok().flatten() else { return Err(AppError::NotFound) };
+    // RFC 9207: the answer must come from the provider we asked (mix-up attacks).
+    if q.iss.as_deref().is_some_and(|iss| iss != provider.issuer()) {
+        audit(&state, "anonymous", None, "login.oidc", &provider_key, "wrong_issuer").await?;
+        return expired();
+    }
+    let verified = match provider.finish(q.code.as_deref().unwrap_or_default(), &request.verifier, &request.nonce).await
+    {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::warn!(provider = %name, error = %e, "OpenID Connect sign-in refused");
+            // New signing keys? Discover again next time.
+            state.forget_oidc_provider(&name).await;
+            audit(&state, "anonymous", None, "login.oidc", &provider_key, "invalid_token").await?;
+            return problem(
+                &state,
+                StatusCode::BAD_REQUEST,
+                "Anmeldung nicht möglich",
+                "Die Antwort des Anmeldedienstes konnte nicht bestätigt werden. Bitte versuchen Sie es noch einmal.",
+            );
+        }
+    };
+    let existing = state.store.identity(&provider_key, &verified.subject).await?;
+    let mut tx = state.store.begin().await?;
+    let citizen_id = match (request.link_citizen_id, existing) {
+        (Some(me), Some(other)) if other.citizen_id != me => {
+            drop(tx);
+            audit(&state, &format!("citizen:{me}"), None, "identity.link", &provider_key, "taken").await?;
+            return problem(
+                &state,
+                StatusCode::CONFLICT,
+                "Schon mit einem anderen Konto verknüpft",
+                "Diese Identität ist bereits mit einem anderen Bürgerkonto verknüpft. Melden Sie sich ab und mit diesem Anmeldedienst wieder an, um jenes Konto zu nutzen.",
+            );
+        }
+        (Some(me), _) => {
+            tx.link_identity(me, &provider_key, &verified.subject, verified.trust).await?;
+            me
+        }
+        (None, Some(known)) => {
+            tx.link_identity(known.citizen_id, &provider_key, &verified.subject, verified.trust).await?;
+            known.citizen_id
+        }
+        (None, None) => tx.insert_citizen_for_identity(&provider_key, &verified.subject, verified.trust).await?,
+    };
+    let source = ProfileSource::Provider(provider_key.clone());
+    for (field, value) in
+        [(ProfileField::GivenName, &verified.given_name), (ProfileField::FamilyName, &verified.family_name)]
+    {
+        if let Some(v) = value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+            tx.set_profile_value(citizen_id, field, v, &source, verified.trust).await?;
+        }
+    }
+    // The session of the password sign-in (if any) is replaced by the new one.
+    if let Some(old) = session::current(&state, &headers, "citizen").await? {
+        tx.delete_session(&old.record.id_hash).await?;
+    }
+    tx.commit().await?;
+    audit(&state, &format!("citizen:{citizen_id}"), None, "login.oidc", &provider_key, "success").await?;
+    let needed = TrustLevel::parse(&request.needed_trust).unwrap_or(TrustLevel::Normal);
+    let target = if verified.trust >= needed {
+        request.return_to.clone()
+    } else {
+        format!("/konto/vertrauensniveau?benoetigt={}&weiter={}", needed.as_str(), urlencode(&request.return_to))
+    };
+    let how = Identification { trust_level: verified.trust, method: provider_key };
+    let mut r = sign_in(&state, citizen_id, true, &how, &target).await?;
+    if let Some(c) = session::set_cookie(FLOW_COOKIE, "", 0) {
+        r.headers_mut().append(header::SET_COOKIE, c);
+    }
+    Ok(r)
+}
+
+/// The providers to offer on a page, with the address that starts each (asking for
+/// `level` and returning to `next`).
+pub(crate) fn offers(state: &AppState, level: TrustLevel, next: &str) -> Vec<minijinja::Value> {
+    state
+        .config
+        .oidc
+        .iter()
+        .filter(|p| p.max_trust() >= level)
+        .map(|p| {
+            context! {
+                label => &p.label,
+                url => format!("/konto/oidc/{}/start?niveau={}&weiter={}", p.name, level.as_str(), urlencode(next)),
+            }
+        })
+        .collect()
+}
