@@ -196,6 +196,18 @@ impl Provider {
     }
 }
 
+/// An error with its causes, for the log (the crate's own messages are terse).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cause = c.source();
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,16 +232,4 @@ mod tests {
         assert_eq!(c.acr_values_for(TrustLevel::Substanziell), ["subst", "high"]);
         assert_eq!(c.max_trust(), TrustLevel::Hoch);
     }
-}
-
-/// An error with its causes, for the log (the crate's own messages are terse).
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cause = c.source();
-    }
-    s
 }
