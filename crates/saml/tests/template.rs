@@ -260,7 +260,7 @@ fn our_request_has_the_bundid_shape_and_a_valid_signature() {
     // The signature sits right after the Issuer and verifies with our certificate.
     let children: Vec<_> = root.children().filter(roxmltree::Node::is_element).map(|n| n.tag_name().name()).collect();
     assert_eq!(&children[..3], ["Issuer", "Signature", "Extensions"]);
-    dsig::verify(root, &r.xml, &[w.sp.signing_cert.clone()]).unwrap();
+    dsig::verify(root, &r.xml, std::slice::from_ref(&w.sp.signing_cert)).unwrap();
     // The SP metadata names the ACS and both keys.
     let md = amtsweg_saml::sp_metadata(&w.sp);
     assert!(md.contains(ACS) && md.contains("use=\"encryption\"") && md.contains("AuthnRequestsSigned=\"true\""));
