@@ -5,6 +5,10 @@ Usage: bundid_idp.py --template-dir DIR --sp-cert SP_SIG.pem [--sp-enc-cert SP_E
 Writes OUT/idp_cert.pem and OUT/idp_metadata.xml, then prints "READY http://127.0.0.1:PORT".
 POST /control (JSON) shapes the next /sso answer; POST /sso is the HTTP-POST SSO endpoint;
 GET /last returns the last response XML, GET /metadata the IdP metadata.  Needs signxml==5.2.0.
+Pipeline: render template -> mode tweaks -> sign Assertion -> "tamper" -> encrypt -> sign Response
+(always when encrypting: encrypt-then-sign).  "unsigned" signs nothing, "xsw" never encrypts nor signs
+the Response (the attacker has no IdP key), "error" is unsigned.  A /control setting is used up by the
+next /sso call, even one answered 400.
 
 Attribute mapping (OIDs as used by BundID and its simulators; only *requested* ones are returned,
 like the real BundID; a person field set to null in /control is left out):
@@ -281,7 +285,6 @@ def make_handler(idp):
             self.send_response(code)
             self.send_header("Content-Type", ctype)
             self.send_header("Content-Length", str(len(body)))
-            self.send_header("Cache-Control", "no-store")
             self.end_headers()
             self.wfile.write(body)
 

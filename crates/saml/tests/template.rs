@@ -265,3 +265,47 @@ fn our_request_has_the_bundid_shape_and_a_valid_signature() {
     let md = amtsweg_saml::sp_metadata(&w.sp);
     assert!(md.contains(ACS) && md.contains("use=\"encryption\"") && md.contains("AuthnRequestsSigned=\"true\""));
 }
+
+/// Differential check of our canonicaliser against lxml's, on samples written by
+/// the test IdP (`tests/saml/bundid_idp.py`): set `AMTSWEG_C14N_SAMPLES` to the
+/// folder holding `plain/`, `plain-pss/`, `signed-response/`, `encrypted/`.
+#[test]
+fn canonical_form_matches_lxml_on_idp_samples() {
+    let Ok(dir) = std::env::var("AMTSWEG_C14N_SAMPLES") else {
+        eprintln!("SKIPPED: AMTSWEG_C14N_SAMPLES not set");
+        return;
+    };
+    let dir = PathBuf::from(dir);
+    let mut checked = 0;
+    for case in ["plain", "plain-pss", "signed-response"] {
+        let xml = std::fs::read_to_string(dir.join(case).join("assertion.xml")).unwrap();
+        let doc = roxmltree::Document::parse(&xml).unwrap();
+        let assertion = doc.descendants().find(|n| n.tag_name().name() == "Assertion").unwrap();
+        let sig = dsig::signature_of(assertion).unwrap();
+        let ours = amtsweg_saml::c14n::canonicalize(assertion, Some(sig), &[], &xml).unwrap();
+        assert_eq!(
+            String::from_utf8(ours).unwrap(),
+            std::fs::read_to_string(dir.join(case).join("assertion.c14n")).unwrap(),
+            "{case}"
+        );
+        let prefixed = dir.join(case).join("assertion.prefixlist-xs-xsi-xsd.c14n");
+        if prefixed.exists() {
+            let pl = ["xs", "xsi", "xsd"].map(str::to_owned);
+            let ours = amtsweg_saml::c14n::canonicalize(assertion, Some(sig), &pl, &xml).unwrap();
+            assert_eq!(
+                String::from_utf8(ours).unwrap(),
+                std::fs::read_to_string(prefixed).unwrap(),
+                "{case} with PrefixList"
+            );
+        }
+        let si = sig.first_element_child().unwrap();
+        let ours = amtsweg_saml::c14n::canonicalize(si, None, &[], &xml).unwrap();
+        assert_eq!(
+            String::from_utf8(ours).unwrap(),
+            std::fs::read_to_string(dir.join(case).join("signedinfo.c14n")).unwrap(),
+            "{case} SignedInfo"
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 3);
+}

@@ -66,6 +66,8 @@ pub struct WebConfig {
     pub account_host: String,
     /// OpenID Connect providers citizens may sign in with (`[[web.oidc]]`).
     pub oidc: Vec<amtsweg_oidc::ProviderConfig>,
+    /// BundID (SAML) sign-in (`[web.saml]`); none when absent.
+    pub saml: Option<konto::saml::SamlSettings>,
     /// Directory for uploaded files (logos; later attachments). `None` keeps them in
     /// memory, which only tests and benchmarks want; the server always sets one.
     pub objects_dir: Option<PathBuf>,
@@ -87,6 +89,7 @@ impl Default for WebConfig {
             citizen_absolute_hours: 12,
             account_host: String::new(),
             oidc: Vec::new(),
+            saml: None,
             objects_dir: None,
         }
     }
@@ -109,6 +112,8 @@ pub struct Shared {
     /// OpenID Connect providers, discovered on first use (a provider that is down at
     /// start-up must not keep the portal from starting).
     oidc_providers: tokio::sync::Mutex<std::collections::HashMap<String, amtsweg_oidc::Provider>>,
+    /// The BundID (SAML) setup, loaded at start-up.
+    pub saml: Option<Arc<konto::saml::Saml>>,
 }
 
 impl std::ops::Deref for AppState {
@@ -146,6 +151,13 @@ impl AppState {
         search.replace_all(&search_docs::build(&catalogue))?;
         let templates = Templates::new(config.templates_dir.clone())?;
         let objects = open_objects(&config)?;
+        let saml = match &config.saml {
+            Some(s) => Some(Arc::new(
+                konto::saml::load(s, &config.public_base_url)
+                    .map_err(|e| AppError::Internal(format!("SAML configuration: {e}")))?,
+            )),
+            None => None,
+        };
         Ok(Self(Arc::new(Shared {
             store,
             search: Arc::new(search),
@@ -155,6 +167,7 @@ impl AppState {
             page_cache: page_cache::PageCache::default(),
             objects,
             oidc_providers: tokio::sync::Mutex::default(),
+            saml,
         })))
     }
 

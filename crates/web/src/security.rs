@@ -43,7 +43,9 @@ pub fn layers(routes: Router, state: AppState) -> Router {
         .flatten();
     let mut app = Router::new()
         .fallback_service(inner)
-        .layer(static_header(header::CONTENT_SECURITY_POLICY, CSP))
+        // A handler may send its own policy (the page that posts to BundID must allow
+        // that one form target); everything else gets the strict default.
+        .layer(SetResponseHeaderLayer::if_not_present(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP)))
         .layer(static_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(static_header(header::REFERRER_POLICY, "strict-origin-when-cross-origin"))
         .layer(static_header(header::X_FRAME_OPTIONS, "DENY"))

@@ -59,6 +59,7 @@ const BUILTIN: &[(&str, &str)] = &[
     ("konto/vertrauensniveau.html", include_str!("../templates/konto/vertrauensniveau.html")),
     ("konto/postfach.html", include_str!("../templates/konto/postfach.html")),
     ("konto/nachricht.html", include_str!("../templates/konto/nachricht.html")),
+    ("konto/saml_weiter.html", include_str!("../templates/konto/saml_weiter.html")),
     ("verwaltung/bibliothek.html", include_str!("../templates/verwaltung/bibliothek.html")),
     ("verwaltung/bibliothek_eintrag.html", include_str!("../templates/verwaltung/bibliothek_eintrag.html")),
 ];

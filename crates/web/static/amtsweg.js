@@ -49,3 +49,7 @@
     }
   }, 15000);
 })();
+
+// Forms marked data-autosubmit (the hand-over to an ID provider) go off at once;
+// without JavaScript the citizen presses their button.
+document.querySelectorAll("form[data-autosubmit]").forEach((f) => f.submit());

@@ -406,6 +406,11 @@ const PUBLIC: &[&str] = &[
     "/konto/bestaetigen/{token}",
     "/konto/passwort-vergessen",
     "/konto/passwort-neu/{token}",
+    "/konto/oidc/{name}/start",
+    "/konto/oidc/{name}/callback",
+    "/konto/saml/metadata",
+    "/konto/saml/anmelden",
+    "/konto/saml/acs",
     "/konto/sso/start",
     "/konto/sso/annehmen",
 ];

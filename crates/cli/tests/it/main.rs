@@ -4,6 +4,7 @@
 
 mod binary;
 mod browser;
+mod bundid;
 mod editing;
 mod isolation;
 mod konto;

@@ -67,7 +67,7 @@ struct LoginView<'a> {
 }
 
 fn render_login(state: &AppState, v: &LoginView<'_>, status: StatusCode) -> Result<Response, AppError> {
-    let providers = super::oidc::offers(state, amtsweg_domain::TrustLevel::Normal, v.next);
+    let providers = super::offers(state, amtsweg_domain::TrustLevel::Normal, v.next);
     let ctx = context! {
         csrf => v.csrf, weiter => v.next, email => v.email, error => v.error, notice => v.notice, providers,
         ..base(state, None, "/konto/anmelden")

@@ -4,10 +4,12 @@
 //! the central account host (`sso`).
 
 mod anmelden;
+mod identity;
 mod oidc;
 pub mod postfach;
 mod profil;
 mod registrieren;
+pub mod saml;
 pub mod sso;
 
 use crate::AppState;
@@ -50,6 +52,9 @@ fn table() -> Vec<(&'static str, &'static [&'static str], MethodRouter<AppState>
         ("/konto/postfach/anhang/{id}", &["GET"], get(postfach::attachment)),
         ("/konto/oidc/{name}/start", &["GET"], get(oidc::start)),
         ("/konto/oidc/{name}/callback", &["GET"], get(oidc::callback)),
+        ("/konto/saml/metadata", &["GET"], get(saml::metadata)),
+        ("/konto/saml/anmelden", &["GET"], get(saml::start)),
+        ("/konto/saml/acs", &["POST"], post(saml::acs)),
         ("/konto/sso/start", &["GET"], get(sso::start)),
         ("/konto/sso/annehmen", &["GET"], get(sso::accept)),
     ]
@@ -157,6 +162,14 @@ pub async fn require_trust(
         crate::verwaltung::urlencode(back)
     ))
     .into_response())
+}
+
+/// The ID providers to offer on a page (BundID first), asking for `level` and
+/// returning to `next`.
+pub(crate) fn offers(state: &AppState, level: TrustLevel, next: &str) -> Vec<Value> {
+    let mut v: Vec<Value> = saml::offer(state, level, next).into_iter().collect();
+    v.extend(oidc::offers(state, level, next));
+    v
 }
 
 /// Context of every account page: the public layout, without a tenant.

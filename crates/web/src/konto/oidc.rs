@@ -5,15 +5,13 @@
 //! linked to another account is refused, so nobody ends up with two accounts by
 //! accident. The session's trust level is what the provider vouched for (`acr`).
 
-use super::anmelden::sign_in;
-use super::{base, safe_next};
+use super::safe_next;
 use crate::AppState;
 use crate::error::AppError;
-use crate::pages::render_page;
-use crate::session::{self, Identification};
+use crate::session;
 use crate::verwaltung::{audit, urlencode};
 use amtsweg_domain::TrustLevel;
-use amtsweg_domain::konto::{ProfileField, ProfileSource};
+use amtsweg_domain::konto::ProfileField;
 use amtsweg_store::konto::AuthRequest;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -29,11 +27,6 @@ const FLOW_MINUTES: i64 = 10;
 pub struct StartQuery {
     weiter: Option<String>,
     niveau: Option<String>,
-}
-
-fn problem(state: &AppState, status: StatusCode, title: &str, message: &str) -> Result<Response, AppError> {
-    let ctx = context! { title, message, ..base(state, None, "/konto/") };
-    Ok((status, render_page(state, "konto/hinweis.html", ctx)?).into_response())
 }
 
 pub async fn start(
@@ -54,7 +47,7 @@ pub async fn start(
         Ok(None) => return Err(AppError::NotFound),
         Err(e) => {
             tracing::warn!(provider = %name, error = %e, "OpenID Connect discovery failed");
-            return problem(
+            return super::identity::problem(
                 &state,
                 StatusCode::BAD_GATEWAY,
                 "Anmeldedienst nicht erreichbar",
@@ -108,7 +101,7 @@ pub async fn callback(
 ) -> Result<Response, AppError> {
     let provider_key = format!("oidc:{name}");
     let expired = || {
-        problem(
+        super::identity::problem(
             &state,
             StatusCode::BAD_REQUEST,
             "Anmeldung abgelaufen",
@@ -128,7 +121,7 @@ pub async fn callback(
     }
     if let Some(error) = &q.error {
         tracing::info!(provider = %name, %error, "sign-in at the provider ended without success");
-        return problem(
+        return super::identity::problem(
             &state,
             StatusCode::BAD_REQUEST,
             "Anmeldung abgebrochen",
@@ -149,7 +142,7 @@ pub async fn callback(
             // New signing keys? Discover again next time.
             state.forget_oidc_provider(&name).await;
             audit(&state, "anonymous", None, "login.oidc", &provider_key, "invalid_token").await?;
-            return problem(
+            return super::identity::problem(
                 &state,
                 StatusCode::BAD_REQUEST,
                 "Anmeldung nicht möglich",
@@ -157,55 +150,13 @@ pub async fn callback(
             );
         }
     };
-    let existing = state.store.identity(&provider_key, &verified.subject).await?;
-    let mut tx = state.store.begin().await?;
-    let citizen_id = match (request.link_citizen_id, existing) {
-        (Some(me), Some(other)) if other.citizen_id != me => {
-            drop(tx);
-            audit(&state, &format!("citizen:{me}"), None, "identity.link", &provider_key, "taken").await?;
-            return problem(
-                &state,
-                StatusCode::CONFLICT,
-                "Schon mit einem anderen Konto verknüpft",
-                "Diese Identität ist bereits mit einem anderen Bürgerkonto verknüpft. Melden Sie sich ab und mit diesem Anmeldedienst wieder an, um jenes Konto zu nutzen.",
-            );
-        }
-        (Some(me), _) => {
-            tx.link_identity(me, &provider_key, &verified.subject, verified.trust).await?;
-            me
-        }
-        (None, Some(known)) => {
-            tx.link_identity(known.citizen_id, &provider_key, &verified.subject, verified.trust).await?;
-            known.citizen_id
-        }
-        (None, None) => tx.insert_citizen_for_identity(&provider_key, &verified.subject, verified.trust).await?,
-    };
-    let source = ProfileSource::Provider(provider_key.clone());
-    for (field, value) in
-        [(ProfileField::GivenName, &verified.given_name), (ProfileField::FamilyName, &verified.family_name)]
-    {
-        if let Some(v) = value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
-            tx.set_profile_value(citizen_id, field, v, &source, verified.trust).await?;
-        }
-    }
-    // The session of the password sign-in (if any) is replaced by the new one.
-    if let Some(old) = session::current(&state, &headers, "citizen").await? {
-        tx.delete_session(&old.record.id_hash).await?;
-    }
-    tx.commit().await?;
-    audit(&state, &format!("citizen:{citizen_id}"), None, "login.oidc", &provider_key, "success").await?;
-    let needed = TrustLevel::parse(&request.needed_trust).unwrap_or(TrustLevel::Normal);
-    let target = if verified.trust >= needed {
-        request.return_to.clone()
-    } else {
-        format!("/konto/vertrauensniveau?benoetigt={}&weiter={}", needed.as_str(), urlencode(&request.return_to))
-    };
-    let how = Identification { trust_level: verified.trust, method: provider_key };
-    let mut r = sign_in(&state, citizen_id, true, &how, &target).await?;
-    if let Some(c) = session::set_cookie(FLOW_COOKIE, "", 0) {
-        r.headers_mut().append(header::SET_COOKIE, c);
-    }
-    Ok(r)
+    let values = [
+        (ProfileField::GivenName, verified.given_name.clone(), verified.trust),
+        (ProfileField::FamilyName, verified.family_name.clone(), verified.trust),
+    ];
+    let values: Vec<_> = values.into_iter().filter_map(|(f, v, t)| v.map(|v| (f, v, t))).collect();
+    super::identity::complete(&state, &headers, &request, &provider_key, &verified.subject, verified.trust, &values)
+        .await
 }
 
 /// The providers to offer on a page, with the address that starts each (asking for

@@ -131,7 +131,7 @@ async fn render_security(
     let account = me.citizen.email.clone().unwrap_or_else(|| format!("Konto {}", me.citizen.id));
     let otpauth = pending_secret.map(|s| second_factor::otpauth_uri(s, &account, "Bürgerkonto"));
     let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-    let providers = super::oidc::offers(state, TrustLevel::Normal, "/konto/sicherheit");
+    let providers = super::offers(state, TrustLevel::Normal, "/konto/sicherheit");
     let ctx = context! {
         providers, has_totp => me.citizen.totp_secret.is_some(), has_password => me.citizen.password_hash.is_some(),
         secret => pending_secret, otpauth, error, notice, identities, ..base(state, Some(me), "/konto/sicherheit")
@@ -224,7 +224,7 @@ pub async fn trust_page(
     let needed = q.benoetigt.as_deref().and_then(|l| TrustLevel::parse(l).ok()).unwrap_or(TrustLevel::Substanziell);
     let next = safe_next(q.weiter.as_deref());
     let enough = amtsweg_domain::konto::satisfies(me.trust, needed);
-    let providers = super::oidc::offers(&state, needed, &next);
+    let providers = super::offers(&state, needed, &next);
     let ctx = context! {
         needed => needed.label(), how => how_to_reach(needed), enough, weiter => &next, providers,
         ..base(&state, Some(&me), "/konto/vertrauensniveau")
