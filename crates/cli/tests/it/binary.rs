@@ -100,6 +100,7 @@ fn every_subcommand_has_help() {
         &["bench", "--help"],
         &["bench", "pages", "--help"],
         &["bench", "search", "--help"],
+        &["postfach", "send", "--help"],
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_amtsweg")).args(args).output().unwrap();
         assert!(out.status.success(), "{args:?}");
@@ -195,4 +196,63 @@ fn create_admin_and_verify_the_audit_log_from_the_command_line() {
     );
     let code = run(&["user", "totp-code", "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"], "");
     assert_eq!(String::from_utf8_lossy(&code.stdout).trim().len(), 6);
+}
+
+#[tokio::test]
+async fn authorities_write_to_a_citizens_postfach_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap().to_owned();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_amtsweg"))
+            .args(["--data-dir", &data])
+            .args(args)
+            .env("AMTSWEG_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    assert!(run(&["seed"]).status.success());
+    let store = amtsweg_store::Store::open_sqlite(&dir.path().join("amtsweg.db")).await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    let citizen = tx.insert_citizen("post@example.org", "hash").await.unwrap().unwrap();
+    tx.mark_email_verified(citizen).await.unwrap();
+    tx.commit().await.unwrap();
+    let pdf = dir.path().join("Bescheid.pdf");
+    std::fs::write(&pdf, b"%PDF-1.7 Bescheid").unwrap();
+    let exe = dir.path().join("virus.pdf");
+    std::fs::write(&exe, b"MZ\x90\x00").unwrap();
+    let base =
+        ["postfach", "send", "--to", "post@example.org", "--authority", "moorbrueck", "--subject", "Ihr Bescheid"];
+    let bad = run(&[&base[..], &["--text", "Anbei.", "--attach", exe.to_str().unwrap()]].concat());
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("kein PDF-, PNG- oder JPEG-Dokument"));
+    let unknown = run(&[
+        "postfach",
+        "send",
+        "--to",
+        "niemand@example.org",
+        "--authority",
+        "moorbrueck",
+        "--subject",
+        "x",
+        "--text",
+        "y",
+    ]);
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("kein Bürgerkonto"));
+    let ok =
+        run(&[&base[..], &["--text", "Guten Tag,\nanbei Ihr Bescheid.", "--attach", pdf.to_str().unwrap()]].concat());
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("Nachricht zugestellt"));
+    let threads = store.threads(citizen).await.unwrap();
+    assert_eq!(threads.len(), 1);
+    let files = store.attachments(citizen, threads[0].id).await.unwrap();
+    assert_eq!(files[0].file_name, "Bescheid.pdf");
+    let stored = dir.path().join("objects").join(&files[0].object_key);
+    assert_eq!(
+        std::fs::read(stored).unwrap(),
+        b"%PDF-1.7 Bescheid",
+        "the file is in the data directory's object store"
+    );
+    let notice = store.outbox_entries(10).await.unwrap();
+    assert!(notice.iter().any(|o| o.payload.contains("neue Nachricht") && !o.payload.contains("anbei Ihr Bescheid")));
+    store.close().await;
 }
