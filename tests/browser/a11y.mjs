@@ -28,6 +28,12 @@ for (const t of tenants) {
 const failures = [];
 const fail = (msg) => { failures.push(msg); console.error("FAIL " + msg); };
 
+// Nothing here may hang CI: give up after ten minutes.
+setTimeout(() => {
+  console.error("a11y.mjs: gave up after 10 minutes");
+  process.exit(3);
+}, 600_000).unref();
+
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium",
   args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--host-resolver-rules=MAP *.localhost 127.0.0.1"],
@@ -346,6 +352,49 @@ const DEMO_PASSWORD = "Heidekamp-Demo-2026";
   await c.goto(base + "/konto/vertrauensniveau?benoetigt=hoch&weiter=/");
   await audit(c, "Konto: Vertrauensniveau");
   await cctx.close();
+}
+
+// BundID (SAML) sign-in against the test IdP: from the sign-in page with JavaScript
+// (the hand-over form submits itself), and without JavaScript at level
+// "substanziell" (the citizen presses the button).
+if (process.argv.includes("--bundid")) {
+  // The hand-over page itself, kept from leaving (axe needs JavaScript).
+  {
+    const actx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    // Served as is, except that it does not submit itself.
+    await actx.route((url) => url.pathname === "/konto/saml/anmelden", async (route) => {
+      const response = await route.fetch();
+      const body = (await response.text()).replace("data-autosubmit", "data-kept");
+      await route.fulfill({ response, body });
+    });
+    const a = await actx.newPage();
+    await a.goto(base + "/konto/saml/anmelden?niveau=substanziell&weiter=/konto/");
+    if ((await a.locator("form[data-kept] button").count()) === 1) await audit(a, "Konto: Weiter zur BundID");
+    else fail("BundID hand-over page without its button");
+    await actx.close();
+  }
+  for (const javaScriptEnabled of [true, false]) {
+    const bctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, javaScriptEnabled });
+    const b = await bctx.newPage();
+    b.setDefaultTimeout(15_000);
+    if (javaScriptEnabled) {
+      await b.goto(base + "/konto/anmelden");
+      const link = b.locator("a", { hasText: "Anmelden mit BundID" });
+      if ((await link.count()) !== 1) fail("BundID button missing on the sign-in page");
+      await link.click();
+    } else {
+      await b.goto(base + "/konto/saml/anmelden?niveau=substanziell&weiter=/konto/");
+      await b.click("form[data-autosubmit] button[type=submit]");
+    }
+    // The test IdP's answer page: its button posts the response to our ACS.
+    await b.waitForSelector("input[name=SAMLResponse]", { state: "attached" });
+    await Promise.all([b.waitForURL(/\/konto\/$/), b.click("button, input[type=submit]")]);
+    const main = await b.textContent("main");
+    const expected = javaScriptEnabled ? "normal" : "substanziell";
+    if (!main.includes("Mustermann") || !main.includes(expected)) fail(`BundID sign-in (JavaScript ${javaScriptEnabled}) ended at: ${main.slice(0, 300)}`);
+    if (javaScriptEnabled) await audit(b, "Konto nach BundID-Anmeldung");
+    await bctx.close();
+  }
 }
 
 await browser.close();

@@ -39,7 +39,19 @@ async fn pages_pass_axe_reflow_and_keyboard_checks() {
         .unwrap();
     tx.mark_email_verified(citizen).await.unwrap();
     tx.commit().await.unwrap();
-    let state = amtsweg_web::AppState::new(t.store.clone(), amtsweg_web::WebConfig::default()).await.unwrap();
+    // BundID sign-in against the test IdP, when its templates and signxml are there.
+    let idp = crate::bundid::start_idp();
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let with_bundid = idp.is_some();
+    // The public address is where BundID sends the browser back to.
+    let config = amtsweg_web::WebConfig {
+        saml: idp.as_ref().map(|(_, s)| s.clone()),
+        public_base_url: format!("http://127.0.0.1:{}", addr.port()),
+        ..amtsweg_web::WebConfig::default()
+    };
+    let state = amtsweg_web::AppState::new(t.store.clone(), config).await.unwrap();
     let town = t.store.authority_by_slug("moorbrueck").await.unwrap().unwrap().id;
     amtsweg_web::konto::postfach::deliver(
         &t.store,
@@ -56,16 +68,20 @@ async fn pages_pass_axe_reflow_and_keyboard_checks() {
     )
     .await
     .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
     let server = tokio::spawn(async move { axum::serve(listener, amtsweg_web::router(state)).await });
     let out = tokio::task::spawn_blocking(move || {
-        Command::new("node").arg("a11y.mjs").arg(format!("http://127.0.0.1:{}", addr.port())).current_dir(dir).output()
+        let mut cmd = Command::new("node");
+        cmd.arg("a11y.mjs").arg(format!("http://127.0.0.1:{}", addr.port()));
+        if with_bundid {
+            cmd.arg("--bundid");
+        }
+        cmd.current_dir(dir).output()
     })
     .await
     .unwrap()
     .expect("node runs");
     server.abort();
+    drop(idp);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     eprintln!("{stdout}\n{stderr}");

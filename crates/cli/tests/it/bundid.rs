@@ -21,7 +21,7 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-struct Idp {
+pub(crate) struct Idp {
     child: Child,
     url: String,
     _dir: tempfile::TempDir,
@@ -53,7 +53,7 @@ fn write_keypair(dir: &Path) -> (PathBuf, PathBuf) {
     (k, c)
 }
 
-fn start_idp() -> Option<(Idp, amtsweg_web::konto::saml::SamlSettings)> {
+pub(crate) fn start_idp() -> Option<(Idp, amtsweg_web::konto::saml::SamlSettings)> {
     let templates = repo().join("../shared/conformance/bundid");
     if !templates.join("saml_response_template.xml").exists() {
         eprintln!("SKIPPED: {} is absent (BundID response templates)", templates.display());

@@ -180,6 +180,11 @@ pub(crate) fn base(state: &AppState, citizen: Option<&CitizenContext>, path: &st
         context! {
             email => &c.citizen.email, csrf => &c.session.record.csrf_token, trust => c.trust.label(),
             trust_key => c.trust.as_str(), ends_at_ms => c.session.ends_at(),
+            method => match c.session.record.auth_method.as_str() {
+                "bundid" => "die BundID".to_owned(),
+                "password" => "E-Mail-Adresse und Passwort".to_owned(),
+                other => format!("den Anmeldedienst {}", other.trim_start_matches("oidc:")),
+            },
         }
     });
     context! { me, account => true, ..base }
