@@ -19,7 +19,7 @@ pub struct C14nError(pub String);
 /// The qualified name of an element as written in the source (`saml:Assertion`).
 fn element_qname<'a>(node: &Node<'a, '_>, src: &'a str) -> &'a str {
     let start = node.range().start + 1;
-    let rest = &src[start..];
+    let rest = src.get(start..).unwrap_or_default();
     let end = rest.find(|c: char| c.is_whitespace() || c == '>' || c == '/').unwrap_or(rest.len());
     &rest[..end]
 }
@@ -71,11 +71,26 @@ pub fn canonicalize(
     prefix_list: &[String],
     src: &str,
 ) -> Result<Vec<u8>, C14nError> {
+    // The list comes from the (not yet verified) message: no repeats, and short.
+    let mut prefixes: Vec<String> = Vec::new();
+    for p in prefix_list {
+        if !prefixes.contains(p) {
+            prefixes.push(p.clone());
+        }
+    }
+    if prefixes.len() > MAX_PREFIXES {
+        return Err(C14nError("too many inclusive namespace prefixes".into()));
+    }
     let mut out = String::new();
     let rendered = BTreeMap::new();
-    write_element(apex, exclude, prefix_list, src, &rendered, &mut out)?;
+    write_element(apex, exclude, &prefixes, src, &rendered, &mut out, 0)?;
     Ok(out.into_bytes())
 }
+
+/// Deepest nesting accepted; SAML messages need about a dozen levels. Recursion here
+/// must never be able to exhaust the stack.
+pub const MAX_DEPTH: usize = 64;
+const MAX_PREFIXES: usize = 16;
 
 fn write_element(
     node: Node<'_, '_>,
@@ -84,14 +99,18 @@ fn write_element(
     src: &str,
     rendered: &BTreeMap<String, String>,
     out: &mut String,
+    depth: usize,
 ) -> Result<(), C14nError> {
+    if depth > MAX_DEPTH {
+        return Err(C14nError("the document is nested too deeply".into()));
+    }
     let qname = element_qname(&node, src);
     // Prefixes visibly utilised: the element's own and its attributes'.
     let mut wanted: Vec<Option<String>> = vec![prefix_of(qname).map(str::to_owned)];
     let mut attrs: Vec<(String, String, String, &str)> = Vec::new(); // (ns, local, qname, value)
     for a in node.attributes() {
         let r = a.range_qname();
-        let aq = &src[r.start..r.end];
+        let aq = src.get(r.start..r.end).ok_or_else(|| C14nError("attribute name out of range".into()))?;
         if let Some(p) = prefix_of(aq) {
             wanted.push(Some(p.to_owned()));
         }
@@ -153,7 +172,7 @@ fn write_element(
             continue;
         }
         match child.node_type() {
-            NodeType::Element => write_element(child, exclude, prefix_list, src, &now_rendered, out)?,
+            NodeType::Element => write_element(child, exclude, prefix_list, src, &now_rendered, out, depth + 1)?,
             NodeType::Text => escape_text(child.text().unwrap_or_default(), out),
             NodeType::Comment | NodeType::PI => {
                 return Err(C14nError("comments and processing instructions are not accepted".into()));

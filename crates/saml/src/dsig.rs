@@ -118,11 +118,9 @@ pub fn verify(element: Node<'_, '_>, src: &str, trusted: &[X509]) -> Result<(), 
     }
     let digest_value =
         child(*reference, ns::DS, "DigestValue").and_then(|d| d.text()).ok_or_else(|| bad("no DigestValue"))?;
-    let canonical = canonicalize(element, Some(*sig), &prefix_list(transforms[1]), src).map_err(|e| bad(&e.0))?;
-    let digest = openssl::sha::sha256(&canonical);
-    if !openssl::memcmp::eq(&digest, &b64(digest_value)?) {
-        return Err(bad("digest does not match: the signed content was changed"));
-    }
+    // The key check comes first: the (small) SignedInfo is verified before the
+    // referenced element — possibly large, attacker-made — is canonicalised at all.
+    let mut verified = false;
     let signed_info_c14n = canonicalize(signed_info, None, &prefix_list(c14n_method), src).map_err(|e| bad(&e.0))?;
     let value = child(*sig, ns::DS, "SignatureValue").and_then(|v| v.text()).ok_or_else(|| bad("no SignatureValue"))?;
     let value = b64(value)?;
@@ -138,10 +136,20 @@ pub fn verify(element: Node<'_, '_>, src: &str, trusted: &[X509]) -> Result<(), 
         }
         v.update(&signed_info_c14n).map_err(|e| Error::Config(e.to_string()))?;
         if v.verify(&value).unwrap_or(false) {
-            return Ok(());
+            verified = true;
+            break;
         }
     }
-    Err(bad("the signature does not verify with the identity provider's certificate"))
+    if !verified {
+        return Err(bad("the signature does not verify with the identity provider's certificate"));
+    }
+    let canonical = canonicalize(element, Some(*sig), &prefix_list(transforms[1]), src).map_err(|e| bad(&e.0))?;
+    let digest = openssl::sha::sha256(&canonical);
+    let expected = b64(digest_value)?;
+    if expected.len() != digest.len() || !openssl::memcmp::eq(&digest, &expected) {
+        return Err(bad("digest does not match: the signed content was changed"));
+    }
+    Ok(())
 }
 
 /// Signs the XML document `xml` (whose root element has attribute `ID="id"`):

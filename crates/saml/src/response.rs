@@ -89,6 +89,9 @@ fn parse(xml: &str) -> Result<Document<'_>, Error> {
     if doc.descendants().any(|n| matches!(n.node_type(), NodeType::Comment | NodeType::PI)) {
         return Err(refused("comments or processing instructions in the message"));
     }
+    if doc.descendants().any(|n| n.ancestors().nth(crate::c14n::MAX_DEPTH).is_some()) {
+        return Err(refused("the message is nested too deeply"));
+    }
     let mut ids = HashSet::new();
     for n in doc.descendants().filter(Node::is_element) {
         if let Some(id) = n.attribute("ID")

@@ -309,3 +309,24 @@ fn canonical_form_matches_lxml_on_idp_samples() {
     }
     assert_eq!(checked, 3);
 }
+
+/// Hostile shapes are refused before any expensive work, without exhausting the
+/// stack: deep nesting, and a huge InclusiveNamespaces list in a forged signature.
+#[test]
+fn deep_or_oversized_messages_are_refused_cheaply() {
+    let w = world();
+    let deep = format!(
+        r#"<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_r" InResponseTo="_q" Destination="{ACS}"><saml:Issuer>{IDP_ID}</saml:Issuer><samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status><saml:Assertion ID="_a">{}{}</saml:Assertion></samlp:Response>"#,
+        "<a>".repeat(40_000),
+        "</a>".repeat(40_000)
+    );
+    let e = check(&w, &deep).expect_err("refused").to_string();
+    assert!(e.contains("nested too deeply"), "{e}");
+    // Repeats are merged (harmless); many distinct prefixes are refused.
+    let list = (0..5000).map(|i| format!("p{i}")).collect::<Vec<_>>().join(" ");
+    let forged = format!(
+        r##"<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" ID="_r" InResponseTo="_q" Destination="{ACS}"><saml:Issuer>{IDP_ID}</saml:Issuer><ds:Signature><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"><ec:InclusiveNamespaces xmlns:ec="http://www.w3.org/2001/10/xml-exc-c14n#" PrefixList="{list}"/></ds:CanonicalizationMethod><ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/><ds:Reference URI="#_r"><ds:Transforms><ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/><ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/></ds:Transforms><ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><ds:DigestValue>AAAA</ds:DigestValue></ds:Reference></ds:SignedInfo><ds:SignatureValue>AAAA</ds:SignatureValue></ds:Signature><samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status><saml:Assertion ID="_a"/></samlp:Response>"##
+    );
+    let e = check(&w, &forged).expect_err("refused").to_string();
+    assert!(e.contains("too many inclusive namespace prefixes"), "{e}");
+}

@@ -140,6 +140,8 @@ pub struct SsoGrant {
     pub auth_method: String,
     pub host: String,
     pub expires_at: i64,
+    /// SHA-256 of the member host's cookie that asked for the code.
+    pub browser_hash: String,
 }
 
 impl Store {
@@ -551,7 +553,7 @@ impl Tx {
     pub async fn insert_sso_code(&mut self, code_hash: &str, grant: &SsoGrant) -> Result<()> {
         let q = Query::insert()
             .into_table("sso_codes")
-            .columns(["code_hash", "citizen_id", "trust_level", "auth_method", "host", "expires_at"])
+            .columns(["code_hash", "citizen_id", "trust_level", "auth_method", "host", "expires_at", "browser_hash"])
             .values_panic([
                 code_hash.into(),
                 grant.citizen_id.into(),
@@ -559,6 +561,7 @@ impl Tx {
                 grant.auth_method.clone().into(),
                 grant.host.clone().into(),
                 grant.expires_at.into(),
+                grant.browser_hash.clone().into(),
             ])
             .to_owned();
         self.execute(&q).await?;
@@ -572,7 +575,7 @@ impl Tx {
     /// On database errors.
     pub async fn take_sso_code(&mut self, code_hash: &str, host: &str) -> Result<Option<SsoGrant>> {
         let q = Query::select()
-            .columns(["citizen_id", "trust_level", "auth_method", "host", "expires_at"])
+            .columns(["citizen_id", "trust_level", "auth_method", "host", "expires_at", "browser_hash"])
             .from("sso_codes")
             .and_where(Expr::col("code_hash").eq(code_hash))
             .to_owned();

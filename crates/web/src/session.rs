@@ -30,6 +30,9 @@ pub const PRE_SESSION_COOKIE: &str = "__Host-amtsweg_csrf";
 
 /// At most this many failed sign-ins per account and hour.
 pub const MAX_FAILURES_PER_HOUR: i64 = 100;
+/// At most this many wrong second-factor codes per account and hour: a six-digit
+/// code must not be guessable over days by someone who has the password.
+pub const MAX_CODE_FAILURES_PER_HOUR: i64 = 10;
 
 #[must_use]
 pub fn random_token() -> String {
@@ -196,7 +199,8 @@ pub async fn current(
 /// On store errors.
 pub async fn may_try(state: &AppState, account_key: &str) -> amtsweg_store::Result<bool> {
     let hour_ago = amtsweg_store::now_ms() - 3_600_000;
-    Ok(state.store.login_failures_since(account_key, hour_ago).await? < MAX_FAILURES_PER_HOUR)
+    let limit = if account_key.contains("totp:") { MAX_CODE_FAILURES_PER_HOUR } else { MAX_FAILURES_PER_HOUR };
+    Ok(state.store.login_failures_since(account_key, hour_ago).await? < limit)
 }
 
 #[cfg(test)]

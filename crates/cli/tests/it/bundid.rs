@@ -127,6 +127,18 @@ async fn control(idp: &Idp, body: &str) {
 /// Portal → IdP → the form the IdP sends back (SAMLResponse, RelayState).
 async fn through_idp(app: &TestApp, jar: &mut Jar, start: &str) -> (String, String) {
     let page = get(app, jar, start).await;
+    hand_over(page).await
+}
+
+/// The signed-in account steps up or links: the session's own form (CSRF).
+async fn through_idp_linked(app: &TestApp, jar: &mut Jar, niveau: &str, weiter: &str) -> (String, String) {
+    let csrf = crate::verwaltung::hidden(&get(app, jar, "/konto/").await.body, "csrf");
+    let body = format!("csrf={csrf}&niveau={niveau}&weiter={}", enc(weiter));
+    let page = crate::verwaltung::post(app, jar, "/konto/saml/anmelden", &body).await;
+    hand_over(page).await
+}
+
+async fn hand_over(page: Reply) -> (String, String) {
     assert_eq!(page.status, 200, "{}", page.body);
     let action =
         page.body.split("<form method=\"post\" action=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
@@ -236,12 +248,7 @@ async fn citizens_sign_in_with_bundid_over_saml() {
         // substanziell; BundID at level 3 links the identity to this account.
         let (mut local, local_id) = crate::konto::citizen(app, "stufe@example.org").await;
         control(&idp, r#"{"person": {"bpk2": "bPK2-STUFE-0002"}}"#).await;
-        let (response, relay) = through_idp(
-            app,
-            &mut local,
-            "/konto/saml/anmelden?niveau=substanziell&weiter=%2Fo%2Flandkreis-heidekamp%2F",
-        )
-        .await;
+        let (response, relay) = through_idp_linked(app, &mut local, "substanziell", "/o/landkreis-heidekamp/").await;
         let r = post_acs(app, &mut local, &response, &relay).await;
         assert_eq!(r.location(), "/o/landkreis-heidekamp/", "back where the citizen was");
         assert_eq!(app.store.store.identity("bundid", "bPK2-STUFE-0002").await.unwrap().unwrap().citizen_id, local_id);

@@ -324,42 +324,45 @@ async fn postfach_messages_replies_and_attachments() {
 async fn one_sign_in_for_every_host_of_the_verbund() {
     on_each_backend!(|app| {
         let (mut central, _) = citizen(app, "sso@example.org").await;
-        // On Moorbrück's own host name there is no session yet: to the central host.
-        let r = app.get_with("/konto/postfach/", "moorbrueck.localhost:8080", None).await;
+        let m = "moorbrueck.localhost:8080";
+        // On Moorbrück's own host name there is no session yet: to the central host,
+        // with a cookie on Moorbrück's host that the hand-over will be bound to.
+        let mut local = Jar::default();
+        let r = app.get_with("/konto/postfach/", m, None).await;
+        local.take_pub(&r);
         assert_eq!(r.status, 303);
         let start = r.location().to_owned();
-        assert!(start.starts_with("http://127.0.0.1:8080/konto/sso/start?host=moorbrueck.localhost%3A8080"), "{start}");
-        let path = start.trim_start_matches("http://127.0.0.1:8080");
+        assert!(
+            start.starts_with("http://127.0.0.1:8080/konto/sso/start?host=moorbrueck.localhost%3A8080&bind="),
+            "{start}"
+        );
+        let path = start.trim_start_matches("http://127.0.0.1:8080").to_owned();
         // Signed in centrally: straight back with a one-time code.
-        let r = app.get_with(path, "127.0.0.1:8080", Some(&central.header())).await;
+        let r = app.get_with(&path, "127.0.0.1:8080", Some(&central.header())).await;
         assert_eq!(r.status, 303);
         let back = r.location().to_owned();
         assert!(back.starts_with("http://moorbrueck.localhost:8080/konto/sso/annehmen?code="), "{back}");
-        let accept = back.trim_start_matches("http://moorbrueck.localhost:8080");
-        // The code is for Moorbrück only.
-        let stolen = app.get_with(accept, "ellerloh.localhost:8080", None).await;
+        let accept = back.trim_start_matches("http://moorbrueck.localhost:8080").to_owned();
+        let no_session =
+            |r: &crate::support::Reply| r.cookies().iter().all(|(k, v)| k != "__Host-amtsweg_konto" || v.is_empty());
+        // The code is for Moorbrück only, and for the browser that asked for it.
         assert!(
-            stolen.cookies().iter().all(|(k, v)| k != "__Host-amtsweg_konto" || v.is_empty()),
-            "code burnt on another host"
+            no_session(&app.get_with(&accept, "ellerloh.localhost:8080", Some(&local.header())).await),
+            "other host"
         );
-        // Fresh code, proper host.
-        let r = app.get_with(path, "127.0.0.1:8080", Some(&central.header())).await;
+        let r = app.get_with(&path, "127.0.0.1:8080", Some(&central.header())).await;
         let accept = r.location().trim_start_matches("http://moorbrueck.localhost:8080").to_owned();
-        let r = app.get_with(&accept, "moorbrueck.localhost:8080", None).await;
+        assert!(no_session(&app.get_with(&accept, m, None).await), "login CSRF: a code in a browser that did not ask");
+        // Fresh code, proper host and browser.
+        let r = app.get_with(&path, "127.0.0.1:8080", Some(&central.header())).await;
+        let accept = r.location().trim_start_matches("http://moorbrueck.localhost:8080").to_owned();
+        let r = app.get_with(&accept, m, Some(&local.header())).await;
         assert_eq!(r.status, 303);
         assert_eq!(r.location(), "/konto/postfach/");
-        let mut local = Jar::default();
         local.take_pub(&r);
-        let page = app.get_with("/konto/postfach/", "moorbrueck.localhost:8080", Some(&local.header())).await;
+        let page = app.get_with("/konto/postfach/", m, Some(&local.header())).await;
         assert_eq!(page.status, 200, "signed in on Moorbrück's host");
-        assert!(
-            app.get_with(&accept, "moorbrueck.localhost:8080", None)
-                .await
-                .cookies()
-                .iter()
-                .all(|(k, v)| k != "__Host-amtsweg_konto" || v.is_empty()),
-            "codes work once"
-        );
+        assert!(no_session(&app.get_with(&accept, m, Some(&local.header())).await), "codes work once");
         // No open redirect to hosts outside the Verbund.
         let r = app
             .get_with("/konto/sso/start?host=evil.example&weiter=%2F", "127.0.0.1:8080", Some(&central.header()))
@@ -368,7 +371,7 @@ async fn one_sign_in_for_every_host_of_the_verbund() {
         // Signing out on one host signs out everywhere.
         let csrf = hidden(&get(app, &mut central, "/konto/").await.body, "csrf");
         post(app, &mut central, "/konto/abmelden", &format!("csrf={csrf}")).await;
-        let r = app.get_with("/konto/postfach/", "moorbrueck.localhost:8080", Some(&local.header())).await;
+        let r = app.get_with("/konto/postfach/", m, Some(&local.header())).await;
         assert_eq!(r.status, 303);
     });
 }

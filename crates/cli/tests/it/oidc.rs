@@ -111,6 +111,16 @@ async fn sign_in_with_provider(app: &TestApp, jar: &mut Jar, start: &str, user: 
     get(app, jar, &callback).await
 }
 
+/// Links (or steps up) the signed-in account: the explicit form of the session.
+async fn link_with_provider(app: &TestApp, jar: &mut Jar, niveau: &str, weiter: &str, user: &str, acr: &str) -> Reply {
+    let csrf = crate::verwaltung::hidden(&get(app, jar, "/konto/").await.body, "csrf");
+    let body = format!("csrf={csrf}&niveau={niveau}&weiter={}", crate::verwaltung::enc(weiter));
+    let r = crate::verwaltung::post(app, jar, "/konto/oidc/test/start", &body).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let callback = at_provider(r.location(), user, acr).await;
+    get(app, jar, &callback).await
+}
+
 #[tokio::test]
 async fn citizens_sign_in_link_and_step_up_with_openid_connect() {
     let Some(op) = start_op() else { return };
@@ -149,31 +159,18 @@ async fn citizens_sign_in_link_and_step_up_with_openid_connect() {
 
         // A local account links its identity while signed in, and then steps up.
         let (mut local, local_id) = crate::konto::citizen(app, "verknuepfen@example.org").await;
-        let r = sign_in_with_provider(
-            app,
-            &mut local,
-            "/konto/oidc/test/start?weiter=%2Fkonto%2Fsicherheit",
-            "bob",
-            "urn:amtsweg:loa:low",
-        )
-        .await;
+        let r = link_with_provider(app, &mut local, "normal", "/konto/sicherheit", "bob", "urn:amtsweg:loa:low").await;
         assert_eq!(r.location(), "/konto/sicherheit");
         assert_eq!(app.store.store.identity("oidc:test", "bob").await.unwrap().unwrap().citizen_id, local_id);
         assert!(get(app, &mut local, "/konto/sicherheit").await.body.contains("vom Anmeldedienst test"));
         // Step-up: a service needs substanziell; the explanation page offers the provider.
         let page =
             get(app, &mut local, "/konto/vertrauensniveau?benoetigt=substanziell&weiter=%2Fo%2Fmoorbrueck%2F").await;
-        let start = page
-            .body
-            .split("href=\"/konto/oidc/test/start")
-            .nth(1)
-            .expect("step-up offered")
-            .split('"')
-            .next()
-            .unwrap();
-        let start = format!("/konto/oidc/test/start{}", start.replace("&amp;", "&"));
-        assert!(start.contains("niveau=substanziell"));
-        let r = sign_in_with_provider(app, &mut local, &start, "bob", "urn:amtsweg:loa:substantial").await;
+        assert!(page.body.contains("action=\"/konto/oidc/test/start\""), "step-up offered");
+        assert!(page.body.contains("name=\"niveau\" value=\"substanziell\""));
+        let r =
+            link_with_provider(app, &mut local, "substanziell", "/o/moorbrueck/", "bob", "urn:amtsweg:loa:substantial")
+                .await;
         assert_eq!(r.location(), "/o/moorbrueck/", "back where the citizen was");
         let mut headers = axum::http::HeaderMap::new();
         headers.insert(axum::http::header::COOKIE, local.header().parse().unwrap());
@@ -181,14 +178,23 @@ async fn citizens_sign_in_link_and_step_up_with_openid_connect() {
         let guard = amtsweg_web::konto::require_trust(&app.state, &headers, &uri, TrustLevel::Substanziell).await;
         assert_eq!(guard.ok().map(|c| c.citizen.id), Some(local_id), "the guard lets the stepped-up session pass");
         // Asked for substanziell but the provider only vouched for normal: not let through.
-        let r = sign_in_with_provider(app, &mut local, &start, "bob", "urn:amtsweg:loa:low").await;
+        let r =
+            link_with_provider(app, &mut local, "substanziell", "/o/moorbrueck/", "bob", "urn:amtsweg:loa:low").await;
         assert!(r.location().starts_with("/konto/vertrauensniveau?benoetigt=substanziell"), "{}", r.location());
 
         // Linking an identity that belongs to another account is refused.
-        let r = sign_in_with_provider(app, &mut local, "/konto/oidc/test/start", "alice", "urn:amtsweg:loa:low").await;
+        let r = link_with_provider(app, &mut local, "normal", "/konto/", "alice", "urn:amtsweg:loa:low").await;
         assert_eq!(r.status, 409);
         assert!(r.body.contains("bereits mit einem anderen Bürgerkonto verknüpft"));
         assert_eq!(app.store.store.identity("oidc:test", "alice").await.unwrap().unwrap().citizen_id, alice.citizen_id);
+
+        // A plain start link (which any site could send the browser to) never links:
+        // the identity gets its own account, the signed-in one stays untouched.
+        let (mut other, other_id) = crate::konto::citizen(app, "unberuehrt@example.org").await;
+        sign_in_with_provider(app, &mut other, "/konto/oidc/test/start", "dave", "urn:amtsweg:loa:low").await;
+        let dave = app.store.store.identity("oidc:test", "dave").await.unwrap().unwrap();
+        assert_ne!(dave.citizen_id, other_id);
+        assert!(app.store.store.identities_of(other_id).await.unwrap().is_empty());
 
         // A callback replayed, or arriving in another browser, is refused.
         let mut victim = Jar::default();

@@ -18,3 +18,6 @@ CREATE TABLE saml_replay (
     assertion_id TEXT PRIMARY KEY NOT NULL,
     expires_at BIGINT NOT NULL
 );
+
+-- Single-sign-on codes are bound to the browser that asked for them on the member host.
+ALTER TABLE sso_codes ADD COLUMN browser_hash TEXT NOT NULL DEFAULT '';

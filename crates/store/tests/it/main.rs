@@ -703,6 +703,7 @@ mod konto {
                 auth_method: "password".into(),
                 host: host.into(),
                 expires_at,
+                browser_hash: "b".into(),
             };
             tx.insert_sso_code("c1", &grant("moorbrueck.example", now_ms() + 60_000)).await.unwrap();
             tx.insert_sso_code("c2", &grant("moorbrueck.example", now_ms() - 1)).await.unwrap();

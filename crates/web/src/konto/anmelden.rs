@@ -308,7 +308,9 @@ mod tests {
     fn only_local_targets() {
         assert_eq!(safe_next(Some("/konto/postfach/")), "/konto/postfach/");
         assert_eq!(safe_next(Some("/o/moorbrueck/leistungen/x")), "/o/moorbrueck/leistungen/x");
-        for evil in ["https://evil.example/", "//evil.example", "/\\evil", "/x?u=https://evil"] {
+        for evil in
+            ["https://evil.example/", "//evil.example", "/\\evil", "/x?u=https://evil", "/\t/evil.example", "/\n/e"]
+        {
             assert_eq!(safe_next(Some(evil)), "/konto/", "{evil}");
         }
     }

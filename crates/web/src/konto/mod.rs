@@ -50,10 +50,10 @@ fn table() -> Vec<(&'static str, &'static [&'static str], MethodRouter<AppState>
         ("/konto/postfach/", &["GET"], get(postfach::list)),
         ("/konto/postfach/{thread}", &["GET", "POST"], get(postfach::thread).post(postfach::reply)),
         ("/konto/postfach/anhang/{id}", &["GET"], get(postfach::attachment)),
-        ("/konto/oidc/{name}/start", &["GET"], get(oidc::start)),
+        ("/konto/oidc/{name}/start", &["GET", "POST"], get(oidc::start).post(oidc::start_linked)),
         ("/konto/oidc/{name}/callback", &["GET"], get(oidc::callback)),
         ("/konto/saml/metadata", &["GET"], get(saml::metadata)),
-        ("/konto/saml/anmelden", &["GET"], get(saml::start)),
+        ("/konto/saml/anmelden", &["GET", "POST"], get(saml::start).post(saml::start_linked)),
         ("/konto/saml/acs", &["POST"], post(saml::acs)),
         ("/konto/sso/start", &["GET"], get(sso::start)),
         ("/konto/sso/annehmen", &["GET"], get(sso::accept)),
@@ -103,7 +103,15 @@ impl axum::extract::FromRequestParts<AppState> for CitizenContext {
 /// Only local paths are followed after sign-in (no other hosts, no `//`).
 pub(crate) fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') && !p.contains("://") => {
+        // No whitespace or control characters either: browsers drop tabs and line
+        // breaks from URLs, which would turn "/<tab>/evil.example" into "//evil.example".
+        Some(p)
+            if p.starts_with('/')
+                && !p.starts_with("//")
+                && !p.contains('\\')
+                && !p.contains("://")
+                && !p.chars().any(|c| c.is_whitespace() || c.is_control()) =>
+        {
             p.to_owned()
         }
         _ => "/konto/".to_owned(),

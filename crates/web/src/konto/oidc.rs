@@ -29,17 +29,54 @@ pub struct StartQuery {
     niveau: Option<String>,
 }
 
+/// Sign in with the provider (a link; never links identities).
 pub async fn start(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(name): Path<String>,
     Query(q): Query<StartQuery>,
 ) -> Result<Response, AppError> {
-    let next = safe_next(q.weiter.as_deref());
-    let needed = q.niveau.as_deref().and_then(|l| TrustLevel::parse(l).ok()).unwrap_or(TrustLevel::Normal);
-    // The provider sends the browser back to the central host: start there.
-    let here = format!("/konto/oidc/{name}/start?niveau={}&weiter={}", needed.as_str(), urlencode(&next));
-    if let Some(r) = super::sso::redirect_to_central(&state, &headers, &here) {
+    begin(&state, &headers, &name, q.niveau.as_deref(), q.weiter.as_deref(), None).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct LinkForm {
+    csrf: String,
+    niveau: Option<String>,
+    weiter: Option<String>,
+}
+
+/// Link the provider's identity to the signed-in account, or step up: only as an
+/// explicit form of this session (CSRF), never by a link another site could use.
+pub async fn start_linked(
+    State(state): State<AppState>,
+    me: super::CitizenContext,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    axum::Form(f): axum::Form<LinkForm>,
+) -> Result<Response, AppError> {
+    me.check_form(&headers, &f.csrf)?;
+    begin(&state, &headers, &name, f.niveau.as_deref(), f.weiter.as_deref(), Some(me.citizen.id)).await
+}
+
+async fn begin(
+    state: &AppState,
+    headers: &HeaderMap,
+    name: &str,
+    niveau: Option<&str>,
+    weiter: Option<&str>,
+    link: Option<i64>,
+) -> Result<Response, AppError> {
+    let state = state.clone();
+    let name = name.to_owned();
+    let next = safe_next(weiter);
+    let needed = niveau.and_then(|l| TrustLevel::parse(l).ok()).unwrap_or(TrustLevel::Normal);
+    // The provider sends the browser back to the central host: start there, and come
+    // back to this host through the single sign-on hand-over afterwards.
+    if let Some(r) = super::sso::via_central(&state, headers, &next, |via| {
+        format!("/konto/oidc/{name}/start?niveau={}&weiter={}", needed.as_str(), urlencode(via))
+    }) {
         return Ok(r);
     }
     let provider = match state.oidc_provider(&name).await {
@@ -54,11 +91,6 @@ pub async fn start(
                 "Der Anmeldedienst antwortet gerade nicht. Bitte versuchen Sie es in einigen Minuten noch einmal oder melden Sie sich mit E-Mail-Adresse und Passwort an.",
             );
         }
-    };
-    // Signed in already (fully): the identity will be linked to this account.
-    let link = match super::require_citizen(&state, &headers, &"/konto/".parse().unwrap_or_default()).await {
-        Ok(me) => Some(me.citizen.id),
-        Err(_) => None,
     };
     let login = provider.begin(needed);
     let browser = session::random_token();
@@ -169,7 +201,7 @@ pub(crate) fn offers(state: &AppState, level: TrustLevel, next: &str) -> Vec<min
         .filter(|p| p.max_trust() >= level)
         .map(|p| {
             context! {
-                label => &p.label,
+                label => &p.label, action => format!("/konto/oidc/{}/start", p.name), niveau => level.as_str(), weiter => next,
                 url => format!("/konto/oidc/{}/start?niveau={}&weiter={}", p.name, level.as_str(), urlencode(next)),
             }
         })

@@ -48,6 +48,7 @@ async fn render_thread(
     typed: &str,
     error: Option<String>,
     sent: bool,
+    mark_read: bool,
 ) -> Result<Response, AppError> {
     let t = state.store.thread(me.citizen.id, thread_id).await?.ok_or(AppError::NotFound)?;
     let attachments = state.store.attachments(me.citizen.id, thread_id).await?;
@@ -69,10 +70,13 @@ async fn render_thread(
             }
         })
         .collect();
-    // Opening the thread is reading it.
-    let mut tx = state.store.begin().await?;
-    tx.mark_thread_read(me.citizen.id, thread_id).await?;
-    tx.commit().await?;
+    // Opening the thread is reading it — when the citizen opened it, not when another
+    // site sent the browser here (Sec-Fetch-Site: cross-site).
+    if mark_read {
+        let mut tx = state.store.begin().await?;
+        tx.mark_thread_read(me.citizen.id, thread_id).await?;
+        tx.commit().await?;
+    }
     let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let ctx = context! {
         id => t.id, subject => &t.subject, authority => authority_name(state, t.authority_id), messages,
@@ -87,10 +91,13 @@ async fn render_thread(
 pub async fn thread(
     State(state): State<AppState>,
     me: CitizenContext,
+    headers: HeaderMap,
     Path(thread_id): Path<i64>,
     Query(n): Query<Notice>,
 ) -> Result<Response, AppError> {
-    render_thread(&state, &me, thread_id, "", None, n.hinweis.as_deref() == Some("gesendet")).await
+    let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    let mark_read = !matches!(site, Some("cross-site" | "same-site"));
+    render_thread(&state, &me, thread_id, "", None, n.hinweis.as_deref() == Some("gesendet"), mark_read).await
 }
 
 struct Upload {
@@ -169,7 +176,7 @@ pub async fn reply(
         problem = Some(e.0);
     }
     if problem.is_some() {
-        return render_thread(&state, &me, thread_id, &up.body, problem, false).await;
+        return render_thread(&state, &me, thread_id, &up.body, problem, false, true).await;
     }
     // Files first, under the authority's prefix; the message row that points at them
     // is written in one transaction afterwards, so a crash leaves at most an orphan

@@ -142,8 +142,16 @@ async fn render_security(
 pub async fn security_form(
     State(state): State<AppState>,
     me: CitizenContext,
+    headers: HeaderMap,
     Query(n): Query<Notice>,
 ) -> Result<Response, AppError> {
+    // Linking ID providers happens on the central host, where their answers arrive.
+    if (!state.config.oidc.is_empty() || state.saml.is_some())
+        && let Some(r) =
+            super::sso::via_central(&state, &headers, "/konto/sicherheit", |_| "/konto/sicherheit".to_owned())
+    {
+        return Ok(r);
+    }
     let notice = match n.hinweis.as_deref() {
         Some("eingerichtet") => {
             Some("Der zweite Faktor ist eingerichtet. Ab jetzt fragen wir bei der Anmeldung nach dem Code.")
@@ -219,10 +227,17 @@ pub struct TrustQuery {
 pub async fn trust_page(
     State(state): State<AppState>,
     me: CitizenContext,
+    headers: HeaderMap,
     Query(q): Query<TrustQuery>,
 ) -> Result<Response, AppError> {
     let needed = q.benoetigt.as_deref().and_then(|l| TrustLevel::parse(l).ok()).unwrap_or(TrustLevel::Substanziell);
     let next = safe_next(q.weiter.as_deref());
+    // Step-up happens on the central host; afterwards the citizen comes back here.
+    if let Some(r) = super::sso::via_central(&state, &headers, &next, |via| {
+        format!("/konto/vertrauensniveau?benoetigt={}&weiter={}", needed.as_str(), crate::verwaltung::urlencode(via))
+    }) {
+        return Ok(r);
+    }
     let enough = amtsweg_domain::konto::satisfies(me.trust, needed);
     let providers = super::offers(&state, needed, &next);
     let ctx = context! {

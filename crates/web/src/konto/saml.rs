@@ -113,17 +113,45 @@ pub async fn start(
     headers: HeaderMap,
     Query(q): Query<StartQuery>,
 ) -> Result<Response, AppError> {
+    begin(&state, &headers, q.niveau.as_deref(), q.weiter.as_deref(), None).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct LinkForm {
+    csrf: String,
+    niveau: Option<String>,
+    weiter: Option<String>,
+}
+
+/// Link the BundID identity to the signed-in account, or step up: only as an
+/// explicit form of this session (CSRF).
+pub async fn start_linked(
+    State(state): State<AppState>,
+    me: super::CitizenContext,
+    headers: HeaderMap,
+    Form(f): Form<LinkForm>,
+) -> Result<Response, AppError> {
+    me.check_form(&headers, &f.csrf)?;
+    begin(&state, &headers, f.niveau.as_deref(), f.weiter.as_deref(), Some(me.citizen.id)).await
+}
+
+async fn begin(
+    state: &AppState,
+    headers: &HeaderMap,
+    niveau: Option<&str>,
+    weiter: Option<&str>,
+    link: Option<i64>,
+) -> Result<Response, AppError> {
+    let state = state.clone();
     let saml = state.saml.clone().ok_or(AppError::NotFound)?;
-    let next = safe_next(q.weiter.as_deref());
-    let needed = q.niveau.as_deref().and_then(|l| TrustLevel::parse(l).ok()).unwrap_or(TrustLevel::Normal);
-    let here = format!("/konto/saml/anmelden?niveau={}&weiter={}", needed.as_str(), urlencode(&next));
-    if let Some(r) = super::sso::redirect_to_central(&state, &headers, &here) {
+    let next = safe_next(weiter);
+    let needed = niveau.and_then(|l| TrustLevel::parse(l).ok()).unwrap_or(TrustLevel::Normal);
+    if let Some(r) = super::sso::via_central(&state, headers, &next, |via| {
+        format!("/konto/saml/anmelden?niveau={}&weiter={}", needed.as_str(), urlencode(via))
+    }) {
         return Ok(r);
     }
-    let link = match super::require_citizen(&state, &headers, &"/konto/".parse().unwrap_or_default()).await {
-        Ok(me) => Some(me.citizen.id),
-        Err(_) => None,
-    };
     let now = amtsweg_store::now_ms();
     let request =
         amtsweg_saml::authn_request(&saml.sp, &saml.idp, needed, now).map_err(|e| AppError::Internal(e.to_string()))?;
@@ -265,7 +293,7 @@ pub async fn acs(
 pub(crate) fn offer(state: &AppState, level: TrustLevel, next: &str) -> Option<minijinja::Value> {
     state.saml.as_ref().map(|s| {
         context! {
-            label => &s.label,
+            label => &s.label, action => "/konto/saml/anmelden", niveau => level.as_str(), weiter => next,
             url => format!("/konto/saml/anmelden?niveau={}&weiter={}", level.as_str(), urlencode(next)),
         }
     })

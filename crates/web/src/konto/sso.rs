@@ -18,6 +18,9 @@ use serde::Deserialize;
 
 /// How long a hand-over code is valid.
 const CODE_MS: i64 = 60_000;
+/// On the member host: the browser that asked for a sign-in (the code is bound to it,
+/// so nobody can sign a victim in with the attacker's code).
+const SSO_COOKIE: &str = "__Host-amtsweg_sso";
 
 fn scheme(state: &AppState) -> &'static str {
     if state.config.public_base_url.starts_with("https://") { "https" } else { "http" }
@@ -44,31 +47,59 @@ fn without_port(host: &str) -> &str {
     host.split(':').next().unwrap_or_default()
 }
 
-/// Whether `host` belongs to a member authority of the Verbund (not the central host).
+/// Whether `host` belongs to a member authority of the Verbund (not the central host):
+/// a host name configured for the authority, or — only while the central host itself
+/// is local (demo, development) — `<slug>.localhost`.
 fn is_member_host(state: &AppState, host: &str) -> bool {
-    !host.is_empty() && state.catalogue().authority_by_host(without_port(host)).is_some()
+    let name = without_port(host);
+    let central = account_host(state);
+    let local = matches!(without_port(&central), "localhost" | "127.0.0.1" | "[::1]");
+    !host.is_empty()
+        && state
+            .catalogue()
+            .authority_by_host(name)
+            .is_some_and(|a| a.hosts.iter().any(|h| h == name) || (local && name.ends_with(".localhost")))
 }
 
 /// On a member authority's own host: the redirect to sign in centrally and come back
 /// to `back` here. `None` on the central host(s).
 pub(crate) fn redirect_to_central(state: &AppState, headers: &HeaderMap, back: &str) -> Option<Response> {
+    via_central(state, headers, back, str::to_owned)
+}
+
+/// On a member host: continue on the central host at `central(via)`, where `via` is
+/// the central path that hands the sign-in back to `back` on this host afterwards
+/// (e.g. start BundID centrally, whose ACS is there). `None` on the central host.
+pub(crate) fn via_central(
+    state: &AppState,
+    headers: &HeaderMap,
+    back: &str,
+    central: impl FnOnce(&str) -> String,
+) -> Option<Response> {
     let host = request_host(headers);
     if !is_member_host(state, &host) {
         return None;
     }
-    let url = format!(
-        "{}://{}/konto/sso/start?host={}&weiter={}",
-        scheme(state),
-        account_host(state),
+    let bind = session::random_token();
+    let via = format!(
+        "/konto/sso/start?host={}&bind={}&weiter={}",
         urlencode(&host),
+        session::hash_token(&bind),
         urlencode(&safe_next(Some(back)))
     );
-    Some(Redirect::to(&url).into_response())
+    let url = format!("{}://{}{}", scheme(state), account_host(state), central(&via));
+    let mut r = Redirect::to(&url).into_response();
+    if let Some(c) = session::set_cookie(SSO_COOKIE, &bind, 15 * 60) {
+        r.headers_mut().append(header::SET_COOKIE, c);
+    }
+    Some(r)
 }
 
 #[derive(Debug, Deserialize)]
 pub struct StartQuery {
     host: Option<String>,
+    /// SHA-256 of the member host's browser cookie.
+    bind: Option<String>,
     weiter: Option<String>,
 }
 
@@ -96,6 +127,7 @@ pub async fn start(
         auth_method: me.session.record.auth_method.clone(),
         host: host.clone(),
         expires_at: amtsweg_store::now_ms() + CODE_MS,
+        browser_hash: q.bind.unwrap_or_default(),
     };
     let mut tx = state.store.begin().await?;
     tx.insert_sso_code(&session::hash_token(&code), &grant).await?;
@@ -122,7 +154,11 @@ pub async fn accept(
     let mut tx = state.store.begin().await?;
     let grant = tx.take_sso_code(&session::hash_token(q.code.as_deref().unwrap_or_default()), &host).await?;
     tx.commit().await?;
-    let Some(g) = grant else {
+    let bound = grant.filter(|g| {
+        let cookie = session::cookie_value(&headers, SSO_COOKIE).unwrap_or_default();
+        !g.browser_hash.is_empty() && session::tokens_match(&session::hash_token(cookie), &g.browser_hash)
+    });
+    let Some(g) = bound else {
         return Ok(Redirect::to(&format!("/konto/anmelden?weiter={}", urlencode(&next))).into_response());
     };
     let how = Identification {
@@ -131,7 +167,11 @@ pub async fn accept(
     };
     // The central session passed every step (second factor included) before the
     // code was issued.
-    sign_in(&state, g.citizen_id, true, &how, &next).await
+    let mut r = sign_in(&state, g.citizen_id, true, &how, &next).await?;
+    if let Some(c) = session::set_cookie(SSO_COOKIE, "", 0) {
+        r.headers_mut().append(header::SET_COOKIE, c);
+    }
+    Ok(r)
 }
 
 #[cfg(test)]
