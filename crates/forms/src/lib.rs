@@ -1,0 +1,12 @@
+//! Forms as data and the one rule engine (Antragsformulare). Pure: no I/O, no
+//! clock, no tokio — the server validates every request with it, and it compiles for
+//! `wasm32-unknown-unknown` so the browser can run the same rules.
+
+pub mod date;
+pub mod engine;
+pub mod german;
+pub mod model;
+
+pub use date::Date;
+pub use engine::{Answer, Answers, Problem, check_value, compute, holds, keep_asked, validate, visible_steps};
+pub use model::{Choice, Computed, Cond, Expr, Field, Form, Group, Item, Kind, Repeat, Rule, Step};
