@@ -257,8 +257,9 @@ async fn run(command: Command, mut cfg: Config) -> anyhow::Result<()> {
                     .citizen_by_email(&to)
                     .await?
                     .ok_or_else(|| anyhow::anyhow!("kein Bürgerkonto mit der Adresse {to}"))?;
-                let web = server::web_config(&cfg);
+                let web = server::web_config(&cfg)?;
                 let objects = amtsweg_web::open_objects(&web)?;
+                let keyring = amtsweg_web::crypto::Keyring::from_base64(web.master_key.as_deref().unwrap_or_default())?;
                 let delivery = amtsweg_web::konto::postfach::Delivery {
                     citizen_id: citizen.id,
                     authority_id: a.id,
@@ -267,9 +268,14 @@ async fn run(command: Command, mut cfg: Config) -> anyhow::Result<()> {
                     body: text,
                     attachments: files,
                 };
-                let (thread, _) =
-                    amtsweg_web::konto::postfach::deliver(&store, objects.as_ref(), &web.public_base_url, &delivery)
-                        .await?;
+                let (thread, _) = amtsweg_web::konto::postfach::deliver(
+                    &store,
+                    objects.as_ref(),
+                    &keyring,
+                    &web.public_base_url,
+                    &delivery,
+                )
+                .await?;
                 anyhow::Ok(thread)
             }
             .await;

@@ -39,7 +39,7 @@ fn redact(url: &str) -> String {
 }
 
 pub async fn serve(store: Store, cfg: Config, demo: bool) -> anyhow::Result<()> {
-    let state = AppState::new(store, web_config(&cfg)).await.context("cannot start the portal")?;
+    let state = AppState::new(store, web_config(&cfg)?).await.context("cannot start the portal")?;
     let _sync = sync::spawn(state.clone(), Duration::from_millis(cfg.sync_interval_ms.max(50)));
     let _outbox = match amtsweg_handoff::mail::Mailer::from_config(&cfg.mail).context("invalid [mail] configuration")? {
         Some(mailer) => Some(amtsweg_handoff::spawn(state.store.clone(), mailer, Duration::from_secs(2))),
@@ -106,12 +106,43 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
-/// The web configuration with the defaults that depend on the data directory.
-#[must_use]
-pub fn web_config(cfg: &Config) -> amtsweg_web::WebConfig {
+/// The web configuration with the defaults that depend on the data directory:
+/// uploaded files in `data_dir/objects`, and the master key for encryption at rest
+/// from `data_dir/master.key` (created on first start, readable by the owner only)
+/// unless one is configured (`web.master_key` / `AMTSWEG_WEB__MASTER_KEY`).
+///
+/// # Errors
+/// When the key file cannot be read or written.
+pub fn web_config(cfg: &Config) -> anyhow::Result<amtsweg_web::WebConfig> {
     let mut web = cfg.web.clone();
     web.objects_dir.get_or_insert_with(|| cfg.data_dir.join("objects"));
-    web
+    if web.master_key.is_none() {
+        let path = cfg.data_dir.join("master.key");
+        let key = match std::fs::read_to_string(&path) {
+            Ok(k) => k.trim().to_owned(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::create_dir_all(&cfg.data_dir)
+                    .with_context(|| format!("cannot create data directory {}", cfg.data_dir.display()))?;
+                let key = amtsweg_web::crypto::Keyring::new_master_key();
+                write_private(&path, &key).with_context(|| format!("cannot write {}", path.display()))?;
+                tracing::warn!(path = %path.display(), "created a new master key for encryption at rest: back it up with the database");
+                key
+            }
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+        };
+        web.master_key = Some(key);
+    }
+    Ok(web)
+}
+
+/// Writes a file only its owner can read.
+fn write_private(path: &std::path::Path, content: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(content.as_bytes())
 }
 
 #[cfg(test)]

@@ -307,6 +307,24 @@ impl Store {
         self.fetch_all(&q).await
     }
 
+    /// The authority of the thread a message of this citizen belongs to.
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn thread_of_message(&self, citizen_id: i64, message_id: i64) -> Result<Option<i64>> {
+        let q = Query::select()
+            .expr_as(Expr::col(("postfach_threads", "authority_id")), "n")
+            .from("postfach_messages")
+            .inner_join(
+                "postfach_threads",
+                Expr::col(("postfach_threads", "id")).equals(("postfach_messages", "thread_id")),
+            )
+            .and_where(Expr::col(("postfach_messages", "citizen_id")).eq(citizen_id))
+            .and_where(Expr::col(("postfach_messages", "id")).eq(message_id))
+            .to_owned();
+        Ok(self.fetch_optional::<CountRow>(&q).await?.map(|r| r.n))
+    }
+
     /// One attachment of this citizen (`None` for anyone else's).
     ///
     /// # Errors
@@ -772,5 +790,39 @@ impl Tx {
             .on_conflict(OnConflict::column("assertion_id").do_nothing().to_owned())
             .to_owned();
         Ok(self.execute(&q).await? == 1)
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct WrappedRow {
+    wrapped: String,
+}
+
+impl Store {
+    /// The wrapped data key of a scope, if one exists.
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn data_key(&self, scope: &str) -> Result<Option<String>> {
+        let q = Query::select().column("wrapped").from("data_keys").and_where(Expr::col("scope").eq(scope)).to_owned();
+        Ok(self.fetch_optional::<WrappedRow>(&q).await?.map(|r| r.wrapped))
+    }
+}
+
+impl Tx {
+    /// Stores a wrapped data key unless the scope has one already (two nodes may race
+    /// to create it; the first wins and both then use that one).
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn insert_data_key(&mut self, scope: &str, wrapped: &str) -> Result<()> {
+        let q = Query::insert()
+            .into_table("data_keys")
+            .columns(["scope", "wrapped", "created_at"])
+            .values_panic([scope.into(), wrapped.into(), now_ms().into()])
+            .on_conflict(OnConflict::column("scope").do_nothing().to_owned())
+            .to_owned();
+        self.execute(&q).await?;
+        Ok(())
     }
 }

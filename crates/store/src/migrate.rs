@@ -54,6 +54,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0008_auth_requests.sql"),
         postgres: include_str!("../migrations/postgres/0008_auth_requests.sql"),
     },
+    Migration {
+        version: 9,
+        sqlite: include_str!("../migrations/sqlite/0009_data_keys.sql"),
+        postgres: include_str!("../migrations/postgres/0009_data_keys.sql"),
+    },
 ];
 
 impl Store {

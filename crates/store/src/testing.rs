@@ -190,3 +190,19 @@ pub async fn both() -> Vec<TestStore> {
 pub async fn execute_sql(store: &Store, sql: &str) {
     store.exec_untransacted(sql).await.expect("raw SQL");
 }
+
+/// How many rows of `table` have `needle` inside `column` (for tests proving that
+/// something is not stored in clear). Table and column are test constants; the
+/// needle must be alphanumeric.
+///
+/// # Panics
+/// On database errors or a needle that is not alphanumeric.
+#[allow(clippy::expect_used)]
+pub async fn count_containing(store: &Store, table: &str, column: &str, needle: &str) -> i64 {
+    assert!(needle.chars().all(char::is_alphanumeric), "needle must be alphanumeric");
+    let rows = store
+        .raw_fetch_i64(&format!("SELECT COUNT(*) FROM {table} WHERE {column} LIKE '%{needle}%'"))
+        .await
+        .expect("count");
+    rows.first().copied().unwrap_or(0)
+}

@@ -23,6 +23,8 @@ pub enum AppError {
     Objects(String),
     #[error("internal: {0}")]
     Internal(String),
+    #[error("crypto: {0}")]
+    Crypto(#[from] crate::crypto::CryptoError),
 }
 
 /// Marks a response whose body the error layer should replace with an error page,

@@ -4,6 +4,7 @@
 //! without JavaScript.
 
 pub mod catalogue;
+pub mod crypto;
 mod error;
 pub mod konto;
 mod markdown;
@@ -68,6 +69,10 @@ pub struct WebConfig {
     pub oidc: Vec<amtsweg_oidc::ProviderConfig>,
     /// BundID (SAML) sign-in (`[web.saml]`); none when absent.
     pub saml: Option<konto::saml::SamlSettings>,
+    /// Master key (base64 of 32 bytes) that wraps the data keys for encryption at
+    /// rest. `amtsweg` keeps one in `data_dir/master.key` unless configured; without
+    /// one (tests, benchmarks) a random key lives as long as the process.
+    pub master_key: Option<String>,
     /// Directory for uploaded files (logos; later attachments). `None` keeps them in
     /// memory, which only tests and benchmarks want; the server always sets one.
     pub objects_dir: Option<PathBuf>,
@@ -90,6 +95,7 @@ impl Default for WebConfig {
             account_host: String::new(),
             oidc: Vec::new(),
             saml: None,
+            master_key: None,
             objects_dir: None,
         }
     }
@@ -114,6 +120,8 @@ pub struct Shared {
     oidc_providers: tokio::sync::Mutex<std::collections::HashMap<String, amtsweg_oidc::Provider>>,
     /// The BundID (SAML) setup, loaded at start-up.
     pub saml: Option<Arc<konto::saml::Saml>>,
+    /// Keys for personal data at rest.
+    pub keyring: crypto::Keyring,
 }
 
 impl std::ops::Deref for AppState {
@@ -151,6 +159,8 @@ impl AppState {
         search.replace_all(&search_docs::build(&catalogue))?;
         let templates = Templates::new(config.templates_dir.clone())?;
         let objects = open_objects(&config)?;
+        let master = config.master_key.clone().unwrap_or_else(crypto::Keyring::new_master_key);
+        let keyring = crypto::Keyring::from_base64(&master).map_err(|e| AppError::Internal(e.to_string()))?;
         let saml = match &config.saml {
             Some(s) => Some(Arc::new(
                 konto::saml::load(s, &config.public_base_url)
@@ -168,6 +178,7 @@ impl AppState {
             objects,
             oidc_providers: tokio::sync::Mutex::default(),
             saml,
+            keyring,
         })))
     }
 

@@ -56,6 +56,7 @@ async fn pages_pass_axe_reflow_and_keyboard_checks() {
     amtsweg_web::konto::postfach::deliver(
         &t.store,
         state.objects.as_ref(),
+        &state.keyring,
         "http://127.0.0.1",
         &amtsweg_web::konto::postfach::Delivery {
             citizen_id: citizen,

@@ -158,8 +158,8 @@ async fn no_account_enumeration_on_sign_in_and_reset() {
 async fn profile_values_keep_their_source_and_id_values_are_locked() {
     on_each_backend!(|app| {
         let (mut jar, id) = citizen(app, "profil@example.org").await;
-        let mut tx = app.store.store.begin().await.unwrap();
-        tx.set_profile_value(
+        amtsweg_web::konto::daten::set_profile(
+            &app.state,
             id,
             ProfileField::FamilyName,
             "Musterfrau",
@@ -168,7 +168,6 @@ async fn profile_values_keep_their_source_and_id_values_are_locked() {
         )
         .await
         .unwrap();
-        tx.commit().await.unwrap();
         let page = get(app, &mut jar, "/konto/profil").await;
         assert!(page.body.contains("Quelle: aus der BundID, Vertrauensniveau substanziell"), "{}", page.body);
         let csrf = hidden(&page.body, "csrf");
@@ -193,8 +192,9 @@ async fn profile_values_keep_their_source_and_id_values_are_locked() {
         )
         .await;
         assert_eq!(ok.status, 303);
-        let p = app.store.store.profile(id).await.unwrap();
-        let v = |f: &str| p.iter().find(|v| v.field == f).map(|v| (v.value.clone(), v.source.clone())).unwrap();
+        let p = amtsweg_web::konto::daten::profile(&app.state, id).await.unwrap();
+        let v =
+            |f: &str| p.iter().find(|v| v.field == f).map(|v| (v.value.clone(), v.source.as_str().to_owned())).unwrap();
         assert_eq!(v("given_name"), ("Erika".into(), "self".into()));
         assert_eq!(v("birth_date").0, "1980-12-24");
         assert_eq!(v("family_name"), ("Musterfrau".into(), "bundid".into()), "the ID-provided name stays");
@@ -243,6 +243,7 @@ async fn postfach_messages_replies_and_attachments() {
         let (thread, _) = deliver(
             &app.store.store,
             app.state.objects.as_ref(),
+            &app.state.keyring,
             "http://127.0.0.1:8080",
             &Delivery {
                 citizen_id: id,
@@ -441,4 +442,78 @@ async fn every_account_route_needs_a_session() {
         }
         assert!(checked >= 10, "{checked}");
     });
+}
+
+/// Personal data is encrypted at rest: a canary typed into the profile, a Postfach
+/// message, its subject, a file name and a file never appears in the database (the
+/// SQLite file and its WAL; PostgreSQL's rows) or in the object store's files.
+#[tokio::test]
+async fn a_canary_never_appears_in_the_database_or_the_object_store() {
+    const CANARY: &str = "KANARIENVOGEL4711";
+    for t in amtsweg_store::testing::both().await {
+        eprintln!("backend: {}", t.name);
+        let objects = tempfile::tempdir().unwrap();
+        amtsweg::seed::apply(&t.store, &amtsweg::seed::parse(amtsweg::seed::DEMO).unwrap()).await.unwrap();
+        let config = amtsweg_web::WebConfig {
+            objects_dir: Some(objects.path().to_owned()),
+            ..amtsweg_web::WebConfig::default()
+        };
+        let state = amtsweg_web::AppState::new(t.store.clone(), config).await.unwrap();
+        let app = TestApp { app: amtsweg_web::router(state.clone()), state, store: t };
+        let (mut jar, id) = citizen(&app, "kanarie@example.org").await;
+        let csrf = hidden(&get(&app, &mut jar, "/konto/profil").await.body, "csrf");
+        let r = post(&app, &mut jar, "/konto/profil", &format!("csrf={csrf}&family_name={CANARY}&city={CANARY}")).await;
+        assert_eq!(r.status, 303);
+        let town = app.authority_id("moorbrueck").await;
+        let (thread, _) = deliver(
+            &app.store.store,
+            app.state.objects.as_ref(),
+            &app.state.keyring,
+            "http://127.0.0.1:8080",
+            &Delivery {
+                citizen_id: id,
+                authority_id: town,
+                sender: "Stadt Moorbrück".into(),
+                subject: format!("Betreff {CANARY}"),
+                body: format!("Text {CANARY}"),
+                attachments: vec![(format!("{CANARY}.pdf"), format!("%PDF-1.7 {CANARY}").into_bytes())],
+            },
+        )
+        .await
+        .unwrap();
+        // Everything still reads back for the citizen.
+        let page = get(&app, &mut jar, &format!("/konto/postfach/{thread}")).await;
+        assert!(page.body.contains(&format!("Text {CANARY}")) && page.body.contains(&format!("{CANARY}.pdf")));
+        assert!(get(&app, &mut jar, "/konto/profil").await.body.contains(&format!("value=\"{CANARY}\"")));
+        // Nothing of it at rest.
+        let mut files: Vec<std::path::PathBuf> = Vec::new();
+        let mut dirs = vec![objects.path().to_owned()];
+        if let Some(d) = &app.store.dir {
+            dirs.push(d.path().to_owned());
+        }
+        while let Some(d) = dirs.pop() {
+            for e in std::fs::read_dir(&d).unwrap().flatten() {
+                if e.file_type().unwrap().is_dir() { dirs.push(e.path()) } else { files.push(e.path()) }
+            }
+        }
+        assert!(files.iter().any(|f| f.starts_with(objects.path())), "the file went to the object store");
+        if app.store.name == "sqlite" {
+            assert!(files.iter().any(|f| f.extension().is_some_and(|e| e == "db")), "the database file is scanned");
+        } else {
+            for (table, column) in [
+                ("citizen_profile", "value"),
+                ("postfach_messages", "body"),
+                ("postfach_threads", "subject"),
+                ("postfach_attachments", "file_name"),
+            ] {
+                let n = amtsweg_store::testing::count_containing(&app.store.store, table, column, CANARY).await;
+                assert_eq!(n, 0, "{table}.{column}");
+            }
+        }
+        for f in files {
+            let bytes = std::fs::read(&f).unwrap();
+            assert!(!bytes.windows(CANARY.len()).any(|w| w == CANARY.as_bytes()), "canary in {}", f.display());
+        }
+        app.cleanup().await;
+    }
 }

@@ -146,8 +146,10 @@ async fn citizens_sign_in_link_and_step_up_with_openid_connect() {
         let me = get(app, &mut jar, "/konto/").await;
         assert!(me.body.contains("substanziell (z. B. ELSTER-Zertifikat)"), "{}", me.body);
         let alice = app.store.store.identity("oidc:test", "alice").await.unwrap().expect("identity stored");
-        let profile = app.store.store.profile(alice.citizen_id).await.unwrap();
-        assert!(profile.iter().any(|v| v.field == "family_name" && v.value == "alice" && v.source == "oidc:test"));
+        let profile = amtsweg_web::konto::daten::profile(&app.state, alice.citizen_id).await.unwrap();
+        assert!(
+            profile.iter().any(|v| v.field == "family_name" && v.value == "alice" && v.source.as_str() == "oidc:test")
+        );
         // Again: the same account, never a second one.
         let mut again = Jar::default();
         sign_in_with_provider(app, &mut again, "/konto/oidc/test/start", "alice", "urn:amtsweg:loa:low").await;

@@ -4,6 +4,7 @@
 //! the central account host (`sso`).
 
 mod anmelden;
+pub mod daten;
 mod identity;
 mod oidc;
 pub mod postfach;

@@ -3,6 +3,7 @@
 //! streaming). Every query names the signed-in citizen; someone else's thread or
 //! attachment is simply not found.
 
+use super::daten::{open_postfach_text, seal_postfach};
 use super::{CitizenContext, base};
 use crate::AppState;
 use crate::error::AppError;
@@ -25,8 +26,9 @@ pub async fn list(State(state): State<AppState>, me: CitizenContext, uri: Uri) -
     for t in state.store.threads(me.citizen.id).await? {
         let messages = state.store.messages(me.citizen.id, t.id).await?;
         let unread = messages.iter().filter(|m| m.is_to_citizen() && m.read_at.is_none()).count();
+        let subject = open_postfach_text(&state, t.authority_id, "subject", &t.subject).await;
         threads.push(context! {
-            id => t.id, subject => &t.subject, authority => authority_name(&state, t.authority_id),
+            id => t.id, subject, authority => authority_name(&state, t.authority_id),
             when => berlin_time(t.updated_at), unread, count => messages.len(),
         });
     }
@@ -51,25 +53,22 @@ async fn render_thread(
     mark_read: bool,
 ) -> Result<Response, AppError> {
     let t = state.store.thread(me.citizen.id, thread_id).await?.ok_or(AppError::NotFound)?;
+    let subject = open_postfach_text(state, t.authority_id, "subject", &t.subject).await;
     let attachments = state.store.attachments(me.citizen.id, thread_id).await?;
-    let messages: Vec<Value> = state
-        .store
-        .messages(me.citizen.id, thread_id)
-        .await?
-        .iter()
-        .map(|m| {
-            let files: Vec<Value> = attachments
-                .iter()
-                .filter(|a| a.message_id == m.id)
-                .map(|a| context! { id => a.id, name => &a.file_name, kb => (a.size + 1023) / 1024 })
-                .collect();
-            context! {
-                from => if m.is_to_citizen() { m.sender.clone() } else { "Sie".to_owned() },
-                to_citizen => m.is_to_citizen(), unread => m.is_to_citizen() && m.read_at.is_none(),
-                when => berlin_time(m.created_at), lines => m.body.lines().collect::<Vec<_>>(), files,
-            }
-        })
-        .collect();
+    let mut messages: Vec<Value> = Vec::new();
+    for m in state.store.messages(me.citizen.id, thread_id).await? {
+        let mut files: Vec<Value> = Vec::new();
+        for a in attachments.iter().filter(|a| a.message_id == m.id) {
+            let name = open_postfach_text(state, t.authority_id, "file_name", &a.file_name).await;
+            files.push(context! { id => a.id, name, kb => (a.size + 1023) / 1024 });
+        }
+        let body = open_postfach_text(state, t.authority_id, "message", &m.body).await;
+        messages.push(context! {
+            from => if m.is_to_citizen() { m.sender.clone() } else { "Sie".to_owned() },
+            to_citizen => m.is_to_citizen(), unread => m.is_to_citizen() && m.read_at.is_none(),
+            when => berlin_time(m.created_at), lines => body.lines().map(str::to_owned).collect::<Vec<_>>(), files,
+        });
+    }
     // Opening the thread is reading it — when the citizen opened it, not when another
     // site sent the browser here (Sec-Fetch-Site: cross-site).
     if mark_read {
@@ -79,7 +78,7 @@ async fn render_thread(
     }
     let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let ctx = context! {
-        id => t.id, subject => &t.subject, authority => authority_name(state, t.authority_id), messages,
+        id => t.id, subject, authority => authority_name(state, t.authority_id), messages,
         typed, error, sent, max_files => MAX_ATTACHMENTS, max_mb => MAX_ATTACHMENT_BYTES / 1024 / 1024,
         ..base(state, Some(me), "/konto/postfach/")
     };
@@ -171,7 +170,7 @@ pub async fn reply(
         }
     }
     if problem.is_none()
-        && let Err(e) = check_message(&t.subject, &up.body)
+        && let Err(e) = check_message("Antwort", &up.body)
     {
         problem = Some(e.0);
     }
@@ -182,22 +181,25 @@ pub async fn reply(
     // is written in one transaction afterwards, so a crash leaves at most an orphan
     // file, never a message with a missing attachment.
     let mut stored = Vec::new();
+    let keys = (&state.keyring, &state.store);
     for (name, content_type, bytes) in checked {
         let key =
             format!("authorities/{}/postfach/{}/{}", t.authority_id, me.citizen.id, crate::session::random_token());
         let size = i64::try_from(bytes.len()).unwrap_or(i64::MAX);
+        let sealed = seal_postfach(keys, t.authority_id, "file", &bytes).await?;
         state
             .objects
-            .put(&object_store::path::Path::from(key.as_str()), bytes.into())
+            .put(&object_store::path::Path::from(key.as_str()), sealed.into_bytes().into())
             .await
             .map_err(|e| AppError::Objects(e.to_string()))?;
         stored.push(NewAttachment {
-            file_name: sanitize_name(&name),
+            file_name: seal_postfach(keys, t.authority_id, "file_name", sanitize_name(&name).as_bytes()).await?,
             content_type: content_type.to_owned(),
             size,
             object_key: key,
         });
     }
+    let body = seal_postfach(keys, t.authority_id, "message", up.body.trim().as_bytes()).await?;
     let mut tx = state.store.begin().await?;
     tx.post_message(
         me.citizen.id,
@@ -206,7 +208,7 @@ pub async fn reply(
         "",
         Direction::FromCitizen,
         "Bürgerin/Bürger",
-        up.body.trim(),
+        &body,
         &stored,
     )
     .await?;
@@ -231,11 +233,18 @@ pub async fn attachment(
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
     let a = state.store.attachment(me.citizen.id, id).await?.ok_or(AppError::NotFound)?;
-    let bytes = match state.objects.get(&object_store::path::Path::from(a.object_key.as_str())).await {
+    let authority = state.store.thread_of_message(me.citizen.id, a.message_id).await?.ok_or(AppError::NotFound)?;
+    let sealed = match state.objects.get(&object_store::path::Path::from(a.object_key.as_str())).await {
         Ok(r) => r.bytes().await.map_err(|e| AppError::Objects(e.to_string()))?,
         Err(object_store::Error::NotFound { .. }) => return Err(AppError::NotFound),
         Err(e) => return Err(AppError::Objects(e.to_string())),
     };
+    let sealed =
+        String::from_utf8(sealed.to_vec()).map_err(|_| AppError::Internal("stored file is not sealed".into()))?;
+    let scope = super::daten::authority_scope(authority);
+    let bytes = state.keyring.open(&state.store, &scope, "postfach:file", &sealed).await?;
+    let file_name = open_postfach_text(&state, authority, "file_name", &a.file_name).await;
+    let a = amtsweg_store::konto::Attachment { file_name, ..a };
     let ascii: String =
         a.file_name.chars().map(|c| if c.is_ascii_alphanumeric() || ".-_ ".contains(c) { c } else { '_' }).collect();
     let encoded: String = a
@@ -283,6 +292,8 @@ pub enum DeliveryError {
     Store(#[from] amtsweg_store::StoreError),
     #[error("object store: {0}")]
     Objects(#[from] object_store::Error),
+    #[error("{0}")]
+    Crypto(#[from] crate::crypto::CryptoError),
 }
 
 /// Puts a message into a citizen's Postfach and, in the same transaction, queues an
@@ -294,6 +305,7 @@ pub enum DeliveryError {
 pub async fn deliver(
     store: &amtsweg_store::Store,
     objects: &dyn object_store::ObjectStore,
+    keyring: &crate::crypto::Keyring,
     public_base_url: &str,
     d: &Delivery,
 ) -> Result<(i64, i64), DeliveryError> {
@@ -307,26 +319,21 @@ pub async fn deliver(
         let content_type = check_attachment(name, bytes).map_err(|e| DeliveryError::Invalid(e.0))?;
         let key =
             format!("authorities/{}/postfach/{}/{}", d.authority_id, d.citizen_id, crate::session::random_token());
-        objects.put(&object_store::path::Path::from(key.as_str()), bytes.clone().into()).await?;
+        let sealed = seal_postfach((keyring, store), d.authority_id, "file", bytes).await?;
+        objects.put(&object_store::path::Path::from(key.as_str()), sealed.into_bytes().into()).await?;
         stored.push(NewAttachment {
-            file_name: sanitize_name(name),
+            file_name: seal_postfach((keyring, store), d.authority_id, "file_name", sanitize_name(name).as_bytes())
+                .await?,
             content_type: content_type.to_owned(),
             size: i64::try_from(bytes.len()).unwrap_or(i64::MAX),
             object_key: key,
         });
     }
+    let subject = seal_postfach((keyring, store), d.authority_id, "subject", d.subject.trim().as_bytes()).await?;
+    let body = seal_postfach((keyring, store), d.authority_id, "message", d.body.trim().as_bytes()).await?;
     let mut tx = store.begin().await?;
     let (thread, message) = tx
-        .post_message(
-            d.citizen_id,
-            d.authority_id,
-            None,
-            &d.subject,
-            Direction::ToCitizen,
-            &d.sender,
-            d.body.trim(),
-            &stored,
-        )
+        .post_message(d.citizen_id, d.authority_id, None, &subject, Direction::ToCitizen, &d.sender, &body, &stored)
         .await?;
     if let Some(email) = citizen.email.filter(|_| citizen.email_verified) {
         tx.enqueue_email(&amtsweg_store::outbox::EmailMessage {

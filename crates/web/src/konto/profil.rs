@@ -18,7 +18,7 @@ use minijinja::{Value, context};
 use serde::Deserialize;
 
 pub async fn overview(State(state): State<AppState>, me: CitizenContext, uri: Uri) -> Result<Response, AppError> {
-    let profile = state.store.profile(me.citizen.id).await?;
+    let profile = super::daten::profile(&state, me.citizen.id).await?;
     let name = ["given_name", "family_name"]
         .iter()
         .filter_map(|f| profile.iter().find(|v| v.field == *f).map(|v| v.value.clone()))
@@ -46,12 +46,12 @@ async fn render_profile(
     errors: &[(String, String)],
     saved: bool,
 ) -> Result<Response, AppError> {
-    let stored = state.store.profile(me.citizen.id).await?;
+    let stored = super::daten::profile(state, me.citizen.id).await?;
     let fields: Vec<Value> = ProfileField::ALL
         .iter()
         .map(|f| {
             let value = stored.iter().find(|v| v.field == f.key());
-            let source = value.map(amtsweg_store::konto::ProfileValue::source);
+            let source = value.map(|v| v.source.clone());
             let locked = source.as_ref().is_some_and(ProfileSource::is_locked);
             let shown = typed
                 .filter(|_| !locked)
@@ -101,8 +101,12 @@ pub async fn profile_submit(
     if !errors.is_empty() {
         return render_profile(&state, &me, Some(&pairs), &errors, false).await;
     }
-    let mut tx = state.store.begin().await?;
+    let mut sealed = Vec::new();
     for (f, v) in &values {
+        sealed.push((*f, super::daten::seal_profile_value(&state, *f, v).await?));
+    }
+    let mut tx = state.store.begin().await?;
+    for (f, v) in &sealed {
         // Values an ID provider delivered stay as they are (the store refuses).
         tx.set_profile_value(me.citizen.id, *f, v, &ProfileSource::SelfEntered, TrustLevel::Normal).await?;
     }

@@ -1,0 +1,161 @@
+//! Encryption at rest for personal data: profile values, Postfach messages and
+//! their files. AES-256-GCM under a data key per scope ("verbund" for the citizen's
+//! own data, "authority:<id>" for what an authority exchanges with citizens); data
+//! keys are stored only wrapped with the master key from the configuration, so a
+//! copy of the database or the object store alone reveals nothing.
+//!
+//! Sealed values are text: `v1:` + base64(nonce ‖ ciphertext ‖ tag); the scope and
+//! the purpose are authenticated as associated data, so a value copied into another
+//! column or another authority's scope does not open.
+
+use amtsweg_store::Store;
+use base64::Engine;
+use openssl::symm::{Cipher, decrypt_aead, encrypt_aead};
+use std::collections::HashMap;
+use tokio::sync::RwLock;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CryptoError {
+    #[error("master key: {0}")]
+    MasterKey(String),
+    #[error("store: {0}")]
+    Store(#[from] amtsweg_store::StoreError),
+    #[error("a sealed value does not open (wrong key or changed data)")]
+    Corrupt,
+    #[error("crypto: {0}")]
+    Crypto(#[from] openssl::error::ErrorStack),
+}
+
+const PREFIX: &str = "v1:";
+
+/// The master key and the data keys unwrapped so far.
+pub struct Keyring {
+    master: [u8; 32],
+    keys: RwLock<HashMap<String, [u8; 32]>>,
+}
+
+impl std::fmt::Debug for Keyring {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Keyring(…)")
+    }
+}
+
+fn b64() -> &'static base64::engine::GeneralPurpose {
+    &base64::engine::general_purpose::STANDARD
+}
+
+fn seal_with(key: &[u8; 32], plain: &[u8], aad: &[u8]) -> Result<String, CryptoError> {
+    let nonce: [u8; 12] = rand::random();
+    let mut tag = [0u8; 16];
+    let ct = encrypt_aead(Cipher::aes_256_gcm(), key, Some(&nonce), aad, plain, &mut tag)?;
+    let mut out = Vec::with_capacity(12 + ct.len() + 16);
+    out.extend_from_slice(&nonce);
+    out.extend_from_slice(&ct);
+    out.extend_from_slice(&tag);
+    Ok(format!("{PREFIX}{}", b64().encode(out)))
+}
+
+fn open_with(key: &[u8; 32], sealed: &str, aad: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    let raw = sealed.strip_prefix(PREFIX).ok_or(CryptoError::Corrupt)?;
+    let bytes = b64().decode(raw).map_err(|_| CryptoError::Corrupt)?;
+    if bytes.len() < 28 {
+        return Err(CryptoError::Corrupt);
+    }
+    let (nonce, rest) = bytes.split_at(12);
+    let (ct, tag) = rest.split_at(rest.len() - 16);
+    decrypt_aead(Cipher::aes_256_gcm(), key, Some(nonce), aad, ct, tag).map_err(|_| CryptoError::Corrupt)
+}
+
+impl Keyring {
+    /// From a base64 master key of 32 bytes.
+    ///
+    /// # Errors
+    /// When the key is not 32 bytes of base64.
+    pub fn from_base64(master: &str) -> Result<Self, CryptoError> {
+        let bytes = b64().decode(master.trim()).map_err(|_| CryptoError::MasterKey("not base64".into()))?;
+        let master: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| CryptoError::MasterKey("must be 32 bytes (base64 of 32 random bytes)".into()))?;
+        Ok(Self { master, keys: RwLock::default() })
+    }
+
+    /// A new random master key, base64 (for `amtsweg` to write on first start).
+    #[must_use]
+    pub fn new_master_key() -> String {
+        b64().encode(rand::random::<[u8; 32]>())
+    }
+
+    async fn data_key(&self, store: &Store, scope: &str) -> Result<[u8; 32], CryptoError> {
+        if let Some(k) = self.keys.read().await.get(scope) {
+            return Ok(*k);
+        }
+        let wrapped = match store.data_key(scope).await? {
+            Some(w) => w,
+            None => {
+                let fresh: [u8; 32] = rand::random();
+                let wrapped = seal_with(&self.master, &fresh, scope.as_bytes())?;
+                let mut tx = store.begin().await?;
+                tx.insert_data_key(scope, &wrapped).await?;
+                tx.commit().await?;
+                // Another node may have won the race: use what is stored.
+                store.data_key(scope).await?.unwrap_or(wrapped)
+            }
+        };
+        let key: [u8; 32] =
+            open_with(&self.master, &wrapped, scope.as_bytes())?.try_into().map_err(|_| CryptoError::Corrupt)?;
+        self.keys.write().await.insert(scope.to_owned(), key);
+        Ok(key)
+    }
+
+    /// Seals `plain` for `scope`; `purpose` (e.g. "profile:family_name") is bound in.
+    ///
+    /// # Errors
+    /// On store or crypto errors.
+    pub async fn seal(&self, store: &Store, scope: &str, purpose: &str, plain: &[u8]) -> Result<String, CryptoError> {
+        let key = self.data_key(store, scope).await?;
+        seal_with(&key, plain, format!("{scope}|{purpose}").as_bytes())
+    }
+
+    /// Opens what `seal` produced for the same scope and purpose.
+    ///
+    /// # Errors
+    /// When the value was changed, moved, or sealed with another key.
+    pub async fn open(&self, store: &Store, scope: &str, purpose: &str, sealed: &str) -> Result<Vec<u8>, CryptoError> {
+        let key = self.data_key(store, scope).await?;
+        open_with(&key, sealed, format!("{scope}|{purpose}").as_bytes())
+    }
+
+    /// `open` as UTF-8 text.
+    ///
+    /// # Errors
+    /// As `open`, or when the text is not UTF-8.
+    pub async fn open_text(
+        &self,
+        store: &Store,
+        scope: &str,
+        purpose: &str,
+        sealed: &str,
+    ) -> Result<String, CryptoError> {
+        String::from_utf8(self.open(store, scope, purpose, sealed).await?).map_err(|_| CryptoError::Corrupt)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sealed_values_are_bound_to_key_and_purpose() {
+        let k: [u8; 32] = rand::random();
+        let s = seal_with(&k, b"Mustermann", b"verbund|profile:family_name").unwrap();
+        assert!(!s.contains("Mustermann"));
+        assert_eq!(open_with(&k, &s, b"verbund|profile:family_name").unwrap(), b"Mustermann");
+        assert!(open_with(&k, &s, b"verbund|profile:given_name").is_err(), "moved to another field");
+        assert!(open_with(&rand::random(), &s, b"verbund|profile:family_name").is_err(), "another key");
+        let mut tampered = s.clone();
+        tampered.replace_range(10..11, if &s[10..11] == "A" { "B" } else { "A" });
+        assert!(open_with(&k, &tampered, b"verbund|profile:family_name").is_err());
+        assert!(Keyring::from_base64("kurz").is_err());
+        assert!(Keyring::from_base64(&Keyring::new_master_key()).is_ok());
+    }
+}
