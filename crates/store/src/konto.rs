@@ -3,7 +3,7 @@
 //! and write of personal data names the citizen it belongs to.
 
 use crate::db::{Store, Tx};
-use crate::outbox::TokenProblem;
+use crate::outbox::{TokenProblem, Tokens};
 use crate::{Result, StoreError, now_ms};
 use amtsweg_domain::TrustLevel;
 use amtsweg_domain::konto::{ProfileField, ProfileSource};
@@ -120,14 +120,6 @@ impl Direction {
 }
 
 #[derive(sqlx::FromRow)]
-struct TokenRow {
-    kind: String,
-    citizen_id: i64,
-    expires_at: i64,
-    used_at: Option<i64>,
-}
-
-#[derive(sqlx::FromRow)]
 struct CountRow {
     n: i64,
 }
@@ -168,20 +160,8 @@ impl Store {
     /// # Errors
     /// On database errors.
     pub async fn citizen_token(&self, token_hash: &str, kind: &str) -> Result<std::result::Result<i64, TokenProblem>> {
-        let q = Query::select()
-            .columns(["kind", "citizen_id", "expires_at", "used_at"])
-            .from("citizen_tokens")
-            .and_where(Expr::col("token_hash").eq(token_hash))
-            .to_owned();
-        Ok(match self.fetch_optional::<TokenRow>(&q).await? {
-            Some(t) if t.kind != kind => Err(TokenProblem::Unknown),
-            Some(t) if t.used_at.is_some() => Err(TokenProblem::Used),
-            Some(t) if t.expires_at <= now_ms() => Err(TokenProblem::Expired),
-            Some(t) => Ok(t.citizen_id),
-            None => Err(TokenProblem::Unknown),
-        })
+        self.token_owner(Tokens::Citizen, token_hash, kind).await
     }
-
     /// The citizen's profile values.
     ///
     /// # Errors
@@ -485,13 +465,7 @@ impl Tx {
         citizen_id: i64,
         expires_at: i64,
     ) -> Result<()> {
-        let q = Query::insert()
-            .into_table("citizen_tokens")
-            .columns(["token_hash", "kind", "citizen_id", "expires_at"])
-            .values_panic([token_hash.into(), kind.into(), citizen_id.into(), expires_at.into()])
-            .to_owned();
-        self.execute(&q).await?;
-        Ok(())
+        self.insert_token(Tokens::Citizen, token_hash, kind, citizen_id, expires_at).await
     }
 
     /// Uses up a one-time link; false when it was used, expired or unknown meanwhile.
@@ -499,15 +473,7 @@ impl Tx {
     /// # Errors
     /// On database errors.
     pub async fn use_citizen_token(&mut self, token_hash: &str, kind: &str) -> Result<bool> {
-        let q = Query::update()
-            .table("citizen_tokens")
-            .value("used_at", now_ms())
-            .and_where(Expr::col("token_hash").eq(token_hash))
-            .and_where(Expr::col("kind").eq(kind))
-            .and_where(Expr::col("used_at").is_null())
-            .and_where(Expr::col("expires_at").gt(now_ms()))
-            .to_owned();
-        Ok(self.execute(&q).await? == 1)
+        self.use_token(Tokens::Citizen, token_hash, kind).await
     }
 
     /// Stores one profile value. A citizen's own entry never overwrites a value an

@@ -90,9 +90,21 @@ impl Store {
         token_hash: &str,
         kind: &str,
     ) -> Result<std::result::Result<i64, TokenProblem>> {
+        self.token_owner(Tokens::Staff, token_hash, kind).await
+    }
+
+    /// The owner of a one-time link of `kind` in `tokens`, without using it up.
+    pub(crate) async fn token_owner(
+        &self,
+        tokens: Tokens,
+        token_hash: &str,
+        kind: &str,
+    ) -> Result<std::result::Result<i64, TokenProblem>> {
         let q = Query::select()
-            .columns(["kind", "user_id", "expires_at", "used_at"])
-            .from("staff_tokens")
+            .column("kind")
+            .expr_as(Expr::col(tokens.owner()), "user_id")
+            .columns(["expires_at", "used_at"])
+            .from(tokens.table())
             .and_where(Expr::col("token_hash").eq(token_hash))
             .to_owned();
         Ok(match self.fetch_optional::<TokenRow>(&q).await? {
@@ -166,13 +178,7 @@ impl Tx {
         user_id: i64,
         expires_at: i64,
     ) -> Result<()> {
-        let q = Query::insert()
-            .into_table("staff_tokens")
-            .columns(["token_hash", "kind", "user_id", "expires_at"])
-            .values_panic([token_hash.into(), kind.into(), user_id.into(), expires_at.into()])
-            .to_owned();
-        self.execute(&q).await?;
-        Ok(())
+        self.insert_token(Tokens::Staff, token_hash, kind, user_id, expires_at).await
     }
 
     /// Uses up a one-time link; false when it was used, expired or unknown meanwhile.
@@ -180,8 +186,29 @@ impl Tx {
     /// # Errors
     /// On database errors.
     pub async fn use_staff_token(&mut self, token_hash: &str, kind: &str) -> Result<bool> {
+        self.use_token(Tokens::Staff, token_hash, kind).await
+    }
+
+    pub(crate) async fn insert_token(
+        &mut self,
+        tokens: Tokens,
+        token_hash: &str,
+        kind: &str,
+        owner: i64,
+        expires_at: i64,
+    ) -> Result<()> {
+        let q = Query::insert()
+            .into_table(tokens.table())
+            .columns(["token_hash", "kind", tokens.owner(), "expires_at"])
+            .values_panic([token_hash.into(), kind.into(), owner.into(), expires_at.into()])
+            .to_owned();
+        self.execute(&q).await?;
+        Ok(())
+    }
+
+    pub(crate) async fn use_token(&mut self, tokens: Tokens, token_hash: &str, kind: &str) -> Result<bool> {
         let q = Query::update()
-            .table("staff_tokens")
+            .table(tokens.table())
             .value("used_at", now_ms())
             .and_where(Expr::col("token_hash").eq(token_hash))
             .and_where(Expr::col("kind").eq(kind))
@@ -189,5 +216,28 @@ impl Tx {
             .and_where(Expr::col("expires_at").gt(now_ms()))
             .to_owned();
         Ok(self.execute(&q).await? == 1)
+    }
+}
+
+/// The two tables of one-time links (hash only, kind, owner, expiry, use).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Tokens {
+    Staff,
+    Citizen,
+}
+
+impl Tokens {
+    fn table(self) -> &'static str {
+        match self {
+            Self::Staff => "staff_tokens",
+            Self::Citizen => "citizen_tokens",
+        }
+    }
+
+    fn owner(self) -> &'static str {
+        match self {
+            Self::Staff => "user_id",
+            Self::Citizen => "citizen_id",
+        }
     }
 }

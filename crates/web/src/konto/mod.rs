@@ -173,6 +173,16 @@ pub async fn require_trust(
     .into_response())
 }
 
+/// The form that starts a sign-in at an ID provider from a signed-in session (to
+/// link the identity or to step up): the session's CSRF token, the level, the way back.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct LinkForm {
+    pub(crate) csrf: String,
+    pub(crate) niveau: Option<String>,
+    pub(crate) weiter: Option<String>,
+}
+
 /// The ID providers to offer on a page (BundID first), asking for `level` and
 /// returning to `next`.
 pub(crate) fn offers(state: &AppState, level: TrustLevel, next: &str) -> Vec<Value> {

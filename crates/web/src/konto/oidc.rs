@@ -39,14 +39,6 @@ pub async fn start(
     begin(&state, &headers, &name, q.niveau.as_deref(), q.weiter.as_deref(), None).await
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct LinkForm {
-    csrf: String,
-    niveau: Option<String>,
-    weiter: Option<String>,
-}
-
 /// Link the provider's identity to the signed-in account, or step up: only as an
 /// explicit form of this session (CSRF), never by a link another site could use.
 pub async fn start_linked(
@@ -54,7 +46,7 @@ pub async fn start_linked(
     me: super::CitizenContext,
     headers: HeaderMap,
     Path(name): Path<String>,
-    axum::Form(f): axum::Form<LinkForm>,
+    axum::Form(f): axum::Form<super::LinkForm>,
 ) -> Result<Response, AppError> {
     me.check_form(&headers, &f.csrf)?;
     begin(&state, &headers, &name, f.niveau.as_deref(), f.weiter.as_deref(), Some(me.citizen.id)).await

@@ -116,21 +116,13 @@ pub async fn start(
     begin(&state, &headers, q.niveau.as_deref(), q.weiter.as_deref(), None).await
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct LinkForm {
-    csrf: String,
-    niveau: Option<String>,
-    weiter: Option<String>,
-}
-
 /// Link the BundID identity to the signed-in account, or step up: only as an
 /// explicit form of this session (CSRF).
 pub async fn start_linked(
     State(state): State<AppState>,
     me: super::CitizenContext,
     headers: HeaderMap,
-    Form(f): Form<LinkForm>,
+    Form(f): Form<super::LinkForm>,
 ) -> Result<Response, AppError> {
     me.check_form(&headers, &f.csrf)?;
     begin(&state, &headers, f.niveau.as_deref(), f.weiter.as_deref(), Some(me.citizen.id)).await
