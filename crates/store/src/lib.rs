@@ -9,6 +9,7 @@
 mod catalogue;
 mod db;
 pub mod editing;
+pub mod forms;
 pub mod konto;
 pub mod library;
 mod migrate;

@@ -59,6 +59,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0009_data_keys.sql"),
         postgres: include_str!("../migrations/postgres/0009_data_keys.sql"),
     },
+    Migration {
+        version: 10,
+        sqlite: include_str!("../migrations/sqlite/0010_forms.sql"),
+        postgres: include_str!("../migrations/postgres/0010_forms.sql"),
+    },
 ];
 
 impl Store {
