@@ -55,6 +55,11 @@ enum Command {
         #[command(subcommand)]
         action: AuditCommand,
     },
+    /// Import form definitions.
+    Import {
+        #[command(subcommand)]
+        what: ImportCommand,
+    },
     /// The citizens' Postfach.
     Postfach {
         #[command(subcommand)]
@@ -85,6 +90,24 @@ enum UserCommand {
     },
     /// Print the current second-factor code for a Base32 secret (for demos and tests).
     TotpCode { secret: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum ImportCommand {
+    /// A FIM XDatenfelder schema (xdf2, xdf3) as a form draft of an authority; prints a
+    /// report of everything that could not be carried over. Exit code 1 when refused.
+    Xdf {
+        file: PathBuf,
+        /// Only check and report; store nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the report (and with --dry-run the form) as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Slug of the authority that receives the form (not needed with --dry-run).
+        #[arg(long)]
+        authority: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -238,6 +261,65 @@ async fn run(command: Command, mut cfg: Config) -> anyhow::Result<()> {
                 println!("Vorläufiges Passwort: {password}");
             }
             println!("Bei der ersten Anmeldung unter /verwaltung/anmelden wird der zweite Faktor eingerichtet.");
+            Ok(())
+        }
+        Command::Import { what: ImportCommand::Xdf { file, dry_run, json, authority } } => {
+            let xml = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let imported = match amtsweg_xdf::import(&xml) {
+                Ok(i) => i,
+                Err(e) => {
+                    eprintln!("Import abgelehnt: {e}");
+                    std::process::exit(1);
+                }
+            };
+            let r = &imported.report;
+            let mut stored = None;
+            if !dry_run {
+                let slug = authority
+                    .as_deref()
+                    .ok_or_else(|| anyhow::anyhow!("--authority fehlt (oder --dry-run angeben)"))?;
+                let store = server::open_store(&cfg).await?;
+                let result = async {
+                    let a = store
+                        .authority_by_slug(slug)
+                        .await?
+                        .ok_or_else(|| anyhow::anyhow!("unbekannte Behörde „{slug}“"))?;
+                    let form_slug = amtsweg_domain::Slug::from_title(&imported.form.id);
+                    if store.form_by_slug(a.id, form_slug.as_str()).await?.is_some() {
+                        anyhow::bail!("{} hat bereits ein Formular „{form_slug}“", a.name);
+                    }
+                    let mut tx = store.begin().await?;
+                    let id = tx.create_form(a.id, &form_slug, None, &imported.form, None).await?;
+                    tx.commit().await?;
+                    anyhow::Ok((id, form_slug))
+                }
+                .await;
+                store.close().await;
+                stored = Some(result?);
+            }
+            if json {
+                let out = serde_json::json!({
+                    "report": r,
+                    "form": if dry_run { serde_json::to_value(&imported.form)? } else { serde_json::Value::Null },
+                    "stored_form_id": stored.as_ref().map(|(id, _)| *id),
+                });
+                println!("{out}");
+            } else {
+                println!("{} {} (Version {}): „{}“", r.standard, r.id, r.version, r.title);
+                println!("{} Datenfelder, {} Datenfeldgruppen übernommen.", r.fields, r.groups);
+                if r.not_supported.is_empty() {
+                    println!("Alles übernommen.");
+                } else {
+                    println!("Nicht übernommen ({}):", r.not_supported.len());
+                    for m in &r.not_supported {
+                        println!("  - {m}");
+                    }
+                }
+                match &stored {
+                    Some((id, slug)) => println!("Als Entwurf gespeichert: Formular {id} („{slug}“)."),
+                    None => println!("Probelauf: nichts gespeichert."),
+                }
+            }
             Ok(())
         }
         Command::Postfach { action: PostfachCommand::Send { to, authority, subject, text, sender, attachments } } => {

@@ -101,6 +101,7 @@ fn every_subcommand_has_help() {
         &["bench", "pages", "--help"],
         &["bench", "search", "--help"],
         &["postfach", "send", "--help"],
+        &["import", "xdf", "--help"],
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_amtsweg")).args(args).output().unwrap();
         assert!(out.status.success(), "{args:?}");
@@ -251,5 +252,49 @@ async fn authorities_write_to_a_citizens_postfach_from_the_command_line() {
     assert!(dir.path().join("master.key").exists(), "a master key was created beside the database");
     let notice = store.outbox_entries(10).await.unwrap();
     assert!(notice.iter().any(|o| o.payload.contains("neue Nachricht") && !o.payload.contains("anbei Ihr Bescheid")));
+    store.close().await;
+}
+
+#[tokio::test]
+async fn xdatenfelder_schemas_import_from_the_command_line() {
+    let shared = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance/xdatenfelder");
+    if !shared.is_dir() {
+        eprintln!("SKIPPED: {} is absent", shared.display());
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap().to_owned();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_amtsweg"))
+            .args(["--data-dir", &data])
+            .args(args)
+            .env("AMTSWEG_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    let blaue_karte = shared.join("xdf2/S00000121_BlaueKarteEU.xml");
+    let dry = run(&["import", "xdf", blaue_karte.to_str().unwrap(), "--dry-run"]);
+    assert!(dry.status.success(), "{}", String::from_utf8_lossy(&dry.stderr));
+    let out = String::from_utf8_lossy(&dry.stdout);
+    assert!(out.contains("xdf2 S00000121") && out.contains("Datenfelder") && out.contains("Probelauf"), "{out}");
+    let json = run(&["import", "xdf", blaue_karte.to_str().unwrap(), "--dry-run", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert!(v["report"]["fields"].as_u64().unwrap() > 50);
+    assert!(v["form"]["steps"].as_array().is_some_and(|s| !s.is_empty()));
+    // Refused documents: a message that names the problem and exit code 1.
+    let bad = run(&["import", "xdf", shared.join("xdf2/duplicate-required-value.xml").to_str().unwrap(), "--dry-run"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("<name> 2-mal"));
+    // Stored as a draft of an authority.
+    assert!(run(&["seed"]).status.success());
+    let ok = run(&["import", "xdf", blaue_karte.to_str().unwrap(), "--authority", "landkreis-heidekamp"]);
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("Als Entwurf gespeichert"));
+    let again = run(&["import", "xdf", blaue_karte.to_str().unwrap(), "--authority", "landkreis-heidekamp"]);
+    assert!(!again.status.success() && String::from_utf8_lossy(&again.stderr).contains("bereits ein Formular"));
+    let store = amtsweg_store::Store::open_sqlite(&dir.path().join("amtsweg.db")).await.unwrap();
+    let county = store.authority_by_slug("landkreis-heidekamp").await.unwrap().unwrap();
+    let form = store.form_by_slug(county.id, "s00000121").await.unwrap().expect("stored");
+    assert_eq!(form.published_version, 0, "a draft, to be reviewed and published");
     store.close().await;
 }
