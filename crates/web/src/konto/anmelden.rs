@@ -13,7 +13,7 @@ use crate::session::{self, CITIZEN_COOKIE, Identification, PRE_SESSION_COOKIE};
 use crate::verwaltung::audit;
 use axum::Form;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use serde::Deserialize;
@@ -78,7 +78,6 @@ fn render_login(state: &AppState, v: &LoginView<'_>, status: StatusCode) -> Resu
 pub async fn form(
     State(state): State<AppState>,
     headers: HeaderMap,
-    uri: Uri,
     Query(q): Query<NextParam>,
 ) -> Result<Response, AppError> {
     let next = safe_next(q.weiter.as_deref());
@@ -86,7 +85,6 @@ pub async fn form(
     if let Some(r) = super::sso::redirect_to_central(&state, &headers, &next) {
         return Ok(r);
     }
-    let _ = uri;
     if session::current(&state, &headers, "citizen").await?.is_some() {
         return Ok(Redirect::to(&next).into_response());
     }

@@ -194,19 +194,17 @@ fn origin_of(url: &str) -> String {
 pub struct AcsForm {
     #[serde(rename = "SAMLResponse")]
     saml_response: String,
-    #[serde(rename = "RelayState")]
-    relay_state: String,
 }
 
 /// The IdP's answer. No CSRF token is possible on this cross-site POST; what
-/// protects it is the one-time pending request bound to this browser.
+/// protects it is the one-time pending request bound to this browser. RelayState is
+/// an opaque random value here and carries nothing we need back.
 pub async fn acs(
     State(state): State<AppState>,
     headers: HeaderMap,
     Form(f): Form<AcsForm>,
 ) -> Result<Response, AppError> {
     let saml = state.saml.clone().ok_or(AppError::NotFound)?;
-    let _ = f.relay_state;
     let fail = |title: &str, message: &str| super::identity::problem(&state, StatusCode::BAD_REQUEST, title, message);
     let now = amtsweg_store::now_ms();
     let v = match amtsweg_saml::validate_response(

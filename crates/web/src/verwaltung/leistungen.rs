@@ -495,8 +495,6 @@ pub async fn history(
 pub struct RestoreForm {
     #[serde(default)]
     csrf: String,
-    #[serde(default)]
-    version: i64,
 }
 
 pub async fn restore(
@@ -518,7 +516,6 @@ pub async fn restore(
         .find(|r| r.revision == revision)
         .ok_or(AppError::NotFound)?;
     let expected = draft.map_or(0, |d| d.version);
-    let _ = f.version;
     let mut tx = state.store.begin().await?;
     tx.save_draft(a.id, id, expected, &rev.content()?, Some(staff.user.id)).await?;
     tx.commit().await?;
