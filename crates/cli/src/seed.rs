@@ -28,7 +28,26 @@ pub struct SeedFile {
     contacts: Vec<ContactSeed>,
     #[serde(default)]
     leistungen: Vec<LeistungSeed>,
+    #[serde(default)]
+    forms: Vec<FormSeed>,
 }
+
+/// A published form of a service; `file` names one of the forms shipped with the
+/// demo (`demo/forms/`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FormSeed {
+    authority: String,
+    leistung: String,
+    file: String,
+}
+
+/// The demo's form definitions, embedded in the binary.
+const DEMO_FORMS: [(&str, &str); 3] = [
+    ("briefwahl.json", include_str!("../demo/forms/briefwahl.json")),
+    ("hundesteuer.json", include_str!("../demo/forms/hundesteuer.json")),
+    ("osterfeuer.json", include_str!("../demo/forms/osterfeuer.json")),
+];
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -400,6 +419,25 @@ pub async fn apply(store: &Store, seed: &SeedFile) -> anyhow::Result<SeedOutcome
         tx.offer_to_library(*authority_id, l.id, None).await?;
         tx.commit().await?;
     }
+    for f in &seed.forms {
+        let json = DEMO_FORMS
+            .iter()
+            .find(|(name, _)| *name == f.file)
+            .map(|(_, json)| *json)
+            .ok_or_else(|| anyhow!("form „{}“: no such form file among the shipped ones", f.file))?;
+        let form: amtsweg_forms::Form =
+            serde_json::from_str(json).with_context(|| format!("form {} is not a valid form definition", f.file))?;
+        let (authority_id, _, _) =
+            authority_ids.get(f.authority.as_str()).ok_or_else(|| anyhow!("form {}: unknown authority", f.file))?;
+        let l = store
+            .leistung(*authority_id, &f.leistung)
+            .await?
+            .ok_or_else(|| anyhow!("form {}: unknown service {}", f.file, f.leistung))?;
+        let mut tx = store.begin().await?;
+        let id = tx.create_form(*authority_id, &Slug::parse(&form.id)?, Some(l.id), &form, None).await?;
+        tx.publish_form(*authority_id, id, 1, None).await?;
+        tx.commit().await?;
+    }
     Ok(SeedOutcome::Seeded { authorities: seed.authorities.len(), leistungen: seed.leistungen.len() })
 }
 
@@ -417,6 +455,17 @@ impl SeedFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_demo_forms_are_valid_forms() {
+        let s = parse(DEMO).unwrap();
+        assert_eq!(s.forms.len(), DEMO_FORMS.len());
+        for (name, json) in DEMO_FORMS {
+            let form: amtsweg_forms::Form = serde_json::from_str(json).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(!form.steps.is_empty(), "{name}");
+            assert!(s.forms.iter().any(|f| f.file == name), "{name} is seeded");
+        }
+    }
 
     #[test]
     fn the_demo_verbund_is_valid_and_complete() {

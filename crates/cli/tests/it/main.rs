@@ -6,6 +6,7 @@ mod binary;
 mod browser;
 mod bundid;
 mod editing;
+mod forms;
 mod isolation;
 mod konto;
 mod legal_pages;
