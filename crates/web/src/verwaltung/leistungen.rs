@@ -182,6 +182,7 @@ fn notice_text(code: Option<&str>) -> Option<String> {
         "wiederhergestellt" => Some(
             "Die ältere Fassung wurde als Entwurf übernommen. Prüfen Sie sie und veröffentlichen Sie sie dann.".into(),
         ),
+        "wiederherstellen-konflikt" => Some("Jemand anderes hat den Entwurf gerade gespeichert; die ältere Fassung wurde nicht übernommen. Bitte prüfen Sie den Entwurf und versuchen Sie es erneut.".into()),
         _ => None,
     }
 }
@@ -517,8 +518,11 @@ pub async fn restore(
         .ok_or(AppError::NotFound)?;
     let expected = draft.map_or(0, |d| d.version);
     let mut tx = state.store.begin().await?;
-    tx.save_draft(a.id, id, expected, &rev.content()?, Some(staff.user.id)).await?;
+    // A save in between wins; the editor is told instead of being told it worked.
+    let notice = match tx.save_draft(a.id, id, expected, &rev.content()?, Some(staff.user.id)).await? {
+        Saved::Ok(_) => "wiederhergestellt",
+        Saved::Conflict { .. } => "wiederherstellen-konflikt",
+    };
     tx.commit().await?;
-    Ok(Redirect::to(&format!("/verwaltung/behoerden/{}/leistungen/{id}?hinweis=wiederhergestellt", a.slug))
-        .into_response())
+    Ok(Redirect::to(&format!("/verwaltung/behoerden/{}/leistungen/{id}?hinweis={notice}", a.slug)).into_response())
 }

@@ -46,6 +46,9 @@ fn notice_text(code: Option<&str>) -> Option<&'static str> {
         "wiederhergestellt" => {
             Some("Die ältere Fassung wurde als Entwurf übernommen. Prüfen Sie sie und veröffentlichen Sie sie dann.")
         }
+        "wiederherstellen-konflikt" => Some(
+            "Jemand anderes hat den Entwurf gerade gespeichert; die ältere Fassung wurde nicht übernommen. Bitte prüfen Sie den Entwurf und versuchen Sie es erneut.",
+        ),
         _ => None,
     }
 }
@@ -286,8 +289,12 @@ pub async fn restore(
         .ok_or(AppError::NotFound)?;
     let expected = state.store.page_draft(a.id, kind.slug()).await?.map_or(0, |d| d.version);
     let mut tx = state.store.begin().await?;
-    tx.save_page_draft(a.id, kind.slug(), expected, &rev.content()?, Some(staff.user.id)).await?;
+    // A save in between wins; the editor is told instead of being told it worked.
+    let notice = match tx.save_page_draft(a.id, kind.slug(), expected, &rev.content()?, Some(staff.user.id)).await? {
+        Saved::Ok(_) => "wiederhergestellt",
+        Saved::Conflict { .. } => "wiederherstellen-konflikt",
+    };
     tx.commit().await?;
-    Ok(Redirect::to(&format!("/verwaltung/behoerden/{}/seiten/{}?hinweis=wiederhergestellt", a.slug, kind.slug()))
+    Ok(Redirect::to(&format!("/verwaltung/behoerden/{}/seiten/{}?hinweis={notice}", a.slug, kind.slug()))
         .into_response())
 }
