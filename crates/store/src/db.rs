@@ -302,6 +302,19 @@ impl Tx {
         })
     }
 
+    pub(crate) async fn fetch_all_in_tx<T: AnyRow>(&mut self, q: &impl QueryStatementWriter) -> Result<Vec<T>> {
+        Ok(match &mut self.inner {
+            TxInner::Sqlite(t) => {
+                let (sql, values) = q.build(SqliteQueryBuilder);
+                sqlx::query_as_with(AssertSqlSafe(sql), sqlite_args(values)?).fetch_all(&mut **t).await?
+            }
+            TxInner::Postgres(t) => {
+                let (sql, values) = q.build(PostgresQueryBuilder);
+                sqlx::query_as_with(AssertSqlSafe(sql), pg_args(values)?).fetch_all(&mut **t).await?
+            }
+        })
+    }
+
     /// Serialises writers of the audit hash chain until this transaction ends. SQLite
     /// already has a single writer; PostgreSQL takes a transaction-scoped advisory lock.
     pub(crate) async fn lock_audit_chain(&mut self) -> Result<()> {

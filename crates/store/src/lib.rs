@@ -17,6 +17,7 @@ pub mod outbox;
 pub mod pages;
 pub mod rows;
 pub mod staff;
+pub mod submissions;
 #[cfg(feature = "test-support")]
 pub mod testing;
 

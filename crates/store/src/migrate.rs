@@ -64,6 +64,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0010_forms.sql"),
         postgres: include_str!("../migrations/postgres/0010_forms.sql"),
     },
+    Migration {
+        version: 11,
+        sqlite: include_str!("../migrations/sqlite/0011_submissions.sql"),
+        postgres: include_str!("../migrations/postgres/0011_submissions.sql"),
+    },
 ];
 
 impl Store {

@@ -1,0 +1,635 @@
+//! Applications: drafts in progress (with their uploaded files) and submissions.
+//!
+//! The store sees only sealed answers and file names (the web layer encrypts them
+//! under the authority's data key). A submission is written in one transaction with
+//! its receipt number, its files and the confirmation e-mail in the outbox, and the
+//! draft it came from is deleted in the same transaction: after the commit the
+//! application exists exactly once, before it nothing of it does.
+
+use crate::db::{Store, Tx};
+use crate::outbox::EmailMessage;
+use crate::{Result, now_ms};
+use sea_query::{Expr, ExprTrait, OnConflict, Order, Query};
+use serde::Serialize;
+
+/// An application in progress.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct ApplicationDraft {
+    pub token: String,
+    pub authority_id: i64,
+    pub form_id: i64,
+    pub form_version: i64,
+    pub citizen_id: Option<i64>,
+    pub browser_hash: String,
+    pub csrf: String,
+    /// Sealed JSON of the answers so far.
+    pub answers: String,
+    /// The step the citizen was last on.
+    pub step: String,
+    pub resume_hash: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub expires_at: i64,
+}
+
+const DRAFT_COLUMNS: [&str; 13] = [
+    "token",
+    "authority_id",
+    "form_id",
+    "form_version",
+    "citizen_id",
+    "browser_hash",
+    "csrf",
+    "answers",
+    "step",
+    "resume_hash",
+    "created_at",
+    "updated_at",
+    "expires_at",
+];
+
+/// A new draft.
+#[derive(Debug, Clone)]
+pub struct NewDraft<'a> {
+    pub token: &'a str,
+    pub authority_id: i64,
+    pub form_id: i64,
+    pub form_version: i64,
+    pub citizen_id: Option<i64>,
+    pub browser_hash: &'a str,
+    pub csrf: &'a str,
+    pub answers: &'a str,
+    pub step: &'a str,
+    pub expires_at: i64,
+}
+
+/// A file uploaded into a draft or attached to a submission.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct FileRow {
+    pub id: i64,
+    /// The field (path) the file answers.
+    pub field: String,
+    /// Sealed.
+    pub file_name: String,
+    pub content_type: String,
+    pub size: i64,
+    pub sha256: String,
+    pub object_key: String,
+}
+
+const FILE_COLUMNS: [&str; 7] = ["id", "field", "file_name", "content_type", "size", "sha256", "object_key"];
+
+#[derive(Debug, Clone)]
+pub struct NewFile<'a> {
+    pub field: &'a str,
+    pub file_name: &'a str,
+    pub content_type: &'a str,
+    pub size: i64,
+    pub sha256: &'a str,
+    pub object_key: &'a str,
+}
+
+/// A submitted application.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct SubmissionRow {
+    pub id: i64,
+    pub authority_id: i64,
+    pub form_id: i64,
+    pub form_version: i64,
+    pub form_token: String,
+    pub receipt_number: String,
+    pub title: String,
+    pub citizen_id: Option<i64>,
+    pub browser_hash: String,
+    pub status: String,
+    /// Sealed JSON of the answers.
+    pub data: String,
+    pub data_hash: String,
+    pub submitted_at: i64,
+    pub status_at: i64,
+}
+
+const SUBMISSION_COLUMNS: [&str; 14] = [
+    "id",
+    "authority_id",
+    "form_id",
+    "form_version",
+    "form_token",
+    "receipt_number",
+    "title",
+    "citizen_id",
+    "browser_hash",
+    "status",
+    "data",
+    "data_hash",
+    "submitted_at",
+    "status_at",
+];
+
+/// Status of a submission as it arrives.
+pub const STATUS_RECEIVED: &str = "eingegangen";
+
+/// What to store for a submission.
+#[derive(Debug, Clone)]
+pub struct NewSubmission<'a> {
+    /// The draft's token; also the idempotency key.
+    pub form_token: &'a str,
+    pub authority_id: i64,
+    pub form_id: i64,
+    pub form_version: i64,
+    pub title: &'a str,
+    pub citizen_id: Option<i64>,
+    pub browser_hash: &'a str,
+    pub data: &'a str,
+    pub data_hash: &'a str,
+    /// Prefix and year of the receipt number, e.g. ("HK", 2026) for `HK-2026-000123`.
+    pub receipt_prefix: &'a str,
+    pub year: i64,
+    /// The confirmation e-mail, if the citizen gave an address.
+    pub confirmation: Option<&'a EmailMessage>,
+}
+
+/// The stored submission, and whether this call stored it (false: it existed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Submitted {
+    pub id: i64,
+    pub receipt_number: String,
+    pub new: bool,
+}
+
+/// A receipt number such as `HK-2026-000123`.
+#[must_use]
+pub fn receipt_number(prefix: &str, year: i64, n: i64) -> String {
+    format!("{prefix}-{year}-{n:06}")
+}
+
+impl Store {
+    /// A draft by its token.
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn application_draft(&self, token: &str) -> Result<Option<ApplicationDraft>> {
+        let q = Query::select()
+            .columns(DRAFT_COLUMNS)
+            .from("form_drafts")
+            .and_where(Expr::col("token").eq(token))
+            .to_owned();
+        self.fetch_optional(&q).await
+    }
+
+    /// The draft whose e-mailed resume link has this hash.
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn application_draft_by_resume(&self, resume_hash: &str) -> Result<Option<ApplicationDraft>> {
+        let q = Query::select()
+            .columns(DRAFT_COLUMNS)
+            .from("form_drafts")
+            .and_where(Expr::col("resume_hash").eq(resume_hash))
+            .to_owned();
+        self.fetch_optional(&q).await
+    }
+
+    /// The drafts kept in a citizen's account, newest first.
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn application_drafts_of_citizen(&self, citizen_id: i64) -> Result<Vec<ApplicationDraft>> {
+        let q = Query::select()
+            .columns(DRAFT_COLUMNS)
+            .from("form_drafts")
+            .and_where(Expr::col("citizen_id").eq(citizen_id))
+            .order_by("updated_at", Order::Desc)
+            .to_owned();
+        self.fetch_all(&q).await
+    }
+
+    /// The files of a draft.
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn application_draft_files(&self, token: &str) -> Result<Vec<FileRow>> {
+        let q = Query::select()
+            .columns(FILE_COLUMNS)
+            .from("draft_files")
+            .and_where(Expr::col("draft_token").eq(token))
+            .order_by("id", Order::Asc)
+            .to_owned();
+        self.fetch_all(&q).await
+    }
+
+    /// The submission made with a form token.
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn submission_by_token(&self, form_token: &str) -> Result<Option<SubmissionRow>> {
+        let q = Query::select()
+            .columns(SUBMISSION_COLUMNS)
+            .from("submissions")
+            .and_where(Expr::col("form_token").eq(form_token))
+            .to_owned();
+        self.fetch_optional(&q).await
+    }
+
+    /// One submission of an authority.
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn submission(&self, authority_id: i64, id: i64) -> Result<Option<SubmissionRow>> {
+        let q = Query::select()
+            .columns(SUBMISSION_COLUMNS)
+            .from("submissions")
+            .and_where(Expr::col("authority_id").eq(authority_id))
+            .and_where(Expr::col("id").eq(id))
+            .to_owned();
+        self.fetch_optional(&q).await
+    }
+
+    /// One submission of a citizen.
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn submission_of_citizen(&self, citizen_id: i64, id: i64) -> Result<Option<SubmissionRow>> {
+        let q = Query::select()
+            .columns(SUBMISSION_COLUMNS)
+            .from("submissions")
+            .and_where(Expr::col("citizen_id").eq(citizen_id))
+            .and_where(Expr::col("id").eq(id))
+            .to_owned();
+        self.fetch_optional(&q).await
+    }
+
+    /// A citizen's submissions, newest first.
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn submissions_of_citizen(&self, citizen_id: i64) -> Result<Vec<SubmissionRow>> {
+        let q = Query::select()
+            .columns(SUBMISSION_COLUMNS)
+            .from("submissions")
+            .and_where(Expr::col("citizen_id").eq(citizen_id))
+            .order_by("submitted_at", Order::Desc)
+            .order_by("id", Order::Desc)
+            .to_owned();
+        self.fetch_all(&q).await
+    }
+
+    /// The files of a submission.
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn submission_files(&self, submission_id: i64) -> Result<Vec<FileRow>> {
+        let q = Query::select()
+            .columns(FILE_COLUMNS)
+            .from("submission_files")
+            .and_where(Expr::col("submission_id").eq(submission_id))
+            .order_by("id", Order::Asc)
+            .to_owned();
+        self.fetch_all(&q).await
+    }
+
+    /// How many submissions an authority has (for tests and the start-up benchmark).
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn count_submissions(&self, authority_id: i64) -> Result<i64> {
+        #[derive(sqlx::FromRow)]
+        struct N {
+            n: i64,
+        }
+        let q = Query::select()
+            .expr_as(Expr::col("id").count(), "n")
+            .from("submissions")
+            .and_where(Expr::col("authority_id").eq(authority_id))
+            .to_owned();
+        Ok(self.fetch_optional::<N>(&q).await?.map_or(0, |r| r.n))
+    }
+}
+
+impl Tx {
+    /// Creates a draft; false when a draft with this token exists already (a retried
+    /// first step).
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn create_application_draft(&mut self, d: &NewDraft<'_>) -> Result<bool> {
+        let now = now_ms();
+        let q = Query::insert()
+            .into_table("form_drafts")
+            .columns([
+                "token",
+                "authority_id",
+                "form_id",
+                "form_version",
+                "citizen_id",
+                "browser_hash",
+                "csrf",
+                "answers",
+                "step",
+                "created_at",
+                "updated_at",
+                "expires_at",
+            ])
+            .values_panic([
+                d.token.into(),
+                d.authority_id.into(),
+                d.form_id.into(),
+                d.form_version.into(),
+                d.citizen_id.into(),
+                d.browser_hash.into(),
+                d.csrf.into(),
+                d.answers.into(),
+                d.step.into(),
+                now.into(),
+                now.into(),
+                d.expires_at.into(),
+            ])
+            .on_conflict(OnConflict::column("token").do_nothing().to_owned())
+            .to_owned();
+        Ok(self.execute(&q).await? == 1)
+    }
+
+    /// Stores the answers so far and the step reached; extends the expiry.
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn save_application_draft(
+        &mut self,
+        token: &str,
+        answers: &str,
+        step: &str,
+        expires_at: i64,
+    ) -> Result<bool> {
+        let q = Query::update()
+            .table("form_drafts")
+            .value("answers", answers)
+            .value("step", step)
+            .value("updated_at", now_ms())
+            .value("expires_at", expires_at)
+            .and_where(Expr::col("token").eq(token))
+            .to_owned();
+        Ok(self.execute(&q).await? == 1)
+    }
+
+    /// Keeps a draft in a citizen's account (after they signed in while filling it).
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn claim_application_draft(&mut self, token: &str, citizen_id: i64) -> Result<bool> {
+        let q = Query::update()
+            .table("form_drafts")
+            .value("citizen_id", citizen_id)
+            .and_where(Expr::col("token").eq(token))
+            .and_where(Expr::col("citizen_id").is_null())
+            .to_owned();
+        Ok(self.execute(&q).await? == 1)
+    }
+
+    /// Remembers the hash of the resume link just e-mailed (an older link stops working).
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn set_application_draft_resume(&mut self, token: &str, resume_hash: &str) -> Result<bool> {
+        let q = Query::update()
+            .table("form_drafts")
+            .value("resume_hash", resume_hash)
+            .and_where(Expr::col("token").eq(token))
+            .to_owned();
+        Ok(self.execute(&q).await? == 1)
+    }
+
+    /// Binds a draft to the browser that opened its resume link; the link is used up.
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn rebind_application_draft(
+        &mut self,
+        token: &str,
+        resume_hash: &str,
+        browser_hash: &str,
+    ) -> Result<bool> {
+        let q = Query::update()
+            .table("form_drafts")
+            .value("browser_hash", browser_hash)
+            .value("resume_hash", Option::<String>::None)
+            .and_where(Expr::col("token").eq(token))
+            .and_where(Expr::col("resume_hash").eq(resume_hash))
+            .to_owned();
+        Ok(self.execute(&q).await? == 1)
+    }
+
+    /// Deletes a draft and its file rows; returns the object keys to delete.
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn delete_application_draft(&mut self, token: &str) -> Result<Vec<String>> {
+        let keys = self.draft_file_keys(token).await?;
+        let q = Query::delete().from_table("draft_files").and_where(Expr::col("draft_token").eq(token)).to_owned();
+        self.execute(&q).await?;
+        let q = Query::delete().from_table("form_drafts").and_where(Expr::col("token").eq(token)).to_owned();
+        self.execute(&q).await?;
+        Ok(keys)
+    }
+
+    async fn draft_file_keys(&mut self, token: &str) -> Result<Vec<String>> {
+        #[derive(sqlx::FromRow)]
+        struct Key {
+            object_key: String,
+        }
+        let q = Query::select()
+            .column("object_key")
+            .from("draft_files")
+            .and_where(Expr::col("draft_token").eq(token))
+            .to_owned();
+        Ok(self.fetch_all_in_tx::<Key>(&q).await?.into_iter().map(|k| k.object_key).collect())
+    }
+
+    /// Deletes up to `limit` drafts that expired before `now`; returns the object
+    /// keys of their files (to delete from the object store after the commit).
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn delete_expired_application_drafts(&mut self, now: i64, limit: u64) -> Result<(u64, Vec<String>)> {
+        #[derive(sqlx::FromRow)]
+        struct Token {
+            token: String,
+        }
+        let q = Query::select()
+            .column("token")
+            .from("form_drafts")
+            .and_where(Expr::col("expires_at").lt(now))
+            .limit(limit)
+            .to_owned();
+        let tokens = self.fetch_all_in_tx::<Token>(&q).await?;
+        let mut keys = Vec::new();
+        for t in &tokens {
+            keys.extend(self.delete_application_draft(&t.token).await?);
+        }
+        Ok((tokens.len() as u64, keys))
+    }
+
+    /// Adds an uploaded file to a draft; returns its id.
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn add_application_draft_file(&mut self, token: &str, f: &NewFile<'_>) -> Result<i64> {
+        let q = Query::insert()
+            .into_table("draft_files")
+            .columns([
+                "draft_token",
+                "field",
+                "file_name",
+                "content_type",
+                "size",
+                "sha256",
+                "object_key",
+                "created_at",
+            ])
+            .values_panic([
+                token.into(),
+                f.field.into(),
+                f.file_name.into(),
+                f.content_type.into(),
+                f.size.into(),
+                f.sha256.into(),
+                f.object_key.into(),
+                now_ms().into(),
+            ])
+            .returning_col("id")
+            .to_owned();
+        self.insert_id(&q).await
+    }
+
+    /// Removes a file from a draft; returns its object key.
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn remove_application_draft_file(&mut self, token: &str, id: i64) -> Result<Option<String>> {
+        #[derive(sqlx::FromRow)]
+        struct Key {
+            object_key: String,
+        }
+        let q = Query::select()
+            .column("object_key")
+            .from("draft_files")
+            .and_where(Expr::col("draft_token").eq(token))
+            .and_where(Expr::col("id").eq(id))
+            .to_owned();
+        let Some(k) = self.fetch_optional_in_tx::<Key>(&q).await? else { return Ok(None) };
+        let q = Query::delete()
+            .from_table("draft_files")
+            .and_where(Expr::col("draft_token").eq(token))
+            .and_where(Expr::col("id").eq(id))
+            .to_owned();
+        self.execute(&q).await?;
+        Ok(Some(k.object_key))
+    }
+
+    async fn submission_with_token(&mut self, form_token: &str) -> Result<Option<Submitted>> {
+        #[derive(sqlx::FromRow)]
+        struct Existing {
+            id: i64,
+            receipt_number: String,
+        }
+        let q = Query::select()
+            .columns(["id", "receipt_number"])
+            .from("submissions")
+            .and_where(Expr::col("form_token").eq(form_token))
+            .to_owned();
+        Ok(self.fetch_optional_in_tx::<Existing>(&q).await?.map(|e| Submitted {
+            id: e.id,
+            receipt_number: e.receipt_number,
+            new: false,
+        }))
+    }
+
+    /// The next receipt number of an authority in a year.
+    async fn next_receipt(&mut self, authority_id: i64, year: i64) -> Result<i64> {
+        let q = Query::insert()
+            .into_table("receipt_counters")
+            .columns(["authority_id", "year", "last_number"])
+            .values_panic([authority_id.into(), year.into(), 1i64.into()])
+            .on_conflict(
+                OnConflict::columns(["authority_id", "year"])
+                    .value("last_number", Expr::col(("receipt_counters", "last_number")).add(1))
+                    .to_owned(),
+            )
+            .returning_col("last_number")
+            .to_owned();
+        self.insert_id(&q).await
+    }
+
+    /// Stores a submission with its receipt number, moves the draft's files to it,
+    /// deletes the draft and queues the confirmation e-mail. A second call with the
+    /// same form token stores nothing and returns the first submission.
+    ///
+    /// # Errors
+    /// On database errors; then nothing is stored.
+    pub async fn submit(&mut self, s: &NewSubmission<'_>) -> Result<Submitted> {
+        if let Some(existing) = self.submission_with_token(s.form_token).await? {
+            return Ok(existing);
+        }
+        let n = self.next_receipt(s.authority_id, s.year).await?;
+        let receipt = receipt_number(s.receipt_prefix, s.year, n);
+        let now = now_ms();
+        let q = Query::insert()
+            .into_table("submissions")
+            .columns([
+                "authority_id",
+                "form_id",
+                "form_version",
+                "form_token",
+                "receipt_number",
+                "title",
+                "citizen_id",
+                "browser_hash",
+                "status",
+                "data",
+                "data_hash",
+                "submitted_at",
+                "status_at",
+            ])
+            .values_panic([
+                s.authority_id.into(),
+                s.form_id.into(),
+                s.form_version.into(),
+                s.form_token.into(),
+                receipt.clone().into(),
+                s.title.into(),
+                s.citizen_id.into(),
+                s.browser_hash.into(),
+                STATUS_RECEIVED.into(),
+                s.data.into(),
+                s.data_hash.into(),
+                now.into(),
+                now.into(),
+            ])
+            .returning_col("id")
+            .to_owned();
+        let id = self.insert_id(&q).await?;
+        let q = Query::insert()
+            .into_table("submission_files")
+            .columns(["submission_id", "field", "file_name", "content_type", "size", "sha256", "object_key"])
+            .select_from(
+                Query::select()
+                    .expr(Expr::val(id))
+                    .columns(["field", "file_name", "content_type", "size", "sha256", "object_key"])
+                    .from("draft_files")
+                    .and_where(Expr::col("draft_token").eq(s.form_token))
+                    .order_by("id", Order::Asc)
+                    .to_owned(),
+            )
+            .map_err(|e| crate::StoreError::Invalid(e.to_string()))?
+            .to_owned();
+        self.execute(&q).await?;
+        let q =
+            Query::delete().from_table("draft_files").and_where(Expr::col("draft_token").eq(s.form_token)).to_owned();
+        self.execute(&q).await?;
+        let q = Query::delete().from_table("form_drafts").and_where(Expr::col("token").eq(s.form_token)).to_owned();
+        self.execute(&q).await?;
+        if let Some(mail) = s.confirmation {
+            self.enqueue_email(mail).await?;
+        }
+        Ok(Submitted { id, receipt_number: receipt, new: true })
+    }
+}
