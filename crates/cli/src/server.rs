@@ -38,6 +38,21 @@ fn redact(url: &str) -> String {
     }
 }
 
+/// Deletes expired application drafts (and their files) every ten minutes.
+fn spawn_draft_sweeper(state: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            match amtsweg_web::antrag::sweep_expired(&state).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(drafts = n, "expired application drafts deleted"),
+                Err(e) => tracing::warn!(error = %e, "deleting expired drafts failed"),
+            }
+        }
+    })
+}
+
 pub async fn serve(store: Store, cfg: Config, demo: bool) -> anyhow::Result<()> {
     let state = AppState::new(store, web_config(&cfg)?).await.context("cannot start the portal")?;
     let _sync = sync::spawn(state.clone(), Duration::from_millis(cfg.sync_interval_ms.max(50)));
@@ -48,6 +63,7 @@ pub async fn serve(store: Store, cfg: Config, demo: bool) -> anyhow::Result<()> 
             None
         }
     };
+    let _drafts = spawn_draft_sweeper(state.clone());
     let listener =
         tokio::net::TcpListener::bind(&cfg.listen).await.with_context(|| format!("cannot listen on {}", cfg.listen))?;
     let addr = listener.local_addr()?;

@@ -245,6 +245,31 @@ pub struct Authority {
 }
 
 impl Authority {
+    /// The prefix of this authority's receipt numbers (`MOO-2026-000123`): the first
+    /// three letters of its name without words such as "Stadt" or "Landkreis".
+    #[must_use]
+    pub fn receipt_prefix(&self) -> String {
+        const GENERIC: [&str; 6] = ["stadt", "gemeinde", "samtgemeinde", "landkreis", "kreis", "hansestadt"];
+        let word = self
+            .name
+            .split_whitespace()
+            .find(|w| !GENERIC.contains(&w.to_lowercase().as_str()))
+            .unwrap_or(self.slug.as_str());
+        let letters: String = word
+            .chars()
+            .flat_map(|c| match c {
+                'ä' | 'Ä' => "AE".chars().collect::<Vec<_>>(),
+                'ö' | 'Ö' => "OE".chars().collect(),
+                'ü' | 'Ü' => "UE".chars().collect(),
+                'ß' => "SS".chars().collect(),
+                c if c.is_ascii_alphabetic() => vec![c.to_ascii_uppercase()],
+                _ => Vec::new(),
+            })
+            .take(3)
+            .collect();
+        if letters.is_empty() { "ANT".to_owned() } else { letters }
+    }
+
     /// The ARS prefix of the area this authority serves.
     #[must_use]
     pub fn area_prefix(&self) -> String {

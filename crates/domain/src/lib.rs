@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod authority;
+pub mod files;
 pub mod konto;
 pub mod leistung;
 pub mod library;

@@ -190,11 +190,73 @@ pub fn check_value(f: &Field, raw: &str, today: Date) -> Result<String, String> 
             _ => Err(format!("Bitte bestätigen Sie: {label}.")),
         },
         // Checked as parts (address) or by the server (files, checkboxes).
-        Kind::Address | Kind::File { .. } | Kind::Checkboxes { .. } | Kind::Info { .. } => Ok(v.to_owned()),
+        Kind::Address { .. } => {
+            let (street, place) = split_address(v);
+            let Some((plz, city)) = place.split_once(' ') else {
+                return Err(format!("Bitte geben Sie bei „{label}“ Straße, Postleitzahl und Ort an."));
+            };
+            let plz =
+                german::plz(plz).ok_or_else(|| "Die Postleitzahl hat fünf Ziffern, zum Beispiel 29391.".to_owned())?;
+            let city = city.trim();
+            if street.is_empty() || city.is_empty() {
+                return Err(format!("Bitte geben Sie bei „{label}“ Straße, Postleitzahl und Ort an."));
+            }
+            if street.chars().count() > 100
+                || city.chars().count() > 100
+                || v.chars().any(|c| c.is_control() && c != '\n')
+            {
+                return Err(format!("Die Anschrift bei „{label}“ ist zu lang oder enthält unzulässige Zeichen."));
+            }
+            Ok(format!("{street}\n{plz} {city}"))
+        }
+        Kind::File { .. } | Kind::Checkboxes { .. } | Kind::Info { .. } => Ok(v.to_owned()),
     }
 }
 
 /// "12,50", "12.50", "1.234,50 €" → cents.
+/// Splits an address answer into the street line and the "PLZ place" line.
+#[must_use]
+pub fn split_address(v: &str) -> (&str, &str) {
+    let (street, place) = v.split_once('\n').unwrap_or((v, ""));
+    (street.trim(), place.trim())
+}
+
+/// Every answer of `answers` in its normal form (amounts in cents, dates ISO,
+/// Kfz and IBAN spelled canonically); answers that do not check stay as given.
+#[must_use]
+pub fn normalize(form: &Form, answers: &Answers, today: Date) -> Answers {
+    let fields: BTreeMap<&str, &Field> = form
+        .steps
+        .iter()
+        .flat_map(|s| &s.items)
+        .flat_map(|i| match i {
+            Item::Field(f) => vec![f],
+            Item::Group(g) => g.fields.iter().collect(),
+        })
+        .map(|f| (f.id.as_str(), f))
+        .collect();
+    let norm = |id: &str, a: &Answer| -> Answer {
+        match (a, fields.get(id)) {
+            (Answer::One(v), Some(f)) if !v.trim().is_empty() => {
+                Answer::One(check_value(f, v, today).unwrap_or_else(|_| v.clone()))
+            }
+            _ => a.clone(),
+        }
+    };
+    answers
+        .iter()
+        .map(|(k, a)| {
+            let v = match a {
+                Answer::Rows(rows) => Answer::Rows(
+                    rows.iter().map(|r| r.iter().map(|(k, a)| (k.clone(), norm(k, a))).collect()).collect(),
+                ),
+                other => norm(k, other),
+            };
+            (k.clone(), v)
+        })
+        .collect()
+}
+
 fn parse_euro(s: &str) -> Option<i64> {
     let s = s.trim().trim_end_matches('€').trim().replace(' ', "");
     let (int, frac) = match s.rsplit_once(',') {

@@ -8,7 +8,10 @@ pub mod german;
 pub mod model;
 
 pub use date::Date;
-pub use engine::{Answer, Answers, Problem, check_value, compute, holds, keep_asked, validate, visible_steps};
-pub use model::{Choice, Computed, Cond, Expr, Field, Form, Group, Item, Kind, Repeat, Rule, Step};
+pub use engine::{
+    Answer, Answers, Problem, check_value, compute, holds, keep_asked, normalize, split_address, validate,
+    visible_steps,
+};
+pub use model::{Choice, Computed, Cond, Expr, Field, Form, Group, Item, Kind, Prefill, Repeat, Rule, Step};
 
 pub mod diff;

@@ -76,6 +76,25 @@ pub struct Field {
     pub required_if: Option<Cond>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub visible_if: Option<Cond>,
+    /// Filled in from the citizen's account (see [`Prefill`]); values an ID provider
+    /// vouched for cannot be changed in the form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefill: Option<Prefill>,
+}
+
+/// Where a prefilled value comes from in the citizen's account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Prefill {
+    /// Given and family name.
+    Name,
+    GivenName,
+    FamilyName,
+    BirthDate,
+    /// Street, PLZ and place.
+    Address,
+    Email,
+    Phone,
 }
 
 /// A choice of a select, radio or checkbox field (code list entry).
@@ -136,9 +155,13 @@ pub enum Kind {
     Plz,
     SteuerId,
     Kfz,
-    /// Street, PLZ and place; the place is checked against the Verbund's places by
-    /// the server (this crate has no I/O).
-    Address,
+    /// Street, PLZ and place, answered as "street\nPLZ place". With `in_verbund` the
+    /// place must be one of the Verbund's places: the server checks that (this crate
+    /// has no I/O).
+    Address {
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        in_verbund: bool,
+    },
     Name,
     BirthDate {
         #[serde(default)]

@@ -733,9 +733,17 @@ impl Store {
     /// On database errors.
     pub async fn content_watermark(&self) -> Result<i64> {
         let mut sum = 0i64;
-        for table in
-            ["authorities", "locations", "org_units", "contacts", "leistungen", "places", "zustaendigkeiten", "pages"]
-        {
+        for table in [
+            "authorities",
+            "locations",
+            "org_units",
+            "contacts",
+            "leistungen",
+            "places",
+            "zustaendigkeiten",
+            "pages",
+            "forms",
+        ] {
             let q = Query::select()
                 .expr_as(Expr::col("id").count(), "rows")
                 .expr_as(

@@ -126,6 +126,49 @@ impl Store {
     }
 }
 
+/// The version of a form citizens fill in now.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct PublishedFormRow {
+    pub form_id: i64,
+    pub authority_id: i64,
+    pub leistung_id: Option<i64>,
+    pub slug: String,
+    pub version: i64,
+    pub definition: String,
+}
+
+impl PublishedFormRow {
+    /// # Errors
+    /// When the stored definition does not parse.
+    pub fn form(&self) -> Result<Form> {
+        parse(&self.definition)
+    }
+}
+
+impl Store {
+    /// The current published version of every form of the Verbund.
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn published_forms(&self) -> Result<Vec<PublishedFormRow>> {
+        let q = Query::select()
+            .expr_as(Expr::col(("forms", "id")), "form_id")
+            .columns([("forms", "authority_id"), ("forms", "leistung_id"), ("forms", "slug")])
+            .expr_as(Expr::col(("form_versions", "version")), "version")
+            .column(("form_versions", "definition"))
+            .from("forms")
+            .inner_join(
+                "form_versions",
+                Expr::col(("form_versions", "form_id"))
+                    .equals(("forms", "id"))
+                    .and(Expr::col(("form_versions", "version")).equals(("forms", "published_version"))),
+            )
+            .order_by(("forms", "id"), Order::Asc)
+            .to_owned();
+        self.fetch_all(&q).await
+    }
+}
+
 impl Tx {
     /// Creates a form (unpublished) with its first draft; returns its id.
     ///

@@ -126,6 +126,9 @@ const SUBMISSION_COLUMNS: [&str; 14] = [
     "status_at",
 ];
 
+/// Replaced by the receipt number in the confirmation e-mail.
+pub const RECEIPT_PLACEHOLDER: &str = "{eingangsnummer}";
+
 /// Status of a submission as it arrives.
 pub const STATUS_RECEIVED: &str = "eingegangen";
 
@@ -145,7 +148,8 @@ pub struct NewSubmission<'a> {
     /// Prefix and year of the receipt number, e.g. ("HK", 2026) for `HK-2026-000123`.
     pub receipt_prefix: &'a str,
     pub year: i64,
-    /// The confirmation e-mail, if the citizen gave an address.
+    /// The confirmation e-mail, if the citizen gave an address; `{eingangsnummer}`
+    /// in its subject and body becomes the receipt number (known only in the commit).
     pub confirmation: Option<&'a EmailMessage>,
 }
 
@@ -628,7 +632,12 @@ impl Tx {
         let q = Query::delete().from_table("form_drafts").and_where(Expr::col("token").eq(s.form_token)).to_owned();
         self.execute(&q).await?;
         if let Some(mail) = s.confirmation {
-            self.enqueue_email(mail).await?;
+            let mail = EmailMessage {
+                to: mail.to.clone(),
+                subject: mail.subject.replace(RECEIPT_PLACEHOLDER, &receipt),
+                body: mail.body.replace(RECEIPT_PLACEHOLDER, &receipt),
+            };
+            self.enqueue_email(&mail).await?;
         }
         Ok(Submitted { id, receipt_number: receipt, new: true })
     }

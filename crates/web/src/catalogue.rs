@@ -9,6 +9,7 @@ use amtsweg_domain::zustaendigkeit::{Resolution, resolve};
 use amtsweg_domain::{Authority, LeikaKey, Leistung, Place, ResponsibilityRule, TextModule};
 use amtsweg_store::{Contact, Location, OrgUnit, Store};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 #[derive(Debug, Default)]
 pub struct Catalogue {
@@ -33,6 +34,19 @@ pub struct Catalogue {
     module_html: HashMap<i64, Vec<(TextModule, String)>>,
     /// The watermark this snapshot was loaded at.
     pub watermark: i64,
+    /// Published forms by (authority id, short name), parsed once per snapshot.
+    forms: HashMap<(i64, String), Arc<PublishedForm>>,
+}
+
+/// The version of a form citizens fill in now.
+#[derive(Debug)]
+pub struct PublishedForm {
+    pub form_id: i64,
+    pub authority_id: i64,
+    pub leistung_id: Option<i64>,
+    pub slug: String,
+    pub version: i64,
+    pub form: amtsweg_forms::Form,
 }
 
 impl Catalogue {
@@ -79,6 +93,24 @@ impl Catalogue {
                 .map(|m| (*m, crate::markdown::render(l.module(*m))))
                 .collect();
             c.module_html.insert(l.id, modules);
+        }
+        for row in store.published_forms().await? {
+            // A stored definition that no longer parses (an older format) keeps the
+            // portal up; the form is just not offered.
+            match row.form() {
+                Ok(form) => {
+                    let f = PublishedForm {
+                        form_id: row.form_id,
+                        authority_id: row.authority_id,
+                        leistung_id: row.leistung_id,
+                        slug: row.slug,
+                        version: row.version,
+                        form,
+                    };
+                    c.forms.insert((f.authority_id, f.slug.clone()), Arc::new(f));
+                }
+                Err(e) => tracing::error!(form = row.form_id, error = %e, "published form does not parse"),
+            }
         }
         Ok(c)
     }
@@ -129,6 +161,17 @@ impl Catalogue {
     #[must_use]
     pub fn leistung(&self, authority_id: i64, slug: &str) -> Option<&Leistung> {
         self.leistung_by_slug.get(&(authority_id, slug.to_owned())).map(|i| &self.leistungen[*i])
+    }
+
+    /// A published form of an authority.
+    #[must_use]
+    pub fn form(&self, authority_id: i64, slug: &str) -> Option<Arc<PublishedForm>> {
+        self.forms.get(&(authority_id, slug.to_owned())).cloned()
+    }
+
+    /// The published forms of a service (usually one).
+    pub fn forms_of_leistung(&self, leistung_id: i64) -> impl Iterator<Item = &PublishedForm> {
+        self.forms.values().filter(move |f| f.leistung_id == Some(leistung_id)).map(AsRef::as_ref)
     }
 
     /// Title, Markdown body, video link and revision (0 = template) of a plain page.

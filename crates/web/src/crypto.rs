@@ -79,6 +79,23 @@ impl Keyring {
         Ok(Self { master, keys: RwLock::default() })
     }
 
+    /// An HMAC-SHA256 tag of `data` (base64url, 128 bits) under a key derived from
+    /// the master key; for values the portal hands out and must recognise unchanged
+    /// (form tokens).
+    ///
+    /// # Errors
+    /// On crypto errors.
+    pub fn mac(&self, data: &str) -> Result<String, CryptoError> {
+        let mut derived = openssl::sha::Sha256::new();
+        derived.update(b"amtsweg mac v1|");
+        derived.update(&self.master);
+        let key = openssl::pkey::PKey::hmac(&derived.finish())?;
+        let mut signer = openssl::sign::Signer::new(openssl::hash::MessageDigest::sha256(), &key)?;
+        signer.update(data.as_bytes())?;
+        let tag = signer.sign_to_vec()?;
+        Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&tag[..16]))
+    }
+
     /// A new random master key, base64 (for `amtsweg` to write on first start).
     #[must_use]
     pub fn new_master_key() -> String {

@@ -3,14 +3,17 @@
 //! [`catalogue::Catalogue`] snapshot and render server-side HTML that is complete
 //! without JavaScript.
 
+pub mod antrag;
 pub mod catalogue;
 pub mod crypto;
+mod download;
 mod error;
 pub mod konto;
 mod markdown;
 mod page_cache;
 mod pages;
 mod place;
+pub mod receipt_pdf;
 pub mod search_docs;
 mod second_factor;
 mod security;
@@ -73,6 +76,13 @@ pub struct WebConfig {
     /// rest. `amtsweg` keeps one in `data_dir/master.key` unless configured; without
     /// one (tests, benchmarks) a random key lives as long as the process.
     pub master_key: Option<String>,
+    /// Drafts of applications are deleted this many days after their last change.
+    pub draft_days: u32,
+    /// All files of one application together may be at most this many bytes.
+    pub form_files_limit: u64,
+    /// Virus scanner for uploads, speaking the clamd protocol: `host:port` or
+    /// `unix:/run/clamav/clamd.ctl`. Without one, uploads are checked by type only.
+    pub clamd: Option<String>,
     /// Directory for uploaded files (logos; later attachments). `None` keeps them in
     /// memory, which only tests and benchmarks want; the server always sets one.
     pub objects_dir: Option<PathBuf>,
@@ -97,6 +107,9 @@ impl Default for WebConfig {
             saml: None,
             master_key: None,
             objects_dir: None,
+            draft_days: 30,
+            form_files_limit: 20 * 1024 * 1024,
+            clamd: None,
         }
     }
 }
@@ -241,7 +254,12 @@ pub fn router(state: AppState) -> Router {
 /// [`router`] plus `extra` routes behind the very same layers (benchmarks measure a
 /// bare handler on the same stack this way).
 pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
-    let routes =
-        pages::routes().merge(verwaltung::routes()).merge(konto::routes()).merge(extra).with_state(state.clone());
+    let routes = pages::routes()
+        .merge(verwaltung::routes())
+        .merge(konto::routes())
+        .merge(antrag::routes())
+        .merge(antrag::konto_routes())
+        .merge(extra)
+        .with_state(state.clone());
     security::layers(routes, state)
 }

@@ -133,7 +133,8 @@ async fn error_pages(State(state): State<AppState>, req: Request, next: Next) ->
     out
 }
 
-/// Paths that accept file uploads get `upload_limit`; everything else `body_limit`.
+/// Paths that accept file uploads (Postfach replies, steps of applications) get
+/// `upload_limit`; everything else `body_limit`.
 const UPLOAD_PATHS: &[&str] = &["/konto/postfach/"];
 
 /// Caps the request body: a declared length over the limit is refused at once (413),
@@ -141,11 +142,12 @@ const UPLOAD_PATHS: &[&str] = &["/konto/postfach/"];
 /// so nothing beyond the limit is ever buffered.
 async fn limit_body(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let path = req.uri().path();
-    let limit = if UPLOAD_PATHS.iter().any(|p| path.starts_with(p)) {
-        state.config.upload_limit
-    } else {
-        state.config.body_limit
-    };
+    let limit =
+        if UPLOAD_PATHS.iter().any(|p| path.starts_with(p)) || (path.starts_with("/o/") && path.contains("/antrag/")) {
+            state.config.upload_limit
+        } else {
+            state.config.body_limit
+        };
     let declared =
         req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > limit) {

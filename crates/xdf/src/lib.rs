@@ -6,8 +6,13 @@
 //! nesting — is listed in the report, never dropped silently. Broken or foreign
 //! documents are refused with a message that names the problem.
 //!
-//! Supported: xdf2 (`urn:xoev-de:fim:standard:xdatenfelder_2`) and xdf3
-//! (`…xdatenfelder_3.0.0`). xdf1 is recognised and refused as not supported yet.
+//! Supported: xdf1 (`urn:xoev-de:fim:standard:xdatenfelder_1`), xdf2
+//! (`…xdatenfelder_2`) and xdf3 (`…xdatenfelder_3.0.0`). xdf1 differs in a few
+//! places, all handled here: `id`/`version` stand directly in the element (no
+//! `identifikation`), the code list is an inline `codeliste` named by its `kennung`,
+//! `praezisierung` is JSON or free text (`maxLength=50`; anything else is reported),
+//! an unbounded cardinality may be written `n`, and the schema version may be in the
+//! message header.
 
 use amtsweg_forms::{Choice, Field, Form, Group, Item, Kind, Repeat, Step};
 use roxmltree::{Document, Node, ParsingOptions};
@@ -23,8 +28,6 @@ pub enum ImportError {
     Xml(String),
     #[error("Die Datei ist kein XDatenfelder-Dokument (Namensraum „{0}“).")]
     NotXdf(String),
-    #[error("XDatenfelder 1 wird noch nicht unterstützt; bitte exportieren Sie das Schema als XDatenfelder 2 oder 3.")]
-    Xdf1,
     #[error("Ungültiges XDatenfelder-Dokument: {0}")]
     Invalid(String),
 }
@@ -50,7 +53,51 @@ pub struct Import {
 
 struct Ctx<'a> {
     ns: &'a str,
+    /// XDatenfelder 1: ids without `identifikation`, inline code lists, free-text
+    /// `praezisierung`, `n` as unbounded cardinality.
+    xdf1: bool,
     report: Report,
+}
+
+/// The limits a `praezisierung` gives, and (xdf1) free text that says something else.
+#[derive(Default)]
+struct Limits {
+    max_len: Option<i64>,
+    min_value: Option<i64>,
+    max_value: Option<i64>,
+    free_text: Option<String>,
+}
+
+const LIMIT_KEYS: [&str; 5] = ["minLength", "maxLength", "minValue", "maxValue", "pattern"];
+
+/// xdf1 free-text `praezisierung` such as `minLength=1, maxLength=50` or
+/// `maxLength: 50; pattern: [0-9]{5}`: the recognised `key=value` pairs, and the
+/// rest (what the importer cannot interpret). A `pattern` takes the rest of the text.
+fn free_praezisierung(raw: &str) -> (Vec<(String, String)>, String) {
+    let mut pairs = Vec::new();
+    let mut rest: Vec<&str> = Vec::new();
+    let mut remaining = raw;
+    while !remaining.is_empty() {
+        let end = remaining.find([',', ';', '\n']).unwrap_or(remaining.len());
+        let part = &remaining[..end];
+        let recognised = part.split_once(['=', ':']).and_then(|(k, v)| {
+            let key = k.trim().trim_matches(['"', '\'']);
+            LIMIT_KEYS.iter().find(|known| known.eq_ignore_ascii_case(key)).map(|known| (*known, v))
+        });
+        match recognised {
+            Some(("pattern", _)) => {
+                let value = part.split_once(['=', ':']).map_or("", |(_, v)| v);
+                let value = format!("{value}{}", &remaining[end..]);
+                pairs.push(("pattern".to_owned(), value.trim().trim_matches(['"', '\'']).to_owned()));
+                break;
+            }
+            Some((key, v)) => pairs.push((key.to_owned(), v.trim().trim_matches(['"', '\'']).to_owned())),
+            None if part.trim().is_empty() => {}
+            None => rest.push(part.trim()),
+        }
+        remaining = remaining.get(end + 1..).unwrap_or_default();
+    }
+    (pairs, rest.join("; "))
 }
 
 fn el<'a, 'i>(n: Node<'a, 'i>, ns: &str, name: &str) -> Option<Node<'a, 'i>> {
@@ -69,7 +116,8 @@ fn code(n: Node<'_, '_>, ns: &str, name: &str) -> String {
 }
 
 impl Ctx<'_> {
-    /// Exactly one of each child that must be single (`identifikation/id`, `name`).
+    /// Exactly one of each child that must be single (`identifikation/id`, `name`;
+    /// in xdf1 `id` directly in the element).
     fn check_element(&self, n: Node<'_, '_>, what: &str) -> Result<(String, String), ImportError> {
         for single in ["identifikation", "name"] {
             let count = n.children().filter(|c| c.has_tag_name((self.ns, single))).count();
@@ -79,8 +127,11 @@ impl Ctx<'_> {
                 )));
             }
         }
-        let ident = el(n, self.ns, "identifikation")
-            .ok_or_else(|| ImportError::Invalid(format!("{what} hat keine <identifikation>.")))?;
+        let ident = match el(n, self.ns, "identifikation") {
+            Some(ident) => ident,
+            None if self.xdf1 => return self.check_xdf1_id(n, what),
+            None => return Err(ImportError::Invalid(format!("{what} hat keine <identifikation>."))),
+        };
         let ids: Vec<_> = ident.children().filter(|c| c.has_tag_name((self.ns, "id"))).collect();
         let id = match ids.as_slice() {
             [id] => text(Some(*id)),
@@ -94,26 +145,64 @@ impl Ctx<'_> {
         Ok((id, version))
     }
 
+    /// xdf1: `<id>` and `<version>` stand directly in the element. The message names
+    /// the element by its `name`, since it has no id to name it by.
+    fn check_xdf1_id(&self, n: Node<'_, '_>, what: &str) -> Result<(String, String), ImportError> {
+        let name = text(el(n, self.ns, "name"));
+        let what = if name.is_empty() { what.to_owned() } else { format!("{what} („{name}“)") };
+        let ids: Vec<_> = n.children().filter(|c| c.has_tag_name((self.ns, "id"))).collect();
+        let id = match ids.as_slice() {
+            [id] => text(Some(*id)),
+            [] => return Err(ImportError::Invalid(format!("{what} hat keine <id>."))),
+            _ => return Err(ImportError::Invalid(format!("{what} hat mehrere <id>."))),
+        };
+        if id.is_empty() {
+            return Err(ImportError::Invalid(format!("{what} hat eine leere <id>.")));
+        }
+        Ok((id, text(el(n, self.ns, "version"))))
+    }
+
+    /// The id of an element that is only reported (rules): `identifikation/id`, or
+    /// in xdf1 `id`.
+    fn plain_id(&self, n: Node<'_, '_>) -> String {
+        match el(n, self.ns, "identifikation") {
+            Some(i) => text(el(i, self.ns, "id")),
+            None => text(el(n, self.ns, "id")),
+        }
+    }
+
     fn label(&self, n: Node<'_, '_>) -> String {
         let l = text(el(n, self.ns, "bezeichnungEingabe"));
         if l.is_empty() { text(el(n, self.ns, "name")) } else { l }
     }
 
-    /// `praezisierung`: JSON text in xdf2, attributes in xdf3.
-    fn limits(&mut self, n: Node<'_, '_>, id: &str) -> (Option<i64>, Option<i64>, Option<i64>, Option<i64>) {
-        let Some(p) = el(n, self.ns, "praezisierung") else { return (None, None, None, None) };
+    /// `praezisierung`: JSON text in xdf2, attributes in xdf3, JSON or free text in
+    /// xdf1.
+    fn limits(&mut self, n: Node<'_, '_>, id: &str) -> Limits {
+        let Some(p) = el(n, self.ns, "praezisierung") else { return Limits::default() };
+        let raw = text(Some(p));
+        let json: Option<serde_json::Value> = serde_json::from_str(&raw).ok();
+        let mut free: Vec<(String, String)> = Vec::new();
+        let mut free_text = None;
+        if self.xdf1 && !raw.is_empty() && !json.as_ref().is_some_and(serde_json::Value::is_object) {
+            let (pairs, rest) = free_praezisierung(&raw);
+            free = pairs;
+            free_text = Some(rest).filter(|r| !r.is_empty());
+        }
         let get = |key: &str| -> Option<String> {
             if let Some(v) = p.attribute(key) {
                 return Some(v.to_owned());
             }
-            let json: serde_json::Value = serde_json::from_str(&text(Some(p))).ok()?;
-            json.get(key).map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+            if let Some((_, v)) = free.iter().find(|(k, _)| k == key) {
+                return Some(v.clone());
+            }
+            json.as_ref()?.get(key).map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
         };
         let num = |k: &str| get(k).and_then(|v| v.trim().parse::<f64>().ok()).map(|f| f as i64);
         if let Some(pattern) = get("pattern").filter(|p| !p.is_empty()) {
             self.report.not_supported.push(format!("Feld {id}: Muster „{pattern}“ wird nicht geprüft."));
         }
-        (num("minLength"), num("maxLength"), num("minValue"), num("maxValue"))
+        Limits { max_len: num("maxLength"), min_value: num("minValue"), max_value: num("maxValue"), free_text }
     }
 
     fn field(&mut self, n: Node<'_, '_>, path: &str, required: bool) -> Result<Field, ImportError> {
@@ -123,7 +212,17 @@ impl Ctx<'_> {
         let label = self.label(n);
         let feldart = code(n, self.ns, "feldart");
         let datentyp = code(n, self.ns, "datentyp");
-        let (_min_len, max_len, min_v, max_v) = self.limits(n, &fim_id);
+        let Limits { max_len, min_value: min_v, max_value: max_v, free_text } = self.limits(n, &fim_id);
+        // The code list (xdf2/xdf3 `codelisteReferenz`, xdf1 an inline `codeliste`).
+        let list = el(n, self.ns, "codelisteReferenz").or_else(|| el(n, self.ns, "codeliste"));
+        let list_name = list
+            .and_then(|l| {
+                ["canonicalIdentification", "kennung"].iter().find_map(|k| {
+                    l.descendants().find(|d| d.tag_name().name() == *k).map(|c| text(Some(c))).filter(|t| !t.is_empty())
+                })
+            })
+            .or_else(|| list.filter(|_| self.xdf1).map(|l| text(el(l, self.ns, "name"))).filter(|t| !t.is_empty()))
+            .unwrap_or_default();
         let kind = match (feldart.as_str(), datentyp.as_str()) {
             ("label", _) => {
                 let inhalt = n
@@ -134,11 +233,7 @@ impl Ctx<'_> {
                 Kind::Info { text: inhalt.unwrap_or_else(|| text(el(n, self.ns, "beschreibung"))) }
             }
             ("select", _) => {
-                let list = el(n, self.ns, "codelisteReferenz");
-                let name = list
-                    .and_then(|l| l.descendants().find(|d| d.tag_name().name() == "canonicalIdentification"))
-                    .map(|c| text(Some(c)))
-                    .unwrap_or_default();
+                let name = &list_name;
                 self.report.not_supported.push(format!(
                     "Feld {fim_id} („{label}“): die Werte der Codeliste {} stehen nicht in der Datei und müssen vor dem Veröffentlichen ergänzt werden.",
                     if name.is_empty() { "(ohne Kennung)".to_owned() } else { format!("„{name}“") }
@@ -166,14 +261,34 @@ impl Ctx<'_> {
                 Kind::Text { max_len: 200 }
             }
         };
+        if let Some(free) = free_text {
+            // In xdf1 the praezisierung of a select often just names its code list.
+            let names_the_list = matches!(kind, Kind::Select { .. })
+                && list.is_some_and(|l| {
+                    [list_name.as_str(), &text(el(l, self.ns, "name"))].iter().any(|n| !n.is_empty() && *n == free)
+                });
+            if !names_the_list {
+                self.report.not_supported.push(format!(
+                    "Feld {fim_id} („{label}“): Präzisierung „{free}“ ist Freitext und wird nicht ausgewertet."
+                ));
+            }
+        }
+        if self.xdf1 && !matches!(kind, Kind::Info { .. }) {
+            let inhalt = text(el(n, self.ns, "inhalt"));
+            if !inhalt.is_empty() {
+                self.report
+                    .not_supported
+                    .push(format!("Feld {fim_id} („{label}“): Vorbelegung „{inhalt}“ wird nicht übernommen."));
+            }
+        }
         let required = required && !matches!(kind, Kind::Info { .. });
         let hint = text(el(n, self.ns, "hilfetextEingabe"));
-        Ok(Field { id, label, hint, kind, required, required_if: None, visible_if: None })
+        Ok(Field { id, label, hint, kind, required, required_if: None, visible_if: None, prefill: None })
     }
 
     fn rules(&mut self, n: Node<'_, '_>) {
         for r in n.children().filter(|c| c.has_tag_name((self.ns, "regel"))) {
-            let id = el(r, self.ns, "identifikation").map(|i| text(el(i, self.ns, "id"))).unwrap_or_default();
+            let id = self.plain_id(r);
             let name = text(el(r, self.ns, "name"));
             self.report.not_supported.push(format!(
                 "Regel {id} („{name}“): Regel-Skripte werden nicht ausgeführt; bitte als Bedingung nachbilden."
@@ -181,7 +296,7 @@ impl Ctx<'_> {
         }
     }
 
-    /// (min, max) of a `struktur`'s `anzahl` ("1:1", "0:*").
+    /// (min, max) of a `struktur`'s `anzahl` ("1:1", "0:*"; xdf1 also "0:n").
     fn cardinality(&self, s: Node<'_, '_>) -> Result<(u32, Option<u32>), ImportError> {
         let a = text(el(s, self.ns, "anzahl"));
         let (min, max) =
@@ -190,6 +305,7 @@ impl Ctx<'_> {
             min.trim().parse::<u32>().map_err(|_| ImportError::Invalid(format!("Anzahl „{a}“ ist nicht min:max.")))?;
         let max = match max.trim() {
             "*" => None,
+            "n" | "N" if self.xdf1 => None,
             m => Some(m.parse::<u32>().map_err(|_| ImportError::Invalid(format!("Anzahl „{a}“ ist nicht min:max.")))?),
         };
         Ok((min, max))
@@ -306,23 +422,33 @@ impl Ctx<'_> {
 /// Imports an XDatenfelder document.
 ///
 /// # Errors
-/// When the document is not XML, not XDatenfelder, xdf1, or broken.
+/// When the document is not XML, not XDatenfelder, or broken.
 pub fn import(xml: &str) -> Result<Import, ImportError> {
     let opt = ParsingOptions { allow_dtd: false, nodes_limit: 2_000_000, ..ParsingOptions::default() };
-    let doc = Document::parse_with_options(xml, opt).map_err(|e| ImportError::Xml(e.to_string()))?;
+    let doc = Document::parse_with_options(xml, opt).map_err(|e| match e {
+        roxmltree::Error::UnexpectedEndOfStream => ImportError::Xml(
+            "die Datei endet mitten im Dokument (unvollständig, zum Beispiel ein abgebrochener Download).".into(),
+        ),
+        e => ImportError::Xml(e.to_string()),
+    })?;
     let root = doc.root_element();
     let ns = root.tag_name().namespace().unwrap_or_default();
     let standard = match ns {
+        XDF1 => "xdf1",
         XDF2 => "xdf2",
         XDF3 => "xdf3",
-        XDF1 => return Err(ImportError::Xdf1),
         other => return Err(ImportError::NotXdf(other.to_owned())),
     };
     let body = root
         .children()
         .find(|c| c.has_tag_name((ns, "stammdatenschema")) || c.has_tag_name((ns, "datenfeldgruppe")))
         .ok_or_else(|| ImportError::Invalid("Weder <stammdatenschema> noch <datenfeldgruppe> gefunden.".into()))?;
-    let mut ctx = Ctx { ns, report: Report { standard: standard.into(), ..Report::default() } };
+    let xdf1 = ns == XDF1;
+    let mut ctx = Ctx { ns, xdf1, report: Report { standard: standard.into(), ..Report::default() } };
     let form = ctx.schema(body)?;
+    if xdf1 && ctx.report.version.is_empty() {
+        // xdf1 messages carry the schema version in the header.
+        ctx.report.version = text(el(root, ns, "header").and_then(|h| el(h, ns, "version")));
+    }
     Ok(Import { form, report: ctx.report })
 }

@@ -2,6 +2,7 @@
 //! and the real binary.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod antrag;
 mod binary;
 mod browser;
 mod bundid;

@@ -916,9 +916,7 @@ mod submissions {
             let s = seed(&store).await;
             let mut tx = store.begin().await.unwrap();
             let f = tx.create_form(s.town, &Slug::parse("hund").unwrap(), None, &form(), None).await.unwrap();
-            tx.create_application_draft(&NewDraft { expires_at: 10, ..draft("old", s.town, f) })
-                .await
-                .unwrap();
+            tx.create_application_draft(&NewDraft { expires_at: 10, ..draft("old", s.town, f) }).await.unwrap();
             tx.create_application_draft(&draft("new", s.town, f)).await.unwrap();
             tx.add_application_draft_file("old", &file("old.pdf")).await.unwrap();
             assert!(tx.set_application_draft_resume("new", "r1").await.unwrap());

@@ -244,28 +244,7 @@ pub async fn attachment(
     let scope = super::daten::authority_scope(authority);
     let bytes = state.keyring.open(&state.store, &scope, "postfach:file", &sealed).await?;
     let file_name = open_postfach_text(&state, authority, "file_name", &a.file_name).await;
-    let a = amtsweg_store::konto::Attachment { file_name, ..a };
-    let ascii: String =
-        a.file_name.chars().map(|c| if c.is_ascii_alphanumeric() || ".-_ ".contains(c) { c } else { '_' }).collect();
-    let encoded: String = a
-        .file_name
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b".-_".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }
-        })
-        .collect();
-    let disposition = format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}");
-    let mut r = bytes.into_response();
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_str(&a.content_type).unwrap_or(HeaderValue::from_static("application/octet-stream")),
-    );
-    if let Ok(v) = HeaderValue::from_str(&disposition) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
-    Ok(r)
+    Ok(crate::download::attachment(bytes, &file_name, &a.content_type))
 }
 
 /// A message from an authority to a citizen's Postfach.

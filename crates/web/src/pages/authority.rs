@@ -126,6 +126,9 @@ pub async fn leistung(
         contacts => c.contacts_of_leistung(l),
         location, hours, open_state,
         responsibility => responsibility(&c, &a, l, &headers),
+        forms => c.forms_of_leistung(l.id).map(|f| context! {
+            title => &f.form.title, url => format!("/o/{}/antrag/{}/", a.slug, f.slug),
+        }).collect::<Vec<_>>(),
         ..base
     };
     Ok(render_page(&state, "leistung.html", ctx)?.into_response())

@@ -1,0 +1,742 @@
+//! Between the form model and HTML: the view of one step (every field with its
+//! value, error, hint and condition), reading a posted step back into answers, and
+//! showing answers on the check page and the receipt.
+//!
+//! Input names: `f.<field>` (address: `f.<field>.strasse|plz|ort`), rows of a
+//! repeating group `g.<group>.<row>.<field>` with the row count in `g.<group>.anzahl`.
+//! HTML ids replace the dots with dashes, so the error summary links to `#f-<field>`.
+
+use amtsweg_forms::{Answer, Answers, Cond, Field, Form, Item, Kind, Step, holds, split_address};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A file already uploaded for a field (shown with its name, kept until replaced).
+#[derive(Debug, Clone, Serialize)]
+pub struct FileInfo {
+    pub id: i64,
+    pub field: String,
+    pub name: String,
+    pub size: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ChoiceView {
+    value: String,
+    label: String,
+    checked: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FieldView {
+    id: String,
+    name: String,
+    kind: &'static str,
+    label: String,
+    hint: String,
+    required: bool,
+    value: String,
+    error: Option<String>,
+    options: Vec<ChoiceView>,
+    text: String,
+    locked: bool,
+    condition: Option<String>,
+    street: String,
+    plz: String,
+    city: String,
+    file: Option<FileInfo>,
+    accept: String,
+    max_mb: String,
+    input_type: &'static str,
+    autocomplete: &'static str,
+    inputmode: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RowView {
+    index: usize,
+    number: usize,
+    fields: Vec<FieldView>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(tag = "item", rename_all = "snake_case")]
+pub enum ItemView {
+    Field(FieldView),
+    Group {
+        id: String,
+        label: String,
+        repeat: bool,
+        min: u32,
+        max: u32,
+        rows: Vec<RowView>,
+        fields: Vec<FieldView>,
+        can_add: bool,
+        can_remove: bool,
+        error: Option<String>,
+        condition: Option<String>,
+    },
+}
+
+/// The HTML id of an answer path (`name`, `kinder[1].name`, `kinder`).
+#[must_use]
+pub fn anchor(path: &str) -> String {
+    match path.split_once('[') {
+        Some((g, rest)) => {
+            let (i, f) = rest.split_once("].").unwrap_or((rest.trim_end_matches(']'), ""));
+            if f.is_empty() { format!("g-{g}-{i}") } else { format!("g-{g}-{i}-{f}") }
+        }
+        None => format!("f-{path}"),
+    }
+}
+
+fn field_by_id<'f>(form: &'f Form, id: &str) -> Option<&'f Field> {
+    form.steps.iter().flat_map(|s| &s.items).find_map(|i| match i {
+        Item::Field(f) if f.id == id => Some(f),
+        Item::Group(g) => g.fields.iter().find(|f| f.id == id),
+        Item::Field(_) => None,
+    })
+}
+
+fn label_of(form: &Form, id: &str) -> String {
+    field_by_id(form, id).map_or_else(|| id.to_owned(), |f| f.label.clone())
+}
+
+fn choice_label(form: &Form, id: &str, value: &str) -> String {
+    match field_by_id(form, id).map(|f| &f.kind) {
+        Some(Kind::Select { options } | Kind::Radio { options } | Kind::Checkboxes { options, .. }) => {
+            options.iter().find(|o| o.value == value).map_or_else(|| value.to_owned(), |o| o.label.clone())
+        }
+        Some(Kind::YesNo) => if value == "ja" { "Ja" } else { "Nein" }.to_owned(),
+        _ => value.to_owned(),
+    }
+}
+
+/// A condition in words, for fields that depend on another answer on the same page
+/// (without JavaScript they are always shown, with this note).
+#[must_use]
+pub fn describe(form: &Form, c: &Cond) -> String {
+    match c {
+        Cond::Equals { field, value } => {
+            format!("„{}“ ist „{}“", label_of(form, field), choice_label(form, field, value))
+        }
+        Cond::NotEquals { field, value } => {
+            format!("„{}“ ist nicht „{}“", label_of(form, field), choice_label(form, field, value))
+        }
+        Cond::AnyOf { field, values } => format!(
+            "„{}“ ist {}",
+            label_of(form, field),
+            values.iter().map(|v| format!("„{}“", choice_label(form, field, v))).collect::<Vec<_>>().join(" oder ")
+        ),
+        Cond::Filled { field } => format!("„{}“ ausgefüllt ist", label_of(form, field)),
+        Cond::Yes { field } => format!("„{}“ mit Ja beantwortet ist", label_of(form, field)),
+        Cond::All(cs) => cs.iter().map(|c| describe(form, c)).collect::<Vec<_>>().join(" und "),
+        Cond::Any(cs) => cs.iter().map(|c| describe(form, c)).collect::<Vec<_>>().join(" oder "),
+        Cond::Not(c) => format!("nicht: {}", describe(form, c)),
+    }
+}
+
+fn cond_fields(c: &Cond, out: &mut Vec<String>) {
+    match c {
+        Cond::Equals { field, .. }
+        | Cond::NotEquals { field, .. }
+        | Cond::AnyOf { field, .. }
+        | Cond::Filled { field }
+        | Cond::Yes { field } => out.push(field.clone()),
+        Cond::All(cs) | Cond::Any(cs) => cs.iter().for_each(|c| cond_fields(c, out)),
+        Cond::Not(c) => cond_fields(c, out),
+    }
+}
+
+/// The ids answered at the top level on a step (fields, groups, plain groups' fields).
+fn step_ids(step: &Step) -> BTreeSet<String> {
+    let mut ids = BTreeSet::new();
+    for item in &step.items {
+        match item {
+            Item::Field(f) => {
+                ids.insert(f.id.clone());
+            }
+            Item::Group(g) => {
+                ids.insert(g.id.clone());
+                // Fields of a repeating group are answered inside its rows; only a
+                // plain group's fields are answers of their own (and may share ids
+                // with fields of other steps).
+                if g.repeat.is_none() {
+                    ids.extend(g.fields.iter().map(|f| f.id.clone()));
+                }
+            }
+        }
+    }
+    ids
+}
+
+/// How a conditional part of a step is shown: hidden (depends on earlier answers
+/// that rule it out), shown plainly, or shown with a note because it depends on an
+/// answer on this same page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Shown {
+    No,
+    Yes,
+    WithNote(String),
+}
+
+fn shown(form: &Form, step: &Step, c: Option<&Cond>, answers: &Answers) -> Shown {
+    let Some(c) = c else { return Shown::Yes };
+    let mut deps = Vec::new();
+    cond_fields(c, &mut deps);
+    let here = step_ids(step);
+    if deps.iter().any(|d| here.contains(d)) {
+        Shown::WithNote(format!("Nur auszufüllen, wenn {}.", describe(form, c)))
+    } else if holds(c, answers) {
+        Shown::Yes
+    } else {
+        Shown::No
+    }
+}
+
+fn one(a: Option<&Answer>) -> String {
+    match a {
+        Some(Answer::One(s)) => s.clone(),
+        _ => String::new(),
+    }
+}
+
+/// Values of a field as the citizen typed them or as stored, for an input.
+fn input_value(f: &Field, v: &str) -> String {
+    match &f.kind {
+        Kind::Date { .. } | Kind::BirthDate { .. } => {
+            amtsweg_forms::Date::parse(v).map_or_else(|| v.to_owned(), amtsweg_forms::Date::german)
+        }
+        _ => v.to_owned(),
+    }
+}
+
+/// The view of one field.
+#[allow(clippy::too_many_arguments)]
+fn field_view(
+    f: &Field,
+    html_id: String,
+    name: String,
+    answer: Option<&Answer>,
+    errors: &BTreeMap<String, String>,
+    path: &str,
+    files: &[FileInfo],
+    locked: bool,
+    condition: Option<String>,
+    required: bool,
+) -> FieldView {
+    let value = one(answer);
+    let chosen: Vec<String> = match answer {
+        Some(Answer::Many(v)) => v.clone(),
+        Some(Answer::One(s)) if !s.is_empty() => vec![s.clone()],
+        _ => Vec::new(),
+    };
+    let choices = |options: &[amtsweg_forms::Choice]| {
+        options
+            .iter()
+            .map(|o| ChoiceView { value: o.value.clone(), label: o.label.clone(), checked: chosen.contains(&o.value) })
+            .collect()
+    };
+    let (kind, options, text): (&'static str, Vec<ChoiceView>, String) = match &f.kind {
+        Kind::LongText { .. } => ("long_text", Vec::new(), String::new()),
+        Kind::Select { options } => ("select", choices(options), String::new()),
+        Kind::Radio { options } => ("radio", choices(options), String::new()),
+        Kind::Checkboxes { options, .. } => ("checkboxes", choices(options), String::new()),
+        Kind::YesNo => (
+            "radio",
+            vec![
+                ChoiceView { value: "ja".into(), label: "Ja".into(), checked: value == "ja" },
+                ChoiceView { value: "nein".into(), label: "Nein".into(), checked: value == "nein" },
+            ],
+            String::new(),
+        ),
+        Kind::Address { .. } => ("address", Vec::new(), String::new()),
+        Kind::File { .. } => ("file", Vec::new(), String::new()),
+        Kind::Info { text } => ("info", Vec::new(), text.clone()),
+        Kind::Declaration { text } => ("declaration", Vec::new(), text.clone()),
+        _ => ("input", Vec::new(), String::new()),
+    };
+    let (input_type, autocomplete, inputmode) = match &f.kind {
+        Kind::Email => ("email", "email", ""),
+        Kind::Phone => ("tel", "tel", "tel"),
+        Kind::Number { .. } => ("text", "", "numeric"),
+        Kind::Euro { .. } => ("text", "", "decimal"),
+        Kind::Plz => ("text", "postal-code", "numeric"),
+        Kind::Iban => ("text", "", ""),
+        Kind::SteuerId => ("text", "", "numeric"),
+        Kind::Name => ("text", "name", ""),
+        Kind::BirthDate { .. } => ("text", "bday", ""),
+        _ => ("text", "", ""),
+    };
+    let (street, place) = split_address(&value);
+    let (plz, city) = place.split_once(' ').unwrap_or((place, ""));
+    let (accept, max_mb) = match &f.kind {
+        Kind::File { accept, max_bytes } => (
+            accept.iter().map(|a| format!(".{a}")).collect::<Vec<_>>().join(","),
+            format!("{:.0}", (*max_bytes as f64 / 1_048_576.0).max(1.0)),
+        ),
+        _ => (String::new(), String::new()),
+    };
+    let mut hint = f.hint.clone();
+    if matches!(f.kind, Kind::Date { .. } | Kind::BirthDate { .. }) && hint.is_empty() {
+        hint = "Zum Beispiel 24.12.2026".into();
+    }
+    if let Kind::File { accept, .. } = &f.kind {
+        let formats = accept.iter().map(|a| a.to_uppercase()).collect::<Vec<_>>().join(", ");
+        hint = format!("{hint} Erlaubt: {formats}, höchstens {max_mb} MB.").trim().to_owned();
+    }
+    FieldView {
+        id: html_id,
+        name,
+        kind,
+        label: f.label.clone(),
+        hint,
+        required,
+        value: input_value(f, &value),
+        error: errors.get(path).cloned(),
+        options,
+        text,
+        locked,
+        condition,
+        street: street.to_owned(),
+        plz: plz.to_owned(),
+        city: city.trim().to_owned(),
+        file: files.iter().find(|x| x.field == path).cloned(),
+        accept,
+        max_mb,
+        input_type,
+        autocomplete,
+        inputmode,
+    }
+}
+
+fn is_required(f: &Field, answers: &Answers) -> bool {
+    f.required || f.required_if.as_ref().is_some_and(|c| holds(c, answers))
+}
+
+/// Everything a step page shows.
+#[must_use]
+pub fn step_view(
+    form: &Form,
+    step: &Step,
+    answers: &Answers,
+    errors: &BTreeMap<String, String>,
+    files: &[FileInfo],
+    locked: &BTreeSet<String>,
+) -> Vec<ItemView> {
+    let mut out = Vec::new();
+    for item in &step.items {
+        match item {
+            Item::Field(f) => {
+                let note = match shown(form, step, f.visible_if.as_ref(), answers) {
+                    Shown::No => continue,
+                    Shown::Yes => None,
+                    Shown::WithNote(n) => Some(n),
+                };
+                let required = is_required(f, answers) && note.is_none();
+                out.push(ItemView::Field(field_view(
+                    f,
+                    format!("f-{}", f.id),
+                    format!("f.{}", f.id),
+                    answers.get(&f.id),
+                    errors,
+                    &f.id,
+                    files,
+                    locked.contains(&f.id),
+                    note,
+                    required,
+                )));
+            }
+            Item::Group(g) => {
+                let note = match shown(form, step, g.visible_if.as_ref(), answers) {
+                    Shown::No => continue,
+                    Shown::Yes => None,
+                    Shown::WithNote(n) => Some(n),
+                };
+                let fields_of = |scope: &Answers, prefix: Option<usize>| -> Vec<FieldView> {
+                    g.fields
+                        .iter()
+                        .map(|f| {
+                            let (id, name, path) = match prefix {
+                                Some(i) => (
+                                    format!("g-{}-{i}-{}", g.id, f.id),
+                                    format!("g.{}.{i}.{}", g.id, f.id),
+                                    format!("{}[{i}].{}", g.id, f.id),
+                                ),
+                                None => (format!("f-{}", f.id), format!("f.{}", f.id), f.id.clone()),
+                            };
+                            let required = is_required(f, answers);
+                            field_view(
+                                f,
+                                id,
+                                name,
+                                scope.get(&f.id),
+                                errors,
+                                &path,
+                                files,
+                                locked.contains(&f.id),
+                                None,
+                                required,
+                            )
+                        })
+                        .collect()
+                };
+                match g.repeat {
+                    Some(rep) => {
+                        let rows: Vec<BTreeMap<String, Answer>> = match answers.get(&g.id) {
+                            Some(Answer::Rows(r)) => r.clone(),
+                            _ => Vec::new(),
+                        };
+                        // Always show at least the minimum (and one) empty row to fill in.
+                        let shown_rows = rows.len().max(rep.min.max(1) as usize).min(rep.max as usize);
+                        let empty = BTreeMap::new();
+                        let rows_view = (0..shown_rows)
+                            .map(|i| RowView {
+                                index: i,
+                                number: i + 1,
+                                fields: fields_of(rows.get(i).unwrap_or(&empty), Some(i)),
+                            })
+                            .collect();
+                        out.push(ItemView::Group {
+                            id: format!("g-{}", g.id),
+                            label: g.label.clone(),
+                            repeat: true,
+                            min: rep.min,
+                            max: rep.max,
+                            rows: rows_view,
+                            fields: Vec::new(),
+                            can_add: (shown_rows as u32) < rep.max,
+                            can_remove: (shown_rows as u32) > rep.min.max(1),
+                            error: errors.get(&g.id).cloned(),
+                            condition: note,
+                        });
+                    }
+                    None => out.push(ItemView::Group {
+                        id: format!("g-{}", g.id),
+                        label: g.label.clone(),
+                        repeat: false,
+                        min: 0,
+                        max: 0,
+                        rows: Vec::new(),
+                        fields: fields_of(answers, None),
+                        can_add: false,
+                        can_remove: false,
+                        error: errors.get(&g.id).cloned(),
+                        condition: note,
+                    }),
+                }
+            }
+        }
+    }
+    out
+}
+
+/// What a posted step says.
+#[derive(Debug, Default)]
+pub struct PostedStep {
+    /// Answers to the fields of this step (files are added by the caller).
+    pub answers: Answers,
+    /// Names that are no input of this step as shown (forged or stale).
+    pub foreign: Vec<String>,
+}
+
+fn read_value(f: &Field, name: &str, posted: &[(String, String)], used: &mut BTreeSet<String>) -> Option<Answer> {
+    let get = |n: &str| posted.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
+    match &f.kind {
+        Kind::Info { .. } | Kind::File { .. } => None,
+        Kind::Checkboxes { .. } => {
+            used.insert(name.to_owned());
+            let v: Vec<String> = posted.iter().filter(|(k, _)| k == name).map(|(_, v)| v.clone()).collect();
+            Some(Answer::Many(v))
+        }
+        Kind::Address { .. } => {
+            let parts = ["strasse", "plz", "ort"].map(|p| {
+                let n = format!("{name}.{p}");
+                used.insert(n.clone());
+                get(&n).unwrap_or_default().replace(['\r', '\n'], " ").trim().to_owned()
+            });
+            if parts.iter().all(String::is_empty) {
+                Some(Answer::One(String::new()))
+            } else {
+                Some(Answer::One(format!("{}\n{} {}", parts[0], parts[1], parts[2])))
+            }
+        }
+        _ => {
+            used.insert(name.to_owned());
+            Some(Answer::One(get(name).unwrap_or_default().trim().to_owned()))
+        }
+    }
+}
+
+/// Reads the posted inputs of `step` into answers. Inputs the step does not show are
+/// listed in `foreign`; `reserved` names (token, CSRF, buttons) are ignored.
+#[must_use]
+pub fn read_step(
+    form: &Form,
+    step: &Step,
+    before: &Answers,
+    posted: &[(String, String)],
+    reserved: &[&str],
+) -> PostedStep {
+    let mut out = PostedStep::default();
+    let mut used: BTreeSet<String> = BTreeSet::new();
+    for item in &step.items {
+        match item {
+            Item::Field(f) => {
+                if shown(form, step, f.visible_if.as_ref(), before) == Shown::No {
+                    continue;
+                }
+                if let Some(a) = read_value(f, &format!("f.{}", f.id), posted, &mut used) {
+                    out.answers.insert(f.id.clone(), a);
+                }
+            }
+            Item::Group(g) => {
+                if shown(form, step, g.visible_if.as_ref(), before) == Shown::No {
+                    continue;
+                }
+                match g.repeat {
+                    Some(rep) => {
+                        let count_name = format!("g.{}.anzahl", g.id);
+                        used.insert(count_name.clone());
+                        let count = posted
+                            .iter()
+                            .find(|(k, _)| *k == count_name)
+                            .and_then(|(_, v)| v.parse::<usize>().ok())
+                            .unwrap_or(0)
+                            .min(rep.max as usize);
+                        let mut rows = Vec::new();
+                        for i in 0..count {
+                            let mut row = BTreeMap::new();
+                            for f in &g.fields {
+                                if let Some(a) = read_value(f, &format!("g.{}.{i}.{}", g.id, f.id), posted, &mut used)
+                                    && a != Answer::One(String::new())
+                                    && a != Answer::Many(Vec::new())
+                                {
+                                    row.insert(f.id.clone(), a);
+                                }
+                            }
+                            rows.push(row);
+                        }
+                        out.answers.insert(g.id.clone(), Answer::Rows(rows));
+                    }
+                    None => {
+                        for f in &g.fields {
+                            if let Some(a) = read_value(f, &format!("f.{}", f.id), posted, &mut used) {
+                                out.answers.insert(f.id.clone(), a);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for (k, _) in posted {
+        if !used.contains(k) && !reserved.contains(&k.as_str()) && !out.foreign.contains(k) {
+            out.foreign.push(k.clone());
+        }
+    }
+    out
+}
+
+/// Drops empty answers (an empty input is "not answered").
+#[must_use]
+pub fn without_empty(answers: Answers) -> Answers {
+    answers
+        .into_iter()
+        .filter(|(_, a)| match a {
+            Answer::One(s) => !s.is_empty(),
+            Answer::Many(v) => !v.is_empty(),
+            Answer::Rows(_) => true,
+        })
+        .collect()
+}
+
+/// The ids a step answers (to replace them with what was posted).
+#[must_use]
+pub fn ids_of(step: &Step) -> BTreeSet<String> {
+    step_ids(step)
+}
+
+fn euro(cents: i64) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let c = cents.abs();
+    let euros = (c / 100).to_string();
+    let mut grouped = String::new();
+    for (i, ch) in euros.chars().enumerate() {
+        if i > 0 && (euros.len() - i) % 3 == 0 {
+            grouped.push('.');
+        }
+        grouped.push(ch);
+    }
+    format!("{sign}{grouped},{:02} €", c % 100)
+}
+
+/// An amount in cents as the citizen reads it: `1.234,50 €`.
+#[must_use]
+pub fn euro_text(cents: i64) -> String {
+    euro(cents)
+}
+
+/// One answer in words, for the check page, the receipt and the PDF.
+#[must_use]
+pub fn display(f: &Field, a: &Answer, files: &[FileInfo], path: &str) -> String {
+    match (&f.kind, a) {
+        (Kind::File { .. }, _) => files.iter().find(|x| x.field == path).map_or_else(String::new, |x| x.name.clone()),
+        (Kind::Checkboxes { options, .. }, Answer::Many(v)) => v
+            .iter()
+            .map(|c| options.iter().find(|o| &o.value == c).map_or(c.as_str(), |o| o.label.as_str()))
+            .collect::<Vec<_>>()
+            .join(", "),
+        (Kind::Select { options } | Kind::Radio { options }, Answer::One(v)) => {
+            options.iter().find(|o| &o.value == v).map_or_else(|| v.clone(), |o| o.label.clone())
+        }
+        (Kind::YesNo, Answer::One(v)) => if v == "ja" { "Ja" } else { "Nein" }.to_owned(),
+        (Kind::Declaration { .. }, Answer::One(v)) if v == "ja" => "Bestätigt".to_owned(),
+        (Kind::Euro { .. }, Answer::One(v)) => {
+            amtsweg_forms::check_value(f, v, amtsweg_forms::Date::new(2000, 1, 1).unwrap_or_else(|| unreachable!()))
+                .ok()
+                .and_then(|c| c.parse::<i64>().ok())
+                .map_or_else(|| v.clone(), euro)
+        }
+        (Kind::Date { .. } | Kind::BirthDate { .. }, Answer::One(v)) => input_value(f, v),
+        (Kind::Address { .. }, Answer::One(v)) => {
+            let (street, place) = split_address(v);
+            format!("{street}, {place}")
+        }
+        (_, Answer::One(v)) => v.clone(),
+        (_, Answer::Many(v)) => v.join(", "),
+        (_, Answer::Rows(_)) => String::new(),
+    }
+}
+
+/// One line of the summary: label and answer (rows of groups as "Label 1: …").
+#[derive(Debug, Clone, Serialize)]
+pub struct SummaryLine {
+    pub label: String,
+    pub value: String,
+    /// Anchor of the input, for "Ändern" links.
+    pub anchor: String,
+}
+
+/// The answers of one step in words, in the order of the form.
+#[must_use]
+pub fn summary(step: &Step, answers: &Answers, files: &[FileInfo]) -> Vec<SummaryLine> {
+    let mut out = Vec::new();
+    let line = |f: &Field, a: Option<&Answer>, path: &str| -> Option<SummaryLine> {
+        if matches!(f.kind, Kind::Info { .. }) {
+            return None;
+        }
+        let value = match a {
+            Some(a) => display(f, a, files, path),
+            None if matches!(f.kind, Kind::File { .. }) => display(f, &Answer::One(String::new()), files, path),
+            None => String::new(),
+        };
+        Some(SummaryLine {
+            label: f.label.clone(),
+            value: if value.is_empty() { "Keine Angabe".into() } else { value },
+            anchor: anchor(path),
+        })
+    };
+    for item in &step.items {
+        match item {
+            Item::Field(f) => {
+                if f.visible_if.as_ref().is_some_and(|c| !holds(c, answers)) {
+                    continue;
+                }
+                out.extend(line(f, answers.get(&f.id), &f.id));
+            }
+            Item::Group(g) => {
+                if g.visible_if.as_ref().is_some_and(|c| !holds(c, answers)) {
+                    continue;
+                }
+                match answers.get(&g.id) {
+                    Some(Answer::Rows(rows)) => {
+                        for (i, row) in rows.iter().enumerate() {
+                            for f in &g.fields {
+                                let path = format!("{}[{i}].{}", g.id, f.id);
+                                if let Some(mut l) = line(f, row.get(&f.id), &path) {
+                                    l.label = format!("{} {}: {}", g.label, i + 1, l.label);
+                                    out.push(l);
+                                }
+                            }
+                        }
+                    }
+                    _ if g.repeat.is_some() => {}
+                    _ => {
+                        for f in &g.fields {
+                            if f.visible_if.as_ref().is_some_and(|c| !holds(c, answers)) {
+                                continue;
+                            }
+                            out.extend(line(f, answers.get(&f.id), &f.id));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form() -> Form {
+        serde_json::from_value(serde_json::json!({
+            "id": "t", "title": "T",
+            "steps": [{"id": "a", "title": "A", "items": [
+                {"item": "field", "id": "art", "label": "Art", "type": "radio", "options": [
+                    {"value": "privat", "label": "Privat"}, {"value": "verein", "label": "Verein"}]},
+                {"item": "field", "id": "verein", "label": "Vereinsname", "type": "text",
+                    "visible_if": {"equals": {"field": "art", "value": "verein"}}},
+                {"item": "field", "id": "wo", "label": "Anschrift", "type": "address"},
+                {"item": "group", "id": "kinder", "label": "Kind", "repeat": {"min": 0, "max": 3}, "fields": [
+                    {"item": "field", "id": "name", "label": "Name", "type": "name"}]}
+            ]}]
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn reads_a_posted_step_and_names_foreign_inputs() {
+        let f = form();
+        let posted: Vec<(String, String)> = [
+            ("f.art", "verein"),
+            ("f.verein", " Schützen "),
+            ("f.wo.strasse", "Am Markt 1"),
+            ("f.wo.plz", "29393"),
+            ("f.wo.ort", "Moorbrück"),
+            ("g.kinder.anzahl", "2"),
+            ("g.kinder.0.name", "Ida"),
+            ("g.kinder.1.name", ""),
+            ("f.preis", "0"),
+            ("csrf", "x"),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+        let p = read_step(&f, &f.steps[0], &Answers::new(), &posted, &["csrf"]);
+        assert_eq!(p.answers["verein"], Answer::One("Schützen".into()));
+        assert_eq!(p.answers["wo"], Answer::One("Am Markt 1\n29393 Moorbrück".into()));
+        let Answer::Rows(rows) = &p.answers["kinder"] else { panic!() };
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0]["name"], Answer::One("Ida".into()));
+        assert!(rows[1].is_empty());
+        assert_eq!(p.foreign, ["f.preis"]);
+    }
+
+    #[test]
+    fn same_page_conditions_are_explained_not_hidden() {
+        let f = form();
+        let view = step_view(&f, &f.steps[0], &Answers::new(), &BTreeMap::new(), &[], &BTreeSet::new());
+        let json = serde_json::to_string(&view).unwrap();
+        assert!(json.contains("Nur auszufüllen, wenn „Art“ ist „Verein“."), "{json}");
+    }
+
+    #[test]
+    fn anchors_and_amounts() {
+        assert_eq!(anchor("name"), "f-name");
+        assert_eq!(anchor("kinder[1].name"), "g-kinder-1-name");
+        assert_eq!(euro_text(123_450), "1.234,50 €");
+        assert_eq!(euro_text(500), "5,00 €");
+    }
+}

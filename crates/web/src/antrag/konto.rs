@@ -1,0 +1,111 @@
+//! "Meine Anträge" in the citizen account: drafts to continue (until they expire)
+//! and submitted applications with their status and receipt.
+
+use super::submit::{open_data, pdf_response, receipt_view, when};
+use crate::AppState;
+use crate::error::AppError;
+use crate::konto::CitizenContext;
+use crate::pages::render_page;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, get};
+use minijinja::context;
+
+fn table() -> Vec<(&'static str, &'static [&'static str], MethodRouter<AppState>)> {
+    vec![
+        ("/konto/antraege", &["GET"], get(crate::pages::add_slash)),
+        ("/konto/antraege/", &["GET"], get(list)),
+        ("/konto/antraege/{id}", &["GET"], get(detail)),
+        ("/konto/antraege/{id}/quittung.pdf", &["GET"], get(pdf)),
+    ]
+}
+
+pub fn routes() -> Router<AppState> {
+    table().into_iter().fold(Router::new(), |r, (path, _, handlers)| r.route(path, handlers))
+}
+
+pub fn route_table() -> Vec<(&'static str, &'static [&'static str])> {
+    table().into_iter().map(|(p, m, _)| (p, m)).collect()
+}
+
+/// The form's address (`/o/<slug>/antrag/<form>/`) by authority and form id.
+async fn form_url(state: &AppState, authority_id: i64, form_id: i64) -> Result<Option<(String, String)>, AppError> {
+    let c = state.catalogue();
+    let Some(a) = c.authority(authority_id) else { return Ok(None) };
+    let slug = state.store.forms_of(authority_id).await?.into_iter().find(|f| f.id == form_id).map(|f| f.slug);
+    Ok(slug.map(|s| (format!("/o/{}/antrag/{s}/", a.slug), a.name.clone())))
+}
+
+pub async fn list(State(state): State<AppState>, me: CitizenContext) -> Result<Response, AppError> {
+    let now = amtsweg_store::now_ms();
+    let mut drafts = Vec::new();
+    for d in state.store.application_drafts_of_citizen(me.citizen.id).await? {
+        if d.expires_at < now {
+            continue;
+        }
+        let Some((url, authority)) = form_url(&state, d.authority_id, d.form_id).await? else { continue };
+        let title = state
+            .store
+            .forms_of(d.authority_id)
+            .await?
+            .into_iter()
+            .find(|f| f.id == d.form_id)
+            .map(|f| f.title)
+            .unwrap_or_default();
+        drafts.push(context! {
+            title, authority, url => format!("{url}{}/{}", d.token, d.step), changed => when(d.updated_at), expires => when(d.expires_at),
+        });
+    }
+    let submissions: Vec<_> = state
+        .store
+        .submissions_of_citizen(me.citizen.id)
+        .await?
+        .into_iter()
+        .map(|s| {
+            let authority = state.catalogue().authority(s.authority_id).map(|a| a.name.clone()).unwrap_or_default();
+            context! {
+                id => s.id, title => s.title, receipt_number => s.receipt_number, status => s.status,
+                submitted => when(s.submitted_at), authority,
+            }
+        })
+        .collect();
+    let ctx = context! { title => "Meine Anträge", drafts, submissions, ..crate::konto::base(&state, Some(&me), "/konto/antraege/") };
+    Ok(render_page(&state, "konto/antraege.html", ctx)?.into_response())
+}
+
+async fn own(
+    state: &AppState,
+    me: &CitizenContext,
+    id: i64,
+) -> Result<(amtsweg_store::submissions::SubmissionRow, amtsweg_domain::Authority, amtsweg_forms::Form), AppError> {
+    let s = state.store.submission_of_citizen(me.citizen.id, id).await?.ok_or(AppError::NotFound)?;
+    let a = state.catalogue().authority(s.authority_id).cloned().ok_or(AppError::NotFound)?;
+    let form =
+        state.store.form_version(s.authority_id, s.form_id, s.form_version).await?.ok_or(AppError::NotFound)?.form()?;
+    Ok((s, a, form))
+}
+
+pub async fn detail(
+    State(state): State<AppState>,
+    me: CitizenContext,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let (s, a, form) = own(&state, &me, id).await?;
+    let data = open_data(&state, &s).await?;
+    let (sections, computed, files) = receipt_view(&form, &data);
+    let ctx = context! {
+        title => format!("{} – {}", s.title, s.receipt_number), s => context! {
+            id => s.id, title => &s.title, receipt_number => &s.receipt_number, status => &s.status,
+            submitted => when(s.submitted_at), status_at => when(s.status_at), hash => &s.data_hash,
+        },
+        authority => a.name, sections, computed, files,
+        ..crate::konto::base(&state, Some(&me), &format!("/konto/antraege/{id}"))
+    };
+    Ok(render_page(&state, "konto/antrag.html", ctx)?.into_response())
+}
+
+pub async fn pdf(State(state): State<AppState>, me: CitizenContext, Path(id): Path<i64>) -> Result<Response, AppError> {
+    let (s, a, form) = own(&state, &me, id).await?;
+    pdf_response(&state, &a, &form, &s).await
+}

@@ -1,0 +1,654 @@
+//! Checking all answers, submitting, the receipt (page and PDF); keeping a draft for
+//! later, resuming it from an e-mailed one-time link, and discarding it.
+
+use super::fields::{self, FileInfo};
+use super::{Journey, base, draft_answers, draft_files, load_draft, open, today};
+use crate::AppState;
+use crate::error::AppError;
+use crate::pages::render_page;
+use crate::session;
+use amtsweg_forms::{Answer, Answers, Form, Item, Kind, Step, visible_steps};
+use amtsweg_store::outbox::EmailMessage;
+use amtsweg_store::submissions::{NewSubmission, SubmissionRow};
+use axum::Form as PostForm;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use minijinja::context;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+const SUBMISSION: &str = "antrag:submission";
+
+/// Checks the engine cannot make because they need the portal's data: addresses
+/// inside the Verbund, and that every file answer names a file of this draft.
+pub(crate) fn server_checks(
+    state: &AppState,
+    form: &Form,
+    step: Option<&Step>,
+    answers: &Answers,
+    files: &[FileInfo],
+) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let c = state.catalogue();
+    for s in visible_steps(form, answers) {
+        if step.is_some_and(|x| x.id != s.id) {
+            continue;
+        }
+        for item in &s.items {
+            let Item::Field(f) = item else { continue };
+            if f.visible_if.as_ref().is_some_and(|c| !amtsweg_forms::holds(c, answers)) {
+                continue;
+            }
+            let Some(Answer::One(v)) = answers.get(&f.id) else { continue };
+            match &f.kind {
+                Kind::Address { in_verbund: true } if !v.is_empty() => {
+                    let (_, place) = amtsweg_forms::split_address(v);
+                    let (plz, city) = place.split_once(' ').unwrap_or((place, ""));
+                    let known = c.places.iter().any(|p| {
+                        p.plz.iter().any(|x| x == plz.trim()) && p.name.to_lowercase() == city.trim().to_lowercase()
+                    });
+                    if !known && amtsweg_forms::check_value(f, v, today()).is_ok() {
+                        let names: Vec<&str> = c.places.iter().map(|p| p.name.as_str()).collect();
+                        out.push((
+                            f.id.clone(),
+                            format!(
+                                "Die Anschrift bei „{}“ muss im {} liegen ({}). Bitte prüfen Sie Postleitzahl und Ort.",
+                                f.label,
+                                c.verbund_name,
+                                names.join(", ")
+                            ),
+                        ));
+                    }
+                }
+                Kind::File { .. } if !v.is_empty() => {
+                    let ok = v
+                        .strip_prefix("datei:")
+                        .and_then(|id| id.parse::<i64>().ok())
+                        .is_some_and(|id| files.iter().any(|x| x.id == id && x.field == f.id));
+                    if !ok {
+                        out.push((
+                            f.id.clone(),
+                            format!("Die Datei zu „{}“ fehlt. Bitte laden Sie sie erneut hoch.", f.label),
+                        ));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// The step that asks for the answer at `path`.
+fn step_of<'f>(form: &'f Form, path: &str) -> Option<&'f Step> {
+    let id = path.split(['[', '.']).next().unwrap_or(path);
+    form.steps.iter().find(|s| {
+        s.items.iter().any(|i| match i {
+            Item::Field(f) => f.id == id,
+            Item::Group(g) => g.id == id || g.fields.iter().any(|f| f.id == id),
+        })
+    })
+}
+
+fn all_problems(state: &AppState, form: &Form, answers: &Answers, files: &[FileInfo]) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> =
+        amtsweg_forms::validate(form, None, answers, today()).into_iter().map(|p| (p.path, p.message)).collect();
+    out.extend(server_checks(state, form, None, answers, files));
+    out
+}
+
+/// The e-mail address a confirmation goes to: the account's, else the first e-mail
+/// answer of the form.
+fn contact_email(j: &Journey, answers: &Answers) -> Option<String> {
+    if let Some(e) = j.citizen.as_ref().and_then(|c| c.citizen.email.clone()) {
+        return Some(e);
+    }
+    j.form.steps.iter().flat_map(|s| &s.items).find_map(|i| match i {
+        Item::Field(f) if matches!(f.kind, Kind::Email) => match answers.get(&f.id) {
+            Some(Answer::One(v)) if !v.is_empty() => Some(v.clone()),
+            _ => None,
+        },
+        _ => None,
+    })
+}
+
+fn sections(j: &Journey, answers: &Answers, files: &[FileInfo], url: Option<&str>) -> Vec<minijinja::Value> {
+    visible_steps(&j.form, answers)
+        .into_iter()
+        .map(|s| {
+            context! {
+                title => &s.title,
+                url => url.map(|u| format!("{u}{}?zurueck=pruefen", s.id)),
+                lines => fields::summary(s, answers, files),
+            }
+        })
+        .collect()
+}
+
+fn computed(form: &Form, answers: &Answers) -> Vec<minijinja::Value> {
+    amtsweg_forms::compute(form, answers)
+        .into_iter()
+        .filter_map(|(id, cents)| {
+            form.computed
+                .iter()
+                .find(|c| c.id == id)
+                .map(|c| context! { label => &c.label, value => fields::euro_text(cents) })
+        })
+        .collect()
+}
+
+async fn render_check(
+    state: &AppState,
+    j: &Journey,
+    headers: &HeaderMap,
+    d: &amtsweg_store::submissions::ApplicationDraft,
+    answers: &Answers,
+    files: &[FileInfo],
+) -> Result<Response, AppError> {
+    let url = j.draft_url(&d.token);
+    let problems = all_problems(state, &j.form, answers, files);
+    let errors: Vec<_> = problems
+        .iter()
+        .map(|(path, message)| {
+            let to = step_of(&j.form, path).map_or_else(|| url.clone(), |s| format!("{url}{}?zurueck=pruefen", s.id));
+            context! { href => format!("{to}#{}", fields::anchor(path)), message }
+        })
+        .collect();
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let email = contact_email(j, answers);
+    let ctx = context! {
+        title => if errors.is_empty() { "Angaben prüfen".to_owned() } else { "Fehler: Angaben prüfen".to_owned() },
+        sections => sections(j, answers, files, Some(&url)), computed => computed(&j.form, answers), errors,
+        action => format!("{url}absenden"), csrf => &d.csrf, email,
+        discard => format!("{url}verwerfen"), save => format!("{url}gespeichert"),
+        ..base(state, j, headers, &format!("{url}pruefen"), "Angaben prüfen")
+    };
+    let mut r = (status, render_page(state, "antrag/pruefen.html", ctx)?).into_response();
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(r)
+}
+
+/// The page to check every answer before submitting.
+pub async fn check(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Path((slug, form_slug, token)): Path<(String, String, String)>,
+) -> Result<Response, AppError> {
+    let mut j = match open(&state, &headers, &uri, &slug, &form_slug).await {
+        Ok(j) => j,
+        Err(r) => return Ok(r),
+    };
+    let d = load_draft(&state, &mut j, &token).await?;
+    let answers = draft_answers(&state, &d).await?;
+    let files = draft_files(&state, &d).await?;
+    render_check(&state, &j, &headers, &d, &answers, &files).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SubmitForm {
+    csrf: String,
+    /// "ja": send a copy of the answers by e-mail.
+    kopie: Option<String>,
+}
+
+/// What is stored (sealed) for a submission: the normalised answers, the computed
+/// values and the files' hashes; its SHA-256 is printed on the receipt.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SubmissionData {
+    pub form: String,
+    pub version: i64,
+    pub answers: Answers,
+    pub computed: Vec<(String, i64)>,
+    pub files: Vec<SubmittedFile>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SubmittedFile {
+    pub field: String,
+    pub name: String,
+    pub size: i64,
+    pub sha256: String,
+}
+
+fn receipt_url(j: &Journey, token: &str) -> String {
+    format!("{}eingang/{token}", j.base_url())
+}
+
+/// Submits: every answer checked again, then the submission with its files and the
+/// confirmation e-mail in one commit. The same form token again shows the same
+/// receipt instead of a second submission.
+pub async fn submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Path((slug, form_slug, token)): Path<(String, String, String)>,
+    PostForm(f): PostForm<SubmitForm>,
+) -> Result<Response, AppError> {
+    let mut j = match open(&state, &headers, &uri, &slug, &form_slug).await {
+        Ok(j) => j,
+        Err(r) => return Ok(r),
+    };
+    if state.store.application_draft(&token).await?.is_none() {
+        return already_submitted(&state, &j, &token).await;
+    }
+    let d = load_draft(&state, &mut j, &token).await?;
+    if !session::same_origin(&headers) || !session::tokens_match(&d.csrf, &f.csrf) {
+        return Err(AppError::Forbidden);
+    }
+    let answers = amtsweg_forms::keep_asked(&j.form, &draft_answers(&state, &d).await?);
+    let files = draft_files(&state, &d).await?;
+    if !all_problems(&state, &j.form, &answers, &files).is_empty() {
+        return render_check(&state, &j, &headers, &d, &answers, &files).await;
+    }
+    let stored_files = state.store.application_draft_files(&d.token).await?;
+    let data = SubmissionData {
+        form: j.published.slug.clone(),
+        version: j.version,
+        answers: amtsweg_forms::normalize(&j.form, &answers, today()),
+        computed: amtsweg_forms::compute(&j.form, &answers),
+        files: stored_files
+            .iter()
+            .map(|x| SubmittedFile {
+                field: x.field.clone(),
+                name: files.iter().find(|i| i.id == x.id).map(|i| i.name.clone()).unwrap_or_default(),
+                size: x.size,
+                sha256: x.sha256.clone(),
+            })
+            .collect(),
+    };
+    let json = serde_json::to_string(&data).map_err(|e| AppError::Internal(e.to_string()))?;
+    let hash = super::upload::hex(&Sha256::digest(json.as_bytes()));
+    let scope = crate::konto::daten::authority_scope(j.authority.id);
+    let sealed = state.keyring.seal(&state.store, &scope, SUBMISSION, json.as_bytes()).await?;
+    let link = format!("{}{}", state.config.public_base_url.trim_end_matches('/'), receipt_url(&j, &token));
+    let mail = contact_email(&j, &answers).map(|to| {
+        let copy = if f.kopie.as_deref() == Some("ja") {
+            let lines: Vec<String> = visible_steps(&j.form, &answers)
+                .into_iter()
+                .flat_map(|s| fields::summary(s, &answers, &files))
+                .map(|l| format!("{}: {}", l.label, l.value))
+                .collect();
+            format!("\nIhre Angaben:\n{}\n", lines.join("\n"))
+        } else {
+            String::new()
+        };
+        EmailMessage {
+            to,
+            subject: format!("Eingangsbestätigung {{eingangsnummer}} – {}", j.form.title),
+            body: format!(
+                "Guten Tag,\n\n{} hat Ihren Antrag „{}“ erhalten.\nEingangsnummer: {{eingangsnummer}}\n\nEingangsbestätigung und Stand: {link}\n{copy}\nBitte geben Sie die Eingangsnummer bei Rückfragen an.\n",
+                j.authority.name, j.form.title
+            ),
+        }
+    });
+    let year = i64::from(crate::pages::now_local().year());
+    let browser_hash = if d.citizen_id.is_some() { String::new() } else { d.browser_hash.clone() };
+    let prefix = j.authority.receipt_prefix();
+    let new = NewSubmission {
+        form_token: &d.token,
+        authority_id: j.authority.id,
+        form_id: j.published.form_id,
+        form_version: j.version,
+        title: &j.form.title,
+        citizen_id: d.citizen_id,
+        browser_hash: &browser_hash,
+        data: &sealed,
+        data_hash: &hash,
+        receipt_prefix: &prefix,
+        year,
+        confirmation: mail.as_ref(),
+    };
+    let stored = async {
+        let mut tx = state.store.begin().await?;
+        let s = tx.submit(&new).await?;
+        tx.commit().await?;
+        Ok::<_, amtsweg_store::StoreError>(s)
+    }
+    .await;
+    match stored {
+        Ok(_) => Ok(Redirect::to(&receipt_url(&j, &token)).into_response()),
+        // Sent twice at the same moment: the other request stored it.
+        Err(e) => match state.store.submission_by_token(&token).await? {
+            Some(_) => Ok(Redirect::to(&receipt_url(&j, &token)).into_response()),
+            None => Err(e.into()),
+        },
+    }
+}
+
+async fn already_submitted(state: &AppState, j: &Journey, token: &str) -> Result<Response, AppError> {
+    match state.store.submission_by_token(token).await? {
+        Some(s) if s.authority_id == j.authority.id && j.may_access(s.citizen_id, &s.browser_hash) => {
+            Ok(Redirect::to(&receipt_url(j, token)).into_response())
+        }
+        _ => Err(AppError::NotFound),
+    }
+}
+
+/// The submission of a token, if this citizen or browser may see it.
+pub(crate) async fn own_submission(state: &AppState, j: &mut Journey, token: &str) -> Result<SubmissionRow, AppError> {
+    let s = state.store.submission_by_token(token).await?.ok_or(AppError::NotFound)?;
+    if s.authority_id != j.authority.id
+        || s.form_id != j.published.form_id
+        || !j.may_access(s.citizen_id, &s.browser_hash)
+    {
+        return Err(AppError::NotFound);
+    }
+    j.use_version(state, s.form_version).await?;
+    Ok(s)
+}
+
+pub(crate) async fn open_data(state: &AppState, s: &SubmissionRow) -> Result<SubmissionData, AppError> {
+    let scope = crate::konto::daten::authority_scope(s.authority_id);
+    let json = state.keyring.open_text(&state.store, &scope, SUBMISSION, &s.data).await?;
+    serde_json::from_str(&json).map_err(|e| AppError::Internal(format!("submission data: {e}")))
+}
+
+/// Answers and file list of a submission as the receipt shows them.
+pub(crate) fn receipt_view(
+    form: &Form,
+    data: &SubmissionData,
+) -> (Vec<minijinja::Value>, Vec<minijinja::Value>, Vec<FileInfo>) {
+    let files: Vec<FileInfo> = data
+        .files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| FileInfo { id: i as i64, field: f.field.clone(), name: f.name.clone(), size: f.size })
+        .collect();
+    let answers = &data.answers;
+    let sections = visible_steps(form, answers)
+        .into_iter()
+        .map(|s| context! { title => &s.title, lines => fields::summary(s, answers, &files) })
+        .collect();
+    let computed = data
+        .computed
+        .iter()
+        .filter_map(|(id, cents)| {
+            form.computed
+                .iter()
+                .find(|c| &c.id == id)
+                .map(|c| context! { label => &c.label, value => fields::euro_text(*cents) })
+        })
+        .collect();
+    (sections, computed, files)
+}
+
+/// "24.11.2026, 14:05 Uhr" in German time.
+pub(crate) fn when(ms: i64) -> String {
+    let tz = jiff::tz::TimeZone::get("Europe/Berlin").unwrap_or(jiff::tz::TimeZone::UTC);
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| t.to_zoned(tz).strftime("%d.%m.%Y, %H:%M Uhr").to_string())
+        .unwrap_or_default()
+}
+
+/// The receipt page.
+pub async fn receipt(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Path((slug, form_slug, token)): Path<(String, String, String)>,
+) -> Result<Response, AppError> {
+    let mut j = match open(&state, &headers, &uri, &slug, &form_slug).await {
+        Ok(j) => j,
+        Err(r) => return Ok(r),
+    };
+    let s = own_submission(&state, &mut j, &token).await?;
+    let data = open_data(&state, &s).await?;
+    let (sections, computed, files) = receipt_view(&j.form, &data);
+    let url = receipt_url(&j, &token);
+    let ctx = context! {
+        title => "Antrag eingegangen", receipt_number => &s.receipt_number, submitted => when(s.submitted_at),
+        status => &s.status, hash => &s.data_hash, sections, computed, files,
+        pdf => format!("{url}/quittung.pdf"), authority_name => &j.authority.name,
+        in_account => s.citizen_id.is_some(),
+        ..base(&state, &j, &headers, &url, "Antrag eingegangen")
+    };
+    let mut r = render_page(&state, "antrag/eingang.html", ctx)?.into_response();
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(r)
+}
+
+/// The receipt as PDF/A.
+pub async fn receipt_pdf(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Path((slug, form_slug, token)): Path<(String, String, String)>,
+) -> Result<Response, AppError> {
+    let mut j = match open(&state, &headers, &uri, &slug, &form_slug).await {
+        Ok(j) => j,
+        Err(r) => return Ok(r),
+    };
+    let s = own_submission(&state, &mut j, &token).await?;
+    pdf_response(&state, &j.authority, &j.form, &s).await
+}
+
+pub(crate) async fn pdf_response(
+    state: &AppState,
+    authority: &amtsweg_domain::Authority,
+    form: &Form,
+    s: &SubmissionRow,
+) -> Result<Response, AppError> {
+    let data = open_data(state, s).await?;
+    let (_, _, files) = receipt_view(form, &data);
+    let answers = &data.answers;
+    let doc = crate::receipt_pdf::Receipt {
+        authority: authority.name.clone(),
+        title: s.title.clone(),
+        receipt_number: s.receipt_number.clone(),
+        submitted: when(s.submitted_at),
+        hash: s.data_hash.clone(),
+        sections: visible_steps(form, answers)
+            .into_iter()
+            .map(|st| {
+                (
+                    st.title.clone(),
+                    fields::summary(st, answers, &files).into_iter().map(|l| (l.label, l.value)).collect(),
+                )
+            })
+            .collect(),
+        computed: data
+            .computed
+            .iter()
+            .filter_map(|(id, c)| {
+                form.computed.iter().find(|x| &x.id == id).map(|x| (x.label.clone(), fields::euro_text(*c)))
+            })
+            .collect(),
+        files: data.files.iter().map(|f| (f.name.clone(), f.size, f.sha256.clone())).collect(),
+    };
+    let bytes = tokio::task::spawn_blocking(move || crate::receipt_pdf::render(&doc))
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?
+        .map_err(AppError::Internal)?;
+    Ok(crate::download::attachment(bytes, &format!("Eingangsbestaetigung-{}.pdf", s.receipt_number), "application/pdf"))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct LinkForm {
+    csrf: String,
+    email: String,
+}
+
+async fn render_saved(
+    state: &AppState,
+    j: &Journey,
+    headers: &HeaderMap,
+    d: &amtsweg_store::submissions::ApplicationDraft,
+    sent_to: Option<&str>,
+    error: Option<String>,
+    email: &str,
+) -> Result<Response, AppError> {
+    let url = j.draft_url(&d.token);
+    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let ctx = context! {
+        title => if error.is_some() { "Fehler: Antrag gespeichert" } else { "Antrag gespeichert" },
+        in_account => d.citizen_id.is_some(), expires => when(d.expires_at), sent_to, error, email,
+        action => format!("{url}gespeichert"), csrf => &d.csrf, continue_url => format!("{url}{}", d.step),
+        days => state.config.draft_days,
+        ..base(state, j, headers, &format!("{url}gespeichert"), "Antrag gespeichert")
+    };
+    let mut r = (status, render_page(state, "antrag/gespeichert.html", ctx)?).into_response();
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(r)
+}
+
+/// "Saved": in the account, or — without one — with the offer of a resume link.
+pub async fn saved(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Path((slug, form_slug, token)): Path<(String, String, String)>,
+) -> Result<Response, AppError> {
+    let mut j = match open(&state, &headers, &uri, &slug, &form_slug).await {
+        Ok(j) => j,
+        Err(r) => return Ok(r),
+    };
+    let d = load_draft(&state, &mut j, &token).await?;
+    render_saved(&state, &j, &headers, &d, None, None, "").await
+}
+
+/// Sends a one-time link to continue the draft on any device.
+pub async fn send_link(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Path((slug, form_slug, token)): Path<(String, String, String)>,
+    PostForm(f): PostForm<LinkForm>,
+) -> Result<Response, AppError> {
+    let mut j = match open(&state, &headers, &uri, &slug, &form_slug).await {
+        Ok(j) => j,
+        Err(r) => return Ok(r),
+    };
+    let d = load_draft(&state, &mut j, &token).await?;
+    if !session::same_origin(&headers) || !session::tokens_match(&d.csrf, &f.csrf) {
+        return Err(AppError::Forbidden);
+    }
+    let email = match amtsweg_domain::konto::normalize_email(&f.email) {
+        Ok(e) => e,
+        Err(e) => return render_saved(&state, &j, &headers, &d, None, Some(e.0), &f.email).await,
+    };
+    let key = format!("resume:{email}");
+    if !session::may_try(&state, &key).await? {
+        let msg = "An diese Adresse wurden zu viele Links geschickt. Bitte versuchen Sie es in einer Stunde erneut.";
+        return render_saved(&state, &j, &headers, &d, None, Some(msg.into()), &f.email).await;
+    }
+    let secret = session::random_token();
+    let link = format!(
+        "{}/o/{}/antrag/fortsetzen/{secret}",
+        state.config.public_base_url.trim_end_matches('/'),
+        j.authority.slug
+    );
+    let mut tx = state.store.begin().await?;
+    tx.record_login_failure(&key, amtsweg_store::now_ms()).await?;
+    tx.set_application_draft_resume(&d.token, &session::hash_token(&secret)).await?;
+    tx.enqueue_email(&EmailMessage {
+        to: email.clone(),
+        subject: format!("Ihr Antrag „{}“ wartet auf Sie", j.form.title),
+        body: format!(
+            "Guten Tag,\n\nSie haben Ihren Antrag „{}“ bei {} gespeichert. Mit diesem Link setzen Sie ihn fort (er gilt einmal; der Antrag wird am {} gelöscht, wenn Sie ihn bis dahin nicht weiter bearbeiten):\n\n{link}\n\nWenn Sie das nicht waren, ignorieren Sie diese E-Mail.\n",
+            j.form.title,
+            j.authority.name,
+            when(d.expires_at)
+        ),
+    })
+    .await?;
+    tx.commit().await?;
+    render_saved(&state, &j, &headers, &d, Some(&email), None, "").await
+}
+
+fn resume_invalid(state: &AppState, headers: &HeaderMap, slug: &str) -> Result<Response, AppError> {
+    let c = state.catalogue();
+    let a = c.authority_by_slug(slug).ok_or(AppError::NotFound)?;
+    let base = crate::pages::base_context(state, &c, Some(a), headers, "/", Vec::new());
+    let ctx = context! { title => "Link nicht mehr gültig", invalid => true, ..base };
+    Ok((StatusCode::NOT_FOUND, render_page(state, "antrag/fortsetzen.html", ctx)?).into_response())
+}
+
+/// The page behind an e-mailed resume link: one button (mail scanners that open
+/// links must not use it up).
+pub async fn resume_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((slug, secret)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let Some(d) = state.store.application_draft_by_resume(&session::hash_token(&secret)).await? else {
+        return resume_invalid(&state, &headers, &slug);
+    };
+    let c = state.catalogue();
+    let a = c.authority_by_slug(&slug).filter(|a| a.id == d.authority_id).ok_or(AppError::NotFound)?;
+    if d.expires_at < amtsweg_store::now_ms() {
+        return resume_invalid(&state, &headers, &slug);
+    }
+    let base = crate::pages::base_context(&state, &c, Some(a), &headers, "/", Vec::new());
+    let ctx = context! { title => "Antrag fortsetzen", invalid => false, action => format!("/o/{slug}/antrag/fortsetzen/{secret}"), ..base };
+    let mut r = render_page(&state, "antrag/fortsetzen.html", ctx)?.into_response();
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r.headers_mut().insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    Ok(r)
+}
+
+/// Uses the resume link: the draft now belongs to this browser.
+pub async fn resume(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((slug, secret)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    if !session::same_origin(&headers) {
+        return Err(AppError::Forbidden);
+    }
+    let hash = session::hash_token(&secret);
+    let Some(d) = state.store.application_draft_by_resume(&hash).await? else {
+        return resume_invalid(&state, &headers, &slug);
+    };
+    let c = state.catalogue();
+    let a = c.authority_by_slug(&slug).filter(|a| a.id == d.authority_id).ok_or(AppError::NotFound)?;
+    let form = state.store.forms_of(a.id).await?.into_iter().find(|f| f.id == d.form_id).ok_or(AppError::NotFound)?;
+    let browser = session::cookie_value(&headers, super::DRAFT_COOKIE)
+        .filter(|v| v.len() == 43)
+        .map_or_else(session::random_token, str::to_owned);
+    let mut tx = state.store.begin().await?;
+    let ok = tx.rebind_application_draft(&d.token, &hash, &session::hash_token(&browser)).await?;
+    tx.commit().await?;
+    if !ok {
+        return resume_invalid(&state, &headers, &slug);
+    }
+    let to = format!("/o/{slug}/antrag/{}/{}/{}", form.slug, d.token, d.step);
+    Ok(super::with_browser_cookie(&state, Redirect::to(&to).into_response(), &browser))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct CsrfOnly {
+    csrf: String,
+}
+
+/// Discards a draft with its files.
+pub async fn discard(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Path((slug, form_slug, token)): Path<(String, String, String)>,
+    PostForm(f): PostForm<CsrfOnly>,
+) -> Result<Response, AppError> {
+    let mut j = match open(&state, &headers, &uri, &slug, &form_slug).await {
+        Ok(j) => j,
+        Err(r) => return Ok(r),
+    };
+    let d = load_draft(&state, &mut j, &token).await?;
+    if !session::same_origin(&headers) || !session::tokens_match(&d.csrf, &f.csrf) {
+        return Err(AppError::Forbidden);
+    }
+    let mut tx = state.store.begin().await?;
+    let keys = tx.delete_application_draft(&d.token).await?;
+    tx.commit().await?;
+    for k in keys {
+        let _ = state.objects.delete(&object_store::path::Path::from(k)).await;
+    }
+    let url = j.base_url();
+    let ctx =
+        context! { title => "Antrag verworfen", start => url, ..base(&state, &j, &headers, &url, "Antrag verworfen") };
+    Ok(render_page(&state, "antrag/verworfen.html", ctx)?.into_response())
+}

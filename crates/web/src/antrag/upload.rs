@@ -1,0 +1,267 @@
+//! Reading a posted step (URL-encoded, or `multipart/form-data` when it has file
+//! fields) and storing uploaded files.
+//!
+//! Every file is checked before it is kept: the size while it streams in (per field
+//! and for the whole application), then name *and* content against the field's
+//! allowlist, the image pixel limit, the virus scanner (clamd protocol) when one is
+//! configured; images lose their metadata. The bytes are sealed with the authority's
+//! data key and stored under the authority's prefix in the object store.
+
+use crate::AppState;
+use crate::error::AppError;
+use amtsweg_domain::files::{FileType, check_upload, strip_metadata};
+use amtsweg_forms::{Form, Item, Kind, Step};
+use axum::extract::{FromRequest, Multipart, Request};
+use axum::http::header;
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// A file as posted, already within its size limits.
+#[derive(Debug)]
+pub struct PostedFile {
+    /// The field id (files are only asked outside repeating groups).
+    pub field: String,
+    pub name: String,
+    pub bytes: Vec<u8>,
+}
+
+/// A posted step: its inputs, its files, and problems met while reading.
+#[derive(Debug, Default)]
+pub struct Posted {
+    pub pairs: Vec<(String, String)>,
+    pub files: Vec<PostedFile>,
+    /// (field id, message) for files refused while streaming (too big).
+    pub problems: Vec<(String, String)>,
+}
+
+impl Posted {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+}
+
+fn file_fields(step: &Step) -> Vec<(&str, u64)> {
+    step.items
+        .iter()
+        .filter_map(|i| match i {
+            Item::Field(f) => match &f.kind {
+                Kind::File { max_bytes, .. } => Some((f.id.as_str(), *max_bytes)),
+                _ => None,
+            },
+            Item::Group(_) => None,
+        })
+        .collect()
+}
+
+/// Reads the request body of a step. `room` is how many bytes of files this
+/// application may still take (the cap per submission).
+///
+/// # Errors
+/// When the body is not a form or arrives broken.
+pub async fn read(state: &AppState, request: Request, step: &Step, room: u64) -> Result<Posted, AppError> {
+    let is_multipart = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if !is_multipart {
+        let axum::Form(pairs) =
+            axum::Form::<Vec<(String, String)>>::from_request(request, state).await.map_err(|_| {
+                AppError::BadRequest("Die Angaben kamen unvollständig an. Bitte senden Sie sie noch einmal.".into())
+            })?;
+        return Ok(Posted { pairs, ..Posted::default() });
+    }
+    let unreadable = |_: axum::extract::multipart::MultipartError| {
+        AppError::BadRequest("Die Angaben kamen unvollständig an. Bitte senden Sie sie noch einmal.".into())
+    };
+    let mut mp = Multipart::from_request(request, state).await.map_err(|_| {
+        AppError::BadRequest("Die Angaben kamen unvollständig an. Bitte senden Sie sie noch einmal.".into())
+    })?;
+    let limits = file_fields(step);
+    let mut posted = Posted::default();
+    let mut room = room;
+    while let Some(mut part) = mp.next_field().await.map_err(unreadable)? {
+        let name = part.name().unwrap_or_default().to_owned();
+        let file_field = name.strip_prefix("f.").and_then(|id| limits.iter().find(|(f, _)| *f == id)).copied();
+        let Some((field, max_bytes)) = file_field else {
+            if part.file_name().is_some() {
+                // A file where the step asks for none: read it away, report it.
+                while part.chunk().await.map_err(unreadable)?.is_some() {}
+                posted.pairs.push((name, String::new()));
+                continue;
+            }
+            let text = part.text().await.map_err(unreadable)?;
+            posted.pairs.push((name, text));
+            continue;
+        };
+        let file_name = sanitize_name(part.file_name().unwrap_or_default());
+        let limit = max_bytes.min(room);
+        let mut bytes = Vec::new();
+        let mut too_big = false;
+        while let Some(chunk) = part.chunk().await.map_err(unreadable)? {
+            if too_big {
+                continue;
+            }
+            if (bytes.len() + chunk.len()) as u64 > limit {
+                too_big = true;
+                bytes = Vec::new();
+                continue;
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        // A file input left empty arrives as a part without name and bytes.
+        if !too_big && bytes.is_empty() && part_is_empty(&file_name) {
+            continue;
+        }
+        if too_big {
+            let message = if limit < max_bytes {
+                format!(
+                    "„{file_name}“ passt nicht mehr in diesen Antrag: alle Dateien zusammen dürfen höchstens {} MB groß sein.",
+                    state.config.form_files_limit / 1_048_576
+                )
+            } else {
+                format!("„{file_name}“ ist größer als {} MB.", max_bytes.div_ceil(1_048_576))
+            };
+            posted.problems.push((field.to_owned(), message));
+            continue;
+        }
+        room = room.saturating_sub(bytes.len() as u64);
+        posted.files.push(PostedFile { field: field.to_owned(), name: file_name, bytes });
+    }
+    Ok(posted)
+}
+
+fn part_is_empty(name: &str) -> bool {
+    name.is_empty() || name == "Datei"
+}
+
+/// A file name safe to show and to put into `Content-Disposition`.
+#[must_use]
+pub fn sanitize_name(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
+    let clean: String = base.chars().filter(|c| !c.is_control() && !matches!(c, '"' | ';')).take(120).collect();
+    if clean.trim().is_empty() { "Datei".to_owned() } else { clean.trim().to_owned() }
+}
+
+/// A file that passed every check, ready to store.
+#[derive(Debug)]
+pub struct CheckedFile {
+    pub field: String,
+    pub name: String,
+    pub kind: FileType,
+    pub bytes: Vec<u8>,
+    pub sha256: String,
+}
+
+/// Checks a posted file for its field: type by name and content, pixels, viruses;
+/// strips image metadata.
+///
+/// # Errors
+/// A message for the citizen (`Ok(Err)`), or an internal error.
+pub async fn check(state: &AppState, form: &Form, f: PostedFile) -> Result<Result<CheckedFile, String>, AppError> {
+    let accept = form
+        .steps
+        .iter()
+        .flat_map(|s| &s.items)
+        .find_map(|i| match i {
+            Item::Field(x) if x.id == f.field => match &x.kind {
+                Kind::File { accept, .. } => Some(accept.clone()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .unwrap_or_default();
+    let kind = match check_upload(&f.name, &f.bytes, &accept) {
+        Ok(k) => k,
+        Err(e) => return Ok(Err(e.0)),
+    };
+    if let Some(addr) = &state.config.clamd {
+        match scan(addr, &f.bytes).await {
+            Ok(Verdict::Clean) => {}
+            Ok(Verdict::Infected(sig)) => {
+                tracing::warn!(signature = %sig, "upload refused by the virus scanner");
+                return Ok(Err(format!(
+                    "In „{}“ wurde Schadsoftware gefunden. Die Datei wurde nicht angenommen.",
+                    f.name
+                )));
+            }
+            Err(e) => {
+                // Fail closed: an unscanned file is not accepted.
+                tracing::error!(error = %e, "virus scanner not reachable");
+                return Ok(Err(format!(
+                    "„{}“ konnte gerade nicht auf Schadsoftware geprüft werden. Bitte versuchen Sie es in einigen Minuten erneut.",
+                    f.name
+                )));
+            }
+        }
+    }
+    let bytes = strip_metadata(kind, f.bytes);
+    let sha256 = hex(&Sha256::digest(&bytes));
+    Ok(Ok(CheckedFile { field: f.field, name: f.name, kind, bytes, sha256 }))
+}
+
+#[must_use]
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What the virus scanner said.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Clean,
+    Infected(String),
+}
+
+/// Scans bytes with a clamd daemon (`host:port`, or `unix:/path/to/clamd.sock`)
+/// using its INSTREAM command: the data in chunks, each with its length as four
+/// bytes big-endian, ended by a zero length; clamd answers `stream: OK` or
+/// `stream: <signature> FOUND`. Written by hand: the protocol is these few lines
+/// and the crates for it pull in blocking I/O.
+///
+/// # Errors
+/// When the scanner cannot be reached or answers something else.
+pub async fn scan(addr: &str, bytes: &[u8]) -> std::io::Result<Verdict> {
+    let timeout = std::time::Duration::from_secs(30);
+    let run = async {
+        if let Some(path) = addr.strip_prefix("unix:") {
+            #[cfg(unix)]
+            {
+                let s = tokio::net::UnixStream::connect(path).await?;
+                return talk(s, bytes).await;
+            }
+            #[cfg(not(unix))]
+            {
+                let _ = path;
+                return Err(std::io::Error::other("unix sockets are not available here"));
+            }
+        }
+        let s = tokio::net::TcpStream::connect(addr).await?;
+        talk(s, bytes).await
+    };
+    tokio::time::timeout(timeout, run).await.map_err(|_| std::io::Error::other("virus scanner timed out"))?
+}
+
+async fn talk<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
+    mut s: S,
+    bytes: &[u8],
+) -> std::io::Result<Verdict> {
+    s.write_all(b"zINSTREAM\0").await?;
+    for chunk in bytes.chunks(64 * 1024) {
+        s.write_all(&u32::try_from(chunk.len()).unwrap_or(u32::MAX).to_be_bytes()).await?;
+        s.write_all(chunk).await?;
+    }
+    s.write_all(&[0, 0, 0, 0]).await?;
+    s.flush().await?;
+    let mut reply = Vec::new();
+    s.take(4096).read_to_end(&mut reply).await?;
+    let text = String::from_utf8_lossy(&reply);
+    let text = text.trim_end_matches(['\0', '\n']).trim();
+    let body = text.strip_prefix("stream:").map(str::trim).unwrap_or(text);
+    if body == "OK" {
+        Ok(Verdict::Clean)
+    } else if let Some(sig) = body.strip_suffix("FOUND") {
+        Ok(Verdict::Infected(sig.trim().to_owned()))
+    } else {
+        Err(std::io::Error::other(format!("unexpected answer from clamd: {text}")))
+    }
+}
