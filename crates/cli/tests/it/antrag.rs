@@ -281,7 +281,6 @@ async fn uploads_are_checked_scanned_stripped_and_sealed() {
             ("g.brandwache.0.telefon", "0151 1234567"),
         ];
         let upload = |name: &'static str, bytes: Vec<u8>| {
-            let fields = fields;
             let step = step.clone();
             let cookie = jar.header();
             async move { app.post_multipart(&step, &fields, ("f.lageplan", name, &bytes), &cookie).await }

@@ -61,7 +61,7 @@ pub struct RowView {
 #[derive(Debug, Serialize)]
 #[serde(tag = "item", rename_all = "snake_case")]
 pub enum ItemView {
-    Field(FieldView),
+    Field(Box<FieldView>),
     Group {
         id: String,
         label: String,
@@ -333,7 +333,7 @@ pub fn step_view(
                     Shown::WithNote(n) => Some(n),
                 };
                 let required = is_required(f, answers) && note.is_none();
-                out.push(ItemView::Field(field_view(
+                out.push(ItemView::Field(Box::new(field_view(
                     f,
                     format!("f-{}", f.id),
                     format!("f.{}", f.id),
@@ -344,7 +344,7 @@ pub fn step_view(
                     locked.contains(&f.id),
                     note,
                     required,
-                )));
+                ))));
             }
             Item::Group(g) => {
                 let note = match shown(form, step, g.visible_if.as_ref(), answers) {
@@ -562,7 +562,7 @@ fn euro(cents: i64) -> String {
     let euros = (c / 100).to_string();
     let mut grouped = String::new();
     for (i, ch) in euros.chars().enumerate() {
-        if i > 0 && (euros.len() - i) % 3 == 0 {
+        if i > 0 && (euros.len() - i).is_multiple_of(3) {
             grouped.push('.');
         }
         grouped.push(ch);
