@@ -351,7 +351,123 @@ const DEMO_PASSWORD = "Heidekamp-Demo-2026";
   await audit(c, "Konto: zweiten Faktor einrichten");
   await c.goto(base + "/konto/vertrauensniveau?benoetigt=hoch&weiter=/");
   await audit(c, "Konto: Vertrauensniveau");
+  await c.goto(base + "/konto/antraege/");
+  await audit(c, "Konto: Meine Anträge");
   await cctx.close();
+}
+
+// Applications, JavaScript off and keyboard only: every page state of two demo
+// forms (Briefwahlunterlagen with a condition; Osterfeuer with a repeating group and
+// an upload) — first page, error summary, each step, check page, saved, receipt.
+// The journey runs with JavaScript disabled; axe needs JavaScript, so each state's
+// HTML is audited in a second page (same styles through a <base> element).
+let applicationStates = 0;
+{
+  const actx = await browser.newContext({ viewport: { width: 1280, height: 900 }, javaScriptEnabled: false });
+  const a = await actx.newPage();
+  const vctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const v = await vctx.newPage();
+  const check = async (label) => {
+    const html = (await a.content()).replace(/<head>/i, `<head><base href="${a.url()}">`);
+    await v.setContent(html, { waitUntil: "load" });
+    await audit(v, "Antrag: " + label);
+    applicationStates++;
+  };
+  // Focus checks without JavaScript in the page: Playwright's own selector engine.
+  const focused = async () => {
+    const f = a.locator(":focus");
+    if ((await f.count()) === 0) return { id: "", text: "" };
+    return { id: (await f.first().getAttribute("id")) || "", text: (await f.first().textContent()) || "" };
+  };
+  const tabUntil = async (test, max = 80) => {
+    for (let i = 0; i < max; i++) {
+      await a.keyboard.press("Tab");
+      if (test(await focused())) return true;
+    }
+    return false;
+  };
+  const type = async (sel, text) => { await a.focus(sel); await a.keyboard.type(text); };
+  const press = async (sel, key = "Space") => { await a.focus(sel); await a.keyboard.press(key); };
+  // Waits for the new document even when the URL stays the same (a page shown
+  // again with its errors).
+  const submit = async (sel, url) => { await a.focus(sel); await Promise.all([a.waitForNavigation({ url }), a.keyboard.press("Enter")]); };
+  const next = 'button[value="weiter"]';
+
+  // Briefwahlunterlagen.
+  await a.goto(base + "/o/moorbrueck/leistungen/briefwahl");
+  if (!(await tabUntil((f) => f.text.includes("jetzt online beantragen")))) fail("apply link not reachable with Tab");
+  await Promise.all([a.waitForURL(/\/antrag\/briefwahl\/$/), a.keyboard.press("Enter")]);
+  await check("Briefwahl Schritt 1");
+  // Tab order: the first field comes before the buttons.
+  if (!(await tabUntil((f) => f.id === "f-vorname"))) fail("first field not reachable with Tab");
+  await a.keyboard.type("Erika");
+  await submit(next, /\/antrag\/briefwahl\/$/);
+  if (!(await a.isVisible(".error-summary"))) fail("application error summary not shown");
+  await check("Briefwahl Schritt 1 (Fehler)");
+  // The summary's link leads to the field.
+  await a.focus('.error-summary a[href="#f-familienname"]');
+  await a.keyboard.press("Enter");
+  if (new URL(a.url()).hash !== "#f-familienname") fail("error summary link does not lead to the field");
+  await type("#f-familienname", "Musterfrau");
+  await type("#f-geburtsdatum", "12.03.1980");
+  await type("#f-strasse", "Am Markt 1");
+  await type("#f-plz", "29391");
+  await type("#f-ort", "Moorbrück");
+  await submit(next, /\/versand$/);
+  await check("Briefwahl Versand");
+  await press("#f-versand-2");
+  await submit(next, /\/versand$/);
+  await check("Briefwahl Versand (Fehler: andere Anschrift fehlt)");
+  await type("#f-versandanschrift", "Hotel Seeblick, Zimmer 4, 29399 Ellerloh");
+  await submit(next, /\/erklaerung$/);
+  await check("Briefwahl Erklärung");
+  await submit(next, /\/erklaerung$/);
+  await check("Briefwahl Erklärung (Fehler)");
+  await press("#f-versicherung-ja");
+  await submit(next, /\/pruefen$/);
+  await check("Briefwahl Angaben prüfen");
+  const checkText = await a.textContent("main");
+  if (!checkText.includes("Hotel Seeblick") || !checkText.includes("Musterfrau")) fail("check page misses answers");
+  await submit('form[action$="/gespeichert"] button, a[href$="/gespeichert"]', /\/gespeichert$/);
+  await check("Briefwahl gespeichert");
+  await type("#email", "kein-at");
+  await submit('form.stack-form button[type=submit]', /\/gespeichert$/);
+  await check("Briefwahl gespeichert (Fehler)");
+  await a.goto(a.url().replace(/gespeichert$/, "pruefen"));
+  await submit('form[action$="/absenden"] button[type=submit]', /\/eingang\//);
+  await check("Briefwahl Eingangsbestätigung");
+  if (!/[A-Z]{3}-\d{4}-\d{6}/.test(await a.textContent(".receipt-number"))) fail("no receipt number on the receipt page");
+
+  // Osterfeuer: repeating group and upload.
+  await a.goto(base + "/o/moorbrueck/antrag/osterfeuer/");
+  await check("Osterfeuer Schritt 1");
+  await type("#f-name", "Schützenverein Moorbrück");
+  await type("#f-telefon", "05191 12345");
+  await type("#f-email", "feuer@example.org");
+  await submit(next, /\/feuer$/);
+  await check("Osterfeuer Feuer");
+  await type("#f-datum", "24.12.2099");
+  await type("#f-ort", "Festwiese am Moor");
+  await press("#f-art-1");
+  await a.setInputFiles("#f-lageplan", { name: "lageplan.pdf", mimeType: "application/pdf", buffer: Buffer.from("%PDF-1.4\n%%EOF\n") });
+  await type("#g-brandwache-0-name", "Ida Wache");
+  await type("#g-brandwache-0-telefon", "0151 1234567");
+  await submit('button[value="zeile_hinzufuegen:brandwache"]', /\/feuer(#.*)?$/);
+  await check("Osterfeuer Feuer (zweite Brandwache)");
+  if ((await a.locator("#g-brandwache-1-name").count()) !== 1) fail("second row not added");
+  if (!(await a.textContent("main")).includes("lageplan.pdf")) fail("uploaded file not shown");
+  await submit(next, /\/feuer$/);
+  await check("Osterfeuer Feuer (Fehler: zweite Brandwache leer)");
+  await submit('button[value="zeile_entfernen:brandwache:1"]', /\/feuer(#.*)?$/);
+  await submit(next, /\/erklaerung$/);
+  await check("Osterfeuer Erklärung");
+  await press("#f-versicherung-ja");
+  await submit(next, /\/pruefen$/);
+  await check("Osterfeuer Angaben prüfen");
+  await submit('form[action$="/absenden"] button[type=submit]', /\/eingang\//);
+  await check("Osterfeuer Eingangsbestätigung");
+  await actx.close();
+  await vctx.close();
 }
 
 // BundID (SAML) sign-in against the test IdP: from the sign-in page with JavaScript
@@ -398,5 +514,5 @@ if (process.argv.includes("--bundid")) {
 }
 
 await browser.close();
-console.log(`${pages.length * 2 + 2} portal page checks, 31 back-office page states, 14 account page states, ${failures.length} failures`);
+console.log(`${pages.length * 2 + 2} portal page checks, 31 back-office page states, 15 account page states, ${applicationStates} application page states, ${failures.length} failures`);
 if (failures.length) process.exit(1);

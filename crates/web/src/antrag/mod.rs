@@ -72,6 +72,12 @@ pub fn route_table() -> Vec<(&'static str, &'static [&'static str])> {
     t
 }
 
+/// The account pages of applications as (path, methods).
+#[must_use]
+pub fn konto_route_table() -> Vec<(&'static str, &'static [&'static str])> {
+    konto::route_table()
+}
+
 /// The account pages of applications (`/konto/antraege/`).
 pub fn konto_routes() -> Router<AppState> {
     konto::routes()

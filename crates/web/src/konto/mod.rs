@@ -68,7 +68,9 @@ pub fn routes() -> Router<AppState> {
 /// The account routes as (path, methods), for tests that must cover every route.
 #[must_use]
 pub fn route_table() -> Vec<(&'static str, &'static [&'static str])> {
-    table().into_iter().map(|(p, m, _)| (p, m)).collect()
+    let mut t: Vec<_> = table().into_iter().map(|(p, m, _)| (p, m)).collect();
+    t.extend(crate::antrag::konto_route_table());
+    t
 }
 
 /// A signed-in citizen and how well they were identified in this session.
