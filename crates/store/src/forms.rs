@@ -104,6 +104,34 @@ impl Store {
         self.fetch_optional(&q).await
     }
 
+    /// One form of this authority by its id.
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn form_by_id(&self, authority_id: i64, form_id: i64) -> Result<Option<FormRow>> {
+        let q = Query::select()
+            .columns(COLUMNS)
+            .from("forms")
+            .and_where(Expr::col("authority_id").eq(authority_id))
+            .and_where(Expr::col("id").eq(form_id))
+            .to_owned();
+        self.fetch_optional(&q).await
+    }
+
+    /// The authority that owns a form (submissions of adopted forms belong to the
+    /// adopter; their definitions to the owner).
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn form_owner(&self, form_id: i64) -> Result<Option<i64>> {
+        #[derive(sqlx::FromRow)]
+        struct Owner {
+            authority_id: i64,
+        }
+        let q = Query::select().column("authority_id").from("forms").and_where(Expr::col("id").eq(form_id)).to_owned();
+        Ok(self.fetch_optional::<Owner>(&q).await?.map(|o| o.authority_id))
+    }
+
     /// One published version of a form of this authority.
     ///
     /// # Errors

@@ -42,7 +42,11 @@ pub struct Catalogue {
 #[derive(Debug)]
 pub struct PublishedForm {
     pub form_id: i64,
+    /// The authority that receives the submissions: the form's own, or one that
+    /// adopted the service from the Verbund library (linked).
     pub authority_id: i64,
+    /// The authority that builds and publishes the form.
+    pub owner_id: i64,
     pub leistung_id: Option<i64>,
     pub slug: String,
     pub version: i64,
@@ -102,6 +106,7 @@ impl Catalogue {
                     let f = PublishedForm {
                         form_id: row.form_id,
                         authority_id: row.authority_id,
+                        owner_id: row.authority_id,
                         leistung_id: row.leistung_id,
                         slug: row.slug,
                         version: row.version,
@@ -112,7 +117,54 @@ impl Catalogue {
                 Err(e) => tracing::error!(form = row.form_id, error = %e, "published form does not parse"),
             }
         }
+        c.add_adopted_forms(store, &c.authorities.clone()).await?;
         Ok(c)
+    }
+
+    /// Forms of services other authorities adopted linked from the Verbund library:
+    /// one authority builds the form, every adopter offers it under its own portal
+    /// and receives its own submissions.
+    async fn add_adopted_forms(&mut self, store: &Store, authorities: &[Authority]) -> amtsweg_store::Result<()> {
+        let entries: HashMap<i64, amtsweg_store::library::LibraryEntry> =
+            store.library_entries().await?.into_iter().map(|e| (e.id, e)).collect();
+        for a in authorities {
+            for ad in store.adoptions_of(a.id).await? {
+                if !ad.is_linked() || !self.leistung_ids.contains(&ad.leistung_id) {
+                    continue;
+                }
+                let Some(entry) = entries.get(&ad.entry_id) else { continue };
+                let originals: Vec<Arc<PublishedForm>> = self
+                    .forms
+                    .values()
+                    .filter(|f| f.owner_id == entry.authority_id && f.leistung_id == Some(entry.leistung_id))
+                    .cloned()
+                    .collect();
+                for f in originals {
+                    let key = (a.id, f.slug.clone());
+                    // The adopter's own form of the same short name wins.
+                    if self.forms.contains_key(&key) {
+                        continue;
+                    }
+                    let adopted = PublishedForm {
+                        form_id: f.form_id,
+                        authority_id: a.id,
+                        owner_id: f.owner_id,
+                        leistung_id: Some(ad.leistung_id),
+                        slug: f.slug.clone(),
+                        version: f.version,
+                        form: f.form.clone(),
+                    };
+                    self.forms.insert(key, Arc::new(adopted));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The form an authority offers with this id (its own or adopted).
+    #[must_use]
+    pub fn form_by_id(&self, authority_id: i64, form_id: i64) -> Option<Arc<PublishedForm>> {
+        self.forms.values().find(|f| f.authority_id == authority_id && f.form_id == form_id).cloned()
     }
 
     #[must_use]

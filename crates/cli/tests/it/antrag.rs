@@ -466,3 +466,79 @@ async fn forms_that_need_a_higher_trust_level_ask_for_it() {
         assert_eq!(app.get("/o/birkhusen/antrag/briefwahl/").await.status, 404, "another authority's form");
     });
 }
+
+/// One authority builds a form for a service it offers in the Verbund library; an
+/// authority that adopts the service (linked) offers the same form in its own portal
+/// and receives its own submissions with its own receipt numbers.
+#[tokio::test]
+async fn a_form_adopted_from_the_library_sends_submissions_to_the_adopter() {
+    use amtsweg_domain::library::AdoptionMode;
+    use amtsweg_store::library::Adopted;
+    on_each_backend!(|app| {
+        let store = &app.store.store;
+        let birkhusen = app.authority_id("birkhusen").await;
+        let ellerloh = app.authority_id("ellerloh").await;
+        let source = store.leistung(birkhusen, "dorfgemeinschaftshaus-mieten").await.unwrap().unwrap();
+        let entry = store.library_entry_of(birkhusen, source.id).await.unwrap().unwrap();
+        let form: amtsweg_forms::Form = serde_json::from_value(serde_json::json!({
+            "id": "dgh", "title": "Dorfgemeinschaftshaus mieten",
+            "steps": [{"id": "anfrage", "title": "Ihre Anfrage", "items": [
+                {"item": "field", "id": "name", "label": "Name", "type": "name", "required": true},
+                {"item": "field", "id": "ok", "label": "Hausordnung", "type": "declaration", "text": "Ich beachte die Hausordnung."}
+            ]}]
+        }))
+        .unwrap();
+        let mut tx = store.begin().await.unwrap();
+        let id = tx
+            .create_form(birkhusen, &amtsweg_domain::Slug::parse("dgh").unwrap(), Some(source.id), &form, None)
+            .await
+            .unwrap();
+        tx.publish_form(birkhusen, id, 1, None).await.unwrap();
+        let Adopted::Created(adopted) = tx.adopt(ellerloh, entry.id, AdoptionMode::Linked, None).await.unwrap() else {
+            panic!("not adopted")
+        };
+        tx.commit().await.unwrap();
+        let version = store.draft(ellerloh, adopted).await.unwrap().unwrap().version;
+        let mut tx = store.begin().await.unwrap();
+        tx.publish_draft(ellerloh, adopted, version, None).await.unwrap();
+        tx.commit().await.unwrap();
+        amtsweg_web::sync::refresh(&app.state).await.unwrap();
+
+        for (slug, prefix, authority) in [("ellerloh", "ELL", ellerloh), ("birkhusen", "BIR", birkhusen)] {
+            let service = app
+                .get(&format!(
+                    "/o/{slug}/leistungen/{}",
+                    if slug == "ellerloh" {
+                        store
+                            .leistungen_of(ellerloh, false)
+                            .await
+                            .unwrap()
+                            .into_iter()
+                            .find(|l| l.id == adopted)
+                            .unwrap()
+                            .slug
+                            .as_str()
+                            .to_owned()
+                    } else {
+                        "dorfgemeinschaftshaus-mieten".to_owned()
+                    }
+                ))
+                .await;
+            assert!(service.body.contains(&format!("/o/{slug}/antrag/dgh/")), "{slug}: the service links the form");
+            let mut jar = Jar::default();
+            let url = format!("/o/{slug}/antrag/dgh/");
+            let page = start(app, &mut jar, &url).await;
+            let r =
+                post(app, &mut jar, &url, &format!("{}&aktion=weiter&f.name=Ida+Ruhe&f.ok=ja", first_fields(&page)))
+                    .await;
+            assert_eq!(r.status, 303, "{}", r.body);
+            let draft = r.location().trim_end_matches("pruefen").to_owned();
+            let check = get(app, &mut jar, r.location()).await;
+            let r = post(app, &mut jar, &format!("{draft}absenden"), &format!("csrf={}", hidden(&check.body, "csrf")))
+                .await;
+            let receipt = get(app, &mut jar, r.location()).await;
+            assert!(receipt.body.contains(&format!("{prefix}-{}-000001", year())), "{slug}: {}", receipt.body);
+            assert_eq!(store.count_submissions(authority).await.unwrap(), 1, "{slug} receives its own");
+        }
+    });
+}

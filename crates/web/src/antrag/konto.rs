@@ -29,12 +29,13 @@ pub fn route_table() -> Vec<(&'static str, &'static [&'static str])> {
     table().into_iter().map(|(p, m, _)| (p, m)).collect()
 }
 
-/// The form's address (`/o/<slug>/antrag/<form>/`) by authority and form id.
-async fn form_url(state: &AppState, authority_id: i64, form_id: i64) -> Result<Option<(String, String)>, AppError> {
+/// The form's address (`/o/<slug>/antrag/<form>/`), title and authority name, by
+/// the authority that receives it and the form id (own or adopted form).
+fn form_url(state: &AppState, authority_id: i64, form_id: i64) -> Option<(String, String, String)> {
     let c = state.catalogue();
-    let Some(a) = c.authority(authority_id) else { return Ok(None) };
-    let slug = state.store.forms_of(authority_id).await?.into_iter().find(|f| f.id == form_id).map(|f| f.slug);
-    Ok(slug.map(|s| (format!("/o/{}/antrag/{s}/", a.slug), a.name.clone())))
+    let a = c.authority(authority_id)?;
+    let f = c.form_by_id(authority_id, form_id)?;
+    Some((format!("/o/{}/antrag/{}/", a.slug, f.slug), f.form.title.clone(), a.name.clone()))
 }
 
 pub async fn list(State(state): State<AppState>, me: CitizenContext) -> Result<Response, AppError> {
@@ -44,15 +45,8 @@ pub async fn list(State(state): State<AppState>, me: CitizenContext) -> Result<R
         if d.expires_at < now {
             continue;
         }
-        let Some((url, authority)) = form_url(&state, d.authority_id, d.form_id).await? else { continue };
-        let title = state
-            .store
-            .forms_of(d.authority_id)
-            .await?
-            .into_iter()
-            .find(|f| f.id == d.form_id)
-            .map(|f| f.title)
-            .unwrap_or_default();
+        // A form no longer offered cannot be continued; the draft expires.
+        let Some((url, title, authority)) = form_url(&state, d.authority_id, d.form_id) else { continue };
         drafts.push(context! {
             title, authority, url => format!("{url}{}/{}", d.token, d.step), changed => when(d.updated_at), expires => when(d.expires_at),
         });
@@ -81,8 +75,9 @@ async fn own(
 ) -> Result<(amtsweg_store::submissions::SubmissionRow, amtsweg_domain::Authority, amtsweg_forms::Form), AppError> {
     let s = state.store.submission_of_citizen(me.citizen.id, id).await?.ok_or(AppError::NotFound)?;
     let a = state.catalogue().authority(s.authority_id).cloned().ok_or(AppError::NotFound)?;
-    let form =
-        state.store.form_version(s.authority_id, s.form_id, s.form_version).await?.ok_or(AppError::NotFound)?.form()?;
+    // The form may be another authority's (adopted from the library).
+    let owner = state.store.form_owner(s.form_id).await?.ok_or(AppError::NotFound)?;
+    let form = state.store.form_version(owner, s.form_id, s.form_version).await?.ok_or(AppError::NotFound)?.form()?;
     Ok((s, a, form))
 }
 

@@ -162,7 +162,7 @@ impl Journey {
         }
         let v = state
             .store
-            .form_version(self.authority.id, self.published.form_id, version)
+            .form_version(self.published.owner_id, self.published.form_id, version)
             .await?
             .ok_or(AppError::NotFound)?;
         self.form = Arc::new(v.form()?);

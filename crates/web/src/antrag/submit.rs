@@ -605,7 +605,7 @@ pub async fn resume(
     };
     let c = state.catalogue();
     let a = c.authority_by_slug(&slug).filter(|a| a.id == d.authority_id).ok_or(AppError::NotFound)?;
-    let form = state.store.forms_of(a.id).await?.into_iter().find(|f| f.id == d.form_id).ok_or(AppError::NotFound)?;
+    let form = c.form_by_id(a.id, d.form_id).ok_or(AppError::NotFound)?;
     let browser = session::cookie_value(&headers, super::DRAFT_COOKIE)
         .filter(|v| v.len() == 43)
         .map_or_else(session::random_token, str::to_owned);
