@@ -190,6 +190,12 @@ async fn run(command: Command, mut cfg: Config) -> anyhow::Result<()> {
             if staff::seed_demo(&store).await? {
                 println!("Demo-Mitarbeiterkonten angelegt.");
             }
+            if let Some(file) = seed::blaue_karte_file() {
+                match seed::import_published_form(&store, &file).await {
+                    Ok(path) => println!("FIM-Formular Blaue Karte EU (aus XDatenfelder importiert): {path}"),
+                    Err(e) => eprintln!("Blaue Karte EU nicht importiert: {e:#}"),
+                }
+            }
             server::serve(store, cfg, true).await
         }
         Command::Serve { listen } => {

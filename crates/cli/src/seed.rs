@@ -260,6 +260,43 @@ fn validate(s: &SeedFile) -> anyhow::Result<()> {
 ///
 /// # Errors
 /// When the seed is invalid or the store fails (nothing is then written).
+/// The FIM Blaue Karte EU schema in the conformance files (`../shared/conformance`
+/// beside the checkout, or `AMTSWEG_CONFORMANCE_DIR`), when they are there.
+#[must_use]
+pub fn blaue_karte_file() -> Option<std::path::PathBuf> {
+    let dir = std::env::var_os("AMTSWEG_CONFORMANCE_DIR")
+        .map_or_else(|| std::path::PathBuf::from("../shared/conformance"), std::path::PathBuf::from);
+    let file = dir.join("xdatenfelder/xdf2/S00000121_BlaueKarteEU.xml");
+    file.is_file().then_some(file)
+}
+
+/// Imports an XDatenfelder schema as a published form of the county (the
+/// Ausländerbehörde is the county's) unless a form of that short name exists.
+/// Returns the form's public path.
+///
+/// # Errors
+/// When the file cannot be read or imported, or on store errors.
+pub async fn import_published_form(store: &Store, file: &std::path::Path) -> anyhow::Result<String> {
+    let xml = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let imported = amtsweg_xdf::import(&xml).map_err(|e| anyhow!("{}: {e}", file.display()))?;
+    let county = store
+        .authorities()
+        .await?
+        .into_iter()
+        .find(|a| a.parent_id.is_none())
+        .ok_or_else(|| anyhow!("no county in the Verbund"))?;
+    let slug = Slug::from_title(&imported.form.title);
+    let path = format!("/o/{}/antrag/{slug}/", county.slug);
+    if store.form_by_slug(county.id, slug.as_str()).await?.is_some() {
+        return Ok(path);
+    }
+    let mut tx = store.begin().await?;
+    let id = tx.create_form(county.id, &slug, None, &imported.form, None).await?;
+    tx.publish_form(county.id, id, 1, None).await?;
+    tx.commit().await?;
+    Ok(path)
+}
+
 pub async fn apply(store: &Store, seed: &SeedFile) -> anyhow::Result<SeedOutcome> {
     if !store.authorities().await?.is_empty() {
         return Ok(SeedOutcome::AlreadyFilled);
