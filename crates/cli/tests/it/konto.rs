@@ -485,6 +485,46 @@ async fn a_canary_never_appears_in_the_database_or_the_object_store() {
         let page = get(&app, &mut jar, &format!("/konto/postfach/{thread}")).await;
         assert!(page.body.contains(&format!("Text {CANARY}")) && page.body.contains(&format!("{CANARY}.pdf")));
         assert!(get(&app, &mut jar, "/konto/profil").await.body.contains(&format!("value=\"{CANARY}\"")));
+        // An application with the canary in an answer, a file name and a file.
+        let form = "/o/moorbrueck/antrag/osterfeuer/";
+        let page = get(&app, &mut jar, form).await;
+        let first = format!("csrf={}&token={}", hidden(&page.body, "csrf"), hidden(&page.body, "token"));
+        let r = post(
+            &app,
+            &mut jar,
+            form,
+            &format!("{first}&aktion=weiter&f.name={CANARY}&f.telefon=05191+1&f.email=feuer%40example.org"),
+        )
+        .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let step = r.location().to_owned();
+        let draft = step.trim_end_matches("feuer").to_owned();
+        let csrf = hidden(&get(&app, &mut jar, &step).await.body, "csrf");
+        let pdf = format!("%PDF-1.7 {CANARY}").into_bytes();
+        let r = app
+            .post_multipart(
+                &step,
+                &[
+                    ("csrf", csrf.as_str()),
+                    ("aktion", "weiter"),
+                    ("f.datum", "24.12.2099"),
+                    ("f.ort", &format!("Wiese {CANARY}")),
+                    ("f.art", "privat"),
+                    ("g.brandwache.anzahl", "1"),
+                    ("g.brandwache.0.name", "Ida Wache"),
+                    ("g.brandwache.0.telefon", "0151 1"),
+                ],
+                ("f.lageplan", &format!("{CANARY}.pdf"), &pdf),
+                &jar.header(),
+            )
+            .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        post(&app, &mut jar, &format!("{draft}erklaerung"), &format!("csrf={csrf}&aktion=weiter&f.versicherung=ja"))
+            .await;
+        let r = post(&app, &mut jar, &format!("{draft}absenden"), &format!("csrf={csrf}")).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let receipt = get(&app, &mut jar, r.location()).await;
+        assert!(receipt.body.contains(CANARY), "the receipt reads back");
         // Nothing of it at rest.
         let mut files: Vec<std::path::PathBuf> = Vec::new();
         let mut dirs = vec![objects.path().to_owned()];
@@ -505,6 +545,9 @@ async fn a_canary_never_appears_in_the_database_or_the_object_store() {
                 ("postfach_messages", "body"),
                 ("postfach_threads", "subject"),
                 ("postfach_attachments", "file_name"),
+                ("submissions", "data"),
+                ("submission_files", "file_name"),
+                ("outbox", "payload"),
             ] {
                 let n = amtsweg_store::testing::count_containing(&app.store.store, table, column, CANARY).await;
                 assert_eq!(n, 0, "{table}.{column}");
