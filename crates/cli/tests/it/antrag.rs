@@ -88,6 +88,21 @@ async fn a_citizen_applies_without_account_and_gets_one_receipt() {
         assert!(r.body.contains("href=\"#f-familienname\">Bitte füllen Sie „Familienname“ aus."), "{}", r.body);
         assert!(r.body.contains("value=\"Erika\""), "typed values stay");
         assert!(r.body.contains("aria-invalid=\"true\""));
+        // The first page sent again (the browser's "back", then "Weiter") continues the
+        // same draft instead of starting a second one.
+        let nonce = hidden(&page.body, "token").split('.').next().unwrap().to_owned();
+        let again = post(
+            app,
+            &mut jar,
+            BRIEFWAHL,
+            &format!(
+                "{}&aktion=weiter&f.vorname=Erika&f.familienname=M&f.geburtsdatum=12.03.1980&f.strasse=A+1&f.plz=29391&f.ort=Moorbr%C3%BCck",
+                first_fields(&page)
+            ),
+        )
+        .await;
+        assert_eq!(again.status, 303, "{}", again.body);
+        assert!(again.location().contains(&format!("/{nonce}/versand")), "{}", again.location());
 
         let draft = briefwahl_to_check(app, &mut jar, "erika@example.org").await;
         let check = get(app, &mut jar, &format!("{draft}pruefen")).await;

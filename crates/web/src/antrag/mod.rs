@@ -462,13 +462,18 @@ pub async fn first_post(
         .await?;
         tx.commit().await?;
         let d = load_draft(&state, &mut j, &nonce).await?;
-        return handle_step(&state, &mut j, &headers, d, &first_step.id, posted, true).await;
+        return handle_step(&state, &mut j, &headers, d, &first_step.id, posted).await;
     }
     let d = load_draft(&state, &mut j, &nonce).await?;
-    if !session::same_origin(&headers) {
+    // The first page sent again (after "back" in the browser): its CSRF token is the
+    // first page's, or the draft's when the page was shown from the draft.
+    let sent = posted.get("csrf").unwrap_or_default();
+    let first_page = j.browser.as_deref().map(|b| first_csrf(&state, &j, b, &nonce)).transpose()?;
+    let csrf_ok = session::tokens_match(&d.csrf, sent) || first_page.is_some_and(|c| session::tokens_match(&c, sent));
+    if !session::same_origin(&headers) || !csrf_ok {
         return Err(AppError::Forbidden);
     }
-    handle_step(&state, &mut j, &headers, d, &first_step.id, posted, true).await
+    handle_step(&state, &mut j, &headers, d, &first_step.id, posted).await
 }
 
 #[derive(Debug, serde::Deserialize, Default)]
@@ -530,7 +535,7 @@ pub async fn step_post(
     if !session::same_origin(&headers) || !session::tokens_match(&d.csrf, posted.get("csrf").unwrap_or_default()) {
         return Err(AppError::Forbidden);
     }
-    handle_step(&state, &mut j, &headers, d, &step_id, posted, false).await
+    handle_step(&state, &mut j, &headers, d, &step_id, posted).await
 }
 
 /// Inputs of a step page that are not answers.
@@ -545,15 +550,13 @@ async fn handle_step(
     d: ApplicationDraft,
     step_id: &str,
     posted: upload::Posted,
-    first: bool,
 ) -> Result<Response, AppError> {
     let before = draft_answers(state, &d).await?;
     let Some(step) = j.form.steps.iter().find(|s| s.id == step_id).cloned() else { return Err(AppError::NotFound) };
     let action = posted.get("aktion").unwrap_or("weiter").to_owned();
     let back_to_check = posted.get("zurueck") == Some("pruefen");
     let read = fields::read_step(&j.form, &step, &before, &posted.pairs, RESERVED);
-    let (_, locked) = prefill(state, j).await?;
-    let (prefilled, _) = prefill(state, j).await?;
+    let (prefilled, locked) = prefill(state, j).await?;
 
     let mut errors: Vec<(String, String)> = Vec::new();
     if !read.foreign.is_empty() {
@@ -613,6 +616,7 @@ async fn handle_step(
         errors.push((field.clone(), message.clone()));
     }
     for pf in posted.files {
+        let field = pf.field.clone();
         match upload::check(state, &j.form, pf).await? {
             Ok(checked) => {
                 let replaced: Vec<i64> = files.iter().filter(|f| f.field == checked.field).map(|f| f.id).collect();
@@ -635,7 +639,7 @@ async fn handle_step(
                 });
                 answers.insert(checked.field.clone(), Answer::One(format!("datei:{id}")));
             }
-            Err(message) => errors.push((pf_field(&message, &step), message)),
+            Err(message) => errors.push((field, message)),
         }
     }
 
@@ -678,7 +682,7 @@ async fn handle_step(
     }
     errors.extend(submit::server_checks(state, &j.form, Some(&step), &answers, &files));
     save(state, &d, &answers, &step.id).await?;
-    if !errors.is_empty() || first && action != "weiter" {
+    if !errors.is_empty() {
         let page = StepPage {
             step: &step,
             answers: &answers,
@@ -698,17 +702,6 @@ async fn handle_step(
         _ => format!("{}pruefen", j.draft_url(&d.token)),
     };
     Ok(Redirect::to(&to).into_response())
-}
-
-/// The field a file problem belongs to (the message names the file, not the field).
-fn pf_field(_message: &str, step: &Step) -> String {
-    step.items
-        .iter()
-        .find_map(|i| match i {
-            amtsweg_forms::Item::Field(f) if matches!(f.kind, Kind::File { .. }) => Some(f.id.clone()),
-            _ => None,
-        })
-        .unwrap_or_default()
 }
 
 fn add_row(form: &Form, answers: &mut Answers, group: &str) {
