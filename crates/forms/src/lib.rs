@@ -2,11 +2,13 @@
 //! clock, no tokio — the server validates every request with it, and it compiles for
 //! `wasm32-unknown-unknown` so the browser can run the same rules.
 
+pub mod check;
 pub mod date;
 pub mod engine;
 pub mod german;
 pub mod model;
 
+pub use check::{Finding, Target, ascii_id, check, findings, id_from_label, tidy_ids, valid_id};
 pub use date::Date;
 pub use engine::{
     Answer, Answers, Problem, check_value, compute, holds, keep_asked, normalize, split_address, validate,

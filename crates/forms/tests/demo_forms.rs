@@ -1,10 +1,11 @@
 //! Every form definition shipped with the demo (`crates/cli/demo/forms/*.json`) is a
-//! usable form: it parses without ignored keys, its references (conditions, computed
-//! values, rules) point at fields that exist, its last step asks for the declaration,
-//! and one complete answer set per form passes `validate` without a problem.
+//! usable form: it parses without ignored keys, passes the editor's structural
+//! `check`, its references (conditions, computed values, rules) point at fields that
+//! exist, its last step asks for the declaration, and one complete answer set per
+//! form passes `validate` without a problem.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use amtsweg_forms::{Answer, Answers, Cond, Date, Expr, Field, Form, Item, Kind, Rule, compute, validate};
+use amtsweg_forms::{Answer, Answers, Cond, Date, Expr, Field, Form, Item, Kind, Rule, check, compute, validate};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -247,6 +248,7 @@ fn check_definition(file: &str, json: &str) -> Form {
     assert!(!form.id.is_empty() && form.id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'));
     assert!(!form.title.trim().is_empty(), "{file}");
     assert!(["normal", "substanziell", "hoch"].contains(&form.trust_level.as_str()), "{file}");
+    assert_eq!(check(&form), Vec::<String>::new(), "{file}: the editor's structural check");
     let ix = index(&form);
 
     let all_fields = form.steps.iter().flat_map(|s| &s.items).flat_map(|i| match i {

@@ -69,6 +69,12 @@ const BUILTIN: &[(&str, &str)] = &[
     ("konto/postfach.html", include_str!("../templates/konto/postfach.html")),
     ("konto/nachricht.html", include_str!("../templates/konto/nachricht.html")),
     ("konto/saml_weiter.html", include_str!("../templates/konto/saml_weiter.html")),
+    ("verwaltung/formulare.html", include_str!("../templates/verwaltung/formulare.html")),
+    ("verwaltung/formular.html", include_str!("../templates/verwaltung/formular.html")),
+    ("verwaltung/formular_feld.html", include_str!("../templates/verwaltung/formular_feld.html")),
+    ("verwaltung/formular_regeln.html", include_str!("../templates/verwaltung/formular_regeln.html")),
+    ("verwaltung/formular_vorschau.html", include_str!("../templates/verwaltung/formular_vorschau.html")),
+    ("verwaltung/formular_versionen.html", include_str!("../templates/verwaltung/formular_versionen.html")),
     ("verwaltung/bibliothek.html", include_str!("../templates/verwaltung/bibliothek.html")),
     ("verwaltung/bibliothek_eintrag.html", include_str!("../templates/verwaltung/bibliothek_eintrag.html")),
 ];

@@ -31,6 +31,24 @@ const TOKEN_ROUTES: &[&str] = &["/verwaltung/einladung/{token}", "/verwaltung/pa
 const VERBUND_ONLY: &[&str] =
     &["/verwaltung/verbund/behoerden/", "/verwaltung/verbund/behoerden/neu", "/verwaltung/verbund/zustaendigkeiten/"];
 
+/// A form of a foreign authority (the demo has forms of Moorbrück only).
+async fn foreign_form(app: &crate::support::TestApp, authority_id: i64) -> amtsweg_store::forms::FormRow {
+    let store = &app.store.store;
+    let slug = amtsweg_domain::Slug::parse("fremdes-formular").unwrap();
+    if let Some(f) = store.form_by_slug(authority_id, slug.as_str()).await.unwrap() {
+        return f;
+    }
+    let form: amtsweg_forms::Form = serde_json::from_str(
+        r#"{"id": "fremd", "title": "Fremdes Formular", "steps": [{"id": "a", "title": "A", "items": [
+            {"item": "field", "id": "name", "label": "Name", "type": "name", "required": true}]}]}"#,
+    )
+    .unwrap();
+    let mut tx = store.begin().await.unwrap();
+    tx.create_form(authority_id, &slug, None, &form, None).await.unwrap();
+    tx.commit().await.unwrap();
+    store.form_by_slug(authority_id, slug.as_str()).await.unwrap().unwrap()
+}
+
 #[tokio::test]
 async fn every_back_office_route_refuses_foreign_authorities() {
     on_each_backend!(|app| {
@@ -69,6 +87,7 @@ async fn every_back_office_route_refuses_foreign_authorities() {
                 let foreign_location = store.locations(a.id).await.unwrap().into_iter().next().unwrap().id;
                 let foreign_unit = store.org_units(a.id).await.unwrap().into_iter().next().unwrap().id;
                 let foreign_contact = store.contacts(a.id).await.unwrap().into_iter().next().unwrap().id;
+                let foreign_form = foreign_form(app, a.id).await;
                 for (own_or_foreign, slug) in [("foreign", foreign), ("own path, foreign id", "moorbrueck")] {
                     for (path, methods) in &scoped {
                         if own_or_foreign != "foreign" && !path.contains("{id}") {
@@ -84,6 +103,8 @@ async fn every_back_office_route_refuses_foreign_authorities() {
                                     foreign_unit
                                 } else if path.contains("/kontakte/") {
                                     foreign_contact
+                                } else if path.contains("/formulare/") {
+                                    foreign_form.id
                                 } else {
                                     l.id
                                 }
@@ -91,6 +112,7 @@ async fn every_back_office_route_refuses_foreign_authorities() {
                             )
                             .replace("{revision}", "1")
                             .replace("{entry}", "1")
+                            .replace("{field}", "name")
                             .replace("{kind}", "impressum");
                         for m in *methods {
                             let r = if *m == "GET" {
@@ -115,6 +137,12 @@ async fn every_back_office_route_refuses_foreign_authorities() {
                 let still = store.leistung_by_id(a.id, l.id).await.unwrap().unwrap();
                 assert_eq!(still.name, l.name, "foreign service unchanged");
                 assert!(store.draft(a.id, l.id).await.unwrap().is_none(), "no foreign draft written");
+                let form = store.form_by_id(a.id, foreign_form.id).await.unwrap().unwrap();
+                assert_eq!(
+                    (form.draft_version, form.published_version, &form.draft),
+                    (1, 0, &foreign_form.draft),
+                    "foreign form unchanged"
+                );
             }
         }
         assert!(checked > 100, "{checked}");
@@ -126,6 +154,7 @@ async fn every_back_office_route_refuses_foreign_authorities() {
                 .replace("{id}", "1")
                 .replace("{revision}", "1")
                 .replace("{entry}", "1")
+                .replace("{field}", "name")
                 .replace("{kind}", "impressum");
             for m in *methods {
                 let r = if *m == "GET" {

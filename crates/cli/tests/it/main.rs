@@ -7,6 +7,7 @@ mod binary;
 mod browser;
 mod bundid;
 mod editing;
+mod form_editor;
 mod forms;
 mod isolation;
 mod konto;

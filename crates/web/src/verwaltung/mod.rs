@@ -4,6 +4,7 @@
 mod audit_view;
 mod bibliothek;
 pub mod darstellung;
+mod formulare;
 mod konten;
 mod leistungen;
 mod login;
@@ -108,6 +109,33 @@ fn table() -> Vec<(&'static str, &'static [&'static str], MethodRouter<AppState>
             &["POST"],
             post(seiten::restore),
         ),
+        ("/verwaltung/behoerden/{slug}/formulare/", &["GET"], get(formulare::list)),
+        ("/verwaltung/behoerden/{slug}/formulare/neu", &["POST"], post(formulare::new_form)),
+        ("/verwaltung/behoerden/{slug}/formulare/import", &["POST"], post(formulare::import_json)),
+        ("/verwaltung/behoerden/{slug}/formulare/xdatenfelder", &["POST"], post(formulare::import_xdf)),
+        (
+            "/verwaltung/behoerden/{slug}/formulare/{id}",
+            &["GET", "POST"],
+            get(formulare::editor).post(formulare::editor_submit),
+        ),
+        (
+            "/verwaltung/behoerden/{slug}/formulare/{id}/felder/{field}",
+            &["GET", "POST"],
+            get(formulare::field_form).post(formulare::field_submit),
+        ),
+        (
+            "/verwaltung/behoerden/{slug}/formulare/{id}/regeln",
+            &["GET", "POST"],
+            get(formulare::rules).post(formulare::rules_submit),
+        ),
+        ("/verwaltung/behoerden/{slug}/formulare/{id}/vorschau", &["GET"], get(formulare::preview)),
+        (
+            "/verwaltung/behoerden/{slug}/formulare/{id}/json",
+            &["GET", "POST"],
+            get(formulare::json_download).post(formulare::json_submit),
+        ),
+        ("/verwaltung/behoerden/{slug}/formulare/{id}/veroeffentlichen", &["POST"], post(formulare::publish)),
+        ("/verwaltung/behoerden/{slug}/formulare/{id}/versionen", &["GET"], get(formulare::versions)),
         (
             "/verwaltung/behoerden/{slug}/darstellung",
             &["GET", "POST"],

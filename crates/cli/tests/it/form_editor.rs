@@ -1,0 +1,447 @@
+//! The form editor in the back office: building a form without JSON (steps, fields,
+//! order, options, conditions, rules), the structural check, optimistic locking,
+//! preview, JSON export and import, XDatenfelder upload, publishing, versions, and
+//! that nobody edits another authority's forms.
+
+use crate::on_each_backend;
+use crate::support::{Reply, TestApp};
+use crate::verwaltung::{Jar, enc, get, hidden, post, sign_in};
+use amtsweg_forms::{Cond, Form, Item, Kind, Rule};
+
+const LIST: &str = "/verwaltung/behoerden/moorbrueck/formulare/";
+
+fn body_of(pairs: &[(&str, &str)]) -> String {
+    pairs.iter().map(|(k, v)| format!("{k}={}", enc(v))).collect::<Vec<_>>().join("&")
+}
+
+/// Sends a form of the page at `page` (its CSRF token and draft version) to `target`.
+async fn send(app: &TestApp, jar: &mut Jar, page: &str, target: &str, fields: &[(&str, &str)]) -> Reply {
+    let p = get(app, jar, page).await;
+    assert_eq!(p.status, 200, "{page}: {}", p.body);
+    let (csrf, version) = (hidden(&p.body, "csrf"), hidden(&p.body, "version"));
+    let mut all = vec![("csrf", csrf.as_str()), ("version", version.as_str())];
+    all.extend_from_slice(fields);
+    post(app, jar, target, &body_of(&all)).await
+}
+
+/// One change in the editor; it must be stored.
+async fn change(app: &TestApp, jar: &mut Jar, editor: &str, fields: &[(&str, &str)]) -> Reply {
+    let r = send(app, jar, editor, editor, fields).await;
+    assert_eq!(r.status, 303, "{fields:?}: {}", r.body);
+    r
+}
+
+async fn draft(app: &TestApp, slug: &str) -> (Form, i64) {
+    let town = app.authority_id("moorbrueck").await;
+    let row = app.store.store.form_by_slug(town, slug).await.unwrap().unwrap();
+    (row.draft().unwrap(), row.draft_version)
+}
+
+fn ids(form: &Form, step: usize) -> Vec<String> {
+    form.steps[step]
+        .items
+        .iter()
+        .map(|i| match i {
+            Item::Field(f) => f.id.clone(),
+            Item::Group(g) => g.id.clone(),
+        })
+        .collect()
+}
+
+fn field<'f>(form: &'f Form, id: &str) -> &'f amtsweg_forms::Field {
+    form.steps
+        .iter()
+        .flat_map(|s| &s.items)
+        .find_map(|i| match i {
+            Item::Field(f) if f.id == id => Some(f),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no field {id}"))
+}
+
+#[tokio::test]
+async fn form_editor_builds_checks_and_publishes_a_form() {
+    on_each_backend!(|app| {
+        let mut jar = sign_in(app, "redaktion@moorbrueck.example").await;
+        let start = get(app, &mut jar, "/verwaltung/").await;
+        assert!(start.body.contains("href=\"/verwaltung/behoerden/moorbrueck/formulare/\""), "linked from the start");
+        let list = get(app, &mut jar, LIST).await;
+        assert_eq!(list.status, 200);
+        assert!(list.body.contains("Fassung 1 veröffentlicht") && list.body.contains("briefwahl"), "{}", list.body);
+
+        // A new form: a title is needed.
+        let csrf = hidden(&list.body, "csrf");
+        let empty = post(app, &mut jar, &format!("{LIST}neu"), &body_of(&[("csrf", &csrf), ("title", " ")])).await;
+        assert_eq!(empty.status, 422);
+        assert!(empty.body.contains("href=\"#feld-title\"") && empty.body.contains("Es wurde nichts gespeichert"));
+        let r = post(
+            app,
+            &mut jar,
+            &format!("{LIST}neu"),
+            &body_of(&[("csrf", &csrf), ("title", "Sondernutzung beantragen")]),
+        )
+        .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let editor = r.location().split('?').next().unwrap().to_owned();
+        assert!(editor.starts_with(LIST));
+        let slug = "sondernutzung-beantragen";
+        let page = get(app, &mut jar, &editor).await;
+        assert!(page.body.contains("Ihre Angaben") && page.body.contains("noch nicht veröffentlicht"), "{}", page.body);
+
+        // Steps and fields, ids made from the labels.
+        change(app, &mut jar, &editor, &[("aktion", "schritt_neu"), ("schritt_titel", "Ort und Zeit")]).await;
+        for (label, art, pflicht) in [("Name", "name", "ja"), ("Verein", "text", ""), ("E-Mail-Adresse", "email", "")] {
+            let r = change(
+                app,
+                &mut jar,
+                &editor,
+                &[("aktion", "feld_neu"), ("schritt", "angaben"), ("label", label), ("art", art), ("pflicht", pflicht)],
+            )
+            .await;
+            assert!(r.location().starts_with(&format!("{editor}?hinweis=gespeichert#element-")), "{}", r.location());
+        }
+        let r = change(
+            app,
+            &mut jar,
+            &editor,
+            &[
+                ("aktion", "feld_neu"),
+                ("schritt", "angaben"),
+                ("label", "Art der Nutzung"),
+                ("art", "radio"),
+                ("pflicht", "ja"),
+            ],
+        )
+        .await;
+        assert_eq!(r.location(), format!("{editor}/felder/art_der_nutzung?hinweis=neu"), "choices are set up next");
+        for label in ["Beginn", "Ende"] {
+            let fields = [("aktion", "feld_neu"), ("schritt", "ort_und_zeit"), ("label", label), ("art", "date")];
+            change(app, &mut jar, &editor, &fields).await;
+        }
+        let (form, _) = draft(app, slug).await;
+        assert_eq!(ids(&form, 0), ["name", "verein", "e_mail_adresse", "art_der_nutzung"]);
+        assert_eq!(ids(&form, 1), ["beginn", "ende"]);
+        assert!(field(&form, "name").required && !field(&form, "verein").required);
+        assert_eq!(amtsweg_forms::check(&form), Vec::<String>::new());
+        let page = get(app, &mut jar, &editor).await;
+        assert!(page.body.contains("Auswahl (eine Möglichkeit)") && page.body.contains("Pflichtangabe"));
+
+        // Reorder fields and steps.
+        change(app, &mut jar, &editor, &[("aktion", "element_runter"), ("element", "verein")]).await;
+        change(app, &mut jar, &editor, &[("aktion", "element_runter"), ("element", "verein")]).await;
+        change(app, &mut jar, &editor, &[("aktion", "element_hoch"), ("element", "art_der_nutzung")]).await;
+        let (form, _) = draft(app, slug).await;
+        assert_eq!(ids(&form, 0), ["name", "art_der_nutzung", "e_mail_adresse", "verein"]);
+        change(app, &mut jar, &editor, &[("aktion", "schritt_hoch"), ("schritt", "ort_und_zeit")]).await;
+        assert_eq!(draft(app, slug).await.0.steps[0].id, "ort_und_zeit");
+        change(app, &mut jar, &editor, &[("aktion", "schritt_runter"), ("schritt", "ort_und_zeit")]).await;
+        change(
+            app,
+            &mut jar,
+            &editor,
+            &[("aktion", "schritt_umbenennen"), ("schritt", "angaben"), ("schritt_titel", "Wer beantragt?")],
+        )
+        .await;
+        change(app, &mut jar, &editor, &[("aktion", "element_loeschen"), ("element", "e_mail_adresse")]).await;
+        let (form, _) = draft(app, slug).await;
+        assert_eq!((form.steps[0].title.as_str(), form.steps[1].id.as_str()), ("Wer beantragt?", "ort_und_zeit"));
+        assert_eq!(ids(&form, 0), ["name", "art_der_nutzung", "verein"]);
+
+        // A field's options and a condition on another field.
+        let art = format!("{editor}/felder/art_der_nutzung");
+        let page = get(app, &mut jar, &art).await;
+        assert!(page.body.contains("moeglichkeit_1 = Möglichkeit 1"), "{}", page.body);
+        let options = "stand = Infostand\nfest = Straßenfest\nBaustelle";
+        let fields = [("label", "Art der Nutzung"), ("art", "radio"), ("pflicht", "ja"), ("optionen", options)];
+        let r = send(app, &mut jar, &art, &art, &fields).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let verein = format!("{editor}/felder/verein");
+        let page = get(app, &mut jar, &verein).await;
+        assert!(page.body.contains("value=\"art_der_nutzung=fest\""), "conditions offer the options");
+        let verein_fields = [
+            ("label", "Verein"),
+            ("art", "text"),
+            ("max_len", "120"),
+            ("hint", "Wer richtet das Fest aus?"),
+            ("sichtbar", "art_der_nutzung=fest"),
+            ("pflicht_wenn", "art_der_nutzung=fest"),
+        ];
+        assert_eq!(send(app, &mut jar, &verein, &verein, &verein_fields).await.status, 303);
+        let (form, version) = draft(app, slug).await;
+        let Kind::Radio { options } = &field(&form, "art_der_nutzung").kind else { panic!("not a radio") };
+        let values: Vec<&str> = options.iter().map(|o| o.value.as_str()).collect();
+        assert_eq!(values, ["stand", "fest", "baustelle"]);
+        let v = field(&form, "verein");
+        assert_eq!(v.kind, Kind::Text { max_len: 120 });
+        assert_eq!(v.visible_if, Some(Cond::Equals { field: "art_der_nutzung".into(), value: "fest".into() }));
+        assert!(v.required_if.is_some() && v.hint == "Wer richtet das Fest aus?");
+
+        // The check: duplicate option values are shown, nothing is stored.
+        let fields = [("label", "Art der Nutzung"), ("art", "radio"), ("optionen", "a = Eins\na = Zwei")];
+        let r = send(app, &mut jar, &art, &art, &fields).await;
+        assert_eq!(r.status, 422);
+        assert!(r.body.contains("„a“ kommt mehrfach vor") && r.body.contains("href=\"#feld-optionen\""), "{}", r.body);
+        assert!(r.body.contains("a = Eins\na = Zwei"), "what was typed is kept");
+        // An option a condition uses cannot go.
+        let fields = [("label", "Art der Nutzung"), ("art", "radio"), ("optionen", "stand = Infostand")];
+        let r = send(app, &mut jar, &art, &art, &fields).await;
+        assert_eq!(r.status, 422);
+        assert!(r.body.contains("den Wert „fest“"), "{}", r.body);
+        // Typed input errors name the input.
+        let fields = [("label", "Verein"), ("art", "text"), ("max_len", "viele")];
+        let r = send(app, &mut jar, &verein, &verein, &fields).await;
+        assert!(r.status == 422 && r.body.contains("href=\"#feld-max_len\""));
+        // A step id that is a path word of the journey (only possible through JSON).
+        let mut reserved = form.clone();
+        reserved.steps[1].id = "pruefen".into();
+        let json = serde_json::to_string(&reserved).unwrap();
+        let r = send(app, &mut jar, &editor, &format!("{editor}/json"), &[("json", &json)]).await;
+        assert_eq!(r.status, 422);
+        assert!(r.body.contains("reserviert") && r.body.contains("href=\"#feld-json\""), "{}", r.body);
+        assert!(r.body.contains("<details open>"), "the JSON stays open with what was typed");
+        assert_eq!(draft(app, slug).await, (form.clone(), version), "nothing stored");
+
+        // A stale page: someone else saved in between.
+        let stale = get(app, &mut jar, &editor).await;
+        change(
+            app,
+            &mut jar,
+            &editor,
+            &[("aktion", "formular"), ("title", "Sondernutzung beantragen"), ("trust_level", "normal")],
+        )
+        .await;
+        let body = body_of(&[
+            ("csrf", &hidden(&stale.body, "csrf")),
+            ("version", &hidden(&stale.body, "version")),
+            ("aktion", "element_loeschen"),
+            ("element", "name"),
+        ]);
+        let r = post(app, &mut jar, &editor, &body).await;
+        assert_eq!(r.status, 409);
+        assert!(r.body.contains("hat jemand anderes dieses Formular gespeichert"), "{}", r.body);
+        assert!(ids(&draft(app, slug).await.0, 0).contains(&"name".to_owned()), "not deleted");
+        let r = send(app, &mut jar, &verein, &verein, &verein_fields).await;
+        assert_eq!(r.status, 303, "saving unchanged is fine");
+        let body = format!(
+            "csrf={}&version={}&label=Verein&art=text",
+            hidden(&stale.body, "csrf"),
+            hidden(&stale.body, "version")
+        );
+        assert_eq!(post(app, &mut jar, &verein, &body).await.status, 409, "the field page too");
+
+        // Rules across fields; a field a rule needs cannot be deleted.
+        let rules = format!("{editor}/regeln");
+        let fields = [
+            ("aktion", "nach"),
+            ("nach_feld", "ende"),
+            ("nach_anderes", "beginn"),
+            ("nach_meldung", "Das Ende liegt nach dem Beginn."),
+        ];
+        assert_eq!(send(app, &mut jar, &rules, &rules, &fields).await.status, 303);
+        let r =
+            send(app, &mut jar, &rules, &rules, &[("aktion", "frist"), ("frist_feld", "beginn"), ("frist_tage", "x")])
+                .await;
+        assert!(r.status == 422 && r.body.contains("#feld-frist_tage") && r.body.contains("#feld-frist_meldung"));
+        let (form, _) = draft(app, slug).await;
+        assert_eq!(
+            form.rules,
+            [Rule::DateAfter {
+                field: "ende".into(),
+                other: "beginn".into(),
+                message: "Das Ende liegt nach dem Beginn.".into()
+            }]
+        );
+        let r = send(app, &mut jar, &editor, &editor, &[("aktion", "element_loeschen"), ("element", "beginn")]).await;
+        assert_eq!(r.status, 422);
+        assert!(r.body.contains("Regel 1: das Feld „beginn“ gibt es nicht"), "{}", r.body);
+        let page = get(app, &mut jar, &rules).await;
+        assert!(page.body.contains("„Ende“ muss nach „Beginn“ liegen."));
+
+        // A step with fields is deleted only when confirmed.
+        change(app, &mut jar, &editor, &[("aktion", "schritt_neu"), ("schritt_titel", "Anlagen")]).await;
+        let fields = [("aktion", "feld_neu"), ("schritt", "anlagen"), ("label", "Lageplan"), ("art", "file")];
+        let r = change(app, &mut jar, &editor, &fields).await;
+        assert_eq!(r.location(), format!("{editor}/felder/lageplan?hinweis=neu"));
+        let r = send(app, &mut jar, &editor, &editor, &[("aktion", "schritt_loeschen"), ("schritt", "anlagen")]).await;
+        assert_eq!(r.status, 422);
+        assert!(r.body.contains("href=\"#loeschen-anlagen\""));
+        change(app, &mut jar, &editor, &[("aktion", "schritt_loeschen"), ("schritt", "anlagen"), ("bestaetigt", "ja")])
+            .await;
+        assert_eq!(draft(app, slug).await.0.steps.len(), 2);
+
+        // Preview as a citizen.
+        let preview = get(app, &mut jar, &format!("{editor}/vorschau")).await;
+        assert_eq!(preview.status, 200);
+        for text in [
+            "Vorschau",
+            "Art der Nutzung",
+            "Straßenfest",
+            "Verein",
+            "Beginn",
+            "Nur gefragt, wenn „Art der Nutzung“ ist „Straßenfest“",
+        ] {
+            assert!(preview.body.contains(text), "{text}: {}", preview.body);
+        }
+        assert!(!preview.body.contains("<form method=\"post\" action=\"/o/"), "nothing to submit");
+
+        // JSON export → import round trip.
+        let export = get(app, &mut jar, &format!("{editor}/json")).await;
+        assert_eq!(export.status, 200);
+        assert!(export.headers["content-type"].to_str().unwrap().starts_with("application/json"));
+        assert!(export.headers["content-disposition"].to_str().unwrap().starts_with("attachment"));
+        let exported: Form = serde_json::from_str(&export.body).unwrap();
+        assert_eq!(exported, draft(app, slug).await.0);
+        let list = get(app, &mut jar, LIST).await;
+        let csrf = hidden(&list.body, "csrf");
+        let r =
+            post(app, &mut jar, &format!("{LIST}import"), &body_of(&[("csrf", &csrf), ("json", &export.body)])).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let town = app.authority_id("moorbrueck").await;
+        let copy = app.store.store.form_by_slug(town, "sondernutzung-beantragen-2").await.unwrap().unwrap();
+        assert_eq!(copy.draft().unwrap(), exported, "a free short name is made from the form's id");
+        let r =
+            post(app, &mut jar, &format!("{LIST}import"), &body_of(&[("csrf", &csrf), ("json", "{\"id\": 1}")])).await;
+        assert!(r.status == 422 && r.body.contains("Das JSON ist kein Formular"));
+        // Replacing the draft from JSON.
+        let mut changed = exported.clone();
+        changed.title = "Sondernutzung öffentlicher Straßen".into();
+        let json = serde_json::to_string_pretty(&changed).unwrap();
+        let r = send(app, &mut jar, &editor, &format!("{editor}/json"), &[("json", &json)]).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        assert_eq!(draft(app, slug).await.0, changed);
+
+        // Publish: version 1, reachable by citizens at once.
+        let r = send(app, &mut jar, &editor, &format!("{editor}/veroeffentlichen"), &[]).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        assert_eq!(r.location(), format!("{editor}?hinweis=veroeffentlicht"));
+        let row = app.store.store.form_by_slug(town, slug).await.unwrap().unwrap();
+        assert_eq!(row.published_version, 1);
+        let citizen = app.get_with(&format!("/o/moorbrueck/antrag/{slug}/"), "localhost", None).await;
+        assert_eq!(citizen.status, 200);
+        assert!(citizen.body.contains("Sondernutzung öffentlicher Straßen"));
+        // An empty step cannot be published.
+        change(app, &mut jar, &editor, &[("aktion", "schritt_neu"), ("schritt_titel", "Leer")]).await;
+        let r = send(app, &mut jar, &editor, &format!("{editor}/veroeffentlichen"), &[]).await;
+        assert!(r.status == 422 && r.body.contains("Der Schritt „Leer“ hat noch keine Felder."));
+        change(app, &mut jar, &editor, &[("aktion", "schritt_loeschen"), ("schritt", "leer")]).await;
+        // A stale publish is refused.
+        let stale = get(app, &mut jar, &editor).await;
+        let fields =
+            [("label", "Name der Antragstellerin oder des Antragstellers"), ("art", "name"), ("pflicht", "ja")];
+        let name = format!("{editor}/felder/name");
+        assert_eq!(send(app, &mut jar, &name, &name, &fields).await.status, 303);
+        let body = format!("csrf={}&version={}", hidden(&stale.body, "csrf"), hidden(&stale.body, "version"));
+        let r = post(app, &mut jar, &format!("{editor}/veroeffentlichen"), &body).await;
+        assert_eq!(r.status, 409);
+
+        // Versions: the draft against version 1, then version 2 against version 1.
+        let versions = get(app, &mut jar, &format!("{editor}/versionen")).await;
+        assert_eq!(versions.status, 200);
+        assert!(versions.body.contains("Entwurf gegenüber Fassung 1"), "{}", versions.body);
+        assert!(versions.body.contains("Feld geändert: „Name der Antragstellerin oder des Antragstellers“ (name)"));
+        assert_eq!(send(app, &mut jar, &editor, &format!("{editor}/veroeffentlichen"), &[]).await.status, 303);
+        let versions = get(app, &mut jar, &format!("{editor}/versionen")).await;
+        assert!(
+            versions.body.contains("Fassung 2, veröffentlicht")
+                && versions.body.contains("Änderungen gegenüber Fassung 1")
+        );
+        assert!(versions.body.contains("Der Entwurf entspricht Fassung 2."));
+        let list = get(app, &mut jar, LIST).await;
+        assert!(list.body.contains("Fassung 2 veröffentlicht"));
+    });
+}
+
+/// Uploads a file through the form on the list page.
+async fn upload(app: &TestApp, jar: &mut Jar, name: &str, bytes: &[u8], kurzname: &str) -> Reply {
+    let list = get(app, jar, LIST).await;
+    let csrf = hidden(&list.body, "csrf");
+    let fields = [("csrf", csrf.as_str()), ("kurzname", kurzname), ("leistung", "")];
+    app.post_multipart(&format!("{LIST}xdatenfelder"), &fields, ("datei", name, bytes), &jar.header()).await
+}
+
+#[tokio::test]
+async fn xdatenfelder_upload_creates_a_draft_and_refuses_broken_files() {
+    on_each_backend!(|app| {
+        let mut jar = sign_in(app, "redaktion@moorbrueck.example").await;
+        let town = app.authority_id("moorbrueck").await;
+        let before = app.store.store.forms_of(town).await.unwrap().len();
+        let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../xdf/tests/fixtures/xdf1");
+        // Broken and foreign files are refused with the importer's message.
+        let broken = std::fs::read(fixtures.join("broken-halfway.xml")).unwrap();
+        let r = upload(app, &mut jar, "broken-halfway.xml", &broken, "").await;
+        assert_eq!(r.status, 422);
+        assert!(r.body.contains("Import abgelehnt") && r.body.contains("endet mitten im Dokument"), "{}", r.body);
+        assert!(r.body.contains("href=\"#feld-datei\""));
+        let r = upload(app, &mut jar, "kein.xml", b"<html><body>kein Schema</body></html>", "").await;
+        assert!(r.status == 422 && r.body.contains("kein XDatenfelder-Dokument"), "{}", r.body);
+        let r = upload(app, &mut jar, "bild.xml", &[0xff, 0xd8, 0xff, 0xe0], "").await;
+        assert!(r.status == 422 && r.body.contains("keine Textdatei in UTF-8"));
+        assert_eq!(app.store.store.forms_of(town).await.unwrap().len(), before, "nothing stored");
+
+        // An xdf1 schema from the repository.
+        let xml = std::fs::read(fixtures.join("sondernutzung.xml")).unwrap();
+        let r = upload(app, &mut jar, "sondernutzung.xml", &xml, "sondernutzung-xdf").await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert!(r.body.contains("XDatenfelder-Datei importiert") && r.body.contains("xdf1"), "{}", r.body);
+        let row = app.store.store.form_by_slug(town, "sondernutzung-xdf").await.unwrap().unwrap();
+        let form = row.draft().unwrap();
+        assert!(form.steps.iter().all(|s| amtsweg_forms::valid_id(&s.id)), "ids are tidied: {:?}", form.steps);
+        assert_eq!(row.published_version, 0);
+
+        // The FIM example, when the conformance files are there.
+        let blue = std::path::Path::new("/work/shared/conformance/xdatenfelder/xdf2/S00000121_BlaueKarteEU.xml");
+        if let Ok(xml) = std::fs::read(blue) {
+            let r = upload(app, &mut jar, "S00000121_BlaueKarteEU.xml", &xml, "").await;
+            assert_eq!(r.status, 200, "{}", r.body);
+            assert!(r.body.contains("Antrag auf Blaue Karte EU") && r.body.contains("88 Datenfelder"), "{}", r.body);
+            assert!(r.body.contains("Nicht übernommen") && r.body.contains("Codeliste"), "the report lists the gaps");
+            let row = app.store.store.form_by_slug(town, "antrag-auf-blaue-karte-eu").await.unwrap().unwrap();
+            let form = row.draft().unwrap();
+            assert!(form.steps.len() >= 9);
+            let editor = format!("{LIST}{}", row.id);
+            let page = get(app, &mut jar, &editor).await;
+            assert!(page.body.contains("Vor dem Veröffentlichen zu beheben"), "open problems are listed");
+            assert!(page.body.contains("braucht mindestens eine Auswahlmöglichkeit"));
+            // Other changes can still be stored while the gaps are open; publishing cannot.
+            let r = send(app, &mut jar, &editor, &editor, &[("aktion", "schritt_neu"), ("schritt_titel", "Erklärung")])
+                .await;
+            assert_eq!(r.status, 303, "{}", r.body);
+            let r = send(app, &mut jar, &editor, &format!("{editor}/veroeffentlichen"), &[]).await;
+            assert_eq!(r.status, 422);
+            let preview = get(app, &mut jar, &format!("{editor}/vorschau")).await;
+            assert_eq!(preview.status, 200);
+        }
+    });
+}
+
+#[tokio::test]
+async fn form_editor_refuses_other_authorities_and_units() {
+    on_each_backend!(|app| {
+        let town = app.authority_id("moorbrueck").await;
+        let form = app.store.store.form_by_slug(town, "briefwahl").await.unwrap().unwrap();
+        let mut editor = sign_in(app, "redaktion@moorbrueck.example").await;
+        for path in [
+            "/verwaltung/behoerden/sg-heideland/formulare/".to_owned(),
+            format!("/verwaltung/behoerden/sg-heideland/formulare/{}", form.id),
+            format!("/verwaltung/behoerden/sg-heideland/formulare/{}/json", form.id),
+        ] {
+            assert_eq!(get(app, &mut editor, &path).await.status, 403, "{path}");
+        }
+        let own = format!("{LIST}{}", form.id);
+        assert_eq!(get(app, &mut editor, &own).await.status, 200);
+        // Case workers do not edit; an editor of one org unit edits forms of its services only.
+        let mut case_worker = sign_in(app, "sachbearbeitung@moorbrueck.example").await;
+        assert_eq!(get(app, &mut case_worker, LIST).await.status, 403);
+        let mut registry = sign_in(app, "standesamt@moorbrueck.example").await;
+        assert_eq!(get(app, &mut registry, LIST).await.status, 200);
+        let r = get(app, &mut registry, &own).await;
+        assert_eq!(r.status, 403, "Briefwahl belongs to another unit");
+        let page = get(app, &mut registry, LIST).await;
+        let csrf = hidden(&page.body, "csrf");
+        let r =
+            post(app, &mut registry, &format!("{LIST}neu"), &body_of(&[("csrf", &csrf), ("title", "Ohne Leistung")]))
+                .await;
+        assert_eq!(r.status, 422);
+        assert!(r.body.contains("Bitte wählen Sie die Leistung Ihrer Stelle"));
+    });
+}
