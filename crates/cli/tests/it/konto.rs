@@ -404,6 +404,7 @@ async fn the_trust_guard_sends_normal_sessions_to_the_explanation() {
 /// Routes open without an account; every other account route needs a session.
 const PUBLIC: &[&str] = &[
     "/konto",
+    "/konto/antraege",
     "/konto/anmelden",
     "/konto/anmelden/code",
     "/konto/registrieren",
