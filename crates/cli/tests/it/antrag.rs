@@ -136,6 +136,7 @@ async fn a_citizen_applies_without_account_and_gets_one_receipt() {
         let pdf = get(app, &mut jar, &format!("{receipt}/quittung.pdf")).await;
         assert_eq!(pdf.status, 200);
         assert!(pdf.body.starts_with("%PDF-"));
+        assert!(pdf.body.contains("pdfaid:part") && pdf.body.contains("/StructTreeRoot"), "tagged PDF/A");
         assert!(pdf.headers["content-disposition"].to_str().unwrap().starts_with("attachment"));
 
         // The next application gets the next number.
