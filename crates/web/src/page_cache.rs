@@ -60,7 +60,10 @@ impl PageCache {
 }
 
 fn cacheable_path(path: &str) -> bool {
-    path == "/" || path.starts_with("/leistungen/") || (path.starts_with("/o/") && !path.ends_with(".css"))
+    // Applications are never cached: every page carries a citizen's own tokens.
+    path == "/"
+        || path.starts_with("/leistungen/")
+        || (path.starts_with("/o/") && !path.ends_with(".css") && !path.contains("/antrag/"))
 }
 
 /// Only the place cookie (or no cookie) may be present for a cached answer.
@@ -110,7 +113,12 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/html"));
-    if resp.status() != StatusCode::OK || !is_html || resp.headers().contains_key(header::SET_COOKIE) {
+    let no_store = resp
+        .headers()
+        .get(header::CACHE_CONTROL)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("no-store") || v.contains("private"));
+    if resp.status() != StatusCode::OK || !is_html || no_store || resp.headers().contains_key(header::SET_COOKIE) {
         return resp;
     }
     let (parts, body) = resp.into_parts();
@@ -137,5 +145,7 @@ mod tests {
         assert!(!cacheable_path("/api/v1/suche"));
         assert!(!cacheable_path("/healthz"));
         assert!(!cacheable_path("/o/moorbrueck/theme.css"));
+        assert!(!cacheable_path("/o/moorbrueck/antrag/briefwahl/"));
+        assert!(!cacheable_path("/o/moorbrueck/antrag/fortsetzen/geheim"));
     }
 }

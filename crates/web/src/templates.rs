@@ -72,6 +72,7 @@ const BUILTIN: &[(&str, &str)] = &[
     ("verwaltung/formulare.html", include_str!("../templates/verwaltung/formulare.html")),
     ("verwaltung/formular.html", include_str!("../templates/verwaltung/formular.html")),
     ("verwaltung/formular_feld.html", include_str!("../templates/verwaltung/formular_feld.html")),
+    ("verwaltung/formular_gruppe.html", include_str!("../templates/verwaltung/formular_gruppe.html")),
     ("verwaltung/formular_regeln.html", include_str!("../templates/verwaltung/formular_regeln.html")),
     ("verwaltung/formular_vorschau.html", include_str!("../templates/verwaltung/formular_vorschau.html")),
     ("verwaltung/formular_versionen.html", include_str!("../templates/verwaltung/formular_versionen.html")),

@@ -1,12 +1,12 @@
 //! The form editor in the back office: building a form without JSON (steps, fields,
-//! order, options, conditions, rules), the structural check, optimistic locking,
-//! preview, JSON export and import, XDatenfelder upload, publishing, versions, and
-//! that nobody edits another authority's forms.
+//! groups, order, options, conditions, rules, computed amounts), the structural check,
+//! optimistic locking, preview, JSON export and import, XDatenfelder upload,
+//! publishing, versions, and that nobody edits another authority's forms.
 
 use crate::on_each_backend;
 use crate::support::{Reply, TestApp};
 use crate::verwaltung::{Jar, enc, get, hidden, post, sign_in};
-use amtsweg_forms::{Cond, Form, Item, Kind, Rule};
+use amtsweg_forms::{Computed, Cond, Expr, Form, Group, Item, Kind, Repeat, Rule};
 
 const LIST: &str = "/verwaltung/behoerden/moorbrueck/formulare/";
 
@@ -57,6 +57,17 @@ fn field<'f>(form: &'f Form, id: &str) -> &'f amtsweg_forms::Field {
             _ => None,
         })
         .unwrap_or_else(|| panic!("no field {id}"))
+}
+
+fn group<'f>(form: &'f Form, id: &str) -> &'f Group {
+    form.steps
+        .iter()
+        .flat_map(|s| &s.items)
+        .find_map(|i| match i {
+            Item::Group(g) if g.id == id => Some(g),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no group {id}"))
 }
 
 #[tokio::test]
@@ -348,6 +359,248 @@ async fn form_editor_builds_checks_and_publishes_a_form() {
         assert!(versions.body.contains("Der Entwurf entspricht Fassung 2."));
         let list = get(app, &mut jar, LIST).await;
         assert!(list.body.contains("Fassung 2 veröffentlicht"));
+    });
+}
+
+#[tokio::test]
+async fn form_editor_builds_groups_and_computed_amounts() {
+    on_each_backend!(|app| {
+        let mut jar = sign_in(app, "redaktion@moorbrueck.example").await;
+        let list = get(app, &mut jar, LIST).await;
+        let csrf = hidden(&list.body, "csrf");
+        let r = post(
+            app,
+            &mut jar,
+            &format!("{LIST}neu"),
+            &body_of(&[("csrf", &csrf), ("title", "Kita-Platz beantragen")]),
+        )
+        .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let editor = r.location().split('?').next().unwrap().to_owned();
+        let slug = "kita-platz-beantragen";
+        // A choice the fee depends on, and an e-mail address at the top level.
+        let fields = [("aktion", "feld_neu"), ("schritt", "angaben"), ("label", "Betreuung"), ("art", "radio")];
+        change(app, &mut jar, &editor, &fields).await;
+        let betreuung = format!("{editor}/felder/betreuung");
+        let fields = [
+            ("label", "Betreuung"),
+            ("art", "radio"),
+            ("pflicht", "ja"),
+            ("optionen", "halbtags = Halbtags\nganztags = Ganztags"),
+        ];
+        assert_eq!(send(app, &mut jar, &betreuung, &betreuung, &fields).await.status, 303);
+        let fields = [("aktion", "feld_neu"), ("schritt", "angaben"), ("label", "E-Mail-Adresse"), ("art", "email")];
+        change(app, &mut jar, &editor, &fields).await;
+
+        // "Gruppe hinzufügen": a repeating group with its first field.
+        let new_group = |label: &'static str, min: &'static str, max: &'static str, first: &'static str| {
+            [
+                ("aktion", "gruppe_neu"),
+                ("schritt", "angaben"),
+                ("gruppe_label", label),
+                ("mehrfach", if max.is_empty() { "" } else { "ja" }),
+                ("min", min),
+                ("max", max),
+                ("label", first),
+                ("art", "text"),
+                ("pflicht", "ja"),
+            ]
+        };
+        let r = change(app, &mut jar, &editor, &new_group("Elternteil", "1", "2", "Name")).await;
+        assert_eq!(r.location(), format!("{editor}?hinweis=gespeichert#element-elternteil"));
+        // Problems of the inputs link to them; nothing is stored.
+        let before = draft(app, slug).await;
+        let r = send(app, &mut jar, &editor, &editor, &new_group("", "3", "2", "")).await;
+        assert_eq!(r.status, 422);
+        for text in [
+            "href=\"#neu-gruppe-angaben\"",
+            "href=\"#neu-gruppe-min-angaben\"",
+            "Mindestens 3 Einträge sind mehr als höchstens 2.",
+            "href=\"#neu-gruppe-feld-angaben\"",
+            "Es wurde nichts gespeichert",
+        ] {
+            assert!(r.body.contains(text), "{text}: {}", r.body);
+        }
+        assert_eq!(draft(app, slug).await, before);
+
+        // The group's page: a second field, its id scoped to the repeating group.
+        let gruppe = format!("{editor}/gruppen/elternteil");
+        let page = get(app, &mut jar, &gruppe).await;
+        assert_eq!(page.status, 200);
+        assert!(page.body.contains("Gruppe „Elternteil“ bearbeiten") && page.body.contains("value=\"2\""));
+        let fields = [("aktion", "feld_neu"), ("feld_label", "E-Mail-Adresse"), ("feld_art", "email")];
+        let r = send(app, &mut jar, &gruppe, &gruppe, &fields).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        assert_eq!(r.location(), format!("{gruppe}?hinweis=feld#felder"));
+        let (form, _) = draft(app, slug).await;
+        let g = group(&form, "elternteil");
+        assert_eq!((g.label.as_str(), g.repeat), ("Elternteil", Some(Repeat { min: 1, max: 2 })));
+        let inner: Vec<&str> = g.fields.iter().map(|f| f.id.as_str()).collect();
+        assert_eq!(inner, ["name", "e_mail_adresse"], "the step's e-mail address does not count");
+        assert!(g.fields[0].required && !g.fields[1].required);
+        assert_eq!(ids(&form, 0), ["betreuung", "e_mail_adresse", "elternteil"]);
+        assert_eq!(amtsweg_forms::check(&form), Vec::<String>::new());
+        let page = get(app, &mut jar, &editor).await;
+        assert!(page.body.contains("Wiederholbare Gruppe, 1 bis 2 Einträge"), "{}", page.body);
+        assert!(page.body.contains(&format!("href=\"{gruppe}\"")));
+        assert!(page.body.contains(&format!("href=\"{editor}/felder/elternteil.e_mail_adresse\"")));
+
+        // Label and limits on the group's page.
+        let settings = |label: &'static str, mehrfach: &'static str, min: &'static str, max: &'static str| {
+            [("aktion", "speichern"), ("label", label), ("mehrfach", mehrfach), ("min", min), ("max", max)]
+        };
+        let r = send(app, &mut jar, &gruppe, &gruppe, &settings("Elternteile", "ja", "1", "3")).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        assert_eq!(r.location(), format!("{editor}?hinweis=gespeichert#element-elternteil"));
+        let (form, _) = draft(app, slug).await;
+        let g = group(&form, "elternteil");
+        assert_eq!((g.label.as_str(), g.repeat), ("Elternteile", Some(Repeat { min: 1, max: 3 })));
+        // min > max: the error links to the input, what was typed stays, nothing is stored.
+        let before = draft(app, slug).await;
+        let r = send(app, &mut jar, &gruppe, &gruppe, &settings("Eltern", "ja", "4", "2")).await;
+        assert_eq!(r.status, 422);
+        assert!(r.body.contains("Mindestens 4 Einträge sind mehr als höchstens 2."), "{}", r.body);
+        assert!(r.body.contains("href=\"#feld-min\"") && r.body.contains("Es wurde nichts gespeichert"));
+        assert!(r.body.contains("value=\"4\"") && r.body.contains("value=\"Eltern\""));
+        assert_eq!(draft(app, slug).await, before);
+        // Without repetition its e-mail address would clash with the step's: refused by the check.
+        let r = send(app, &mut jar, &gruppe, &gruppe, &settings("Elternteile", "", "", "")).await;
+        assert_eq!(r.status, 422);
+        assert!(r.body.contains("mehrere Felder") && r.body.contains("href=\"#feld-mehrfach\""), "{}", r.body);
+        assert_eq!(draft(app, slug).await, before);
+
+        // A plain group: moved up, deleted only when confirmed.
+        change(app, &mut jar, &editor, &new_group("Kontakt", "", "", "Telefon")).await;
+        let (form, _) = draft(app, slug).await;
+        assert_eq!(group(&form, "kontakt").repeat, None);
+        change(app, &mut jar, &editor, &[("aktion", "element_hoch"), ("element", "kontakt")]).await;
+        assert_eq!(ids(&draft(app, slug).await.0, 0), ["betreuung", "e_mail_adresse", "kontakt", "elternteil"]);
+        let r = send(app, &mut jar, &editor, &editor, &[("aktion", "element_loeschen"), ("element", "kontakt")]).await;
+        assert_eq!(r.status, 422);
+        assert!(r.body.contains("href=\"#gruppe-loeschen-kontakt\""), "{}", r.body);
+        let fields = [("aktion", "element_loeschen"), ("element", "kontakt"), ("bestaetigt", "ja")];
+        change(app, &mut jar, &editor, &fields).await;
+        assert_eq!(ids(&draft(app, slug).await.0, 0), ["betreuung", "e_mail_adresse", "elternteil"]);
+        // … and on its own page.
+        change(app, &mut jar, &editor, &new_group("Geschwister", "", "4", "Vorname")).await;
+        let geschwister = format!("{editor}/gruppen/geschwister");
+        let r = send(app, &mut jar, &geschwister, &geschwister, &[("aktion", "loeschen")]).await;
+        assert_eq!(r.status, 422);
+        assert!(r.body.contains("href=\"#feld-bestaetigt\""), "{}", r.body);
+        let r = send(app, &mut jar, &geschwister, &geschwister, &[("aktion", "loeschen"), ("bestaetigt", "ja")]).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        assert_eq!(ids(&draft(app, slug).await.0, 0), ["betreuung", "e_mail_adresse", "elternteil"]);
+        assert_eq!(get(app, &mut jar, &geschwister).await.status, 404);
+
+        // A computed fee from the three parts of the builder.
+        let rules = format!("{editor}/regeln");
+        let page = get(app, &mut jar, &rules).await;
+        assert!(page.body.contains("Berechnete Beträge") && page.body.contains("Je Eintrag in „Elternteile“"));
+        assert!(page.body.contains("value=\"betreuung=ganztags\""), "{}", page.body);
+        let fee = |aktion: &'static str, fixed: &'static str| {
+            [
+                ("aktion", aktion),
+                ("nr", "0"),
+                ("berechnet_label", "Gebühr"),
+                ("grundbetrag", fixed),
+                ("je_gruppe", "elternteil"),
+                ("je_betrag", "10,50"),
+                ("wenn", "betreuung=ganztags"),
+                ("dann_betrag", "40"),
+                ("sonst_betrag", "20,00"),
+            ]
+        };
+        let r = send(app, &mut jar, &rules, &rules, &fee("berechnet_neu", "25")).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        assert_eq!(r.location(), format!("{rules}#berechnet"));
+        let expr = |fixed: i64| {
+            Expr::Sum(vec![
+                Expr::Cents(fixed),
+                Expr::Product(vec![Expr::Count("elternteil".into()), Expr::Cents(1050)]),
+                Expr::If {
+                    when: Cond::Equals { field: "betreuung".into(), value: "ganztags".into() },
+                    then: Box::new(Expr::Cents(4000)),
+                    otherwise: Box::new(Expr::Cents(2000)),
+                },
+            ])
+        };
+        let (form, _) = draft(app, slug).await;
+        assert_eq!(form.computed, [Computed { id: "gebuehr".into(), label: "Gebühr".into(), expr: expr(2500) }]);
+        let export = get(app, &mut jar, &format!("{editor}/json")).await;
+        let json: serde_json::Value = serde_json::from_str(&export.body).unwrap();
+        assert_eq!(
+            json["computed"][0]["expr"],
+            serde_json::json!({"sum": [
+                {"cents": 2500},
+                {"product": [{"count": "elternteil"}, {"cents": 1050}]},
+                {"if": {"when": {"equals": {"field": "betreuung", "value": "ganztags"}},
+                        "then": {"cents": 4000}, "otherwise": {"cents": 2000}}}
+            ]})
+        );
+        // Incomplete parts: the error links to the input, nothing is stored.
+        let fields = [("aktion", "berechnet_neu"), ("berechnet_label", "Zuschlag"), ("je_gruppe", "elternteil")];
+        let r = send(app, &mut jar, &rules, &rules, &fields).await;
+        assert_eq!(r.status, 422);
+        assert!(r.body.contains("href=\"#feld-je_betrag\"") && r.body.contains("value=\"Zuschlag\""), "{}", r.body);
+        assert_eq!(draft(app, slug).await.0.computed.len(), 1);
+        // Edited in the builder, which shows the stored parts.
+        let edit = format!("{rules}?berechnet=0");
+        let page = get(app, &mut jar, &edit).await;
+        assert!(page.body.contains("Berechneten Betrag „Gebühr“ ändern"), "{}", page.body);
+        assert!(page.body.contains("value=\"25,00\"") && page.body.contains("value=\"10,50\""));
+        let r = send(app, &mut jar, &edit, &rules, &fee("berechnet_aendern", "30")).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        assert_eq!(draft(app, slug).await.0.computed[0].expr, expr(3000));
+        // A second amount, then deleted.
+        let fields = [("aktion", "berechnet_neu"), ("berechnet_label", "Zuschlag"), ("grundbetrag", "5")];
+        assert_eq!(send(app, &mut jar, &rules, &rules, &fields).await.status, 303);
+        assert_eq!(draft(app, slug).await.0.computed[1].expr, Expr::Sum(vec![Expr::Cents(500)]));
+        let fields = [("aktion", "berechnet_loeschen"), ("nr", "1")];
+        assert_eq!(send(app, &mut jar, &rules, &rules, &fields).await.status, 303);
+        assert_eq!(draft(app, slug).await.0.computed.len(), 1);
+        // An amount of another shape (from the JSON) is shown read-only and kept.
+        let (mut form, _) = draft(app, slug).await;
+        form.computed.push(Computed {
+            id: "porto".into(),
+            label: "Porto".into(),
+            expr: Expr::If {
+                when: Cond::Filled { field: "e_mail_adresse".into() },
+                then: Box::new(Expr::Cents(0)),
+                otherwise: Box::new(Expr::Cents(95)),
+            },
+        });
+        let json = serde_json::to_string(&form).unwrap();
+        assert_eq!(send(app, &mut jar, &editor, &format!("{editor}/json"), &[("json", &json)]).await.status, 303);
+        let page = get(app, &mut jar, &rules).await;
+        assert!(page.body.contains("passt nicht in die einfache Eingabe"), "{}", page.body);
+        assert!(!page.body.contains("regeln?berechnet=1"), "no builder for it");
+        let fields = [("aktion", "berechnet_loeschen"), ("nr", "1")];
+        let r = send(app, &mut jar, &rules, &rules, &fields).await;
+        assert_eq!(r.status, 422);
+        assert!(r.body.contains("href=\"#berechnet-1\""), "{}", r.body);
+        assert_eq!(draft(app, slug).await.0, form);
+
+        // The preview shows the group and the fee.
+        let preview = get(app, &mut jar, &format!("{editor}/vorschau")).await;
+        assert_eq!(preview.status, 200);
+        for text in ["Elternteile 1", "1 bis 3 Einträge", "Anzahl der Einträge bei „Elternteile“", "Gebühr"] {
+            assert!(preview.body.contains(text), "{text}: {}", preview.body);
+        }
+
+        // Published: citizens fill in the group's rows.
+        let r = send(app, &mut jar, &editor, &format!("{editor}/veroeffentlichen"), &[]).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let citizen = app.get_with(&format!("/o/moorbrueck/antrag/{slug}/"), "localhost", None).await;
+        assert_eq!(citizen.status, 200);
+        for text in [
+            "id=\"g-elternteil-0\"",
+            "<legend>Elternteile 1</legend>",
+            "name=\"g.elternteil.0.e_mail_adresse\"",
+            "name=\"g.elternteil.anzahl\" value=\"1\"",
+            "Weitere Angabe zu „Elternteile“ hinzufügen",
+        ] {
+            assert!(citizen.body.contains(text), "{text}: {}", citizen.body);
+        }
     });
 }
 

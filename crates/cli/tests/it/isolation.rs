@@ -113,6 +113,7 @@ async fn every_back_office_route_refuses_foreign_authorities() {
                             .replace("{revision}", "1")
                             .replace("{entry}", "1")
                             .replace("{field}", "name")
+                            .replace("{group}", "name")
                             .replace("{kind}", "impressum");
                         for m in *methods {
                             let r = if *m == "GET" {
@@ -155,6 +156,7 @@ async fn every_back_office_route_refuses_foreign_authorities() {
                 .replace("{revision}", "1")
                 .replace("{entry}", "1")
                 .replace("{field}", "name")
+                .replace("{group}", "name")
                 .replace("{kind}", "impressum");
             for m in *methods {
                 let r = if *m == "GET" {

@@ -2,7 +2,8 @@
 //! back office without writing JSON — steps, fields and groups in order, conditions,
 //! rules across fields — with a preview as citizens see it, JSON export and import for
 //! power users, the upload of XDatenfelder files, publishing as immutable versions and
-//! a field-level history.
+//! a field-level history. Groups and computed amounts have their own modules
+//! (`gruppen`, `berechnet`).
 //!
 //! Every change is a plain POST (no JavaScript needed) that names the draft version it
 //! was made on (optimistic locking: a change on an outdated page is not stored). A
@@ -10,6 +11,9 @@
 //! draft did not already have: an imported form may arrive with gaps (code lists that
 //! are not part of the file), which are listed until they are fixed; publishing needs
 //! a form without any.
+
+mod berechnet;
+pub mod gruppen;
 
 use super::{StaffContext, base};
 use crate::AppState;
@@ -141,6 +145,22 @@ fn needs_settings(k: &Kind) -> bool {
         k,
         Kind::Select { .. } | Kind::Radio { .. } | Kind::Checkboxes { .. } | Kind::Info { .. } | Kind::File { .. }
     )
+}
+
+/// A new field with no hint, condition or prefill (information texts and
+/// declarations are never "required").
+fn blank_field(id: String, label: &str, kind: Kind, required: bool) -> Field {
+    let answerable = !matches!(kind, Kind::Info { .. } | Kind::Declaration { .. });
+    Field {
+        id,
+        label: label.to_owned(),
+        hint: String::new(),
+        kind,
+        required: answerable && required,
+        required_if: None,
+        visible_if: None,
+        prefill: None,
+    }
 }
 
 fn options_of(k: &Kind) -> Option<&Vec<Choice>> {
@@ -341,6 +361,7 @@ fn notice_text(code: Option<&str>) -> Option<&'static str> {
         "json" => Some("Der Entwurf wurde aus dem JSON übernommen."),
         "neu" => Some("Das Feld wurde angelegt. Legen Sie jetzt seine Einstellungen fest."),
         "art" => Some("Die Art des Feldes wurde geändert. Bitte prüfen Sie seine Einstellungen."),
+        "feld" => Some("Das Feld wurde der Gruppe hinzugefügt."),
         _ => None,
     }
 }
@@ -679,6 +700,10 @@ pub struct EditorForm {
     art: String,
     pflicht: String,
     ziel: String,
+    gruppe_label: String,
+    mehrfach: String,
+    min: String,
+    max: String,
 }
 
 struct EditorView<'a> {
@@ -744,6 +769,7 @@ fn steps_view(form: &Form, editor: &str) -> Vec<Value> {
                             context! {
                                 group => true, anchor => anchor("element", &g.id), key => &g.id, label => &g.label,
                                 id => &g.id, kind, fields => inner, first, last,
+                                edit => format!("{editor}/gruppen/{}", g.id), confirm => anchor("gruppe-loeschen", &g.id),
                                 condition => g.visible_if.as_ref().map(|c| fields::describe(form, c)),
                             }
                         }
@@ -790,7 +816,8 @@ fn render_editor(
         context! {
             aktion => &t.aktion, title => &t.title, trust_level => &t.trust_level, schritt => &t.schritt,
             schritt_titel => &t.schritt_titel, label => &t.label, art => &t.art, pflicht => t.pflicht == "ja",
-            ziel => &t.ziel, bestaetigt => t.bestaetigt == "ja",
+            ziel => &t.ziel, bestaetigt => t.bestaetigt == "ja", gruppe_label => &t.gruppe_label,
+            mehrfach => t.mehrfach == "ja", min => &t.min, max => &t.max,
         }
     });
     let json = match v.json {
@@ -831,10 +858,12 @@ pub async fn editor(
     render_editor(&state, &staff, v, StatusCode::OK)
 }
 
-/// What a change did: the anchor to return to, and where to go next if not the editor.
+/// What a change did: the anchor to return to, where to go next if not the editor,
+/// and the input that problems of a new part (not yet on the page) link to.
 struct Done {
     anchor: String,
     next: Option<String>,
+    input: Option<String>,
 }
 
 fn step_index(form: &Form, id: &str) -> Result<usize, Vec<Msg>> {
@@ -862,7 +891,7 @@ fn shift<T>(v: &mut [T], i: usize, up: bool) -> bool {
 
 /// Carries out one change of the editor on `form`.
 fn apply(form: &mut Form, f: &EditorForm, editor: &str) -> Result<Done, Vec<Msg>> {
-    let done = |anchor: String| Ok(Done { anchor, next: None });
+    let done = |anchor: String| Ok(Done { anchor, next: None, input: None });
     match f.aktion.as_str() {
         "formular" => {
             let mut errors = Vec::new();
@@ -936,19 +965,9 @@ fn apply(form: &mut Form, f: &EditorForm, editor: &str) -> Result<Done, Vec<Msg>
                 errors.push(msg(&anchor("neu-art", &f.schritt), "Bitte wählen Sie die Art des neuen Feldes."));
             }
             let Some(kind) = kind.filter(|_| errors.is_empty()) else { return Err(errors) };
-            let id = id_from_label(label, &ids_in_use(form));
-            let answerable = !matches!(kind, Kind::Info { .. } | Kind::Declaration { .. });
+            let id = id_from_label(label, &gruppen::taken_ids(form, i, &f.ziel));
             let settings = needs_settings(&kind);
-            let field = Field {
-                id: id.clone(),
-                label: label.to_owned(),
-                hint: String::new(),
-                kind,
-                required: answerable && f.pflicht == "ja",
-                required_if: None,
-                visible_if: None,
-                prefill: None,
-            };
+            let field = blank_field(id.clone(), label, kind, f.pflicht == "ja");
             let step = &mut form.steps[i];
             let key = if f.ziel.is_empty() {
                 step.items.push(Item::Field(field));
@@ -969,8 +988,10 @@ fn apply(form: &mut Form, f: &EditorForm, editor: &str) -> Result<Done, Vec<Msg>
             Ok(Done {
                 next: settings.then(|| format!("{editor}/felder/{key}?hinweis=neu")),
                 anchor: anchor("element", &key),
+                input: Some(anchor("neu-art", &f.schritt)),
             })
         }
+        "gruppe_neu" => gruppen::add(form, f, editor),
         "element_hoch" | "element_runter" | "element_loeschen" => {
             let Some(p) = locate(form, &f.element) else {
                 return Err(vec![msg("schritte", "Dieses Feld gibt es nicht mehr. Bitte laden Sie die Seite neu.")]);
@@ -979,6 +1000,9 @@ fn apply(form: &mut Form, f: &EditorForm, editor: &str) -> Result<Done, Vec<Msg>
             let up = f.aktion == "element_hoch";
             match (f.aktion.as_str(), p.inner) {
                 ("element_loeschen", None) => {
+                    if let Item::Group(g) = &items[p.item] {
+                        gruppen::may_delete(g, f.bestaetigt == "ja", &anchor("gruppe-loeschen", &g.id))?;
+                    }
                     items.remove(p.item);
                     return done(anchor("schritt", &form.steps[p.step].id));
                 }
@@ -1035,7 +1059,10 @@ pub async fn editor_submit(
         Stored::Refused(found) => {
             let errors = found
                 .iter()
-                .map(|x| Msg { href: finding_href(x, &l.draft, &editor, &done.anchor), message: x.message.clone() })
+                .map(|x| {
+                    let fallback = done.input.as_deref().unwrap_or(&done.anchor);
+                    Msg { href: finding_href(x, &l.draft, &editor, fallback), message: x.message.clone() }
+                })
                 .collect();
             render_editor(&state, &staff, view(errors, false), StatusCode::UNPROCESSABLE_ENTITY)
         }
@@ -1352,12 +1379,12 @@ fn build_field(i: &FieldInput, old: &Field) -> Result<(Field, bool), Vec<Msg>> {
     Ok((field, changed_type))
 }
 
-/// The choices "field = value" conditions may use (fields with options, yes/no),
-/// without the field itself.
-fn condition_choices(form: &Form, except: &str) -> Vec<Value> {
+/// The "field = value" conditions the selects offer (fields with options, yes/no),
+/// as `field=value` and in words, without the fields in `except`.
+fn condition_pairs(form: &Form, except: &[&str]) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for f in top_level_fields(form) {
-        if f.id == except {
+        if except.contains(&f.id.as_str()) {
             continue;
         }
         let values: Vec<(String, String)> = match &f.kind {
@@ -1367,12 +1394,15 @@ fn condition_choices(form: &Form, except: &str) -> Vec<Value> {
                 .unwrap_or_default(),
         };
         for (value, label) in values {
-            out.push(
-                context! { value => format!("{}={value}", f.id), label => format!("„{}“ ist „{label}“", f.label) },
-            );
+            out.push((format!("{}={value}", f.id), format!("„{}“ ist „{label}“", f.label)));
         }
     }
     out
+}
+
+/// [`condition_pairs`] for a select.
+fn condition_choices(form: &Form, except: &[&str]) -> Vec<Value> {
+    condition_pairs(form, except).into_iter().map(|(value, label)| context! { value, label }).collect()
 }
 
 struct FieldView<'a> {
@@ -1399,11 +1429,18 @@ fn render_field(
     // A condition the simple selects cannot show, in words.
     let complex = |c: Option<&Cond>| c.filter(|c| cond_input(Some(c)) == KEEP).map(|c| fields::describe(form, c));
     let in_group = v.key.split_once('.').map(|(g, _)| g.to_owned());
+    // A field of a repeating group is no answer at the top level (its id is scoped to
+    // the group and may equal one of them); other fields do not depend on themselves.
+    let repeating = in_group
+        .as_deref()
+        .and_then(|g| locate(form, g))
+        .is_some_and(|p| matches!(form.steps[p.step].items.get(p.item), Some(Item::Group(g)) if g.repeat.is_some()));
+    let except: Vec<&str> = if repeating { Vec::new() } else { vec![v.field.id.as_str()] };
     let ctx = context! {
         authority => authority_ctx(&v.l.authority), editor, form_title => &form.title, key => v.key,
         id => &v.field.id, label => &v.field.label, art => kind_key(&v.field.kind),
         kind_label => kind_label(kind_key(&v.field.kind)), kinds, prefills,
-        conditions => condition_choices(form, &v.field.id),
+        conditions => condition_choices(form, &except),
         visible_complex => complex(v.field.visible_if.as_ref()),
         required_complex => complex(v.field.required_if.as_ref()),
         input => Value::from_serialize(&v.input), errors => v.errors, invalid, in_group,
@@ -1525,13 +1562,33 @@ pub struct RulesForm {
     frist_feld: String,
     frist_tage: String,
     frist_meldung: String,
+    /// The builder of computed amounts (`berechnet`).
+    berechnet_label: String,
+    grundbetrag: String,
+    je_gruppe: String,
+    je_betrag: String,
+    wenn: String,
+    dann_betrag: String,
+    sonst_betrag: String,
+}
+
+/// The label of a group, or its id when there is none.
+fn group_label(form: &Form, id: &str) -> String {
+    form.steps
+        .iter()
+        .flat_map(|s| &s.items)
+        .find_map(|i| match i {
+            Item::Group(g) if g.id == id => Some(g.label.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| id.to_owned())
 }
 
 fn expr_text(form: &Form, e: &Expr) -> String {
     match e {
         Expr::Cents(c) => format!("{} €", euro(*c)),
         Expr::Field(f) => format!("„{}“", label_of(form, f)),
-        Expr::Count(g) => format!("Anzahl der Einträge bei „{g}“"),
+        Expr::Count(g) => format!("Anzahl der Einträge bei „{}“", group_label(form, g)),
         Expr::Sum(es) => format!("({})", es.iter().map(|e| expr_text(form, e)).collect::<Vec<_>>().join(" + ")),
         Expr::Product(es) => format!("({})", es.iter().map(|e| expr_text(form, e)).collect::<Vec<_>>().join(" × ")),
         Expr::If { when, then, otherwise } => format!(
@@ -1575,29 +1632,33 @@ fn render_rules(
         .filter(|f| matches!(f.kind, Kind::Date { .. } | Kind::BirthDate { .. }))
         .map(|f| context! { id => &f.id, label => &f.label })
         .collect();
-    let computed: Vec<Value> = form
-        .computed
-        .iter()
-        .map(|c| context! { label => &c.label, id => &c.id, text => expr_text(form, &c.expr) })
-        .collect();
     let editor = l.editor();
     let invalid: Vec<String> = errors.iter().map(|e| e.href.trim_start_matches('#').to_owned()).collect();
     let ctx = context! {
         authority => authority_ctx(&l.authority), editor, form_title => &form.title, version => l.row.draft_version,
-        rules, dates, computed, typed => Value::from_serialize(&typed), errors, invalid,
+        rules, dates, berechnet => berechnet::view(form, &typed), typed => Value::from_serialize(&typed), errors, invalid,
         conflict => conflict.then_some(CONFLICT),
         ..base(state, Some(staff), &format!("{editor}/regeln"))
     };
     page(state, "verwaltung/formular_regeln.html", ctx, status)
 }
 
+#[derive(Debug, Default, Deserialize)]
+pub struct RulesQuery {
+    /// The computed amount (position) to edit in the builder.
+    berechnet: Option<String>,
+}
+
 pub async fn rules(
     State(state): State<AppState>,
     staff: StaffContext,
     Path((slug, id)): Path<(String, i64)>,
+    Query(q): Query<RulesQuery>,
 ) -> Result<Response, AppError> {
     let l = load(&state, &staff, &slug, id).await?;
-    render_rules(&state, &staff, &l, RulesForm::default(), Vec::new(), false, StatusCode::OK)
+    let typed =
+        q.berechnet.and_then(|n| n.parse().ok()).and_then(|n| berechnet::input_of(&l.draft, n)).unwrap_or_default();
+    render_rules(&state, &staff, &l, typed, Vec::new(), false, StatusCode::OK)
 }
 
 pub async fn rules_submit(
@@ -1651,16 +1712,27 @@ pub async fn rules_submit(
         "loeschen" if f.nr < candidate.rules.len() => {
             candidate.rules.remove(f.nr);
         }
+        a if a.starts_with("berechnet_") => {
+            if let Err(e) = berechnet::apply(&mut candidate, &f) {
+                errors.extend(e);
+            }
+        }
         _ => errors.push(msg("regeln", "Diese Regel gibt es nicht mehr. Bitte laden Sie die Seite neu.")),
     }
     if !errors.is_empty() {
         return render_rules(&state, &staff, &l, f, errors, false, StatusCode::UNPROCESSABLE_ENTITY);
     }
+    let computed = f.aktion.starts_with("berechnet_");
     match store_draft(&state, &staff, &l, f.version, &candidate, false).await? {
+        Stored::Saved if computed => Ok(Redirect::to(&format!("{}/regeln#berechnet", l.editor())).into_response()),
         Stored::Saved => Ok(Redirect::to(&format!("{}/regeln", l.editor())).into_response()),
         Stored::Refused(found) => {
-            let anchor = if f.aktion == "frist" { "feld-frist_feld" } else { "feld-nach_feld" };
-            let errors = found.into_iter().map(|x| msg(anchor, x.message)).collect();
+            let anchor = |x: &Finding| match f.aktion.as_str() {
+                "frist" => "feld-frist_feld",
+                a if a.starts_with("berechnet_") => berechnet::finding_anchor(a, x),
+                _ => "feld-nach_feld",
+            };
+            let errors = found.into_iter().map(|x| msg(anchor(&x), x.message)).collect();
             render_rules(&state, &staff, &l, f, errors, false, StatusCode::UNPROCESSABLE_ENTITY)
         }
         Stored::Conflict => {

@@ -124,6 +124,11 @@ fn table() -> Vec<(&'static str, &'static [&'static str], MethodRouter<AppState>
             get(formulare::field_form).post(formulare::field_submit),
         ),
         (
+            "/verwaltung/behoerden/{slug}/formulare/{id}/gruppen/{group}",
+            &["GET", "POST"],
+            get(formulare::gruppen::group_form).post(formulare::gruppen::group_submit),
+        ),
+        (
             "/verwaltung/behoerden/{slug}/formulare/{id}/regeln",
             &["GET", "POST"],
             get(formulare::rules).post(formulare::rules_submit),
