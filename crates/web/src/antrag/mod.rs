@@ -153,6 +153,23 @@ pub(crate) async fn open(
     })
 }
 
+/// Every journey handler starts here: the route's `{slug}` and `{form}` opened with
+/// [`open`]; the rejection is the 404, the sign-in or the step-up page.
+impl axum::extract::FromRequestParts<AppState> for Journey {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &AppState) -> Result<Self, Response> {
+        let params = axum::extract::RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let param = |name: &str| params.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_owned());
+        let (Some(slug), Some(form)) = (param("slug"), param("form")) else {
+            return Err(AppError::NotFound.into_response());
+        };
+        open(state, &parts.headers, &parts.uri, &slug, &form).await
+    }
+}
+
 impl Journey {
     /// Switches to the version a draft was started with (a form republished while a
     /// citizen fills it in keeps their version until they submit).
@@ -381,16 +398,7 @@ fn render_step(state: &AppState, j: &Journey, headers: &HeaderMap, p: &StepPage<
 }
 
 /// The first page of a form with a fresh form token (nothing is stored yet).
-pub async fn start(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    uri: Uri,
-    Path((slug, form_slug)): Path<(String, String)>,
-) -> Result<Response, AppError> {
-    let j = match open(&state, &headers, &uri, &slug, &form_slug).await {
-        Ok(j) => j,
-        Err(r) => return Ok(r),
-    };
+pub(crate) async fn start(State(state): State<AppState>, j: Journey, headers: HeaderMap) -> Result<Response, AppError> {
     let (answers, locked) = prefill(&state, &j).await?;
     let Some(first) = visible_steps(&j.form, &answers).first().copied() else { return Err(AppError::NotFound) };
     let browser = j.browser.clone().unwrap_or_else(session::random_token);
@@ -412,17 +420,12 @@ pub async fn start(
 }
 
 /// The first POST: checks the form token, keeps the draft, continues like any step.
-pub async fn first_post(
+pub(crate) async fn first_post(
     State(state): State<AppState>,
+    mut j: Journey,
     headers: HeaderMap,
-    uri: Uri,
-    Path((slug, form_slug)): Path<(String, String)>,
     request: Request,
 ) -> Result<Response, AppError> {
-    let mut j = match open(&state, &headers, &uri, &slug, &form_slug).await {
-        Ok(j) => j,
-        Err(r) => return Ok(r),
-    };
     let first_step = j.form.steps.first().cloned().ok_or(AppError::NotFound)?;
     let posted = upload::read(&state, request, &first_step, state.config.form_files_limit).await?;
     let tampered = || {
@@ -483,17 +486,13 @@ pub struct StepQuery {
 }
 
 /// A step of a draft.
-pub async fn step_page(
+pub(crate) async fn step_page(
     State(state): State<AppState>,
+    mut j: Journey,
     headers: HeaderMap,
-    uri: Uri,
-    Path((slug, form_slug, token, step_id)): Path<(String, String, String, String)>,
+    Path((_, _, token, step_id)): Path<(String, String, String, String)>,
     Query(q): Query<StepQuery>,
 ) -> Result<Response, AppError> {
-    let mut j = match open(&state, &headers, &uri, &slug, &form_slug).await {
-        Ok(j) => j,
-        Err(r) => return Ok(r),
-    };
     let d = load_draft(&state, &mut j, &token).await?;
     let answers = draft_answers(&state, &d).await?;
     let Some(step) = visible_steps(&j.form, &answers).into_iter().find(|s| s.id == step_id) else {
@@ -516,17 +515,13 @@ pub async fn step_page(
 }
 
 /// A step sent.
-pub async fn step_post(
+pub(crate) async fn step_post(
     State(state): State<AppState>,
+    mut j: Journey,
     headers: HeaderMap,
-    uri: Uri,
-    Path((slug, form_slug, token, step_id)): Path<(String, String, String, String)>,
+    Path((_, _, token, step_id)): Path<(String, String, String, String)>,
     request: Request,
 ) -> Result<Response, AppError> {
-    let mut j = match open(&state, &headers, &uri, &slug, &form_slug).await {
-        Ok(j) => j,
-        Err(r) => return Ok(r),
-    };
     let d = load_draft(&state, &mut j, &token).await?;
     let step = j.form.steps.iter().find(|s| s.id == step_id).cloned().ok_or(AppError::NotFound)?;
     let used: i64 = state.store.application_draft_files(&d.token).await?.iter().map(|f| f.size).sum();
@@ -789,16 +784,11 @@ pub(crate) async fn open_file_name(state: &AppState, authority_id: i64, sealed: 
 }
 
 /// One of the draft's own files, as a download.
-pub async fn draft_file(
+pub(crate) async fn draft_file(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    uri: Uri,
-    Path((slug, form_slug, token, id)): Path<(String, String, String, i64)>,
+    mut j: Journey,
+    Path((_, _, token, id)): Path<(String, String, String, i64)>,
 ) -> Result<Response, AppError> {
-    let mut j = match open(&state, &headers, &uri, &slug, &form_slug).await {
-        Ok(j) => j,
-        Err(r) => return Ok(r),
-    };
     let d = load_draft(&state, &mut j, &token).await?;
     let f = state
         .store

@@ -2,7 +2,7 @@
 //! later, resuming it from an e-mailed one-time link, and discarding it.
 
 use super::fields::{self, FileInfo};
-use super::{Journey, base, draft_answers, draft_files, load_draft, open, today};
+use super::{Journey, base, draft_answers, draft_files, load_draft, today};
 use crate::AppState;
 use crate::error::AppError;
 use crate::pages::render_page;
@@ -12,7 +12,7 @@ use amtsweg_store::outbox::EmailMessage;
 use amtsweg_store::submissions::{NewSubmission, SubmissionRow};
 use axum::Form as PostForm;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
@@ -170,16 +170,12 @@ async fn render_check(
 }
 
 /// The page to check every answer before submitting.
-pub async fn check(
+pub(crate) async fn check(
     State(state): State<AppState>,
+    mut j: Journey,
     headers: HeaderMap,
-    uri: Uri,
-    Path((slug, form_slug, token)): Path<(String, String, String)>,
+    Path((_, _, token)): Path<(String, String, String)>,
 ) -> Result<Response, AppError> {
-    let mut j = match open(&state, &headers, &uri, &slug, &form_slug).await {
-        Ok(j) => j,
-        Err(r) => return Ok(r),
-    };
     let d = load_draft(&state, &mut j, &token).await?;
     let answers = draft_answers(&state, &d).await?;
     let files = draft_files(&state, &d).await?;
@@ -220,17 +216,13 @@ fn receipt_url(j: &Journey, token: &str) -> String {
 /// Submits: every answer checked again, then the submission with its files and the
 /// confirmation e-mail in one commit. The same form token again shows the same
 /// receipt instead of a second submission.
-pub async fn submit(
+pub(crate) async fn submit(
     State(state): State<AppState>,
+    mut j: Journey,
     headers: HeaderMap,
-    uri: Uri,
-    Path((slug, form_slug, token)): Path<(String, String, String)>,
+    Path((_, _, token)): Path<(String, String, String)>,
     PostForm(f): PostForm<SubmitForm>,
 ) -> Result<Response, AppError> {
-    let mut j = match open(&state, &headers, &uri, &slug, &form_slug).await {
-        Ok(j) => j,
-        Err(r) => return Ok(r),
-    };
     if state.store.application_draft(&token).await?.is_none() {
         return already_submitted(&state, &j, &token).await;
     }
@@ -384,16 +376,12 @@ pub(crate) fn when(ms: i64) -> String {
 }
 
 /// The receipt page.
-pub async fn receipt(
+pub(crate) async fn receipt(
     State(state): State<AppState>,
+    mut j: Journey,
     headers: HeaderMap,
-    uri: Uri,
-    Path((slug, form_slug, token)): Path<(String, String, String)>,
+    Path((_, _, token)): Path<(String, String, String)>,
 ) -> Result<Response, AppError> {
-    let mut j = match open(&state, &headers, &uri, &slug, &form_slug).await {
-        Ok(j) => j,
-        Err(r) => return Ok(r),
-    };
     let s = own_submission(&state, &mut j, &token).await?;
     let data = open_data(&state, &s).await?;
     let (sections, computed, files) = receipt_view(&j.form, &data);
@@ -411,16 +399,11 @@ pub async fn receipt(
 }
 
 /// The receipt as PDF/A.
-pub async fn receipt_pdf(
+pub(crate) async fn receipt_pdf(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    uri: Uri,
-    Path((slug, form_slug, token)): Path<(String, String, String)>,
+    mut j: Journey,
+    Path((_, _, token)): Path<(String, String, String)>,
 ) -> Result<Response, AppError> {
-    let mut j = match open(&state, &headers, &uri, &slug, &form_slug).await {
-        Ok(j) => j,
-        Err(r) => return Ok(r),
-    };
     let s = own_submission(&state, &mut j, &token).await?;
     pdf_response(&state, &j.authority, &j.form, &s).await
 }
@@ -496,32 +479,24 @@ async fn render_saved(
 }
 
 /// "Saved": in the account, or — without one — with the offer of a resume link.
-pub async fn saved(
+pub(crate) async fn saved(
     State(state): State<AppState>,
+    mut j: Journey,
     headers: HeaderMap,
-    uri: Uri,
-    Path((slug, form_slug, token)): Path<(String, String, String)>,
+    Path((_, _, token)): Path<(String, String, String)>,
 ) -> Result<Response, AppError> {
-    let mut j = match open(&state, &headers, &uri, &slug, &form_slug).await {
-        Ok(j) => j,
-        Err(r) => return Ok(r),
-    };
     let d = load_draft(&state, &mut j, &token).await?;
     render_saved(&state, &j, &headers, &d, None, None, "").await
 }
 
 /// Sends a one-time link to continue the draft on any device.
-pub async fn send_link(
+pub(crate) async fn send_link(
     State(state): State<AppState>,
+    mut j: Journey,
     headers: HeaderMap,
-    uri: Uri,
-    Path((slug, form_slug, token)): Path<(String, String, String)>,
+    Path((_, _, token)): Path<(String, String, String)>,
     PostForm(f): PostForm<LinkForm>,
 ) -> Result<Response, AppError> {
-    let mut j = match open(&state, &headers, &uri, &slug, &form_slug).await {
-        Ok(j) => j,
-        Err(r) => return Ok(r),
-    };
     let d = load_draft(&state, &mut j, &token).await?;
     if !session::same_origin(&headers) || !session::tokens_match(&d.csrf, &f.csrf) {
         return Err(AppError::Forbidden);
@@ -626,17 +601,13 @@ pub struct CsrfOnly {
 }
 
 /// Discards a draft with its files.
-pub async fn discard(
+pub(crate) async fn discard(
     State(state): State<AppState>,
+    mut j: Journey,
     headers: HeaderMap,
-    uri: Uri,
-    Path((slug, form_slug, token)): Path<(String, String, String)>,
+    Path((_, _, token)): Path<(String, String, String)>,
     PostForm(f): PostForm<CsrfOnly>,
 ) -> Result<Response, AppError> {
-    let mut j = match open(&state, &headers, &uri, &slug, &form_slug).await {
-        Ok(j) => j,
-        Err(r) => return Ok(r),
-    };
     let d = load_draft(&state, &mut j, &token).await?;
     if !session::same_origin(&headers) || !session::tokens_match(&d.csrf, &f.csrf) {
         return Err(AppError::Forbidden);
