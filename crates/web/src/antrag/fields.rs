@@ -148,7 +148,8 @@ fn cond_fields(c: &Cond, out: &mut Vec<String>) {
 }
 
 /// The ids answered at the top level on a step (fields, groups, plain groups' fields).
-fn step_ids(step: &Step) -> BTreeSet<String> {
+#[must_use]
+pub fn ids_of(step: &Step) -> BTreeSet<String> {
     let mut ids = BTreeSet::new();
     for item in &step.items {
         match item {
@@ -183,7 +184,7 @@ fn shown(form: &Form, step: &Step, c: Option<&Cond>, answers: &Answers) -> Shown
     let Some(c) = c else { return Shown::Yes };
     let mut deps = Vec::new();
     cond_fields(c, &mut deps);
-    let here = step_ids(step);
+    let here = ids_of(step);
     if deps.iter().any(|d| here.contains(d)) {
         Shown::WithNote(format!("Nur auszufüllen, wenn {}.", describe(form, c)))
     } else if holds(c, answers) {
@@ -550,13 +551,9 @@ pub fn without_empty(answers: Answers) -> Answers {
         .collect()
 }
 
-/// The ids a step answers (to replace them with what was posted).
+/// An amount in cents as the citizen reads it: `1.234,50 €`.
 #[must_use]
-pub fn ids_of(step: &Step) -> BTreeSet<String> {
-    step_ids(step)
-}
-
-fn euro(cents: i64) -> String {
+pub fn euro_text(cents: i64) -> String {
     let sign = if cents < 0 { "-" } else { "" };
     let c = cents.abs();
     let euros = (c / 100).to_string();
@@ -568,12 +565,6 @@ fn euro(cents: i64) -> String {
         grouped.push(ch);
     }
     format!("{sign}{grouped},{:02} €", c % 100)
-}
-
-/// An amount in cents as the citizen reads it: `1.234,50 €`.
-#[must_use]
-pub fn euro_text(cents: i64) -> String {
-    euro(cents)
 }
 
 /// One answer in words, for the check page, the receipt and the PDF.
@@ -595,7 +586,7 @@ pub fn display(f: &Field, a: &Answer, files: &[FileInfo], path: &str) -> String 
             amtsweg_forms::check_value(f, v, amtsweg_forms::Date::new(2000, 1, 1).unwrap_or_else(|| unreachable!()))
                 .ok()
                 .and_then(|c| c.parse::<i64>().ok())
-                .map_or_else(|| v.clone(), euro)
+                .map_or_else(|| v.clone(), euro_text)
         }
         (Kind::Date { .. } | Kind::BirthDate { .. }, Answer::One(v)) => input_value(f, v),
         (Kind::Address { .. }, Answer::One(v)) => {

@@ -230,6 +230,11 @@ fn with_browser_cookie(state: &AppState, mut r: Response, browser: &str) -> Resp
     if let Some(c) = session::set_cookie(DRAFT_COOKIE, browser, draft_ttl_ms(state) / 1000) {
         r.headers_mut().append(header::SET_COOKIE, c);
     }
+    no_store(r)
+}
+
+/// Application pages hold a citizen's answers and tokens: never kept by caches.
+pub(crate) fn no_store(mut r: Response) -> Response {
     r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
 }
@@ -392,9 +397,7 @@ fn render_step(state: &AppState, j: &Journey, headers: &HeaderMap, p: &StepPage<
         trust_label => j.trust_needed().label(),
         ..base(state, j, headers, &p.action, &p.step.title)
     };
-    let mut r = (status, render_page(state, "antrag/schritt.html", ctx)?).into_response();
-    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(r)
+    Ok(no_store((status, render_page(state, "antrag/schritt.html", ctx)?).into_response()))
 }
 
 /// The first page of a form with a fresh form token (nothing is stored yet).

@@ -164,9 +164,7 @@ async fn render_check(
         discard => format!("{url}verwerfen"), save => format!("{url}gespeichert"),
         ..base(state, j, headers, &format!("{url}pruefen"), "Angaben prüfen")
     };
-    let mut r = (status, render_page(state, "antrag/pruefen.html", ctx)?).into_response();
-    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(r)
+    Ok(super::no_store((status, render_page(state, "antrag/pruefen.html", ctx)?).into_response()))
 }
 
 /// The page to check every answer before submitting.
@@ -393,9 +391,7 @@ pub(crate) async fn receipt(
         in_account => s.citizen_id.is_some(),
         ..base(&state, &j, &headers, &url, "Antrag eingegangen")
     };
-    let mut r = render_page(&state, "antrag/eingang.html", ctx)?.into_response();
-    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(r)
+    Ok(super::no_store(render_page(&state, "antrag/eingang.html", ctx)?.into_response()))
 }
 
 /// The receipt as PDF/A.
@@ -473,9 +469,7 @@ async fn render_saved(
         days => state.config.draft_days,
         ..base(state, j, headers, &format!("{url}gespeichert"), "Antrag gespeichert")
     };
-    let mut r = (status, render_page(state, "antrag/gespeichert.html", ctx)?).into_response();
-    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(r)
+    Ok(super::no_store((status, render_page(state, "antrag/gespeichert.html", ctx)?).into_response()))
 }
 
 /// "Saved": in the account, or — without one — with the offer of a resume link.
@@ -559,8 +553,7 @@ pub async fn resume_page(
     }
     let base = crate::pages::base_context(&state, &c, Some(a), &headers, "/", Vec::new());
     let ctx = context! { title => "Antrag fortsetzen", invalid => false, action => format!("/o/{slug}/antrag/fortsetzen/{secret}"), ..base };
-    let mut r = render_page(&state, "antrag/fortsetzen.html", ctx)?.into_response();
-    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let mut r = super::no_store(render_page(&state, "antrag/fortsetzen.html", ctx)?.into_response());
     r.headers_mut().insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     Ok(r)
 }

@@ -94,7 +94,8 @@ pub async fn read(state: &AppState, request: Request, step: &Step, room: u64) ->
             posted.pairs.push((name, text));
             continue;
         };
-        let file_name = sanitize_name(part.file_name().unwrap_or_default());
+        let raw_name = part.file_name().unwrap_or_default().trim().to_owned();
+        let file_name = sanitize_name(&raw_name);
         let limit = max_bytes.min(room);
         let mut bytes = Vec::new();
         let mut too_big = false;
@@ -110,7 +111,7 @@ pub async fn read(state: &AppState, request: Request, step: &Step, room: u64) ->
             bytes.extend_from_slice(&chunk);
         }
         // A file input left empty arrives as a part without name and bytes.
-        if !too_big && bytes.is_empty() && part_is_empty(&file_name) {
+        if !too_big && bytes.is_empty() && raw_name.is_empty() {
             continue;
         }
         if too_big {
@@ -129,10 +130,6 @@ pub async fn read(state: &AppState, request: Request, step: &Step, room: u64) ->
         posted.files.push(PostedFile { field: field.to_owned(), name: file_name, bytes });
     }
     Ok(posted)
-}
-
-fn part_is_empty(name: &str) -> bool {
-    name.is_empty() || name == "Datei"
 }
 
 /// A file name safe to show and to put into `Content-Disposition`.
