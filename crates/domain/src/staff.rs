@@ -129,6 +129,37 @@ impl Permissions {
         self.has(authority_id, &[Role::AuthorityAdmin])
     }
 
+    /// May process the authority's applications of `org_unit_id` (case workers and
+    /// authority administrators; a grant limited to one org unit covers that unit's
+    /// applications only).
+    #[must_use]
+    pub fn can_work_cases(&self, authority_id: i64, org_unit_id: Option<i64>) -> bool {
+        self.is_verbund_admin()
+            || self.grants.iter().any(|g| {
+                g.authority_id == Some(authority_id)
+                    && matches!(g.role, Role::AuthorityAdmin | Role::CaseWorker)
+                    && (g.org_unit_id.is_none() || g.org_unit_id == org_unit_id)
+            })
+    }
+
+    /// The authorities whose applications this person may see at least in part
+    /// (`None` = all, for the Verbund administrator).
+    #[must_use]
+    pub fn case_authority_ids(&self) -> Option<Vec<i64>> {
+        if self.is_verbund_admin() {
+            return None;
+        }
+        let mut ids: Vec<i64> = self
+            .grants
+            .iter()
+            .filter(|g| matches!(g.role, Role::AuthorityAdmin | Role::CaseWorker))
+            .filter_map(|g| g.authority_id)
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        Some(ids)
+    }
+
     /// May see the authority's back office at all.
     #[must_use]
     pub fn can_enter(&self, authority_id: i64) -> bool {
@@ -193,6 +224,22 @@ mod tests {
         );
         let worker = Permissions::new(vec![grant(Role::CaseWorker, Some(2))]);
         assert!(!worker.can_edit_in_unit(2, None));
+    }
+
+    #[test]
+    fn case_work_follows_role_authority_and_unit() {
+        let worker =
+            Permissions::new(vec![Grant { role: Role::CaseWorker, authority_id: Some(2), org_unit_id: Some(7) }]);
+        assert!(worker.can_work_cases(2, Some(7)));
+        assert!(
+            !worker.can_work_cases(2, Some(8)) && !worker.can_work_cases(2, None) && !worker.can_work_cases(3, Some(7))
+        );
+        assert_eq!(worker.case_authority_ids(), Some(vec![2]));
+        let editor = Permissions::new(vec![grant(Role::Editor, Some(2))]);
+        assert!(!editor.can_work_cases(2, None));
+        assert_eq!(editor.case_authority_ids(), Some(vec![]));
+        let admin = Permissions::new(vec![grant(Role::AuthorityAdmin, Some(2))]);
+        assert!(admin.can_work_cases(2, Some(9)));
     }
 
     #[test]

@@ -595,6 +595,11 @@ pub fn findings(form: &Form) -> Vec<Finding> {
     c.index();
     c.items();
     c.computed_and_rules();
+    if let Some(w) = &form.workflow {
+        for m in w.problems() {
+            c.push(Target::Form, m);
+        }
+    }
     c.out
 }
 
@@ -634,6 +639,7 @@ mod tests {
             steps: vec![Step { id: "eins".into(), title: "Eins".into(), items, visible_if: None }],
             computed: Vec::new(),
             rules: Vec::new(),
+            workflow: None,
         }
     }
 

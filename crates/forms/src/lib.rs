@@ -7,6 +7,7 @@ pub mod date;
 pub mod engine;
 pub mod german;
 pub mod model;
+pub mod workflow;
 
 pub use check::{Finding, Target, ascii_id, check, findings, id_from_label, tidy_ids, valid_id};
 pub use date::Date;
@@ -15,5 +16,6 @@ pub use engine::{
     visible_steps,
 };
 pub use model::{Choice, Computed, Cond, Expr, Field, Form, Group, Item, Kind, Prefill, Repeat, Rule, Step};
+pub use workflow::Workflow;
 
 pub mod diff;

@@ -17,6 +17,17 @@ pub struct Form {
     /// Rules across fields (end after start, age limits).
     #[serde(default)]
     pub rules: Vec<Rule>,
+    /// The processing states for the back office; `None`: the default workflow.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workflow: Option<crate::workflow::Workflow>,
+}
+
+impl Form {
+    /// The workflow that applies to this form's submissions.
+    #[must_use]
+    pub fn workflow(&self) -> std::borrow::Cow<'_, crate::workflow::Workflow> {
+        self.workflow.as_ref().map_or_else(|| std::borrow::Cow::Owned(Default::default()), std::borrow::Cow::Borrowed)
+    }
 }
 
 fn normal() -> String {

@@ -1,7 +1,11 @@
 //! Delivers what the transactional outbox holds. E-mail is sent only from here, never
 //! on a request path, so a slow or broken mail server never delays or breaks a page.
 
+pub mod deliver;
+pub mod fitconnect;
 pub mod mail;
+pub mod package;
+pub mod xdomea;
 
 use amtsweg_store::Store;
 use amtsweg_store::outbox::OutboxRow;

@@ -102,4 +102,51 @@ impl Mailer {
             }
         }
     }
+
+    /// Sends a mail with files attached (the hand-off to an office's mailbox);
+    /// `message_id` like `<key@host>`.
+    ///
+    /// # Errors
+    /// When the address is invalid or the server refuses.
+    pub async fn send_with_files(
+        &self,
+        m: &EmailMessage,
+        files: &[MailFile<'_>],
+        message_id: &str,
+    ) -> Result<(), MailError> {
+        use lettre::message::{Attachment, MultiPart, SinglePart, header::ContentType};
+        match self {
+            Self::Log => {
+                let names: Vec<&str> = files.iter().map(|f| f.name).collect();
+                tracing::info!(to = %m.to, subject = %m.subject, files = ?names, "e-mail with files (log transport, not sent)");
+                Ok(())
+            }
+            Self::Smtp { transport, from } => {
+                let to: Mailbox = m.to.parse().map_err(|_| MailError::Address(m.to.clone()))?;
+                let mut body = MultiPart::mixed().singlepart(SinglePart::plain(m.body.clone()));
+                for f in files {
+                    let ct = ContentType::parse(f.content_type).map_err(|e| MailError::Build(e.to_string()))?;
+                    body = body.singlepart(Attachment::new(f.name.to_owned()).body(f.bytes.to_vec(), ct));
+                }
+                let msg = Message::builder()
+                    .from(from.clone())
+                    .to(to)
+                    .subject(m.subject.clone())
+                    // Stable per delivery: a repeat after a lost answer carries the same
+                    // Message-ID, which mail systems use to drop duplicates.
+                    .message_id(Some(message_id.to_owned()))
+                    .multipart(body)
+                    .map_err(|e| MailError::Build(e.to_string()))?;
+                transport.send(msg).await.map(|_| ()).map_err(|e| MailError::Smtp(e.to_string()))
+            }
+        }
+    }
+}
+
+/// A file attached to a mail.
+#[derive(Debug, Clone, Copy)]
+pub struct MailFile<'a> {
+    pub name: &'a str,
+    pub content_type: &'a str,
+    pub bytes: &'a [u8],
 }

@@ -6,10 +6,12 @@
 //! take the authority id, so no caller can read another authority's rows by
 //! forgetting a filter.
 
+pub mod casework;
 mod catalogue;
 mod db;
 pub mod editing;
 pub mod forms;
+pub mod handoff;
 pub mod konto;
 pub mod library;
 mod migrate;

@@ -69,6 +69,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0011_submissions.sql"),
         postgres: include_str!("../migrations/postgres/0011_submissions.sql"),
     },
+    Migration {
+        version: 12,
+        sqlite: include_str!("../migrations/sqlite/0012_casework.sql"),
+        postgres: include_str!("../migrations/postgres/0012_casework.sql"),
+    },
 ];
 
 impl Store {

@@ -107,9 +107,18 @@ pub struct SubmissionRow {
     pub data_hash: String,
     pub submitted_at: i64,
     pub status_at: i64,
+    /// Sub-status of a final state ("bewilligt"), '' when none.
+    pub sub_status: String,
+    /// The org unit of the service, for the inbox per org unit.
+    pub org_unit_id: Option<i64>,
+    pub assignee_id: Option<i64>,
+    /// YYYY-MM-DD, '' when none.
+    pub due_on: String,
+    /// The Postfach thread of this application's messages.
+    pub thread_id: Option<i64>,
 }
 
-const SUBMISSION_COLUMNS: [&str; 14] = [
+pub(crate) const SUBMISSION_COLUMNS: [&str; 19] = [
     "id",
     "authority_id",
     "form_id",
@@ -124,6 +133,11 @@ const SUBMISSION_COLUMNS: [&str; 14] = [
     "data_hash",
     "submitted_at",
     "status_at",
+    "sub_status",
+    "org_unit_id",
+    "assignee_id",
+    "due_on",
+    "thread_id",
 ];
 
 /// Replaced by the receipt number in the confirmation e-mail.
@@ -141,6 +155,7 @@ pub struct NewSubmission<'a> {
     pub form_id: i64,
     pub form_version: i64,
     pub title: &'a str,
+    pub org_unit_id: Option<i64>,
     pub citizen_id: Option<i64>,
     pub browser_hash: &'a str,
     pub data: &'a str,
@@ -592,6 +607,7 @@ impl Tx {
                 "data_hash",
                 "submitted_at",
                 "status_at",
+                "org_unit_id",
             ])
             .values_panic([
                 s.authority_id.into(),
@@ -607,10 +623,12 @@ impl Tx {
                 s.data_hash.into(),
                 now.into(),
                 now.into(),
+                s.org_unit_id.into(),
             ])
             .returning_col("id")
             .to_owned();
         let id = self.insert_id(&q).await?;
+        self.enqueue_deliveries(id, s.authority_id, s.form_id, now).await?;
         let q = Query::insert()
             .into_table("submission_files")
             .columns(["submission_id", "field", "file_name", "content_type", "size", "sha256", "object_key"])

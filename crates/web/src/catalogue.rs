@@ -161,6 +161,11 @@ impl Catalogue {
         Ok(())
     }
 
+    /// Every form offered, by any authority (own and adopted).
+    pub fn all_forms(&self) -> impl Iterator<Item = &PublishedForm> {
+        self.forms.values().map(AsRef::as_ref)
+    }
+
     /// The form an authority offers with this id (its own or adopted).
     #[must_use]
     pub fn form_by_id(&self, authority_id: i64, form_id: i64) -> Option<Arc<PublishedForm>> {

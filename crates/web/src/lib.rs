@@ -4,6 +4,7 @@
 //! without JavaScript.
 
 pub mod antrag;
+pub mod casework;
 pub mod catalogue;
 pub mod crypto;
 mod download;

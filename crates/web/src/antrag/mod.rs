@@ -12,7 +12,7 @@
 
 pub mod fields;
 mod konto;
-mod submit;
+pub(crate) mod submit;
 pub mod upload;
 
 use crate::AppState;

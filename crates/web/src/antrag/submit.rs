@@ -283,6 +283,10 @@ pub(crate) async fn submit(
         form_id: j.published.form_id,
         form_version: j.version,
         title: &j.form.title,
+        org_unit_id: j
+            .published
+            .leistung_id
+            .and_then(|id| state.catalogue().leistungen.iter().find(|l| l.id == id).and_then(|l| l.org_unit_id)),
         citizen_id: d.citizen_id,
         browser_hash: &browser_hash,
         data: &sealed,
@@ -410,6 +414,17 @@ pub(crate) async fn pdf_response(
     form: &Form,
     s: &SubmissionRow,
 ) -> Result<Response, AppError> {
+    let bytes = render_receipt(state, authority, form, s).await?;
+    Ok(crate::download::attachment(bytes, &format!("Eingangsbestaetigung-{}.pdf", s.receipt_number), "application/pdf"))
+}
+
+/// The receipt of a submission as PDF/A bytes (rendered off the async threads).
+pub(crate) async fn render_receipt(
+    state: &AppState,
+    authority: &amtsweg_domain::Authority,
+    form: &Form,
+    s: &SubmissionRow,
+) -> Result<Vec<u8>, AppError> {
     let data = open_data(state, s).await?;
     let (_, _, files) = receipt_view(form, &data);
     let answers = &data.answers;
@@ -437,11 +452,10 @@ pub(crate) async fn pdf_response(
             .collect(),
         files: data.files.iter().map(|f| (f.name.clone(), f.size, f.sha256.clone())).collect(),
     };
-    let bytes = tokio::task::spawn_blocking(move || crate::receipt_pdf::render(&doc))
+    tokio::task::spawn_blocking(move || crate::receipt_pdf::render(&doc))
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?
-        .map_err(AppError::Internal)?;
-    Ok(crate::download::attachment(bytes, &format!("Eingangsbestaetigung-{}.pdf", s.receipt_number), "application/pdf"))
+        .map_err(AppError::Internal)
 }
 
 #[derive(Debug, Default, Deserialize)]

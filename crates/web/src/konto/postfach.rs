@@ -212,6 +212,7 @@ pub async fn reply(
         &stored,
     )
     .await?;
+    crate::casework::citizen_replied(&state, &mut tx, me.citizen.id, thread_id).await?;
     tx.commit().await?;
     audit(&state, &me.actor(), Some(t.authority_id), "postfach.reply", &format!("thread:{thread_id}"), "success")
         .await?;
@@ -275,6 +276,16 @@ pub enum DeliveryError {
     Crypto(#[from] crate::crypto::CryptoError),
 }
 
+/// A message checked and sealed, its files stored, ready to be written.
+pub struct Prepared {
+    citizen: amtsweg_store::konto::Citizen,
+    authority_id: i64,
+    sender: String,
+    subject: String,
+    body: String,
+    attachments: Vec<NewAttachment>,
+}
+
 /// Puts a message into a citizen's Postfach and, in the same transaction, queues an
 /// e-mail notice that says only that there is a new message, with a link — never
 /// its content. Used by the back office, the CLI and tests.
@@ -288,6 +299,24 @@ pub async fn deliver(
     public_base_url: &str,
     d: &Delivery,
 ) -> Result<(i64, i64), DeliveryError> {
+    let p = prepare(store, objects, keyring, d).await?;
+    let mut tx = store.begin().await?;
+    let ids = write(&mut tx, &p, None, public_base_url).await?;
+    tx.commit().await?;
+    Ok(ids)
+}
+
+/// Checks and seals a message and stores its files (first, so that a crash leaves
+/// at most an orphan file, never a message with a missing attachment).
+///
+/// # Errors
+/// Invalid message or attachment, unknown citizen, store or object-store failures.
+pub async fn prepare(
+    store: &amtsweg_store::Store,
+    objects: &dyn object_store::ObjectStore,
+    keyring: &crate::crypto::Keyring,
+    d: &Delivery,
+) -> Result<Prepared, DeliveryError> {
     check_message(&d.subject, &d.body).map_err(|e| DeliveryError::Invalid(e.0))?;
     if d.attachments.len() > MAX_ATTACHMENTS {
         return Err(DeliveryError::Invalid(format!("höchstens {MAX_ATTACHMENTS} Anhänge")));
@@ -308,19 +337,46 @@ pub async fn deliver(
             object_key: key,
         });
     }
-    let subject = seal_postfach((keyring, store), d.authority_id, "subject", d.subject.trim().as_bytes()).await?;
-    let body = seal_postfach((keyring, store), d.authority_id, "message", d.body.trim().as_bytes()).await?;
-    let mut tx = store.begin().await?;
+    Ok(Prepared {
+        citizen,
+        authority_id: d.authority_id,
+        sender: d.sender.clone(),
+        subject: seal_postfach((keyring, store), d.authority_id, "subject", d.subject.trim().as_bytes()).await?,
+        body: seal_postfach((keyring, store), d.authority_id, "message", d.body.trim().as_bytes()).await?,
+        attachments: stored,
+    })
+}
+
+/// Writes a prepared message into `thread` (or a new thread) with its e-mail notice
+/// and audit entry, inside the caller's transaction. Returns (thread, message).
+///
+/// # Errors
+/// On store errors, or a thread that is not the citizen's.
+pub async fn write(
+    tx: &mut amtsweg_store::Tx,
+    p: &Prepared,
+    thread: Option<i64>,
+    public_base_url: &str,
+) -> Result<(i64, i64), DeliveryError> {
     let (thread, message) = tx
-        .post_message(d.citizen_id, d.authority_id, None, &subject, Direction::ToCitizen, &d.sender, &body, &stored)
+        .post_message(
+            p.citizen.id,
+            p.authority_id,
+            thread,
+            &p.subject,
+            Direction::ToCitizen,
+            &p.sender,
+            &p.body,
+            &p.attachments,
+        )
         .await?;
-    if let Some(email) = citizen.email.filter(|_| citizen.email_verified) {
+    if let Some(email) = p.citizen.email.clone().filter(|_| p.citizen.email_verified) {
         tx.enqueue_email(&amtsweg_store::outbox::EmailMessage {
             to: email,
             subject: "Sie haben eine neue Nachricht in Ihrem Postfach".into(),
             body: format!(
                 "Guten Tag,\n\nin Ihrem Bürgerkonto liegt eine neue Nachricht von {}.\nAus Datenschutzgründen steht der Inhalt nicht in dieser E-Mail. Lesen Sie die Nachricht nach der Anmeldung hier:\n\n{}/konto/postfach/{thread}\n",
-                d.sender,
+                p.sender,
                 public_base_url.trim_end_matches('/'),
             ),
         })
@@ -328,13 +384,12 @@ pub async fn deliver(
     }
     tx.append_audit(&amtsweg_domain::audit::AuditEntry {
         at: amtsweg_store::now_ms(),
-        actor: format!("authority:{}", d.authority_id),
-        authority_id: Some(d.authority_id),
+        actor: format!("authority:{}", p.authority_id),
+        authority_id: Some(p.authority_id),
         action: "postfach.deliver".into(),
         target: format!("thread:{thread}"),
         outcome: "success".into(),
     })
     .await?;
-    tx.commit().await?;
     Ok((thread, message))
 }

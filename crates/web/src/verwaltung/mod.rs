@@ -1,6 +1,7 @@
 //! The staff back office under `/verwaltung/`: sign-in with second factor, sign-out
 //! (here and everywhere), the start page and the audit log.
 
+mod antraege;
 mod audit_view;
 mod bibliothek;
 pub mod darstellung;
@@ -40,6 +41,16 @@ fn table() -> Vec<(&'static str, &'static [&'static str], MethodRouter<AppState>
         ("/verwaltung/ueberall-abmelden", &["POST"], post(login::logout_everywhere)),
         ("/verwaltung/zweiter-faktor", &["POST"], post(login::enrol_second_factor)),
         ("/verwaltung/protokoll/", &["GET"], get(audit_view::page)),
+        ("/verwaltung/antraege", &["GET"], get(crate::pages::add_slash)),
+        ("/verwaltung/antraege/", &["GET"], get(antraege::list)),
+        ("/verwaltung/antraege/{id}", &["GET"], get(antraege::detail)),
+        ("/verwaltung/antraege/{id}/quittung.pdf", &["GET"], get(antraege::pdf)),
+        ("/verwaltung/antraege/{id}/datei/{index}", &["GET"], get(antraege::file)),
+        ("/verwaltung/antraege/{id}/stand", &["POST"], post(antraege::change_status)),
+        ("/verwaltung/antraege/{id}/nachricht", &["POST"], post(antraege::message)),
+        ("/verwaltung/antraege/{id}/notiz", &["POST"], post(antraege::note)),
+        ("/verwaltung/antraege/{id}/zuweisung", &["POST"], post(antraege::assign)),
+        ("/verwaltung/antraege/{id}/zustellungen/{delivery}/erneut", &["POST"], post(antraege::resend)),
         ("/verwaltung/protokoll.csv", &["GET"], get(audit_view::csv)),
         ("/verwaltung/behoerden/{slug}/leistungen/", &["GET"], get(leistungen::list)),
         (
@@ -345,6 +356,7 @@ fn base(state: &AppState, staff: Option<&StaffContext>, path: &str) -> Value {
             ends_at_ms => s.session.ends_at(),
             idle_minutes => state.config.staff_idle_minutes,
             is_verbund_admin => s.perms.is_verbund_admin(),
+            works_cases => s.perms.case_authority_ids().is_none_or(|ids| !ids.is_empty()),
             is_admin => s.perms.is_verbund_admin() || s.perms.grants().iter().any(|g| g.role == amtsweg_domain::staff::Role::AuthorityAdmin),
         }
     });

@@ -1,0 +1,491 @@
+//! The delivery worker: takes due rows of the deliveries outbox, builds the package
+//! for each (through a [`Source`] that can open sealed data), hands it to the
+//! connector, and records the outcome. Failures retry with exponential backoff and
+//! jitter (or the receiver's `Retry-After`), then the row is parked as dead for a
+//! person to resend.
+//!
+//! Rows are processed concurrently, each under its own lease, so one slow or broken
+//! receiver delays only its own deliveries, not other authorities'.
+
+use crate::mail::{MailFile, Mailer};
+use crate::package::Package;
+use amtsweg_store::Store;
+use amtsweg_store::handoff::{ConnectorRow, DeliveryRow};
+use amtsweg_store::outbox::EmailMessage;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Links the receiver may follow: the back-office page (needs a staff sign-in) and
+/// signed, expiring download addresses of the receipt and the files.
+#[derive(Debug, Clone, Default)]
+pub struct Links {
+    pub back_office: String,
+    pub receipt_pdf: String,
+    /// File id → download address.
+    pub files: HashMap<i64, String>,
+}
+
+/// Opens what the worker needs from sealed storage; implemented by the web layer,
+/// which holds the key ring and renders receipts.
+pub trait Source: Send + Sync + 'static {
+    /// The package of the delivery's submission.
+    fn package(&self, d: &DeliveryRow) -> impl Future<Output = Result<(Package, Links), String>> + Send;
+    /// The connector's configuration as JSON text (opened).
+    fn connector_config(&self, c: &ConnectorRow) -> impl Future<Output = Result<String, String>> + Send;
+}
+
+/// E-mail to the office.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailTarget {
+    pub to: String,
+    /// Above this many MB of attachments the mail carries a link instead of files.
+    #[serde(default = "default_max_mb")]
+    pub max_mb: u32,
+}
+
+fn default_max_mb() -> u32 {
+    10
+}
+
+/// A webhook: the submission as JSON, files by URL, signed with HMAC-SHA256.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookTarget {
+    pub url: String,
+    /// Shared secret for the `X-Amtsweg-Signature` header (at least 32 characters).
+    pub secret: String,
+}
+
+/// A connector's configuration, by kind.
+#[derive(Debug, Clone)]
+pub enum Target {
+    Email(EmailTarget),
+    Webhook(WebhookTarget),
+    FitConnect(crate::fitconnect::FitConnectConfig),
+    // XDOMEA-VARIANT
+}
+
+/// The connector kinds, with their labels for people.
+pub const KINDS: [(&str, &str); 4] = [
+    ("email", "E-Mail an die Dienststelle"),
+    ("webhook", "Webhook (JSON mit Signatur)"),
+    ("fitconnect", "FIT-Connect"),
+    ("xdomea", "xdomea 3.0 (Verzeichnis oder Adresse)"),
+];
+
+fn check_url(url: &str, what: &str) -> Result<(), String> {
+    let ok = url.starts_with("https://")
+        || url.starts_with("http://127.0.0.1")
+        || url.starts_with("http://localhost")
+        || url.starts_with("http://[::1]");
+    if ok && url.len() > 10 && !url.contains(char::is_whitespace) {
+        Ok(())
+    } else {
+        Err(format!("{what}: Die Adresse muss mit https:// beginnen (http:// nur für 127.0.0.1 und localhost)."))
+    }
+}
+
+impl Target {
+    /// Parses and checks a configuration; the message says what to fix, in German.
+    ///
+    /// # Errors
+    /// When the kind is unknown or the configuration is incomplete or wrong.
+    pub fn parse(kind: &str, json: &str) -> Result<Self, String> {
+        let bad = |e: serde_json::Error| format!("Die Einstellungen sind unvollständig oder falsch: {e}");
+        let t = match kind {
+            "email" => Self::Email(serde_json::from_str(json).map_err(bad)?),
+            "webhook" => Self::Webhook(serde_json::from_str(json).map_err(bad)?),
+            "fitconnect" => Self::FitConnect(serde_json::from_str(json).map_err(bad)?),
+            // XDOMEA-PARSE
+            other => return Err(format!("Die Verbindungsart „{other}“ gibt es nicht.")),
+        };
+        t.validate()?;
+        Ok(t)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        match self {
+            Self::Email(e) => {
+                let at = e.to.find('@');
+                if !at.is_some_and(|i| i > 0 && i + 1 < e.to.len()) || e.to.contains(char::is_whitespace) {
+                    return Err(format!("„{}“ ist keine E-Mail-Adresse.", e.to));
+                }
+                if e.max_mb == 0 || e.max_mb > 50 {
+                    return Err("Die Höchstgröße für Anhänge muss zwischen 1 und 50 MB liegen.".into());
+                }
+                Ok(())
+            }
+            Self::Webhook(w) => {
+                check_url(&w.url, "Webhook")?;
+                if w.secret.chars().count() < 32 {
+                    return Err("Das Geheimnis für die Signatur muss mindestens 32 Zeichen lang sein.".into());
+                }
+                Ok(())
+            }
+            Self::FitConnect(f) => f.validate().map_err(|e| e.to_string()),
+            // XDOMEA-VALIDATE
+        }
+    }
+}
+
+/// Why an attempt failed and when to try again at the earliest.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    pub message: String,
+    pub retry_after: Option<Duration>,
+}
+
+impl Failure {
+    fn new(message: impl Into<String>) -> Self {
+        Self { message: message.into(), retry_after: None }
+    }
+}
+
+/// How often and how patiently to retry.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    pub base: Duration,
+    pub cap: Duration,
+    pub max_attempts: i64,
+    /// How long a worker holds a claimed row; must exceed `request_timeout`.
+    pub lease: Duration,
+    pub request_timeout: Duration,
+    /// Deliveries in flight at once.
+    pub concurrency: usize,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            base: Duration::from_secs(30),
+            cap: Duration::from_secs(6 * 3600),
+            max_attempts: 12,
+            lease: Duration::from_secs(180),
+            request_timeout: Duration::from_secs(60),
+            concurrency: 16,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Delay before attempt `attempts + 1`: base doubling per attempt, capped, ±20 %
+    /// jitter so that failed deliveries do not retry in lockstep.
+    #[must_use]
+    pub fn delay(&self, attempts: i64) -> Duration {
+        let exp = u32::try_from(attempts.clamp(0, 30)).unwrap_or(30);
+        let base = self.base.saturating_mul(2u32.saturating_pow(exp)).min(self.cap);
+        base.mul_f64(rand::random_range(0.8..1.2))
+    }
+}
+
+/// The worker. Cheap to clone.
+pub struct Worker<S: Source> {
+    store: Store,
+    source: Arc<S>,
+    client: reqwest::Client,
+    mailer: Option<Mailer>,
+    policy: RetryPolicy,
+    in_flight: Arc<tokio::sync::Semaphore>,
+}
+
+impl<S: Source> Clone for Worker<S> {
+    fn clone(&self) -> Self {
+        Self {
+            store: self.store.clone(),
+            source: self.source.clone(),
+            client: self.client.clone(),
+            mailer: self.mailer.clone(),
+            policy: self.policy,
+            in_flight: self.in_flight.clone(),
+        }
+    }
+}
+
+impl<S: Source> Worker<S> {
+    /// # Errors
+    /// When the HTTP client cannot be built (TLS backend missing).
+    pub fn new(store: Store, source: S, mailer: Option<Mailer>, policy: RetryPolicy) -> Result<Self, String> {
+        let client = reqwest::Client::builder()
+            .timeout(policy.request_timeout)
+            .connect_timeout(Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("Amtsweg/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| e.to_string())?;
+        Ok(Self {
+            store,
+            source: Arc::new(source),
+            client,
+            mailer,
+            in_flight: Arc::new(tokio::sync::Semaphore::new(policy.concurrency.max(1))),
+            policy,
+        })
+    }
+
+    /// Claims what is due and delivers it; waits for these deliveries to finish.
+    /// Returns how many were delivered.
+    ///
+    /// # Errors
+    /// On store errors (delivery errors are recorded on the rows).
+    pub async fn run_once(&self) -> amtsweg_store::Result<usize> {
+        let free = self.in_flight.available_permits();
+        if free == 0 {
+            return Ok(0);
+        }
+        let lease = i64::try_from(self.policy.lease.as_millis()).unwrap_or(i64::MAX);
+        let rows = self.store.claim_deliveries(free as u64, lease).await?;
+        let mut set = tokio::task::JoinSet::new();
+        for row in rows {
+            let Ok(permit) = self.in_flight.clone().acquire_owned().await else { break };
+            let w = self.clone();
+            set.spawn(async move {
+                let ok = w.attempt(&row).await;
+                drop(permit);
+                ok
+            });
+        }
+        let mut delivered = 0;
+        while let Some(r) = set.join_next().await {
+            match r {
+                Ok(Ok(true)) => delivered += 1,
+                Ok(Ok(false)) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "delivery worker: store error"),
+                Err(e) => tracing::warn!(error = %e, "delivery task ended abnormally"),
+            }
+        }
+        Ok(delivered)
+    }
+
+    /// One attempt of one delivery; records the outcome. True when delivered.
+    async fn attempt(&self, row: &DeliveryRow) -> amtsweg_store::Result<bool> {
+        let result = self.deliver(row).await;
+        let mut tx = self.store.begin().await?;
+        let ok = match &result {
+            Ok(reference) => {
+                tx.mark_delivered(row.id, reference).await?;
+                true
+            }
+            Err(f) => {
+                let attempts = row.attempts + 1;
+                let dead = attempts >= self.policy.max_attempts;
+                let wait = self.policy.delay(row.attempts).max(f.retry_after.unwrap_or_default());
+                let next = amtsweg_store::now_ms() + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2);
+                tracing::warn!(delivery = row.id, attempts, dead, error = %f.message, "delivery failed");
+                tx.mark_delivery_failed(row.id, &f.message, next, dead).await?;
+                false
+            }
+        };
+        tx.commit().await?;
+        Ok(ok)
+    }
+
+    async fn deliver(&self, row: &DeliveryRow) -> Result<String, Failure> {
+        let connector = self
+            .store
+            .connector(row.connector_id)
+            .await
+            .map_err(|e| Failure::new(format!("store: {e}")))?
+            .ok_or_else(|| Failure::new("Die Verbindung gibt es nicht mehr."))?;
+        let json = self.source.connector_config(&connector).await.map_err(Failure::new)?;
+        let target = Target::parse(&connector.kind, &json).map_err(Failure::new)?;
+        let (package, links) = self.source.package(row).await.map_err(Failure::new)?;
+        match target {
+            Target::Email(t) => self.email(&t, &package, &links).await,
+            Target::Webhook(t) => webhook(&self.client, &t, &package, &links).await,
+            Target::FitConnect(cfg) => {
+                crate::fitconnect::deliver(&self.client, &cfg, &package).await.map_err(|e| Failure::new(e.to_string()))
+            }
+            // XDOMEA-DELIVER
+        }
+    }
+
+    async fn email(&self, t: &EmailTarget, p: &Package, links: &Links) -> Result<String, Failure> {
+        let mailer = self
+            .mailer
+            .as_ref()
+            .ok_or_else(|| Failure::new("Es ist kein E-Mail-Versand eingerichtet ([mail] transport)."))?;
+        let data = serde_json::to_vec_pretty(&serde_json::json!({
+            "eingangsnummer": p.receipt_number, "formular": p.form.title, "daten": p.data, "pruefsumme": p.data_hash,
+        }))
+        .map_err(|e| Failure::new(e.to_string()))?;
+        let total: usize = p.files.iter().map(|f| f.bytes.len()).sum::<usize>() + p.receipt_pdf.len() + data.len();
+        let fits = total <= t.max_mb as usize * 1024 * 1024;
+        let mut body = format!(
+            "Neuer Antrag: {}\nEingangsnummer: {}\nBehörde: {}\n\n",
+            p.form.title, p.receipt_number, p.authority.name
+        );
+        let pdf_name = format!("{}.pdf", p.receipt_number);
+        let data_name = format!("{}.json", p.receipt_number);
+        let mut files = Vec::new();
+        if fits {
+            body.push_str("Im Anhang: die Eingangsbestätigung (PDF), die Antragsdaten (JSON) und die Anlagen.\n");
+            files.push(MailFile { name: &pdf_name, content_type: "application/pdf", bytes: &p.receipt_pdf });
+            files.push(MailFile { name: &data_name, content_type: "application/json", bytes: &data });
+            for f in &p.files {
+                files.push(MailFile { name: &f.name, content_type: &f.content_type, bytes: &f.bytes });
+            }
+        } else {
+            body.push_str(&format!(
+                "Die Unterlagen sind mit {} MB zu groß für eine E-Mail (Grenze {} MB).\n\
+                 Sie finden den Antrag mit allen Anlagen hier (Anmeldung erforderlich):\n{}\n",
+                total.div_ceil(1024 * 1024),
+                t.max_mb,
+                links.back_office
+            ));
+        }
+        body.push_str(&format!("\nIm Portal: {}\n", links.back_office));
+        let mail =
+            EmailMessage {
+                to: t.to.clone(), subject: format!("Antrag {} – {}", p.receipt_number, p.form.title), body
+            };
+        let message_id = format!("<{}@amtsweg>", p.idempotency_key);
+        mailer.send_with_files(&mail, &files, &message_id).await.map_err(|e| Failure::new(e.to_string()))?;
+        Ok(format!("E-Mail an {}", t.to))
+    }
+
+    /// Runs the worker until the process ends: claims every `every`, and right away
+    /// again while there is work.
+    pub fn spawn(self, every: Duration) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            loop {
+                match self.run_once().await {
+                    Ok(n) if n > 0 => continue,
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "delivery worker: store error"),
+                }
+                tokio::time::sleep(every).await;
+            }
+        })
+    }
+}
+
+/// The JSON a webhook receives.
+#[must_use]
+pub fn webhook_body(p: &Package, links: &Links) -> serde_json::Value {
+    let files: Vec<serde_json::Value> = p
+        .files
+        .iter()
+        .map(|f| {
+            serde_json::json!({
+                "id": f.id, "field": f.field, "name": f.name, "content_type": f.content_type,
+                "size": f.bytes.len(), "sha256": f.sha256, "url": links.files.get(&f.id),
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "event": "submission.received",
+        "id": p.submission_id,
+        "receipt_number": p.receipt_number,
+        "submitted_at": jiff::Timestamp::from_millisecond(p.submitted_at_ms).map(|t| t.to_string()).unwrap_or_default(),
+        "authority": p.authority,
+        "form": p.form,
+        "data": p.data,
+        "data_hash": p.data_hash,
+        "receipt_pdf_url": links.receipt_pdf,
+        "files": files,
+        "back_office_url": links.back_office,
+    })
+}
+
+/// `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`: the timestamp is
+/// signed too, so a receiver can refuse old replays.
+///
+/// # Errors
+/// On crypto errors.
+pub fn signature(secret: &str, timestamp: i64, body: &[u8]) -> Result<String, String> {
+    let key = openssl::pkey::PKey::hmac(secret.as_bytes()).map_err(|e| e.to_string())?;
+    let mut s = openssl::sign::Signer::new(openssl::hash::MessageDigest::sha256(), &key).map_err(|e| e.to_string())?;
+    s.update(format!("{timestamp}.").as_bytes()).map_err(|e| e.to_string())?;
+    s.update(body).map_err(|e| e.to_string())?;
+    let mac = s.sign_to_vec().map_err(|e| e.to_string())?;
+    Ok(format!("t={timestamp},v1={}", mac.iter().map(|b| format!("{b:02x}")).collect::<String>()))
+}
+
+async fn webhook(client: &reqwest::Client, t: &WebhookTarget, p: &Package, links: &Links) -> Result<String, Failure> {
+    let body = serde_json::to_vec(&webhook_body(p, links)).map_err(|e| Failure::new(e.to_string()))?;
+    let now = jiff::Timestamp::now().as_second();
+    let sig = signature(&t.secret, now, &body).map_err(Failure::new)?;
+    let resp = client
+        .post(&t.url)
+        .header("content-type", "application/json")
+        .header("idempotency-key", &p.idempotency_key)
+        .header("x-amtsweg-signature", sig)
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| Failure::new(format!("Webhook nicht erreichbar: {}", error_chain(&e))))?;
+    http_outcome(resp).await
+}
+
+/// Success for 2xx; otherwise a failure with the status, a short excerpt of the
+/// answer and the receiver's `Retry-After` (seconds), if any.
+pub(crate) async fn http_outcome(resp: reqwest::Response) -> Result<String, Failure> {
+    let status = resp.status();
+    if status.is_success() {
+        return Ok(format!("HTTP {}", status.as_u16()));
+    }
+    let retry_after = resp
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(|s| Duration::from_secs(s.min(24 * 3600)));
+    let text = resp.text().await.unwrap_or_default();
+    let excerpt: String = text.chars().take(200).collect();
+    Err(Failure { message: format!("HTTP {}: {}", status.as_u16(), excerpt.trim()), retry_after })
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn configurations_are_checked_with_clear_messages() {
+        assert!(
+            Target::parse("webhook", r#"{"url":"https://fv.example/in","secret":"0123456789abcdef0123456789abcdef"}"#)
+                .is_ok()
+        );
+        let e =
+            Target::parse("webhook", r#"{"url":"http://fv.example/in","secret":"0123456789abcdef0123456789abcdef"}"#)
+                .unwrap_err();
+        assert!(e.contains("https://"), "{e}");
+        assert!(
+            Target::parse("webhook", r#"{"url":"https://fv.example/in","secret":"kurz"}"#).unwrap_err().contains("32")
+        );
+        assert!(Target::parse("email", r#"{"to":"ordnungsamt"}"#).unwrap_err().contains("keine E-Mail"));
+        assert!(Target::parse("email", r#"{"to":"a@b.example","extra":1}"#).unwrap_err().contains("unvollständig"));
+        assert!(Target::parse("fax", "{}").unwrap_err().contains("fax"));
+    }
+
+    #[test]
+    fn signatures_cover_time_and_body() {
+        let a = signature("geheim", 1_700_000_000, b"{}").unwrap();
+        assert!(a.starts_with("t=1700000000,v1="), "{a}");
+        assert_eq!(a.len(), "t=1700000000,v1=".len() + 64);
+        assert_ne!(a, signature("geheim", 1_700_000_001, b"{}").unwrap());
+        assert_ne!(a, signature("geheim", 1_700_000_000, b"{ }").unwrap());
+    }
+
+    #[test]
+    fn retries_back_off_with_jitter_and_a_cap() {
+        let p = RetryPolicy { base: Duration::from_secs(1), cap: Duration::from_secs(60), ..RetryPolicy::default() };
+        let first = p.delay(0);
+        assert!(first >= Duration::from_millis(800) && first <= Duration::from_millis(1200), "{first:?}");
+        assert!(p.delay(3) > Duration::from_secs(6));
+        assert!(p.delay(40) <= Duration::from_secs(72));
+    }
+}

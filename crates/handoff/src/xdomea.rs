@@ -1,0 +1,1 @@
+//! xdomea 3.0 export (work in progress).

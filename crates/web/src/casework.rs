@@ -1,0 +1,310 @@
+//! Case work shared by the back office and the API: opening an authority's
+//! submission, status changes along the form's workflow, messages and questions to
+//! the citizen through the Postfach, internal notes, and the citizen's answers.
+//!
+//! Texts of the history are sealed under the authority's data key like the answers;
+//! every change is written in one transaction with its history entry, the Postfach
+//! message, the citizen's e-mail notice (never with content) and the audit entry.
+
+use crate::AppState;
+use crate::error::AppError;
+use crate::konto::daten::authority_scope;
+use crate::konto::postfach::{self, Delivery, DeliveryError};
+use amtsweg_domain::Authority;
+use amtsweg_domain::audit::AuditEntry;
+use amtsweg_forms::Form;
+use amtsweg_store::casework::NewEvent;
+use amtsweg_store::submissions::SubmissionRow;
+
+/// Purpose the texts of a submission's history are sealed for.
+const EVENT_TEXT: &str = "antrag:event";
+
+/// A submission opened for case work.
+pub struct Case {
+    pub row: SubmissionRow,
+    pub authority: Authority,
+    pub form: Form,
+}
+
+/// Who acts: the name the history shows and the audit log's actor.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub name: String,
+    pub audit: String,
+}
+
+/// A message to the citizen: text and files (name, bytes).
+#[derive(Debug, Default)]
+pub struct Outgoing {
+    pub text: String,
+    pub files: Vec<(String, Vec<u8>)>,
+}
+
+impl Outgoing {
+    fn is_empty(&self) -> bool {
+        self.text.trim().is_empty() && self.files.is_empty()
+    }
+}
+
+/// The definition of the form version a submission was made with.
+///
+/// # Errors
+/// When the form or version is gone (404) or does not parse.
+pub async fn form_of(state: &AppState, row: &SubmissionRow) -> Result<Form, AppError> {
+    // The form may be another authority's (adopted from the library).
+    let owner = state.store.form_owner(row.form_id).await?.ok_or(AppError::NotFound)?;
+    Ok(state.store.form_version(owner, row.form_id, row.form_version).await?.ok_or(AppError::NotFound)?.form()?)
+}
+
+/// The authority's submission `id`; 404 for another authority's or an unknown one.
+///
+/// # Errors
+/// Not found, store errors.
+pub async fn open_case(state: &AppState, authority_id: i64, id: i64) -> Result<Case, AppError> {
+    let row = state.store.submission(authority_id, id).await?.ok_or(AppError::NotFound)?;
+    let authority = state.catalogue().authority(authority_id).cloned().ok_or(AppError::NotFound)?;
+    let form = form_of(state, &row).await?;
+    Ok(Case { row, authority, form })
+}
+
+/// Seals a text of the history.
+///
+/// # Errors
+/// On crypto or store errors.
+pub async fn seal_text(state: &AppState, authority_id: i64, text: &str) -> Result<String, AppError> {
+    if text.trim().is_empty() {
+        return Ok(String::new());
+    }
+    Ok(state.keyring.seal(&state.store, &authority_scope(authority_id), EVENT_TEXT, text.trim().as_bytes()).await?)
+}
+
+/// Opens a text of the history; one that does not open shows as a notice.
+pub async fn open_text(state: &AppState, authority_id: i64, sealed: &str) -> String {
+    if sealed.is_empty() {
+        return String::new();
+    }
+    match state.keyring.open_text(&state.store, &authority_scope(authority_id), EVENT_TEXT, sealed).await {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::error!(error = %e, "history text does not open");
+            "(nicht lesbar)".into()
+        }
+    }
+}
+
+async fn prepare_message(
+    state: &AppState,
+    case: &Case,
+    out: &Outgoing,
+) -> Result<Result<Option<postfach::Prepared>, String>, AppError> {
+    if out.is_empty() {
+        return Ok(Ok(None));
+    }
+    let Some(citizen_id) = case.row.citizen_id else {
+        return Ok(Err("Der Antrag wurde ohne Bürgerkonto gestellt: Eine Nachricht kann nicht ins Postfach \
+                       zugestellt werden. Bitte nehmen Sie auf anderem Weg Kontakt auf."
+            .into()));
+    };
+    let d = Delivery {
+        citizen_id,
+        authority_id: case.row.authority_id,
+        sender: case.authority.name.clone(),
+        subject: format!("Ihr Antrag „{}“ ({})", case.row.title, case.row.receipt_number),
+        body: out.text.clone(),
+        attachments: out.files.clone(),
+    };
+    match postfach::prepare(&state.store, state.objects.as_ref(), &state.keyring, &d).await {
+        Ok(p) => Ok(Ok(Some(p))),
+        Err(DeliveryError::Invalid(m)) => Ok(Err(m)),
+        Err(DeliveryError::UnknownCitizen) => Ok(Err(
+            "Das Bürgerkonto dieses Antrags gibt es nicht mehr; die Nachricht kann nicht zugestellt werden.".into(),
+        )),
+        Err(e) => Err(AppError::Internal(e.to_string())),
+    }
+}
+
+/// Writes the message (if any) into the application's thread, or — without a
+/// message — queues an e-mail notice of the new status for a signed-up citizen.
+async fn write_message(
+    state: &AppState,
+    tx: &mut amtsweg_store::Tx,
+    case: &Case,
+    prepared: Option<&postfach::Prepared>,
+) -> Result<(), AppError> {
+    let base = state.config.public_base_url.trim_end_matches('/').to_owned();
+    if let Some(p) = prepared {
+        let (thread, _) =
+            postfach::write(tx, p, case.row.thread_id, &base).await.map_err(|e| AppError::Internal(e.to_string()))?;
+        if case.row.thread_id != Some(thread) {
+            tx.set_submission_thread(case.row.id, thread).await?;
+        }
+        return Ok(());
+    }
+    if let Some(cid) = case.row.citizen_id
+        && let Some(c) = state.store.citizen_by_id(cid).await?
+        && let Some(email) = c.email.filter(|_| c.email_verified)
+    {
+        tx.enqueue_email(&amtsweg_store::outbox::EmailMessage {
+            to: email,
+            subject: "Neuigkeiten zu Ihrem Antrag".into(),
+            body: format!(
+                "Guten Tag,\n\nzu Ihrem Antrag mit der Eingangsnummer {} gibt es einen neuen Bearbeitungsstand.\n\
+                 Aus Datenschutzgründen steht er nicht in dieser E-Mail. Sie sehen ihn nach der Anmeldung hier:\n\n\
+                 {base}/konto/antraege/{}\n",
+                case.row.receipt_number, case.row.id
+            ),
+        })
+        .await?;
+    }
+    Ok(())
+}
+
+fn audit_entry(case: &Case, actor: &Actor, action: &str, outcome: &str) -> AuditEntry {
+    AuditEntry {
+        at: amtsweg_store::now_ms(),
+        actor: actor.audit.clone(),
+        authority_id: Some(case.row.authority_id),
+        action: action.into(),
+        target: format!("submission:{}", case.row.id),
+        outcome: outcome.into(),
+    }
+}
+
+/// Moves the submission to `to` (with `outcome` for a final state) and, with a
+/// message, tells the citizen in the Postfach. `Ok(Err(..))` carries what the person
+/// must fix, in plain German.
+///
+/// # Errors
+/// On store, object-store or crypto errors.
+pub async fn change_status(
+    state: &AppState,
+    case: &Case,
+    to: &str,
+    outcome: &str,
+    out: &Outgoing,
+    actor: &Actor,
+) -> Result<Result<(), String>, AppError> {
+    let workflow = case.form.workflow();
+    if let Err(e) = workflow.check_transition(&case.row.status, to, outcome, &out.text) {
+        return Ok(Err(e.0));
+    }
+    let prepared = match prepare_message(state, case, out).await? {
+        Ok(p) => p,
+        Err(m) => return Ok(Err(m)),
+    };
+    let body = seal_text(state, case.row.authority_id, &out.text).await?;
+    let mut tx = state.store.begin().await?;
+    let event =
+        NewEvent { kind: "status", status: to, sub_status: outcome, body: &body, public: true, actor: &actor.name };
+    if !tx.change_status(case.row.authority_id, case.row.id, &case.row.status, &event).await? {
+        return Ok(Err("Der Antrag wurde inzwischen anderweitig geändert. Bitte laden Sie die Seite neu und \
+                       prüfen Sie den aktuellen Stand."
+            .into()));
+    }
+    write_message(state, &mut tx, case, prepared.as_ref()).await?;
+    tx.append_audit(&audit_entry(case, actor, "submission.status", &format!("{to}{}", sub(outcome)))).await?;
+    tx.commit().await?;
+    Ok(Ok(()))
+}
+
+fn sub(outcome: &str) -> String {
+    if outcome.is_empty() { String::new() } else { format!(":{outcome}") }
+}
+
+/// Sends a message to the citizen without changing the status.
+///
+/// # Errors
+/// On store, object-store or crypto errors.
+pub async fn message(
+    state: &AppState,
+    case: &Case,
+    out: &Outgoing,
+    actor: &Actor,
+) -> Result<Result<(), String>, AppError> {
+    if out.text.trim().is_empty() {
+        return Ok(Err("Bitte schreiben Sie eine Nachricht.".into()));
+    }
+    let prepared = match prepare_message(state, case, out).await? {
+        Ok(p) => p,
+        Err(m) => return Ok(Err(m)),
+    };
+    let body = seal_text(state, case.row.authority_id, &out.text).await?;
+    let mut tx = state.store.begin().await?;
+    let event = NewEvent {
+        kind: "message",
+        status: &case.row.status,
+        sub_status: &case.row.sub_status,
+        body: &body,
+        public: true,
+        actor: &actor.name,
+    };
+    tx.add_event(case.row.id, &event).await?;
+    write_message(state, &mut tx, case, prepared.as_ref()).await?;
+    tx.append_audit(&audit_entry(case, actor, "submission.message", "success")).await?;
+    tx.commit().await?;
+    Ok(Ok(()))
+}
+
+/// An internal note, never shown to the citizen.
+///
+/// # Errors
+/// On store or crypto errors.
+pub async fn note(state: &AppState, case: &Case, text: &str, actor: &Actor) -> Result<Result<(), String>, AppError> {
+    if text.trim().is_empty() {
+        return Ok(Err("Bitte schreiben Sie eine Notiz.".into()));
+    }
+    if text.chars().count() > 10_000 {
+        return Ok(Err("Eine Notiz darf höchstens 10.000 Zeichen lang sein.".into()));
+    }
+    let body = seal_text(state, case.row.authority_id, text).await?;
+    let mut tx = state.store.begin().await?;
+    let event = NewEvent {
+        kind: "note",
+        status: &case.row.status,
+        sub_status: &case.row.sub_status,
+        body: &body,
+        public: false,
+        actor: &actor.name,
+    };
+    tx.add_event(case.row.id, &event).await?;
+    tx.append_audit(&audit_entry(case, actor, "submission.note", "success")).await?;
+    tx.commit().await?;
+    Ok(Ok(()))
+}
+
+/// The citizen answered in the application's Postfach thread: recorded in the
+/// history, and a question (Rückfrage) moves on to the workflow's next state. Runs in
+/// the transaction that stores the reply.
+///
+/// # Errors
+/// On store errors.
+pub async fn citizen_replied(
+    state: &AppState,
+    tx: &mut amtsweg_store::Tx,
+    citizen_id: i64,
+    thread_id: i64,
+) -> Result<(), AppError> {
+    let Some(row) = state.store.submission_of_thread(citizen_id, thread_id).await? else { return Ok(()) };
+    let form = form_of(state, &row).await?;
+    let workflow = form.workflow();
+    let next = workflow.state(&row.status).filter(|s| s.asks_citizen).and_then(|s| s.on_reply.clone());
+    let actor = "Antragsteller/in";
+    match next {
+        Some(to) => {
+            let e = NewEvent { kind: "reply", status: &to, sub_status: "", body: "", public: true, actor };
+            tx.change_status(row.authority_id, row.id, &row.status, &e).await?;
+        }
+        None => {
+            let e = NewEvent {
+                kind: "reply",
+                status: &row.status,
+                sub_status: &row.sub_status,
+                body: "",
+                public: true,
+                actor,
+            };
+            tx.add_event(row.id, &e).await?;
+        }
+    }
+    Ok(())
+}
