@@ -24,6 +24,52 @@ pub struct Config {
     pub web: WebConfig,
     /// Outgoing e-mail (invitations, password resets, notices).
     pub mail: amtsweg_handoff::mail::MailConfig,
+    /// Delivery of submissions to the back office (`[handoff]`).
+    pub handoff: HandoffConfig,
+}
+
+/// How the delivery worker retries.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HandoffConfig {
+    /// First retry after this many milliseconds, doubling per attempt (±20 %).
+    pub retry_base_ms: u64,
+    /// Longest wait between two attempts, in seconds.
+    pub retry_cap_seconds: u64,
+    /// After this many failed attempts a delivery is parked as dead.
+    pub max_attempts: i64,
+    /// Timeout of one request to a receiver, in seconds.
+    pub request_timeout_seconds: u64,
+    /// How often the worker looks for due deliveries, in milliseconds.
+    pub poll_ms: u64,
+}
+
+impl Default for HandoffConfig {
+    fn default() -> Self {
+        Self {
+            retry_base_ms: 30_000,
+            retry_cap_seconds: 6 * 3600,
+            max_attempts: 12,
+            request_timeout_seconds: 60,
+            poll_ms: 1_000,
+        }
+    }
+}
+
+impl HandoffConfig {
+    #[must_use]
+    pub fn policy(&self) -> amtsweg_handoff::deliver::RetryPolicy {
+        use std::time::Duration;
+        let timeout = Duration::from_secs(self.request_timeout_seconds.max(1));
+        amtsweg_handoff::deliver::RetryPolicy {
+            base: Duration::from_millis(self.retry_base_ms.max(10)),
+            cap: Duration::from_secs(self.retry_cap_seconds.max(1)),
+            max_attempts: self.max_attempts.max(1),
+            lease: timeout * 3,
+            request_timeout: timeout,
+            concurrency: 16,
+        }
+    }
 }
 
 impl Default for Config {
@@ -36,6 +82,7 @@ impl Default for Config {
             sync_interval_ms: 500,
             web: WebConfig::default(),
             mail: amtsweg_handoff::mail::MailConfig::default(),
+            handoff: HandoffConfig::default(),
         }
     }
 }

@@ -56,13 +56,22 @@ fn spawn_draft_sweeper(state: AppState) -> tokio::task::JoinHandle<()> {
 pub async fn serve(store: Store, cfg: Config, demo: bool) -> anyhow::Result<()> {
     let state = AppState::new(store, web_config(&cfg)?).await.context("cannot start the portal")?;
     let _sync = sync::spawn(state.clone(), Duration::from_millis(cfg.sync_interval_ms.max(50)));
-    let _outbox = match amtsweg_handoff::mail::Mailer::from_config(&cfg.mail).context("invalid [mail] configuration")? {
+    let mailer = amtsweg_handoff::mail::Mailer::from_config(&cfg.mail).context("invalid [mail] configuration")?;
+    let _outbox = match mailer.clone() {
         Some(mailer) => Some(amtsweg_handoff::spawn(state.store.clone(), mailer, Duration::from_secs(2))),
         None => {
             tracing::warn!("mail.transport = \"none\": e-mails wait in the outbox until a transport is configured");
             None
         }
     };
+    let _deliveries = amtsweg_handoff::deliver::Worker::new(
+        state.store.clone(),
+        amtsweg_web::handoff::PortalSource(state.clone()),
+        mailer,
+        cfg.handoff.policy(),
+    )
+    .map_err(|e| anyhow::anyhow!("delivery worker: {e}"))?
+    .spawn(Duration::from_millis(cfg.handoff.poll_ms.max(20)));
     let _drafts = spawn_draft_sweeper(state.clone());
     let listener =
         tokio::net::TcpListener::bind(&cfg.listen).await.with_context(|| format!("cannot listen on {}", cfg.listen))?;

@@ -297,8 +297,7 @@ impl<S: Source> Worker<S> {
             Target::Webhook(t) => webhook(&self.client, &t, &package, &links).await,
             Target::FitConnect(cfg) => {
                 crate::fitconnect::deliver(&self.client, &cfg, &package).await.map_err(|e| Failure::new(e.to_string()))
-            }
-            // XDOMEA-DELIVER
+            } // XDOMEA-DELIVER
         }
     }
 

@@ -4,11 +4,13 @@
 //! without JavaScript.
 
 pub mod antrag;
+pub mod api;
 pub mod casework;
 pub mod catalogue;
 pub mod crypto;
 mod download;
 mod error;
+pub mod handoff;
 pub mod konto;
 mod markdown;
 mod page_cache;
@@ -260,6 +262,7 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         .merge(konto::routes())
         .merge(antrag::routes())
         .merge(antrag::konto_routes())
+        .merge(api::routes())
         .merge(extra)
         .with_state(state.clone());
     security::layers(routes, state)

@@ -46,7 +46,7 @@ fn first_fields(page: &Reply) -> String {
 }
 
 /// Fills the Briefwahl form up to the check page; returns the draft's URL.
-async fn briefwahl_to_check(app: &TestApp, jar: &mut Jar, email: &str) -> String {
+pub(crate) async fn briefwahl_to_check(app: &TestApp, jar: &mut Jar, email: &str) -> String {
     let page = start(app, jar, BRIEFWAHL).await;
     let r = post(
         app,

@@ -24,6 +24,53 @@ const OWN_SCOPE: &[&str] = &[
     "/verwaltung/bibliothek/{entry}",
 ];
 
+/// The case-worker inbox spans every authority the person processes; a submission
+/// is addressed by its id alone, so these routes are tested with another
+/// authority's submission below.
+const CASE_ROUTES: &str = "/verwaltung/antraege";
+
+/// A submission of a foreign authority: (id, receipt number).
+async fn foreign_submission(app: &crate::support::TestApp, authority_id: i64) -> (i64, String) {
+    let form = foreign_form(app, authority_id).await;
+    let store = &app.store.store;
+    let token = format!("fremd-{authority_id}");
+    let mut tx = store.begin().await.unwrap();
+    tx.create_application_draft(&amtsweg_store::submissions::NewDraft {
+        token: &token,
+        authority_id,
+        form_id: form.id,
+        form_version: 1,
+        citizen_id: None,
+        browser_hash: "b",
+        csrf: "c",
+        answers: "sealed",
+        step: "a",
+        expires_at: amtsweg_store::now_ms() + 60_000,
+    })
+    .await
+    .unwrap();
+    let s = tx
+        .submit(&amtsweg_store::submissions::NewSubmission {
+            form_token: &token,
+            authority_id,
+            form_id: form.id,
+            form_version: 1,
+            title: "Fremdes Formular",
+            org_unit_id: None,
+            citizen_id: None,
+            browser_hash: "b",
+            data: "sealed",
+            data_hash: "h",
+            receipt_prefix: "FRE",
+            year: 2026,
+            confirmation: None,
+        })
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    (s.id, s.receipt_number)
+}
+
 /// Anonymous routes whose only key is a one-time token (tested in `verwaltung.rs`).
 const TOKEN_ROUTES: &[&str] = &["/verwaltung/einladung/{token}", "/verwaltung/passwort-neu/{token}"];
 
@@ -56,6 +103,7 @@ async fn every_back_office_route_refuses_foreign_authorities() {
         for (path, _) in &table {
             assert!(
                 path.contains("{slug}")
+                    || path.starts_with(CASE_ROUTES)
                     || OWN_SCOPE.contains(path)
                     || VERBUND_ONLY.contains(path)
                     || TOKEN_ROUTES.contains(path),
@@ -135,6 +183,26 @@ async fn every_back_office_route_refuses_foreign_authorities() {
                         }
                     }
                 }
+                let (submission, receipt) = foreign_submission(app, a.id).await;
+                let inbox = get(app, &mut jar, "/verwaltung/antraege/?stand=alle").await;
+                assert!(!inbox.body.contains(&receipt), "{email}: the inbox lists a foreign submission");
+                for (path, methods) in table.iter().filter(|(p, _)| p.contains("/verwaltung/antraege/{id}")) {
+                    let url = path
+                        .replace("{id}", &submission.to_string())
+                        .replace("{index}", "0")
+                        .replace("{delivery}", "1");
+                    for m in *methods {
+                        let r = if *m == "GET" {
+                            get(app, &mut jar, &url).await
+                        } else {
+                            post(app, &mut jar, &url, &format!("csrf={csrf}&notiz=x&bearbeitung=ich")).await
+                        };
+                        assert!(r.status == 403 || r.status == 404, "{email}: {m} {url} answered {}", r.status);
+                        assert!(!r.body.contains(&receipt), "{email}: {m} {url} shows the foreign submission");
+                        checked += 1;
+                    }
+                }
+                assert!(store.submission_events(submission).await.unwrap().is_empty(), "nothing written");
                 let still = store.leistung_by_id(a.id, l.id).await.unwrap().unwrap();
                 assert_eq!(still.name, l.name, "foreign service unchanged");
                 assert!(store.draft(a.id, l.id).await.unwrap().is_none(), "no foreign draft written");

@@ -53,6 +53,10 @@ pub async fn apps() -> Vec<TestApp> {
 
 /// The demo Verbund on every available backend, with this web configuration.
 pub async fn apps_with(config: WebConfig) -> Vec<TestApp> {
+    // AMTSWEG_TEST_LOG=warn (or any filter) shows the server's log lines in a test.
+    if let Ok(filter) = std::env::var("AMTSWEG_TEST_LOG") {
+        let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
+    }
     let mut out = Vec::new();
     for t in both().await {
         seed::apply(&t.store, &seed::parse(seed::DEMO).unwrap()).await.unwrap();

@@ -58,8 +58,12 @@ pub async fn list(State(state): State<AppState>, me: CitizenContext) -> Result<R
         .into_iter()
         .map(|s| {
             let authority = state.catalogue().authority(s.authority_id).map(|a| a.name.clone()).unwrap_or_default();
+            let status = state.catalogue().form_by_id(s.authority_id, s.form_id).map_or_else(
+                || amtsweg_forms::Workflow::default().label(&s.status, &s.sub_status),
+                |f| f.form.workflow().label(&s.status, &s.sub_status),
+            );
             context! {
-                id => s.id, title => s.title, receipt_number => s.receipt_number, status => s.status,
+                id => s.id, title => s.title, receipt_number => s.receipt_number, status,
                 submitted => when(s.submitted_at), authority,
             }
         })
@@ -89,12 +93,24 @@ pub async fn detail(
     let (s, a, form) = own(&state, &me, id).await?;
     let data = open_data(&state, &s).await?;
     let (sections, computed, files) = receipt_view(&form, &data);
+    let workflow = form.workflow();
+    let mut history = Vec::new();
+    for e in state.store.submission_events(s.id).await?.into_iter().filter(|e| e.is_public()) {
+        let text = crate::casework::open_text(&state, s.authority_id, &e.body).await;
+        history.push(context! {
+            kind => e.kind, status => workflow.label(&e.status, &e.sub_status), when => when(e.created_at),
+            lines => text.lines().map(str::to_owned).collect::<Vec<_>>(),
+        });
+    }
     let ctx = context! {
         title => format!("{} – {}", s.title, s.receipt_number), s => context! {
-            id => s.id, title => &s.title, receipt_number => &s.receipt_number, status => &s.status,
+            id => s.id, title => &s.title, receipt_number => &s.receipt_number,
+            status => workflow.label(&s.status, &s.sub_status),
             submitted => when(s.submitted_at), status_at => when(s.status_at), hash => &s.data_hash,
+            thread => s.thread_id,
+            asks => workflow.state(&s.status).is_some_and(|st| st.asks_citizen),
         },
-        authority => a.name, sections, computed, files,
+        authority => a.name, sections, computed, files, history,
         ..crate::konto::base(&state, Some(&me), &format!("/konto/antraege/{id}"))
     };
     Ok(render_page(&state, "konto/antrag.html", ctx)?.into_response())

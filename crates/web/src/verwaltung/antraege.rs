@@ -516,11 +516,19 @@ pub async fn assign(
             }
         },
     };
-    let due = f.frist.trim();
-    if !due.is_empty() && due.parse::<jiff::civil::Date>().is_err() {
-        let m = "Bitte geben Sie die Frist als Datum an, zum Beispiel 2026-12-31.".to_owned();
-        return render_case(&state, &staff, &case, Some(("frist", m)), &Typed::default(), None).await;
-    }
+    // Stored as YYYY-MM-DD (sorts as text); typed as the browser sends it or as
+    // Germans write it.
+    let due = match f.frist.trim() {
+        "" => String::new(),
+        typed => match amtsweg_forms::Date::parse(typed) {
+            Some(d) => d.to_string(),
+            None => {
+                let m = "Bitte geben Sie die Frist als Datum an, zum Beispiel 31.12.2026.".to_owned();
+                return render_case(&state, &staff, &case, Some(("frist", m)), &Typed::default(), None).await;
+            }
+        },
+    };
+    let due = due.as_str();
     let mut tx = state.store.begin().await?;
     tx.assign_submission(authority_id, id, assignee).await?;
     tx.set_submission_due(authority_id, id, due).await?;

@@ -9,6 +9,7 @@ mod formulare;
 mod konten;
 mod leistungen;
 mod login;
+mod schnittstellen;
 mod seiten;
 mod standorte;
 mod stellen;
@@ -41,6 +42,20 @@ fn table() -> Vec<(&'static str, &'static [&'static str], MethodRouter<AppState>
         ("/verwaltung/ueberall-abmelden", &["POST"], post(login::logout_everywhere)),
         ("/verwaltung/zweiter-faktor", &["POST"], post(login::enrol_second_factor)),
         ("/verwaltung/protokoll/", &["GET"], get(audit_view::page)),
+        ("/verwaltung/behoerden/{slug}/schnittstellen/", &["GET"], get(schnittstellen::page)),
+        ("/verwaltung/behoerden/{slug}/schnittstellen/verbindungen", &["POST"], post(schnittstellen::create_connector)),
+        (
+            "/verwaltung/behoerden/{slug}/schnittstellen/verbindungen/{id}",
+            &["POST"],
+            post(schnittstellen::toggle_connector),
+        ),
+        ("/verwaltung/behoerden/{slug}/schnittstellen/zugaenge", &["POST"], post(schnittstellen::create_client)),
+        (
+            "/verwaltung/behoerden/{slug}/schnittstellen/zugaenge/{id}/widerrufen",
+            &["POST"],
+            post(schnittstellen::revoke_client),
+        ),
+        ("/verwaltung/behoerden/{slug}/schnittstellen/abgleich.csv", &["GET"], get(schnittstellen::reconciliation)),
         ("/verwaltung/antraege", &["GET"], get(crate::pages::add_slash)),
         ("/verwaltung/antraege/", &["GET"], get(antraege::list)),
         ("/verwaltung/antraege/{id}", &["GET"], get(antraege::detail)),
