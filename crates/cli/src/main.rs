@@ -65,6 +65,11 @@ enum Command {
         #[command(subcommand)]
         action: PostfachCommand,
     },
+    /// Keys for encryption at rest.
+    Keys {
+        #[command(subcommand)]
+        action: KeysCommand,
+    },
     /// Benchmarks that print a human summary and a final JSON line.
     Bench {
         #[command(subcommand)]
@@ -132,6 +137,19 @@ enum PostfachCommand {
         /// A file to attach (PDF, PNG, JPEG); repeatable.
         #[arg(long = "attach")]
         attachments: Vec<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Rotate the master key: every data key is re-wrapped with a new master key in
+    /// one transaction. Stop the servers first. With the key in `data_dir/master.key`
+    /// the file is replaced (the old one is kept as master.key.previous for restoring
+    /// older backups); a configured key is printed for you to put into the configuration.
+    RotateMaster {
+        /// Read the new key (base64 of 32 bytes) from standard input instead of generating one.
+        #[arg(long)]
+        new_key_stdin: bool,
     },
 }
 
@@ -371,6 +389,16 @@ async fn run(command: Command, mut cfg: Config) -> anyhow::Result<()> {
             let thread = result?;
             println!("Nachricht zugestellt (Unterhaltung {thread}); die Benachrichtigung liegt im E-Mail-Ausgang.");
             Ok(())
+        }
+        Command::Keys { action: KeysCommand::RotateMaster { new_key_stdin } } => {
+            let new_key = if new_key_stdin {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line)?;
+                line.trim().to_owned()
+            } else {
+                amtsweg_web::crypto::Keyring::new_master_key()
+            };
+            server::rotate_master_key(&cfg, &new_key).await
         }
         Command::Audit { action: AuditCommand::Verify } => {
             let store = server::open_store(&cfg).await?;

@@ -160,6 +160,50 @@ pub fn web_config(cfg: &Config) -> anyhow::Result<amtsweg_web::WebConfig> {
     Ok(web)
 }
 
+/// Re-wraps every data key with `new_key` and puts the new key where the old one
+/// came from: `data_dir/master.key` is replaced (the old key stays beside it as
+/// `master.key.previous`, needed to restore backups made before); a configured key
+/// is printed to be changed in the configuration.
+///
+/// # Errors
+/// Invalid key, a data key that does not open with the current key, file errors.
+pub async fn rotate_master_key(cfg: &Config, new_key: &str) -> anyhow::Result<()> {
+    use amtsweg_web::crypto::{Keyring, rotate_master};
+    let configured = cfg.web.master_key.is_some();
+    let web = web_config(cfg)?;
+    let old = Keyring::from_base64(web.master_key.as_deref().unwrap_or_default())?;
+    let new = Keyring::from_base64(new_key).context("the new master key")?;
+    let path = cfg.data_dir.join("master.key");
+    let staged = cfg.data_dir.join("master.key.new");
+    if !configured {
+        // The new key is on disk before the database uses it: a crash in between
+        // leaves both keys, never a database whose key is lost.
+        let _ = std::fs::remove_file(&staged);
+        write_private(&staged, new_key.trim()).with_context(|| format!("cannot write {}", staged.display()))?;
+    }
+    let store = open_store(cfg).await?;
+    let rotated = rotate_master(&store, &old, &new).await;
+    store.close().await;
+    let n = rotated.context("rotation failed; nothing was changed")?;
+    if configured {
+        println!(
+            "{n} Datenschlüssel neu verpackt. Tragen Sie jetzt den neuen Hauptschlüssel in die Konfiguration ein (web.master_key / AMTSWEG_WEB__MASTER_KEY) und starten Sie die Server neu:\n{}",
+            new_key.trim()
+        );
+    } else {
+        let previous = cfg.data_dir.join("master.key.previous");
+        std::fs::rename(&path, &previous)
+            .with_context(|| format!("cannot keep the old key as {}", previous.display()))?;
+        std::fs::rename(&staged, &path).with_context(|| format!("cannot move {} into place", staged.display()))?;
+        println!(
+            "{n} Datenschlüssel neu verpackt; der neue Hauptschlüssel steht in {}. Der alte liegt in {} – er wird nur für Sicherungen von vor diesem Zeitpunkt gebraucht.",
+            path.display(),
+            previous.display()
+        );
+    }
+    Ok(())
+}
+
 /// Writes a file only its owner can read.
 fn write_private(path: &std::path::Path, content: &str) -> std::io::Result<()> {
     use std::io::Write;

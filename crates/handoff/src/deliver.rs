@@ -65,7 +65,7 @@ pub enum Target {
     Email(EmailTarget),
     Webhook(WebhookTarget),
     FitConnect(crate::fitconnect::FitConnectConfig),
-    // XDOMEA-VARIANT
+    Xdomea(crate::xdomea::XdomeaConfig),
 }
 
 /// The connector kinds, with their labels for people.
@@ -99,7 +99,7 @@ impl Target {
             "email" => Self::Email(serde_json::from_str(json).map_err(bad)?),
             "webhook" => Self::Webhook(serde_json::from_str(json).map_err(bad)?),
             "fitconnect" => Self::FitConnect(serde_json::from_str(json).map_err(bad)?),
-            // XDOMEA-PARSE
+            "xdomea" => Self::Xdomea(serde_json::from_str(json).map_err(bad)?),
             other => return Err(format!("Die Verbindungsart „{other}“ gibt es nicht.")),
         };
         t.validate()?;
@@ -126,7 +126,7 @@ impl Target {
                 Ok(())
             }
             Self::FitConnect(f) => f.validate().map_err(|e| e.to_string()),
-            // XDOMEA-VALIDATE
+            Self::Xdomea(x) => x.validate().map(|_| ()).map_err(|e| e.to_string()),
         }
     }
 }
@@ -295,9 +295,18 @@ impl<S: Source> Worker<S> {
         match target {
             Target::Email(t) => self.email(&t, &package, &links).await,
             Target::Webhook(t) => webhook(&self.client, &t, &package, &links).await,
-            Target::FitConnect(cfg) => {
-                crate::fitconnect::deliver(&self.client, &cfg, &package).await.map_err(|e| Failure::new(e.to_string()))
-            } // XDOMEA-DELIVER
+            Target::FitConnect(cfg) => crate::fitconnect::deliver(&self.client, &cfg, &package)
+                .await
+                .map(|id| format!("FIT-Connect {id}"))
+                .map_err(|e| Failure::new(e.to_string())),
+            Target::Xdomea(cfg) => {
+                let target = cfg.validate().map_err(|e| Failure::new(e.to_string()))?;
+                // The submission's time keeps a repeated export byte-identical.
+                crate::xdomea::deliver(&self.client, &target, &package, package.submitted_at_ms)
+                    .await
+                    .map(|()| format!("xdomea {}", crate::xdomea::NACHRICHTENTYP))
+                    .map_err(|e| Failure::new(e.to_string()))
+            }
         }
     }
 

@@ -14,8 +14,9 @@ use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, BufReader, Lines};
-use tokio::process::{Child, ChildStdout, Command};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::mpsc;
 
 const DESTINATION: &str = "7d1e5e4a-1f5e-4c1b-9a59-2d6f0e6b8c11";
 
@@ -45,7 +46,9 @@ fn schema() -> Option<PathBuf> {
 
 struct Receiver {
     _child: Child,
-    stdout: Lines<BufReader<ChildStdout>>,
+    /// stdout lines, read by a task of their own: a result line is larger than a pipe
+    /// buffer, and the receiver prints it before it answers the request we wait on.
+    lines: mpsc::UnboundedReceiver<String>,
     url: String,
 }
 
@@ -63,23 +66,30 @@ impl Receiver {
             .spawn()
             .expect("start python3");
         let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
-        let port = Self::line(&mut stdout).await;
+        let (tx, mut lines) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = stdout.next_line().await {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let port = Self::line(&mut lines).await;
         let port: u16 = port.trim().parse().unwrap_or_else(|_| panic!("receiver printed {port:?}, not a port"));
-        Self { _child: child, stdout, url: format!("http://127.0.0.1:{port}") }
+        Self { _child: child, lines, url: format!("http://127.0.0.1:{port}") }
     }
 
-    async fn line(stdout: &mut Lines<BufReader<ChildStdout>>) -> String {
+    async fn line(lines: &mut mpsc::UnboundedReceiver<String>) -> String {
         // Generating the 4096-bit key takes a few seconds on a slow machine.
-        tokio::time::timeout(Duration::from_secs(60), stdout.next_line())
+        tokio::time::timeout(Duration::from_secs(60), lines.recv())
             .await
             .expect("receiver answered within a minute")
-            .unwrap()
             .expect("receiver still running")
     }
 
     /// The receiver's record of the next completed submission.
     async fn next_result(&mut self) -> Value {
-        serde_json::from_str(&Self::line(&mut self.stdout).await).unwrap()
+        serde_json::from_str(&Self::line(&mut self.lines).await).unwrap()
     }
 }
 

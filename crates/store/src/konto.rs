@@ -776,6 +776,41 @@ impl Store {
 }
 
 impl Tx {
+    /// Every wrapped data key: (scope, wrapped), read inside this transaction so that
+    /// a rotation sees and rewrites one consistent set.
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn all_data_keys(&mut self) -> Result<Vec<(String, String)>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            scope: String,
+            wrapped: String,
+        }
+        let q = Query::select()
+            .columns(["scope", "wrapped"])
+            .from("data_keys")
+            .order_by("scope", sea_query::Order::Asc)
+            .to_owned();
+        Ok(self.fetch_all_in_tx::<Row>(&q).await?.into_iter().map(|r| (r.scope, r.wrapped)).collect())
+    }
+
+    /// Replaces the wrapping of a data key (master-key rotation).
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn rewrap_data_key(&mut self, scope: &str, wrapped: &str) -> Result<()> {
+        let q = Query::update()
+            .table("data_keys")
+            .value("wrapped", wrapped)
+            .and_where(Expr::col("scope").eq(scope))
+            .to_owned();
+        self.execute(&q).await?;
+        Ok(())
+    }
+}
+
+impl Tx {
     /// Stores a wrapped data key unless the scope has one already (two nodes may race
     /// to create it; the first wins and both then use that one).
     ///

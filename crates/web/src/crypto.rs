@@ -157,6 +157,22 @@ impl Keyring {
     }
 }
 
+/// Re-wraps every data key from `old`'s master key to `new`'s in one transaction
+/// (master-key rotation); the data itself stays as it is. Returns how many keys.
+///
+/// # Errors
+/// When a data key does not open with `old` (wrong current key): nothing changes.
+pub async fn rotate_master(store: &Store, old: &Keyring, new: &Keyring) -> Result<usize, CryptoError> {
+    let mut tx = store.begin().await?;
+    let keys = tx.all_data_keys().await?;
+    for (scope, wrapped) in &keys {
+        let plain = open_with(&old.master, wrapped, scope.as_bytes())?;
+        tx.rewrap_data_key(scope, &seal_with(&new.master, &plain, scope.as_bytes())?).await?;
+    }
+    tx.commit().await?;
+    Ok(keys.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -101,6 +101,7 @@ fn every_subcommand_has_help() {
         &["bench", "pages", "--help"],
         &["bench", "search", "--help"],
         &["postfach", "send", "--help"],
+        &["keys", "rotate-master", "--help"],
         &["import", "xdf", "--help"],
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_amtsweg")).args(args).output().unwrap();
@@ -297,4 +298,54 @@ async fn xdatenfelder_schemas_import_from_the_command_line() {
     let form = store.form_by_slug(county.id, "s00000121").await.unwrap().expect("stored");
     assert_eq!(form.published_version, 0, "a draft, to be reviewed and published");
     store.close().await;
+}
+
+/// `amtsweg keys rotate-master` re-wraps the data keys with a new master key and
+/// swaps `master.key`; sealed data opens with the new key only.
+#[tokio::test]
+async fn the_master_key_rotates_from_the_command_line() {
+    use amtsweg_web::crypto::Keyring;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("daten");
+    let cfg = dir.path().join("amtsweg.toml");
+    std::fs::write(&cfg, format!("data_dir = {:?}\n", data.to_str().unwrap())).unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_amtsweg"))
+            .args(["--config", cfg.to_str().unwrap()])
+            .args(args)
+            .env("AMTSWEG_LOG", "warn")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    run(&["seed"]);
+    let old_key = Keyring::new_master_key();
+    std::fs::write(data.join("master.key"), &old_key).unwrap();
+    let store = amtsweg_store::Store::open_sqlite(&data.join("amtsweg.db")).await.unwrap();
+    let old = Keyring::from_base64(&old_key).unwrap();
+    let sealed = old.seal(&store, "authority:1", "test", b"geheim").await.unwrap();
+    old.seal(&store, "verbund", "test", b"auch").await.unwrap();
+    store.close().await;
+
+    let said = run(&["keys", "rotate-master"]);
+    assert!(said.contains("2 Datenschlüssel"), "{said}");
+    let new_key = std::fs::read_to_string(data.join("master.key")).unwrap();
+    assert_ne!(new_key.trim(), old_key.trim());
+    assert_eq!(std::fs::read_to_string(data.join("master.key.previous")).unwrap(), old_key);
+    let store = amtsweg_store::Store::open_sqlite(&data.join("amtsweg.db")).await.unwrap();
+    let new = Keyring::from_base64(&new_key).unwrap();
+    assert_eq!(new.open(&store, "authority:1", "test", &sealed).await.unwrap(), b"geheim");
+    let stale = Keyring::from_base64(&old_key).unwrap();
+    assert!(stale.open(&store, "authority:1", "test", &sealed).await.is_err(), "the old master key is useless now");
+    store.close().await;
+
+    // A wrong current key changes nothing.
+    std::fs::write(data.join("master.key"), Keyring::new_master_key()).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_amtsweg"))
+        .args(["--config", cfg.to_str().unwrap(), "keys", "rotate-master"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing was changed"));
 }

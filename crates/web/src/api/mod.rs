@@ -775,3 +775,39 @@ async fn openapi_json() -> Response {
         Err(e) => Problem::internal(&e.to_string()).into_response(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+    use super::*;
+
+    /// The published OpenAPI document (docs/openapi.json) is what the code
+    /// generates: a change of the API shows up in review as a change of that file.
+    /// `AMTSWEG_UPDATE_SNAPSHOTS=1` rewrites it.
+    #[test]
+    fn the_openapi_document_matches_its_snapshot() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/openapi.json");
+        let now = openapi().to_pretty_json().unwrap() + "\n";
+        if std::env::var_os("AMTSWEG_UPDATE_SNAPSHOTS").is_some() {
+            std::fs::write(&path, &now).unwrap();
+        }
+        let stored = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            stored == now,
+            "docs/openapi.json differs from the generated document; run with AMTSWEG_UPDATE_SNAPSHOTS=1 and review the diff"
+        );
+        let doc: serde_json::Value = serde_json::from_str(&now).unwrap();
+        for p in ["/api/v1/token", "/api/v1/antraege", "/api/v1/antraege/{id}", "/api/v1/antraege/{id}/status"] {
+            assert!(doc["paths"][p].is_object(), "{p} documented");
+        }
+        assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+        assert!(doc["components"]["schemas"]["Problem"].is_object());
+    }
+
+    #[test]
+    fn form_bodies_decode_like_browsers_send_them() {
+        let pairs = form_urlencoded_pairs(b"grant_type=client_credentials&client_id=a%2Bb&client_secret=x+y%21");
+        assert_eq!(pairs[1], ("client_id".to_owned(), "a+b".to_owned()));
+        assert_eq!(pairs[2], ("client_secret".to_owned(), "x y!".to_owned()));
+    }
+}

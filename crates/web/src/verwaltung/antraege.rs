@@ -137,9 +137,8 @@ pub async fn list(
     for r in rows.iter().skip((page - 1) * PAGE_SIZE).take(PAGE_SIZE) {
         let assignee = match r.assignee_id {
             Some(id) => {
-                if !names.contains_key(&id) {
-                    let n = state.store.staff_by_id(id).await?.map(|u| u.display_name).unwrap_or_default();
-                    names.insert(id, n);
+                if let std::collections::hash_map::Entry::Vacant(e) = names.entry(id) {
+                    e.insert(state.store.staff_by_id(id).await?.map(|u| u.display_name).unwrap_or_default());
                 }
                 names.get(&id).cloned()
             }
