@@ -136,11 +136,22 @@ impl Target {
 pub struct Failure {
     pub message: String,
     pub retry_after: Option<Duration>,
+    /// Trying again cannot help (a refused configuration, a rejected request): the
+    /// delivery is parked at once for a person to fix and resend.
+    pub permanent: bool,
 }
 
 impl Failure {
     fn new(message: impl Into<String>) -> Self {
-        Self { message: message.into(), retry_after: None }
+        Self { message: message.into(), retry_after: None, permanent: false }
+    }
+
+    fn permanent(message: impl Into<String>) -> Self {
+        Self { permanent: true, ..Self::new(message) }
+    }
+
+    fn from_connector(message: String, retryable: bool) -> Self {
+        if retryable { Self::new(message) } else { Self::permanent(message) }
     }
 }
 
@@ -270,7 +281,7 @@ impl<S: Source> Worker<S> {
             }
             Err(f) => {
                 let attempts = row.attempts + 1;
-                let dead = attempts >= self.policy.max_attempts;
+                let dead = f.permanent || attempts >= self.policy.max_attempts;
                 let wait = self.policy.delay(row.attempts).max(f.retry_after.unwrap_or_default());
                 let next = amtsweg_store::now_ms() + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2);
                 tracing::warn!(delivery = row.id, attempts, dead, error = %f.message, "delivery failed");
@@ -290,68 +301,24 @@ impl<S: Source> Worker<S> {
             .map_err(|e| Failure::new(format!("store: {e}")))?
             .ok_or_else(|| Failure::new("Die Verbindung gibt es nicht mehr."))?;
         let json = self.source.connector_config(&connector).await.map_err(Failure::new)?;
-        let target = Target::parse(&connector.kind, &json).map_err(Failure::new)?;
+        let target = Target::parse(&connector.kind, &json).map_err(Failure::permanent)?;
         let (package, links) = self.source.package(row).await.map_err(Failure::new)?;
         match target {
-            Target::Email(t) => self.email(&t, &package, &links).await,
+            Target::Email(t) => email_office(self.mailer.as_ref(), &t, &package, &links).await,
             Target::Webhook(t) => webhook(&self.client, &t, &package, &links).await,
             Target::FitConnect(cfg) => crate::fitconnect::deliver(&self.client, &cfg, &package)
                 .await
                 .map(|id| format!("FIT-Connect {id}"))
-                .map_err(|e| Failure::new(e.to_string())),
+                .map_err(|e| Failure::from_connector(e.to_string(), e.is_retryable())),
             Target::Xdomea(cfg) => {
-                let target = cfg.validate().map_err(|e| Failure::new(e.to_string()))?;
+                let target = cfg.validate().map_err(|e| Failure::permanent(e.to_string()))?;
                 // The submission's time keeps a repeated export byte-identical.
                 crate::xdomea::deliver(&self.client, &target, &package, package.submitted_at_ms)
                     .await
                     .map(|()| format!("xdomea {}", crate::xdomea::NACHRICHTENTYP))
-                    .map_err(|e| Failure::new(e.to_string()))
+                    .map_err(|e| Failure::from_connector(e.to_string(), e.is_retryable()))
             }
         }
-    }
-
-    async fn email(&self, t: &EmailTarget, p: &Package, links: &Links) -> Result<String, Failure> {
-        let mailer = self
-            .mailer
-            .as_ref()
-            .ok_or_else(|| Failure::new("Es ist kein E-Mail-Versand eingerichtet ([mail] transport)."))?;
-        let data = serde_json::to_vec_pretty(&serde_json::json!({
-            "eingangsnummer": p.receipt_number, "formular": p.form.title, "daten": p.data, "pruefsumme": p.data_hash,
-        }))
-        .map_err(|e| Failure::new(e.to_string()))?;
-        let total: usize = p.files.iter().map(|f| f.bytes.len()).sum::<usize>() + p.receipt_pdf.len() + data.len();
-        let fits = total <= t.max_mb as usize * 1024 * 1024;
-        let mut body = format!(
-            "Neuer Antrag: {}\nEingangsnummer: {}\nBehörde: {}\n\n",
-            p.form.title, p.receipt_number, p.authority.name
-        );
-        let pdf_name = format!("{}.pdf", p.receipt_number);
-        let data_name = format!("{}.json", p.receipt_number);
-        let mut files = Vec::new();
-        if fits {
-            body.push_str("Im Anhang: die Eingangsbestätigung (PDF), die Antragsdaten (JSON) und die Anlagen.\n");
-            files.push(MailFile { name: &pdf_name, content_type: "application/pdf", bytes: &p.receipt_pdf });
-            files.push(MailFile { name: &data_name, content_type: "application/json", bytes: &data });
-            for f in &p.files {
-                files.push(MailFile { name: &f.name, content_type: &f.content_type, bytes: &f.bytes });
-            }
-        } else {
-            body.push_str(&format!(
-                "Die Unterlagen sind mit {} MB zu groß für eine E-Mail (Grenze {} MB).\n\
-                 Sie finden den Antrag mit allen Anlagen hier (Anmeldung erforderlich):\n{}\n",
-                total.div_ceil(1024 * 1024),
-                t.max_mb,
-                links.back_office
-            ));
-        }
-        body.push_str(&format!("\nIm Portal: {}\n", links.back_office));
-        let mail =
-            EmailMessage {
-                to: t.to.clone(), subject: format!("Antrag {} – {}", p.receipt_number, p.form.title), body
-            };
-        let message_id = format!("<{}@amtsweg>", p.idempotency_key);
-        mailer.send_with_files(&mail, &files, &message_id).await.map_err(|e| Failure::new(e.to_string()))?;
-        Ok(format!("E-Mail an {}", t.to))
     }
 
     /// Runs the worker until the process ends: claims every `every`, and right away
@@ -368,6 +335,56 @@ impl<S: Source> Worker<S> {
             }
         })
     }
+}
+
+/// E-mail to the office: the receipt, the data and the files attached — or, above
+/// the target's size cap, a link to the application in the back office instead.
+///
+/// # Errors
+/// When no mail transport is configured or the server refuses.
+pub async fn email_office(
+    mailer: Option<&Mailer>,
+    t: &EmailTarget,
+    p: &Package,
+    links: &Links,
+) -> Result<String, Failure> {
+    let mailer =
+        mailer.ok_or_else(|| Failure::permanent("Es ist kein E-Mail-Versand eingerichtet ([mail] transport)."))?;
+    let data = serde_json::to_vec_pretty(&serde_json::json!({
+        "eingangsnummer": p.receipt_number, "formular": p.form.title, "daten": p.data, "pruefsumme": p.data_hash,
+    }))
+    .map_err(|e| Failure::new(e.to_string()))?;
+    let total: usize = p.files.iter().map(|f| f.bytes.len()).sum::<usize>() + p.receipt_pdf.len() + data.len();
+    let fits = total <= t.max_mb as usize * 1024 * 1024;
+    let mut body = format!(
+        "Neuer Antrag: {}\nEingangsnummer: {}\nBehörde: {}\n\n",
+        p.form.title, p.receipt_number, p.authority.name
+    );
+    let pdf_name = format!("{}.pdf", p.receipt_number);
+    let data_name = format!("{}.json", p.receipt_number);
+    let mut files = Vec::new();
+    if fits {
+        body.push_str("Im Anhang: die Eingangsbestätigung (PDF), die Antragsdaten (JSON) und die Anlagen.\n");
+        files.push(MailFile { name: &pdf_name, content_type: "application/pdf", bytes: &p.receipt_pdf });
+        files.push(MailFile { name: &data_name, content_type: "application/json", bytes: &data });
+        for f in &p.files {
+            files.push(MailFile { name: &f.name, content_type: &f.content_type, bytes: &f.bytes });
+        }
+    } else {
+        body.push_str(&format!(
+            "Die Unterlagen sind mit {} MB zu groß für eine E-Mail (Grenze {} MB).\n\
+             Sie finden den Antrag mit allen Anlagen hier (Anmeldung erforderlich):\n{}\n",
+            total.div_ceil(1024 * 1024),
+            t.max_mb,
+            links.back_office
+        ));
+    }
+    body.push_str(&format!("\nIm Portal: {}\n", links.back_office));
+    let mail =
+        EmailMessage { to: t.to.clone(), subject: format!("Antrag {} – {}", p.receipt_number, p.form.title), body };
+    let message_id = format!("<{}@amtsweg>", p.idempotency_key);
+    mailer.send_with_files(&mail, &files, &message_id).await.map_err(|e| Failure::new(e.to_string()))?;
+    Ok(format!("E-Mail an {}", t.to))
 }
 
 /// The JSON a webhook receives.
@@ -443,7 +460,10 @@ pub(crate) async fn http_outcome(resp: reqwest::Response) -> Result<String, Fail
         .map(|s| Duration::from_secs(s.min(24 * 3600)));
     let text = resp.text().await.unwrap_or_default();
     let excerpt: String = text.chars().take(200).collect();
-    Err(Failure { message: format!("HTTP {}: {}", status.as_u16(), excerpt.trim()), retry_after })
+    // Timeouts, conflicts of the moment, rate limits and server errors pass; any other
+    // refusal (bad request, wrong credentials, gone) needs a person.
+    let permanent = status.is_client_error() && !matches!(status.as_u16(), 408 | 409 | 425 | 429);
+    Err(Failure { message: format!("HTTP {}: {}", status.as_u16(), excerpt.trim()), retry_after, permanent })
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {

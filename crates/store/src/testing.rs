@@ -21,6 +21,16 @@ pub struct TestStore {
 }
 
 impl TestStore {
+    /// The PostgreSQL connection URL of this test database (None for SQLite), for
+    /// tests that start the real binary on it.
+    #[must_use]
+    pub fn postgres_url(&self) -> Option<String> {
+        self.pg_admin.as_ref().map(|(admin_url, db)| match admin_url.rsplit_once('/') {
+            Some((base, _)) => format!("{base}/{db}"),
+            None => format!("{admin_url}/{db}"),
+        })
+    }
+
     /// Closes the store and drops a PostgreSQL test database.
     pub async fn cleanup(self) {
         self.store.close().await;

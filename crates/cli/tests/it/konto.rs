@@ -455,6 +455,7 @@ async fn a_canary_never_appears_in_the_database_or_the_object_store() {
         eprintln!("backend: {}", t.name);
         let objects = tempfile::tempdir().unwrap();
         amtsweg::seed::apply(&t.store, &amtsweg::seed::parse(amtsweg::seed::DEMO).unwrap()).await.unwrap();
+        amtsweg::staff::seed_demo(&t.store).await.unwrap();
         let config = amtsweg_web::WebConfig {
             objects_dir: Some(objects.path().to_owned()),
             ..amtsweg_web::WebConfig::default()
@@ -526,6 +527,48 @@ async fn a_canary_never_appears_in_the_database_or_the_object_store() {
         assert_eq!(r.status, 303, "{}", r.body);
         let receipt = get(&app, &mut jar, r.location()).await;
         assert!(receipt.body.contains(CANARY), "the receipt reads back");
+        // Case work: a question, a note and a connector's secret carry the canary too.
+        let submission = app.store.store.submissions_of_citizen(id).await.unwrap().remove(0).id;
+        let mut staff = crate::verwaltung::sign_in(&app, "sachbearbeitung@moorbrueck.example").await;
+        let page = get(&app, &mut staff, &format!("/verwaltung/antraege/{submission}")).await;
+        let staff_csrf = hidden(&page.body, "csrf");
+        let r = app
+            .post_multipart(
+                &format!("/verwaltung/antraege/{submission}/stand"),
+                &[("csrf", staff_csrf.as_str()), ("stand", "rueckfrage"), ("text", &format!("Frage {CANARY}"))],
+                ("anhang", &format!("{CANARY}-bescheid.pdf"), format!("%PDF-1.7 {CANARY}").as_bytes()),
+                &staff.header(),
+            )
+            .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let r = post(
+            &app,
+            &mut staff,
+            &format!("/verwaltung/antraege/{submission}/notiz"),
+            &format!("csrf={staff_csrf}&notiz=Notiz+{CANARY}"),
+        )
+        .await;
+        assert_eq!(r.status, 303);
+        let sealed = amtsweg_web::handoff::seal_config(
+            &app.state,
+            town,
+            &format!(r#"{{"url":"https://fv.example/{CANARY}","secret":"{CANARY}{CANARY}{CANARY}"}}"#),
+        )
+        .await
+        .unwrap();
+        let mut tx = app.store.store.begin().await.unwrap();
+        tx.insert_connector(&amtsweg_store::handoff::NewConnector {
+            authority_id: town,
+            form_id: None,
+            kind: "webhook",
+            name: "Fachverfahren",
+            config: &sealed,
+        })
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        let mine = get(&app, &mut jar, &format!("/konto/antraege/{submission}")).await;
+        assert!(mine.body.contains(&format!("Frage {CANARY}")), "the question reads back");
         // Nothing of it at rest.
         let mut files: Vec<std::path::PathBuf> = Vec::new();
         let mut dirs = vec![objects.path().to_owned()];
@@ -549,6 +592,8 @@ async fn a_canary_never_appears_in_the_database_or_the_object_store() {
                 ("submissions", "data"),
                 ("submission_files", "file_name"),
                 ("outbox", "payload"),
+                ("submission_events", "body"),
+                ("connectors", "config"),
             ] {
                 let n = amtsweg_store::testing::count_containing(&app.store.store, table, column, CANARY).await;
                 assert_eq!(n, 0, "{table}.{column}");

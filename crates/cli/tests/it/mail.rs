@@ -225,3 +225,64 @@ async fn the_outbox_delivers_over_smtp_and_retries_when_the_server_is_down() {
             .all(|m| m.contains("To: rita@moorbrueck.example") && m.contains("Subject: Einladung in die Verwaltung"))
     );
 }
+
+/// The e-mail connector hands a submission to an office's mailbox: receipt PDF,
+/// data and files attached with a stable Message-ID; above the size cap only a link
+/// to the back office goes out.
+#[tokio::test]
+async fn submissions_reach_the_office_mailbox_with_a_size_cap() {
+    let Some(sink) = start_sink() else { return };
+    use amtsweg_handoff::deliver::{EmailTarget, Links, email_office};
+    use amtsweg_handoff::package::{Package, PackageAuthority, PackageFile, PackageForm};
+    let package = |file_bytes: usize| Package {
+        submission_id: 7,
+        receipt_number: "MOO-2026-000007".into(),
+        submitted_at_ms: 1_795_000_000_000,
+        authority: PackageAuthority {
+            id: 1,
+            slug: "moorbrueck".into(),
+            name: "Stadt Moorbrück".into(),
+            ags: None,
+            ars: "033580017017".into(),
+        },
+        form: PackageForm {
+            id: 1,
+            slug: "osterfeuer".into(),
+            version: 1,
+            title: "Osterfeuer anzeigen".into(),
+            leika: "99106010000000".into(),
+            leistung_name: "Osterfeuer".into(),
+        },
+        data: serde_json::json!({"name": "Erika Mustermann"}),
+        data_hash: "ab".repeat(32),
+        receipt_pdf: b"%PDF-1.7 Eingangsbestaetigung".to_vec(),
+        files: vec![PackageFile {
+            id: 1,
+            field: "lageplan".into(),
+            name: "lageplan.pdf".into(),
+            content_type: "application/pdf".into(),
+            sha256: String::new(),
+            bytes: [b"%PDF-1.4 ".as_slice(), &vec![b'x'; file_bytes]].concat(),
+        }],
+        idempotency_key: format!("amtsweg-1-7-{file_bytes}"),
+    };
+    let links = Links { back_office: "https://portal.example/verwaltung/antraege/7".into(), ..Links::default() };
+    let target = EmailTarget { to: "ordnungsamt@moorbrueck.example".into(), max_mb: 1 };
+    let mailer = smtp(sink.port);
+    email_office(Some(&mailer), &target, &package(1000), &links).await.unwrap();
+    email_office(Some(&mailer), &target, &package(1_200_000), &links).await.unwrap();
+    let refused = email_office(None, &target, &package(10), &links).await.unwrap_err();
+    assert!(refused.permanent && refused.message.contains("kein E-Mail-Versand"));
+
+    let new = sink.dir.path().join("maildir").join("new");
+    let mails: Vec<String> =
+        std::fs::read_dir(&new).unwrap().map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap()).collect();
+    assert_eq!(mails.len(), 2);
+    let small = mails.iter().find(|m| m.contains("amtsweg-1-7-1000@amtsweg")).expect("stable Message-ID");
+    assert!(small.contains("To: ordnungsamt@moorbrueck.example"));
+    assert!(small.contains("MOO-2026-000007.pdf") && small.contains("MOO-2026-000007.json"));
+    assert!(small.contains("lageplan.pdf"));
+    let big = mails.iter().find(|m| m.contains("amtsweg-1-7-1200000@amtsweg")).unwrap();
+    assert!(!big.contains("filename=\"lageplan.pdf\""), "too big: no attachments");
+    assert!(big.contains("https://portal.example/verwaltung/antraege/7"), "a link instead");
+}

@@ -19,6 +19,7 @@ mod mail;
 mod oidc;
 mod pages;
 mod place_routing;
+mod reliability;
 mod search;
 mod security;
 mod standorte;
