@@ -632,6 +632,54 @@ if (process.argv.includes("--bundid")) {
   }
 }
 
+// Case work (after the application journeys above left submissions): the inbox, a
+// submission, its error state, and the authority's interfaces page.
+let caseStates = 0;
+{
+  const wctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, javaScriptEnabled: false });
+  const w = await wctx.newPage();
+  await w.goto(base + "/verwaltung/anmelden");
+  await w.fill("#email", "sachbearbeitung@moorbrueck.example");
+  await w.fill("#password", DEMO_PASSWORD);
+  await Promise.all([w.waitForURL(/\/verwaltung\/$/), w.click("button[type=submit]")]);
+  await w.goto(base + "/verwaltung/antraege/?stand=alle");
+  await audit(w, "Anträge"); caseStates++;
+  const first = w.locator("table.data tbody a").first();
+  if ((await first.count()) !== 1) fail("the inbox lists no submission");
+  else {
+    await Promise.all([w.waitForURL(/\/verwaltung\/antraege\/\d+/), first.click()]);
+    await audit(w, "Antrag (Sachbearbeitung)"); caseStates++;
+    if ((await w.locator("#feld-stand").count()) === 1) {
+      await w.selectOption("#feld-stand", "rueckfrage");
+      await w.click("form[action$='/stand'] button[type=submit]");
+      if (!(await w.isVisible(".error-summary"))) fail("status change error summary not shown");
+      await audit(w, "Antrag: Rückfrage ohne Text (Fehler)"); caseStates++;
+    }
+  }
+  await wctx.close();
+  const sctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const s = await sctx.newPage();
+  await s.goto(base + "/verwaltung/anmelden");
+  await s.fill("#email", "admin@moorbrueck.example");
+  await s.fill("#password", DEMO_PASSWORD);
+  await Promise.all([s.waitForURL(/\/verwaltung\/anmelden\/code/), s.click("button[type=submit]")]);
+  await s.fill("#code", totp("KRSXG5CTMVRXEZLUKN2XAZLSKNSWG4TF"));
+  await Promise.all([s.waitForURL(/\/verwaltung\/$/), s.click("button[type=submit]")]);
+  await s.goto(base + "/verwaltung/behoerden/moorbrueck/schnittstellen/");
+  await audit(s, "Schnittstellen"); caseStates++;
+  await s.fill("#name", "Fachverfahren");
+  await s.selectOption("#art", "webhook");
+  await s.fill("#webhook_url", "http://fachverfahren.example/eingang");
+  await s.click("form[action$='/verbindungen'] button[type=submit]");
+  if (!(await s.isVisible(".error-summary"))) fail("connector error summary not shown");
+  await audit(s, "Schnittstellen (Fehler)"); caseStates++;
+  await s.fill("#client-name", "Wahlamt");
+  await s.click("form[action$='/zugaenge'] button[type=submit]");
+  if (!(await s.isVisible("#neuer-zugang"))) fail("new API client not shown");
+  await audit(s, "Schnittstellen: neuer Zugang"); caseStates++;
+  await sctx.close();
+}
+
 await browser.close();
-console.log(`${pages.length * 2 + 2} portal page checks, 60 back-office page states, 15 account page states, ${applicationStates} application page states, ${failures.length} failures`);
+console.log(`${pages.length * 2 + 2} portal page checks, 60 back-office page states, ${caseStates} case-work page states, 15 account page states, ${applicationStates} application page states, ${failures.length} failures`);
 if (failures.length) process.exit(1);

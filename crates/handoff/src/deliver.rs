@@ -237,7 +237,8 @@ impl<S: Source> Worker<S> {
     }
 
     /// Claims what is due and delivers it; waits for these deliveries to finish.
-    /// Returns how many were delivered.
+    /// Returns how many were delivered. (For tests and one-off runs; the running
+    /// worker dispatches without waiting, see [`Self::spawn`].)
     ///
     /// # Errors
     /// On store errors (delivery errors are recorded on the rows).
@@ -326,7 +327,7 @@ impl<S: Source> Worker<S> {
     pub fn spawn(self, every: Duration) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
             loop {
-                match self.run_once().await {
+                match self.dispatch().await {
                     Ok(n) if n > 0 => continue,
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "delivery worker: store error"),
@@ -334,6 +335,32 @@ impl<S: Source> Worker<S> {
                 tokio::time::sleep(every).await;
             }
         })
+    }
+
+    /// Claims as many due rows as deliveries may be in flight and starts each on its
+    /// own, without waiting: a receiver that hangs until the timeout holds one permit,
+    /// while other receivers' deliveries keep being claimed and sent. Claimed rows are
+    /// leased, so nothing in flight is taken twice. Returns how many were started.
+    async fn dispatch(&self) -> amtsweg_store::Result<usize> {
+        let free = self.in_flight.available_permits();
+        if free == 0 {
+            return Ok(0);
+        }
+        let lease = i64::try_from(self.policy.lease.as_millis()).unwrap_or(i64::MAX);
+        let rows = self.store.claim_deliveries(free as u64, lease).await?;
+        let started = rows.len();
+        for row in rows {
+            // Only this loop takes permits, so the ones counted above are there.
+            let Ok(permit) = self.in_flight.clone().acquire_owned().await else { break };
+            let w = self.clone();
+            tokio::spawn(async move {
+                if let Err(e) = w.attempt(&row).await {
+                    tracing::warn!(delivery = row.id, error = %e, "delivery worker: store error");
+                }
+                drop(permit);
+            });
+        }
+        Ok(started)
     }
 }
 
