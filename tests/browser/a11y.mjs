@@ -636,7 +636,7 @@ if (process.argv.includes("--bundid")) {
 // submission, its error state, and the authority's interfaces page.
 let caseStates = 0;
 {
-  const wctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, javaScriptEnabled: false });
+  const wctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const w = await wctx.newPage();
   await w.goto(base + "/verwaltung/anmelden");
   await w.fill("#email", "sachbearbeitung@moorbrueck.example");
