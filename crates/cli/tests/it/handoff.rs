@@ -433,3 +433,85 @@ async fn a_webhook_receives_each_submission_once_in_effect() {
         receiver.abort();
     });
 }
+
+/// An xdomea connector for one form, set up in the back office: the worker writes the
+/// submission as a Vorgang ZIP into the DMS import folder (once, even when resent), the
+/// message validates against the official schema, and another form's connector is not
+/// used for it.
+#[tokio::test]
+async fn an_xdomea_folder_receives_the_vorgang_once() {
+    on_each_backend!(|app| {
+        let folder = tempfile::tempdir().unwrap();
+        let mut admin = sign_in(app, ADMIN).await;
+        let page = get(app, &mut admin, "/verwaltung/behoerden/moorbrueck/schnittstellen/").await;
+        let csrf = hidden(&page.body, "csrf");
+        let town = app.authority_id("moorbrueck").await;
+        let form_id = |slug: &str| app.state.catalogue().form(town, slug).unwrap().form_id;
+        let path = "/verwaltung/behoerden/moorbrueck/schnittstellen/verbindungen";
+        let r = post(
+            app,
+            &mut admin,
+            path,
+            &format!("csrf={csrf}&name=DMS&art=xdomea&formular={}&xdomea_directory=relativ", form_id("briefwahl")),
+        )
+        .await;
+        assert_eq!(r.status, 422, "a relative folder is refused");
+        let body = format!(
+            "csrf={csrf}&name=DMS&art=xdomea&formular={}&xdomea_directory={}",
+            form_id("briefwahl"),
+            enc(folder.path().to_str().unwrap())
+        );
+        assert_eq!(post(app, &mut admin, path, &body).await.status, 303);
+        let other = format!(
+            "csrf={csrf}&name=Feuerwehr&art=webhook&formular={}&webhook_url={}&webhook_secret={SECRET}",
+            form_id("osterfeuer"),
+            enc("https://feuerwehr.example/eingang")
+        );
+        assert_eq!(post(app, &mut admin, path, &other).await.status, 303);
+
+        let (_, id, receipt) = applied(app, "xdomea.citizen@example.org").await;
+        let deliveries = app.store.store.deliveries_of(town, id).await.unwrap();
+        assert_eq!(deliveries.len(), 1, "only the connector of this form");
+        let worker = Worker::new(app.store.store.clone(), PortalSource(app.state.clone()), None, policy(3)).unwrap();
+        let store = app.store.store.clone();
+        run_until(&worker, async || store.deliveries_of(town, id).await.unwrap()[0].status == "delivered").await;
+        // Sent again by a person: the same file, not a second one.
+        let mut tx = app.store.store.begin().await.unwrap();
+        tx.resend_delivery(town, deliveries[0].id).await.unwrap();
+        tx.commit().await.unwrap();
+        run_until(&worker, async || store.deliveries_of(town, id).await.unwrap()[0].status == "delivered").await;
+        let zips: Vec<_> = std::fs::read_dir(folder.path()).unwrap().map(|e| e.unwrap().path()).collect();
+        assert_eq!(zips.len(), 1, "{zips:?}");
+        assert!(zips[0].to_str().unwrap().ends_with("_FVDaten.SGOAblegen.0605.zip"));
+        let mut archive = zip::ZipArchive::new(std::fs::File::open(&zips[0]).unwrap()).unwrap();
+        let mut xml = String::new();
+        let mut pdfs = 0;
+        for i in 0..archive.len() {
+            let mut f = archive.by_index(i).unwrap();
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut f, &mut bytes).unwrap();
+            if f.name().unwrap().ends_with(".xml") {
+                xml = String::from_utf8(bytes).unwrap();
+            } else if bytes.starts_with(b"%PDF-") {
+                pdfs += 1;
+            }
+        }
+        assert!(xml.contains(&receipt), "the Vorgang names the receipt number");
+        assert_eq!(pdfs, 1, "the receipt PDF is a document");
+        let xsd = std::env::var_os("AMTSWEG_CONFORMANCE_DIR")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance"))
+            .join("xdomea/xsd/xdomea_3.0.0/xdomea.xsd");
+        if xsd.is_file() {
+            let file = folder.path().join("message.xml.check");
+            std::fs::write(&file, &xml).unwrap();
+            let out = std::process::Command::new("xmllint")
+                .args(["--noout", "--schema", xsd.to_str().unwrap(), file.to_str().unwrap()])
+                .output()
+                .expect("xmllint (libxml2-utils)");
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        } else {
+            eprintln!("SKIPPED xdomea schema check: {} not found", xsd.display());
+        }
+    });
+}

@@ -390,7 +390,7 @@ pub(crate) async fn receipt(
     let url = receipt_url(&j, &token);
     let ctx = context! {
         title => "Antrag eingegangen", receipt_number => &s.receipt_number, submitted => when(s.submitted_at),
-        status => &s.status, hash => &s.data_hash, sections, computed, files,
+        status => j.form.workflow().label(&s.status, &s.sub_status), hash => &s.data_hash, sections, computed, files,
         pdf => format!("{url}/quittung.pdf"), authority_name => &j.authority.name,
         in_account => s.citizen_id.is_some(),
         ..base(&state, &j, &headers, &url, "Antrag eingegangen")

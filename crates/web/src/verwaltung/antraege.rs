@@ -29,6 +29,25 @@ fn case_authorities(state: &AppState, staff: &StaffContext) -> Vec<i64> {
     staff.perms.case_authority_ids().unwrap_or_else(|| state.catalogue().authorities.iter().map(|a| a.id).collect())
 }
 
+/// Records a look at (or a change of) a submission in the audit log.
+async fn audit_case(
+    state: &AppState,
+    staff: &StaffContext,
+    case: &Case,
+    action: &str,
+    target: &str,
+) -> Result<(), AppError> {
+    audit(
+        state,
+        &staff.actor(),
+        Some(case.row.authority_id),
+        action,
+        &format!("submission:{}{target}", case.row.id),
+        "success",
+    )
+    .await
+}
+
 fn actor(staff: &StaffContext) -> Actor {
     Actor { name: staff.user.display_name.clone(), audit: staff.actor() }
 }
@@ -308,15 +327,7 @@ pub async fn detail(
     Query(n): Query<Notice>,
 ) -> Result<Response, AppError> {
     let case = case_for(&state, &staff, id).await?;
-    audit(
-        &state,
-        &staff.actor(),
-        Some(case.row.authority_id),
-        "submission.view",
-        &format!("submission:{id}"),
-        "success",
-    )
-    .await?;
+    audit_case(&state, &staff, &case, "submission.view", "").await?;
     render_case(&state, &staff, &case, None, &Typed::default(), notice_text(&n.hinweis)).await
 }
 
@@ -326,15 +337,7 @@ pub async fn pdf(
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
     let case = case_for(&state, &staff, id).await?;
-    audit(
-        &state,
-        &staff.actor(),
-        Some(case.row.authority_id),
-        "submission.receipt",
-        &format!("submission:{id}"),
-        "success",
-    )
-    .await?;
+    audit_case(&state, &staff, &case, "submission.receipt", "").await?;
     pdf_response(&state, &case.authority, &case.form, &case.row).await
 }
 
@@ -348,15 +351,7 @@ pub async fn file(
     let f = state.store.submission_files(id).await?.into_iter().nth(index).ok_or(AppError::NotFound)?;
     let bytes = crate::antrag::read_file(&state, case.row.authority_id, &f.object_key).await?;
     let name = crate::antrag::open_file_name(&state, case.row.authority_id, &f.file_name).await;
-    audit(
-        &state,
-        &staff.actor(),
-        Some(case.row.authority_id),
-        "submission.file",
-        &format!("submission:{id}/file:{}", f.id),
-        "success",
-    )
-    .await?;
+    audit_case(&state, &staff, &case, "submission.file", &format!("/file:{}", f.id)).await?;
     Ok(crate::download::attachment(bytes, &name, &f.content_type))
 }
 
@@ -551,8 +546,7 @@ pub async fn assign(
     };
     tx.add_event(id, &e).await?;
     tx.commit().await?;
-    audit(&state, &staff.actor(), Some(authority_id), "submission.assign", &format!("submission:{id}"), "success")
-        .await?;
+    audit_case(&state, &staff, &case, "submission.assign", "").await?;
     Ok(Redirect::to(&format!("/verwaltung/antraege/{id}?hinweis=zuweisung")).into_response())
 }
 
