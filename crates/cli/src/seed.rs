@@ -276,6 +276,31 @@ pub fn blaue_karte_file() -> Option<std::path::PathBuf> {
 ///
 /// # Errors
 /// When the file cannot be read or imported, or on store errors.
+/// The one-page Briefwahl form (submitted directly, no check page) that the
+/// submission benchmark and its tests publish for an authority.
+pub const ONE_PAGE_BRIEFWAHL: &str = include_str!("../demo/forms/briefwahl-schnell.json");
+
+/// Publishes the one-page Briefwahl form for `authority` (linked to its Briefwahl
+/// service when it has one); returns the form's address. Idempotent.
+///
+/// # Errors
+/// Unknown authority, store errors.
+pub async fn publish_one_page_briefwahl(store: &Store, authority: &str) -> anyhow::Result<String> {
+    let a = store.authority_by_slug(authority).await?.ok_or_else(|| anyhow!("unknown authority {authority}"))?;
+    let slug = Slug::parse("briefwahl-schnell")?;
+    let path = format!("/o/{authority}/antrag/{slug}/");
+    if store.form_by_slug(a.id, slug.as_str()).await?.is_some() {
+        return Ok(path);
+    }
+    let form: amtsweg_forms::Form = serde_json::from_str(ONE_PAGE_BRIEFWAHL)?;
+    let leistung = store.leistung(a.id, "briefwahl").await?.map(|l| l.id);
+    let mut tx = store.begin().await?;
+    let id = tx.create_form(a.id, &slug, leistung, &form, None).await?;
+    tx.publish_form(a.id, id, 1, None).await?;
+    tx.commit().await?;
+    Ok(path)
+}
+
 pub async fn import_published_form(store: &Store, file: &std::path::Path) -> anyhow::Result<String> {
     let xml = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
     let imported = amtsweg_xdf::import(&xml).map_err(|e| anyhow!("{}: {e}", file.display()))?;

@@ -595,6 +595,18 @@ pub fn findings(form: &Form) -> Vec<Finding> {
     c.index();
     c.items();
     c.computed_and_rules();
+    if form.direct_submit {
+        let has_file = form.steps.iter().flat_map(|s| &s.items).any(|i| match i {
+            Item::Field(f) => matches!(f.kind, Kind::File { .. }),
+            Item::Group(g) => g.fields.iter().any(|f| matches!(f.kind, Kind::File { .. })),
+        });
+        if form.steps.len() != 1 || has_file {
+            c.push(
+                Target::Form,
+                "Direkt absenden geht nur bei Formularen mit einer Seite und ohne Datei-Uploads.".into(),
+            );
+        }
+    }
     if let Some(w) = &form.workflow {
         for m in w.problems() {
             c.push(Target::Form, m);
@@ -639,6 +651,7 @@ mod tests {
             steps: vec![Step { id: "eins".into(), title: "Eins".into(), items, visible_if: None }],
             computed: Vec::new(),
             rules: Vec::new(),
+            direct_submit: false,
             workflow: None,
         }
     }
@@ -791,6 +804,19 @@ mod tests {
         assert!(has(&f, "Regel 1: „Feld t“ ist kein Datumsfeld"));
         assert!(has(&f, "Regel 1: das Feld „nirgends“") && has(&f, "Regel 1 hat keine Meldung"));
         assert!(has(&f, "Regel 2: „Feld t“ ist kein Datumsfeld"));
+    }
+
+    #[test]
+    fn direct_submission_needs_one_page_without_uploads() {
+        let mut f = form(vec![Item::Field(field("name", Kind::Text { max_len: 200 }))]);
+        f.direct_submit = true;
+        assert!(check(&f).is_empty(), "{:?}", check(&f));
+        let mut upload = f.clone();
+        upload.steps[0].items.push(Item::Field(field("plan", Kind::File { accept: vec![], max_bytes: 0 })));
+        assert!(check(&upload).iter().any(|m| m.contains("Direkt absenden")));
+        let mut two = f.clone();
+        two.steps.push(Step { id: "zwei".into(), title: "Zwei".into(), items: vec![], visible_if: None });
+        assert!(check(&two).iter().any(|m| m.contains("Direkt absenden")));
     }
 
     #[test]

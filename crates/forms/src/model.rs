@@ -17,6 +17,10 @@ pub struct Form {
     /// Rules across fields (end after start, age limits).
     #[serde(default)]
     pub rules: Vec<Rule>,
+    /// One page that is submitted directly (no check page): for short mass
+    /// procedures like postal votes. Only for one-step forms without file uploads.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub direct_submit: bool,
     /// The processing states for the back office; `None`: the default workflow.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workflow: Option<crate::workflow::Workflow>,

@@ -415,6 +415,7 @@ impl Ctx<'_> {
             steps,
             computed: Vec::new(),
             rules: Vec::new(),
+            direct_submit: false,
             workflow: None,
         })
     }

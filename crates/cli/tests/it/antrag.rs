@@ -558,3 +558,42 @@ async fn a_form_adopted_from_the_library_sends_submissions_to_the_adopter() {
         }
     });
 }
+
+/// A one-page form with direct submission: the complete page is one POST and one
+/// commit straight to the receipt (no draft is kept); an incomplete page shows its
+/// errors like any step and the answers wait in a draft; the same POST again shows
+/// the same receipt.
+#[tokio::test]
+async fn a_one_page_form_submits_directly() {
+    on_each_backend!(|app| {
+        let path = amtsweg::seed::publish_one_page_briefwahl(&app.store.store, "moorbrueck").await.unwrap();
+        amtsweg_web::sync::refresh(&app.state).await.unwrap();
+        let mut jar = Jar::default();
+        let page = start(app, &mut jar, &path).await;
+        assert!(page.body.contains("value=\"absenden\">Antrag absenden"), "{}", page.body);
+        let answers = "f.vorname=Erika&f.familienname=Schnell&f.geburtsdatum=12.03.1980&f.strasse=Am+Markt+1&f.plz=29391&f.ort=Moorbr%C3%BCck&f.wahlbezirk=12&f.versand=wohnung&f.versicherung=ja";
+        // Incomplete: errors on the page, nothing submitted, a draft keeps the answers.
+        let r = post(app, &mut jar, &path, &format!("{}&aktion=absenden&f.vorname=Erika", first_fields(&page))).await;
+        assert_eq!(r.status, 422, "{}", r.body);
+        assert!(r.body.contains("error-summary") && r.body.contains("value=\"Erika\""));
+        let town = app.authority_id("moorbrueck").await;
+        assert_eq!(app.store.store.count_submissions(town).await.unwrap(), 0);
+
+        let mut fresh = Jar::default();
+        let page = start(app, &mut fresh, &path).await;
+        let body = format!("{}&aktion=absenden&{answers}", first_fields(&page));
+        let r = post(app, &mut fresh, &path, &body).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let receipt = r.location().to_owned();
+        assert!(receipt.starts_with(&format!("{path}eingang/")), "{receipt}");
+        let token = receipt.rsplit('/').next().unwrap();
+        assert!(app.store.store.application_draft(token).await.unwrap().is_none(), "no draft was kept");
+        let shown = get(app, &mut fresh, &receipt).await;
+        assert!(shown.body.contains(&format!("MOO-{}-000001", year())) && shown.body.contains("Schnell"));
+        let again = post(app, &mut fresh, &path, &body).await;
+        assert_eq!(again.location(), receipt, "the same token again: the same receipt");
+        assert_eq!(app.store.store.count_submissions(town).await.unwrap(), 1);
+        // Not to someone else's browser.
+        assert_eq!(app.get_with(&receipt, "localhost", None).await.status, 404);
+    });
+}

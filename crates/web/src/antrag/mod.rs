@@ -392,7 +392,7 @@ fn render_step(state: &AppState, j: &Journey, headers: &HeaderMap, p: &StepPage<
     let ctx = context! {
         title, step => context! { id => &p.step.id, title => &p.step.title }, items, errors, number, total => steps.len(),
         has_back => prev.is_some() || number > 1, action => &p.action, token => &p.token, csrf => &p.csrf,
-        multipart, back_to_check => p.back_to_check, computed,
+        multipart, back_to_check => p.back_to_check, computed, direct => j.form.direct_submit,
         signed_in => j.citizen.is_some(),
         trust_label => j.trust_needed().label(),
         ..base(state, j, headers, &p.action, &p.step.title)
@@ -448,9 +448,17 @@ pub(crate) async fn first_post(
             return Err(AppError::Forbidden);
         }
         j.use_version(&state, version).await?;
-        let (answers, _) = prefill(&state, &j).await?;
-        let sealed = seal_answers(&state, j.authority.id, &answers).await?;
+        let (answers, locked) = prefill(&state, &j).await?;
         let owner = j.citizen.as_ref().map(|c| c.citizen.id);
+        let browser_hash = if owner.is_some() { String::new() } else { session::hash_token(&browser) };
+        if j.form.direct_submit
+            && posted.get("aktion") == Some("absenden")
+            && let Some(r) =
+                direct_submit(&state, &j, &first_step, &nonce, &answers, &locked, owner, &browser_hash, &posted).await?
+        {
+            return Ok(r);
+        }
+        let sealed = seal_answers(&state, j.authority.id, &answers).await?;
         let draft_csrf = session::random_token();
         let mut tx = state.store.begin().await?;
         tx.create_application_draft(&NewDraft {
@@ -459,7 +467,7 @@ pub(crate) async fn first_post(
             form_id: j.published.form_id,
             form_version: version,
             citizen_id: owner,
-            browser_hash: &if owner.is_some() { String::new() } else { session::hash_token(&browser) },
+            browser_hash: &browser_hash,
             csrf: &draft_csrf,
             answers: &sealed,
             step: &first_step.id,
@@ -480,6 +488,44 @@ pub(crate) async fn first_post(
         return Err(AppError::Forbidden);
     }
     handle_step(&state, &mut j, &headers, d, &first_step.id, posted).await
+}
+
+/// A one-page form sent complete and valid is submitted right away, without a draft:
+/// one commit for the whole application (postal votes at rush hour). Anything else —
+/// an error, a file, a row added — returns `None` and takes the usual way through a
+/// draft, which shows the errors and keeps the answers.
+#[allow(clippy::too_many_arguments)]
+async fn direct_submit(
+    state: &AppState,
+    j: &Journey,
+    step: &amtsweg_forms::Step,
+    token: &str,
+    prefilled: &Answers,
+    locked: &std::collections::BTreeSet<String>,
+    owner: Option<i64>,
+    browser_hash: &str,
+    posted: &upload::Posted,
+) -> Result<Option<Response>, AppError> {
+    if j.form.steps.len() != 1 || !posted.files.is_empty() || !posted.problems.is_empty() {
+        return Ok(None);
+    }
+    let read = fields::read_step(&j.form, step, prefilled, &posted.pairs, RESERVED);
+    if !read.foreign.is_empty() {
+        return Ok(None);
+    }
+    let mut answers = fields::without_empty(read.answers);
+    for id in locked {
+        if let Some(v) = prefilled.get(id) {
+            answers.insert(id.clone(), v.clone());
+        }
+    }
+    let answers = amtsweg_forms::keep_asked(&j.form, &answers);
+    if !submit::all_problems(state, &j.form, &answers, &[]).is_empty() {
+        return Ok(None);
+    }
+    let owner = submit::Owner { citizen_id: owner, browser_hash: browser_hash.to_owned() };
+    // No check page, so no "send me a copy" choice: the confirmation carries no answers.
+    submit::store_submission(state, j, token, &owner, &answers, &[], &[], false).await.map(Some)
 }
 
 #[derive(Debug, serde::Deserialize, Default)]

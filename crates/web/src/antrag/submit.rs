@@ -91,7 +91,12 @@ fn step_of<'f>(form: &'f Form, path: &str) -> Option<&'f Step> {
     })
 }
 
-fn all_problems(state: &AppState, form: &Form, answers: &Answers, files: &[FileInfo]) -> Vec<(String, String)> {
+pub(crate) fn all_problems(
+    state: &AppState,
+    form: &Form,
+    answers: &Answers,
+    files: &[FileInfo],
+) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> =
         amtsweg_forms::validate(form, None, answers, today()).into_iter().map(|p| (p.path, p.message)).collect();
     out.extend(server_checks(state, form, None, answers, files));
@@ -234,11 +239,37 @@ pub(crate) async fn submit(
         return render_check(&state, &j, &headers, &d, &answers, &files).await;
     }
     let stored_files = state.store.application_draft_files(&d.token).await?;
+    let owner = Owner { citizen_id: d.citizen_id, browser_hash: d.browser_hash.clone() };
+    store_submission(&state, &j, &token, &owner, &answers, &files, &stored_files, f.kopie.as_deref() == Some("ja"))
+        .await
+}
+
+/// Who a submission belongs to: the account, or the anonymous browser (hash of its
+/// draft cookie).
+pub(crate) struct Owner {
+    pub citizen_id: Option<i64>,
+    pub browser_hash: String,
+}
+
+/// Stores a checked application as a submission in one commit (answers sealed with
+/// their hash, the draft's files, the confirmation e-mail, the outbox rows) and
+/// sends the browser to the receipt. The same token again shows the same receipt.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn store_submission(
+    state: &AppState,
+    j: &Journey,
+    token: &str,
+    owner: &Owner,
+    answers: &Answers,
+    files: &[FileInfo],
+    stored_files: &[amtsweg_store::submissions::FileRow],
+    copy: bool,
+) -> Result<Response, AppError> {
     let data = SubmissionData {
         form: j.published.slug.clone(),
         version: j.version,
-        answers: amtsweg_forms::normalize(&j.form, &answers, today()),
-        computed: amtsweg_forms::compute(&j.form, &answers),
+        answers: amtsweg_forms::normalize(&j.form, answers, today()),
+        computed: amtsweg_forms::compute(&j.form, answers),
         files: stored_files
             .iter()
             .map(|x| SubmittedFile {
@@ -253,12 +284,12 @@ pub(crate) async fn submit(
     let hash = super::upload::hex(&Sha256::digest(json.as_bytes()));
     let scope = crate::konto::daten::authority_scope(j.authority.id);
     let sealed = state.keyring.seal(&state.store, &scope, SUBMISSION, json.as_bytes()).await?;
-    let link = format!("{}{}", state.config.public_base_url.trim_end_matches('/'), receipt_url(&j, &token));
-    let mail = contact_email(&j, &answers).map(|to| {
-        let copy = if f.kopie.as_deref() == Some("ja") {
-            let lines: Vec<String> = visible_steps(&j.form, &answers)
+    let link = format!("{}{}", state.config.public_base_url.trim_end_matches('/'), receipt_url(j, token));
+    let mail = contact_email(j, answers).map(|to| {
+        let copy = if copy {
+            let lines: Vec<String> = visible_steps(&j.form, answers)
                 .into_iter()
-                .flat_map(|s| fields::summary(s, &answers, &files))
+                .flat_map(|s| fields::summary(s, answers, files))
                 .map(|l| format!("{}: {}", l.label, l.value))
                 .collect();
             format!("\nIhre Angaben:\n{}\n", lines.join("\n"))
@@ -275,10 +306,10 @@ pub(crate) async fn submit(
         }
     });
     let year = i64::from(crate::pages::now_local().year());
-    let browser_hash = if d.citizen_id.is_some() { String::new() } else { d.browser_hash.clone() };
+    let browser_hash = if owner.citizen_id.is_some() { String::new() } else { owner.browser_hash.clone() };
     let prefix = j.authority.receipt_prefix();
     let new = NewSubmission {
-        form_token: &d.token,
+        form_token: token,
         authority_id: j.authority.id,
         form_id: j.published.form_id,
         form_version: j.version,
@@ -287,7 +318,7 @@ pub(crate) async fn submit(
             .published
             .leistung_id
             .and_then(|id| state.catalogue().leistungen.iter().find(|l| l.id == id).and_then(|l| l.org_unit_id)),
-        citizen_id: d.citizen_id,
+        citizen_id: owner.citizen_id,
         browser_hash: &browser_hash,
         data: &sealed,
         data_hash: &hash,
@@ -303,10 +334,10 @@ pub(crate) async fn submit(
     }
     .await;
     match stored {
-        Ok(_) => Ok(Redirect::to(&receipt_url(&j, &token)).into_response()),
+        Ok(_) => Ok(Redirect::to(&receipt_url(j, token)).into_response()),
         // Sent twice at the same moment: the other request stored it.
-        Err(e) => match state.store.submission_by_token(&token).await? {
-            Some(_) => Ok(Redirect::to(&receipt_url(&j, &token)).into_response()),
+        Err(e) => match state.store.submission_by_token(token).await? {
+            Some(_) => Ok(Redirect::to(&receipt_url(j, token)).into_response()),
             None => Err(e.into()),
         },
     }

@@ -554,6 +554,7 @@ pub async fn new_form(
         steps: vec![Step { id: "angaben".into(), title: "Ihre Angaben".into(), items: Vec::new(), visible_if: None }],
         computed: Vec::new(),
         rules: Vec::new(),
+        direct_submit: false,
         workflow: None,
     };
     let id = create(&state, &staff, &a, &slug, service, &form).await?;
