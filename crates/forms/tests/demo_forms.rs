@@ -51,6 +51,18 @@ fn complete_answers(file: &str) -> Answers {
             ("email", one("erika@example.org")),
             ("versicherung", one("ja")),
         ]),
+        "briefwahl-schnell.json" => answers(&[
+            ("vorname", one("Erika")),
+            ("familienname", one("Mustermann")),
+            ("geburtsdatum", one("12.08.1964")),
+            ("strasse", one("Lange Straße 12")),
+            ("plz", one("29391")),
+            ("ort", one("Moorbrück")),
+            ("wahlbezirk", one("012")),
+            ("waehlerverzeichnis", one("1234")),
+            ("versand", one("wohnung")),
+            ("versicherung", one("ja")),
+        ]),
         "hundesteuer.json" => answers(&[
             ("name", one("Erika Mustermann")),
             ("steuer_id", one("86095742719")),
