@@ -26,6 +26,18 @@ pub enum Which {
         #[arg(long, default_value = "/o/moorbrueck/leistungen/meldebescheinigung")]
         path: String,
     },
+    /// The postal-vote rush: the real HTTP journey (form, submit, receipt) of many
+    /// citizens at once against a bare form-parsing handler; every receipt checked.
+    Submit {
+        /// A PostgreSQL server URL (e.g. postgres://postgres@127.0.0.1/postgres): the run
+        /// creates and drops its own database there. Default: SQLite in a temp folder.
+        #[arg(long)]
+        pg: Option<String>,
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
     /// p50/p99 search latency over a fixed query mix on 100,000 synthetic documents.
     Search {
         #[arg(long, default_value_t = 1000)]
@@ -40,6 +52,7 @@ pub enum Which {
 pub async fn run(which: Which) -> anyhow::Result<()> {
     match which {
         Which::Pages { connections, seconds, path } => pages(connections, Duration::from_secs(seconds), &path).await,
+        Which::Submit { pg, concurrency, seconds } => crate::bench_submit::run(pg, concurrency, seconds).await,
         Which::Search { authorities, services_per_authority, rounds } => {
             tokio::task::spawn_blocking(move || search(authorities, services_per_authority, rounds)).await?
         }

@@ -238,8 +238,27 @@ impl Store {
         }
     }
 
+    /// Creates (`create`) or drops a PostgreSQL database on this server connection,
+    /// for benchmarks and tests that need a throwaway one. The name is checked
+    /// (lower-case letters, digits, underscore) because it cannot be a parameter.
+    ///
+    /// # Errors
+    /// A bad name, SQLite, or a database error.
+    pub async fn postgres_database(&self, name: &str, create: bool) -> Result<()> {
+        let ok = !name.is_empty() && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !ok || self.backend() != Backend::Postgres {
+            return Err(crate::StoreError::Invalid(format!("no PostgreSQL database name: {name}")));
+        }
+        let sql = if create {
+            format!("CREATE DATABASE \"{name}\"")
+        } else {
+            format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")
+        };
+        self.exec_untransacted(&sql).await?;
+        Ok(())
+    }
+
     /// Runs SQL outside a transaction (for statements such as CREATE DATABASE).
-    #[cfg_attr(not(feature = "test-support"), allow(dead_code))]
     pub(crate) async fn exec_untransacted(&self, sql: &str) -> std::result::Result<(), sqlx::Error> {
         match &self.pools {
             Pools::Sqlite { write, .. } => {
