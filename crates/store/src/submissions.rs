@@ -8,7 +8,7 @@
 
 use crate::db::{Store, Tx};
 use crate::outbox::EmailMessage;
-use crate::{Result, now_ms};
+use crate::{Result, StoreError, now_ms};
 use sea_query::{Expr, ExprTrait, OnConflict, Order, Query};
 use serde::Serialize;
 
@@ -166,6 +166,83 @@ pub struct NewSubmission<'a> {
     /// The confirmation e-mail, if the citizen gave an address; `{eingangsnummer}`
     /// in its subject and body becomes the receipt number (known only in the commit).
     pub confirmation: Option<&'a EmailMessage>,
+}
+
+/// A [`NewSubmission`] that owns its values, to hand to another task (the group
+/// committer).
+#[derive(Debug, Clone)]
+pub struct OwnedSubmission {
+    pub form_token: String,
+    pub authority_id: i64,
+    pub form_id: i64,
+    pub form_version: i64,
+    pub title: String,
+    pub org_unit_id: Option<i64>,
+    pub citizen_id: Option<i64>,
+    pub browser_hash: String,
+    pub data: String,
+    pub data_hash: String,
+    pub receipt_prefix: String,
+    pub year: i64,
+    pub confirmation: Option<EmailMessage>,
+}
+
+impl OwnedSubmission {
+    #[must_use]
+    pub fn as_new(&self) -> NewSubmission<'_> {
+        NewSubmission {
+            form_token: &self.form_token,
+            authority_id: self.authority_id,
+            form_id: self.form_id,
+            form_version: self.form_version,
+            title: &self.title,
+            org_unit_id: self.org_unit_id,
+            citizen_id: self.citizen_id,
+            browser_hash: &self.browser_hash,
+            data: &self.data,
+            data_hash: &self.data_hash,
+            receipt_prefix: &self.receipt_prefix,
+            year: self.year,
+            confirmation: self.confirmation.as_ref(),
+        }
+    }
+}
+
+impl Store {
+    /// Stores several submissions in one transaction — one commit, one fsync, for a
+    /// whole batch of concurrent citizens (group commit). When the batch fails as a
+    /// whole, each is tried in a transaction of its own, so one bad submission does
+    /// not take the others down. Results in the order given.
+    ///
+    /// # Errors
+    /// Per submission, as [`Tx::submit`] and the commit.
+    pub async fn submit_all(&self, batch: &[OwnedSubmission]) -> Vec<Result<Submitted>> {
+        let together = async {
+            let mut tx = self.begin().await?;
+            let mut out = Vec::with_capacity(batch.len());
+            for s in batch {
+                out.push(tx.submit(&s.as_new()).await?);
+            }
+            tx.commit().await?;
+            Ok::<_, StoreError>(out)
+        }
+        .await;
+        if let Ok(done) = together {
+            return done.into_iter().map(Ok).collect();
+        }
+        let mut out = Vec::with_capacity(batch.len());
+        for s in batch {
+            let one = async {
+                let mut tx = self.begin().await?;
+                let r = tx.submit(&s.as_new()).await?;
+                tx.commit().await?;
+                Ok(r)
+            }
+            .await;
+            out.push(one);
+        }
+        out
+    }
 }
 
 /// The stored submission, and whether this call stored it (false: it existed).

@@ -10,6 +10,7 @@ pub mod catalogue;
 pub mod crypto;
 mod download;
 mod error;
+pub mod group_commit;
 pub mod handoff;
 pub mod konto;
 mod markdown;
@@ -138,6 +139,8 @@ pub struct Shared {
     pub saml: Option<Arc<konto::saml::Saml>>,
     /// Keys for personal data at rest.
     pub keyring: crypto::Keyring,
+    /// The one writer that stores submissions in shared commits.
+    pub submissions: group_commit::GroupCommit,
 }
 
 impl std::ops::Deref for AppState {
@@ -171,6 +174,7 @@ impl AppState {
     /// When the store or the index fails, or a template override does not parse.
     pub async fn new(store: Store, config: WebConfig) -> Result<Self, AppError> {
         let catalogue = Catalogue::load(&store).await?;
+        let store_for_writer = store.clone();
         let search = SearchIndex::new()?;
         search.replace_all(&search_docs::build(&catalogue))?;
         let templates = Templates::new(config.templates_dir.clone())?;
@@ -195,6 +199,7 @@ impl AppState {
             oidc_providers: tokio::sync::Mutex::default(),
             saml,
             keyring,
+            submissions: group_commit::GroupCommit::start(store_for_writer),
         })))
     }
 

@@ -1091,3 +1091,54 @@ mod handoff {
         .await;
     }
 }
+
+mod group_commit {
+    use super::{on_both, seed};
+    use amtsweg_domain::Slug;
+    use amtsweg_store::submissions::OwnedSubmission;
+
+    fn owned(token: &str, authority_id: i64, form_id: i64) -> OwnedSubmission {
+        OwnedSubmission {
+            form_token: token.into(),
+            authority_id,
+            form_id,
+            form_version: 1,
+            title: "Briefwahl".into(),
+            org_unit_id: None,
+            citizen_id: None,
+            browser_hash: "b".into(),
+            data: "sealed".into(),
+            data_hash: "h".into(),
+            receipt_prefix: "MO".into(),
+            year: 2026,
+            confirmation: None,
+        }
+    }
+
+    /// A batch is stored in one commit with consecutive receipt numbers; a token twice
+    /// in a batch is stored once; one broken submission does not take the others down.
+    #[tokio::test]
+    async fn batches_commit_together_and_fail_alone() {
+        on_both(|store| async move {
+            let s = seed(&store).await;
+            let form: amtsweg_forms::Form = serde_json::from_value(serde_json::json!({
+                "id": "b", "title": "B", "steps": [{"id": "a", "title": "A", "items": []}]
+            }))
+            .unwrap();
+            let mut tx = store.begin().await.unwrap();
+            let f = tx.create_form(s.town, &Slug::parse("b").unwrap(), None, &form, None).await.unwrap();
+            tx.commit().await.unwrap();
+            let batch = vec![owned("g1", s.town, f), owned("g2", s.town, f), owned("g1", s.town, f)];
+            let r: Vec<_> = store.submit_all(&batch).await.into_iter().map(Result::unwrap).collect();
+            assert_eq!(r[0].receipt_number, "MO-2026-000001");
+            assert_eq!(r[1].receipt_number, "MO-2026-000002");
+            assert_eq!((r[2].id, r[2].new), (r[0].id, false), "the same token once");
+            let broken = vec![owned("g3", s.town, f), owned("g4", s.town, 999_999), owned("g5", s.town, f)];
+            let r = store.submit_all(&broken).await;
+            assert!(r[0].is_ok() && r[2].is_ok(), "{r:?}");
+            assert!(r[1].is_err(), "a form that does not exist");
+            assert_eq!(store.count_submissions(s.town).await.unwrap(), 4);
+        })
+        .await;
+    }
+}

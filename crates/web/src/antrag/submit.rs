@@ -9,7 +9,7 @@ use crate::pages::render_page;
 use crate::session;
 use amtsweg_forms::{Answer, Answers, Form, Item, Kind, Step, visible_steps};
 use amtsweg_store::outbox::EmailMessage;
-use amtsweg_store::submissions::{NewSubmission, SubmissionRow};
+use amtsweg_store::submissions::SubmissionRow;
 use axum::Form as PostForm;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -308,31 +308,25 @@ pub(crate) async fn store_submission(
     let year = i64::from(crate::pages::now_local().year());
     let browser_hash = if owner.citizen_id.is_some() { String::new() } else { owner.browser_hash.clone() };
     let prefix = j.authority.receipt_prefix();
-    let new = NewSubmission {
-        form_token: token,
+    let new = amtsweg_store::submissions::OwnedSubmission {
+        form_token: token.to_owned(),
         authority_id: j.authority.id,
         form_id: j.published.form_id,
         form_version: j.version,
-        title: &j.form.title,
+        title: j.form.title.clone(),
         org_unit_id: j
             .published
             .leistung_id
             .and_then(|id| state.catalogue().leistungen.iter().find(|l| l.id == id).and_then(|l| l.org_unit_id)),
         citizen_id: owner.citizen_id,
-        browser_hash: &browser_hash,
-        data: &sealed,
-        data_hash: &hash,
-        receipt_prefix: &prefix,
+        browser_hash,
+        data: sealed,
+        data_hash: hash,
+        receipt_prefix: prefix,
         year,
-        confirmation: mail.as_ref(),
+        confirmation: mail,
     };
-    let stored = async {
-        let mut tx = state.store.begin().await?;
-        let s = tx.submit(&new).await?;
-        tx.commit().await?;
-        Ok::<_, amtsweg_store::StoreError>(s)
-    }
-    .await;
+    let stored = state.submissions.submit(new).await;
     match stored {
         Ok(_) => Ok(Redirect::to(&receipt_url(j, token)).into_response()),
         // Sent twice at the same moment: the other request stored it.
