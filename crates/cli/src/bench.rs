@@ -38,6 +38,11 @@ pub enum Which {
         #[arg(long, default_value_t = 10)]
         seconds: u64,
     },
+    /// Cold start of the real binary on a database with this many submissions.
+    Startup {
+        #[arg(long, default_value_t = 1_000_000)]
+        submissions: i64,
+    },
     /// p50/p99 search latency over a fixed query mix on 100,000 synthetic documents.
     Search {
         #[arg(long, default_value_t = 1000)]
@@ -52,6 +57,7 @@ pub enum Which {
 pub async fn run(which: Which) -> anyhow::Result<()> {
     match which {
         Which::Pages { connections, seconds, path } => pages(connections, Duration::from_secs(seconds), &path).await,
+        Which::Startup { submissions } => crate::bench_startup::run(submissions).await,
         Which::Submit { pg, concurrency, seconds } => crate::bench_submit::run(pg, concurrency, seconds).await,
         Which::Search { authorities, services_per_authority, rounds } => {
             tokio::task::spawn_blocking(move || search(authorities, services_per_authority, rounds)).await?

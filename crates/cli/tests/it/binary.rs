@@ -102,6 +102,8 @@ fn every_subcommand_has_help() {
         &["bench", "search", "--help"],
         &["postfach", "send", "--help"],
         &["keys", "rotate-master", "--help"],
+        &["bench", "submit", "--help"],
+        &["bench", "startup", "--help"],
         &["import", "xdf", "--help"],
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_amtsweg")).args(args).output().unwrap();
@@ -348,4 +350,28 @@ async fn the_master_key_rotates_from_the_command_line() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("nothing was changed"));
+}
+
+/// The submission and start-up benchmarks run end to end (short, debug build): every
+/// receipt is found in the store, and the final line is JSON with the figures.
+#[test]
+fn the_rush_and_startup_benchmarks_run() {
+    for args in [
+        &["bench", "submit", "--seconds", "1", "--concurrency", "4"][..],
+        &["bench", "startup", "--submissions", "3000"],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_amtsweg")).args(args).env("AMTSWEG_LOG", "warn").output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{args:?}: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+        let json: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+        if args[1] == "submit" {
+            assert!(json["submissions"].as_u64().unwrap() > 0, "{json}");
+            assert_eq!(json["missing_receipts"], 0);
+            assert_eq!(json["errors"], 0);
+            assert!(json["bare_rps"].as_f64().unwrap() > 0.0);
+        } else {
+            assert_eq!(json["submissions"], 3000);
+            assert_eq!(json["startup_ms"].as_array().unwrap().len(), 3);
+        }
+    }
 }
