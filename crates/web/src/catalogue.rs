@@ -50,7 +50,8 @@ pub struct PublishedForm {
     pub leistung_id: Option<i64>,
     pub slug: String,
     pub version: i64,
-    pub form: amtsweg_forms::Form,
+    /// Shared with every journey on this form (no copy per request).
+    pub form: Arc<amtsweg_forms::Form>,
 }
 
 impl Catalogue {
@@ -110,7 +111,7 @@ impl Catalogue {
                         leistung_id: row.leistung_id,
                         slug: row.slug,
                         version: row.version,
-                        form,
+                        form: Arc::new(form),
                     };
                     c.forms.insert((f.authority_id, f.slug.clone()), Arc::new(f));
                 }

@@ -144,7 +144,7 @@ pub(crate) async fn open(
     };
     let browser = session::cookie_value(headers, DRAFT_COOKIE).filter(|v| v.len() == 43).map(str::to_owned);
     Ok(Journey {
-        form: Arc::new(published.form.clone()),
+        form: published.form.clone(),
         version: published.version,
         authority,
         published,
