@@ -143,14 +143,7 @@ pub(crate) async fn open(
         Some(crate::konto::require_trust(state, headers, uri, needed).await?)
     };
     let browser = session::cookie_value(headers, DRAFT_COOKIE).filter(|v| v.len() == 43).map(str::to_owned);
-    Ok(Journey {
-        form: published.form.clone(),
-        version: published.version,
-        authority,
-        published,
-        citizen,
-        browser,
-    })
+    Ok(Journey { form: published.form.clone(), version: published.version, authority, published, citizen, browser })
 }
 
 /// Every journey handler starts here: the route's `{slug}` and `{form}` opened with
