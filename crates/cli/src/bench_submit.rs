@@ -136,7 +136,8 @@ impl Client {
         }
         let location =
             resp.headers().get(hyper::header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-        let body = String::from_utf8_lossy(&resp.into_body().collect().await?.to_bytes()).into_owned();
+        let bytes = resp.into_body().collect().await?.to_bytes();
+        let body = String::from_utf8(bytes.into()).context("the page is not UTF-8")?;
         Ok(Answer { status, location, body })
     }
 }

@@ -170,6 +170,12 @@ fn init_logging(format: &str) {
     }
 }
 
+// mimalloc instead of glibc's malloc: a request allocates and frees many small
+// values (headers, form fields, template values); with glibc's allocator that was a
+// sixth of the CPU on the submission path, and its arenas keep memory longer.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let mut cfg = Config::load(cli.config.as_deref())?;

@@ -121,8 +121,16 @@ impl Store {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        let write = SqlitePoolOptions::new().max_connections(1).connect_with(opts.clone()).await?;
-        let read = SqlitePoolOptions::new().max_connections(8).connect_with(opts.read_only(true)).await?;
+        // No ping before handing out a connection: an SQLite connection is a file in
+        // this process and cannot have hung up, and each ping is a round trip to the
+        // connection's worker thread — one per query, half the store's hand-offs.
+        let write =
+            SqlitePoolOptions::new().max_connections(1).test_before_acquire(false).connect_with(opts.clone()).await?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(8)
+            .test_before_acquire(false)
+            .connect_with(opts.read_only(true))
+            .await?;
         Ok(Self { pools: Pools::Sqlite { read, write } })
     }
 
