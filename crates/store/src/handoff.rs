@@ -303,27 +303,34 @@ pub struct NewConnector<'a> {
 impl Tx {
     /// Writes one pending delivery per active connector of the authority that takes
     /// this form; part of the submission's transaction.
-    pub(crate) async fn enqueue_deliveries(
-        &mut self,
-        submission_id: i64,
-        authority_id: i64,
-        form_id: i64,
-        now: i64,
-    ) -> Result<()> {
+    pub(crate) async fn enqueue_deliveries(&mut self, submission_ids: &[i64], now: i64) -> Result<()> {
+        if submission_ids.is_empty() {
+            return Ok(());
+        }
         let q = Query::insert()
             .into_table("deliveries")
             .columns(["submission_id", "authority_id", "connector_id", "next_attempt_at", "created_at"])
             .select_from(
                 Query::select()
-                    .expr(Expr::val(submission_id))
-                    .expr(Expr::val(authority_id))
-                    .column("id")
+                    .column(("submissions", "id"))
+                    .column(("submissions", "authority_id"))
+                    .column(("connectors", "id"))
                     .expr(Expr::val(now))
                     .expr(Expr::val(now))
-                    .from("connectors")
-                    .and_where(Expr::col("authority_id").eq(authority_id))
-                    .and_where(Expr::col("active").eq(1))
-                    .and_where(Expr::col("form_id").is_null().or(Expr::col("form_id").eq(form_id)))
+                    .from("submissions")
+                    .inner_join(
+                        "connectors",
+                        Expr::col(("connectors", "authority_id")).equals(("submissions", "authority_id")),
+                    )
+                    .and_where(Expr::col(("submissions", "id")).is_in(submission_ids.iter().copied()))
+                    .and_where(Expr::col(("connectors", "active")).eq(1))
+                    .and_where(
+                        Expr::col(("connectors", "form_id"))
+                            .is_null()
+                            .or(Expr::col(("connectors", "form_id")).equals(("submissions", "form_id"))),
+                    )
+                    .order_by(("submissions", "id"), Order::Asc)
+                    .order_by(("connectors", "id"), Order::Asc)
                     .to_owned(),
             )
             .map_err(|e| crate::StoreError::Invalid(e.to_string()))?

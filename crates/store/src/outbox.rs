@@ -134,6 +134,27 @@ impl Tx {
         self.insert_id(&q).await
     }
 
+    /// Queues several e-mails with one statement.
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn enqueue_emails(&mut self, mails: &[EmailMessage]) -> Result<()> {
+        if mails.is_empty() {
+            return Ok(());
+        }
+        let now = now_ms();
+        let mut q = Query::insert()
+            .into_table("outbox")
+            .columns(["kind", "payload", "next_attempt_at", "created_at"])
+            .to_owned();
+        for m in mails {
+            let payload = serde_json::to_string(m).map_err(|e| StoreError::Invalid(e.to_string()))?;
+            q.values_panic(["email".into(), payload.into(), now.into(), now.into()]);
+        }
+        self.execute(&q).await?;
+        Ok(())
+    }
+
     /// # Errors
     /// On database errors.
     pub async fn mark_outbox_done(&mut self, id: i64) -> Result<()> {

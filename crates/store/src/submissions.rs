@@ -219,10 +219,8 @@ impl Store {
     pub async fn submit_all(&self, batch: &[OwnedSubmission]) -> Vec<Result<Submitted>> {
         let together = async {
             let mut tx = self.begin().await?;
-            let mut out = Vec::with_capacity(batch.len());
-            for s in batch {
-                out.push(tx.submit(&s.as_new()).await?);
-            }
+            let all: Vec<NewSubmission<'_>> = batch.iter().map(OwnedSubmission::as_new).collect();
+            let out = tx.submit_many(&all).await?;
             tx.commit().await?;
             Ok::<_, StoreError>(out)
         }
@@ -679,38 +677,21 @@ impl Tx {
         Ok(Some(k.object_key))
     }
 
-    async fn submission_with_token(&mut self, form_token: &str) -> Result<Option<Submitted>> {
-        #[derive(sqlx::FromRow)]
-        struct Existing {
-            id: i64,
-            receipt_number: String,
-        }
-        let q = Query::select()
-            .columns(["id", "receipt_number"])
-            .from("submissions")
-            .and_where(Expr::col("form_token").eq(form_token))
-            .to_owned();
-        Ok(self.fetch_optional_in_tx::<Existing>(&q).await?.map(|e| Submitted {
-            id: e.id,
-            receipt_number: e.receipt_number,
-            new: false,
-        }))
-    }
-
-    /// The next receipt number of an authority in a year.
-    async fn next_receipt(&mut self, authority_id: i64, year: i64) -> Result<i64> {
+    /// Reserves `count` consecutive receipt numbers of an authority in a year and
+    /// returns the first.
+    async fn reserve_receipts(&mut self, authority_id: i64, year: i64, count: i64) -> Result<i64> {
         let q = Query::insert()
             .into_table("receipt_counters")
             .columns(["authority_id", "year", "last_number"])
-            .values_panic([authority_id.into(), year.into(), 1i64.into()])
+            .values_panic([authority_id.into(), year.into(), count.into()])
             .on_conflict(
                 OnConflict::columns(["authority_id", "year"])
-                    .value("last_number", Expr::col(("receipt_counters", "last_number")).add(1))
+                    .value("last_number", Expr::col(("receipt_counters", "last_number")).add(count))
                     .to_owned(),
             )
             .returning_col("last_number")
             .to_owned();
-        self.insert_id(&q).await
+        Ok(self.insert_id(&q).await? - count + 1)
     }
 
     /// Stores a submission with its receipt number, moves the draft's files to it,
@@ -720,13 +701,67 @@ impl Tx {
     /// # Errors
     /// On database errors; then nothing is stored.
     pub async fn submit(&mut self, s: &NewSubmission<'_>) -> Result<Submitted> {
-        if let Some(existing) = self.submission_with_token(s.form_token).await? {
-            return Ok(existing);
+        let mut one = self.submit_many(std::slice::from_ref(s)).await?;
+        one.pop().ok_or_else(|| StoreError::Invalid("no submission stored".into()))
+    }
+
+    /// [`Tx::submit`] for several submissions at once, in a fixed number of
+    /// statements however many there are (group commit: the writer's time per
+    /// citizen is what limits a rush). Results in the order given; a token that is
+    /// already stored, or twice in `batch`, yields the first submission with
+    /// `new: false`.
+    ///
+    /// # Errors
+    /// On database errors; then the caller's transaction must be rolled back.
+    pub async fn submit_many(&mut self, batch: &[NewSubmission<'_>]) -> Result<Vec<Submitted>> {
+        use std::collections::HashMap;
+        #[derive(sqlx::FromRow)]
+        struct Stored {
+            id: i64,
+            form_token: String,
+            receipt_number: String,
         }
-        let n = self.next_receipt(s.authority_id, s.year).await?;
-        let receipt = receipt_number(s.receipt_prefix, s.year, n);
+        if batch.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tokens: Vec<&str> = batch.iter().map(|s| s.form_token).collect();
+        tokens.sort_unstable();
+        tokens.dedup();
+        let q = Query::select()
+            .columns(["id", "form_token", "receipt_number"])
+            .from("submissions")
+            .and_where(Expr::col("form_token").is_in(tokens.iter().copied()))
+            .to_owned();
+        let mut known: HashMap<String, Submitted> = self
+            .fetch_all_in_tx::<Stored>(&q)
+            .await?
+            .into_iter()
+            .map(|e| (e.form_token, Submitted { id: e.id, receipt_number: e.receipt_number, new: false }))
+            .collect();
+        // The new ones: each token's first occurrence that is not stored yet.
+        let mut seen = std::collections::HashSet::new();
+        let fresh: Vec<&NewSubmission<'_>> =
+            batch.iter().filter(|s| !known.contains_key(s.form_token) && seen.insert(s.form_token)).collect();
+        if fresh.is_empty() {
+            return Ok(batch.iter().filter_map(|s| known.get(s.form_token).cloned()).collect());
+        }
+        // Receipt numbers: one reservation per authority and year, handed out in the
+        // order of the batch (the order in which the citizens sent).
+        let mut receipts: Vec<String> = vec![String::new(); fresh.len()];
+        let mut groups: Vec<(i64, i64)> = fresh.iter().map(|s| (s.authority_id, s.year)).collect();
+        groups.sort_unstable();
+        groups.dedup();
+        for (authority_id, year) in groups {
+            let members: Vec<usize> =
+                (0..fresh.len()).filter(|&i| fresh[i].authority_id == authority_id && fresh[i].year == year).collect();
+            let count = i64::try_from(members.len()).map_err(|e| StoreError::Invalid(e.to_string()))?;
+            let first = self.reserve_receipts(authority_id, year, count).await?;
+            for (n, i) in (first..).zip(members) {
+                receipts[i] = receipt_number(fresh[i].receipt_prefix, year, n);
+            }
+        }
         let now = now_ms();
-        let q = Query::insert()
+        let mut q = Query::insert()
             .into_table("submissions")
             .columns([
                 "authority_id",
@@ -744,7 +779,10 @@ impl Tx {
                 "status_at",
                 "org_unit_id",
             ])
-            .values_panic([
+            .returning(Query::returning().columns(["id", "form_token", "receipt_number"]))
+            .to_owned();
+        for (s, receipt) in fresh.iter().zip(&receipts) {
+            q.values_panic([
                 s.authority_id.into(),
                 s.form_id.into(),
                 s.form_version.into(),
@@ -759,39 +797,78 @@ impl Tx {
                 now.into(),
                 now.into(),
                 s.org_unit_id.into(),
-            ])
-            .returning_col("id")
-            .to_owned();
-        let id = self.insert_id(&q).await?;
-        self.enqueue_deliveries(id, s.authority_id, s.form_id, now).await?;
+            ]);
+        }
+        // RETURNING does not promise the order of VALUES: matched by token.
+        let stored = self.fetch_all_in_tx::<Stored>(&q).await?;
+        let ids: Vec<i64> = stored.iter().map(|e| e.id).collect();
+        for e in stored {
+            known.insert(e.form_token, Submitted { id: e.id, receipt_number: e.receipt_number, new: true });
+        }
+        self.enqueue_deliveries(&ids, now).await?;
+        let fresh_tokens: Vec<&str> = fresh.iter().map(|s| s.form_token).collect();
         let q = Query::insert()
             .into_table("submission_files")
             .columns(["submission_id", "field", "file_name", "content_type", "size", "sha256", "object_key"])
             .select_from(
                 Query::select()
-                    .expr(Expr::val(id))
-                    .columns(["field", "file_name", "content_type", "size", "sha256", "object_key"])
+                    .column(("submissions", "id"))
+                    .columns([
+                        ("draft_files", "field"),
+                        ("draft_files", "file_name"),
+                        ("draft_files", "content_type"),
+                        ("draft_files", "size"),
+                        ("draft_files", "sha256"),
+                        ("draft_files", "object_key"),
+                    ])
                     .from("draft_files")
-                    .and_where(Expr::col("draft_token").eq(s.form_token))
-                    .order_by("id", Order::Asc)
+                    .inner_join(
+                        "submissions",
+                        Expr::col(("submissions", "form_token")).equals(("draft_files", "draft_token")),
+                    )
+                    .and_where(Expr::col(("draft_files", "draft_token")).is_in(fresh_tokens.iter().copied()))
+                    .order_by(("draft_files", "id"), Order::Asc)
                     .to_owned(),
             )
             .map_err(|e| crate::StoreError::Invalid(e.to_string()))?
             .to_owned();
         self.execute(&q).await?;
-        let q =
-            Query::delete().from_table("draft_files").and_where(Expr::col("draft_token").eq(s.form_token)).to_owned();
+        let q = Query::delete()
+            .from_table("draft_files")
+            .and_where(Expr::col("draft_token").is_in(fresh_tokens.iter().copied()))
+            .to_owned();
         self.execute(&q).await?;
-        let q = Query::delete().from_table("form_drafts").and_where(Expr::col("token").eq(s.form_token)).to_owned();
+        let q = Query::delete()
+            .from_table("form_drafts")
+            .and_where(Expr::col("token").is_in(fresh_tokens.iter().copied()))
+            .to_owned();
         self.execute(&q).await?;
-        if let Some(mail) = s.confirmation {
-            let mail = EmailMessage {
-                to: mail.to.clone(),
-                subject: mail.subject.replace(RECEIPT_PLACEHOLDER, &receipt),
-                body: mail.body.replace(RECEIPT_PLACEHOLDER, &receipt),
-            };
-            self.enqueue_email(&mail).await?;
-        }
-        Ok(Submitted { id, receipt_number: receipt, new: true })
+        let mails: Vec<EmailMessage> = fresh
+            .iter()
+            .filter_map(|s| {
+                let receipt = &known.get(s.form_token)?.receipt_number;
+                s.confirmation.map(|m| EmailMessage {
+                    to: m.to.clone(),
+                    subject: m.subject.replace(RECEIPT_PLACEHOLDER, receipt),
+                    body: m.body.replace(RECEIPT_PLACEHOLDER, receipt),
+                })
+            })
+            .collect();
+        self.enqueue_emails(&mails).await?;
+        // Each token once as new: its repetitions in the batch get the same answer, not new.
+        let mut answered: std::collections::HashSet<&str> = std::collections::HashSet::new();
+        batch
+            .iter()
+            .map(|s| {
+                let mut r = known
+                    .get(s.form_token)
+                    .cloned()
+                    .ok_or_else(|| StoreError::Invalid("a submission was not stored".into()))?;
+                if !answered.insert(s.form_token) {
+                    r.new = false;
+                }
+                Ok(r)
+            })
+            .collect()
     }
 }

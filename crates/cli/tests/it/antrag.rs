@@ -578,6 +578,9 @@ async fn a_one_page_form_submits_directly() {
         assert!(r.body.contains("error-summary") && r.body.contains("value=\"Erika\""));
         let town = app.authority_id("moorbrueck").await;
         assert_eq!(app.store.store.count_submissions(town).await.unwrap(), 0);
+        let first_page = first_fields(&page);
+        let kept = first_page.split("token=").nth(1).unwrap().split('.').next().unwrap().to_owned();
+        assert!(app.store.store.application_draft(&kept).await.unwrap().is_some(), "the draft keeps the answers");
 
         let mut fresh = Jar::default();
         let page = start(app, &mut fresh, &path).await;
@@ -595,5 +598,19 @@ async fn a_one_page_form_submits_directly() {
         assert_eq!(app.store.store.count_submissions(town).await.unwrap(), 1);
         // Not to someone else's browser.
         assert_eq!(app.get_with(&receipt, "localhost", None).await.status, 404);
+
+        // Back in the browser after the errors, the first page sent again complete: it
+        // is submitted, and the draft of the first attempt goes with it.
+        let r = post(app, &mut jar, &path, &format!("{first_page}&aktion=absenden&{answers}")).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        assert!(r.location().ends_with(&format!("/eingang/{kept}")), "{}", r.location());
+        assert!(app.store.store.application_draft(&kept).await.unwrap().is_none(), "the draft is gone");
+        assert!(get(app, &mut jar, r.location()).await.body.contains(&format!("MOO-{}-000002", year())));
+        // A forged CSRF token is refused and stores nothing.
+        let mut other = Jar::default();
+        let page = start(app, &mut other, &path).await;
+        let forged = format!("csrf=x&token={}&aktion=absenden&{answers}", hidden(&page.body, "token"));
+        assert_eq!(post(app, &mut other, &path, &forged).await.status, 403);
+        assert_eq!(app.store.store.count_submissions(town).await.unwrap(), 2);
     });
 }

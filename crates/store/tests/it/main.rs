@@ -1095,7 +1095,9 @@ mod handoff {
 mod group_commit {
     use super::{on_both, seed};
     use amtsweg_domain::Slug;
-    use amtsweg_store::submissions::OwnedSubmission;
+    use amtsweg_store::handoff::NewConnector;
+    use amtsweg_store::outbox::EmailMessage;
+    use amtsweg_store::submissions::{NewDraft, NewFile, OwnedSubmission};
 
     fn owned(token: &str, authority_id: i64, form_id: i64) -> OwnedSubmission {
         OwnedSubmission {
@@ -1138,6 +1140,106 @@ mod group_commit {
             assert!(r[0].is_ok() && r[2].is_ok(), "{r:?}");
             assert!(r[1].is_err(), "a form that does not exist");
             assert_eq!(store.count_submissions(s.town).await.unwrap(), 4);
+        })
+        .await;
+    }
+
+    /// A batch over two authorities stores each submission as a single one would be:
+    /// numbers per authority in the order sent, the draft's files moved and the
+    /// draft gone, each confirmation with its own number, deliveries to exactly the
+    /// connectors of each submission's authority and form.
+    #[tokio::test]
+    async fn a_batch_is_stored_like_single_submissions() {
+        on_both(|store| async move {
+            let s = seed(&store).await;
+            let form: amtsweg_forms::Form = serde_json::from_value(serde_json::json!({
+                "id": "b", "title": "B", "steps": [{"id": "a", "title": "A", "items": []}]
+            }))
+            .unwrap();
+            let mut tx = store.begin().await.unwrap();
+            let town_form = tx.create_form(s.town, &Slug::parse("b").unwrap(), None, &form, None).await.unwrap();
+            let other_form = tx.create_form(s.town, &Slug::parse("c").unwrap(), None, &form, None).await.unwrap();
+            let county_form = tx.create_form(s.county, &Slug::parse("b").unwrap(), None, &form, None).await.unwrap();
+            let connector = |authority_id, form_id, name| NewConnector {
+                authority_id,
+                form_id,
+                kind: "webhook",
+                name,
+                config: "sealed",
+            };
+            let town_all = tx.insert_connector(&connector(s.town, None, "alle")).await.unwrap();
+            let town_b = tx.insert_connector(&connector(s.town, Some(town_form), "nur b")).await.unwrap();
+            let county_all = tx.insert_connector(&connector(s.county, None, "Kreis")).await.unwrap();
+            tx.create_application_draft(&NewDraft {
+                token: "k2",
+                authority_id: s.town,
+                form_id: town_form,
+                form_version: 1,
+                citizen_id: None,
+                browser_hash: "b",
+                csrf: "c",
+                answers: "a",
+                step: "a",
+                expires_at: amtsweg_store::now_ms() + 60_000,
+            })
+            .await
+            .unwrap();
+            let file = |name| NewFile {
+                field: "nachweis",
+                file_name: name,
+                content_type: "application/pdf",
+                size: 4,
+                sha256: "ab",
+                object_key: name,
+            };
+            tx.add_application_draft_file("k2", &file("a.pdf")).await.unwrap();
+            tx.add_application_draft_file("k2", &file("b.pdf")).await.unwrap();
+            tx.commit().await.unwrap();
+
+            let mail = |to: &str| EmailMessage {
+                to: to.into(),
+                subject: "Eingang {eingangsnummer}".into(),
+                body: "Nummer {eingangsnummer}".into(),
+            };
+            let batch = vec![
+                OwnedSubmission { confirmation: Some(mail("k1@example.org")), ..owned("k1", s.town, town_form) },
+                OwnedSubmission { receipt_prefix: "HK".into(), ..owned("k3", s.county, county_form) },
+                owned("k2", s.town, town_form),
+                OwnedSubmission { confirmation: Some(mail("k4@example.org")), ..owned("k4", s.town, other_form) },
+            ];
+            let r: Vec<_> = store.submit_all(&batch).await.into_iter().map(Result::unwrap).collect();
+            let numbers: Vec<&str> = r.iter().map(|x| x.receipt_number.as_str()).collect();
+            assert_eq!(numbers, ["MO-2026-000001", "HK-2026-000001", "MO-2026-000002", "MO-2026-000003"]);
+            assert!(r.iter().all(|x| x.new));
+
+            assert!(store.application_draft("k2").await.unwrap().is_none(), "the draft is gone");
+            let files = store.submission_files(r[2].id).await.unwrap();
+            assert_eq!(files.iter().map(|f| f.file_name.as_str()).collect::<Vec<_>>(), ["a.pdf", "b.pdf"]);
+            assert!(store.submission_files(r[0].id).await.unwrap().is_empty());
+
+            let mails: Vec<EmailMessage> =
+                store.outbox_entries(100).await.unwrap().iter().filter_map(|o| o.email().ok()).collect();
+            let sent: Vec<(&str, &str)> = mails.iter().map(|m| (m.to.as_str(), m.subject.as_str())).collect();
+            assert!(sent.contains(&("k1@example.org", "Eingang MO-2026-000001")), "{sent:?}");
+            assert!(sent.contains(&("k4@example.org", "Eingang MO-2026-000003")), "{sent:?}");
+            assert_eq!(sent.len(), 2);
+
+            let targets = |authority_id, id| {
+                let store = store.clone();
+                async move {
+                    store
+                        .deliveries_of(authority_id, id)
+                        .await
+                        .unwrap()
+                        .iter()
+                        .map(|d| d.connector_id)
+                        .collect::<Vec<_>>()
+                }
+            };
+            assert_eq!(targets(s.town, r[0].id).await, [town_all, town_b]);
+            assert_eq!(targets(s.county, r[1].id).await, [county_all]);
+            assert_eq!(targets(s.town, r[2].id).await, [town_all, town_b]);
+            assert_eq!(targets(s.town, r[3].id).await, [town_all], "connector of another form left out");
         })
         .await;
     }

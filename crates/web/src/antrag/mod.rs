@@ -430,27 +430,38 @@ pub(crate) async fn first_post(
         )
     };
     let (nonce, version) = verify_token(&state, &j, posted.get("token").unwrap_or_default()).ok_or_else(tampered)?;
+    // A one-page form sent complete from its first page is submitted at once, without
+    // looking for a draft first: a draft of this token (the page sent before, with
+    // errors, then again after "back") is deleted in the submission's commit, and a
+    // submission of this token (sent twice) is found there and its receipt shown.
+    if j.form.direct_submit
+        && posted.get("aktion") == Some("absenden")
+        && let Some(browser) = j.browser.clone()
+        && first_page_csrf_ok(&state, &j, &headers, &posted, &browser, &nonce)?
+    {
+        j.use_version(&state, version).await?;
+        let (answers, locked) = prefill(&state, &j).await?;
+        let owner = j.citizen.as_ref().map(|c| c.citizen.id);
+        let browser_hash = if owner.is_some() { String::new() } else { session::hash_token(&browser) };
+        if let Some(r) =
+            direct_submit(&state, &j, &first_step, &nonce, &answers, &locked, owner, &browser_hash, &posted).await?
+        {
+            return Ok(r);
+        }
+    }
     // A draft with this token exists: the first page was sent twice (or after going
     // back in the browser) — continue with it.
     if state.store.application_draft(&nonce).await?.is_none() {
         let browser = j.browser.clone().ok_or_else(|| {
             AppError::BadRequest("Bitte erlauben Sie Cookies für dieses Portal: ohne sie können wir Ihren Antrag zwischen den Seiten nicht aufbewahren.".into())
         })?;
-        let csrf = first_csrf(&state, &j, &browser, &nonce)?;
-        if !session::same_origin(&headers) || !session::tokens_match(&csrf, posted.get("csrf").unwrap_or_default()) {
+        if !first_page_csrf_ok(&state, &j, &headers, &posted, &browser, &nonce)? {
             return Err(AppError::Forbidden);
         }
         j.use_version(&state, version).await?;
-        let (answers, locked) = prefill(&state, &j).await?;
+        let (answers, _) = prefill(&state, &j).await?;
         let owner = j.citizen.as_ref().map(|c| c.citizen.id);
         let browser_hash = if owner.is_some() { String::new() } else { session::hash_token(&browser) };
-        if j.form.direct_submit
-            && posted.get("aktion") == Some("absenden")
-            && let Some(r) =
-                direct_submit(&state, &j, &first_step, &nonce, &answers, &locked, owner, &browser_hash, &posted).await?
-        {
-            return Ok(r);
-        }
         let sealed = seal_answers(&state, j.authority.id, &answers).await?;
         let draft_csrf = session::random_token();
         let mut tx = state.store.begin().await?;
@@ -481,6 +492,20 @@ pub(crate) async fn first_post(
         return Err(AppError::Forbidden);
     }
     handle_step(&state, &mut j, &headers, d, &first_step.id, posted).await
+}
+
+/// Whether a POST of the first page carries that page's CSRF token and comes from
+/// this portal.
+fn first_page_csrf_ok(
+    state: &AppState,
+    j: &Journey,
+    headers: &HeaderMap,
+    posted: &upload::Posted,
+    browser: &str,
+    nonce: &str,
+) -> Result<bool, AppError> {
+    let csrf = first_csrf(state, j, browser, nonce)?;
+    Ok(session::same_origin(headers) && session::tokens_match(&csrf, posted.get("csrf").unwrap_or_default()))
 }
 
 /// A one-page form sent complete and valid is submitted right away, without a draft:
