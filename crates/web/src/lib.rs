@@ -130,6 +130,7 @@ pub struct Shared {
     pub templates: Templates,
     pub config: WebConfig,
     page_cache: page_cache::PageCache,
+    first_pages: antrag::first_page::FirstPages,
     /// Uploaded files, keyed under the owning authority's prefix.
     pub objects: Arc<dyn object_store::ObjectStore>,
     /// OpenID Connect providers, discovered on first use (a provider that is down at
@@ -195,6 +196,7 @@ impl AppState {
             templates,
             config,
             page_cache: page_cache::PageCache::default(),
+            first_pages: antrag::first_page::FirstPages::default(),
             objects,
             oidc_providers: tokio::sync::Mutex::default(),
             saml,
@@ -244,6 +246,7 @@ impl AppState {
         }
         // Pages rendered from the old snapshot must not outlive it.
         self.page_cache.clear();
+        self.first_pages.clear();
     }
 
     /// Number of rendered pages currently cached (for tests and metrics).

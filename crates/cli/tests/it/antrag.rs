@@ -559,6 +559,39 @@ async fn a_form_adopted_from_the_library_sends_submissions_to_the_adopter() {
     });
 }
 
+/// The first page is rendered once and shared (postal-vote rush), but every citizen
+/// gets tokens of their own and the place they chose.
+#[tokio::test]
+async fn every_citizen_gets_own_tokens_on_the_shared_first_page() {
+    on_each_backend!(|app| {
+        let a = start(app, &mut Jar::default(), BRIEFWAHL).await;
+        let b = start(app, &mut Jar::default(), BRIEFWAHL).await;
+        assert_ne!(hidden(&a.body, "token"), hidden(&b.body, "token"));
+        assert_ne!(hidden(&a.body, "csrf"), hidden(&b.body, "csrf"));
+        assert_eq!(
+            a.body.replace(&hidden(&a.body, "token"), "T").replace(&hidden(&a.body, "csrf"), "C"),
+            b.body.replace(&hidden(&b.body, "token"), "T").replace(&hidden(&b.body, "csrf"), "C"),
+            "the same page otherwise"
+        );
+        let place = app.state.catalogue().places.iter().find(|p| p.name == "Moorbrück").unwrap().id;
+        let cookie = format!("amtsweg_ort={place}");
+        let with_place = app.get_with(BRIEFWAHL, "localhost", Some(&cookie)).await;
+        assert!(with_place.body.contains("Ihr Ort: <strong>Moorbrück</strong>"), "{}", with_place.body);
+        assert!(!a.body.contains("Ihr Ort: <strong>"));
+        // Both tokens of the shared page work.
+        let mut jar = Jar::default();
+        let page = start(app, &mut jar, BRIEFWAHL).await;
+        let r = post(
+            app,
+            &mut jar,
+            BRIEFWAHL,
+            &format!("{}&aktion=weiter&f.vorname=Erika&f.familienname=Musterfrau", first_fields(&page)),
+        )
+        .await;
+        assert_eq!(r.status, 422, "errors shown, not refused: {}", r.body);
+    });
+}
+
 /// A one-page form with direct submission: the complete page is one POST and one
 /// commit straight to the receipt (no draft is kept); an incomplete page shows its
 /// errors like any step and the answers wait in a draft; the same POST again shows

@@ -11,6 +11,7 @@
 //! one-time link sent by e-mail; every draft expires (`web.draft_days`).
 
 pub mod fields;
+pub(crate) mod first_page;
 mod konto;
 pub(crate) mod submit;
 pub mod upload;
@@ -347,6 +348,7 @@ fn neighbours<'f>(form: &'f Form, answers: &Answers, step_id: &str) -> (Option<&
 }
 
 /// What a step page shows besides the fields.
+#[derive(Clone)]
 struct StepPage<'a> {
     step: &'a Step,
     answers: &'a Answers,
@@ -361,6 +363,16 @@ struct StepPage<'a> {
 }
 
 fn render_step(state: &AppState, j: &Journey, headers: &HeaderMap, p: &StepPage<'_>) -> Result<Response, AppError> {
+    let (status, html) = step_html(state, j, headers, p)?;
+    Ok(no_store((status, axum::response::Html(html)).into_response()))
+}
+
+fn step_html(
+    state: &AppState,
+    j: &Journey,
+    headers: &HeaderMap,
+    p: &StepPage<'_>,
+) -> Result<(StatusCode, String), AppError> {
     let errors_by_path: BTreeMap<String, String> = p.errors.iter().cloned().collect();
     let items = fields::step_view(&j.form, p.step, p.answers, &errors_by_path, p.files, p.locked);
     let steps = visible_steps(&j.form, p.answers);
@@ -390,7 +402,7 @@ fn render_step(state: &AppState, j: &Journey, headers: &HeaderMap, p: &StepPage<
         trust_label => j.trust_needed().label(),
         ..base(state, j, headers, &p.action, &p.step.title)
     };
-    Ok(no_store((status, render_page(state, "antrag/schritt.html", ctx)?).into_response()))
+    Ok((status, render_page(state, "antrag/schritt.html", ctx)?.0))
 }
 
 /// The first page of a form with a fresh form token (nothing is stored yet).
@@ -411,8 +423,8 @@ pub(crate) async fn start(State(state): State<AppState>, j: Journey, headers: He
         token,
         back_to_check: false,
     };
-    let r = render_step(&state, &j, &headers, &page)?;
-    Ok(with_browser_cookie(&state, r, &browser))
+    let (status, html) = first_page::render(&state, &j, &headers, &page)?;
+    Ok(with_browser_cookie(&state, (status, axum::response::Html(html)).into_response(), &browser))
 }
 
 /// The first POST: checks the form token, keeps the draft, continues like any step.
