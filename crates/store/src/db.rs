@@ -26,7 +26,7 @@ enum Pools {
         read: SqlitePool,
         write: SqlitePool,
         /// Stops the background checkpointer with the last clone of the store.
-        _checkpointer: std::sync::Arc<Checkpointer>,
+        checkpointer: std::sync::Arc<Checkpointer>,
     },
     Postgres(PgPool),
 }
@@ -36,11 +36,14 @@ enum Pools {
 /// the commit that crosses 1,000 log pages also writes those pages into the database
 /// and syncs it, and every submission waiting in that group commit waits with it.
 /// Durability is the same: each commit is synced in the log either way.
-struct Checkpointer(tokio::task::AbortHandle);
+struct Checkpointer {
+    task: tokio::task::AbortHandle,
+    pool: SqlitePool,
+}
 
 impl Drop for Checkpointer {
     fn drop(&mut self) {
-        self.0.abort();
+        self.task.abort();
     }
 }
 
@@ -50,7 +53,9 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 
 impl Checkpointer {
     fn start(pool: SqlitePool) -> Self {
+        let own = pool.clone();
         let task = tokio::spawn(async move {
+            let pool = own;
             let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
@@ -62,7 +67,14 @@ impl Checkpointer {
                 }
             }
         });
-        Self(task.abort_handle())
+        Self { task: task.abort_handle(), pool }
+    }
+
+    /// Stops checkpointing and closes its connection; the last connection to close
+    /// folds the log into the database.
+    async fn close(&self) {
+        self.task.abort();
+        self.pool.close().await;
     }
 }
 
@@ -178,7 +190,7 @@ impl Store {
             .connect_with(opts.read_only(true))
             .await?;
         let checkpointer = std::sync::Arc::new(Checkpointer::start(checkpoint));
-        Ok(Self { pools: Pools::Sqlite { read, write, _checkpointer: checkpointer } })
+        Ok(Self { pools: Pools::Sqlite { read, write, checkpointer } })
     }
 
     /// # Errors
@@ -285,7 +297,8 @@ impl Store {
     /// Closes all connections (waits for them to be returned).
     pub async fn close(&self) {
         match &self.pools {
-            Pools::Sqlite { read, write, .. } => {
+            Pools::Sqlite { read, write, checkpointer } => {
+                checkpointer.close().await;
                 read.close().await;
                 write.close().await;
             }

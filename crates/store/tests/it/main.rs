@@ -1093,7 +1093,7 @@ mod handoff {
 }
 
 mod group_commit {
-    use super::{on_both, seed};
+    use super::{Store, on_both, seed};
     use amtsweg_domain::Slug;
     use amtsweg_store::handoff::NewConnector;
     use amtsweg_store::outbox::EmailMessage;
@@ -1142,6 +1142,38 @@ mod group_commit {
             assert_eq!(store.count_submissions(s.town).await.unwrap(), 4);
         })
         .await;
+    }
+
+    /// SQLite only — PostgreSQL keeps its own log: the writer does not copy the log
+    /// into the database inside its commits; the background checkpointer does within
+    /// a second, so the log does not grow without end, and closing folds it in.
+    #[tokio::test]
+    async fn the_sqlite_log_is_checkpointed_in_the_background() {
+        let t = amtsweg_store::testing::sqlite().await;
+        let s = seed(&t.store).await;
+        let form: amtsweg_forms::Form = serde_json::from_value(serde_json::json!({
+            "id": "b", "title": "B", "steps": [{"id": "a", "title": "A", "items": []}]
+        }))
+        .unwrap();
+        let db = t.dir.as_ref().unwrap().path().join("amtsweg.db");
+        let wal = t.dir.as_ref().unwrap().path().join("amtsweg.db-wal");
+        let size = |p: &std::path::Path| std::fs::metadata(p).map_or(0, |m| m.len());
+        let mut tx = t.store.begin().await.unwrap();
+        let f = tx.create_form(s.town, &Slug::parse("b").unwrap(), None, &form, None).await.unwrap();
+        tx.fill_benchmark_submissions(s.town, f, 1, 20_000).await.unwrap();
+        tx.commit().await.unwrap();
+        assert!(size(&wal) > 8_000_000, "the commit went to the log: {} bytes", size(&wal));
+        let start = std::time::Instant::now();
+        while size(&db) < 8_000_000 && start.elapsed() < std::time::Duration::from_secs(5) {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert!(size(&db) >= 8_000_000, "copied into the database: {} bytes", size(&db));
+        assert_eq!(t.store.count_submissions(s.town).await.unwrap(), 20_000);
+        t.store.close().await;
+        assert_eq!(size(&wal), 0, "closing folds the log in");
+        let again = Store::open_sqlite(&db).await.unwrap();
+        assert_eq!(again.count_submissions(s.town).await.unwrap(), 20_000);
+        again.close().await;
     }
 
     /// A batch over two authorities stores each submission as a single one would be:

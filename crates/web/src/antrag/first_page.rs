@@ -61,7 +61,8 @@ impl Cut {
             }
         }
         let has = |m| parts.iter().any(|(_, k)| *k == Some(m));
-        (has(Mark::Token) && has(Mark::Csrf)).then(|| Self { len: html.len(), parts })
+        let complete = has(Mark::Token) && has(Mark::Csrf);
+        complete.then_some(Self { len: html.len(), parts })
     }
 
     fn fill(&self, token: &str, csrf: &str) -> String {
