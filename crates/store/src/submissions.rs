@@ -705,9 +705,10 @@ impl Tx {
         one.pop().ok_or_else(|| StoreError::Invalid("no submission stored".into()))
     }
 
-    /// [`Tx::submit`] for several submissions at once, in a fixed number of
-    /// statements however many there are (group commit: the writer's time per
-    /// citizen is what limits a rush). Results in the order given; a token that is
+    /// [`Tx::submit`] for several submissions at once, in a number of statements
+    /// that does not grow with the batch — seven, plus one receipt-number
+    /// reservation per authority in it (group commit: the writer's time per citizen
+    /// is what limits a rush). Results in the order given; a token that is
     /// already stored, or twice in `batch`, yields the first submission with
     /// `new: false`.
     ///
