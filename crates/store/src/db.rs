@@ -173,22 +173,12 @@ impl Store {
         // No ping before handing out a connection: an SQLite connection is a file in
         // this process and cannot have hung up, and each ping is a round trip to the
         // connection's worker thread — one per query, half the store's hand-offs.
-        let write = SqlitePoolOptions::new()
-            .max_connections(1)
-            .test_before_acquire(false)
-            .connect_with(opts.clone().pragma("wal_autocheckpoint", "0"))
-            .await?;
-        let checkpoint = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(0)
-            .test_before_acquire(false)
-            .connect_with(opts.clone().pragma("wal_autocheckpoint", "0"))
-            .await?;
-        let read = SqlitePoolOptions::new()
-            .max_connections(8)
-            .test_before_acquire(false)
-            .connect_with(opts.read_only(true))
-            .await?;
+        let pool = |size: u32| SqlitePoolOptions::new().max_connections(size).test_before_acquire(false);
+        // The writer leaves checkpoints to the checkpointer's connection.
+        let writing = opts.clone().pragma("wal_autocheckpoint", "0");
+        let write = pool(1).connect_with(writing.clone()).await?;
+        let checkpoint = pool(1).connect_with(writing).await?;
+        let read = pool(8).connect_with(opts.read_only(true)).await?;
         let checkpointer = std::sync::Arc::new(Checkpointer::start(checkpoint));
         Ok(Self { pools: Pools::Sqlite { read, write, checkpointer } })
     }

@@ -1099,6 +1099,13 @@ mod group_commit {
     use amtsweg_store::outbox::EmailMessage;
     use amtsweg_store::submissions::{NewDraft, NewFile, OwnedSubmission};
 
+    fn one_step_form() -> amtsweg_forms::Form {
+        serde_json::from_value(serde_json::json!({
+            "id": "b", "title": "B", "steps": [{"id": "a", "title": "A", "items": []}]
+        }))
+        .unwrap()
+    }
+
     fn owned(token: &str, authority_id: i64, form_id: i64) -> OwnedSubmission {
         OwnedSubmission {
             form_token: token.into(),
@@ -1123,10 +1130,7 @@ mod group_commit {
     async fn batches_commit_together_and_fail_alone() {
         on_both(|store| async move {
             let s = seed(&store).await;
-            let form: amtsweg_forms::Form = serde_json::from_value(serde_json::json!({
-                "id": "b", "title": "B", "steps": [{"id": "a", "title": "A", "items": []}]
-            }))
-            .unwrap();
+            let form = one_step_form();
             let mut tx = store.begin().await.unwrap();
             let f = tx.create_form(s.town, &Slug::parse("b").unwrap(), None, &form, None).await.unwrap();
             tx.commit().await.unwrap();
@@ -1151,10 +1155,7 @@ mod group_commit {
     async fn the_sqlite_log_is_checkpointed_in_the_background() {
         let t = amtsweg_store::testing::sqlite().await;
         let s = seed(&t.store).await;
-        let form: amtsweg_forms::Form = serde_json::from_value(serde_json::json!({
-            "id": "b", "title": "B", "steps": [{"id": "a", "title": "A", "items": []}]
-        }))
-        .unwrap();
+        let form = one_step_form();
         let db = t.dir.as_ref().unwrap().path().join("amtsweg.db");
         let wal = t.dir.as_ref().unwrap().path().join("amtsweg.db-wal");
         let size = |p: &std::path::Path| std::fs::metadata(p).map_or(0, |m| m.len());
@@ -1184,10 +1185,7 @@ mod group_commit {
     async fn a_batch_is_stored_like_single_submissions() {
         on_both(|store| async move {
             let s = seed(&store).await;
-            let form: amtsweg_forms::Form = serde_json::from_value(serde_json::json!({
-                "id": "b", "title": "B", "steps": [{"id": "a", "title": "A", "items": []}]
-            }))
-            .unwrap();
+            let form = one_step_form();
             let mut tx = store.begin().await.unwrap();
             let town_form = tx.create_form(s.town, &Slug::parse("b").unwrap(), None, &form, None).await.unwrap();
             let other_form = tx.create_form(s.town, &Slug::parse("c").unwrap(), None, &form, None).await.unwrap();
