@@ -810,7 +810,7 @@ mod submissions {
         .unwrap()
     }
 
-    fn draft<'a>(token: &'a str, authority_id: i64, form_id: i64) -> NewDraft<'a> {
+    pub(super) fn draft<'a>(token: &'a str, authority_id: i64, form_id: i64) -> NewDraft<'a> {
         NewDraft {
             token,
             authority_id,
@@ -825,7 +825,7 @@ mod submissions {
         }
     }
 
-    fn file(name: &str) -> NewFile<'_> {
+    pub(super) fn file(name: &str) -> NewFile<'_> {
         NewFile {
             field: "nachweis",
             file_name: name,
@@ -1093,11 +1093,12 @@ mod handoff {
 }
 
 mod group_commit {
+    use super::submissions::{draft, file};
     use super::{Store, on_both, seed};
     use amtsweg_domain::Slug;
     use amtsweg_store::handoff::NewConnector;
     use amtsweg_store::outbox::EmailMessage;
-    use amtsweg_store::submissions::{NewDraft, NewFile, OwnedSubmission};
+    use amtsweg_store::submissions::OwnedSubmission;
 
     fn one_step_form() -> amtsweg_forms::Form {
         serde_json::from_value(serde_json::json!({
@@ -1200,28 +1201,7 @@ mod group_commit {
             let town_all = tx.insert_connector(&connector(s.town, None, "alle")).await.unwrap();
             let town_b = tx.insert_connector(&connector(s.town, Some(town_form), "nur b")).await.unwrap();
             let county_all = tx.insert_connector(&connector(s.county, None, "Kreis")).await.unwrap();
-            tx.create_application_draft(&NewDraft {
-                token: "k2",
-                authority_id: s.town,
-                form_id: town_form,
-                form_version: 1,
-                citizen_id: None,
-                browser_hash: "b",
-                csrf: "c",
-                answers: "a",
-                step: "a",
-                expires_at: amtsweg_store::now_ms() + 60_000,
-            })
-            .await
-            .unwrap();
-            let file = |name| NewFile {
-                field: "nachweis",
-                file_name: name,
-                content_type: "application/pdf",
-                size: 4,
-                sha256: "ab",
-                object_key: name,
-            };
+            tx.create_application_draft(&draft("k2", s.town, town_form)).await.unwrap();
             tx.add_application_draft_file("k2", &file("a.pdf")).await.unwrap();
             tx.add_application_draft_file("k2", &file("b.pdf")).await.unwrap();
             tx.commit().await.unwrap();
