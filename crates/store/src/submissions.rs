@@ -306,6 +306,8 @@ impl Tx {
 pub struct Submitted {
     pub id: i64,
     pub receipt_number: String,
+    /// When it was stored (ms since the epoch).
+    pub submitted_at: i64,
     pub new: bool,
 }
 
@@ -721,6 +723,7 @@ impl Tx {
             id: i64,
             form_token: String,
             receipt_number: String,
+            submitted_at: i64,
         }
         if batch.is_empty() {
             return Ok(Vec::new());
@@ -729,7 +732,7 @@ impl Tx {
         tokens.sort_unstable();
         tokens.dedup();
         let q = Query::select()
-            .columns(["id", "form_token", "receipt_number"])
+            .columns(["id", "form_token", "receipt_number", "submitted_at"])
             .from("submissions")
             .and_where(Expr::col("form_token").is_in(tokens.iter().copied()))
             .to_owned();
@@ -737,7 +740,10 @@ impl Tx {
             .fetch_all_in_tx::<Stored>(&q)
             .await?
             .into_iter()
-            .map(|e| (e.form_token, Submitted { id: e.id, receipt_number: e.receipt_number, new: false }))
+            .map(|e| {
+                let s = Submitted { id: e.id, receipt_number: e.receipt_number, submitted_at: e.submitted_at, new: false };
+                (e.form_token, s)
+            })
             .collect();
         // The new ones: each token's first occurrence that is not stored yet.
         let mut seen = std::collections::HashSet::new();
@@ -780,7 +786,7 @@ impl Tx {
                 "status_at",
                 "org_unit_id",
             ])
-            .returning(Query::returning().columns(["id", "form_token", "receipt_number"]))
+            .returning(Query::returning().columns(["id", "form_token", "receipt_number", "submitted_at"]))
             .to_owned();
         for (s, receipt) in fresh.iter().zip(&receipts) {
             q.values_panic([
@@ -804,7 +810,8 @@ impl Tx {
         let stored = self.fetch_all_in_tx::<Stored>(&q).await?;
         let ids: Vec<i64> = stored.iter().map(|e| e.id).collect();
         for e in stored {
-            known.insert(e.form_token, Submitted { id: e.id, receipt_number: e.receipt_number, new: true });
+            let s = Submitted { id: e.id, receipt_number: e.receipt_number, submitted_at: e.submitted_at, new: true };
+            known.insert(e.form_token, s);
         }
         self.enqueue_deliveries(&ids, now).await?;
         let fresh_tokens: Vec<&str> = fresh.iter().map(|s| s.form_token).collect();

@@ -131,6 +131,7 @@ pub struct Shared {
     pub config: WebConfig,
     page_cache: page_cache::PageCache,
     first_pages: antrag::first_page::FirstPages,
+    fresh_receipts: antrag::fresh_receipt::FreshReceipts,
     /// Uploaded files, keyed under the owning authority's prefix.
     pub objects: Arc<dyn object_store::ObjectStore>,
     /// OpenID Connect providers, discovered on first use (a provider that is down at
@@ -197,6 +198,7 @@ impl AppState {
             config,
             page_cache: page_cache::PageCache::default(),
             first_pages: antrag::first_page::FirstPages::default(),
+            fresh_receipts: antrag::fresh_receipt::FreshReceipts::default(),
             objects,
             oidc_providers: tokio::sync::Mutex::default(),
             saml,

@@ -12,6 +12,7 @@
 
 pub mod fields;
 pub(crate) mod first_page;
+pub(crate) mod fresh_receipt;
 mod konto;
 pub(crate) mod submit;
 pub mod upload;

@@ -2,6 +2,7 @@
 //! later, resuming it from an e-mailed one-time link, and discarding it.
 
 use super::fields::{self, FileInfo};
+use super::fresh_receipt::FreshReceipt;
 use super::{Journey, base, draft_answers, draft_files, load_draft, today};
 use crate::AppState;
 use crate::error::AppError;
@@ -319,16 +320,32 @@ pub(crate) async fn store_submission(
             .leistung_id
             .and_then(|id| state.catalogue().leistungen.iter().find(|l| l.id == id).and_then(|l| l.org_unit_id)),
         citizen_id: owner.citizen_id,
-        browser_hash,
+        browser_hash: browser_hash.clone(),
         data: sealed,
-        data_hash: hash,
+        data_hash: hash.clone(),
         receipt_prefix: prefix,
         year,
         confirmation: mail,
     };
     let stored = state.submissions.submit(new).await;
     match stored {
-        Ok(_) => Ok(Redirect::to(&receipt_url(j, token)).into_response()),
+        Ok(s) => {
+            if s.new {
+                let receipt = FreshReceipt {
+                    authority_id: j.authority.id,
+                    form_id: j.published.form_id,
+                    form_version: j.version,
+                    citizen_id: owner.citizen_id,
+                    browser_hash,
+                    receipt_number: s.receipt_number,
+                    submitted_at: s.submitted_at,
+                    data_hash: hash,
+                    data,
+                };
+                state.fresh_receipts.put(token, receipt);
+            }
+            Ok(Redirect::to(&receipt_url(j, token)).into_response())
+        }
         // Sent twice at the same moment: the other request stored it.
         Err(e) => match state.store.submission_by_token(token).await? {
             Some(_) => Ok(Redirect::to(&receipt_url(j, token)).into_response()),
@@ -402,25 +419,50 @@ pub(crate) fn when(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-/// The receipt page.
+/// The receipt page: right after submitting from what the submitting request kept
+/// (see `fresh_receipt`), later from the store.
 pub(crate) async fn receipt(
     State(state): State<AppState>,
     mut j: Journey,
     headers: HeaderMap,
     Path((_, _, token)): Path<(String, String, String)>,
 ) -> Result<Response, AppError> {
-    let s = own_submission(&state, &mut j, &token).await?;
-    let data = open_data(&state, &s).await?;
-    let (sections, computed, files) = receipt_view(&j.form, &data);
+    let fresh = state.fresh_receipts.take(&token, |f| {
+        f.authority_id == j.authority.id && f.form_id == j.published.form_id && j.may_access(f.citizen_id, &f.browser_hash)
+    });
+    let r = match fresh {
+        Some(f) => {
+            j.use_version(&state, f.form_version).await?;
+            let status = j.form.workflow().label(amtsweg_store::submissions::STATUS_RECEIVED, "");
+            Receipt { number: f.receipt_number, submitted_at: f.submitted_at, status, hash: f.data_hash, data: f.data, in_account: f.citizen_id.is_some() }
+        }
+        None => {
+            let s = own_submission(&state, &mut j, &token).await?;
+            let data = open_data(&state, &s).await?;
+            let status = j.form.workflow().label(&s.status, &s.sub_status);
+            Receipt { number: s.receipt_number, submitted_at: s.submitted_at, status, hash: s.data_hash, data, in_account: s.citizen_id.is_some() }
+        }
+    };
+    let (sections, computed, files) = receipt_view(&j.form, &r.data);
     let url = receipt_url(&j, &token);
     let ctx = context! {
-        title => "Antrag eingegangen", receipt_number => &s.receipt_number, submitted => when(s.submitted_at),
-        status => j.form.workflow().label(&s.status, &s.sub_status), hash => &s.data_hash, sections, computed, files,
+        title => "Antrag eingegangen", receipt_number => &r.number, submitted => when(r.submitted_at),
+        status => r.status, hash => &r.hash, sections, computed, files,
         pdf => format!("{url}/quittung.pdf"), authority_name => &j.authority.name,
-        in_account => s.citizen_id.is_some(),
+        in_account => r.in_account,
         ..base(&state, &j, &headers, &url, "Antrag eingegangen")
     };
     Ok(super::no_store(render_page(&state, "antrag/eingang.html", ctx)?.into_response()))
+}
+
+/// What the receipt page shows.
+struct Receipt {
+    number: String,
+    submitted_at: i64,
+    status: String,
+    hash: String,
+    data: SubmissionData,
+    in_account: bool,
 }
 
 /// The receipt as PDF/A.

@@ -1,0 +1,130 @@
+//! Receipts of submissions that were just committed, kept in memory until the
+//! browser follows its redirect to the receipt page. That page then needs neither a
+//! database read nor decrypting the sealed answers again: the handler that stored
+//! them still had them in plain text. An entry is taken by the first page view that
+//! may see it; reloading the page later reads the store (and sees a changed status).
+//! At a postal-vote rush the receipt read was a sixth of the work of an application.
+
+use super::submit::SubmissionData;
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// A browser follows the redirect at once; an entry nobody fetched goes after this.
+const KEEP: Duration = Duration::from_secs(60);
+/// Bounds the memory when redirects are not followed (a few KB each).
+const MAX_ENTRIES: usize = 4096;
+
+/// What the receipt page shows of a submission and who may see it.
+#[derive(Debug)]
+pub(crate) struct FreshReceipt {
+    pub authority_id: i64,
+    pub form_id: i64,
+    pub form_version: i64,
+    pub citizen_id: Option<i64>,
+    pub browser_hash: String,
+    pub receipt_number: String,
+    pub submitted_at: i64,
+    pub data_hash: String,
+    pub data: SubmissionData,
+}
+
+#[derive(Default)]
+pub(crate) struct FreshReceipts {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    by_token: HashMap<String, FreshReceipt>,
+    /// Form tokens in the order they were put, with the time.
+    order: VecDeque<(Instant, String)>,
+}
+
+impl FreshReceipts {
+    /// Keeps the receipt of the submission made with `token`.
+    pub(crate) fn put(&self, token: &str, receipt: FreshReceipt) {
+        self.put_at(token, receipt, Instant::now());
+    }
+
+    fn put_at(&self, token: &str, receipt: FreshReceipt, now: Instant) {
+        let mut g = self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        while let Some((at, oldest)) = g.order.front() {
+            if now.duration_since(*at) < KEEP && g.order.len() < MAX_ENTRIES {
+                break;
+            }
+            let oldest = oldest.clone();
+            g.order.pop_front();
+            g.by_token.remove(&oldest);
+        }
+        g.by_token.insert(token.to_owned(), receipt);
+        g.order.push_back((now, token.to_owned()));
+    }
+
+    /// The receipt of `token` if `may_see` allows it; it is no longer kept then.
+    /// (The order list keeps the token until it expires; removing it there would
+    /// cost a search, and a stale token only points at nothing.)
+    pub(crate) fn take(&self, token: &str, may_see: impl FnOnce(&FreshReceipt) -> bool) -> Option<FreshReceipt> {
+        let mut g = self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !may_see(g.by_token.get(token)?) {
+            return None;
+        }
+        g.by_token.remove(token)
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.inner.lock().map(|g| g.by_token.len()).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn receipt(n: i64) -> FreshReceipt {
+        FreshReceipt {
+            authority_id: 1,
+            form_id: 2,
+            form_version: 1,
+            citizen_id: None,
+            browser_hash: "b".into(),
+            receipt_number: format!("MOO-2026-{n:06}"),
+            submitted_at: 0,
+            data_hash: String::new(),
+            data: SubmissionData {
+                form: "f".into(),
+                version: 1,
+                answers: Default::default(),
+                computed: Vec::new(),
+                files: Vec::new(),
+            },
+        }
+    }
+
+    #[test]
+    fn a_receipt_is_handed_out_once_and_only_to_who_may_see_it() {
+        let r = FreshReceipts::default();
+        r.put("t1", receipt(1));
+        assert!(r.take("t1", |_| false).is_none(), "refused");
+        assert_eq!(r.take("t1", |f| f.browser_hash == "b").map(|f| f.receipt_number).as_deref(), Some("MOO-2026-000001"));
+        assert!(r.take("t1", |_| true).is_none(), "taken already: the page reads the store from now on");
+        assert!(r.take("unbekannt", |_| true).is_none());
+    }
+
+    #[test]
+    fn old_and_surplus_receipts_are_dropped() {
+        let r = FreshReceipts::default();
+        let start = Instant::now();
+        r.put_at("alt", receipt(1), start);
+        r.put_at("neu", receipt(2), start + KEEP);
+        assert!(r.take("alt", |_| true).is_none(), "expired");
+        assert!(r.take("neu", |_| true).is_some());
+        for i in 0..MAX_ENTRIES + 10 {
+            r.put_at(&format!("t{i}"), receipt(i as i64), start + KEEP);
+        }
+        assert_eq!(r.len(), MAX_ENTRIES);
+        assert!(r.take("t0", |_| true).is_none(), "the oldest went first");
+        assert!(r.take(&format!("t{}", MAX_ENTRIES + 9), |_| true).is_some());
+    }
+}
