@@ -741,7 +741,8 @@ impl Tx {
             .await?
             .into_iter()
             .map(|e| {
-                let s = Submitted { id: e.id, receipt_number: e.receipt_number, submitted_at: e.submitted_at, new: false };
+                let s =
+                    Submitted { id: e.id, receipt_number: e.receipt_number, submitted_at: e.submitted_at, new: false };
                 (e.form_token, s)
             })
             .collect();

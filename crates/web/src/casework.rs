@@ -204,6 +204,7 @@ pub async fn change_status(
     write_message(state, &mut tx, case, prepared.as_ref()).await?;
     tx.append_audit(&audit_entry(case, actor, "submission.status", &format!("{to}{}", sub(outcome)))).await?;
     tx.commit().await?;
+    state.fresh_receipts.forget(&case.row.form_token);
     Ok(Ok(()))
 }
 
@@ -293,6 +294,7 @@ pub async fn citizen_replied(
         Some(to) => {
             let e = NewEvent { kind: "reply", status: &to, sub_status: "", body: "", public: true, actor };
             tx.change_status(row.authority_id, row.id, &row.status, &e).await?;
+            state.fresh_receipts.forget(&row.form_token);
         }
         None => {
             let e = NewEvent {

@@ -116,10 +116,14 @@ async fn a_citizen_applies_without_account_and_gets_one_receipt() {
         assert_eq!(r.status, 303, "{}", r.body);
         let receipt = r.location().to_owned();
         assert!(receipt.starts_with("/o/moorbrueck/antrag/briefwahl/eingang/"));
+        // Right after submitting, another browser at the receipt address sees nothing.
+        assert_eq!(app.get_with(&receipt, "localhost", None).await.status, 404);
         let page = get(app, &mut jar, &receipt).await;
         let number = format!("MOO-{}-000001", year());
         assert!(page.body.contains(&number), "{}", page.body);
         assert!(page.body.contains("Eingegangen"));
+        // Shown again later (read from the store), it is the same page.
+        assert_eq!(get(app, &mut jar, &receipt).await.body, page.body);
 
         // A double submit or a retry shows the same receipt and stores nothing twice.
         let again = post(app, &mut jar, &format!("{draft}absenden"), &format!("csrf={csrf}")).await;

@@ -148,6 +148,12 @@ async fn a_case_worker_asks_the_citizen_and_decides() {
         let s = app.store.store.submission_in(&[app.authority_id("moorbrueck").await], id).await.unwrap().unwrap();
         assert_eq!(s.status, "rueckfrage");
         let thread = s.thread_id.expect("the question opened a Postfach thread");
+        // The citizen opens the receipt only now (seconds after submitting): it shows
+        // the new status, not the one of the moment of submitting.
+        let receipt_page =
+            get(app, &mut citizen_jar, &format!("/o/moorbrueck/antrag/briefwahl/eingang/{}", s.form_token)).await;
+        assert_eq!(receipt_page.status, 200, "{}", receipt_page.body);
+        assert!(receipt_page.body.contains("<dd>Rückfrage</dd>"), "{}", receipt_page.body);
 
         // An internal note and an assignment stay internal.
         let r = post(

@@ -2,8 +2,11 @@
 //! browser follows its redirect to the receipt page. That page then needs neither a
 //! database read nor decrypting the sealed answers again: the handler that stored
 //! them still had them in plain text. An entry is taken by the first page view that
-//! may see it; reloading the page later reads the store (and sees a changed status).
-//! At a postal-vote rush the receipt read was a sixth of the work of an application.
+//! may see it; reloading the page later reads the store. A status change made
+//! through this process forgets the entry, and entries live only seconds, so a page
+//! shown from here is never staler than that even when another node changed the
+//! status. At a postal-vote rush the receipt read was a quarter of the work of an
+//! application.
 
 use super::submit::SubmissionData;
 use std::collections::{HashMap, VecDeque};
@@ -11,7 +14,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// A browser follows the redirect at once; an entry nobody fetched goes after this.
-const KEEP: Duration = Duration::from_secs(60);
+const KEEP: Duration = Duration::from_secs(10);
 /// Bounds the memory when redirects are not followed (a few KB each).
 const MAX_ENTRIES: usize = 4096;
 
@@ -72,6 +75,11 @@ impl FreshReceipts {
         g.by_token.remove(token)
     }
 
+    /// Forgets the receipt of `token` (its status changed).
+    pub(crate) fn forget(&self, token: &str) {
+        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner).by_token.remove(token);
+    }
+
     #[cfg(test)]
     fn len(&self) -> usize {
         self.inner.lock().map(|g| g.by_token.len()).unwrap_or_default()
@@ -107,9 +115,15 @@ mod tests {
         let r = FreshReceipts::default();
         r.put("t1", receipt(1));
         assert!(r.take("t1", |_| false).is_none(), "refused");
-        assert_eq!(r.take("t1", |f| f.browser_hash == "b").map(|f| f.receipt_number).as_deref(), Some("MOO-2026-000001"));
+        assert_eq!(
+            r.take("t1", |f| f.browser_hash == "b").map(|f| f.receipt_number).as_deref(),
+            Some("MOO-2026-000001")
+        );
         assert!(r.take("t1", |_| true).is_none(), "taken already: the page reads the store from now on");
         assert!(r.take("unbekannt", |_| true).is_none());
+        r.put("t2", receipt(2));
+        r.forget("t2");
+        assert!(r.take("t2", |_| true).is_none(), "its status changed");
     }
 
     #[test]

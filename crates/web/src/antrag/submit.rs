@@ -428,19 +428,35 @@ pub(crate) async fn receipt(
     Path((_, _, token)): Path<(String, String, String)>,
 ) -> Result<Response, AppError> {
     let fresh = state.fresh_receipts.take(&token, |f| {
-        f.authority_id == j.authority.id && f.form_id == j.published.form_id && j.may_access(f.citizen_id, &f.browser_hash)
+        f.authority_id == j.authority.id
+            && f.form_id == j.published.form_id
+            && j.may_access(f.citizen_id, &f.browser_hash)
     });
     let r = match fresh {
         Some(f) => {
             j.use_version(&state, f.form_version).await?;
             let status = j.form.workflow().label(amtsweg_store::submissions::STATUS_RECEIVED, "");
-            Receipt { number: f.receipt_number, submitted_at: f.submitted_at, status, hash: f.data_hash, data: f.data, in_account: f.citizen_id.is_some() }
+            Receipt {
+                number: f.receipt_number,
+                submitted_at: f.submitted_at,
+                status,
+                hash: f.data_hash,
+                data: f.data,
+                in_account: f.citizen_id.is_some(),
+            }
         }
         None => {
             let s = own_submission(&state, &mut j, &token).await?;
             let data = open_data(&state, &s).await?;
             let status = j.form.workflow().label(&s.status, &s.sub_status);
-            Receipt { number: s.receipt_number, submitted_at: s.submitted_at, status, hash: s.data_hash, data, in_account: s.citizen_id.is_some() }
+            Receipt {
+                number: s.receipt_number,
+                submitted_at: s.submitted_at,
+                status,
+                hash: s.data_hash,
+                data,
+                in_account: s.citizen_id.is_some(),
+            }
         }
     };
     let (sections, computed, files) = receipt_view(&j.form, &r.data);
