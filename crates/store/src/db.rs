@@ -174,8 +174,14 @@ impl Store {
         // this process and cannot have hung up, and each ping is a round trip to the
         // connection's worker thread — one per query, half the store's hand-offs.
         let pool = |size: u32| SqlitePoolOptions::new().max_connections(size).test_before_acquire(false);
-        // The writer leaves checkpoints to the checkpointer's connection.
-        let writing = opts.clone().pragma("wal_autocheckpoint", "0");
+        // The writer leaves checkpoints to the checkpointer's connection. Its
+        // statement journals (each multi-row insert of a group commit has one) stay in
+        // memory instead of spilling into a temporary file; and it keeps more prepared
+        // statements, as a group commit's statements come in one shape per batch size
+        // (see `padded`), which would otherwise push each other out of the cache and be
+        // parsed again.
+        let writing =
+            opts.clone().pragma("wal_autocheckpoint", "0").pragma("temp_store", "MEMORY").statement_cache_capacity(400);
         let write = pool(1).connect_with(writing.clone()).await?;
         let checkpoint = pool(1).connect_with(writing).await?;
         let read = pool(8).connect_with(opts.read_only(true)).await?;
@@ -413,5 +419,31 @@ impl Tx {
                 sqlx::query_scalar_with(AssertSqlSafe(sql), pg_args(values)?).fetch_one(&mut **t).await?
             }
         })
+    }
+}
+
+/// `items` with its last value repeated up to the next power of two, for `IN (…)`
+/// lists of a group commit: a repeated value changes nothing, and the batch sizes
+/// of 1 to 256 then make 9 statement texts instead of 256, which each connection
+/// prepares once and keeps.
+pub(crate) fn padded<T: Copy>(items: &[T]) -> Vec<T> {
+    let mut out = items.to_vec();
+    if let Some(&last) = items.last() {
+        out.resize(items.len().next_power_of_two(), last);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::padded;
+
+    #[test]
+    fn in_lists_are_padded_to_a_power_of_two_with_the_last_value() {
+        assert_eq!(padded::<i64>(&[]), Vec::<i64>::new());
+        assert_eq!(padded(&[7]), vec![7]);
+        assert_eq!(padded(&[1, 2, 3]), vec![1, 2, 3, 3]);
+        assert_eq!(padded(&["a", "b", "c", "d", "e"]), vec!["a", "b", "c", "d", "e", "e", "e", "e"]);
+        assert_eq!(padded(&[0u8; 256]).len(), 256);
     }
 }

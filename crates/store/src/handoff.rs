@@ -322,7 +322,7 @@ impl Tx {
                         "connectors",
                         Expr::col(("connectors", "authority_id")).equals(("submissions", "authority_id")),
                     )
-                    .and_where(Expr::col(("submissions", "id")).is_in(submission_ids.iter().copied()))
+                    .and_where(Expr::col(("submissions", "id")).is_in(crate::db::padded(submission_ids)))
                     .and_where(Expr::col(("connectors", "active")).eq(1))
                     .and_where(
                         Expr::col(("connectors", "form_id"))

@@ -734,7 +734,7 @@ impl Tx {
         let q = Query::select()
             .columns(["id", "form_token", "receipt_number", "submitted_at"])
             .from("submissions")
-            .and_where(Expr::col("form_token").is_in(tokens.iter().copied()))
+            .and_where(Expr::col("form_token").is_in(crate::db::padded(&tokens)))
             .to_owned();
         let mut known: HashMap<String, Submitted> = self
             .fetch_all_in_tx::<Stored>(&q)
@@ -816,6 +816,7 @@ impl Tx {
         }
         self.enqueue_deliveries(&ids, now).await?;
         let fresh_tokens: Vec<&str> = fresh.iter().map(|s| s.form_token).collect();
+        let padded_tokens = crate::db::padded(&fresh_tokens);
         let q = Query::insert()
             .into_table("submission_files")
             .columns(["submission_id", "field", "file_name", "content_type", "size", "sha256", "object_key"])
@@ -835,7 +836,7 @@ impl Tx {
                         "submissions",
                         Expr::col(("submissions", "form_token")).equals(("draft_files", "draft_token")),
                     )
-                    .and_where(Expr::col(("draft_files", "draft_token")).is_in(fresh_tokens.iter().copied()))
+                    .and_where(Expr::col(("draft_files", "draft_token")).is_in(padded_tokens.iter().copied()))
                     .order_by(("draft_files", "id"), Order::Asc)
                     .to_owned(),
             )
@@ -844,12 +845,12 @@ impl Tx {
         self.execute(&q).await?;
         let q = Query::delete()
             .from_table("draft_files")
-            .and_where(Expr::col("draft_token").is_in(fresh_tokens.iter().copied()))
+            .and_where(Expr::col("draft_token").is_in(padded_tokens.iter().copied()))
             .to_owned();
         self.execute(&q).await?;
         let q = Query::delete()
             .from_table("form_drafts")
-            .and_where(Expr::col("token").is_in(fresh_tokens.iter().copied()))
+            .and_where(Expr::col("token").is_in(padded_tokens.iter().copied()))
             .to_owned();
         self.execute(&q).await?;
         let mails: Vec<EmailMessage> = fresh
