@@ -132,6 +132,7 @@ pub struct Shared {
     page_cache: page_cache::PageCache,
     first_pages: antrag::first_page::FirstPages,
     fresh_receipts: antrag::fresh_receipt::FreshReceipts,
+    receipt_pages: antrag::receipt_page::ReceiptPages,
     /// Uploaded files, keyed under the owning authority's prefix.
     pub objects: Arc<dyn object_store::ObjectStore>,
     /// OpenID Connect providers, discovered on first use (a provider that is down at
@@ -199,6 +200,7 @@ impl AppState {
             page_cache: page_cache::PageCache::default(),
             first_pages: antrag::first_page::FirstPages::default(),
             fresh_receipts: antrag::fresh_receipt::FreshReceipts::default(),
+            receipt_pages: antrag::receipt_page::ReceiptPages::default(),
             objects,
             oidc_providers: tokio::sync::Mutex::default(),
             saml,
@@ -249,6 +251,7 @@ impl AppState {
         // Pages rendered from the old snapshot must not outlive it.
         self.page_cache.clear();
         self.first_pages.clear();
+        self.receipt_pages.clear();
     }
 
     /// Number of rendered pages currently cached (for tests and metrics).

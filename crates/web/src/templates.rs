@@ -51,6 +51,7 @@ const BUILTIN: &[(&str, &str)] = &[
     ("antrag/schritt.html", include_str!("../templates/antrag/schritt.html")),
     ("antrag/pruefen.html", include_str!("../templates/antrag/pruefen.html")),
     ("antrag/eingang.html", include_str!("../templates/antrag/eingang.html")),
+    ("antrag/eingang_angaben.html", include_str!("../templates/antrag/eingang_angaben.html")),
     ("antrag/gespeichert.html", include_str!("../templates/antrag/gespeichert.html")),
     ("antrag/fortsetzen.html", include_str!("../templates/antrag/fortsetzen.html")),
     ("antrag/verworfen.html", include_str!("../templates/antrag/verworfen.html")),
@@ -96,7 +97,20 @@ fn html_formatter(
     if value.is_undefined() || value.is_none() {
         return Ok(());
     }
-    let text = value.to_string();
+    match value.as_str() {
+        Some(text) => write_escaped(out, text)?,
+        None => write_escaped(out, &value.to_string())?,
+    }
+    Ok(())
+}
+
+/// Appends `text` with `& < > " '` escaped, as the templates escape values.
+pub(crate) fn push_escaped(out: &mut String, text: &str) {
+    // Writing to a String cannot fail.
+    let _ = write_escaped(out, text);
+}
+
+fn write_escaped(out: &mut impl std::fmt::Write, text: &str) -> std::fmt::Result {
     let mut last = 0;
     for (i, b) in text.bytes().enumerate() {
         let rep = match b {
@@ -111,13 +125,14 @@ fn html_formatter(
         out.write_str(rep)?;
         last = i + 1;
     }
-    out.write_str(&text[last..])?;
-    Ok(())
+    out.write_str(&text[last..])
 }
 
 #[derive(Clone)]
 pub struct Templates {
     env: Arc<Environment<'static>>,
+    /// Whether the operator replaced any built-in template.
+    overridden: bool,
 }
 
 fn override_path(dir: &std::path::Path, name: &str) -> Option<PathBuf> {
@@ -132,6 +147,9 @@ impl Templates {
     /// # Errors
     /// When a template does not compile.
     pub fn new(override_dir: Option<PathBuf>) -> Result<Self, minijinja::Error> {
+        let overridden = override_dir
+            .as_deref()
+            .is_some_and(|d| BUILTIN.iter().any(|(n, _)| override_path(d, n).is_some_and(|p| p.is_file())));
         let mut env = Environment::new();
         env.set_formatter(html_formatter);
         // Tag lines leave no blank lines behind: smaller pages, same markup.
@@ -151,7 +169,13 @@ impl Templates {
         for (name, _) in BUILTIN {
             env.get_template(name)?;
         }
-        Ok(Self { env: Arc::new(env) })
+        Ok(Self { env: Arc::new(env), overridden })
+    }
+
+    /// Whether the operator replaced any built-in template.
+    #[must_use]
+    pub fn has_overrides(&self) -> bool {
+        self.overridden
     }
 
     /// # Errors

@@ -122,6 +122,8 @@ async fn a_citizen_applies_without_account_and_gets_one_receipt() {
         let number = format!("MOO-{}-000001", year());
         assert!(page.body.contains(&number), "{}", page.body);
         assert!(page.body.contains("Eingegangen"));
+        assert!(page.body.contains("Musterfrau") && page.body.contains(&format!("{receipt}/quittung.pdf")));
+        assert!(!page.body.to_lowercase().contains("amtswegmark"), "every value filled in");
         // Shown again later (read from the store), it is the same page.
         assert_eq!(get(app, &mut jar, &receipt).await.body, page.body);
 
@@ -156,6 +158,7 @@ async fn a_citizen_applies_without_account_and_gets_one_receipt() {
         .await;
         let page = get(app, &mut other, r.location()).await;
         assert!(page.body.contains(&format!("MOO-{}-000002", year())));
+        assert!(!page.body.contains(&number) && page.body.contains(&format!("{}/quittung.pdf", r.location())));
         let mails = mails_to(app, "zweite@example.org").await;
         assert!(mails[0].1.contains("Familienname: Musterfrau"), "the copy the citizen asked for");
     });

@@ -10,10 +10,12 @@
 //! retry shows the same receipt. Anonymous drafts resume on another device through a
 //! one-time link sent by e-mail; every draft expires (`web.draft_days`).
 
+pub(crate) mod cut;
 pub mod fields;
 pub(crate) mod first_page;
 pub(crate) mod fresh_receipt;
 mod konto;
+pub(crate) mod receipt_page;
 pub(crate) mod submit;
 pub mod upload;
 

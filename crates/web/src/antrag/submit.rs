@@ -460,25 +460,19 @@ pub(crate) async fn receipt(
         }
     };
     let (sections, computed, files) = receipt_view(&j.form, &r.data);
-    let url = receipt_url(&j, &token);
-    let ctx = context! {
-        title => "Antrag eingegangen", receipt_number => &r.number, submitted => when(r.submitted_at),
-        status => r.status, hash => &r.hash, sections, computed, files,
-        pdf => format!("{url}/quittung.pdf"), authority_name => &j.authority.name,
-        in_account => r.in_account,
-        ..base(&state, &j, &headers, &url, "Antrag eingegangen")
-    };
-    Ok(super::no_store(render_page(&state, "antrag/eingang.html", ctx)?.into_response()))
+    let angaben = state.templates.render("antrag/eingang_angaben.html", context! { sections, computed, files })?;
+    let page = super::receipt_page::render(&state, &j, &headers, &token, &r, angaben)?;
+    Ok(super::no_store(axum::response::Html(page).into_response()))
 }
 
 /// What the receipt page shows.
-struct Receipt {
-    number: String,
-    submitted_at: i64,
-    status: String,
-    hash: String,
-    data: SubmissionData,
-    in_account: bool,
+pub(super) struct Receipt {
+    pub number: String,
+    pub submitted_at: i64,
+    pub status: String,
+    pub hash: String,
+    pub data: SubmissionData,
+    pub in_account: bool,
 }
 
 /// The receipt as PDF/A.

@@ -1,0 +1,119 @@
+//! The receipt page. Its answers are rendered for each submission; the page around
+//! them (header, navigation, footer, the receipt's wording) is the same for every
+//! citizen without an account who applied with the same form, so it is rendered
+//! once per form version, place and catalogue snapshot and filled in (see `cut`).
+
+use super::cut::{Cut, Cuts, mark, plain};
+use super::submit::Receipt;
+use super::{Journey, base};
+use crate::AppState;
+use crate::error::AppError;
+use crate::templates::push_escaped;
+use axum::http::HeaderMap;
+use minijinja::{Value, context};
+use std::sync::Arc;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct Key {
+    authority_id: i64,
+    form_id: i64,
+    version: i64,
+    place: Option<i64>,
+    watermark: i64,
+}
+
+pub(crate) type ReceiptPages = Cuts<Key>;
+
+fn receipt_url(j: &Journey, token: &str) -> String {
+    format!("{}eingang/{token}", j.base_url())
+}
+
+/// The values of the page that differ between two receipts.
+struct Values<'a> {
+    token: &'a str,
+    number: &'a str,
+    submitted: &'a str,
+    status: &'a str,
+    hash: &'a str,
+    angaben: Value,
+}
+
+fn html(
+    state: &AppState,
+    j: &Journey,
+    headers: &HeaderMap,
+    v: &Values<'_>,
+    in_account: bool,
+) -> Result<String, AppError> {
+    let url = receipt_url(j, v.token);
+    let ctx = context! {
+        title => "Antrag eingegangen", receipt_number => v.number, submitted => v.submitted,
+        status => v.status, hash => v.hash, angaben => &v.angaben,
+        pdf => format!("{url}/quittung.pdf"), authority_name => &j.authority.name,
+        in_account,
+        ..base(state, j, headers, &url, "Antrag eingegangen")
+    };
+    Ok(state.templates.render("antrag/eingang.html", ctx)?)
+}
+
+/// The page for `r`, whose answers are already rendered as `angaben`.
+pub(super) fn render(
+    state: &AppState,
+    j: &Journey,
+    headers: &HeaderMap,
+    token: &str,
+    r: &Receipt,
+    angaben: String,
+) -> Result<String, AppError> {
+    let submitted = super::submit::when(r.submitted_at);
+    let full = |angaben: String| Values {
+        token,
+        number: &r.number,
+        submitted: &submitted,
+        status: &r.status,
+        hash: &r.hash,
+        angaben: Value::from_safe_string(angaben),
+    };
+    let cacheable = j.citizen.is_none() && !r.in_account && !state.templates.has_overrides() && plain(token);
+    if !cacheable {
+        return html(state, j, headers, &full(angaben), r.in_account);
+    }
+    let mut escaped = [String::new(), String::new(), String::new(), String::new()];
+    for (out, text) in escaped.iter_mut().zip([&r.number, &submitted, &r.status, &r.hash]) {
+        push_escaped(out, text);
+    }
+    let [number, submitted_text, status, hash] = &escaped;
+    let values = [token, number.as_str(), submitted_text.as_str(), status.as_str(), hash.as_str(), angaben.as_str()];
+    let catalogue = state.catalogue();
+    let key = Key {
+        authority_id: j.authority.id,
+        form_id: j.published.form_id,
+        version: j.version,
+        place: crate::place::current(headers, &catalogue).map(|p| p.id),
+        watermark: catalogue.watermark,
+    };
+    drop(catalogue);
+    if let Some(cut) = state.receipt_pages.get(&key) {
+        return Ok(cut.fill(&values));
+    }
+    let marks = ["Token", "Number", "Submitted", "Status", "Hash", "Angaben"].map(mark);
+    let [m_token, m_number, m_submitted, m_status, m_hash, m_angaben] = &marks;
+    let marked = Values {
+        token: m_token,
+        number: m_number,
+        submitted: m_submitted,
+        status: m_status,
+        hash: m_hash,
+        angaben: Value::from(m_angaben.as_str()),
+    };
+    let page = html(state, j, headers, &marked, false)?;
+    let marks: Vec<&str> = marks.iter().map(String::as_str).collect();
+    match Cut::new(&page, &marks) {
+        Some(cut) => {
+            let cut = Arc::new(cut);
+            state.receipt_pages.put(key, Arc::clone(&cut));
+            Ok(cut.fill(&values))
+        }
+        None => html(state, j, headers, &full(angaben), false),
+    }
+}
