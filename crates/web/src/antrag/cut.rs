@@ -5,6 +5,9 @@
 //! Not used with template overrides: an override might transform a value (a
 //! filter) in a way a filled-in mark would not reproduce.
 
+use super::Journey;
+use crate::AppState;
+use axum::http::HeaderMap;
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::{Arc, Mutex};
@@ -100,6 +103,30 @@ impl<K: Hash + Eq> Cuts<K> {
                 p.clear();
             }
             p.insert(key, cut);
+        }
+    }
+}
+
+/// What a cut page of a form depends on besides per-request values: the form
+/// version, the chosen place and the catalogue snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct FormPageKey {
+    authority_id: i64,
+    form_id: i64,
+    version: i64,
+    place: Option<i64>,
+    watermark: i64,
+}
+
+impl FormPageKey {
+    pub(super) fn new(state: &AppState, j: &Journey, headers: &HeaderMap) -> Self {
+        let catalogue = state.catalogue();
+        Self {
+            authority_id: j.authority.id,
+            form_id: j.published.form_id,
+            version: j.version,
+            place: crate::place::current(headers, &catalogue).map(|p| p.id),
+            watermark: catalogue.watermark,
         }
     }
 }

@@ -4,23 +4,14 @@
 //! place, and each request fills in its own tokens. At a postal-vote rush this page
 //! is a third of all requests, and rendering it was the largest single cost.
 
-use super::cut::{Cut, Cuts, mark, plain};
+use super::cut::{Cut, Cuts, FormPageKey, mark, plain};
 use super::{Journey, StepPage};
 use crate::AppState;
 use crate::error::AppError;
 use axum::http::{HeaderMap, StatusCode};
 use std::sync::Arc;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) struct Key {
-    authority_id: i64,
-    form_id: i64,
-    version: i64,
-    place: Option<i64>,
-    watermark: i64,
-}
-
-pub(crate) type FirstPages = Cuts<Key>;
+pub(crate) type FirstPages = Cuts<FormPageKey>;
 
 /// The first page of an empty application for a citizen without an account, with
 /// these tokens.
@@ -42,15 +33,7 @@ pub(super) fn render(
     if !cacheable {
         return super::step_html(state, j, headers, page);
     }
-    let catalogue = state.catalogue();
-    let key = Key {
-        authority_id: j.authority.id,
-        form_id: j.published.form_id,
-        version: j.version,
-        place: crate::place::current(headers, &catalogue).map(|p| p.id),
-        watermark: catalogue.watermark,
-    };
-    drop(catalogue);
+    let key = FormPageKey::new(state, j, headers);
     let values = [page.token.as_str(), page.csrf.as_str()];
     if let Some(cut) = state.first_pages.get(&key) {
         return Ok((StatusCode::OK, cut.fill(&values)));

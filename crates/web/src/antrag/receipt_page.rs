@@ -3,8 +3,8 @@
 //! citizen without an account who applied with the same form, so it is rendered
 //! once per form version, place and catalogue snapshot and filled in (see `cut`).
 
-use super::cut::{Cut, Cuts, mark, plain};
-use super::submit::Receipt;
+use super::cut::{Cut, Cuts, FormPageKey, mark, plain};
+use super::submit::{Receipt, receipt_url};
 use super::{Journey, base};
 use crate::AppState;
 use crate::error::AppError;
@@ -13,20 +13,7 @@ use axum::http::HeaderMap;
 use minijinja::{Value, context};
 use std::sync::Arc;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) struct Key {
-    authority_id: i64,
-    form_id: i64,
-    version: i64,
-    place: Option<i64>,
-    watermark: i64,
-}
-
-pub(crate) type ReceiptPages = Cuts<Key>;
-
-fn receipt_url(j: &Journey, token: &str) -> String {
-    format!("{}eingang/{token}", j.base_url())
-}
+pub(crate) type ReceiptPages = Cuts<FormPageKey>;
 
 /// The values of the page that differ between two receipts.
 struct Values<'a> {
@@ -84,15 +71,7 @@ pub(super) fn render(
     }
     let [number, submitted_text, status, hash] = &escaped;
     let values = [token, number.as_str(), submitted_text.as_str(), status.as_str(), hash.as_str(), angaben.as_str()];
-    let catalogue = state.catalogue();
-    let key = Key {
-        authority_id: j.authority.id,
-        form_id: j.published.form_id,
-        version: j.version,
-        place: crate::place::current(headers, &catalogue).map(|p| p.id),
-        watermark: catalogue.watermark,
-    };
-    drop(catalogue);
+    let key = FormPageKey::new(state, j, headers);
     if let Some(cut) = state.receipt_pages.get(&key) {
         return Ok(cut.fill(&values));
     }

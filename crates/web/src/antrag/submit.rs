@@ -213,7 +213,7 @@ pub struct SubmittedFile {
     pub sha256: String,
 }
 
-fn receipt_url(j: &Journey, token: &str) -> String {
+pub(super) fn receipt_url(j: &Journey, token: &str) -> String {
     format!("{}eingang/{token}", j.base_url())
 }
 
