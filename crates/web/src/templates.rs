@@ -203,4 +203,17 @@ mod tests {
         assert_eq!(out, "<a href=\"/o/a/b?x=1&amp;y=2\">&lt;script&gt;&#39;&quot;</a>");
         drop(t);
     }
+
+    #[test]
+    fn an_override_of_any_builtin_template_is_noticed() {
+        let dir = std::env::temp_dir().join(format!("amtsweg-templates-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("antrag")).unwrap();
+        assert!(!Templates::new(Some(dir.clone())).unwrap().has_overrides(), "an empty directory");
+        std::fs::write(dir.join("unbekannt.html"), "x").unwrap();
+        assert!(!Templates::new(Some(dir.clone())).unwrap().has_overrides(), "not a built-in name");
+        std::fs::write(dir.join("antrag/eingang.html"), "{{ receipt_number|lower }}").unwrap();
+        assert!(Templates::new(Some(dir.clone())).unwrap().has_overrides());
+        assert!(!Templates::new(None).unwrap().has_overrides());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 }

@@ -39,7 +39,8 @@ pub(crate) struct FreshReceipts {
 
 #[derive(Default)]
 struct Inner {
-    by_token: HashMap<String, FreshReceipt>,
+    /// Each receipt with the time it was put.
+    by_token: HashMap<String, (Instant, FreshReceipt)>,
     /// Form tokens in the order they were put, with the time.
     order: VecDeque<(Instant, String)>,
 }
@@ -60,19 +61,28 @@ impl FreshReceipts {
             g.order.pop_front();
             g.by_token.remove(&oldest);
         }
-        g.by_token.insert(token.to_owned(), receipt);
+        g.by_token.insert(token.to_owned(), (now, receipt));
         g.order.push_back((now, token.to_owned()));
     }
 
-    /// The receipt of `token` if `may_see` allows it; it is no longer kept then.
-    /// (The order list keeps the token until it expires; removing it there would
-    /// cost a search, and a stale token only points at nothing.)
+    /// The receipt of `token` if it is younger than `KEEP` and `may_see` allows it;
+    /// it is no longer kept then. (The order list keeps the token until it expires;
+    /// removing it there would cost a search, and a stale token only points at nothing.)
     pub(crate) fn take(&self, token: &str, may_see: impl FnOnce(&FreshReceipt) -> bool) -> Option<FreshReceipt> {
+        self.take_at(token, may_see, Instant::now())
+    }
+
+    fn take_at(&self, token: &str, may_see: impl FnOnce(&FreshReceipt) -> bool, now: Instant) -> Option<FreshReceipt> {
         let mut g = self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if !may_see(g.by_token.get(token)?) {
+        let (at, receipt) = g.by_token.get(token)?;
+        if now.duration_since(*at) >= KEEP {
+            g.by_token.remove(token);
             return None;
         }
-        g.by_token.remove(token)
+        if !may_see(receipt) {
+            return None;
+        }
+        g.by_token.remove(token).map(|(_, r)| r)
     }
 
     /// Forgets the receipt of `token` (its status changed).
@@ -133,6 +143,12 @@ mod tests {
         r.put_at("alt", receipt(1), start);
         r.put_at("neu", receipt(2), start + KEEP);
         assert!(r.take("alt", |_| true).is_none(), "expired");
+        // Expired also when nothing was put since (no clean-up ran).
+        let quiet = FreshReceipts::default();
+        quiet.put_at("t", receipt(3), start);
+        assert!(quiet.take_at("t", |_| true, start + KEEP).is_none(), "older than KEEP");
+        quiet.put_at("u", receipt(4), start);
+        assert!(quiet.take_at("u", |_| true, start + KEEP / 2).is_some());
         assert!(r.take("neu", |_| true).is_some());
         for i in 0..MAX_ENTRIES + 10 {
             r.put_at(&format!("t{i}"), receipt(i as i64), start + KEEP);
