@@ -816,9 +816,14 @@ async fn kill_9_during_a_submission_load_loses_nothing_and_stores_nothing_twice(
         }
 
         let mut rng = Rng::new();
-        for _ in 0..20 {
+        // 20 kills at least; on a slow moment of the machine more, until the load is
+        // big enough to mean something (checked below).
+        for kills in 1..=60 {
             tokio::time::sleep(Duration::from_millis(150 + rng.below(450))).await;
             server.restart().await;
+            if kills >= 20 && load.lock().unwrap().acks.len() >= 30 {
+                break;
+            }
         }
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         while let Some(r) = clients.join_next().await {
