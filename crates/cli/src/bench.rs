@@ -8,9 +8,7 @@ use amtsweg_store::Store;
 use anyhow::{Context, anyhow};
 use clap::Subcommand;
 use hdrhistogram::Histogram;
-use http_body_util::{BodyExt, Empty};
-use hyper::body::Bytes;
-use hyper_util::rt::TokioIo;
+use crate::bench_client::Connection;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -83,21 +81,13 @@ impl LoadResult {
 
 async fn connection_loop(addr: SocketAddr, path: String, until: Instant) -> anyhow::Result<(u64, u64, Histogram<u64>)> {
     let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
-    let stream = tokio::net::TcpStream::connect(addr).await?;
-    stream.set_nodelay(true)?;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-    tokio::spawn(conn);
+    let mut conn = Connection::connect(addr).await?;
     let (mut ok, mut errors) = (0u64, 0u64);
     while Instant::now() < until {
-        sender.ready().await?;
-        let req =
-            hyper::Request::get(path.as_str()).header(hyper::header::HOST, "127.0.0.1").body(Empty::<Bytes>::new())?;
         let start = Instant::now();
-        let resp = sender.send_request(req).await?;
-        let status = resp.status();
-        resp.into_body().collect().await?;
+        let status = conn.send("GET", &path, &[], None).await?.status;
         hist.record(u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX).max(1))?;
-        if status.is_success() { ok += 1 } else { errors += 1 }
+        if (200..300).contains(&status) { ok += 1 } else { errors += 1 }
     }
     Ok((ok, errors, hist))
 }

@@ -8,9 +8,7 @@ use crate::seed;
 use amtsweg_store::Store;
 use anyhow::{Context, anyhow, bail};
 use hdrhistogram::Histogram;
-use http_body_util::{BodyExt, Full};
-use hyper::body::Bytes;
-use hyper_util::rt::TokioIo;
+use crate::bench_client::{Answer, Connection};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -91,54 +89,33 @@ fn hidden(body: &str, name: &str) -> Option<String> {
     Some(v[..v.find('"')?].to_owned())
 }
 
+/// A browser: one keep-alive connection and its cookie.
 struct Client {
-    sender: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
-    host: String,
+    conn: Connection,
+    origin: String,
     cookie: String,
-}
-
-struct Answer {
-    status: u16,
-    location: String,
-    body: String,
 }
 
 impl Client {
     async fn connect(addr: SocketAddr) -> anyhow::Result<Self> {
-        let stream = tokio::net::TcpStream::connect(addr).await?;
-        stream.set_nodelay(true)?;
-        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-        tokio::spawn(conn);
-        Ok(Self { sender, host: addr.to_string(), cookie: String::new() })
+        let conn = Connection::connect(addr).await?;
+        Ok(Self { origin: conn.origin(), conn, cookie: String::new() })
     }
 
-    async fn send(&mut self, method: &str, path: &str, form: Option<String>) -> anyhow::Result<Answer> {
-        self.sender.ready().await?;
-        let mut b = hyper::Request::builder().method(method).uri(path).header(hyper::header::HOST, &self.host);
+    async fn send(&mut self, method: &str, path: &str, form: Option<&str>) -> anyhow::Result<Answer> {
+        let mut headers: Vec<(&str, &str)> = Vec::with_capacity(3);
         if !self.cookie.is_empty() {
-            b = b.header(hyper::header::COOKIE, &self.cookie);
+            headers.push(("cookie", &self.cookie));
         }
-        let body = match form {
-            Some(f) => {
-                b = b
-                    .header(hyper::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                    .header(hyper::header::ORIGIN, format!("http://{}", self.host));
-                Full::new(Bytes::from(f))
-            }
-            None => Full::new(Bytes::new()),
-        };
-        let resp = self.sender.send_request(b.body(body)?).await?;
-        let status = resp.status().as_u16();
-        for c in resp.headers().get_all(hyper::header::SET_COOKIE) {
-            if let Some(pair) = c.to_str().ok().and_then(|v| v.split(';').next()) {
-                self.cookie = pair.to_owned();
-            }
+        if form.is_some() {
+            headers.push(("content-type", "application/x-www-form-urlencoded"));
+            headers.push(("origin", &self.origin));
         }
-        let location =
-            resp.headers().get(hyper::header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-        let bytes = resp.into_body().collect().await?.to_bytes();
-        let body = String::from_utf8(bytes.into()).context("the page is not UTF-8")?;
-        Ok(Answer { status, location, body })
+        let a = self.conn.send(method, path, &headers, form.map(str::as_bytes)).await?;
+        if let Some(c) = a.cookies.last() {
+            self.cookie.clone_from(c);
+        }
+        Ok(a)
     }
 }
 
@@ -173,7 +150,7 @@ async fn citizen(addr: SocketAddr, form: String, until: Instant) -> anyhow::Resu
         };
         let post_start = Instant::now();
         let body = format!("csrf={csrf}&token={}&{ANSWERS}", token.replace('.', "%2E"));
-        let r = client.send("POST", &form, Some(body)).await?;
+        let r = client.send("POST", &form, Some(&body)).await?;
         out.posts_us.record(us(post_start))?;
         if r.status != 303 || !r.location.contains("/eingang/") {
             out.errors += 1;
@@ -198,7 +175,7 @@ async fn bare(addr: SocketAddr, until: Instant) -> anyhow::Result<(u64, Histogra
     let body = format!("csrf=x&token=y&{ANSWERS}");
     while Instant::now() < until {
         let start = Instant::now();
-        let r = client.send("POST", "/_bench/formular", Some(body.clone())).await?;
+        let r = client.send("POST", "/_bench/formular", Some(&body)).await?;
         hist.record(us(start))?;
         if r.status == 200 {
             n += 1;

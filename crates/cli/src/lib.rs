@@ -2,6 +2,7 @@
 //! configuration, seeding, serving and benchmarks.
 
 pub mod bench;
+pub mod bench_client;
 pub mod bench_startup;
 pub mod bench_submit;
 pub mod config;

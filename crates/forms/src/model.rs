@@ -29,8 +29,10 @@ pub struct Form {
 impl Form {
     /// The workflow that applies to this form's submissions.
     #[must_use]
-    pub fn workflow(&self) -> std::borrow::Cow<'_, crate::workflow::Workflow> {
-        self.workflow.as_ref().map_or_else(|| std::borrow::Cow::Owned(Default::default()), std::borrow::Cow::Borrowed)
+    pub fn workflow(&self) -> &crate::workflow::Workflow {
+        // Built once: every receipt page and case list asks for it.
+        static DEFAULT: std::sync::LazyLock<crate::workflow::Workflow> = std::sync::LazyLock::new(Default::default);
+        self.workflow.as_ref().unwrap_or(&DEFAULT)
     }
 }
 

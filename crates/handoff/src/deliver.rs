@@ -453,7 +453,7 @@ pub fn signature(secret: &str, timestamp: i64, body: &[u8]) -> Result<String, St
     s.update(format!("{timestamp}.").as_bytes()).map_err(|e| e.to_string())?;
     s.update(body).map_err(|e| e.to_string())?;
     let mac = s.sign_to_vec().map_err(|e| e.to_string())?;
-    Ok(format!("t={timestamp},v1={}", mac.iter().map(|b| format!("{b:02x}")).collect::<String>()))
+    Ok(format!("t={timestamp},v1={}", hex::encode(mac)))
 }
 
 async fn webhook(client: &reqwest::Client, t: &WebhookTarget, p: &Package, links: &Links) -> Result<String, Failure> {

@@ -419,7 +419,7 @@ pub fn metadata(p: &Package, data: &[u8], attachments: &[Attachment<'_>]) -> Val
 /// Lower-case hex SHA-512, the only hash the metadata schema allows.
 #[must_use]
 pub fn sha512_hex(bytes: &[u8]) -> String {
-    openssl::sha::sha512(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(openssl::sha::sha512(bytes))
 }
 
 /// `2026-11-18T09:30:00.000Z` from milliseconds since the epoch.

@@ -410,7 +410,7 @@ fn doc<'a>(
 ) -> Doc<'a> {
     let file_name = format!("{id}_{}", safe_file_name(&original_name));
     let format = format_of(&original_name, &media_type, &bytes);
-    let sha256 = hex(&Sha256::digest(&bytes));
+    let sha256 = hex::encode(Sha256::digest(&bytes));
     Doc { id, betreff, typ, incoming, original_name, file_name, media_type, field, ersteller, format, bytes, sha256 }
 }
 
@@ -419,7 +419,7 @@ fn check_recorded_hash(f: &PackageFile) -> Result<(), XdomeaError> {
     if recorded.is_empty() {
         return Ok(());
     }
-    let actual = hex(&Sha256::digest(&f.bytes));
+    let actual = hex::encode(Sha256::digest(&f.bytes));
     if recorded.eq_ignore_ascii_case(&actual) {
         Ok(())
     } else {
@@ -855,13 +855,6 @@ fn derived_uuid(key: &str, role: &str) -> Uuid {
     uuid::Builder::from_custom_bytes(bytes).into_uuid()
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
-}
-
 fn timestamp(ms: i64) -> Result<jiff::Timestamp, XdomeaError> {
     jiff::Timestamp::from_millisecond(ms).map_err(|e| XdomeaError::Package(format!("time {ms} out of range: {e}")))
 }
@@ -1024,7 +1017,7 @@ mod tests {
         for d in &docs {
             let bytes = &files[&d.dateiname];
             assert_eq!(d.felder["Dateigroesse"], bytes.len().to_string(), "{}", d.dateiname);
-            assert_eq!(d.felder["SHA-256"], hex(&Sha256::digest(bytes)));
+            assert_eq!(d.felder["SHA-256"], hex::encode(Sha256::digest(bytes)));
         }
         let receipt = docs.iter().find(|d| d.original.starts_with("Eingangsbestaetigung")).unwrap();
         assert_eq!(files[&receipt.dateiname], p.receipt_pdf);
@@ -1070,7 +1063,7 @@ mod tests {
         assert!(err.to_string().contains("SHA-256"), "{err}");
         assert!(!err.is_retryable());
         let mut p = sample::package();
-        p.files[0].sha256 = hex(&Sha256::digest(&p.files[0].bytes)).to_uppercase();
+        p.files[0].sha256 = hex::encode(Sha256::digest(&p.files[0].bytes)).to_uppercase();
         assert!(build(&p, NOW).is_ok());
         p.idempotency_key = " ".into();
         assert!(build(&p, NOW).is_err());

@@ -23,7 +23,7 @@ pub struct AuthnRequest {
 /// # Errors
 /// When signing fails.
 pub fn authn_request(sp: &SpKeys, idp: &IdpMetadata, level: TrustLevel, now_ms: i64) -> Result<AuthnRequest, Error> {
-    let id = format!("_{}", rand::random::<[u8; 16]>().iter().map(|b| format!("{b:02x}")).collect::<String>());
+    let id = format!("_{}", hex::encode(rand::random::<[u8; 16]>()));
     let attrs: String = sp
         .requested_attributes
         .iter()

@@ -14,7 +14,8 @@ use std::sync::Arc;
 #[derive(Debug, Default)]
 pub struct Catalogue {
     pub verbund_name: String,
-    pub authorities: Vec<Authority>,
+    /// Shared, so a request can hold its authority without copying it.
+    pub authorities: Vec<Arc<Authority>>,
     by_slug: HashMap<String, usize>,
     by_host: HashMap<String, usize>,
     by_id: HashMap<i64, usize>,
@@ -88,7 +89,7 @@ impl Catalogue {
                 c.by_host.insert(h.clone(), i);
             }
         }
-        c.authorities = authorities;
+        c.authorities = authorities.into_iter().map(Arc::new).collect();
         for (i, l) in c.leistungen.iter().enumerate() {
             c.leistung_by_slug.insert((l.authority_id, l.slug.as_str().to_owned()), i);
             c.leistung_ids.insert(l.id);
@@ -125,7 +126,7 @@ impl Catalogue {
     /// Forms of services other authorities adopted linked from the Verbund library:
     /// one authority builds the form, every adopter offers it under its own portal
     /// and receives its own submissions.
-    async fn add_adopted_forms(&mut self, store: &Store, authorities: &[Authority]) -> amtsweg_store::Result<()> {
+    async fn add_adopted_forms(&mut self, store: &Store, authorities: &[Arc<Authority>]) -> amtsweg_store::Result<()> {
         let entries: HashMap<i64, amtsweg_store::library::LibraryEntry> =
             store.library_entries().await?.into_iter().map(|e| (e.id, e)).collect();
         for a in authorities {
@@ -175,12 +176,18 @@ impl Catalogue {
 
     #[must_use]
     pub fn authority(&self, id: i64) -> Option<&Authority> {
-        self.by_id.get(&id).map(|i| &self.authorities[*i])
+        self.by_id.get(&id).map(|i| self.authorities[*i].as_ref())
     }
 
     #[must_use]
     pub fn authority_by_slug(&self, slug: &str) -> Option<&Authority> {
-        self.by_slug.get(slug).map(|i| &self.authorities[*i])
+        self.by_slug.get(slug).map(|i| self.authorities[*i].as_ref())
+    }
+
+    /// [`Self::authority_by_slug`], shared: for a request that keeps it.
+    #[must_use]
+    pub fn shared_authority_by_slug(&self, slug: &str) -> Option<Arc<Authority>> {
+        self.by_slug.get(slug).map(|i| Arc::clone(&self.authorities[*i]))
     }
 
     /// The authority for a host name (lower-case, without port): a configured host
@@ -188,14 +195,14 @@ impl Catalogue {
     #[must_use]
     pub fn authority_by_host(&self, host: &str) -> Option<&Authority> {
         if let Some(i) = self.by_host.get(host) {
-            return Some(&self.authorities[*i]);
+            return Some(self.authorities[*i].as_ref());
         }
         host.strip_suffix(".localhost").and_then(|slug| self.authority_by_slug(slug))
     }
 
     /// Direct members of an authority in the Verbund tree.
     pub fn children(&self, id: i64) -> impl Iterator<Item = &Authority> {
-        self.authorities.iter().filter(move |a| a.parent_id == Some(id))
+        self.authorities.iter().map(AsRef::as_ref).filter(move |a| a.parent_id == Some(id))
     }
 
     pub fn leistungen_of(&self, authority_id: i64) -> impl Iterator<Item = &Leistung> {
@@ -247,7 +254,7 @@ impl Catalogue {
     /// The Verbund's top authority (the county), whose pages the Verbund pages link to.
     #[must_use]
     pub fn root(&self) -> Option<&Authority> {
-        self.authorities.iter().find(|a| a.parent_id.is_none())
+        self.authorities.iter().map(AsRef::as_ref).find(|a| a.parent_id.is_none())
     }
 
     /// The non-empty text modules of a service as safe HTML, in reading order.

@@ -41,7 +41,7 @@ pub fn random_token() -> String {
 
 #[must_use]
 pub fn hash_token(token: &str) -> String {
-    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 #[must_use]

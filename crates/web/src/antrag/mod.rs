@@ -89,7 +89,7 @@ pub fn konto_routes() -> Router<AppState> {
 
 /// The form being filled in, for whom, and where.
 pub(crate) struct Journey {
-    pub authority: Authority,
+    pub authority: Arc<Authority>,
     pub published: Arc<PublishedForm>,
     /// The definition of the version this application is filled in with.
     pub form: Arc<Form>,
@@ -134,7 +134,7 @@ pub(crate) async fn open(
     form_slug: &str,
 ) -> Result<Journey, Response> {
     let c = state.catalogue();
-    let authority = c.authority_by_slug(slug).cloned().ok_or_else(|| AppError::NotFound.into_response())?;
+    let authority = c.shared_authority_by_slug(slug).ok_or_else(|| AppError::NotFound.into_response())?;
     let published = c.form(authority.id, form_slug).ok_or_else(|| AppError::NotFound.into_response())?;
     let needed = TrustLevel::parse(&published.form.trust_level).unwrap_or(TrustLevel::Normal);
     let citizen = if needed == TrustLevel::Normal {
@@ -198,10 +198,28 @@ fn today() -> amtsweg_forms::Date {
 
 /// The signed form token of a new application: `<nonce>.<version>.<tag>`.
 fn issue_token(state: &AppState, j: &Journey) -> Result<String, AppError> {
-    let nonce = &session::random_token()[..22];
+    let nonce = new_nonce(jiff::Timestamp::now().as_millisecond());
     let body = format!("{nonce}.{}", j.version);
     let tag = state.keyring.mac(&format!("antrag|{}|{}|{body}", j.authority.id, j.published.form_id))?;
     Ok(format!("{body}.{tag}"))
+}
+
+/// Characters of base64url in ASCII order, so that text order is number order.
+const ORDERED_DIGITS: &[u8; 64] = b"-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz";
+
+/// The nonce of a form token, which is also the key of its draft and submission:
+/// 22 characters, the time in milliseconds (7 characters, sorting in time order)
+/// and 90 random bits. Random keys alone put every new submission on another page
+/// of the store's token index, so a commit of many submissions wrote as many index
+/// pages; keys in time order share the last few.
+fn new_nonce(now_ms: i64) -> String {
+    let mut nonce = String::with_capacity(22);
+    let ms = u64::try_from(now_ms).unwrap_or(0);
+    for shift in (0..7).rev() {
+        nonce.push(char::from(ORDERED_DIGITS[usize::try_from((ms >> (6 * shift)) & 63).unwrap_or(0)]));
+    }
+    nonce.push_str(&session::random_token()[..15]);
+    nonce
 }
 
 /// The nonce and version of a token this portal issued for this form.
@@ -901,5 +919,23 @@ pub async fn sweep_expired(state: &AppState) -> Result<u64, AppError> {
         if n < 200 {
             return Ok(total);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::new_nonce;
+
+    #[test]
+    fn form_token_nonces_sort_in_time_order_and_stay_unguessable() {
+        let times = [0, 63, 64, 1_700_000_000_000, 1_796_000_000_000, 1_796_000_000_001, 4_000_000_000_000];
+        let nonces: Vec<String> = times.iter().map(|t| new_nonce(*t)).collect();
+        for n in &nonces {
+            assert_eq!(n.len(), 22);
+            assert!(n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'), "{n}");
+        }
+        assert!(nonces.windows(2).all(|w| w[0] < w[1]), "{nonces:?}");
+        // Same millisecond: the random part differs.
+        assert_ne!(new_nonce(1_796_000_000_000), new_nonce(1_796_000_000_000));
     }
 }

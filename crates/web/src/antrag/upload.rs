@@ -193,13 +193,8 @@ pub async fn check(state: &AppState, form: &Form, f: PostedFile) -> Result<Resul
         }
     }
     let bytes = strip_metadata(kind, f.bytes);
-    let sha256 = hex(&Sha256::digest(&bytes));
+    let sha256 = hex::encode(Sha256::digest(&bytes));
     Ok(Ok(CheckedFile { field: f.field, name: f.name, kind, bytes, sha256 }))
-}
-
-#[must_use]
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// What the virus scanner said.

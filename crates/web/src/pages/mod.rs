@@ -149,10 +149,17 @@ pub fn render_page(state: &AppState, name: &str, ctx: Value) -> Result<Html<Stri
     state.templates.render(name, ctx).map(Html)
 }
 
+/// German time (Europe/Berlin), looked up in the time-zone database once.
+pub fn berlin() -> jiff::tz::TimeZone {
+    static BERLIN: std::sync::LazyLock<jiff::tz::TimeZone> = std::sync::LazyLock::new(|| {
+        jiff::tz::TimeZone::get("Europe/Berlin").unwrap_or(jiff::tz::TimeZone::UTC)
+    });
+    BERLIN.clone()
+}
+
 /// The current local time in Germany, for "open now".
 pub fn now_local() -> jiff::civil::DateTime {
-    let tz = jiff::tz::TimeZone::get("Europe/Berlin").unwrap_or(jiff::tz::TimeZone::UTC);
-    jiff::Timestamp::now().to_zoned(tz).datetime()
+    jiff::Timestamp::now().to_zoned(berlin()).datetime()
 }
 
 /// "Jetzt geöffnet bis 12:30 Uhr" and friends, for templates.

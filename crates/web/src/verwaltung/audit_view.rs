@@ -25,7 +25,7 @@ fn scope(staff: &super::StaffContext) -> Result<Option<Vec<i64>>, AppError> {
 fn when(ms: i64) -> String {
     jiff::Timestamp::from_millisecond(ms)
         .map(|t| {
-            t.to_zoned(jiff::tz::TimeZone::get("Europe/Berlin").unwrap_or(jiff::tz::TimeZone::UTC))
+            t.to_zoned(crate::pages::berlin())
                 .strftime("%Y-%m-%d %H:%M:%S")
                 .to_string()
         })

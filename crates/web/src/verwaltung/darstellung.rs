@@ -218,7 +218,7 @@ pub async fn logo(
         Err(message) => return render(&state, &staff, &a, &look, &[("feld-logo".into(), message)], None),
     };
     let digest = sha2::Sha256::digest(&up.bytes);
-    let hash: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    let hash = hex::encode(&digest[..8]);
     let ext = format.content_type().rsplit('/').next().unwrap_or("bin");
     // Under the authority's own prefix; the content hash makes the address change
     // with the image, so browsers may cache it for good.

@@ -350,7 +350,7 @@ pub async fn audit(
 pub(crate) fn berlin_time(ms: i64) -> String {
     jiff::Timestamp::from_millisecond(ms)
         .map(|t| {
-            t.to_zoned(jiff::tz::TimeZone::get("Europe/Berlin").unwrap_or(jiff::tz::TimeZone::UTC))
+            t.to_zoned(crate::pages::berlin())
                 .strftime("%d.%m.%Y %H:%M")
                 .to_string()
         })
@@ -363,7 +363,7 @@ fn base(state: &AppState, staff: Option<&StaffContext>, path: &str) -> Value {
     let staff_ctx = staff.map(|s| {
         let ends = jiff::Timestamp::from_millisecond(s.session.ends_at())
             .ok()
-            .map(|t| t.to_zoned(jiff::tz::TimeZone::get("Europe/Berlin").unwrap_or(jiff::tz::TimeZone::UTC)).strftime("%H:%M").to_string());
+            .map(|t| t.to_zoned(crate::pages::berlin()).strftime("%H:%M").to_string());
         context! {
             name => &s.user.display_name,
             csrf => &s.session.record.csrf_token,

@@ -308,7 +308,7 @@ pub struct Period {
 }
 
 fn day_start_ms(d: jiff::civil::Date) -> Result<i64, AppError> {
-    let tz = jiff::tz::TimeZone::get("Europe/Berlin").unwrap_or(jiff::tz::TimeZone::UTC);
+    let tz = crate::pages::berlin();
     d.to_zoned(tz).map(|z| z.timestamp().as_millisecond()).map_err(|e| AppError::Internal(e.to_string()))
 }
 
