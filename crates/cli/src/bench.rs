@@ -2,13 +2,13 @@
 //! Each benchmark measures its baseline in the same run, so the ratio is what counts
 //! on any machine.
 
+use crate::bench_client::Connection;
 use crate::seed;
 use amtsweg_search::{DocKind, SearchDoc, SearchIndex};
 use amtsweg_store::Store;
 use anyhow::{Context, anyhow};
 use clap::Subcommand;
 use hdrhistogram::Histogram;
-use crate::bench_client::Connection;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 

@@ -4,11 +4,11 @@
 //! load against a bare handler that only parses the POST body is the baseline.
 //! Afterwards every receipt a citizen was shown is looked up in the store.
 
+use crate::bench_client::{Answer, Connection};
 use crate::seed;
 use amtsweg_store::Store;
 use anyhow::{Context, anyhow, bail};
 use hdrhistogram::Histogram;
-use crate::bench_client::{Answer, Connection};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 

@@ -8,10 +8,10 @@
 //! the purpose are authenticated as associated data, so a value copied into another
 //! column or another authority's scope does not open.
 
-use amtsweg_store::Store;
-use base64::Engine;
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
+use amtsweg_store::Store;
+use base64::Engine;
 use std::collections::HashMap;
 use tokio::sync::RwLock;
 
@@ -76,7 +76,9 @@ fn open_with(key: &[u8; 32], sealed: &str, aad: &[u8]) -> Result<Vec<u8>, Crypto
         return Err(CryptoError::Corrupt);
     }
     let (nonce, sealed) = bytes.split_at(12);
-    Aes256Gcm::new(key.into()).decrypt(Nonce::from_slice(nonce), Payload { msg: sealed, aad }).map_err(|_| CryptoError::Corrupt)
+    Aes256Gcm::new(key.into())
+        .decrypt(Nonce::from_slice(nonce), Payload { msg: sealed, aad })
+        .map_err(|_| CryptoError::Corrupt)
 }
 
 impl Keyring {
@@ -103,7 +105,8 @@ impl Keyring {
         // in its provider tables on every new signer, which cost more than the MAC
         // itself on the submission path (four tags per application).
         use hmac::Mac;
-        let mut m = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.mac_key).map_err(|_| CryptoError::Corrupt)?;
+        let mut m =
+            <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.mac_key).map_err(|_| CryptoError::Corrupt)?;
         m.update(data.as_bytes());
         let tag = m.finalize().into_bytes();
         Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&tag[..16]))

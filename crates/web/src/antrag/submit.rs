@@ -416,8 +416,7 @@ impl<'f> ReceiptAnswers<'f> {
     /// The values the templates (`answers` macro, `eingang_angaben.html`) take:
     /// sections, computed values and files.
     pub(crate) fn into_context(self) -> (Vec<minijinja::Value>, Vec<minijinja::Value>, Vec<FileInfo>) {
-        let sections =
-            self.sections.into_iter().map(|(title, lines)| context! { title, lines }).collect();
+        let sections = self.sections.into_iter().map(|(title, lines)| context! { title, lines }).collect();
         let computed = self.computed.into_iter().map(|(label, value)| context! { label, value }).collect();
         (sections, computed, self.files)
     }
@@ -432,7 +431,10 @@ impl<'f> ReceiptAnswers<'f> {
         let mut out = String::with_capacity(2048);
         for (i, (title, lines)) in self.sections.iter().enumerate() {
             let n = i + 1;
-            let _ = write!(out, "<section class=\"check-section\" aria-labelledby=\"abschnitt-{n}\">\n  <h3 id=\"abschnitt-{n}\">");
+            let _ = write!(
+                out,
+                "<section class=\"check-section\" aria-labelledby=\"abschnitt-{n}\">\n  <h3 id=\"abschnitt-{n}\">"
+            );
             push_escaped(&mut out, title);
             out.push_str("</h3>\n  <dl class=\"check-list\">");
             for l in lines {

@@ -151,9 +151,8 @@ pub fn render_page(state: &AppState, name: &str, ctx: Value) -> Result<Html<Stri
 
 /// German time (Europe/Berlin), looked up in the time-zone database once.
 pub fn berlin() -> jiff::tz::TimeZone {
-    static BERLIN: std::sync::LazyLock<jiff::tz::TimeZone> = std::sync::LazyLock::new(|| {
-        jiff::tz::TimeZone::get("Europe/Berlin").unwrap_or(jiff::tz::TimeZone::UTC)
-    });
+    static BERLIN: std::sync::LazyLock<jiff::tz::TimeZone> =
+        std::sync::LazyLock::new(|| jiff::tz::TimeZone::get("Europe/Berlin").unwrap_or(jiff::tz::TimeZone::UTC));
     BERLIN.clone()
 }
 

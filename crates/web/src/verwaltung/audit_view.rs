@@ -24,11 +24,7 @@ fn scope(staff: &super::StaffContext) -> Result<Option<Vec<i64>>, AppError> {
 
 fn when(ms: i64) -> String {
     jiff::Timestamp::from_millisecond(ms)
-        .map(|t| {
-            t.to_zoned(crate::pages::berlin())
-                .strftime("%Y-%m-%d %H:%M:%S")
-                .to_string()
-        })
+        .map(|t| t.to_zoned(crate::pages::berlin()).strftime("%Y-%m-%d %H:%M:%S").to_string())
         .unwrap_or_default()
 }
 

@@ -349,11 +349,7 @@ pub async fn audit(
 /// A point in time as German local time, e.g. "23.11.2026 14:05".
 pub(crate) fn berlin_time(ms: i64) -> String {
     jiff::Timestamp::from_millisecond(ms)
-        .map(|t| {
-            t.to_zoned(crate::pages::berlin())
-                .strftime("%d.%m.%Y %H:%M")
-                .to_string()
-        })
+        .map(|t| t.to_zoned(crate::pages::berlin()).strftime("%d.%m.%Y %H:%M").to_string())
         .unwrap_or_default()
 }
 
