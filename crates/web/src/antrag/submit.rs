@@ -474,12 +474,12 @@ impl<'f> ReceiptAnswers<'f> {
     ///
     /// # Errors
     /// When an operator's template fails to render.
-    pub(crate) fn render(self, state: &AppState) -> Result<String, minijinja::Error> {
-        if !state.templates.has_overrides() {
+    pub(crate) fn render(self, templates: &crate::templates::Templates) -> Result<String, minijinja::Error> {
+        if !templates.has_overrides() {
             return Ok(self.html());
         }
         let (sections, computed, files) = self.into_context();
-        state.templates.render("antrag/eingang_angaben.html", context! { sections, computed, files })
+        templates.render("antrag/eingang_angaben.html", context! { sections, computed, files })
     }
 }
 
@@ -539,7 +539,7 @@ pub(crate) async fn receipt(
             }
         }
     };
-    let angaben = ReceiptAnswers::new(&j.form, &r.data).render(&state)?;
+    let angaben = ReceiptAnswers::new(&j.form, &r.data).render(&state.templates)?;
     let page = super::receipt_page::render(&state, &j, &headers, &token, &r, angaben)?;
     Ok(super::no_store(axum::response::Html(page).into_response()))
 }
@@ -854,5 +854,23 @@ mod tests {
             assert_eq!(direct.contains("Nachweis &lt;1&gt;.pdf"), with_extras, "{direct}");
             assert_eq!(direct.contains("26,00 €"), with_extras, "{direct}");
         }
+    }
+
+    #[test]
+    fn an_operators_answers_template_is_used_instead_of_the_direct_writing() {
+        let dir = std::env::temp_dir().join(format!("amtsweg-angaben-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("antrag")).unwrap();
+        std::fs::write(
+            dir.join("antrag/eingang_angaben.html"),
+            "{% for s in sections %}<p class=\"eigen\">{{ s.title }}</p>{% endfor %}",
+        )
+        .unwrap();
+        let templates = crate::templates::Templates::new(Some(dir.clone())).unwrap();
+        let form = form();
+        let html = ReceiptAnswers::new(&form, &data(false)).render(&templates).unwrap();
+        std::fs::remove_dir_all(dir).unwrap();
+        assert_eq!(html, "<p class=\"eigen\">Person &amp; &lt;Anschrift&gt;</p><p class=\"eigen\">Nachweis</p>");
+        let built_in = crate::templates::Templates::new(None).unwrap();
+        assert!(ReceiptAnswers::new(&form, &data(false)).render(&built_in).unwrap().contains("check-section"));
     }
 }
