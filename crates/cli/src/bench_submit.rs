@@ -211,16 +211,16 @@ async fn measure(
         Backend::Postgres { db, .. } => std::env::temp_dir().join(format!("{db}-objects")),
     };
     let config = amtsweg_web::WebConfig {
-        master_key: Some(amtsweg_web::crypto::Keyring::new_master_key()),
+        master_key: Some(amtsweg_portal::Keyring::new_master_key()),
         objects_dir: Some(objects),
         ..amtsweg_web::WebConfig::default()
     };
-    let state = amtsweg_web::AppState::new(store.clone(), config).await?;
+    let state = amtsweg_web::AppState::new(store.clone(), config, crate::printer()).await?;
     // Every submission also writes its outbox row: a webhook for the authority (not
     // delivered during the run; the worker is not started).
     let town = store.authority_by_slug(AUTHORITY).await?.ok_or_else(|| anyhow!("demo authority missing"))?.id;
-    let sealed = amtsweg_web::handoff::seal_config(
-        &state,
+    let sealed = amtsweg_portal::handoff::seal_config(
+        &state.portal,
         town,
         r#"{"url":"https://wahlamt.example/eingang","secret":"benchmark-secret-0123456789abcdef"}"#,
     )

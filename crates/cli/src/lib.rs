@@ -9,3 +9,10 @@ pub mod config;
 pub mod seed;
 pub mod server;
 pub mod staff;
+
+/// The receipt printer the binary wires into the application: typst (`crates/pdf`).
+/// Only the binary links the typesetter; web and portal see the port alone.
+#[must_use]
+pub fn printer() -> std::sync::Arc<dyn amtsweg_domain::receipt::ReceiptPrinter> {
+    std::sync::Arc::new(amtsweg_pdf::Typst)
+}

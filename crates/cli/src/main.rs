@@ -369,10 +369,8 @@ async fn run(command: Command, mut cfg: Config) -> anyhow::Result<()> {
                     .citizen_by_email(&to)
                     .await?
                     .ok_or_else(|| anyhow::anyhow!("kein Bürgerkonto mit der Adresse {to}"))?;
-                let web = server::web_config(&cfg)?;
-                let objects = amtsweg_web::open_objects(&web)?;
-                let keyring = amtsweg_web::crypto::Keyring::from_base64(web.master_key.as_deref().unwrap_or_default())?;
-                let delivery = amtsweg_web::konto::postfach::Delivery {
+                let portal = server::web_config(&cfg)?.open_portal(store.clone(), amtsweg::printer()).await?;
+                let delivery = amtsweg_portal::postfach::Delivery {
                     citizen_id: citizen.id,
                     authority_id: a.id,
                     sender: sender.unwrap_or_else(|| a.name.clone()),
@@ -380,14 +378,7 @@ async fn run(command: Command, mut cfg: Config) -> anyhow::Result<()> {
                     body: text,
                     attachments: files,
                 };
-                let (thread, _) = amtsweg_web::konto::postfach::deliver(
-                    &store,
-                    objects.as_ref(),
-                    &keyring,
-                    &web.public_base_url,
-                    &delivery,
-                )
-                .await?;
+                let (thread, _) = amtsweg_portal::postfach::deliver(&portal, &delivery).await?;
                 anyhow::Ok(thread)
             }
             .await;
@@ -402,7 +393,7 @@ async fn run(command: Command, mut cfg: Config) -> anyhow::Result<()> {
                 std::io::stdin().read_line(&mut line)?;
                 line.trim().to_owned()
             } else {
-                amtsweg_web::crypto::Keyring::new_master_key()
+                amtsweg_portal::Keyring::new_master_key()
             };
             server::rotate_master_key(&cfg, &new_key).await
         }

@@ -2,6 +2,7 @@
 
 use crate::config::Config;
 use amtsweg_store::Store;
+use amtsweg_portal::Portal;
 use amtsweg_web::{AppState, router, sync};
 use anyhow::Context;
 use std::time::Duration;
@@ -38,41 +39,13 @@ fn redact(url: &str) -> String {
     }
 }
 
-/// Deletes expired application drafts (and their files) every ten minutes.
-fn spawn_draft_sweeper(state: AppState) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(600));
-        loop {
-            tick.tick().await;
-            match amtsweg_web::antrag::sweep_expired(&state).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(drafts = n, "expired application drafts deleted"),
-                Err(e) => tracing::warn!(error = %e, "deleting expired drafts failed"),
-            }
-        }
-    })
-}
-
 pub async fn serve(store: Store, cfg: Config, demo: bool) -> anyhow::Result<()> {
-    let state = AppState::new(store, web_config(&cfg)?).await.context("cannot start the portal")?;
+    let web = web_config(&cfg)?;
+    // The application first: the workers run on it alone; the web edge wraps it.
+    let portal = web.open_portal(store, crate::printer()).await.context("cannot start the portal")?;
+    let _workers = spawn_workers(&portal, &cfg)?;
+    let state = AppState::with_portal(portal, web).context("cannot start the portal")?;
     let _sync = sync::spawn(state.clone(), Duration::from_millis(cfg.sync_interval_ms.max(50)));
-    let mailer = amtsweg_handoff::mail::Mailer::from_config(&cfg.mail).context("invalid [mail] configuration")?;
-    let _outbox = match mailer.clone() {
-        Some(mailer) => Some(amtsweg_handoff::spawn(state.store.clone(), mailer, Duration::from_secs(2))),
-        None => {
-            tracing::warn!("mail.transport = \"none\": e-mails wait in the outbox until a transport is configured");
-            None
-        }
-    };
-    let _deliveries = amtsweg_handoff::deliver::Worker::new(
-        state.store.clone(),
-        amtsweg_web::handoff::PortalSource(state.clone()),
-        mailer,
-        cfg.handoff.policy(),
-    )
-    .map_err(|e| anyhow::anyhow!("delivery worker: {e}"))?
-    .spawn(Duration::from_millis(cfg.handoff.poll_ms.max(20)));
-    let _drafts = spawn_draft_sweeper(state.clone());
     let listener =
         tokio::net::TcpListener::bind(&cfg.listen).await.with_context(|| format!("cannot listen on {}", cfg.listen))?;
     let addr = listener.local_addr()?;
@@ -115,6 +88,30 @@ pub async fn serve(store: Store, cfg: Config, demo: bool) -> anyhow::Result<()> 
     Ok(())
 }
 
+/// The background work of one node, on the application alone (no web state): the
+/// e-mail outbox, the hand-off deliveries and the draft sweeper. They run until the
+/// process ends; the handles let a caller abort them.
+fn spawn_workers(portal: &Portal, cfg: &Config) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+    let mailer = amtsweg_handoff::mail::Mailer::from_config(&cfg.mail).context("invalid [mail] configuration")?;
+    let outbox = match mailer.clone() {
+        Some(mailer) => Some(amtsweg_handoff::spawn(portal.store.clone(), mailer, Duration::from_secs(2))),
+        None => {
+            tracing::warn!("mail.transport = \"none\": e-mails wait in the outbox until a transport is configured");
+            None
+        }
+    };
+    let deliveries = amtsweg_handoff::deliver::Worker::new(
+        portal.store.clone(),
+        portal.clone(),
+        mailer,
+        cfg.handoff.policy(),
+    )
+    .map_err(|e| anyhow::anyhow!("delivery worker: {e}"))?
+    .spawn(Duration::from_millis(cfg.handoff.poll_ms.max(20)));
+    let drafts = amtsweg_portal::drafts::spawn_sweeper(portal.clone(), Duration::from_secs(600));
+    Ok(outbox.into_iter().chain([deliveries, drafts]).collect())
+}
+
 async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -148,7 +145,7 @@ pub fn web_config(cfg: &Config) -> anyhow::Result<amtsweg_web::WebConfig> {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 std::fs::create_dir_all(&cfg.data_dir)
                     .with_context(|| format!("cannot create data directory {}", cfg.data_dir.display()))?;
-                let key = amtsweg_web::crypto::Keyring::new_master_key();
+                let key = amtsweg_portal::Keyring::new_master_key();
                 write_private(&path, &key).with_context(|| format!("cannot write {}", path.display()))?;
                 tracing::warn!(path = %path.display(), "created a new master key for encryption at rest: back it up with the database");
                 key
@@ -168,7 +165,7 @@ pub fn web_config(cfg: &Config) -> anyhow::Result<amtsweg_web::WebConfig> {
 /// # Errors
 /// Invalid key, a data key that does not open with the current key, file errors.
 pub async fn rotate_master_key(cfg: &Config, new_key: &str) -> anyhow::Result<()> {
-    use amtsweg_web::crypto::{Keyring, rotate_master};
+    use amtsweg_portal::keyring::{Keyring, rotate_master};
     let configured = cfg.web.master_key.is_some();
     let web = web_config(cfg)?;
     let old = Keyring::from_base64(web.master_key.as_deref().unwrap_or_default())?;

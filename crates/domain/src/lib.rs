@@ -12,6 +12,7 @@ pub mod library;
 pub mod opening_hours;
 pub mod pages;
 pub mod place;
+pub mod receipt;
 pub mod staff;
 pub mod theme;
 pub mod zustaendigkeit;

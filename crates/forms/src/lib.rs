@@ -1,14 +1,21 @@
 //! Forms as data and the one rule engine (Antragsformulare). Pure: no I/O, no
 //! clock, no tokio — the server validates every request with it, and it compiles for
 //! `wasm32-unknown-unknown` so the browser can run the same rules.
+//!
+//! [`accept()`] is the one call from posted answers to what may be kept (the answers
+//! asked for, normalised, computed, with their problems); [`display`] shows answers
+//! in words for the check page, the receipt and the e-mailed copy.
 
+pub mod accept;
 pub mod check;
 pub mod date;
+pub mod display;
 pub mod engine;
 pub mod german;
 pub mod model;
 pub mod workflow;
 
+pub use accept::{Accepted, accept};
 pub use check::{Finding, Target, ascii_id, check, findings, id_from_label, tidy_ids, valid_id};
 pub use date::Date;
 pub use engine::{

@@ -3,7 +3,7 @@
 //! hidden or unknown fields are reported; the definition survives JSON.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use amtsweg_forms::{Answer, Answers, Date, Form, compute, keep_asked, validate};
+use amtsweg_forms::{Answer, Answers, Date, Form, accept, compute, keep_asked, normalize, validate};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 
@@ -115,6 +115,28 @@ proptest! {
         let problems = validate(&form(), None, &a, TODAY);
         prop_assert_eq!(problems.len(), 1);
         prop_assert_eq!(&problems[0].path, &format!("helfer[{row}].telefon"));
+    }
+
+    #[test]
+    fn accept_is_the_engine_chained_by_hand(
+        helpers in 0usize..=4,
+        privat in any::<bool>(),
+        smuggled in any::<bool>(),
+        step in prop::sample::select(vec![None, Some("person"), Some("feuer"), Some("zahlung"), Some("fehlt")]),
+    ) {
+        let f = form();
+        let mut posted = valid_answers("Erika", helpers, privat);
+        if smuggled {
+            posted.insert("verein".into(), one("Eingeschmuggelt"));
+            posted.insert("admin".into(), one("ja"));
+        }
+        let a = accept(&f, step, &posted, TODAY);
+        let kept = keep_asked(&f, &posted);
+        prop_assert_eq!(&a.problems, &validate(&f, step, &kept, TODAY));
+        prop_assert_eq!(&a.normalized, &normalize(&f, &kept, TODAY));
+        prop_assert_eq!(&a.computed, &compute(&f, &kept));
+        prop_assert_eq!(a.is_ok(), a.problems.is_empty());
+        prop_assert_eq!(a.answers, kept);
     }
 }
 

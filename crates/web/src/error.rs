@@ -24,7 +24,20 @@ pub enum AppError {
     #[error("internal: {0}")]
     Internal(String),
     #[error("crypto: {0}")]
-    Crypto(#[from] crate::crypto::CryptoError),
+    Crypto(#[from] amtsweg_portal::keyring::CryptoError),
+}
+
+impl From<amtsweg_portal::PortalError> for AppError {
+    fn from(e: amtsweg_portal::PortalError) -> Self {
+        use amtsweg_portal::PortalError as P;
+        match e {
+            P::NotFound => Self::NotFound,
+            P::Store(e) => Self::Store(e),
+            P::Crypto(e) => Self::Crypto(e),
+            P::Objects(m) => Self::Objects(m),
+            P::Form(m) | P::Internal(m) => Self::Internal(m),
+        }
+    }
 }
 
 /// Marks a response whose body the error layer should replace with an error page,

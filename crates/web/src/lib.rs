@@ -5,20 +5,12 @@
 
 pub mod antrag;
 pub mod api;
-pub mod casework;
-pub mod catalogue;
-pub mod crypto;
 mod download;
 mod error;
-pub mod group_commit;
-pub mod handoff;
 pub mod konto;
-mod markdown;
 mod page_cache;
 mod pages;
 mod place;
-pub mod receipt_pdf;
-pub mod search_docs;
 mod second_factor;
 mod security;
 pub mod session;
@@ -28,12 +20,14 @@ mod tenant;
 mod theme;
 pub mod verwaltung;
 
+use amtsweg_domain::receipt::ReceiptPrinter;
+use amtsweg_portal::catalogue::Catalogue;
+use amtsweg_portal::{Keyring, Portal};
 use amtsweg_search::SearchIndex;
 use amtsweg_store::Store;
 use axum::Router;
-use catalogue::Catalogue;
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 pub use error::AppError;
 pub use second_factor::current_code as current_totp_code;
@@ -118,32 +112,29 @@ impl Default for WebConfig {
     }
 }
 
-/// Everything a handler needs. Cloning is one reference count: middleware clones the
-/// state on every request, so it must not touch many shared counters.
+/// Everything a handler needs: the application ([`Portal`]) plus what only the web
+/// edge has — templates, rendered-page caches, the search index and the sign-in
+/// providers. Cloning is one reference count: middleware clones the state on every
+/// request, so it must not touch many shared counters.
 #[derive(Clone)]
 pub struct AppState(Arc<Shared>);
 
 pub struct Shared {
+    /// The application layer: store, keyring, files, catalogue, submission writer.
+    pub portal: Portal,
+    /// The portal's store (the same as `portal.store`), for the handlers' reads.
     pub store: Store,
     pub search: Arc<SearchIndex>,
-    catalogue: RwLock<Arc<Catalogue>>,
     pub templates: Templates,
     pub config: WebConfig,
     page_cache: page_cache::PageCache,
     first_pages: antrag::first_page::FirstPages,
-    fresh_receipts: antrag::fresh_receipt::FreshReceipts,
     receipt_pages: antrag::receipt_page::ReceiptPages,
-    /// Uploaded files, keyed under the owning authority's prefix.
-    pub objects: Arc<dyn object_store::ObjectStore>,
     /// OpenID Connect providers, discovered on first use (a provider that is down at
     /// start-up must not keep the portal from starting).
     oidc_providers: tokio::sync::Mutex<std::collections::HashMap<String, amtsweg_oidc::Provider>>,
     /// The BundID (SAML) setup, loaded at start-up.
     pub saml: Option<Arc<konto::saml::Saml>>,
-    /// Keys for personal data at rest.
-    pub keyring: crypto::Keyring,
-    /// The one writer that stores submissions in shared commits.
-    pub submissions: group_commit::GroupCommit,
 }
 
 impl std::ops::Deref for AppState {
@@ -153,37 +144,55 @@ impl std::ops::Deref for AppState {
     }
 }
 
-/// The object store for uploaded files: a directory, or memory when none is configured.
-///
-/// # Errors
-/// When the directory cannot be created or opened.
-pub fn open_objects(config: &WebConfig) -> Result<Arc<dyn object_store::ObjectStore>, AppError> {
-    Ok(match &config.objects_dir {
-        Some(dir) => {
-            std::fs::create_dir_all(dir).map_err(|e| AppError::Objects(format!("{}: {e}", dir.display())))?;
-            Arc::new(
-                object_store::local::LocalFileSystem::new_with_prefix(dir)
-                    .map_err(|e| AppError::Objects(e.to_string()))?,
-            )
+impl WebConfig {
+    /// Opens the application on `store`: the object store (`objects_dir`), the
+    /// keyring (`master_key`; without one a random key that lives as long as the
+    /// process), the catalogue and the submission writer; receipts are printed by
+    /// `printer`. Workers need only this.
+    ///
+    /// # Errors
+    /// When the object store or the master key is unusable, or the store fails.
+    pub async fn open_portal(&self, store: Store, printer: Arc<dyn ReceiptPrinter>) -> Result<Portal, AppError> {
+        let objects = amtsweg_portal::open_objects(self.objects_dir.as_ref())?;
+        let master = self.master_key.clone().unwrap_or_else(Keyring::new_master_key);
+        let keyring = Keyring::from_base64(&master).map_err(|e| AppError::Internal(e.to_string()))?;
+        Ok(Portal::new(store, keyring, objects, printer, self.portal_settings()).await?)
+    }
+
+    /// What the application layer needs to know of these settings.
+    #[must_use]
+    pub fn portal_settings(&self) -> amtsweg_portal::Settings {
+        amtsweg_portal::Settings {
+            public_base_url: self.public_base_url.clone(),
+            draft_days: self.draft_days,
+            form_files_limit: self.form_files_limit,
+            clamd: self.clamd.clone(),
         }
-        None => Arc::new(object_store::memory::InMemory::new()),
-    })
+    }
 }
 
 impl AppState {
-    /// Loads the catalogue and builds the search index from the store.
+    /// Opens the application ([`WebConfig::open_portal`]) and builds the web edge
+    /// around it.
     ///
     /// # Errors
     /// When the store or the index fails, or a template override does not parse.
-    pub async fn new(store: Store, config: WebConfig) -> Result<Self, AppError> {
-        let catalogue = Catalogue::load(&store).await?;
-        let store_for_writer = store.clone();
+    pub async fn new(store: Store, config: WebConfig, printer: Arc<dyn ReceiptPrinter>) -> Result<Self, AppError> {
+        let portal = config.open_portal(store, printer).await?;
+        Self::with_portal(portal, config)
+    }
+
+    /// The web edge around an application that is already open: the search index
+    /// built from its catalogue, the templates, the sign-in providers.
+    ///
+    /// # Errors
+    /// When the index fails, a template override does not parse or the SAML
+    /// configuration is invalid.
+    pub fn with_portal(portal: Portal, config: WebConfig) -> Result<Self, AppError> {
+        let store = portal.store.clone();
         let search = SearchIndex::new()?;
-        search.replace_all(&search_docs::build(&catalogue))?;
+        search.replace_all(&amtsweg_portal::search_docs::build(&portal.catalogue()))?;
         let templates = Templates::new(config.templates_dir.clone())?;
-        let objects = open_objects(&config)?;
-        let master = config.master_key.clone().unwrap_or_else(crypto::Keyring::new_master_key);
-        let keyring = crypto::Keyring::from_base64(&master).map_err(|e| AppError::Internal(e.to_string()))?;
         let saml = match &config.saml {
             Some(s) => Some(Arc::new(
                 konto::saml::load(s, &config.public_base_url)
@@ -192,30 +201,23 @@ impl AppState {
             None => None,
         };
         Ok(Self(Arc::new(Shared {
+            portal,
             store,
             search: Arc::new(search),
-            catalogue: RwLock::new(Arc::new(catalogue)),
             templates,
             config,
             page_cache: page_cache::PageCache::default(),
             first_pages: antrag::first_page::FirstPages::default(),
-            fresh_receipts: antrag::fresh_receipt::FreshReceipts::default(),
             receipt_pages: antrag::receipt_page::ReceiptPages::default(),
-            objects,
             oidc_providers: tokio::sync::Mutex::default(),
             saml,
-            keyring,
-            submissions: group_commit::GroupCommit::start(store_for_writer),
         })))
     }
 
     /// The current snapshot of the published catalogue.
     #[must_use]
     pub fn catalogue(&self) -> Arc<Catalogue> {
-        match self.catalogue.read() {
-            Ok(c) => Arc::clone(&c),
-            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
-        }
+        self.portal.catalogue()
     }
 
     /// The discovered OpenID Connect provider `name` (discovering it on first use).
@@ -243,11 +245,7 @@ impl AppState {
     }
 
     pub(crate) fn replace_catalogue(&self, c: Catalogue) {
-        let c = Arc::new(c);
-        match self.catalogue.write() {
-            Ok(mut g) => *g = c,
-            Err(poisoned) => *poisoned.into_inner() = c,
-        }
+        self.portal.replace_catalogue(c);
         // Pages rendered from the old snapshot must not outlive it.
         self.page_cache.clear();
         self.first_pages.clear();

@@ -2,7 +2,7 @@
 //! It is a preference, not personal data of an account: only a place id is stored.
 
 use crate::AppState;
-use crate::catalogue::Catalogue;
+use amtsweg_portal::catalogue::Catalogue;
 use crate::pages::{base_context, render_page};
 use amtsweg_domain::{Place, PlaceQuery};
 use axum::extract::{Query, State};

@@ -12,9 +12,6 @@
 use crate::AppState;
 use amtsweg_store::staff::SessionRecord;
 use axum::http::{HeaderMap, HeaderValue, header};
-use base64::Engine;
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
 pub const SESSION_COOKIE: &str = "__Host-amtsweg_sitzung";
 /// The citizen account's session cookie.
@@ -34,15 +31,7 @@ pub const MAX_FAILURES_PER_HOUR: i64 = 100;
 /// code must not be guessable over days by someone who has the password.
 pub const MAX_CODE_FAILURES_PER_HOUR: i64 = 10;
 
-#[must_use]
-pub fn random_token() -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
-}
-
-#[must_use]
-pub fn hash_token(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
+pub use amtsweg_portal::tokens::{hash_token, random_token, tokens_match};
 
 #[must_use]
 pub fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -64,11 +53,6 @@ pub fn set_cookie(name: &str, value: &str, max_age_secs: i64) -> Option<HeaderVa
         .ok()
 }
 
-/// Constant-time comparison of two tokens.
-#[must_use]
-pub fn tokens_match(a: &str, b: &str) -> bool {
-    !a.is_empty() && a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
-}
 
 /// The request comes from a page of this very host: `Origin` (or, when a browser
 /// sends none, `Referer`) must name the `Host` the request was sent to.

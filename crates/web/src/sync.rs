@@ -5,7 +5,7 @@
 //! a published change is visible in pages and search within half a second.
 
 use crate::AppState;
-use crate::catalogue::Catalogue;
+use amtsweg_portal::catalogue::Catalogue;
 use std::time::Duration;
 
 /// Reloads once if the store changed since the snapshot was taken. Returns whether it did.
@@ -18,7 +18,7 @@ pub async fn refresh(state: &AppState) -> Result<bool, crate::AppError> {
         return Ok(false);
     }
     let fresh = Catalogue::load(&state.store).await?;
-    let docs = crate::search_docs::build(&fresh);
+    let docs = amtsweg_portal::search_docs::build(&fresh);
     // Pages first: search results are filtered against the catalogue, so a withdrawn
     // service vanishes from both at once even while the index is being rebuilt.
     state.replace_catalogue(fresh);

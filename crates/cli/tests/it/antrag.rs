@@ -344,7 +344,7 @@ async fn uploads_are_checked_scanned_stripped_and_sealed() {
         let moorbrueck = app.authority_id("moorbrueck").await;
         assert!(files[0].object_key.starts_with(&format!("authorities/{moorbrueck}/antraege/")));
         let stored =
-            app.state.objects.get(&object_store::path::Path::from(files[0].object_key.as_str())).await.unwrap();
+            app.state.portal.objects.get(&object_store::path::Path::from(files[0].object_key.as_str())).await.unwrap();
         let stored = stored.bytes().await.unwrap();
         assert!(stored.starts_with(b"v1:"), "sealed at rest");
         // The citizen downloads their own file only as an attachment, without metadata.
@@ -414,8 +414,8 @@ async fn drafts_resume_by_email_link_once_and_expire() {
 async fn signed_in_citizens_get_prefill_locked_id_values_and_their_applications_in_the_account() {
     on_each_backend!(|app| {
         let (mut jar, id) = citizen(app, "konto-antrag@example.org").await;
-        amtsweg_web::konto::daten::set_profile(
-            &app.state,
+        amtsweg_portal::profile::set(
+            &app.state.portal,
             id,
             ProfileField::FamilyName,
             "Musterfrau",
@@ -424,8 +424,8 @@ async fn signed_in_citizens_get_prefill_locked_id_values_and_their_applications_
         )
         .await
         .unwrap();
-        amtsweg_web::konto::daten::set_profile(
-            &app.state,
+        amtsweg_portal::profile::set(
+            &app.state.portal,
             id,
             ProfileField::GivenName,
             "Erika",

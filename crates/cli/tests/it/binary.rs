@@ -306,7 +306,7 @@ async fn xdatenfelder_schemas_import_from_the_command_line() {
 /// swaps `master.key`; sealed data opens with the new key only.
 #[tokio::test]
 async fn the_master_key_rotates_from_the_command_line() {
-    use amtsweg_web::crypto::Keyring;
+    use amtsweg_portal::Keyring;
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("daten");
     let cfg = dir.path().join("amtsweg.toml");

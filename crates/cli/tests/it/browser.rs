@@ -51,14 +51,11 @@ async fn pages_pass_axe_reflow_and_keyboard_checks() {
         public_base_url: format!("http://127.0.0.1:{}", addr.port()),
         ..amtsweg_web::WebConfig::default()
     };
-    let state = amtsweg_web::AppState::new(t.store.clone(), config).await.unwrap();
+    let state = amtsweg_web::AppState::new(t.store.clone(), config, amtsweg::printer()).await.unwrap();
     let town = t.store.authority_by_slug("moorbrueck").await.unwrap().unwrap().id;
-    amtsweg_web::konto::postfach::deliver(
-        &t.store,
-        state.objects.as_ref(),
-        &state.keyring,
-        "http://127.0.0.1",
-        &amtsweg_web::konto::postfach::Delivery {
+    amtsweg_portal::postfach::deliver(
+        &state.portal,
+        &amtsweg_portal::postfach::Delivery {
             citizen_id: citizen,
             authority_id: town,
             sender: "Stadt Moorbrück, Bürgerbüro".into(),

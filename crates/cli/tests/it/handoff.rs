@@ -9,7 +9,7 @@ use crate::on_each_backend;
 use crate::support::{Reply, TestApp};
 use crate::verwaltung::{Jar, enc, get, hidden, post, sign_in};
 use amtsweg_handoff::deliver::{RetryPolicy, Worker};
-use amtsweg_web::handoff::PortalSource;
+use amtsweg_portal::Portal;
 use axum::body::Body;
 use axum::http::Request;
 use std::sync::{Arc, Mutex};
@@ -221,13 +221,13 @@ async fn back_office_software_pulls_acknowledges_and_answers() {
         assert!(mine.body.contains("Viel Erfolg bei der Wahl."));
 
         // Signed download links: genuine ones work, changed ones do not.
-        let t = amtsweg_web::handoff::download_token(&app.state, id, 0, amtsweg_store::now_ms() + 60_000).unwrap();
+        let t = amtsweg_portal::handoff::download_token(&app.state.portal, id, 0, amtsweg_store::now_ms() + 60_000).unwrap();
         let (r, _) = api(app, "GET", &format!("/api/v1/dateien/{t}"), &[], None).await;
         assert!(r.body.starts_with("%PDF-"), "{}", r.status);
         let (r, v) =
             api(app, "GET", &format!("/api/v1/dateien/{}.{}", id + 1, t.split_once('.').unwrap().1), &[], None).await;
         problem(&r, &v, 404, "unknown-link");
-        let old = amtsweg_web::handoff::download_token(&app.state, id, 0, 1).unwrap();
+        let old = amtsweg_portal::handoff::download_token(&app.state.portal, id, 0, 1).unwrap();
         let (r, _) = api(app, "GET", &format!("/api/v1/dateien/{old}"), &[], None).await;
         assert_eq!(r.status, 404, "expired");
 
@@ -293,7 +293,7 @@ fn policy(max_attempts: i64) -> RetryPolicy {
     }
 }
 
-async fn run_until(worker: &Worker<PortalSource>, done: impl AsyncFn() -> bool) {
+async fn run_until(worker: &Worker<Portal>, done: impl AsyncFn() -> bool) {
     for _ in 0..200 {
         worker.run_once().await.unwrap();
         if done().await {
@@ -369,7 +369,7 @@ async fn a_webhook_receives_each_submission_once_in_effect() {
             "one per connector, in the submission's commit"
         );
 
-        let worker = Worker::new(app.store.store.clone(), PortalSource(app.state.clone()), None, policy(3)).unwrap();
+        let worker = Worker::new(app.store.store.clone(), app.state.portal.clone(), None, policy(3)).unwrap();
         let store = app.store.store.clone();
         run_until(&worker, async || store.deliveries_of(town, id).await.unwrap().iter().all(|d| d.status != "pending"))
             .await;
@@ -472,7 +472,7 @@ async fn an_xdomea_folder_receives_the_vorgang_once() {
         let (_, id, receipt) = applied(app, "xdomea.citizen@example.org").await;
         let deliveries = app.store.store.deliveries_of(town, id).await.unwrap();
         assert_eq!(deliveries.len(), 1, "only the connector of this form");
-        let worker = Worker::new(app.store.store.clone(), PortalSource(app.state.clone()), None, policy(3)).unwrap();
+        let worker = Worker::new(app.store.store.clone(), app.state.portal.clone(), None, policy(3)).unwrap();
         let store = app.store.store.clone();
         run_until(&worker, async || store.deliveries_of(town, id).await.unwrap()[0].status == "delivered").await;
         // Sent again by a person: the same file, not a second one.

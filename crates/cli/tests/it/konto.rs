@@ -7,7 +7,7 @@ use crate::support::TestApp;
 use crate::verwaltung::{Jar, enc, get, hidden, post};
 use amtsweg_domain::TrustLevel;
 use amtsweg_domain::konto::{ProfileField, ProfileSource};
-use amtsweg_web::konto::postfach::{Delivery, deliver};
+use amtsweg_portal::postfach::{Delivery, deliver};
 
 const PASSWORD: &str = "Mein Rad steht im Keller";
 
@@ -158,8 +158,8 @@ async fn no_account_enumeration_on_sign_in_and_reset() {
 async fn profile_values_keep_their_source_and_id_values_are_locked() {
     on_each_backend!(|app| {
         let (mut jar, id) = citizen(app, "profil@example.org").await;
-        amtsweg_web::konto::daten::set_profile(
-            &app.state,
+        amtsweg_portal::profile::set(
+            &app.state.portal,
             id,
             ProfileField::FamilyName,
             "Musterfrau",
@@ -192,7 +192,7 @@ async fn profile_values_keep_their_source_and_id_values_are_locked() {
         )
         .await;
         assert_eq!(ok.status, 303);
-        let p = amtsweg_web::konto::daten::profile(&app.state, id).await.unwrap();
+        let p = amtsweg_portal::profile::profile(&app.state.portal, id).await.unwrap();
         let v =
             |f: &str| p.iter().find(|v| v.field == f).map(|v| (v.value.clone(), v.source.as_str().to_owned())).unwrap();
         assert_eq!(v("given_name"), ("Erika".into(), "self".into()));
@@ -241,10 +241,7 @@ async fn postfach_messages_replies_and_attachments() {
         let (mut other, _) = citizen(app, "andere@example.org").await;
         let town = app.authority_id("moorbrueck").await;
         let (thread, _) = deliver(
-            &app.store.store,
-            app.state.objects.as_ref(),
-            &app.state.keyring,
-            "http://127.0.0.1:8080",
+            &app.state.portal,
             &Delivery {
                 citizen_id: id,
                 authority_id: town,
@@ -460,7 +457,7 @@ async fn a_canary_never_appears_in_the_database_or_the_object_store() {
             objects_dir: Some(objects.path().to_owned()),
             ..amtsweg_web::WebConfig::default()
         };
-        let state = amtsweg_web::AppState::new(t.store.clone(), config).await.unwrap();
+        let state = amtsweg_web::AppState::new(t.store.clone(), config, amtsweg::printer()).await.unwrap();
         let app = TestApp { app: amtsweg_web::router(state.clone()), state, store: t };
         let (mut jar, id) = citizen(&app, "kanarie@example.org").await;
         let csrf = hidden(&get(&app, &mut jar, "/konto/profil").await.body, "csrf");
@@ -468,10 +465,7 @@ async fn a_canary_never_appears_in_the_database_or_the_object_store() {
         assert_eq!(r.status, 303);
         let town = app.authority_id("moorbrueck").await;
         let (thread, _) = deliver(
-            &app.store.store,
-            app.state.objects.as_ref(),
-            &app.state.keyring,
-            "http://127.0.0.1:8080",
+            &app.state.portal,
             &Delivery {
                 citizen_id: id,
                 authority_id: town,
@@ -549,8 +543,8 @@ async fn a_canary_never_appears_in_the_database_or_the_object_store() {
         )
         .await;
         assert_eq!(r.status, 303);
-        let sealed = amtsweg_web::handoff::seal_config(
-            &app.state,
+        let sealed = amtsweg_portal::handoff::seal_config(
+            &app.state.portal,
             town,
             &format!(r#"{{"url":"https://fv.example/{CANARY}","secret":"{CANARY}{CANARY}{CANARY}"}}"#),
         )

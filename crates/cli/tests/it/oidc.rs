@@ -146,7 +146,7 @@ async fn citizens_sign_in_link_and_step_up_with_openid_connect() {
         let me = get(app, &mut jar, "/konto/").await;
         assert!(me.body.contains("substanziell (z. B. ELSTER-Zertifikat)"), "{}", me.body);
         let alice = app.store.store.identity("oidc:test", "alice").await.unwrap().expect("identity stored");
-        let profile = amtsweg_web::konto::daten::profile(&app.state, alice.citizen_id).await.unwrap();
+        let profile = amtsweg_portal::profile::profile(&app.state.portal, alice.citizen_id).await.unwrap();
         assert!(
             profile.iter().any(|v| v.field == "family_name" && v.value == "alice" && v.source.as_str() == "oidc:test")
         );

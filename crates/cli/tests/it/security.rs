@@ -43,7 +43,7 @@ async fn every_response_carries_the_security_headers() {
 async fn hsts_is_sent_when_configured() {
     let t = amtsweg_store::testing::sqlite().await;
     let cfg = amtsweg_web::WebConfig { hsts_max_age: 31_536_000, ..Default::default() };
-    let state = amtsweg_web::AppState::new(t.store.clone(), cfg).await.unwrap();
+    let state = amtsweg_web::AppState::new(t.store.clone(), cfg, amtsweg::printer()).await.unwrap();
     let app = amtsweg_web::router(state);
     let resp = tower::ServiceExt::oneshot(
         app,

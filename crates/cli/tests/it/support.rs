@@ -61,7 +61,7 @@ pub async fn apps_with(config: WebConfig) -> Vec<TestApp> {
     for t in both().await {
         seed::apply(&t.store, &seed::parse(seed::DEMO).unwrap()).await.unwrap();
         amtsweg::staff::seed_demo(&t.store).await.unwrap();
-        let state = AppState::new(t.store.clone(), config.clone()).await.unwrap();
+        let state = AppState::new(t.store.clone(), config.clone(), amtsweg::printer()).await.unwrap();
         out.push(TestApp { app: router(state.clone()), state, store: t });
     }
     out

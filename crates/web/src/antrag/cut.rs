@@ -5,7 +5,7 @@
 //! Not used with template overrides: an override might transform a value (a
 //! filter) in a way a filled-in mark would not reproduce.
 
-use super::Journey;
+use super::journey::Journey;
 use crate::AppState;
 use axum::http::HeaderMap;
 use std::collections::HashMap;

@@ -1,6 +1,6 @@
 //! Between the form model and HTML: the view of one step (every field with its
-//! value, error, hint and condition), reading a posted step back into answers, and
-//! showing answers on the check page and the receipt.
+//! value, error, hint and condition) and reading a posted step back into answers.
+//! Answers in words (check page, receipt, PDF, e-mail) are `amtsweg_forms::display`.
 //!
 //! Input names: `f.<field>` (address: `f.<field>.strasse|plz|ort`), rows of a
 //! repeating group `g.<group>.<row>.<field>` with the row count in `g.<group>.anzahl`.
@@ -10,14 +10,7 @@ use amtsweg_forms::{Answer, Answers, Cond, Field, Form, Item, Kind, Step, holds,
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// A file already uploaded for a field (shown with its name, kept until replaced).
-#[derive(Debug, Clone, Serialize)]
-pub struct FileInfo {
-    pub id: i64,
-    pub field: String,
-    pub name: String,
-    pub size: i64,
-}
+pub use amtsweg_forms::display::{FileInfo, anchor, euro_text};
 
 #[derive(Debug, Serialize)]
 pub struct ChoiceView {
@@ -75,18 +68,6 @@ pub enum ItemView {
         error: Option<String>,
         condition: Option<String>,
     },
-}
-
-/// The HTML id of an answer path (`name`, `kinder[1].name`, `kinder`).
-#[must_use]
-pub fn anchor(path: &str) -> String {
-    match path.split_once('[') {
-        Some((g, rest)) => {
-            let (i, f) = rest.split_once("].").unwrap_or((rest.trim_end_matches(']'), ""));
-            if f.is_empty() { format!("g-{g}-{i}") } else { format!("g-{g}-{i}-{f}") }
-        }
-        None => format!("f-{path}"),
-    }
 }
 
 fn field_by_id<'f>(form: &'f Form, id: &str) -> Option<&'f Field> {
@@ -549,122 +530,6 @@ pub fn without_empty(answers: Answers) -> Answers {
             Answer::Rows(_) => true,
         })
         .collect()
-}
-
-/// An amount in cents as the citizen reads it: `1.234,50 €`.
-#[must_use]
-pub fn euro_text(cents: i64) -> String {
-    let sign = if cents < 0 { "-" } else { "" };
-    let c = cents.abs();
-    let euros = (c / 100).to_string();
-    let mut grouped = String::new();
-    for (i, ch) in euros.chars().enumerate() {
-        if i > 0 && (euros.len() - i).is_multiple_of(3) {
-            grouped.push('.');
-        }
-        grouped.push(ch);
-    }
-    format!("{sign}{grouped},{:02} €", c % 100)
-}
-
-/// One answer in words, for the check page, the receipt and the PDF.
-#[must_use]
-pub fn display(f: &Field, a: &Answer, files: &[FileInfo], path: &str) -> String {
-    match (&f.kind, a) {
-        (Kind::File { .. }, _) => files.iter().find(|x| x.field == path).map_or_else(String::new, |x| x.name.clone()),
-        (Kind::Checkboxes { options, .. }, Answer::Many(v)) => v
-            .iter()
-            .map(|c| options.iter().find(|o| &o.value == c).map_or(c.as_str(), |o| o.label.as_str()))
-            .collect::<Vec<_>>()
-            .join(", "),
-        (Kind::Select { options } | Kind::Radio { options }, Answer::One(v)) => {
-            options.iter().find(|o| &o.value == v).map_or_else(|| v.clone(), |o| o.label.clone())
-        }
-        (Kind::YesNo, Answer::One(v)) => if v == "ja" { "Ja" } else { "Nein" }.to_owned(),
-        (Kind::Declaration { .. }, Answer::One(v)) if v == "ja" => "Bestätigt".to_owned(),
-        (Kind::Euro { .. }, Answer::One(v)) => {
-            amtsweg_forms::check_value(f, v, amtsweg_forms::Date::new(2000, 1, 1).unwrap_or_else(|| unreachable!()))
-                .ok()
-                .and_then(|c| c.parse::<i64>().ok())
-                .map_or_else(|| v.clone(), euro_text)
-        }
-        (Kind::Date { .. } | Kind::BirthDate { .. }, Answer::One(v)) => input_value(f, v),
-        (Kind::Address { .. }, Answer::One(v)) => {
-            let (street, place) = split_address(v);
-            format!("{street}, {place}")
-        }
-        (_, Answer::One(v)) => v.clone(),
-        (_, Answer::Many(v)) => v.join(", "),
-        (_, Answer::Rows(_)) => String::new(),
-    }
-}
-
-/// One line of the summary: label and answer (rows of groups as "Label 1: …").
-#[derive(Debug, Clone, Serialize)]
-pub struct SummaryLine {
-    pub label: String,
-    pub value: String,
-    /// Anchor of the input, for "Ändern" links.
-    pub anchor: String,
-}
-
-/// The answers of one step in words, in the order of the form.
-#[must_use]
-pub fn summary(step: &Step, answers: &Answers, files: &[FileInfo]) -> Vec<SummaryLine> {
-    let mut out = Vec::new();
-    let line = |f: &Field, a: Option<&Answer>, path: &str| -> Option<SummaryLine> {
-        if matches!(f.kind, Kind::Info { .. }) {
-            return None;
-        }
-        let value = match a {
-            Some(a) => display(f, a, files, path),
-            None if matches!(f.kind, Kind::File { .. }) => display(f, &Answer::One(String::new()), files, path),
-            None => String::new(),
-        };
-        Some(SummaryLine {
-            label: f.label.clone(),
-            value: if value.is_empty() { "Keine Angabe".into() } else { value },
-            anchor: anchor(path),
-        })
-    };
-    for item in &step.items {
-        match item {
-            Item::Field(f) => {
-                if f.visible_if.as_ref().is_some_and(|c| !holds(c, answers)) {
-                    continue;
-                }
-                out.extend(line(f, answers.get(&f.id), &f.id));
-            }
-            Item::Group(g) => {
-                if g.visible_if.as_ref().is_some_and(|c| !holds(c, answers)) {
-                    continue;
-                }
-                match answers.get(&g.id) {
-                    Some(Answer::Rows(rows)) => {
-                        for (i, row) in rows.iter().enumerate() {
-                            for f in &g.fields {
-                                let path = format!("{}[{i}].{}", g.id, f.id);
-                                if let Some(mut l) = line(f, row.get(&f.id), &path) {
-                                    l.label = format!("{} {}: {}", g.label, i + 1, l.label);
-                                    out.push(l);
-                                }
-                            }
-                        }
-                    }
-                    _ if g.repeat.is_some() => {}
-                    _ => {
-                        for f in &g.fields {
-                            if f.visible_if.as_ref().is_some_and(|c| !holds(c, answers)) {
-                                continue;
-                            }
-                            out.extend(line(f, answers.get(&f.id), &f.id));
-                        }
-                    }
-                }
-            }
-        }
-    }
-    out
 }
 
 #[cfg(test)]

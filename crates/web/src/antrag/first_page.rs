@@ -5,7 +5,8 @@
 //! is a third of all requests, and rendering it was the largest single cost.
 
 use super::cut::{Cut, Cuts, FormPageKey, mark, plain};
-use super::{Journey, StepPage};
+use super::journey::Journey;
+use super::schritt::{StepPage, step_html};
 use crate::AppState;
 use crate::error::AppError;
 use axum::http::{HeaderMap, StatusCode};
@@ -31,7 +32,7 @@ pub(super) fn render(
         && plain(&page.token)
         && plain(&page.csrf);
     if !cacheable {
-        return super::step_html(state, j, headers, page);
+        return step_html(state, j, headers, page);
     }
     let key = FormPageKey::new(state, j, headers);
     let values = [page.token.as_str(), page.csrf.as_str()];
@@ -40,13 +41,13 @@ pub(super) fn render(
     }
     let (token_mark, csrf_mark) = (mark("FormToken"), mark("CsrfToken"));
     let marked = StepPage { token: token_mark.clone(), csrf: csrf_mark.clone(), ..page.clone() };
-    let (status, html) = super::step_html(state, j, headers, &marked)?;
+    let (status, html) = step_html(state, j, headers, &marked)?;
     match Cut::new(&html, &[&token_mark, &csrf_mark]) {
         Some(cut) if status == StatusCode::OK => {
             let cut = Arc::new(cut);
             state.first_pages.put(key, Arc::clone(&cut));
             Ok((status, cut.fill(&values)))
         }
-        _ => super::step_html(state, j, headers, page),
+        _ => step_html(state, j, headers, page),
     }
 }

@@ -1,7 +1,9 @@
 //! "Meine Anträge" in the citizen account: drafts to continue (until they expire)
 //! and submitted applications with their status and receipt.
 
-use super::submit::{open_data, pdf_response, receipt_view, when};
+use super::{pdf_response, receipt_view};
+use amtsweg_portal::submission::open_data;
+use amtsweg_portal::time::when;
 use crate::AppState;
 use crate::error::AppError;
 use crate::konto::CitizenContext;
@@ -91,12 +93,12 @@ pub async fn detail(
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
     let (s, a, form) = own(&state, &me, id).await?;
-    let data = open_data(&state, &s).await?;
+    let data = open_data(&state.portal, &s).await?;
     let (sections, computed, files) = receipt_view(&form, &data);
     let workflow = form.workflow();
     let mut history = Vec::new();
     for e in state.store.submission_events(s.id).await?.into_iter().filter(|e| e.is_public()) {
-        let text = crate::casework::open_text(&state, s.authority_id, &e.body).await;
+        let text = amtsweg_portal::casework::open_text(&state.portal, s.authority_id, &e.body).await;
         history.push(context! {
             kind => e.kind, status => workflow.label(&e.status, &e.sub_status), when => when(e.created_at),
             lines => text.lines().map(str::to_owned).collect::<Vec<_>>(),

@@ -4,8 +4,8 @@
 //! once per form version, place and catalogue snapshot and filled in (see `cut`).
 
 use super::cut::{Cut, Cuts, FormPageKey, mark, plain};
-use super::submit::{Receipt, receipt_url};
-use super::{Journey, base};
+use super::eingang::Receipt;
+use super::journey::{Journey, base};
 use crate::AppState;
 use crate::error::AppError;
 use crate::templates::push_escaped;
@@ -32,7 +32,7 @@ fn html(
     v: &Values<'_>,
     in_account: bool,
 ) -> Result<String, AppError> {
-    let url = receipt_url(j, v.token);
+    let url = j.receipt_url(v.token);
     let ctx = context! {
         title => "Antrag eingegangen", receipt_number => v.number, submitted => v.submitted,
         status => v.status, hash => v.hash, angaben => &v.angaben,
@@ -52,7 +52,7 @@ pub(super) fn render(
     r: &Receipt,
     angaben: String,
 ) -> Result<String, AppError> {
-    let submitted = super::submit::when(r.submitted_at);
+    let submitted = amtsweg_portal::time::when(r.submitted_at);
     let full = |angaben: String| Values {
         token,
         number: &r.number,

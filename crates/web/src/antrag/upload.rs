@@ -9,21 +9,11 @@
 
 use crate::AppState;
 use crate::error::AppError;
-use amtsweg_domain::files::{FileType, check_upload, strip_metadata};
-use amtsweg_forms::{Form, Item, Kind, Step};
+use amtsweg_forms::{Item, Kind, Step};
 use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::header;
-use sha2::{Digest, Sha256};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// A file as posted, already within its size limits.
-#[derive(Debug)]
-pub struct PostedFile {
-    /// The field id (files are only asked outside repeating groups).
-    pub field: String,
-    pub name: String,
-    pub bytes: Vec<u8>,
-}
+pub use amtsweg_portal::files::{CheckedFile, PostedFile, Verdict, check, scan};
 
 /// A posted step: its inputs, its files, and problems met while reading.
 #[derive(Debug, Default)]
@@ -140,120 +130,3 @@ pub fn sanitize_name(name: &str) -> String {
     if clean.trim().is_empty() { "Datei".to_owned() } else { clean.trim().to_owned() }
 }
 
-/// A file that passed every check, ready to store.
-#[derive(Debug)]
-pub struct CheckedFile {
-    pub field: String,
-    pub name: String,
-    pub kind: FileType,
-    pub bytes: Vec<u8>,
-    pub sha256: String,
-}
-
-/// Checks a posted file for its field: type by name and content, pixels, viruses;
-/// strips image metadata.
-///
-/// # Errors
-/// A message for the citizen (`Ok(Err)`), or an internal error.
-pub async fn check(state: &AppState, form: &Form, f: PostedFile) -> Result<Result<CheckedFile, String>, AppError> {
-    let accept = form
-        .steps
-        .iter()
-        .flat_map(|s| &s.items)
-        .find_map(|i| match i {
-            Item::Field(x) if x.id == f.field => match &x.kind {
-                Kind::File { accept, .. } => Some(accept.clone()),
-                _ => None,
-            },
-            _ => None,
-        })
-        .unwrap_or_default();
-    let kind = match check_upload(&f.name, &f.bytes, &accept) {
-        Ok(k) => k,
-        Err(e) => return Ok(Err(e.0)),
-    };
-    if let Some(addr) = &state.config.clamd {
-        match scan(addr, &f.bytes).await {
-            Ok(Verdict::Clean) => {}
-            Ok(Verdict::Infected(sig)) => {
-                tracing::warn!(signature = %sig, "upload refused by the virus scanner");
-                return Ok(Err(format!(
-                    "In „{}“ wurde Schadsoftware gefunden. Die Datei wurde nicht angenommen.",
-                    f.name
-                )));
-            }
-            Err(e) => {
-                // Fail closed: an unscanned file is not accepted.
-                tracing::error!(error = %e, "virus scanner not reachable");
-                return Ok(Err(format!(
-                    "„{}“ konnte gerade nicht auf Schadsoftware geprüft werden. Bitte versuchen Sie es in einigen Minuten erneut.",
-                    f.name
-                )));
-            }
-        }
-    }
-    let bytes = strip_metadata(kind, f.bytes);
-    let sha256 = hex::encode(Sha256::digest(&bytes));
-    Ok(Ok(CheckedFile { field: f.field, name: f.name, kind, bytes, sha256 }))
-}
-
-/// What the virus scanner said.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Verdict {
-    Clean,
-    Infected(String),
-}
-
-/// Scans bytes with a clamd daemon (`host:port`, or `unix:/path/to/clamd.sock`)
-/// using its INSTREAM command: the data in chunks, each with its length as four
-/// bytes big-endian, ended by a zero length; clamd answers `stream: OK` or
-/// `stream: <signature> FOUND`. Written by hand: the protocol is these few lines
-/// and the crates for it pull in blocking I/O.
-///
-/// # Errors
-/// When the scanner cannot be reached or answers something else.
-pub async fn scan(addr: &str, bytes: &[u8]) -> std::io::Result<Verdict> {
-    let timeout = std::time::Duration::from_secs(30);
-    let run = async {
-        if let Some(path) = addr.strip_prefix("unix:") {
-            #[cfg(unix)]
-            {
-                let s = tokio::net::UnixStream::connect(path).await?;
-                return talk(s, bytes).await;
-            }
-            #[cfg(not(unix))]
-            {
-                let _ = path;
-                return Err(std::io::Error::other("unix sockets are not available here"));
-            }
-        }
-        let s = tokio::net::TcpStream::connect(addr).await?;
-        talk(s, bytes).await
-    };
-    tokio::time::timeout(timeout, run).await.map_err(|_| std::io::Error::other("virus scanner timed out"))?
-}
-
-async fn talk<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
-    mut s: S,
-    bytes: &[u8],
-) -> std::io::Result<Verdict> {
-    s.write_all(b"zINSTREAM\0").await?;
-    for chunk in bytes.chunks(64 * 1024) {
-        s.write_all(&u32::try_from(chunk.len()).unwrap_or(u32::MAX).to_be_bytes()).await?;
-        s.write_all(chunk).await?;
-    }
-    s.write_all(&[0, 0, 0, 0]).await?;
-    s.flush().await?;
-    let mut reply = Vec::new();
-    s.take(4096).read_to_end(&mut reply).await?;
-    let text = String::from_utf8_lossy(&reply);
-    let text = text.trim_end_matches(['\0', '\n']).trim();
-    let body = text.strip_prefix("stream:").map(str::trim).unwrap_or(text);
-    if body == "OK" {
-        Ok(Verdict::Clean)
-    } else if let Some(sig) = body.strip_suffix("FOUND") {
-        Ok(Verdict::Infected(sig.trim().to_owned()))
-    } else {
-        Err(std::io::Error::other(format!("unexpected answer from clamd: {text}")))
-    }
-}

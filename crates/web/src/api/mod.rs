@@ -16,8 +16,8 @@ mod problem;
 pub use problem::Problem;
 
 use crate::AppState;
-use crate::antrag::submit::{open_data, render_receipt};
-use crate::casework::{self, Actor, Outgoing};
+use amtsweg_portal::submission::open_data;
+use amtsweg_portal::casework::{self, Actor, Outgoing};
 use amtsweg_store::handoff::ApiClientRow;
 use amtsweg_store::submissions::SubmissionRow;
 use axum::extract::{FromRequestParts, Path, Query, State};
@@ -109,6 +109,7 @@ fn unauthenticated() -> Problem {
 
 fn access_token(state: &AppState, c: &ApiClientRow, expires: i64) -> Result<String, Problem> {
     let mac = state
+        .portal
         .keyring
         .mac(&format!("api-token|{}|{expires}|{}", c.client_id, c.secret_hash))
         .map_err(|e| Problem::internal(&e.to_string()))?;
@@ -457,7 +458,7 @@ async fn own(state: &AppState, client: &Client, id: i64) -> Result<casework::Cas
     if row.is_none() {
         return Err(unknown_submission());
     }
-    casework::open_case(state, client.row.authority_id, id).await.map_err(Problem::from)
+    casework::open_case(&state.portal, client.row.authority_id, id).await.map_err(Problem::from)
 }
 
 /// One submission with its answers, files and history.
@@ -472,14 +473,14 @@ async fn detail(
     client.require(READ)?;
     let case = own(&state, &client, id).await?;
     let s = &case.row;
-    let data = open_data(&state, s).await.map_err(Problem::from)?;
+    let data = open_data(&state.portal, s).await.map_err(Problem::from)?;
     let files = state.store.submission_files(id).await.map_err(Problem::from)?;
     let mut refs = Vec::new();
     for f in files {
         refs.push(FileRef {
             id: f.id,
             field: f.field.clone(),
-            name: crate::antrag::open_file_name(&state, s.authority_id, &f.file_name).await,
+            name: amtsweg_portal::drafts::open_file_name(&state.portal, s.authority_id, &f.file_name).await,
             content_type: f.content_type.clone(),
             size: f.size,
             sha256: f.sha256.clone(),
@@ -540,7 +541,7 @@ async fn detail(
 async fn receipt(State(state): State<AppState>, client: Client, Path(id): Path<i64>) -> Result<Response, Problem> {
     client.require(READ)?;
     let case = own(&state, &client, id).await?;
-    let bytes = render_receipt(&state, &case.authority, &case.form, &case.row).await.map_err(Problem::from)?;
+    let bytes = amtsweg_portal::receipt::pdf(&state.portal, &case.authority, &case.form, &case.row).await.map_err(Problem::from)?;
     client.audit(&state, "api.submission.receipt", &format!("submission:{id}")).await?;
     Ok(crate::download::attachment(
         bytes,
@@ -571,8 +572,8 @@ async fn file(
                 )
             },
         )?;
-    let bytes = crate::antrag::read_file(&state, case.row.authority_id, &f.object_key).await.map_err(Problem::from)?;
-    let name = crate::antrag::open_file_name(&state, case.row.authority_id, &f.file_name).await;
+    let bytes = amtsweg_portal::drafts::read_file(&state.portal, case.row.authority_id, &f.object_key).await.map_err(Problem::from)?;
+    let name = amtsweg_portal::drafts::open_file_name(&state.portal, case.row.authority_id, &f.file_name).await;
     client.audit(&state, "api.submission.file", &format!("submission:{id}/file:{file}")).await?;
     Ok(crate::download::attachment(bytes, &name, &f.content_type))
 }
@@ -650,7 +651,7 @@ async fn status(
     let case = own(&state, &client, id).await?;
     let u: StatusUpdate = json_body(&body)?;
     let out = Outgoing { text: u.message.clone(), files: Vec::new() };
-    match casework::change_status(&state, &case, u.status.trim(), u.outcome.trim(), &out, &client.actor())
+    match casework::change_status(&state.portal, &case, u.status.trim(), u.outcome.trim(), &out, &client.actor())
         .await
         .map_err(Problem::from)?
     {
@@ -692,7 +693,7 @@ async fn message(
     let case = own(&state, &client, id).await?;
     let m: MessageIn = json_body(&body)?;
     let out = Outgoing { text: m.text, files: Vec::new() };
-    match casework::message(&state, &case, &out, &client.actor()).await.map_err(Problem::from)? {
+    match casework::message(&state.portal, &case, &out, &client.actor()).await.map_err(Problem::from)? {
         Ok(()) => Ok((StatusCode::CREATED, Json(MessageResult { delivered: true })).into_response()),
         Err(m) => Err(invalid(&m, "The message cannot be delivered (see the German detail).")),
     }
@@ -710,7 +711,7 @@ async fn signed_download(State(state): State<AppState>, Path(token): Path<String
             "This link is unknown or expired; fetch the file through the API.".into(),
         )
     };
-    let (submission, file) = crate::handoff::check_download_token(&state, &token).ok_or_else(gone)?;
+    let (submission, file) = amtsweg_portal::handoff::check_download_token(&state.portal, &token).ok_or_else(gone)?;
     let ids: Vec<i64> = state.catalogue().authorities.iter().map(|a| a.id).collect();
     let row = state.store.submission_in(&ids, submission).await.map_err(Problem::from)?.ok_or_else(gone)?;
     let target = format!("submission:{submission}/file:{file}");
@@ -718,8 +719,8 @@ async fn signed_download(State(state): State<AppState>, Path(token): Path<String
         .await
         .map_err(Problem::from)?;
     if file == 0 {
-        let case = casework::open_case(&state, row.authority_id, submission).await.map_err(Problem::from)?;
-        let bytes = render_receipt(&state, &case.authority, &case.form, &row).await.map_err(Problem::from)?;
+        let case = casework::open_case(&state.portal, row.authority_id, submission).await.map_err(Problem::from)?;
+        let bytes = amtsweg_portal::receipt::pdf(&state.portal, &case.authority, &case.form, &row).await.map_err(Problem::from)?;
         return Ok(crate::download::attachment(
             bytes,
             &format!("Eingangsbestaetigung-{}.pdf", row.receipt_number),
@@ -734,8 +735,8 @@ async fn signed_download(State(state): State<AppState>, Path(token): Path<String
         .into_iter()
         .find(|f| f.id == file)
         .ok_or_else(gone)?;
-    let bytes = crate::antrag::read_file(&state, row.authority_id, &f.object_key).await.map_err(Problem::from)?;
-    let name = crate::antrag::open_file_name(&state, row.authority_id, &f.file_name).await;
+    let bytes = amtsweg_portal::drafts::read_file(&state.portal, row.authority_id, &f.object_key).await.map_err(Problem::from)?;
+    let name = amtsweg_portal::drafts::open_file_name(&state.portal, row.authority_id, &f.file_name).await;
     Ok(crate::download::attachment(bytes, &name, &f.content_type))
 }
 

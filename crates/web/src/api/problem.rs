@@ -90,6 +90,12 @@ impl From<AppError> for Problem {
     }
 }
 
+impl From<amtsweg_portal::PortalError> for Problem {
+    fn from(e: amtsweg_portal::PortalError) -> Self {
+        AppError::from(e).into()
+    }
+}
+
 impl From<amtsweg_store::StoreError> for Problem {
     fn from(e: amtsweg_store::StoreError) -> Self {
         Self::internal(&e.to_string())

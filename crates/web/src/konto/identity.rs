@@ -46,7 +46,7 @@ pub(crate) async fn complete(
         if let Ok(v) = field.check(value)
             && !v.is_empty()
         {
-            sealed.push((*field, super::daten::seal_profile_value(state, *field, &v).await?, *value_trust));
+            sealed.push((*field, amtsweg_portal::profile::seal_value(&state.portal, *field, &v).await?, *value_trust));
         }
     }
     let mut tx = state.store.begin().await?;

@@ -4,7 +4,6 @@
 //! the central account host (`sso`).
 
 mod anmelden;
-pub mod daten;
 mod identity;
 mod oidc;
 pub mod postfach;

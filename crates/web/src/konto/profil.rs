@@ -18,7 +18,7 @@ use minijinja::{Value, context};
 use serde::Deserialize;
 
 pub async fn overview(State(state): State<AppState>, me: CitizenContext, uri: Uri) -> Result<Response, AppError> {
-    let profile = super::daten::profile(&state, me.citizen.id).await?;
+    let profile = amtsweg_portal::profile::profile(&state.portal, me.citizen.id).await?;
     let name = ["given_name", "family_name"]
         .iter()
         .filter_map(|f| profile.iter().find(|v| v.field == *f).map(|v| v.value.clone()))
@@ -46,7 +46,7 @@ async fn render_profile(
     errors: &[(String, String)],
     saved: bool,
 ) -> Result<Response, AppError> {
-    let stored = super::daten::profile(state, me.citizen.id).await?;
+    let stored = amtsweg_portal::profile::profile(&state.portal, me.citizen.id).await?;
     let fields: Vec<Value> = ProfileField::ALL
         .iter()
         .map(|f| {
@@ -103,7 +103,7 @@ pub async fn profile_submit(
     }
     let mut sealed = Vec::new();
     for (f, v) in &values {
-        sealed.push((*f, super::daten::seal_profile_value(&state, *f, v).await?));
+        sealed.push((*f, amtsweg_portal::profile::seal_value(&state.portal, *f, v).await?));
     }
     let mut tx = state.store.begin().await?;
     for (f, v) in &sealed {

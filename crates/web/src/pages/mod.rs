@@ -8,7 +8,7 @@ mod verbund;
 pub use misc::add_slash;
 
 use crate::AppState;
-use crate::catalogue::Catalogue;
+use amtsweg_portal::catalogue::Catalogue;
 use amtsweg_domain::{Authority, OpenState, OpeningHours};
 use axum::Router;
 use axum::http::HeaderMap;
@@ -149,17 +149,7 @@ pub fn render_page(state: &AppState, name: &str, ctx: Value) -> Result<Html<Stri
     state.templates.render(name, ctx).map(Html)
 }
 
-/// German time (Europe/Berlin), looked up in the time-zone database once.
-pub fn berlin() -> jiff::tz::TimeZone {
-    static BERLIN: std::sync::LazyLock<jiff::tz::TimeZone> =
-        std::sync::LazyLock::new(|| jiff::tz::TimeZone::get("Europe/Berlin").unwrap_or(jiff::tz::TimeZone::UTC));
-    BERLIN.clone()
-}
-
-/// The current local time in Germany, for "open now".
-pub fn now_local() -> jiff::civil::DateTime {
-    jiff::Timestamp::now().to_zoned(berlin()).datetime()
-}
+pub use amtsweg_portal::time::{berlin, now_local};
 
 /// "Jetzt geöffnet bis 12:30 Uhr" and friends, for templates.
 pub fn open_state_view(hours: &OpeningHours) -> Option<Value> {

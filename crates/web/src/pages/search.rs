@@ -2,7 +2,7 @@
 
 use super::{Crumb, base_context, render_page, request_path};
 use crate::AppState;
-use crate::catalogue::Catalogue;
+use amtsweg_portal::catalogue::Catalogue;
 use crate::error::AppError;
 use amtsweg_domain::{LeikaKey, Place};
 use amtsweg_search::{DocKind, Hit};

@@ -3,7 +3,7 @@
 
 use super::{Crumb, base_context, render_page, request_path};
 use crate::AppState;
-use crate::catalogue::Catalogue;
+use amtsweg_portal::catalogue::Catalogue;
 use crate::error::AppError;
 use amtsweg_domain::leistung::index_letter;
 use amtsweg_domain::{Authority, AuthorityKind, Leistung};

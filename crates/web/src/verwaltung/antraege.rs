@@ -6,8 +6,10 @@
 
 use super::{StaffContext, audit, base};
 use crate::AppState;
-use crate::antrag::submit::{open_data, pdf_response, receipt_view, when};
-use crate::casework::{self, Actor, Case, Outgoing};
+use crate::antrag::{pdf_response, receipt_view};
+use amtsweg_portal::submission::open_data;
+use amtsweg_portal::time::when;
+use amtsweg_portal::casework::{self, Actor, Case, Outgoing};
 use crate::error::AppError;
 use crate::pages::render_page;
 use amtsweg_domain::konto::{MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS};
@@ -60,7 +62,7 @@ async fn case_for(state: &AppState, staff: &StaffContext, id: i64) -> Result<Cas
     if !staff.perms.can_work_cases(row.authority_id, row.org_unit_id) {
         return Err(AppError::NotFound);
     }
-    casework::open_case(state, row.authority_id, id).await
+    Ok(casework::open_case(&state.portal, row.authority_id, id).await?)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -91,7 +93,7 @@ async fn matches(state: &AppState, row: &SubmissionRow, needle: &str) -> bool {
     }
     // Answers are sealed: the search opens them in memory, never writes an index of
     // personal data to disk.
-    match open_data(state, row).await {
+    match open_data(&state.portal, row).await {
         Ok(d) => serde_json::to_string(&d.answers).is_ok_and(|j| j.to_lowercase().contains(needle)),
         Err(_) => false,
     }
@@ -223,7 +225,7 @@ async fn render_case(
     notice: Option<&str>,
 ) -> Result<Response, AppError> {
     let s = &case.row;
-    let data = open_data(state, s).await?;
+    let data = open_data(&state.portal, s).await?;
     let (sections, computed, files) = receipt_view(&case.form, &data);
     let workflow = case.form.workflow();
     let mut transitions = Vec::new();
@@ -243,7 +245,7 @@ async fn render_case(
         history.push(context! {
             kind => &e.kind, status => workflow.label(&e.status, &e.sub_status), actor => &e.actor,
             when => when(e.created_at), public => e.is_public(),
-            lines => casework::open_text(state, s.authority_id, &e.body).await.lines().map(str::to_owned).collect::<Vec<_>>(),
+            lines => casework::open_text(&state.portal, s.authority_id, &e.body).await.lines().map(str::to_owned).collect::<Vec<_>>(),
         });
     }
     let catalogue = state.catalogue();
@@ -349,8 +351,8 @@ pub async fn file(
 ) -> Result<Response, AppError> {
     let case = case_for(&state, &staff, id).await?;
     let f = state.store.submission_files(id).await?.into_iter().nth(index).ok_or(AppError::NotFound)?;
-    let bytes = crate::antrag::read_file(&state, case.row.authority_id, &f.object_key).await?;
-    let name = crate::antrag::open_file_name(&state, case.row.authority_id, &f.file_name).await;
+    let bytes = amtsweg_portal::drafts::read_file(&state.portal, case.row.authority_id, &f.object_key).await?;
+    let name = amtsweg_portal::drafts::open_file_name(&state.portal, case.row.authority_id, &f.file_name).await;
     audit_case(&state, &staff, &case, "submission.file", &format!("/file:{}", f.id)).await?;
     Ok(crate::download::attachment(bytes, &name, &f.content_type))
 }
@@ -428,7 +430,7 @@ pub async fn change_status(
     }
     let (to, outcome) = p.status.split_once('|').unwrap_or((p.status.as_str(), ""));
     let out = Outgoing { text: p.text.clone(), files: p.files };
-    match casework::change_status(&state, &case, to, outcome, &out, &actor(&staff)).await? {
+    match casework::change_status(&state.portal, &case, to, outcome, &out, &actor(&staff)).await? {
         Ok(()) => Ok(Redirect::to(&format!("/verwaltung/antraege/{id}?hinweis=stand")).into_response()),
         Err(m) => render_case(&state, &staff, &case, Some(("stand", m)), &typed, None).await,
     }
@@ -450,7 +452,7 @@ pub async fn message(
         return render_case(&state, &staff, &case, Some(("nachricht", problem)), &typed, None).await;
     }
     let out = Outgoing { text: p.text.clone(), files: p.files };
-    match casework::message(&state, &case, &out, &actor(&staff)).await? {
+    match casework::message(&state.portal, &case, &out, &actor(&staff)).await? {
         Ok(()) => Ok(Redirect::to(&format!("/verwaltung/antraege/{id}?hinweis=nachricht")).into_response()),
         Err(m) => render_case(&state, &staff, &case, Some(("nachricht", m)), &typed, None).await,
     }
@@ -472,7 +474,7 @@ pub async fn note(
 ) -> Result<Response, AppError> {
     let case = case_for(&state, &staff, id).await?;
     staff.check_form(&headers, &f.csrf)?;
-    match casework::note(&state, &case, &f.notiz, &actor(&staff)).await? {
+    match casework::note(&state.portal, &case, &f.notiz, &actor(&staff)).await? {
         Ok(()) => Ok(Redirect::to(&format!("/verwaltung/antraege/{id}?hinweis=notiz")).into_response()),
         Err(m) => {
             let typed = Typed { note: f.notiz.clone(), ..Typed::default() };
@@ -531,7 +533,7 @@ pub async fn assign(
         None => "niemand".into(),
     };
     let text = casework::seal_text(
-        &state,
+        &state.portal,
         authority_id,
         &format!("Bearbeitung: {who}; Frist: {}", if due.is_empty() { "keine" } else { due }),
     )

@@ -40,7 +40,7 @@ fn modules_html(c: &LeistungContent) -> Vec<Value> {
     c.modules()
         .iter()
         .filter(|(m, t)| *m != TextModule::Fees && !t.trim().is_empty())
-        .map(|(m, t)| context! { heading => m.heading(), html => Value::from_safe_string(crate::markdown::render(t)) })
+        .map(|(m, t)| context! { heading => m.heading(), html => Value::from_safe_string(amtsweg_portal::markdown::render(t)) })
         .collect()
 }
 
@@ -82,7 +82,7 @@ pub async fn entry(
     let ctx = context! {
         id => e.id, name => &c.name, leika => &c.leika, summary => &c.summary, revision => e.revision,
         author => authority_name(&state, e.authority_id), modules => modules_html(&c),
-        fees => Value::from_safe_string(crate::markdown::render(&c.fees)), online_url => &c.online_url,
+        fees => Value::from_safe_string(amtsweg_portal::markdown::render(&c.fees)), online_url => &c.online_url,
         usage => usage_rows(&state, &e, &usage), targets,
         ..base(&state, Some(&staff), uri.path())
     };

@@ -203,7 +203,7 @@ pub async fn logo(
         tx.commit().await?;
         if !old.is_empty() {
             // The row no longer points at it; a failed delete only leaves an orphan.
-            let _ = state.objects.delete(&object_store::path::Path::from(old)).await;
+            let _ = state.portal.objects.delete(&object_store::path::Path::from(old)).await;
         }
         crate::sync::refresh(&state).await?;
         return Ok(Redirect::to(&format!("{here}?hinweis=logo-entfernt")).into_response());
@@ -224,6 +224,7 @@ pub async fn logo(
     // with the image, so browsers may cache it for good.
     let key = format!("authorities/{}/logo-{hash}.{ext}", a.id);
     state
+        .portal
         .objects
         .put(&object_store::path::Path::from(key.as_str()), up.bytes.into())
         .await
@@ -247,7 +248,7 @@ pub async fn serve_logo(
     }
     let content_type = amtsweg_domain::theme::LogoFormat::from_content_type(&a.logo_type)
         .map_or("application/octet-stream", amtsweg_domain::theme::LogoFormat::content_type);
-    let got = state.objects.get(&object_store::path::Path::from(a.logo_key.as_str())).await;
+    let got = state.portal.objects.get(&object_store::path::Path::from(a.logo_key.as_str())).await;
     let bytes = match got {
         Ok(r) => r.bytes().await.map_err(|e| AppError::Objects(e.to_string()))?,
         Err(object_store::Error::NotFound { .. }) => return Err(AppError::NotFound),

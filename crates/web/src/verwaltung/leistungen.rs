@@ -432,7 +432,7 @@ pub async fn preview(
         .modules()
         .iter()
         .filter(|(_, t)| !t.trim().is_empty())
-        .map(|(m, t)| context! { key => m.key(), heading => m.heading(), html => Value::from_safe_string(crate::markdown::render(t)) })
+        .map(|(m, t)| context! { key => m.key(), heading => m.heading(), html => Value::from_safe_string(amtsweg_portal::markdown::render(t)) })
         .collect();
     let ctx = context! {
         name => &content.name, summary => &content.summary, modules,

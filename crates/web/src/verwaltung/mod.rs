@@ -346,12 +346,7 @@ pub async fn audit(
     Ok(())
 }
 
-/// A point in time as German local time, e.g. "23.11.2026 14:05".
-pub(crate) fn berlin_time(ms: i64) -> String {
-    jiff::Timestamp::from_millisecond(ms)
-        .map(|t| t.to_zoned(crate::pages::berlin()).strftime("%d.%m.%Y %H:%M").to_string())
-        .unwrap_or_default()
-}
+pub(crate) use amtsweg_portal::time::berlin_time;
 
 /// Context shared by every back-office page.
 fn base(state: &AppState, staff: Option<&StaffContext>, path: &str) -> Value {

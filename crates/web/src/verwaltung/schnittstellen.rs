@@ -6,7 +6,7 @@
 
 use super::{StaffContext, audit, base};
 use crate::AppState;
-use crate::antrag::submit::when;
+use amtsweg_portal::time::when;
 use crate::error::AppError;
 use crate::pages::render_page;
 use amtsweg_domain::Authority;
@@ -192,7 +192,7 @@ pub async fn create_connector(
     if let Err(m) = Target::parse(&f.art, &json) {
         return fail(m).await;
     }
-    let sealed = crate::handoff::seal_config(&state, a.id, &json).await?;
+    let sealed = amtsweg_portal::handoff::seal_config(&state.portal, a.id, &json).await?;
     let mut tx = state.store.begin().await?;
     let id =
         tx.insert_connector(&NewConnector { authority_id: a.id, form_id, kind: &f.art, name, config: &sealed }).await?;

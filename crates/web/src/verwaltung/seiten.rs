@@ -216,7 +216,7 @@ pub async fn preview(
     };
     let video = content.video_url.starts_with("https://").then_some(content.video_url.as_str());
     let ctx = context! {
-        title => &content.title, body => Value::from_safe_string(crate::markdown::render(&content.body)), video,
+        title => &content.title, body => Value::from_safe_string(amtsweg_portal::markdown::render(&content.body)), video,
         edit_url => format!("/verwaltung/behoerden/{}/seiten/{}", a.slug, kind.slug()), authority_name => &a.name,
         ..base(&state, Some(&staff), uri.path())
     };

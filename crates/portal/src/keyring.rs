@@ -27,6 +27,15 @@ pub enum CryptoError {
 
 const PREFIX: &str = "v1:";
 
+/// Scope of what the citizen keeps for themselves (profile): the Verbund's key.
+pub const CITIZEN_SCOPE: &str = "verbund";
+
+/// Scope of what an authority exchanges with citizens (answers, files, Postfach).
+#[must_use]
+pub fn authority_scope(authority_id: i64) -> String {
+    format!("authority:{authority_id}")
+}
+
 /// The master key and the data keys unwrapped so far.
 pub struct Keyring {
     master: [u8; 32],

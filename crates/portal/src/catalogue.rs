@@ -2,7 +2,7 @@
 //!
 //! Public pages are read far more often than content changes, so every node keeps
 //! the published catalogue in memory and reloads it when the store's content
-//! watermark moves (see [`crate::sync`]). Lookups are always by authority id, so the
+//! watermark moves (see `amtsweg_web::sync`). Lookups are always by authority id, so the
 //! tenant scoping of the store carries over.
 
 use amtsweg_domain::zustaendigkeit::{Resolution, resolve};

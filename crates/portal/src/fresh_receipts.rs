@@ -8,7 +8,7 @@
 //! status. At a postal-vote rush the receipt read was a quarter of the work of an
 //! application.
 
-use super::submit::SubmissionData;
+use crate::submission::SubmissionData;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -20,7 +20,7 @@ const MAX_ENTRIES: usize = 4096;
 
 /// What the receipt page shows of a submission and who may see it.
 #[derive(Debug)]
-pub(crate) struct FreshReceipt {
+pub struct FreshReceipt {
     pub authority_id: i64,
     pub form_id: i64,
     pub form_version: i64,
@@ -33,7 +33,7 @@ pub(crate) struct FreshReceipt {
 }
 
 #[derive(Default)]
-pub(crate) struct FreshReceipts {
+pub struct FreshReceipts {
     inner: Mutex<Inner>,
 }
 
@@ -47,7 +47,7 @@ struct Inner {
 
 impl FreshReceipts {
     /// Keeps the receipt of the submission made with `token`.
-    pub(crate) fn put(&self, token: &str, receipt: FreshReceipt) {
+    pub fn put(&self, token: &str, receipt: FreshReceipt) {
         self.put_at(token, receipt, Instant::now());
     }
 
@@ -68,7 +68,7 @@ impl FreshReceipts {
     /// The receipt of `token` if it is younger than `KEEP` and `may_see` allows it;
     /// it is no longer kept then. (The order list keeps the token until it expires;
     /// removing it there would cost a search, and a stale token only points at nothing.)
-    pub(crate) fn take(&self, token: &str, may_see: impl FnOnce(&FreshReceipt) -> bool) -> Option<FreshReceipt> {
+    pub fn take(&self, token: &str, may_see: impl FnOnce(&FreshReceipt) -> bool) -> Option<FreshReceipt> {
         self.take_at(token, may_see, Instant::now())
     }
 
@@ -86,7 +86,7 @@ impl FreshReceipts {
     }
 
     /// Forgets the receipt of `token` (its status changed).
-    pub(crate) fn forget(&self, token: &str) {
+    pub fn forget(&self, token: &str) {
         self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner).by_token.remove(token);
     }
 

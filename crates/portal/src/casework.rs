@@ -6,10 +6,9 @@
 //! every change is written in one transaction with its history entry, the Postfach
 //! message, the citizen's e-mail notice (never with content) and the audit entry.
 
-use crate::AppState;
-use crate::error::AppError;
-use crate::konto::daten::authority_scope;
-use crate::konto::postfach::{self, Delivery, DeliveryError};
+use crate::keyring::authority_scope;
+use crate::postfach::{self, Delivery, DeliveryError};
+use crate::{Portal, PortalError, Result};
 use amtsweg_domain::Authority;
 use amtsweg_domain::audit::AuditEntry;
 use amtsweg_forms::Form;
@@ -50,20 +49,24 @@ impl Outgoing {
 ///
 /// # Errors
 /// When the form or version is gone (404) or does not parse.
-pub async fn form_of(state: &AppState, row: &SubmissionRow) -> Result<Form, AppError> {
+pub async fn form_of(portal: &Portal, row: &SubmissionRow) -> Result<Form> {
     // The form may be another authority's (adopted from the library).
-    let owner = state.store.form_owner(row.form_id).await?.ok_or(AppError::NotFound)?;
-    Ok(state.store.form_version(owner, row.form_id, row.form_version).await?.ok_or(AppError::NotFound)?.form()?)
+    let owner = portal.store.form_owner(row.form_id).await?.ok_or(PortalError::NotFound)?;
+    Ok(portal.store.form_version(owner, row.form_id, row.form_version)
+        .await?
+        .ok_or(PortalError::NotFound)?
+        .form()
+        .map_err(|e| PortalError::Form(e.to_string()))?)
 }
 
 /// The authority's submission `id`; 404 for another authority's or an unknown one.
 ///
 /// # Errors
 /// Not found, store errors.
-pub async fn open_case(state: &AppState, authority_id: i64, id: i64) -> Result<Case, AppError> {
-    let row = state.store.submission(authority_id, id).await?.ok_or(AppError::NotFound)?;
-    let authority = state.catalogue().authority(authority_id).cloned().ok_or(AppError::NotFound)?;
-    let form = form_of(state, &row).await?;
+pub async fn open_case(portal: &Portal, authority_id: i64, id: i64) -> Result<Case> {
+    let row = portal.store.submission(authority_id, id).await?.ok_or(PortalError::NotFound)?;
+    let authority = portal.catalogue().authority(authority_id).cloned().ok_or(PortalError::NotFound)?;
+    let form = form_of(portal, &row).await?;
     Ok(Case { row, authority, form })
 }
 
@@ -71,19 +74,19 @@ pub async fn open_case(state: &AppState, authority_id: i64, id: i64) -> Result<C
 ///
 /// # Errors
 /// On crypto or store errors.
-pub async fn seal_text(state: &AppState, authority_id: i64, text: &str) -> Result<String, AppError> {
+pub async fn seal_text(portal: &Portal, authority_id: i64, text: &str) -> Result<String> {
     if text.trim().is_empty() {
         return Ok(String::new());
     }
-    Ok(state.keyring.seal(&state.store, &authority_scope(authority_id), EVENT_TEXT, text.trim().as_bytes()).await?)
+    portal.seal(&authority_scope(authority_id), EVENT_TEXT, text.trim().as_bytes()).await
 }
 
 /// Opens a text of the history; one that does not open shows as a notice.
-pub async fn open_text(state: &AppState, authority_id: i64, sealed: &str) -> String {
+pub async fn open_text(portal: &Portal, authority_id: i64, sealed: &str) -> String {
     if sealed.is_empty() {
         return String::new();
     }
-    match state.keyring.open_text(&state.store, &authority_scope(authority_id), EVENT_TEXT, sealed).await {
+    match portal.open_text(&authority_scope(authority_id), EVENT_TEXT, sealed).await {
         Ok(t) => t,
         Err(e) => {
             tracing::error!(error = %e, "history text does not open");
@@ -93,10 +96,10 @@ pub async fn open_text(state: &AppState, authority_id: i64, sealed: &str) -> Str
 }
 
 async fn prepare_message(
-    state: &AppState,
+    portal: &Portal,
     case: &Case,
     out: &Outgoing,
-) -> Result<Result<Option<postfach::Prepared>, String>, AppError> {
+) -> Result<Result<Option<postfach::Prepared>, String>> {
     if out.is_empty() {
         return Ok(Ok(None));
     }
@@ -113,35 +116,35 @@ async fn prepare_message(
         body: out.text.clone(),
         attachments: out.files.clone(),
     };
-    match postfach::prepare(&state.store, state.objects.as_ref(), &state.keyring, &d).await {
+    match postfach::prepare(portal, &d).await {
         Ok(p) => Ok(Ok(Some(p))),
         Err(DeliveryError::Invalid(m)) => Ok(Err(m)),
         Err(DeliveryError::UnknownCitizen) => Ok(Err(
             "Das Bürgerkonto dieses Antrags gibt es nicht mehr; die Nachricht kann nicht zugestellt werden.".into(),
         )),
-        Err(e) => Err(AppError::Internal(e.to_string())),
+        Err(DeliveryError::Portal(e)) => Err(e),
     }
 }
 
 /// Writes the message (if any) into the application's thread, or — without a
 /// message — queues an e-mail notice of the new status for a signed-up citizen.
 async fn write_message(
-    state: &AppState,
+    portal: &Portal,
     tx: &mut amtsweg_store::Tx,
     case: &Case,
     prepared: Option<&postfach::Prepared>,
-) -> Result<(), AppError> {
-    let base = state.config.public_base_url.trim_end_matches('/').to_owned();
+) -> Result<()> {
+    let base = portal.settings.base_url().to_owned();
     if let Some(p) = prepared {
         let (thread, _) =
-            postfach::write(tx, p, case.row.thread_id, &base).await.map_err(|e| AppError::Internal(e.to_string()))?;
+            postfach::write(tx, p, case.row.thread_id, &base).await.map_err(|e| PortalError::Internal(e.to_string()))?;
         if case.row.thread_id != Some(thread) {
             tx.set_submission_thread(case.row.id, thread).await?;
         }
         return Ok(());
     }
     if let Some(cid) = case.row.citizen_id
-        && let Some(c) = state.store.citizen_by_id(cid).await?
+        && let Some(c) = portal.store.citizen_by_id(cid).await?
         && let Some(email) = c.email.filter(|_| c.email_verified)
     {
         tx.enqueue_email(&amtsweg_store::outbox::EmailMessage {
@@ -177,23 +180,23 @@ fn audit_entry(case: &Case, actor: &Actor, action: &str, outcome: &str) -> Audit
 /// # Errors
 /// On store, object-store or crypto errors.
 pub async fn change_status(
-    state: &AppState,
+    portal: &Portal,
     case: &Case,
     to: &str,
     outcome: &str,
     out: &Outgoing,
     actor: &Actor,
-) -> Result<Result<(), String>, AppError> {
+) -> Result<Result<(), String>> {
     let workflow = case.form.workflow();
     if let Err(e) = workflow.check_transition(&case.row.status, to, outcome, &out.text) {
         return Ok(Err(e.0));
     }
-    let prepared = match prepare_message(state, case, out).await? {
+    let prepared = match prepare_message(portal, case, out).await? {
         Ok(p) => p,
         Err(m) => return Ok(Err(m)),
     };
-    let body = seal_text(state, case.row.authority_id, &out.text).await?;
-    let mut tx = state.store.begin().await?;
+    let body = seal_text(portal, case.row.authority_id, &out.text).await?;
+    let mut tx = portal.store.begin().await?;
     let event =
         NewEvent { kind: "status", status: to, sub_status: outcome, body: &body, public: true, actor: &actor.name };
     if !tx.change_status(case.row.authority_id, case.row.id, &case.row.status, &event).await? {
@@ -201,10 +204,10 @@ pub async fn change_status(
                        prüfen Sie den aktuellen Stand."
             .into()));
     }
-    write_message(state, &mut tx, case, prepared.as_ref()).await?;
+    write_message(portal, &mut tx, case, prepared.as_ref()).await?;
     tx.append_audit(&audit_entry(case, actor, "submission.status", &format!("{to}{}", sub(outcome)))).await?;
     tx.commit().await?;
-    state.fresh_receipts.forget(&case.row.form_token);
+    portal.fresh_receipts.forget(&case.row.form_token);
     Ok(Ok(()))
 }
 
@@ -217,20 +220,20 @@ fn sub(outcome: &str) -> String {
 /// # Errors
 /// On store, object-store or crypto errors.
 pub async fn message(
-    state: &AppState,
+    portal: &Portal,
     case: &Case,
     out: &Outgoing,
     actor: &Actor,
-) -> Result<Result<(), String>, AppError> {
+) -> Result<Result<(), String>> {
     if out.text.trim().is_empty() {
         return Ok(Err("Bitte schreiben Sie eine Nachricht.".into()));
     }
-    let prepared = match prepare_message(state, case, out).await? {
+    let prepared = match prepare_message(portal, case, out).await? {
         Ok(p) => p,
         Err(m) => return Ok(Err(m)),
     };
-    let body = seal_text(state, case.row.authority_id, &out.text).await?;
-    let mut tx = state.store.begin().await?;
+    let body = seal_text(portal, case.row.authority_id, &out.text).await?;
+    let mut tx = portal.store.begin().await?;
     let event = NewEvent {
         kind: "message",
         status: &case.row.status,
@@ -240,7 +243,7 @@ pub async fn message(
         actor: &actor.name,
     };
     tx.add_event(case.row.id, &event).await?;
-    write_message(state, &mut tx, case, prepared.as_ref()).await?;
+    write_message(portal, &mut tx, case, prepared.as_ref()).await?;
     tx.append_audit(&audit_entry(case, actor, "submission.message", "success")).await?;
     tx.commit().await?;
     Ok(Ok(()))
@@ -250,15 +253,15 @@ pub async fn message(
 ///
 /// # Errors
 /// On store or crypto errors.
-pub async fn note(state: &AppState, case: &Case, text: &str, actor: &Actor) -> Result<Result<(), String>, AppError> {
+pub async fn note(portal: &Portal, case: &Case, text: &str, actor: &Actor) -> Result<Result<(), String>> {
     if text.trim().is_empty() {
         return Ok(Err("Bitte schreiben Sie eine Notiz.".into()));
     }
     if text.chars().count() > 10_000 {
         return Ok(Err("Eine Notiz darf höchstens 10.000 Zeichen lang sein.".into()));
     }
-    let body = seal_text(state, case.row.authority_id, text).await?;
-    let mut tx = state.store.begin().await?;
+    let body = seal_text(portal, case.row.authority_id, text).await?;
+    let mut tx = portal.store.begin().await?;
     let event = NewEvent {
         kind: "note",
         status: &case.row.status,
@@ -274,19 +277,19 @@ pub async fn note(state: &AppState, case: &Case, text: &str, actor: &Actor) -> R
 }
 
 /// The citizen answered in the application's Postfach thread: recorded in the
-/// history, and a question (Rückfrage) moves on to the workflow's next state. Runs in
+/// history, and a question (Rückfrage) moves on to the workflow's next portal. Runs in
 /// the transaction that stores the reply.
 ///
 /// # Errors
 /// On store errors.
 pub async fn citizen_replied(
-    state: &AppState,
+    portal: &Portal,
     tx: &mut amtsweg_store::Tx,
     citizen_id: i64,
     thread_id: i64,
-) -> Result<(), AppError> {
-    let Some(row) = state.store.submission_of_thread(citizen_id, thread_id).await? else { return Ok(()) };
-    let form = form_of(state, &row).await?;
+) -> Result<()> {
+    let Some(row) = portal.store.submission_of_thread(citizen_id, thread_id).await? else { return Ok(()) };
+    let form = form_of(portal, &row).await?;
     let workflow = form.workflow();
     let next = workflow.state(&row.status).filter(|s| s.asks_citizen).and_then(|s| s.on_reply.clone());
     let actor = "Antragsteller/in";
@@ -294,7 +297,7 @@ pub async fn citizen_replied(
         Some(to) => {
             let e = NewEvent { kind: "reply", status: &to, sub_status: "", body: "", public: true, actor };
             tx.change_status(row.authority_id, row.id, &row.status, &e).await?;
-            state.fresh_receipts.forget(&row.form_token);
+            portal.fresh_receipts.forget(&row.form_token);
         }
         None => {
             let e = NewEvent {

@@ -1,0 +1,36 @@
+//! The receipt ("Eingangsbestätigung") of a submitted application as a document,
+//! and the port that prints it. The application layer fills a [`Receipt`] from the
+//! answers in words; a [`ReceiptPrinter`] (the typst-based one in `crates/pdf`) turns
+//! it into a PDF. A port, so that only the binary links the typesetter: the web
+//! edge and the application layer never compile it.
+
+/// Everything that goes onto one receipt. All strings are shown verbatim.
+#[derive(Debug, Clone, Default)]
+pub struct Receipt {
+    /// Name of the authority, e.g. "Stadt Moorbrück".
+    pub authority: String,
+    /// Title of the form, e.g. "Hundesteuer anmelden".
+    pub title: String,
+    /// The receipt number, e.g. "MOO-2026-000001".
+    pub receipt_number: String,
+    /// When the application came in, already formatted ("23.11.2026, 14:05 Uhr").
+    pub submitted: String,
+    /// SHA-256 (hex) of the stored application data.
+    pub hash: String,
+    /// One entry per form step: the step title and its (label, answer) lines.
+    pub sections: Vec<(String, Vec<(String, String)>)>,
+    /// Computed values as (label, formatted value), e.g. ("Gebühr", "12,50 €").
+    pub computed: Vec<(String, String)>,
+    /// Attachments as (file name, size in bytes, SHA-256 hex).
+    pub files: Vec<(String, i64, String)>,
+}
+
+/// Prints a receipt as a PDF. Blocking and CPU-bound: callers run it off the async
+/// workers.
+pub trait ReceiptPrinter: Send + Sync {
+    /// The PDF bytes of `r`.
+    ///
+    /// # Errors
+    /// A message for the log when the document cannot be produced.
+    fn print(&self, r: &Receipt) -> Result<Vec<u8>, String>;
+}

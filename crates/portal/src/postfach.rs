@@ -1,0 +1,236 @@
+//! Writing to and reading from the citizen's Postfach: messages of an authority
+//! (with attachments, checked like the citizen's own), the citizen's replies, and
+//! opening what is sealed. Subjects, texts, file names and files are sealed under the
+//! key of the authority the thread is with; the e-mail notice of a new message says
+//! only that there is one, never its content.
+
+use crate::keyring::authority_scope;
+use crate::tokens::random_token;
+use crate::{Portal, PortalError, Result};
+use amtsweg_domain::konto::{MAX_ATTACHMENTS, check_attachment, check_message};
+use amtsweg_store::konto::{Direction, NewAttachment};
+
+/// Seals a Postfach text (`purpose`: "subject", "message", "file_name") or file.
+///
+/// # Errors
+/// On store or crypto errors.
+pub async fn seal(portal: &Portal, authority_id: i64, purpose: &str, plain: &[u8]) -> Result<String> {
+    portal.seal(&authority_scope(authority_id), &format!("postfach:{purpose}"), plain).await
+}
+
+/// Opens a Postfach text; a value that does not open shows as a notice.
+pub async fn open_text(portal: &Portal, authority_id: i64, purpose: &str, sealed: &str) -> String {
+    match portal.open_text(&authority_scope(authority_id), &format!("postfach:{purpose}"), sealed).await {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::error!(%purpose, error = %e, "Postfach value does not open");
+            "(nicht lesbar)".to_owned()
+        }
+    }
+}
+
+/// A file name safe to show and to put into `Content-Disposition`.
+#[must_use]
+pub fn sanitize_name(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
+    let clean: String = base.chars().filter(|c| !c.is_control() && !matches!(c, '"' | ';')).take(120).collect();
+    if clean.trim().is_empty() { "Anhang".to_owned() } else { clean }
+}
+
+/// Seals and stores attachments (already checked) under the authority's prefix.
+async fn store_attachments(
+    portal: &Portal,
+    authority_id: i64,
+    citizen_id: i64,
+    files: &[(String, &'static str, Vec<u8>)],
+) -> Result<Vec<NewAttachment>> {
+    let mut stored = Vec::new();
+    for (name, content_type, bytes) in files {
+        let key = format!("authorities/{authority_id}/postfach/{citizen_id}/{}", random_token());
+        let sealed = seal(portal, authority_id, "file", bytes).await?;
+        crate::files::put(portal, &key, sealed.into_bytes()).await?;
+        stored.push(NewAttachment {
+            file_name: seal(portal, authority_id, "file_name", sanitize_name(name).as_bytes()).await?,
+            content_type: (*content_type).to_owned(),
+            size: i64::try_from(bytes.len()).unwrap_or(i64::MAX),
+            object_key: key,
+        });
+    }
+    Ok(stored)
+}
+
+/// A reply of the citizen in one of their threads: message and attachments checked,
+/// files stored first (a crash leaves at most an orphan file, never a message with a
+/// missing attachment), then the message with the case-work consequences (a question
+/// answered moves on) in one transaction. `Ok(Err(..))` says what to fix.
+///
+/// # Errors
+/// On store, object-store or crypto errors; `NotFound` for another's thread.
+pub async fn reply(
+    portal: &Portal,
+    citizen_id: i64,
+    thread_id: i64,
+    body: &str,
+    files: &[(String, Vec<u8>)],
+) -> Result<Result<i64, String>> {
+    let t = portal.store.thread(citizen_id, thread_id).await?.ok_or(PortalError::NotFound)?;
+    let mut checked = Vec::new();
+    for (name, bytes) in files {
+        match check_attachment(name, bytes) {
+            Ok(content_type) => checked.push((name.clone(), content_type, bytes.clone())),
+            Err(e) => return Ok(Err(e.0)),
+        }
+    }
+    if let Err(e) = check_message("Antwort", body) {
+        return Ok(Err(e.0));
+    }
+    let stored = store_attachments(portal, t.authority_id, citizen_id, &checked).await?;
+    let sealed = seal(portal, t.authority_id, "message", body.trim().as_bytes()).await?;
+    let mut tx = portal.store.begin().await?;
+    tx.post_message(citizen_id, t.authority_id, Some(thread_id), "", Direction::FromCitizen, "Bürgerin/Bürger", &sealed, &stored)
+        .await?;
+    crate::casework::citizen_replied(portal, &mut tx, citizen_id, thread_id).await?;
+    tx.commit().await?;
+    Ok(Ok(t.authority_id))
+}
+
+/// One of the citizen's attachments, opened: (file name, content type, bytes).
+///
+/// # Errors
+/// `NotFound` for another's attachment; store, object-store or crypto errors.
+pub async fn attachment(portal: &Portal, citizen_id: i64, id: i64) -> Result<(String, String, Vec<u8>)> {
+    let a = portal.store.attachment(citizen_id, id).await?.ok_or(PortalError::NotFound)?;
+    let authority = portal.store.thread_of_message(citizen_id, a.message_id).await?.ok_or(PortalError::NotFound)?;
+    let sealed = crate::files::get_sealed(portal, &a.object_key).await?;
+    let bytes = portal.open(&authority_scope(authority), "postfach:file", &sealed).await?;
+    let file_name = open_text(portal, authority, "file_name", &a.file_name).await;
+    Ok((file_name, a.content_type, bytes))
+}
+
+/// A message from an authority to a citizen's Postfach.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub citizen_id: i64,
+    pub authority_id: i64,
+    /// Shown as the sender, e.g. "Stadt Moorbrück, Bürgerbüro".
+    pub sender: String,
+    pub subject: String,
+    pub body: String,
+    /// (file name, bytes); checked like the citizen's own attachments.
+    pub attachments: Vec<(String, Vec<u8>)>,
+}
+
+/// Why a delivery was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("no such citizen account")]
+    UnknownCitizen,
+    #[error("{0}")]
+    Portal(#[from] PortalError),
+}
+
+impl From<amtsweg_store::StoreError> for DeliveryError {
+    fn from(e: amtsweg_store::StoreError) -> Self {
+        Self::Portal(e.into())
+    }
+}
+
+/// A message checked and sealed, its files stored, ready to be written.
+pub struct Prepared {
+    citizen: amtsweg_store::konto::Citizen,
+    authority_id: i64,
+    sender: String,
+    subject: String,
+    body: String,
+    attachments: Vec<NewAttachment>,
+}
+
+/// Puts a message into a citizen's Postfach and, in the same transaction, queues an
+/// e-mail notice that says only that there is a new message, with a link — never
+/// its content. Used by the back office, the CLI and tests.
+///
+/// # Errors
+/// Invalid message or attachment, unknown citizen, store or object-store failures.
+pub async fn deliver(portal: &Portal, d: &Delivery) -> Result<(i64, i64), DeliveryError> {
+    let p = prepare(portal, d).await?;
+    let mut tx = portal.store.begin().await?;
+    let ids = write(&mut tx, &p, None, portal.settings.base_url()).await?;
+    tx.commit().await?;
+    Ok(ids)
+}
+
+/// Checks and seals a message and stores its files (first, so that a crash leaves
+/// at most an orphan file, never a message with a missing attachment).
+///
+/// # Errors
+/// Invalid message or attachment, unknown citizen, store or object-store failures.
+pub async fn prepare(portal: &Portal, d: &Delivery) -> Result<Prepared, DeliveryError> {
+    check_message(&d.subject, &d.body).map_err(|e| DeliveryError::Invalid(e.0))?;
+    if d.attachments.len() > MAX_ATTACHMENTS {
+        return Err(DeliveryError::Invalid(format!("höchstens {MAX_ATTACHMENTS} Anhänge")));
+    }
+    let citizen = portal.store.citizen_by_id(d.citizen_id).await?.ok_or(DeliveryError::UnknownCitizen)?;
+    let mut checked = Vec::new();
+    for (name, bytes) in &d.attachments {
+        let content_type = check_attachment(name, bytes).map_err(|e| DeliveryError::Invalid(e.0))?;
+        checked.push((name.clone(), content_type, bytes.clone()));
+    }
+    let attachments = store_attachments(portal, d.authority_id, d.citizen_id, &checked).await?;
+    Ok(Prepared {
+        citizen,
+        authority_id: d.authority_id,
+        sender: d.sender.clone(),
+        subject: seal(portal, d.authority_id, "subject", d.subject.trim().as_bytes()).await?,
+        body: seal(portal, d.authority_id, "message", d.body.trim().as_bytes()).await?,
+        attachments,
+    })
+}
+
+/// Writes a prepared message into `thread` (or a new thread) with its e-mail notice
+/// and audit entry, inside the caller's transaction. Returns (thread, message).
+///
+/// # Errors
+/// On store errors, or a thread that is not the citizen's.
+pub async fn write(
+    tx: &mut amtsweg_store::Tx,
+    p: &Prepared,
+    thread: Option<i64>,
+    public_base_url: &str,
+) -> Result<(i64, i64), DeliveryError> {
+    let (thread, message) = tx
+        .post_message(
+            p.citizen.id,
+            p.authority_id,
+            thread,
+            &p.subject,
+            Direction::ToCitizen,
+            &p.sender,
+            &p.body,
+            &p.attachments,
+        )
+        .await?;
+    if let Some(email) = p.citizen.email.clone().filter(|_| p.citizen.email_verified) {
+        tx.enqueue_email(&amtsweg_store::outbox::EmailMessage {
+            to: email,
+            subject: "Sie haben eine neue Nachricht in Ihrem Postfach".into(),
+            body: format!(
+                "Guten Tag,\n\nin Ihrem Bürgerkonto liegt eine neue Nachricht von {}.\nAus Datenschutzgründen steht der Inhalt nicht in dieser E-Mail. Lesen Sie die Nachricht nach der Anmeldung hier:\n\n{}/konto/postfach/{thread}\n",
+                p.sender,
+                public_base_url.trim_end_matches('/'),
+            ),
+        })
+        .await?;
+    }
+    tx.append_audit(&amtsweg_domain::audit::AuditEntry {
+        at: amtsweg_store::now_ms(),
+        actor: format!("authority:{}", p.authority_id),
+        authority_id: Some(p.authority_id),
+        action: "postfach.deliver".into(),
+        target: format!("thread:{thread}"),
+        outcome: "success".into(),
+    })
+    .await?;
+    Ok((thread, message))
+}

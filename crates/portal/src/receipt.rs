@@ -1,0 +1,44 @@
+//! The receipt of a submission as PDF ("Eingangsbestätigung"), printed by the
+//! portal's [`amtsweg_domain::receipt::ReceiptPrinter`] from the answers in words
+//! (`amtsweg_forms::display`), the same lines the receipt page and the check page show.
+
+use crate::{Portal, PortalError, Result};
+use amtsweg_domain::Authority;
+use amtsweg_forms::Form;
+use amtsweg_store::submissions::SubmissionRow;
+
+/// The receipt of a submission as PDF bytes (printed off the async threads).
+///
+/// # Errors
+/// When the data does not open or typesetting fails.
+pub async fn pdf(portal: &Portal, authority: &Authority, form: &Form, s: &SubmissionRow) -> Result<Vec<u8>> {
+    let data = crate::submission::open_data(portal, s).await?;
+    let files = data.file_infos();
+    let doc = amtsweg_domain::receipt::Receipt {
+        authority: authority.name.clone(),
+        title: s.title.clone(),
+        receipt_number: s.receipt_number.clone(),
+        submitted: crate::time::when(s.submitted_at),
+        hash: s.data_hash.clone(),
+        sections: amtsweg_forms::display::sections(form, &data.answers, &files)
+            .into_iter()
+            .map(|st| (st.title, st.lines.into_iter().map(|l| (l.label, l.value)).collect()))
+            .collect(),
+        computed: amtsweg_forms::display::amounts(form, &data.computed)
+            .into_iter()
+            .map(|a| (a.label, a.value))
+            .collect(),
+        files: data.files.iter().map(|f| (f.name.clone(), f.size, f.sha256.clone())).collect(),
+    };
+    let printer = std::sync::Arc::clone(&portal.printer);
+    tokio::task::spawn_blocking(move || printer.print(&doc))
+        .await
+        .map_err(|e| PortalError::Internal(e.to_string()))?
+        .map_err(PortalError::Internal)
+}
+
+/// The file name a receipt is downloaded as.
+#[must_use]
+pub fn file_name(s: &SubmissionRow) -> String {
+    format!("Eingangsbestaetigung-{}.pdf", s.receipt_number)
+}

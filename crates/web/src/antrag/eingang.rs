@@ -1,0 +1,279 @@
+//! The receipt ("Eingangsbestätigung") of a submission: the page — right after
+//! submitting from what the submitting request kept, later from the store — and the
+//! PDF/A download. The answers are shown in words by `amtsweg_forms::display`.
+
+use super::journey::{Journey, own_submission};
+use crate::AppState;
+use crate::error::AppError;
+use amtsweg_forms::Form;
+use amtsweg_forms::display::{FileInfo, Line};
+use amtsweg_portal::submission::SubmissionData;
+use amtsweg_store::submissions::SubmissionRow;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use minijinja::context;
+
+/// A submission's answers as the receipt shows them: the visible steps with their
+/// lines, the computed values (label, amount) and the files.
+pub(crate) struct ReceiptAnswers {
+    sections: Vec<(String, Vec<Line>)>,
+    computed: Vec<(String, String)>,
+    files: Vec<FileInfo>,
+}
+
+impl ReceiptAnswers {
+    pub(crate) fn new(form: &Form, data: &SubmissionData) -> Self {
+        let files = data.file_infos();
+        let sections = amtsweg_forms::display::sections(form, &data.answers, &files)
+            .into_iter()
+            .map(|s| (s.title, s.lines))
+            .collect();
+        let computed =
+            amtsweg_forms::display::amounts(form, &data.computed).into_iter().map(|a| (a.label, a.value)).collect();
+        Self { sections, computed, files }
+    }
+
+    /// The values the templates (`answers` macro, `eingang_angaben.html`) take:
+    /// sections, computed values and files.
+    pub(crate) fn into_context(self) -> (Vec<minijinja::Value>, Vec<minijinja::Value>, Vec<FileInfo>) {
+        let sections = self.sections.into_iter().map(|(title, lines)| context! { title, lines }).collect();
+        let computed = self.computed.into_iter().map(|(label, value)| context! { label, value }).collect();
+        (sections, computed, self.files)
+    }
+
+    /// The answers as the built-in `antrag/eingang_angaben.html` renders them,
+    /// written directly: the template engine's work per value was a twentieth of the
+    /// CPU of a whole application under load. Only for the built-in templates (an
+    /// operator's override goes through the engine); a test keeps the two identical.
+    fn html(&self) -> String {
+        use crate::templates::push_escaped;
+        use std::fmt::Write as _;
+        let mut out = String::with_capacity(2048);
+        for (i, (title, lines)) in self.sections.iter().enumerate() {
+            let n = i + 1;
+            let _ = write!(
+                out,
+                "<section class=\"check-section\" aria-labelledby=\"abschnitt-{n}\">\n  <h3 id=\"abschnitt-{n}\">"
+            );
+            push_escaped(&mut out, title);
+            out.push_str("</h3>\n  <dl class=\"check-list\">");
+            for l in lines {
+                out.push_str("<div><dt>");
+                push_escaped(&mut out, &l.label);
+                out.push_str("</dt><dd>");
+                push_escaped(&mut out, &l.value);
+                out.push_str("</dd></div>");
+            }
+            out.push_str("</dl>\n</section>\n");
+        }
+        if !self.computed.is_empty() {
+            out.push_str("<h3>Kosten</h3><dl class=\"computed\">");
+            for (label, value) in &self.computed {
+                out.push_str("<dt>");
+                push_escaped(&mut out, label);
+                out.push_str("</dt><dd>");
+                push_escaped(&mut out, value);
+                out.push_str("</dd>");
+            }
+            out.push_str("</dl>");
+        }
+        out.push('\n');
+        if !self.files.is_empty() {
+            out.push_str("<h3>Anlagen</h3><ul>");
+            for f in &self.files {
+                out.push_str("<li>");
+                push_escaped(&mut out, &f.name);
+                out.push_str("</li>");
+            }
+            out.push_str("</ul>");
+        }
+        out
+    }
+
+    /// The answers as HTML for the receipt page.
+    ///
+    /// # Errors
+    /// When an operator's template fails to render.
+    pub(crate) fn render(self, templates: &crate::templates::Templates) -> Result<String, minijinja::Error> {
+        if !templates.has_overrides() {
+            return Ok(self.html());
+        }
+        let (sections, computed, files) = self.into_context();
+        templates.render("antrag/eingang_angaben.html", context! { sections, computed, files })
+    }
+}
+
+/// Answers and file list of a submission as the receipt shows them.
+pub(crate) fn receipt_view(
+    form: &Form,
+    data: &SubmissionData,
+) -> (Vec<minijinja::Value>, Vec<minijinja::Value>, Vec<FileInfo>) {
+    ReceiptAnswers::new(form, data).into_context()
+}
+
+
+/// The receipt page: right after submitting from what the submitting request kept
+/// (see `fresh_receipt`), later from the store.
+pub(crate) async fn receipt(
+    State(state): State<AppState>,
+    mut j: Journey,
+    headers: HeaderMap,
+    Path((_, _, token)): Path<(String, String, String)>,
+) -> Result<Response, AppError> {
+    let fresh = state.portal.fresh_receipts.take(&token, |f| {
+        f.authority_id == j.authority.id
+            && f.form_id == j.published.form_id
+            && j.may_access(f.citizen_id, &f.browser_hash)
+    });
+    let r = match fresh {
+        Some(f) => {
+            j.use_version(&state, f.form_version).await?;
+            let status = j.form.workflow().label(amtsweg_store::submissions::STATUS_RECEIVED, "");
+            Receipt {
+                number: f.receipt_number,
+                submitted_at: f.submitted_at,
+                status,
+                hash: f.data_hash,
+                data: f.data,
+                in_account: f.citizen_id.is_some(),
+            }
+        }
+        None => {
+            let s = own_submission(&state, &mut j, &token).await?;
+            let data = amtsweg_portal::submission::open_data(&state.portal, &s).await?;
+            let status = j.form.workflow().label(&s.status, &s.sub_status);
+            Receipt {
+                number: s.receipt_number,
+                submitted_at: s.submitted_at,
+                status,
+                hash: s.data_hash,
+                data,
+                in_account: s.citizen_id.is_some(),
+            }
+        }
+    };
+    let angaben = ReceiptAnswers::new(&j.form, &r.data).render(&state.templates)?;
+    let page = super::receipt_page::render(&state, &j, &headers, &token, &r, angaben)?;
+    Ok(super::journey::no_store(axum::response::Html(page).into_response()))
+}
+
+/// What the receipt page shows.
+pub(super) struct Receipt {
+    pub number: String,
+    pub submitted_at: i64,
+    pub status: String,
+    pub hash: String,
+    pub data: SubmissionData,
+    pub in_account: bool,
+}
+
+/// The receipt as PDF/A.
+pub(crate) async fn receipt_pdf(
+    State(state): State<AppState>,
+    mut j: Journey,
+    Path((_, _, token)): Path<(String, String, String)>,
+) -> Result<Response, AppError> {
+    let s = own_submission(&state, &mut j, &token).await?;
+    pdf_response(&state, &j.authority, &j.form, &s).await
+}
+
+pub(crate) async fn pdf_response(
+    state: &AppState,
+    authority: &amtsweg_domain::Authority,
+    form: &Form,
+    s: &SubmissionRow,
+) -> Result<Response, AppError> {
+    let bytes = amtsweg_portal::receipt::pdf(&state.portal, authority, form, s).await?;
+    Ok(crate::download::attachment(bytes, &amtsweg_portal::receipt::file_name(s), "application/pdf"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use amtsweg_forms::{Answer, Answers};
+    use amtsweg_portal::submission::SubmittedFile;
+
+    fn form() -> Form {
+        serde_json::from_value(serde_json::json!({
+            "id": "t", "title": "T",
+            "steps": [
+                {"id": "a", "title": "Person & <Anschrift>", "items": [
+                    {"item": "field", "id": "name", "label": "Name", "type": "text"},
+                    {"item": "field", "id": "leer", "label": "Zusatz", "type": "text"},
+                    {"item": "group", "id": "kinder", "label": "Kind", "repeat": {"min": 0, "max": 3}, "fields": [
+                        {"item": "field", "id": "name", "label": "Name", "type": "text"}]}
+                ]},
+                {"id": "b", "title": "Nachweis", "items": [
+                    {"item": "field", "id": "datei", "label": "Nachweis", "type": "file", "accept": ["pdf"], "max_bytes": 1000}
+                ]}
+            ],
+            "computed": [{"id": "gebuehr", "label": "Gebühr \"neu\"", "expr": {"cents": 2600}}]
+        }))
+        .unwrap()
+    }
+
+    fn data(with_extras: bool) -> SubmissionData {
+        let mut answers = Answers::new();
+        answers.insert("name".into(), Answer::One("Erika <b>Müller</b> & Söhne".into()));
+        answers.insert(
+            "kinder".into(),
+            Answer::Rows(vec![[("name".to_owned(), Answer::One("Ida \"Ida\"".into()))].into_iter().collect()]),
+        );
+        if with_extras {
+            answers.insert("datei".into(), Answer::One("datei:0".into()));
+        }
+        SubmissionData {
+            form: "t".into(),
+            version: 1,
+            answers,
+            computed: if with_extras { vec![("gebuehr".into(), 2600)] } else { Vec::new() },
+            files: if with_extras {
+                vec![SubmittedFile {
+                    field: "datei".into(),
+                    name: "Nachweis <1>.pdf".into(),
+                    size: 10,
+                    sha256: String::new(),
+                }]
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
+    #[test]
+    fn answers_written_directly_equal_the_built_in_template() {
+        let templates = crate::templates::Templates::new(None).unwrap();
+        let form = form();
+        for with_extras in [true, false] {
+            let d = data(with_extras);
+            let direct = ReceiptAnswers::new(&form, &d).html();
+            let (sections, computed, files) = ReceiptAnswers::new(&form, &d).into_context();
+            let engine =
+                templates.render("antrag/eingang_angaben.html", context! { sections, computed, files }).unwrap();
+            assert_eq!(direct, engine);
+            assert!(direct.contains("Erika &lt;b&gt;Müller&lt;/b&gt; &amp; Söhne"), "{direct}");
+            assert!(direct.contains("Keine Angabe"), "{direct}");
+            assert_eq!(direct.contains("Nachweis &lt;1&gt;.pdf"), with_extras, "{direct}");
+            assert_eq!(direct.contains("26,00 €"), with_extras, "{direct}");
+        }
+    }
+
+    #[test]
+    fn an_operators_answers_template_is_used_instead_of_the_direct_writing() {
+        let dir = std::env::temp_dir().join(format!("amtsweg-angaben-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("antrag")).unwrap();
+        std::fs::write(
+            dir.join("antrag/eingang_angaben.html"),
+            "{% for s in sections %}<p class=\"eigen\">{{ s.title }}</p>{% endfor %}",
+        )
+        .unwrap();
+        let templates = crate::templates::Templates::new(Some(dir.clone())).unwrap();
+        let form = form();
+        let html = ReceiptAnswers::new(&form, &data(false)).render(&templates).unwrap();
+        std::fs::remove_dir_all(dir).unwrap();
+        assert_eq!(html, "<p class=\"eigen\">Person &amp; &lt;Anschrift&gt;</p><p class=\"eigen\">Nachweis</p>");
+        let built_in = crate::templates::Templates::new(None).unwrap();
+        assert!(ReceiptAnswers::new(&form, &data(false)).render(&built_in).unwrap().contains("check-section"));
+    }
+}
