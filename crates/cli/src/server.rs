@@ -1,8 +1,8 @@
 //! Wiring: open and migrate the store, build the app, serve until Ctrl-C / SIGTERM.
 
 use crate::config::Config;
-use amtsweg_store::Store;
 use amtsweg_portal::Portal;
+use amtsweg_store::Store;
 use amtsweg_web::{AppState, router, sync};
 use anyhow::Context;
 use std::time::Duration;
@@ -89,27 +89,20 @@ pub async fn serve(store: Store, cfg: Config, demo: bool) -> anyhow::Result<()> 
 }
 
 /// The background work of one node, on the application alone (no web state): the
-/// e-mail outbox, the hand-off deliveries and the draft sweeper. They run until the
+/// leased outbox (e-mails and hand-off deliveries, one loop) and the draft sweeper. They run until the
 /// process ends; the handles let a caller abort them.
 fn spawn_workers(portal: &Portal, cfg: &Config) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
     let mailer = amtsweg_handoff::mail::Mailer::from_config(&cfg.mail).context("invalid [mail] configuration")?;
-    let outbox = match mailer.clone() {
-        Some(mailer) => Some(amtsweg_handoff::spawn(portal.store.clone(), mailer, Duration::from_secs(2))),
-        None => {
-            tracing::warn!("mail.transport = \"none\": e-mails wait in the outbox until a transport is configured");
-            None
-        }
-    };
-    let deliveries = amtsweg_handoff::deliver::Worker::new(
-        portal.store.clone(),
-        portal.clone(),
-        mailer,
-        cfg.handoff.policy(),
-    )
-    .map_err(|e| anyhow::anyhow!("delivery worker: {e}"))?
-    .spawn(Duration::from_millis(cfg.handoff.poll_ms.max(20)));
+    if mailer.is_none() {
+        tracing::warn!("mail.transport = \"none\": e-mails wait in the outbox until a transport is configured");
+    }
+    // One worker loop for the leased outbox: e-mails and hand-off deliveries.
+    let worker =
+        amtsweg_handoff::deliver::Worker::new(portal.store.clone(), portal.clone(), mailer, cfg.handoff.policy())
+            .map_err(|e| anyhow::anyhow!("delivery worker: {e}"))?
+            .spawn(Duration::from_millis(cfg.handoff.poll_ms.max(20)));
     let drafts = amtsweg_portal::drafts::spawn_sweeper(portal.clone(), Duration::from_secs(600));
-    Ok(outbox.into_iter().chain([deliveries, drafts]).collect())
+    Ok(vec![worker, drafts])
 }
 
 async fn shutdown_signal() {

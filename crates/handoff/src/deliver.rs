@@ -6,6 +6,10 @@
 //!
 //! Rows are processed concurrently, each under its own lease, so one slow or broken
 //! receiver delays only its own deliveries, not other authorities'.
+//!
+//! The same worker also runs the e-mail outbox (when it has a mailer): one loop per
+//! node for both outboxes, each claimed with a lease, the e-mails in a task of their
+//! own so that a slow mail server and a slow receiver never wait for each other.
 
 use crate::mail::{MailFile, Mailer};
 use crate::package::Package;
@@ -192,6 +196,15 @@ impl RetryPolicy {
     }
 }
 
+/// What one round of [`Worker::run_all_once`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Round {
+    /// E-mails of the outbox sent.
+    pub emails: usize,
+    /// Deliveries handed over.
+    pub deliveries: usize,
+}
+
 /// The worker. Cheap to clone.
 pub struct Worker<S: Source> {
     store: Store,
@@ -271,6 +284,21 @@ impl<S: Source> Worker<S> {
         Ok(delivered)
     }
 
+    /// One round of everything the worker serves, waiting for it to finish: the due
+    /// e-mails of the outbox (when the worker has a mailer; see [`crate::run_once`])
+    /// and the due deliveries (see [`Self::run_once`]). For tests and one-off runs;
+    /// the running worker is [`Self::spawn`].
+    ///
+    /// # Errors
+    /// On store errors (delivery errors are recorded on the rows).
+    pub async fn run_all_once(&self) -> amtsweg_store::Result<Round> {
+        let emails = match &self.mailer {
+            Some(mailer) => crate::run_once(&self.store, mailer).await?,
+            None => 0,
+        };
+        Ok(Round { emails, deliveries: self.run_once().await? })
+    }
+
     /// One attempt of one delivery; records the outcome. True when delivered.
     async fn attempt(&self, row: &DeliveryRow) -> amtsweg_store::Result<bool> {
         let result = self.deliver(row).await;
@@ -322,11 +350,15 @@ impl<S: Source> Worker<S> {
         }
     }
 
-    /// Runs the worker until the process ends: claims every `every`, and right away
-    /// again while there is work.
+    /// Runs the worker until the process ends — both outboxes, so a node needs this
+    /// one loop: claims every `every`, and right away again while there is work. The
+    /// e-mails of the outbox (when the worker has a mailer) are sent in a task of
+    /// their own, one round at a time, started from this loop.
     pub fn spawn(self, every: Duration) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
+            let mut emails = None;
             loop {
+                self.start_emails(&mut emails);
                 match self.dispatch().await {
                     Ok(n) if n > 0 => continue,
                     Ok(_) => {}
@@ -335,6 +367,20 @@ impl<S: Source> Worker<S> {
                 tokio::time::sleep(every).await;
             }
         })
+    }
+
+    /// Starts a round of the e-mail outbox unless the last one is still running.
+    fn start_emails(&self, running: &mut Option<tokio::task::JoinHandle<()>>) {
+        let Some(mailer) = &self.mailer else { return };
+        if running.as_ref().is_some_and(|r| !r.is_finished()) {
+            return;
+        }
+        let (store, mailer) = (self.store.clone(), mailer.clone());
+        *running = Some(tokio::spawn(async move {
+            if let Err(e) = crate::run_once(&store, &mailer).await {
+                tracing::warn!(error = %e, "outbox worker: store error");
+            }
+        }));
     }
 
     /// Claims as many due rows as deliveries may be in flight and starts each on its

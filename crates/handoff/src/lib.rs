@@ -1,5 +1,10 @@
 //! Delivers what the transactional outbox holds. E-mail is sent only from here, never
 //! on a request path, so a slow or broken mail server never delays or breaks a page.
+//!
+//! E-mails are claimed for a lease exactly like the hand-off deliveries
+//! (`Store::claim_outbox`, `Store::claim_deliveries`), so several workers or nodes never
+//! send one e-mail twice. [`deliver::Worker::spawn`] runs both outboxes in one loop;
+//! [`spawn`] is the loop for the e-mails alone.
 
 pub mod deliver;
 pub mod fitconnect;
@@ -23,29 +28,59 @@ pub fn backoff_ms(attempts: i64) -> i64 {
     ms
 }
 
-/// Sends every due entry once; returns how many were delivered.
+/// E-mails claimed at a time. They are sent one after the other, so the batch times
+/// the SMTP transport's timeout (20 s per step) must fit well into [`EMAIL_LEASE`].
+const EMAIL_BATCH: u64 = 10;
+
+/// How long a worker holds the e-mails it claimed; afterwards another may take them.
+pub const EMAIL_LEASE: Duration = Duration::from_secs(300);
+
+/// No e-mail is started with less of its lease left than this: it would risk that
+/// another worker takes it over while it is still being sent, and sends it again.
+/// What is left over is taken again once the lease has run out.
+const SEND_MARGIN: Duration = Duration::from_secs(60);
+
+/// Claims the due e-mails and sends each once, batch after batch until none is due;
+/// returns how many were sent.
 ///
 /// # Errors
 /// On store errors (delivery errors are recorded on the entry instead).
 pub async fn run_once(store: &Store, mailer: &mail::Mailer) -> amtsweg_store::Result<usize> {
-    let now = amtsweg_store::now_ms();
+    let lease = millis(EMAIL_LEASE);
     let mut delivered = 0;
-    for row in store.due_outbox(now, 50).await? {
-        let result = deliver(mailer, &row).await;
-        let mut tx = store.begin().await?;
-        match result {
-            Ok(()) => {
-                tx.mark_outbox_done(row.id).await?;
-                delivered += 1;
+    loop {
+        let claimed_at = amtsweg_store::now_ms();
+        let rows = store.claim_outbox(EMAIL_BATCH, lease).await?;
+        let full = rows.len() as u64 == EMAIL_BATCH;
+        let last_start = claimed_at + lease - millis(SEND_MARGIN);
+        for row in rows {
+            if amtsweg_store::now_ms() > last_start {
+                tracing::warn!(id = row.id, "outbox: lease nearly over; the e-mail is left for the next claim");
+                return Ok(delivered);
             }
-            Err(e) => {
-                tracing::warn!(id = row.id, attempts = row.attempts + 1, error = %e, "outbox delivery failed");
-                tx.mark_outbox_failed(&row, &e, now + backoff_ms(row.attempts)).await?;
+            let result = deliver(mailer, &row).await;
+            let mut tx = store.begin().await?;
+            match result {
+                Ok(()) => {
+                    tx.mark_outbox_done(row.id).await?;
+                    delivered += 1;
+                }
+                Err(e) => {
+                    tracing::warn!(id = row.id, attempts = row.attempts + 1, error = %e, "outbox delivery failed");
+                    let next = amtsweg_store::now_ms() + backoff_ms(row.attempts);
+                    tx.mark_outbox_failed(&row, &e, next).await?;
+                }
             }
+            tx.commit().await?;
         }
-        tx.commit().await?;
+        if !full {
+            return Ok(delivered);
+        }
     }
-    Ok(delivered)
+}
+
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 2)
 }
 
 async fn deliver(mailer: &mail::Mailer, row: &OutboxRow) -> Result<(), String> {
@@ -58,7 +93,8 @@ async fn deliver(mailer: &mail::Mailer, row: &OutboxRow) -> Result<(), String> {
     }
 }
 
-/// Runs the worker every `every` until the process ends.
+/// Runs the e-mail outbox alone every `every` until the process ends. A node that also
+/// hands submissions over runs [`deliver::Worker::spawn`] instead, which serves both.
 pub fn spawn(store: Store, mailer: mail::Mailer, every: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
@@ -71,6 +107,9 @@ pub fn spawn(store: Store, mailer: mail::Mailer, every: Duration) -> tokio::task
         }
     })
 }
+
+#[cfg(test)]
+mod worker_tests;
 
 #[cfg(test)]
 mod tests {

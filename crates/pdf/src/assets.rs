@@ -13,7 +13,7 @@ use typst::text::{Font, FontBook, FontStretch, FontStyle, FontVariant, FontVaria
 use typst::utils::LazyHash;
 use typst::{Library, LibraryExt, World};
 
-use crate::text::is_default_ignorable;
+use crate::chars::is_default_ignorable;
 use crate::{MAIN_FONT, TEMPLATE};
 
 /// Things built once per process.

@@ -32,9 +32,10 @@
 //! milliseconds, not seconds.
 
 mod assets;
-mod text;
+mod chars;
 #[cfg(test)]
 mod tests;
+mod text;
 
 use std::fmt::Write as _;
 
@@ -201,7 +202,6 @@ const PROFILES: &[(&str, &[PdfStandard])] = &[
     ("PDF/A-2b", &[PdfStandard::A_2b]),
     ("PDF 1.7 (tagged)", &[]),
 ];
-
 
 fn render_with(r: &Receipt, created: Option<Datetime>) -> Result<Rendered, String> {
     let result = compile(r).and_then(|(doc, mut warnings)| {

@@ -22,10 +22,7 @@ fn sample() -> Receipt {
                 "Angaben zum Hund".into(),
                 vec![
                     ("Rasse".into(), "Dackel".into()),
-                    (
-                        "Bemerkung".into(),
-                        r#"#import "x": * *bold* $math$ ] [ \ _u_ @ref <l> // kein Kommentar"#.into(),
-                    ),
+                    ("Bemerkung".into(), r#"#import "x": * *bold* $math$ ] [ \ _u_ @ref <l> // kein Kommentar"#.into()),
                     ("Code".into(), "#{ panic(\"boom\") } #read(\"/data.json\")".into()),
                 ],
             ),
@@ -138,8 +135,7 @@ fn hostile_characters_do_not_break_pdfa() {
 /// BMP code point and a slice of the emoji planes at it.
 #[test]
 fn every_codepoint_stays_pdfa() {
-    let ranges =
-        [0..0x3400, 0xA000..0xAC00, 0xD7B0..0xD800, 0xF900..0x1_0000, 0x1_F000..0x1_FB00, 0xE_0000..0xE_0080];
+    let ranges = [0..0x3400, 0xA000..0xAC00, 0xD7B0..0xD800, 0xF900..0x1_0000, 0x1_F000..0x1_FB00, 0xE_0000..0xE_0080];
     let text: Vec<char> = ranges.into_iter().flatten().filter_map(char::from_u32).collect();
     let mut r = sample();
     r.sections = vec![(
@@ -147,10 +143,7 @@ fn every_codepoint_stays_pdfa() {
         // Spaces keep the long-word rule from splitting every character.
         text.chunks(300)
             .map(|c| {
-                (
-                    "Zeichen".to_owned(),
-                    c.chunks(30).map(|w| w.iter().collect::<String>()).collect::<Vec<_>>().join(" "),
-                )
+                ("Zeichen".to_owned(), c.chunks(30).map(|w| w.iter().collect::<String>()).collect::<Vec<_>>().join(" "))
             })
             .collect(),
     )];

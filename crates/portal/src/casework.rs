@@ -11,8 +11,10 @@ use crate::postfach::{self, Delivery, DeliveryError};
 use crate::{Portal, PortalError, Result};
 use amtsweg_domain::Authority;
 use amtsweg_domain::audit::AuditEntry;
+use amtsweg_domain::konto::{check_attachment, check_message};
 use amtsweg_forms::Form;
 use amtsweg_store::casework::NewEvent;
+use amtsweg_store::konto::Direction;
 use amtsweg_store::submissions::SubmissionRow;
 
 /// Purpose the texts of a submission's history are sealed for.
@@ -52,11 +54,13 @@ impl Outgoing {
 pub async fn form_of(portal: &Portal, row: &SubmissionRow) -> Result<Form> {
     // The form may be another authority's (adopted from the library).
     let owner = portal.store.form_owner(row.form_id).await?.ok_or(PortalError::NotFound)?;
-    Ok(portal.store.form_version(owner, row.form_id, row.form_version)
+    portal
+        .store
+        .form_version(owner, row.form_id, row.form_version)
         .await?
         .ok_or(PortalError::NotFound)?
         .form()
-        .map_err(|e| PortalError::Form(e.to_string()))?)
+        .map_err(|e| PortalError::Form(e.to_string()))
 }
 
 /// The authority's submission `id`; 404 for another authority's or an unknown one.
@@ -136,8 +140,9 @@ async fn write_message(
 ) -> Result<()> {
     let base = portal.settings.base_url().to_owned();
     if let Some(p) = prepared {
-        let (thread, _) =
-            postfach::write(tx, p, case.row.thread_id, &base).await.map_err(|e| PortalError::Internal(e.to_string()))?;
+        let (thread, _) = postfach::write(tx, p, case.row.thread_id, &base)
+            .await
+            .map_err(|e| PortalError::Internal(e.to_string()))?;
         if case.row.thread_id != Some(thread) {
             tx.set_submission_thread(case.row.id, thread).await?;
         }
@@ -219,12 +224,7 @@ fn sub(outcome: &str) -> String {
 ///
 /// # Errors
 /// On store, object-store or crypto errors.
-pub async fn message(
-    portal: &Portal,
-    case: &Case,
-    out: &Outgoing,
-    actor: &Actor,
-) -> Result<Result<(), String>> {
+pub async fn message(portal: &Portal, case: &Case, out: &Outgoing, actor: &Actor) -> Result<Result<(), String>> {
     if out.text.trim().is_empty() {
         return Ok(Err("Bitte schreiben Sie eine Nachricht.".into()));
     }
@@ -274,6 +274,50 @@ pub async fn note(portal: &Portal, case: &Case, text: &str, actor: &Actor) -> Re
     tx.append_audit(&audit_entry(case, actor, "submission.note", "success")).await?;
     tx.commit().await?;
     Ok(Ok(()))
+}
+
+/// A reply of the citizen in one of their threads: message and attachments checked,
+/// files stored first (a crash leaves at most an orphan file, never a message with a
+/// missing attachment), then the message with the case-work consequences (a question
+/// answered moves on) in one transaction. `Ok(Err(..))` says what to fix.
+///
+/// # Errors
+/// On store, object-store or crypto errors; `NotFound` for another's thread.
+pub async fn reply(
+    portal: &Portal,
+    citizen_id: i64,
+    thread_id: i64,
+    body: &str,
+    files: &[(String, Vec<u8>)],
+) -> Result<Result<i64, String>> {
+    let t = portal.store.thread(citizen_id, thread_id).await?.ok_or(PortalError::NotFound)?;
+    let mut checked = Vec::new();
+    for (name, bytes) in files {
+        match check_attachment(name, bytes) {
+            Ok(content_type) => checked.push((name.clone(), content_type, bytes.clone())),
+            Err(e) => return Ok(Err(e.0)),
+        }
+    }
+    if let Err(e) = check_message("Antwort", body) {
+        return Ok(Err(e.0));
+    }
+    let stored = postfach::store_attachments(portal, t.authority_id, citizen_id, &checked).await?;
+    let sealed = postfach::seal(portal, t.authority_id, "message", body.trim().as_bytes()).await?;
+    let mut tx = portal.store.begin().await?;
+    tx.post_message(
+        citizen_id,
+        t.authority_id,
+        Some(thread_id),
+        "",
+        Direction::FromCitizen,
+        "Bürgerin/Bürger",
+        &sealed,
+        &stored,
+    )
+    .await?;
+    citizen_replied(portal, &mut tx, citizen_id, thread_id).await?;
+    tx.commit().await?;
+    Ok(Ok(t.authority_id))
 }
 
 /// The citizen answered in the application's Postfach thread: recorded in the

@@ -8,7 +8,7 @@
 //! status. At a postal-vote rush the receipt read was a quarter of the work of an
 //! application.
 
-use crate::submission::SubmissionData;
+use crate::submission::data::SubmissionData;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};

@@ -38,7 +38,7 @@ pub fn sanitize_name(name: &str) -> String {
 }
 
 /// Seals and stores attachments (already checked) under the authority's prefix.
-async fn store_attachments(
+pub(crate) async fn store_attachments(
     portal: &Portal,
     authority_id: i64,
     citizen_id: i64,
@@ -57,41 +57,6 @@ async fn store_attachments(
         });
     }
     Ok(stored)
-}
-
-/// A reply of the citizen in one of their threads: message and attachments checked,
-/// files stored first (a crash leaves at most an orphan file, never a message with a
-/// missing attachment), then the message with the case-work consequences (a question
-/// answered moves on) in one transaction. `Ok(Err(..))` says what to fix.
-///
-/// # Errors
-/// On store, object-store or crypto errors; `NotFound` for another's thread.
-pub async fn reply(
-    portal: &Portal,
-    citizen_id: i64,
-    thread_id: i64,
-    body: &str,
-    files: &[(String, Vec<u8>)],
-) -> Result<Result<i64, String>> {
-    let t = portal.store.thread(citizen_id, thread_id).await?.ok_or(PortalError::NotFound)?;
-    let mut checked = Vec::new();
-    for (name, bytes) in files {
-        match check_attachment(name, bytes) {
-            Ok(content_type) => checked.push((name.clone(), content_type, bytes.clone())),
-            Err(e) => return Ok(Err(e.0)),
-        }
-    }
-    if let Err(e) = check_message("Antwort", body) {
-        return Ok(Err(e.0));
-    }
-    let stored = store_attachments(portal, t.authority_id, citizen_id, &checked).await?;
-    let sealed = seal(portal, t.authority_id, "message", body.trim().as_bytes()).await?;
-    let mut tx = portal.store.begin().await?;
-    tx.post_message(citizen_id, t.authority_id, Some(thread_id), "", Direction::FromCitizen, "Bürgerin/Bürger", &sealed, &stored)
-        .await?;
-    crate::casework::citizen_replied(portal, &mut tx, citizen_id, thread_id).await?;
-    tx.commit().await?;
-    Ok(Ok(t.authority_id))
 }
 
 /// One of the citizen's attachments, opened: (file name, content type, bytes).

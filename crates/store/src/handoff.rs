@@ -2,15 +2,16 @@
 //! deliveries outbox (one row per submission and connector, written in the
 //! submission's own transaction), and the API clients that pull submissions.
 //!
-//! Workers claim due deliveries for a lease (`claimed_until`); on PostgreSQL with
-//! `FOR UPDATE SKIP LOCKED`, so several nodes never take the same row, on SQLite
-//! inside the single write connection. A worker that dies mid-delivery leaves a
-//! lease that runs out, and another attempt follows: receivers get the same
-//! `Idempotency-Key` and recognise the repeat.
+//! Workers claim due deliveries for a lease (`claimed_until`) through the claim both
+//! outboxes share (`outbox.rs`); on PostgreSQL with `FOR UPDATE SKIP LOCKED`, so
+//! several nodes never take the same row, on SQLite inside the single write
+//! connection. A worker that dies mid-delivery leaves a lease that runs out, and
+//! another attempt follows: receivers get the same `Idempotency-Key` and recognise
+//! the repeat.
 
 use crate::db::{Store, Tx};
 use crate::{Result, now_ms};
-use sea_query::{Expr, ExprTrait, LockBehavior, LockType, Order, Query};
+use sea_query::{Expr, ExprTrait, Order, Query};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -60,7 +61,7 @@ const DELIVERY_COLUMNS: [&str; 12] = [
     "delivered_at",
 ];
 
-pub const DELIVERY_PENDING: &str = "pending";
+pub const DELIVERY_PENDING: &str = crate::outbox::PENDING;
 pub const DELIVERY_DONE: &str = "delivered";
 pub const DELIVERY_DEAD: &str = "dead";
 
@@ -191,30 +192,7 @@ impl Store {
     /// # Errors
     /// On database errors.
     pub async fn claim_deliveries(&self, limit: u64, lease_ms: i64) -> Result<Vec<DeliveryRow>> {
-        let now = now_ms();
-        let mut tx = self.begin().await?;
-        let q = Query::select()
-            .columns(DELIVERY_COLUMNS)
-            .from("deliveries")
-            .and_where(Expr::col("status").eq(DELIVERY_PENDING))
-            .and_where(Expr::col("next_attempt_at").lte(now))
-            .and_where(Expr::col("claimed_until").lte(now))
-            .order_by("next_attempt_at", Order::Asc)
-            .order_by("id", Order::Asc)
-            .limit(limit)
-            .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
-            .to_owned();
-        let rows: Vec<DeliveryRow> = tx.fetch_all_in_tx(&q).await?;
-        if !rows.is_empty() {
-            let q = Query::update()
-                .table("deliveries")
-                .value("claimed_until", now + lease_ms)
-                .and_where(Expr::col("id").is_in(rows.iter().map(|r| r.id)))
-                .to_owned();
-            tx.execute(&q).await?;
-        }
-        tx.commit().await?;
-        Ok(rows)
+        self.claim_due("deliveries", &DELIVERY_COLUMNS, limit, lease_ms, |r: &DeliveryRow| r.id).await
     }
 
     /// An API client by its public client id.

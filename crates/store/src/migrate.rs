@@ -74,6 +74,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0012_casework.sql"),
         postgres: include_str!("../migrations/postgres/0012_casework.sql"),
     },
+    Migration {
+        version: 13,
+        sqlite: include_str!("../migrations/sqlite/0013_outbox_claims.sql"),
+        postgres: include_str!("../migrations/postgres/0013_outbox_claims.sql"),
+    },
 ];
 
 impl Store {

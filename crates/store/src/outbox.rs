@@ -1,10 +1,18 @@
 //! The transactional outbox: work for the outside world (e-mail now, back-office
 //! connectors later) is written in the same transaction as the change that causes it,
 //! and delivered afterwards by a worker with retries and backoff.
+//!
+//! Both outboxes — the e-mails here and the hand-off deliveries (`handoff.rs`) — are
+//! taken the same way, through `Store::claim_due`: a worker claims due rows for a
+//! lease (`claimed_until`), on PostgreSQL with `FOR UPDATE SKIP LOCKED`, on SQLite
+//! inside the single write connection. So several workers (or nodes on one
+//! PostgreSQL) never take the same row, and a row whose worker died is taken again
+//! once its lease has run out. Done and failed clear the lease and only touch rows
+//! that are still pending, so a late report never revives a finished row.
 
-use crate::db::{Store, Tx};
+use crate::db::{AnyRow, Store, Tx};
 use crate::{Result, StoreError, now_ms};
-use sea_query::{Expr, ExprTrait, Order, Query};
+use sea_query::{Expr, ExprTrait, LockBehavior, LockType, Order, Query};
 use serde::{Deserialize, Serialize};
 
 /// An e-mail as queued. Bodies never contain application data, only notices and links.
@@ -23,6 +31,8 @@ pub struct OutboxRow {
     pub status: String,
     pub attempts: i64,
     pub next_attempt_at: i64,
+    /// A worker holds the entry until then (0: nobody).
+    pub claimed_until: i64,
     pub last_error: String,
 }
 
@@ -37,7 +47,12 @@ impl OutboxRow {
 /// After this many failed attempts an entry is parked as `dead` for a person to look at.
 pub const MAX_ATTEMPTS: i64 = 8;
 
-const COLUMNS: [&str; 7] = ["id", "kind", "payload", "status", "attempts", "next_attempt_at", "last_error"];
+/// The status of an entry that is waiting (also while retrying); the same word in
+/// both outboxes.
+pub(crate) const PENDING: &str = "pending";
+
+const COLUMNS: [&str; 8] =
+    ["id", "kind", "payload", "status", "attempts", "next_attempt_at", "claimed_until", "last_error"];
 
 #[derive(Debug, sqlx::FromRow)]
 struct TokenRow {
@@ -56,20 +71,50 @@ pub enum TokenProblem {
 }
 
 impl Store {
-    /// Entries due for delivery, oldest first.
+    /// Takes up to `limit` due e-mails for `lease_ms`. Returns them; each is held
+    /// until its lease runs out or it is marked done or failed.
     ///
     /// # Errors
     /// On database errors.
-    pub async fn due_outbox(&self, now: i64, limit: u64) -> Result<Vec<OutboxRow>> {
+    pub async fn claim_outbox(&self, limit: u64, lease_ms: i64) -> Result<Vec<OutboxRow>> {
+        self.claim_due("outbox", &COLUMNS, limit, lease_ms, |r: &OutboxRow| r.id).await
+    }
+
+    /// Claims up to `limit` pending rows of `table` that are due and not held by a
+    /// lease, oldest due first, for `lease_ms`: the one claim of both outboxes. The
+    /// rows come back as they were before the claim.
+    pub(crate) async fn claim_due<T: AnyRow>(
+        &self,
+        table: &'static str,
+        columns: &[&'static str],
+        limit: u64,
+        lease_ms: i64,
+        id: fn(&T) -> i64,
+    ) -> Result<Vec<T>> {
+        let now = now_ms();
+        let mut tx = self.begin().await?;
         let q = Query::select()
-            .columns(COLUMNS)
-            .from("outbox")
-            .and_where(Expr::col("status").eq("pending"))
+            .columns(columns.iter().copied())
+            .from(table)
+            .and_where(Expr::col("status").eq(PENDING))
             .and_where(Expr::col("next_attempt_at").lte(now))
+            .and_where(Expr::col("claimed_until").lte(now))
+            .order_by("next_attempt_at", Order::Asc)
             .order_by("id", Order::Asc)
             .limit(limit)
+            .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
             .to_owned();
-        self.fetch_all(&q).await
+        let rows: Vec<T> = tx.fetch_all_in_tx(&q).await?;
+        if !rows.is_empty() {
+            let q = Query::update()
+                .table(table)
+                .value("claimed_until", now + lease_ms)
+                .and_where(Expr::col("id").is_in(rows.iter().map(id)))
+                .to_owned();
+            tx.execute(&q).await?;
+        }
+        tx.commit().await?;
+        Ok(rows)
     }
 
     /// Every entry (newest first), for tests and operators.
@@ -155,6 +200,8 @@ impl Tx {
         Ok(())
     }
 
+    /// Records a sent e-mail and releases its lease; a sent e-mail is never claimed again.
+    ///
     /// # Errors
     /// On database errors.
     pub async fn mark_outbox_done(&mut self, id: i64) -> Result<()> {
@@ -162,27 +209,32 @@ impl Tx {
             .table("outbox")
             .value("status", "done")
             .value("done_at", now_ms())
+            .value("claimed_until", 0)
             .and_where(Expr::col("id").eq(id))
-            .and_where(Expr::col("status").eq("pending"))
+            .and_where(Expr::col("status").eq(PENDING))
             .to_owned();
         self.execute(&q).await?;
         Ok(())
     }
 
-    /// Records a failed attempt; schedules the next one or parks the entry as dead.
+    /// Records a failed attempt and releases the lease; schedules the next one or
+    /// parks the entry as dead. An entry that is no longer pending (sent meanwhile by
+    /// a worker that took it over after this one's lease ran out) stays as it is.
     ///
     /// # Errors
     /// On database errors.
     pub async fn mark_outbox_failed(&mut self, row: &OutboxRow, error: &str, next_attempt_at: i64) -> Result<()> {
         let attempts = row.attempts + 1;
-        let status = if attempts >= MAX_ATTEMPTS { "dead" } else { "pending" };
+        let status = if attempts >= MAX_ATTEMPTS { "dead" } else { PENDING };
         let q = Query::update()
             .table("outbox")
             .value("status", status)
             .value("attempts", attempts)
             .value("next_attempt_at", next_attempt_at)
             .value("last_error", error.chars().take(500).collect::<String>())
+            .value("claimed_until", 0)
             .and_where(Expr::col("id").eq(row.id))
+            .and_where(Expr::col("status").eq(PENDING))
             .to_owned();
         self.execute(&q).await?;
         Ok(())

@@ -5,12 +5,16 @@
 
 pub mod antrag;
 pub mod api;
+mod audit;
+mod csrf;
 mod download;
 mod error;
 pub mod konto;
 mod page_cache;
-mod pages;
-mod place;
+pub(crate) mod pages;
+pub(crate) mod place;
+mod render;
+pub mod routes;
 mod second_factor;
 mod security;
 pub mod session;
@@ -18,6 +22,7 @@ pub mod sync;
 mod templates;
 mod tenant;
 mod theme;
+mod urls;
 pub mod verwaltung;
 
 use amtsweg_domain::receipt::ReceiptPrinter;
@@ -268,13 +273,6 @@ pub fn router(state: AppState) -> Router {
 /// [`router`] plus `extra` routes behind the very same layers (benchmarks measure a
 /// bare handler on the same stack this way).
 pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
-    let routes = pages::routes()
-        .merge(verwaltung::routes())
-        .merge(konto::routes())
-        .merge(antrag::routes())
-        .merge(antrag::konto_routes())
-        .merge(api::routes())
-        .merge(extra)
-        .with_state(state.clone());
+    let routes = routes::router().merge(extra).with_state(state.clone());
     security::layers(routes, state)
 }

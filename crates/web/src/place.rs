@@ -2,9 +2,9 @@
 //! It is a preference, not personal data of an account: only a place id is stored.
 
 use crate::AppState;
-use amtsweg_portal::catalogue::Catalogue;
-use crate::pages::{base_context, render_page};
+use crate::render::{base_context, render_page};
 use amtsweg_domain::{Place, PlaceQuery};
+use amtsweg_portal::catalogue::Catalogue;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -32,14 +32,7 @@ pub fn current<'c>(headers: &HeaderMap, catalogue: &'c Catalogue) -> Option<&'c 
 
 /// Only same-site paths are followed back, so the parameter cannot redirect elsewhere.
 fn safe_return(zurueck: Option<&str>) -> String {
-    match zurueck {
-        Some(p)
-            if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') && !p.chars().any(char::is_control) =>
-        {
-            p.to_owned()
-        }
-        _ => "/".to_owned(),
-    }
+    crate::urls::local_target(zurueck, "/", "/")
 }
 
 #[derive(Debug, Deserialize)]
@@ -126,15 +119,6 @@ pub async fn handler(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn only_local_paths_are_followed() {
-        assert_eq!(safe_return(Some("/o/moorbrueck/leistungen/x?y=1")), "/o/moorbrueck/leistungen/x?y=1");
-        assert_eq!(safe_return(Some("//evil.example/")), "/");
-        assert_eq!(safe_return(Some("https://evil.example/")), "/");
-        assert_eq!(safe_return(Some("/\\evil")), "/");
-        assert_eq!(safe_return(None), "/");
-    }
 
     #[test]
     fn reads_the_cookie_among_others() {

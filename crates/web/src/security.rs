@@ -3,7 +3,7 @@
 
 use crate::AppState;
 use crate::error::ErrorPage;
-use crate::pages::{base_context, render_page};
+use crate::render::{base_context, render_page};
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};

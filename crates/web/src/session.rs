@@ -53,7 +53,6 @@ pub fn set_cookie(name: &str, value: &str, max_age_secs: i64) -> Option<HeaderVa
         .ok()
 }
 
-
 /// The request comes from a page of this very host: `Origin` (or, when a browser
 /// sends none, `Referer`) must name the `Host` the request was sent to.
 #[must_use]

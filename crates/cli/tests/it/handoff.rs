@@ -221,7 +221,8 @@ async fn back_office_software_pulls_acknowledges_and_answers() {
         assert!(mine.body.contains("Viel Erfolg bei der Wahl."));
 
         // Signed download links: genuine ones work, changed ones do not.
-        let t = amtsweg_portal::handoff::download_token(&app.state.portal, id, 0, amtsweg_store::now_ms() + 60_000).unwrap();
+        let t = amtsweg_portal::handoff::download_token(&app.state.portal, id, 0, amtsweg_store::now_ms() + 60_000)
+            .unwrap();
         let (r, _) = api(app, "GET", &format!("/api/v1/dateien/{t}"), &[], None).await;
         assert!(r.body.starts_with("%PDF-"), "{}", r.status);
         let (r, v) =

@@ -20,6 +20,7 @@ mod oidc;
 mod pages;
 mod place_routing;
 mod reliability;
+mod routes;
 mod search;
 mod security;
 mod standorte;

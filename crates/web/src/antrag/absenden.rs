@@ -7,8 +7,7 @@ use super::fields;
 use super::journey::{Journey, base, find_draft, load_draft, no_store};
 use crate::AppState;
 use crate::error::AppError;
-use crate::pages::render_page;
-use crate::session;
+use crate::render::render_page;
 use amtsweg_forms::display::{amounts, sections};
 use amtsweg_forms::{Answers, Form, Item, Step};
 use amtsweg_portal::drafts::{self, FileInfo};
@@ -31,7 +30,6 @@ fn step_of<'f>(form: &'f Form, path: &str) -> Option<&'f Step> {
         })
     })
 }
-
 
 /// The check page with the problems of the whole application (none: it may be sent).
 fn render_check(
@@ -91,7 +89,6 @@ pub struct SubmitForm {
     kopie: Option<String>,
 }
 
-
 /// Submits: every answer checked again, then the submission with its files and the
 /// confirmation e-mail in one commit. The same form token again shows the same
 /// receipt instead of a second submission. Reads the draft row and its files once.
@@ -105,9 +102,7 @@ pub(crate) async fn submit(
     let Some(d) = find_draft(&state, &mut j, &token).await? else {
         return already_submitted(&state, &j, &token).await;
     };
-    if !session::same_origin(&headers) || !session::tokens_match(&d.csrf, &f.csrf) {
-        return Err(AppError::Forbidden);
-    }
+    crate::csrf::check(&headers, &d.csrf, &f.csrf)?;
     let answers = drafts::answers(&state.portal, &d).await?;
     let (stored_files, files) = drafts::files(&state.portal, &d).await?;
     let (accepted, problems) = submission::accept(&state.catalogue(), &j.form, &answers, &files);

@@ -3,6 +3,7 @@
 //! PDF/A download. The answers are shown in words by `amtsweg_forms::display`.
 
 use super::journey::{Journey, own_submission};
+use super::receipt_page::Receipt;
 use crate::AppState;
 use crate::error::AppError;
 use amtsweg_forms::Form;
@@ -112,7 +113,6 @@ pub(crate) fn receipt_view(
     ReceiptAnswers::new(form, data).into_context()
 }
 
-
 /// The receipt page: right after submitting from what the submitting request kept
 /// (see `fresh_receipt`), later from the store.
 pub(crate) async fn receipt(
@@ -156,16 +156,6 @@ pub(crate) async fn receipt(
     let angaben = ReceiptAnswers::new(&j.form, &r.data).render(&state.templates)?;
     let page = super::receipt_page::render(&state, &j, &headers, &token, &r, angaben)?;
     Ok(super::journey::no_store(axum::response::Html(page).into_response()))
-}
-
-/// What the receipt page shows.
-pub(super) struct Receipt {
-    pub number: String,
-    pub submitted_at: i64,
-    pub status: String,
-    pub hash: String,
-    pub data: SubmissionData,
-    pub in_account: bool,
 }
 
 /// The receipt as PDF/A.

@@ -2,11 +2,11 @@
 //! link to continue on any device, using that link, discarding a draft, and
 //! downloading one of its own files.
 
-use super::journey::{Journey, base, load_draft, no_store, with_browser_cookie};
 use super::DRAFT_COOKIE;
+use super::journey::{Journey, base, load_draft, no_store, with_browser_cookie};
 use crate::AppState;
 use crate::error::AppError;
-use crate::pages::render_page;
+use crate::render::render_page;
 use crate::session;
 use amtsweg_portal::drafts;
 use amtsweg_portal::time::when;
@@ -66,9 +66,7 @@ pub(crate) async fn send_link(
     PostForm(f): PostForm<LinkForm>,
 ) -> Result<Response, AppError> {
     let d = load_draft(&state, &mut j, &token).await?;
-    if !session::same_origin(&headers) || !session::tokens_match(&d.csrf, &f.csrf) {
-        return Err(AppError::Forbidden);
-    }
+    crate::csrf::check(&headers, &d.csrf, &f.csrf)?;
     let email = match amtsweg_domain::konto::normalize_email(&f.email) {
         Ok(e) => e,
         Err(e) => return render_saved(&state, &j, &headers, &d, None, Some(e.0), &f.email).await,
@@ -105,7 +103,7 @@ pub(crate) async fn send_link(
 fn resume_invalid(state: &AppState, headers: &HeaderMap, slug: &str) -> Result<Response, AppError> {
     let c = state.catalogue();
     let a = c.authority_by_slug(slug).ok_or(AppError::NotFound)?;
-    let base = crate::pages::base_context(state, &c, Some(a), headers, "/", Vec::new());
+    let base = crate::render::base_context(state, &c, Some(a), headers, "/", Vec::new());
     let ctx = context! { title => "Link nicht mehr gültig", invalid => true, ..base };
     Ok((StatusCode::NOT_FOUND, render_page(state, "antrag/fortsetzen.html", ctx)?).into_response())
 }
@@ -125,7 +123,7 @@ pub async fn resume_page(
     if d.expires_at < amtsweg_store::now_ms() {
         return resume_invalid(&state, &headers, &slug);
     }
-    let base = crate::pages::base_context(&state, &c, Some(a), &headers, "/", Vec::new());
+    let base = crate::render::base_context(&state, &c, Some(a), &headers, "/", Vec::new());
     let ctx = context! { title => "Antrag fortsetzen", invalid => false, action => format!("/o/{slug}/antrag/fortsetzen/{secret}"), ..base };
     let mut r = no_store(render_page(&state, "antrag/fortsetzen.html", ctx)?.into_response());
     r.headers_mut().insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
@@ -161,31 +159,22 @@ pub async fn resume(
     Ok(with_browser_cookie(&state, Redirect::to(&to).into_response(), &browser))
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct CsrfOnly {
-    csrf: String,
-}
-
 /// Discards a draft with its files.
 pub(crate) async fn discard(
     State(state): State<AppState>,
     mut j: Journey,
     headers: HeaderMap,
     Path((_, _, token)): Path<(String, String, String)>,
-    PostForm(f): PostForm<CsrfOnly>,
+    PostForm(f): PostForm<crate::csrf::CsrfField>,
 ) -> Result<Response, AppError> {
     let d = load_draft(&state, &mut j, &token).await?;
-    if !session::same_origin(&headers) || !session::tokens_match(&d.csrf, &f.csrf) {
-        return Err(AppError::Forbidden);
-    }
+    crate::csrf::check(&headers, &d.csrf, &f.csrf)?;
     drafts::discard(&state.portal, &d).await?;
     let url = j.base_url();
     let ctx =
         context! { title => "Antrag verworfen", start => url, ..base(&state, &j, &headers, &url, "Antrag verworfen") };
     Ok(render_page(&state, "antrag/verworfen.html", ctx)?.into_response())
 }
-
 
 /// One of the draft's own files, as a download.
 pub(crate) async fn draft_file(
@@ -205,4 +194,3 @@ pub(crate) async fn draft_file(
     let name = drafts::open_file_name(&state.portal, d.authority_id, &f.file_name).await;
     Ok(crate::download::attachment(bytes, &name, &f.content_type))
 }
-

@@ -7,7 +7,7 @@ use super::DRAFT_COOKIE;
 use crate::AppState;
 use crate::error::AppError;
 use crate::konto::CitizenContext;
-use crate::pages::{Crumb, base_context};
+use crate::render::{Crumb, base_context};
 use crate::session;
 use amtsweg_domain::konto::ProfileField;
 use amtsweg_domain::{Authority, TrustLevel};
@@ -58,12 +58,7 @@ impl Journey {
     }
 
     /// The application of this journey with form token `token`, ready to be stored.
-    pub(super) fn application<'a>(
-        &'a self,
-        token: &'a str,
-        owner: Owner,
-        answers: &Answers,
-    ) -> Application<'a> {
+    pub(super) fn application<'a>(&'a self, token: &'a str, owner: Owner, answers: &Answers) -> Application<'a> {
         let account = self.citizen.as_ref().and_then(|c| c.citizen.email.as_deref());
         Application {
             authority: &self.authority,
@@ -144,7 +139,6 @@ impl Journey {
     }
 }
 
-
 /// The signed form token of a new application: `<nonce>.<version>.<tag>`.
 pub(super) fn issue_token(state: &AppState, j: &Journey) -> Result<String, AppError> {
     let nonce = new_nonce(jiff::Timestamp::now().as_millisecond());
@@ -176,7 +170,8 @@ pub(super) fn verify_token(state: &AppState, j: &Journey, token: &str) -> Option
     let (body, tag) = token.rsplit_once('.')?;
     let (nonce, version) = body.split_once('.')?;
     let version: i64 = version.parse().ok()?;
-    let expected = state.portal.keyring.mac(&format!("antrag|{}|{}|{body}", j.authority.id, j.published.form_id)).ok()?;
+    let expected =
+        state.portal.keyring.mac(&format!("antrag|{}|{}|{body}", j.authority.id, j.published.form_id)).ok()?;
     (nonce.len() == 22 && session::tokens_match(&expected, tag)).then(|| (nonce.to_owned(), version))
 }
 
@@ -308,7 +303,6 @@ pub(super) fn base(state: &AppState, j: &Journey, headers: &HeaderMap, path: &st
     context! { me, form_title => &j.form.title, ..base }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::new_nonce;
@@ -326,4 +320,3 @@ mod tests {
         assert_ne!(new_nonce(1_796_000_000_000), new_nonce(1_796_000_000_000));
     }
 }
-

@@ -2,34 +2,15 @@
 //! and submitted applications with their status and receipt.
 
 use super::{pdf_response, receipt_view};
-use amtsweg_portal::submission::open_data;
-use amtsweg_portal::time::when;
 use crate::AppState;
 use crate::error::AppError;
 use crate::konto::CitizenContext;
-use crate::pages::render_page;
-use axum::Router;
+use crate::render::render_page;
+use amtsweg_portal::submission::open_data;
+use amtsweg_portal::time::when;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, get};
 use minijinja::context;
-
-fn table() -> Vec<(&'static str, &'static [&'static str], MethodRouter<AppState>)> {
-    vec![
-        ("/konto/antraege", &["GET"], get(crate::pages::add_slash)),
-        ("/konto/antraege/", &["GET"], get(list)),
-        ("/konto/antraege/{id}", &["GET"], get(detail)),
-        ("/konto/antraege/{id}/quittung.pdf", &["GET"], get(pdf)),
-    ]
-}
-
-pub fn routes() -> Router<AppState> {
-    table().into_iter().fold(Router::new(), |r, (path, _, handlers)| r.route(path, handlers))
-}
-
-pub fn route_table() -> Vec<(&'static str, &'static [&'static str])> {
-    table().into_iter().map(|(p, m, _)| (p, m)).collect()
-}
 
 /// The form's address (`/o/<slug>/antrag/<form>/`), title and authority name, by
 /// the authority that receives it and the form id (own or adopted form).

@@ -4,14 +4,24 @@
 //! once per form version, place and catalogue snapshot and filled in (see `cut`).
 
 use super::cut::{Cut, Cuts, FormPageKey, mark, plain};
-use super::eingang::Receipt;
 use super::journey::{Journey, base};
 use crate::AppState;
 use crate::error::AppError;
 use crate::templates::push_escaped;
+use amtsweg_portal::submission::SubmissionData;
 use axum::http::HeaderMap;
 use minijinja::{Value, context};
 use std::sync::Arc;
+
+/// What the receipt page shows.
+pub(super) struct Receipt {
+    pub number: String,
+    pub submitted_at: i64,
+    pub status: String,
+    pub hash: String,
+    pub data: SubmissionData,
+    pub in_account: bool,
+}
 
 pub(crate) type ReceiptPages = Cuts<FormPageKey>;
 

@@ -7,8 +7,7 @@ use super::journey::{Journey, base, load_draft, no_store, prefill};
 use super::{fields, upload};
 use crate::AppState;
 use crate::error::AppError;
-use crate::pages::render_page;
-use crate::session;
+use crate::render::render_page;
 use amtsweg_forms::{Answer, Answers, Form, Kind, Step, visible_steps};
 use amtsweg_portal::drafts::{self, FileInfo};
 use amtsweg_store::submissions::ApplicationDraft;
@@ -43,7 +42,12 @@ pub(super) struct StepPage<'a> {
     pub(super) back_to_check: bool,
 }
 
-pub(super) fn render_step(state: &AppState, j: &Journey, headers: &HeaderMap, p: &StepPage<'_>) -> Result<Response, AppError> {
+pub(super) fn render_step(
+    state: &AppState,
+    j: &Journey,
+    headers: &HeaderMap,
+    p: &StepPage<'_>,
+) -> Result<Response, AppError> {
     let (status, html) = step_html(state, j, headers, p)?;
     Ok(no_store((status, axum::response::Html(html)).into_response()))
 }
@@ -126,9 +130,7 @@ pub(crate) async fn step_post(
     let used: i64 = files.iter().map(|f| f.size).sum();
     let room = state.config.form_files_limit.saturating_sub(u64::try_from(used).unwrap_or(0));
     let posted = upload::read(&state, request, &step, room).await?;
-    if !session::same_origin(&headers) || !session::tokens_match(&d.csrf, posted.get("csrf").unwrap_or_default()) {
-        return Err(AppError::Forbidden);
-    }
+    crate::csrf::check(&headers, &d.csrf, posted.get("csrf").unwrap_or_default())?;
     handle_step(&state, &mut j, &headers, d, files, &step_id, posted).await
 }
 
@@ -260,7 +262,13 @@ pub(super) async fn handle_step(
     }
 
     errors.extend(accepted.problems.into_iter().map(|p| (p.path, p.message)));
-    errors.extend(amtsweg_portal::submission::server_checks(&state.catalogue(), &j.form, Some(&step), &answers, &files));
+    errors.extend(amtsweg_portal::submission::server_checks(
+        &state.catalogue(),
+        &j.form,
+        Some(&step),
+        &answers,
+        &files,
+    ));
     drafts::save(&state.portal, &d, &answers, &step.id).await?;
     if !errors.is_empty() {
         let page = StepPage {

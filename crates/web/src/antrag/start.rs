@@ -110,8 +110,9 @@ pub(crate) async fn first_post(
     // first page's, or the draft's when the page was shown from the draft.
     let sent = posted.get("csrf").unwrap_or_default();
     let first_page = j.browser.as_deref().map(|b| first_csrf(&state, &j, b, &nonce)).transpose()?;
-    let csrf_ok = session::tokens_match(&d.csrf, sent) || first_page.is_some_and(|c| session::tokens_match(&c, sent));
-    if !session::same_origin(&headers) || !csrf_ok {
+    if crate::csrf::check(&headers, &d.csrf, sent).is_err()
+        && first_page.is_none_or(|c| crate::csrf::check(&headers, &c, sent).is_err())
+    {
         return Err(AppError::Forbidden);
     }
     let (_, files) = drafts::files(&state.portal, &d).await?;
@@ -129,7 +130,7 @@ pub(super) fn first_page_csrf_ok(
     nonce: &str,
 ) -> Result<bool, AppError> {
     let csrf = first_csrf(state, j, browser, nonce)?;
-    Ok(session::same_origin(headers) && session::tokens_match(&csrf, posted.get("csrf").unwrap_or_default()))
+    Ok(crate::csrf::check(headers, &csrf, posted.get("csrf").unwrap_or_default()).is_ok())
 }
 
 /// A one-page form sent complete and valid is submitted right away, without a draft:
@@ -171,4 +172,3 @@ async fn direct_submit(
     submission::store(&state.portal, &app, accepted, &[], &[], false).await?;
     Ok(Some(Redirect::to(&app.receipt_path).into_response()))
 }
-

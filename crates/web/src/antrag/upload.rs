@@ -129,4 +129,3 @@ pub fn sanitize_name(name: &str) -> String {
     let clean: String = base.chars().filter(|c| !c.is_control() && !matches!(c, '"' | ';')).take(120).collect();
     if clean.trim().is_empty() { "Datei".to_owned() } else { clean.trim().to_owned() }
 }
-

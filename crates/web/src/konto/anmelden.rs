@@ -6,11 +6,12 @@
 
 use super::{CitizenContext, base, safe_next};
 use crate::AppState;
+use crate::audit::audit;
+use crate::csrf::{Csrf, NoFields};
 use crate::error::AppError;
-use crate::pages::render_page;
+use crate::render::render_page;
 use crate::second_factor;
-use crate::session::{self, CITIZEN_COOKIE, Identification, PRE_SESSION_COOKIE};
-use crate::verwaltung::audit;
+use crate::session::{self, CITIZEN_COOKIE, Identification};
 use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -37,26 +38,7 @@ fn notice_text(code: Option<&str>) -> Option<&'static str> {
     }
 }
 
-pub(super) fn with_pre_session_cookie(mut r: Response, csrf: &str) -> Response {
-    if let Some(c) = session::set_cookie(PRE_SESSION_COOKIE, csrf, 3600) {
-        r.headers_mut().append(header::SET_COOKIE, c);
-    }
-    r.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
-    r
-}
-
-/// The pre-session CSRF token of this browser (kept, so two open tabs both work).
-pub(super) fn pre_session_token(headers: &HeaderMap) -> String {
-    session::cookie_value(headers, PRE_SESSION_COOKIE)
-        .filter(|t| t.len() == 43)
-        .map_or_else(session::random_token, str::to_owned)
-}
-
-/// The form was sent from this host with the browser's pre-session token.
-pub(super) fn pre_session_ok(headers: &HeaderMap, token: &str) -> bool {
-    let cookie = session::cookie_value(headers, PRE_SESSION_COOKIE).unwrap_or_default();
-    session::same_origin(headers) && session::tokens_match(cookie, token)
-}
+use crate::csrf::{pre_session_token, with_pre_session_cookie};
 
 struct LoginView<'a> {
     csrf: &'a str,
@@ -106,32 +88,14 @@ fn forbidden() -> Response {
     (StatusCode::FORBIDDEN, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "Anfrage abgelehnt").into_response()
 }
 
-/// Starts a citizen session and sets its cookie on the response.
-pub(super) async fn sign_in(
-    state: &AppState,
-    citizen_id: i64,
-    second_factor_done: bool,
-    how: &Identification,
-    target: &str,
-) -> Result<Response, AppError> {
-    let (token, _) = session::start(state, "citizen", citizen_id, second_factor_done, how).await?;
-    let mut r = Redirect::to(target).into_response();
-    let max_age = i64::try_from(state.config.citizen_absolute_hours).unwrap_or(12) * 3600;
-    if let Some(c) = session::set_cookie(CITIZEN_COOKIE, &token, max_age) {
-        r.headers_mut().append(header::SET_COOKIE, c);
-    }
-    if let Some(c) = session::set_cookie(PRE_SESSION_COOKIE, "", 0) {
-        r.headers_mut().append(header::SET_COOKIE, c);
-    }
-    Ok(r)
-}
+pub(super) use super::identity::sign_in;
 
 pub async fn submit(
     State(state): State<AppState>,
     headers: HeaderMap,
     Form(f): Form<LoginForm>,
 ) -> Result<Response, AppError> {
-    if !pre_session_ok(&headers, &f.csrf) {
+    if crate::csrf::check_pre_session(&headers, &f.csrf).is_err() {
         return Ok(forbidden());
     }
     let next = safe_next(f.weiter.as_deref());
@@ -232,7 +196,7 @@ pub async fn code_submit(
     let Some(s) = session::current(&state, &headers, "citizen").await? else {
         return Ok(Redirect::to("/konto/anmelden").into_response());
     };
-    if !session::same_origin(&headers) || !session::tokens_match(&s.record.csrf_token, &f.csrf) {
+    if crate::csrf::check(&headers, &s.record.csrf_token, &f.csrf).is_err() {
         return Ok(forbidden());
     }
     let Some(citizen) = state.store.citizen_by_id(s.record.subject_id).await? else {
@@ -258,12 +222,6 @@ pub async fn code_submit(
     Ok(Redirect::to(&safe_next(f.weiter.as_deref())).into_response())
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct CsrfForm {
-    csrf: String,
-}
-
 fn signed_out() -> Response {
     let mut r = Redirect::to("/konto/anmelden?hinweis=abgemeldet").into_response();
     if let Some(c) = session::set_cookie(CITIZEN_COOKIE, "", 0) {
@@ -277,10 +235,8 @@ fn signed_out() -> Response {
 pub async fn logout(
     State(state): State<AppState>,
     me: CitizenContext,
-    headers: HeaderMap,
-    Form(f): Form<CsrfForm>,
+    Csrf(Form(_)): Csrf<Form<NoFields>>,
 ) -> Result<Response, AppError> {
-    me.check_form(&headers, &f.csrf)?;
     let mut tx = state.store.begin().await?;
     tx.delete_sessions_of("citizen", me.citizen.id).await?;
     tx.commit().await?;
@@ -292,24 +248,7 @@ pub async fn logout(
 pub async fn logout_everywhere(
     state: State<AppState>,
     me: CitizenContext,
-    headers: HeaderMap,
-    f: Form<CsrfForm>,
+    f: Csrf<Form<NoFields>>,
 ) -> Result<Response, AppError> {
-    logout(state, me, headers, f).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::safe_next;
-
-    #[test]
-    fn only_local_targets() {
-        assert_eq!(safe_next(Some("/konto/postfach/")), "/konto/postfach/");
-        assert_eq!(safe_next(Some("/o/moorbrueck/leistungen/x")), "/o/moorbrueck/leistungen/x");
-        for evil in
-            ["https://evil.example/", "//evil.example", "/\\evil", "/x?u=https://evil", "/\t/evil.example", "/\n/e"]
-        {
-            assert_eq!(safe_next(Some(evil)), "/konto/", "{evil}");
-        }
-    }
+    logout(state, me, f).await
 }

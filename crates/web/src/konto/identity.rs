@@ -4,19 +4,41 @@
 //! belongs to another account — store the provider's profile values (locked, with
 //! their trust level), and start a session at the level the provider vouched for.
 
-use super::anmelden::sign_in;
-use super::oidc::FLOW_COOKIE;
 use crate::AppState;
+use crate::audit::audit;
 use crate::error::AppError;
-use crate::pages::render_page;
-use crate::session::{self, Identification};
-use crate::verwaltung::{audit, urlencode};
+use crate::render::render_page;
+use crate::session::{self, CITIZEN_COOKIE, Identification, PRE_SESSION_COOKIE};
+use crate::urls::urlencode;
 use amtsweg_domain::TrustLevel;
 use amtsweg_domain::konto::{ProfileField, ProfileSource};
 use amtsweg_store::konto::AuthRequest;
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
+
+/// The cookie that binds a sign-in at an ID provider to this browser (OIDC and SAML).
+pub(crate) const FLOW_COOKIE: &str = "__Host-amtsweg_anmeldung";
+
+/// Starts a citizen session and sets its cookie on the response.
+pub(crate) async fn sign_in(
+    state: &AppState,
+    citizen_id: i64,
+    second_factor_done: bool,
+    how: &Identification,
+    target: &str,
+) -> Result<Response, AppError> {
+    let (token, _) = session::start(state, "citizen", citizen_id, second_factor_done, how).await?;
+    let mut r = Redirect::to(target).into_response();
+    let max_age = i64::try_from(state.config.citizen_absolute_hours).unwrap_or(12) * 3600;
+    if let Some(c) = session::set_cookie(CITIZEN_COOKIE, &token, max_age) {
+        r.headers_mut().append(header::SET_COOKIE, c);
+    }
+    if let Some(c) = session::set_cookie(PRE_SESSION_COOKIE, "", 0) {
+        r.headers_mut().append(header::SET_COOKIE, c);
+    }
+    Ok(r)
+}
 
 /// A page that explains why a sign-in did not work.
 pub(crate) fn problem(state: &AppState, status: StatusCode, title: &str, message: &str) -> Result<Response, AppError> {

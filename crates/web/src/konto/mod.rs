@@ -3,12 +3,12 @@
 //! back office); member authorities on their own host names receive the sign-in from
 //! the central account host (`sso`).
 
-mod anmelden;
-mod identity;
-mod oidc;
+pub(crate) mod anmelden;
+pub(crate) mod identity;
+pub(crate) mod oidc;
 pub mod postfach;
-mod profil;
-mod registrieren;
+pub(crate) mod profil;
+pub(crate) mod registrieren;
 pub mod saml;
 pub mod sso;
 
@@ -17,60 +17,9 @@ use crate::error::AppError;
 use crate::session::{self, ActiveSession};
 use amtsweg_domain::TrustLevel;
 use amtsweg_store::konto::Citizen;
-use axum::Router;
 use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{MethodRouter, get, post};
 use minijinja::{Value, context};
-
-/// Every account route: path, methods, handlers (the isolation test walks it).
-fn table() -> Vec<(&'static str, &'static [&'static str], MethodRouter<AppState>)> {
-    vec![
-        ("/konto", &["GET"], get(crate::pages::add_slash)),
-        ("/konto/", &["GET"], get(profil::overview)),
-        ("/konto/anmelden", &["GET", "POST"], get(anmelden::form).post(anmelden::submit)),
-        ("/konto/anmelden/code", &["GET", "POST"], get(anmelden::code_form).post(anmelden::code_submit)),
-        ("/konto/abmelden", &["POST"], post(anmelden::logout)),
-        ("/konto/ueberall-abmelden", &["POST"], post(anmelden::logout_everywhere)),
-        ("/konto/registrieren", &["GET", "POST"], get(registrieren::form).post(registrieren::submit)),
-        ("/konto/bestaetigen/{token}", &["GET"], get(registrieren::confirm)),
-        (
-            "/konto/passwort-vergessen",
-            &["GET", "POST"],
-            get(registrieren::forgot_form).post(registrieren::forgot_submit),
-        ),
-        (
-            "/konto/passwort-neu/{token}",
-            &["GET", "POST"],
-            get(registrieren::reset_form).post(registrieren::reset_submit),
-        ),
-        ("/konto/profil", &["GET", "POST"], get(profil::profile_form).post(profil::profile_submit)),
-        ("/konto/sicherheit", &["GET", "POST"], get(profil::security_form).post(profil::security_submit)),
-        ("/konto/vertrauensniveau", &["GET"], get(profil::trust_page)),
-        ("/konto/postfach/", &["GET"], get(postfach::list)),
-        ("/konto/postfach/{thread}", &["GET", "POST"], get(postfach::thread).post(postfach::reply)),
-        ("/konto/postfach/anhang/{id}", &["GET"], get(postfach::attachment)),
-        ("/konto/oidc/{name}/start", &["GET", "POST"], get(oidc::start).post(oidc::start_linked)),
-        ("/konto/oidc/{name}/callback", &["GET"], get(oidc::callback)),
-        ("/konto/saml/metadata", &["GET"], get(saml::metadata)),
-        ("/konto/saml/anmelden", &["GET", "POST"], get(saml::start).post(saml::start_linked)),
-        ("/konto/saml/acs", &["POST"], post(saml::acs)),
-        ("/konto/sso/start", &["GET"], get(sso::start)),
-        ("/konto/sso/annehmen", &["GET"], get(sso::accept)),
-    ]
-}
-
-pub fn routes() -> Router<AppState> {
-    table().into_iter().fold(Router::new(), |r, (path, _, handlers)| r.route(path, handlers))
-}
-
-/// The account routes as (path, methods), for tests that must cover every route.
-#[must_use]
-pub fn route_table() -> Vec<(&'static str, &'static [&'static str])> {
-    let mut t: Vec<_> = table().into_iter().map(|(p, m, _)| (p, m)).collect();
-    t.extend(crate::antrag::konto_route_table());
-    t
-}
 
 /// A signed-in citizen and how well they were identified in this session.
 pub struct CitizenContext {
@@ -82,11 +31,7 @@ pub struct CitizenContext {
 impl CitizenContext {
     /// The form was sent from a page of this session (CSRF token and same origin).
     pub(crate) fn check_form(&self, headers: &HeaderMap, token: &str) -> Result<(), AppError> {
-        if session::same_origin(headers) && session::tokens_match(&self.session.record.csrf_token, token) {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden)
-        }
+        crate::csrf::check(headers, &self.session.record.csrf_token, token)
     }
 
     pub(crate) fn actor(&self) -> String {
@@ -98,25 +43,10 @@ impl axum::extract::FromRequestParts<AppState> for CitizenContext {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &AppState) -> Result<Self, Response> {
-        require_citizen(state, &parts.headers, &parts.uri).await
-    }
-}
-
-/// Only local paths are followed after sign-in (no other hosts, no `//`).
-pub(crate) fn safe_next(next: Option<&str>) -> String {
-    match next {
-        // No whitespace or control characters either: browsers drop tabs and line
-        // breaks from URLs, which would turn "/<tab>/evil.example" into "//evil.example".
-        Some(p)
-            if p.starts_with('/')
-                && !p.starts_with("//")
-                && !p.contains('\\')
-                && !p.contains("://")
-                && !p.chars().any(|c| c.is_whitespace() || c.is_control()) =>
-        {
-            p.to_owned()
-        }
-        _ => "/konto/".to_owned(),
+        let me = require_citizen(state, &parts.headers, &parts.uri).await?;
+        // What `Csrf<Form<_>>` compares the posted token with.
+        parts.extensions.insert(crate::csrf::ExpectedCsrf(me.session.record.csrf_token.clone()));
+        Ok(me)
     }
 }
 
@@ -195,7 +125,7 @@ pub(crate) fn offers(state: &AppState, level: TrustLevel, next: &str) -> Vec<Val
 /// Context of every account page: the public layout, without a tenant.
 pub(crate) fn base(state: &AppState, citizen: Option<&CitizenContext>, path: &str) -> Value {
     let catalogue = state.catalogue();
-    let base = crate::pages::base_context(state, &catalogue, None, &HeaderMap::new(), path, Vec::new());
+    let base = crate::render::base_context(state, &catalogue, None, &HeaderMap::new(), path, Vec::new());
     let me = citizen.map(|c| {
         context! {
             email => &c.citizen.email, csrf => &c.session.record.csrf_token, trust => c.trust.label(),
@@ -208,4 +138,9 @@ pub(crate) fn base(state: &AppState, citizen: Option<&CitizenContext>, path: &st
         }
     });
     context! { me, account => true, ..base }
+}
+
+/// Only local paths are followed after sign-in (see [`crate::urls::local_target`]).
+pub(crate) fn safe_next(next: Option<&str>) -> String {
+    crate::urls::local_target(next, "/", "/konto/")
 }

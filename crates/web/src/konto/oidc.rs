@@ -7,9 +7,11 @@
 
 use super::safe_next;
 use crate::AppState;
+use crate::audit::audit;
+use crate::csrf::Csrf;
 use crate::error::AppError;
 use crate::session;
-use crate::verwaltung::{audit, urlencode};
+use crate::urls::urlencode;
 use amtsweg_domain::TrustLevel;
 use amtsweg_domain::konto::ProfileField;
 use amtsweg_store::konto::AuthRequest;
@@ -19,8 +21,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use serde::Deserialize;
 
-/// The cookie that ties a sign-in in flight to this browser.
-pub(crate) const FLOW_COOKIE: &str = "__Host-amtsweg_anmeldung";
+pub(crate) use super::identity::FLOW_COOKIE;
 const FLOW_MINUTES: i64 = 10;
 
 #[derive(Debug, Deserialize)]
@@ -46,9 +47,8 @@ pub async fn start_linked(
     me: super::CitizenContext,
     headers: HeaderMap,
     Path(name): Path<String>,
-    axum::Form(f): axum::Form<super::LinkForm>,
+    Csrf(axum::Form(f)): Csrf<axum::Form<super::LinkForm>>,
 ) -> Result<Response, AppError> {
-    me.check_form(&headers, &f.csrf)?;
     begin(&state, &headers, &name, f.niveau.as_deref(), f.weiter.as_deref(), Some(me.citizen.id)).await
 }
 

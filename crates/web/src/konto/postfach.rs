@@ -5,11 +5,12 @@
 
 use super::{CitizenContext, base};
 use crate::AppState;
+use crate::audit::audit;
 use crate::error::AppError;
-use crate::pages::render_page;
-use crate::verwaltung::{audit, berlin_time};
+use crate::render::render_page;
 use amtsweg_domain::konto::{MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS};
 use amtsweg_portal::postfach;
+use amtsweg_portal::time::berlin_time;
 use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -159,10 +160,11 @@ pub async fn reply(
     if let Some(problem) = up.problem.clone() {
         return render_thread(&state, &me, thread_id, &up.body, Some(problem), false, true).await;
     }
-    let authority = match postfach::reply(&state.portal, me.citizen.id, thread_id, &up.body, &up.files).await? {
-        Ok(authority) => authority,
-        Err(problem) => return render_thread(&state, &me, thread_id, &up.body, Some(problem), false, true).await,
-    };
+    let authority =
+        match amtsweg_portal::casework::reply(&state.portal, me.citizen.id, thread_id, &up.body, &up.files).await? {
+            Ok(authority) => authority,
+            Err(problem) => return render_thread(&state, &me, thread_id, &up.body, Some(problem), false, true).await,
+        };
     audit(&state, &me.actor(), Some(authority), "postfach.reply", &format!("thread:{thread_id}"), "success").await?;
     Ok(Redirect::to(&format!("/konto/postfach/{thread_id}?hinweis=gesendet")).into_response())
 }

@@ -4,10 +4,11 @@
 
 use super::{CitizenContext, base, safe_next};
 use crate::AppState;
+use crate::audit::audit;
+use crate::csrf::Csrf;
 use crate::error::AppError;
-use crate::pages::render_page;
+use crate::render::render_page;
 use crate::second_factor;
-use crate::verwaltung::audit;
 use amtsweg_domain::TrustLevel;
 use amtsweg_domain::konto::{ProfileField, ProfileSource, how_to_reach};
 use axum::Form;
@@ -179,10 +180,8 @@ pub struct SecurityForm {
 pub async fn security_submit(
     State(state): State<AppState>,
     me: CitizenContext,
-    headers: HeaderMap,
-    Form(f): Form<SecurityForm>,
+    Csrf(Form(f)): Csrf<Form<SecurityForm>>,
 ) -> Result<Response, AppError> {
-    me.check_form(&headers, &f.csrf)?;
     let bad_code = "Der Code ist nicht gültig. Bitte geben Sie den aktuellen sechsstelligen Code aus Ihrer App ein.";
     match (f.aktion.as_str(), me.citizen.totp_secret.as_deref()) {
         ("einrichten", None) => {

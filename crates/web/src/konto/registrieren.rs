@@ -2,13 +2,13 @@
 //! known and unknown addresses: a registration for a taken address sends that address
 //! a notice instead of revealing the account to whoever typed it.
 
-use super::anmelden::{pre_session_ok, pre_session_token, with_pre_session_cookie};
 use super::base;
 use crate::AppState;
+use crate::audit::audit;
+use crate::csrf::{pre_session_token, with_pre_session_cookie};
 use crate::error::AppError;
-use crate::pages::render_page;
+use crate::render::render_page;
 use crate::session;
-use crate::verwaltung::audit;
 use amtsweg_domain::konto::{check_password, normalize_email};
 use amtsweg_store::outbox::{EmailMessage, TokenProblem};
 use axum::Form;
@@ -87,9 +87,7 @@ pub async fn submit(
     headers: HeaderMap,
     Form(f): Form<RegisterForm>,
 ) -> Result<Response, AppError> {
-    if !pre_session_ok(&headers, &f.csrf) {
-        return Err(AppError::Forbidden);
-    }
+    crate::csrf::check_pre_session(&headers, &f.csrf)?;
     let csrf = pre_session_token(&headers);
     let mut errors: Vec<(&str, String)> = Vec::new();
     let email = match normalize_email(&f.email) {
@@ -200,9 +198,7 @@ pub async fn forgot_submit(
     headers: HeaderMap,
     Form(f): Form<ForgotForm>,
 ) -> Result<Response, AppError> {
-    if !pre_session_ok(&headers, &f.csrf) {
-        return Err(AppError::Forbidden);
-    }
+    crate::csrf::check_pre_session(&headers, &f.csrf)?;
     if let Ok(email) = normalize_email(&f.email) {
         let key = format!("citizen-reset:{email}");
         if session::may_try(&state, &key).await? {
@@ -264,9 +260,7 @@ pub async fn reset_submit(
     Path(token): Path<String>,
     Form(f): Form<ResetForm>,
 ) -> Result<Response, AppError> {
-    if !pre_session_ok(&headers, &f.csrf) {
-        return Err(AppError::Forbidden);
-    }
+    crate::csrf::check_pre_session(&headers, &f.csrf)?;
     let hash = session::hash_token(&token);
     let citizen_id = match state.store.citizen_token(&hash, "reset").await? {
         Ok(id) => id,

@@ -7,10 +7,12 @@
 
 use super::safe_next;
 use crate::AppState;
+use crate::audit::audit;
+use crate::csrf::Csrf;
 use crate::error::AppError;
-use crate::pages::render_page;
+use crate::render::render_page;
 use crate::session;
-use crate::verwaltung::{audit, urlencode};
+use crate::urls::urlencode;
 use amtsweg_domain::TrustLevel;
 use amtsweg_domain::konto::ProfileField;
 use amtsweg_saml::{Expected, IdpMetadata, SigAlg, SpKeys, attributes};
@@ -122,9 +124,8 @@ pub async fn start_linked(
     State(state): State<AppState>,
     me: super::CitizenContext,
     headers: HeaderMap,
-    Form(f): Form<super::LinkForm>,
+    Csrf(axum::Form(f)): Csrf<axum::Form<super::LinkForm>>,
 ) -> Result<Response, AppError> {
-    me.check_form(&headers, &f.csrf)?;
     begin(&state, &headers, f.niveau.as_deref(), f.weiter.as_deref(), Some(me.citizen.id)).await
 }
 

@@ -3,7 +3,7 @@
 //! host, which hands the sign-in back with a one-time code valid for one minute and
 //! for that host only. Cookies never leave their host.
 
-use super::anmelden::sign_in;
+use super::identity::sign_in;
 use super::safe_next;
 use crate::AppState;
 use crate::error::AppError;

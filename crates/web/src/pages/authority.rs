@@ -1,11 +1,11 @@
 //! Pages of one authority under `/o/<slug>/`.
 
 use super::verbund::{AzEntry, az_groups};
-use super::{Crumb, base_context, open_state_view, render_page, request_path};
 use crate::AppState;
-use amtsweg_portal::catalogue::Catalogue;
 use crate::error::AppError;
+use crate::render::{Crumb, base_context, open_state_view, render_page, request_path};
 use amtsweg_domain::Authority;
+use amtsweg_portal::catalogue::Catalogue;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
@@ -228,6 +228,7 @@ pub async fn plain_page(
     let crumbs = vec![home_crumb(&a), Crumb::here(title.clone())];
     let base = base_context(&state, &c, Some(&a), &headers, &request_path(&uri), crumbs);
     let video = (video_url.starts_with("https://")).then_some(video_url);
-    let ctx = context! { title, body => Value::from_safe_string(amtsweg_portal::markdown::render(&body)), video, ..base };
+    let ctx =
+        context! { title, body => Value::from_safe_string(amtsweg_portal::markdown::render(&body)), video, ..base };
     Ok(render_page(&state, "page.html", ctx)?.into_response())
 }

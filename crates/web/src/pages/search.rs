@@ -1,10 +1,10 @@
 //! `/suche` (HTML, no JavaScript needed) and `/api/v1/suche` (JSON for autocomplete).
 
-use super::{Crumb, base_context, render_page, request_path};
 use crate::AppState;
-use amtsweg_portal::catalogue::Catalogue;
 use crate::error::AppError;
+use crate::render::{Crumb, base_context, render_page, request_path};
 use amtsweg_domain::{LeikaKey, Place};
+use amtsweg_portal::catalogue::Catalogue;
 use amtsweg_search::{DocKind, Hit};
 use axum::Json;
 use axum::extract::{Query, State};

@@ -1,12 +1,12 @@
 //! Verbund-wide pages: start page, all services A–Z, and the Verbund-level service
 //! page that leads to the responsible authority.
 
-use super::{Crumb, base_context, render_page, request_path};
 use crate::AppState;
-use amtsweg_portal::catalogue::Catalogue;
 use crate::error::AppError;
+use crate::render::{Crumb, base_context, render_page, request_path};
 use amtsweg_domain::leistung::index_letter;
 use amtsweg_domain::{Authority, AuthorityKind, Leistung};
+use amtsweg_portal::catalogue::Catalogue;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Redirect, Response};

@@ -4,15 +4,17 @@
 //! deliveries; status changes, messages and questions to the citizen, notes,
 //! assignment and due dates. Every look at a submission is in the audit log.
 
-use super::{StaffContext, audit, base};
+use super::{StaffContext, base};
 use crate::AppState;
 use crate::antrag::{pdf_response, receipt_view};
+use crate::audit::audit;
+use crate::csrf::{Csrf, NoFields};
+use crate::error::AppError;
+use crate::render::render_page;
+use amtsweg_domain::konto::{MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS};
+use amtsweg_portal::casework::{self, Actor, Case, Outgoing};
 use amtsweg_portal::submission::open_data;
 use amtsweg_portal::time::when;
-use amtsweg_portal::casework::{self, Actor, Case, Outgoing};
-use crate::error::AppError;
-use crate::pages::render_page;
-use amtsweg_domain::konto::{MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS};
 use amtsweg_store::casework::{InboxFilter, InboxSort};
 use amtsweg_store::submissions::SubmissionRow;
 use axum::Form;
@@ -152,7 +154,7 @@ pub async fn list(
     }
     let total = rows.len();
     let page = f.seite.max(1);
-    let today = crate::pages::now_local().date().to_string();
+    let today = crate::render::now_local().date().to_string();
     let mut names = std::collections::HashMap::new();
     let mut shown = Vec::new();
     for r in rows.iter().skip((page - 1) * PAGE_SIZE).take(PAGE_SIZE) {
@@ -468,12 +470,10 @@ pub struct NoteForm {
 pub async fn note(
     State(state): State<AppState>,
     staff: StaffContext,
-    headers: HeaderMap,
     Path(id): Path<i64>,
-    Form(f): Form<NoteForm>,
+    Csrf(Form(f)): Csrf<Form<NoteForm>>,
 ) -> Result<Response, AppError> {
     let case = case_for(&state, &staff, id).await?;
-    staff.check_form(&headers, &f.csrf)?;
     match casework::note(&state.portal, &case, &f.notiz, &actor(&staff)).await? {
         Ok(()) => Ok(Redirect::to(&format!("/verwaltung/antraege/{id}?hinweis=notiz")).into_response()),
         Err(m) => {
@@ -494,12 +494,10 @@ pub struct AssignForm {
 pub async fn assign(
     State(state): State<AppState>,
     staff: StaffContext,
-    headers: HeaderMap,
     Path(id): Path<i64>,
-    Form(f): Form<AssignForm>,
+    Csrf(Form(f)): Csrf<Form<AssignForm>>,
 ) -> Result<Response, AppError> {
     let case = case_for(&state, &staff, id).await?;
-    staff.check_form(&headers, &f.csrf)?;
     let authority_id = case.row.authority_id;
     let assignee = match f.bearbeitung.as_str() {
         "" => None,
@@ -552,22 +550,14 @@ pub async fn assign(
     Ok(Redirect::to(&format!("/verwaltung/antraege/{id}?hinweis=zuweisung")).into_response())
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct CsrfOnly {
-    csrf: String,
-}
-
 /// Sends one delivery again (after a dead letter, or on request of the office).
 pub async fn resend(
     State(state): State<AppState>,
     staff: StaffContext,
-    headers: HeaderMap,
     Path((id, delivery)): Path<(i64, i64)>,
-    Form(f): Form<CsrfOnly>,
+    Csrf(Form(_)): Csrf<Form<NoFields>>,
 ) -> Result<Response, AppError> {
     let case = case_for(&state, &staff, id).await?;
-    staff.check_form(&headers, &f.csrf)?;
     let authority_id = case.row.authority_id;
     if !state.store.deliveries_of(authority_id, id).await?.iter().any(|d| d.id == delivery) {
         return Err(AppError::NotFound);

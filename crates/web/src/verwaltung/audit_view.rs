@@ -3,7 +3,7 @@
 use super::{StaffContext, base};
 use crate::AppState;
 use crate::error::AppError;
-use crate::pages::render_page;
+use crate::render::render_page;
 use amtsweg_domain::staff::Role;
 use amtsweg_store::staff::{AuditRecord, ChainCheck};
 use axum::extract::State;
@@ -24,7 +24,7 @@ fn scope(staff: &super::StaffContext) -> Result<Option<Vec<i64>>, AppError> {
 
 fn when(ms: i64) -> String {
     jiff::Timestamp::from_millisecond(ms)
-        .map(|t| t.to_zoned(crate::pages::berlin()).strftime("%Y-%m-%d %H:%M:%S").to_string())
+        .map(|t| t.to_zoned(crate::render::berlin()).strftime("%Y-%m-%d %H:%M:%S").to_string())
         .unwrap_or_default()
 }
 
@@ -82,7 +82,7 @@ pub async fn csv(State(state): State<AppState>, staff: StaffContext) -> Result<R
         out.push_str(&csv_line(e));
         out.push_str("\r\n");
     }
-    super::audit(&state, &staff.actor(), None, "audit.export", "audit_log", "success").await?;
+    crate::audit::audit(&state, &staff.actor(), None, "audit.export", "audit_log", "success").await?;
     Ok((
         StatusCode::OK,
         [

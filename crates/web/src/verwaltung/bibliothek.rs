@@ -4,15 +4,16 @@
 
 use super::{StaffContext, base};
 use crate::AppState;
+use crate::csrf::Csrf;
 use crate::error::AppError;
-use crate::pages::render_page;
+use crate::render::render_page;
 use amtsweg_domain::leistung::LeistungContent;
 use amtsweg_domain::library::AdoptionMode;
 use amtsweg_domain::{Authority, TextModule};
 use amtsweg_store::library::{Adopted, Adoption, LibraryEntry};
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Uri};
+use axum::http::Uri;
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::{Value, context};
 use serde::Deserialize;
@@ -99,11 +100,9 @@ pub struct AdoptForm {
 pub async fn adopt(
     State(state): State<AppState>,
     staff: StaffContext,
-    headers: HeaderMap,
     Path((slug, entry_id)): Path<(String, i64)>,
-    Form(f): Form<AdoptForm>,
+    Csrf(Form(f)): Csrf<Form<AdoptForm>>,
 ) -> Result<Response, AppError> {
-    staff.check_form(&headers, &f.csrf)?;
     let a = staff.content_authority(&state, &slug)?;
     let mode = AdoptionMode::parse(&f.art).map_err(|e| AppError::BadRequest(e.0))?;
     let mut tx = state.store.begin().await?;
@@ -183,11 +182,9 @@ pub struct ActionForm {
 pub async fn service_action(
     State(state): State<AppState>,
     staff: StaffContext,
-    headers: HeaderMap,
     Path((slug, id)): Path<(String, i64)>,
-    Form(f): Form<ActionForm>,
+    Csrf(Form(f)): Csrf<Form<ActionForm>>,
 ) -> Result<Response, AppError> {
-    staff.check_form(&headers, &f.csrf)?;
     let a = staff.content_authority(&state, &slug)?;
     let l = state.store.leistung_by_id(a.id, id).await?.ok_or(AppError::NotFound)?;
     staff.require_unit(&l)?;

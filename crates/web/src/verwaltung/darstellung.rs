@@ -4,7 +4,7 @@
 use super::{StaffContext, base};
 use crate::AppState;
 use crate::error::AppError;
-use crate::pages::render_page;
+use crate::render::render_page;
 use amtsweg_domain::Authority;
 use amtsweg_domain::audit::AuditEntry;
 use amtsweg_domain::theme::{FooterLink, MAX_FOOTER_LINKS, MAX_LOGO_BYTES, check_footer_links, check_logo};
@@ -49,12 +49,7 @@ fn render(
     Ok((status, render_page(state, "verwaltung/darstellung.html", ctx)?).into_response())
 }
 
-/// The public address of an authority's logo, if it has one.
-#[must_use]
-pub fn logo_url(a: &Authority) -> Option<String> {
-    let file = a.logo_key.rsplit('/').next().filter(|f| !f.is_empty())?;
-    Some(format!("/o/{}/logo/{file}", a.slug))
-}
+use crate::render::logo_url;
 
 #[derive(Debug, Deserialize)]
 pub struct Notice {

@@ -4,9 +4,10 @@
 
 use super::{StaffContext, base};
 use crate::AppState;
+use crate::csrf::Csrf;
 use crate::error::AppError;
-use crate::pages::render_page;
-use crate::session::{self, PRE_SESSION_COOKIE};
+use crate::render::render_page;
+use crate::session;
 use amtsweg_domain::audit::AuditEntry;
 use amtsweg_domain::staff::{Grant, Role};
 use amtsweg_store::outbox::{EmailMessage, TokenProblem};
@@ -89,11 +90,9 @@ pub async fn invite_form(
 pub async fn invite_submit(
     State(state): State<AppState>,
     staff: StaffContext,
-    headers: HeaderMap,
     Path(slug): Path<String>,
-    Form(f): Form<InviteForm>,
+    Csrf(Form(f)): Csrf<Form<InviteForm>>,
 ) -> Result<Response, AppError> {
-    staff.check_form(&headers, &f.csrf)?;
     let a = staff.administered_authority(&state, &slug)?;
     let email = normalize_email(&f.email);
     let role = Role::parse(&f.role).ok().filter(|r| *r != Role::VerbundAdmin);
@@ -169,11 +168,10 @@ fn render_set_password(
         if invite { format!("/verwaltung/einladung/{token}") } else { format!("/verwaltung/passwort-neu/{token}") };
     let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let ctx = context! { invite, action, csrf, error, ..base(state, None, "/verwaltung/passwort") };
-    let mut r = (status, render_page(state, "verwaltung/passwort_setzen.html", ctx)?).into_response();
-    if let Some(c) = session::set_cookie(PRE_SESSION_COOKIE, csrf, 3600) {
-        r.headers_mut().append(header::SET_COOKIE, c);
-    }
-    r.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    let mut r = crate::csrf::with_pre_session_cookie(
+        (status, render_page(state, "verwaltung/passwort_setzen.html", ctx)?).into_response(),
+        csrf,
+    );
     r.headers_mut().insert(header::REFERRER_POLICY, header::HeaderValue::from_static("no-referrer"));
     Ok(r)
 }
@@ -182,9 +180,7 @@ async fn token_form(state: &AppState, headers: &HeaderMap, kind: &str, token: &s
     if let Err(p) = state.store.staff_token_user(&session::hash_token(token), kind).await? {
         return link_problem(state, &p);
     }
-    let csrf = session::cookie_value(headers, PRE_SESSION_COOKIE)
-        .filter(|t| t.len() == 43)
-        .map_or_else(session::random_token, str::to_owned);
+    let csrf = crate::csrf::pre_session_token(headers);
     render_set_password(state, kind, token, &csrf, None)
 }
 
@@ -219,10 +215,7 @@ async fn token_submit(
     token: &str,
     f: PasswordForm,
 ) -> Result<Response, AppError> {
-    let cookie = session::cookie_value(headers, PRE_SESSION_COOKIE).unwrap_or_default();
-    if !session::same_origin(headers) || !session::tokens_match(cookie, &f.csrf) {
-        return Err(AppError::Forbidden);
-    }
+    crate::csrf::check_pre_session(headers, &f.csrf)?;
     let hash = session::hash_token(token);
     let user_id = match state.store.staff_token_user(&hash, kind).await? {
         Ok(id) => id,
@@ -278,17 +271,12 @@ pub async fn reset_submit(
 
 fn render_forgot(state: &AppState, csrf: &str, sent: bool) -> Result<Response, AppError> {
     let ctx = context! { csrf, sent, ..base(state, None, "/verwaltung/passwort-vergessen") };
-    let mut r = render_page(state, "verwaltung/passwort_vergessen.html", ctx)?.into_response();
-    if let Some(c) = session::set_cookie(PRE_SESSION_COOKIE, csrf, 3600) {
-        r.headers_mut().append(header::SET_COOKIE, c);
-    }
-    Ok(r)
+    let page = render_page(state, "verwaltung/passwort_vergessen.html", ctx)?.into_response();
+    Ok(crate::csrf::with_pre_session_cookie(page, csrf))
 }
 
 pub async fn forgot_form(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
-    let csrf = session::cookie_value(&headers, PRE_SESSION_COOKIE)
-        .filter(|t| t.len() == 43)
-        .map_or_else(session::random_token, str::to_owned);
+    let csrf = crate::csrf::pre_session_token(&headers);
     render_forgot(&state, &csrf, false)
 }
 
@@ -305,10 +293,7 @@ pub async fn forgot_submit(
     headers: HeaderMap,
     Form(f): Form<ForgotForm>,
 ) -> Result<Response, AppError> {
-    let cookie = session::cookie_value(&headers, PRE_SESSION_COOKIE).unwrap_or_default();
-    if !session::same_origin(&headers) || !session::tokens_match(cookie, &f.csrf) {
-        return Err(AppError::Forbidden);
-    }
+    crate::csrf::check_pre_session(&headers, &f.csrf)?;
     let email = normalize_email(&f.email);
     let key = format!("reset:{email}");
     if !email.is_empty() && session::may_try(&state, &key).await? {

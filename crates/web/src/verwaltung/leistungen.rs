@@ -3,14 +3,15 @@
 
 use super::{StaffContext, base};
 use crate::AppState;
+use crate::csrf::{Csrf, NoFields};
 use crate::error::AppError;
-use crate::pages::render_page;
+use crate::render::render_page;
 use amtsweg_domain::leistung::{FieldError, LeistungContent};
 use amtsweg_domain::{Authority, Leistung, Slug, TextModule, TrustLevel};
 use amtsweg_store::editing::Saved;
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::{Value, context};
 use serde::Deserialize;
@@ -214,12 +215,10 @@ pub async fn new_form(
 pub async fn create(
     State(state): State<AppState>,
     staff: StaffContext,
-    headers: HeaderMap,
     uri: Uri,
     Path(slug): Path<String>,
-    Form(f): Form<EditForm>,
+    Csrf(Form(f)): Csrf<Form<EditForm>>,
 ) -> Result<Response, AppError> {
-    staff.check_form(&headers, &f.csrf)?;
     let a = staff.content_authority(&state, &slug)?;
     let content = f.content();
     let mut errors = content.validate();
@@ -322,12 +321,10 @@ pub async fn edit_form(
 pub async fn edit_submit(
     State(state): State<AppState>,
     staff: StaffContext,
-    headers: HeaderMap,
     uri: Uri,
     Path((slug, id)): Path<(String, i64)>,
-    Form(f): Form<EditForm>,
+    Csrf(Form(f)): Csrf<Form<EditForm>>,
 ) -> Result<Response, AppError> {
-    staff.check_form(&headers, &f.csrf)?;
     let a = staff.content_authority(&state, &slug)?;
     let (l, draft) = load(&state, &a, id).await?;
     staff.require_unit(&l)?;
@@ -392,20 +389,12 @@ pub async fn edit_submit(
     Ok(Redirect::to(&next).into_response())
 }
 
-#[derive(Debug, Deserialize)]
-pub struct CsrfOnly {
-    #[serde(default)]
-    csrf: String,
-}
-
 pub async fn withdraw(
     State(state): State<AppState>,
     staff: StaffContext,
-    headers: HeaderMap,
     Path((slug, id)): Path<(String, i64)>,
-    Form(f): Form<CsrfOnly>,
+    Csrf(Form(_)): Csrf<Form<NoFields>>,
 ) -> Result<Response, AppError> {
-    staff.check_form(&headers, &f.csrf)?;
     let a = staff.content_authority(&state, &slug)?;
     staff.require_unit(&load(&state, &a, id).await?.0)?;
     let mut tx = state.store.begin().await?;
@@ -492,20 +481,12 @@ pub async fn history(
     Ok(render_page(&state, "verwaltung/versionen.html", ctx)?.into_response())
 }
 
-#[derive(Debug, Deserialize)]
-pub struct RestoreForm {
-    #[serde(default)]
-    csrf: String,
-}
-
 pub async fn restore(
     State(state): State<AppState>,
     staff: StaffContext,
-    headers: HeaderMap,
     Path((slug, id, revision)): Path<(String, i64, i64)>,
-    Form(f): Form<RestoreForm>,
+    Csrf(Form(_)): Csrf<Form<NoFields>>,
 ) -> Result<Response, AppError> {
-    staff.check_form(&headers, &f.csrf)?;
     let a = staff.content_authority(&state, &slug)?;
     let (l, draft) = load(&state, &a, id).await?;
     staff.require_unit(&l)?;

@@ -4,10 +4,12 @@
 //! passwords, a password hash is verified either way (same timing), and throttling
 //! counts failures per typed address whether or not it exists.
 
-use super::{StaffContext, audit, base};
+use super::{StaffContext, base};
 use crate::AppState;
+use crate::audit::audit;
+use crate::csrf::{Csrf, NoFields};
 use crate::error::AppError;
-use crate::pages::render_page;
+use crate::render::render_page;
 use crate::second_factor;
 use crate::session::{self, PRE_SESSION_COOKIE, SESSION_COOKIE};
 use amtsweg_domain::staff::Permissions;
@@ -25,10 +27,7 @@ static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| password_auth::generate_h
 
 /// Only back-office paths are followed after sign-in.
 fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(p) if p.starts_with("/verwaltung/") && !p.contains("//") && !p.contains('\\') => p.to_owned(),
-        _ => "/verwaltung/".to_owned(),
-    }
+    crate::urls::local_target(next, "/verwaltung/", "/verwaltung/")
 }
 
 #[derive(Debug, Deserialize)]
@@ -46,23 +45,13 @@ fn render_login(
 ) -> Response {
     let ctx = context! { csrf, weiter => next, email, error, ..base(state, None, "/verwaltung/anmelden") };
     match render_page(state, "verwaltung/login.html", ctx) {
-        Ok(html) => {
-            let mut r = (status, html).into_response();
-            if let Some(c) = session::set_cookie(PRE_SESSION_COOKIE, csrf, 3600) {
-                r.headers_mut().append(header::SET_COOKIE, c);
-            }
-            r.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
-            r
-        }
+        Ok(html) => crate::csrf::with_pre_session_cookie((status, html).into_response(), csrf),
         Err(e) => AppError::from(e).into_response(),
     }
 }
 
 pub async fn form(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<NextParam>) -> Response {
-    // Keep an existing pre-session token so two open tabs both work.
-    let csrf = session::cookie_value(&headers, PRE_SESSION_COOKIE)
-        .filter(|t| t.len() == 43)
-        .map_or_else(session::random_token, str::to_owned);
+    let csrf = crate::csrf::pre_session_token(&headers);
     render_login(&state, &csrf, &safe_next(q.weiter.as_deref()), "", None, StatusCode::OK)
 }
 
@@ -86,8 +75,7 @@ pub async fn submit(
     headers: HeaderMap,
     Form(f): Form<LoginForm>,
 ) -> Result<Response, AppError> {
-    let cookie_token = session::cookie_value(&headers, PRE_SESSION_COOKIE).unwrap_or_default();
-    if !session::same_origin(&headers) || !session::tokens_match(cookie_token, &f.csrf) {
+    if crate::csrf::check_pre_session(&headers, &f.csrf).is_err() {
         return Ok(forbidden());
     }
     let next = safe_next(f.weiter.as_deref());
@@ -212,7 +200,7 @@ pub async fn code_submit(
     let Some((s, user)) = half_signed_in(&state, &headers).await? else {
         return Ok(Redirect::to("/verwaltung/anmelden").into_response());
     };
-    if !session::same_origin(&headers) || !session::tokens_match(&s.record.csrf_token, &f.csrf) {
+    if crate::csrf::check(&headers, &s.record.csrf_token, &f.csrf).is_err() {
         return Ok(forbidden());
     }
     let key = format!("totp:{}", user.id);
@@ -241,16 +229,6 @@ pub async fn code_submit(
     Ok(Redirect::to(&safe_next(f.weiter.as_deref())).into_response())
 }
 
-#[derive(Debug, Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
-}
-
-fn checked(staff: &StaffContext, headers: &HeaderMap, f: &CsrfForm) -> bool {
-    session::same_origin(headers) && session::tokens_match(&staff.session.record.csrf_token, &f.csrf)
-}
-
 fn signed_out() -> Response {
     let mut r = Redirect::to("/verwaltung/anmelden?abgemeldet=1").into_response();
     if let Some(c) = session::set_cookie(SESSION_COOKIE, "", 0) {
@@ -262,12 +240,8 @@ fn signed_out() -> Response {
 pub async fn logout(
     State(state): State<AppState>,
     staff: StaffContext,
-    headers: HeaderMap,
-    Form(f): Form<CsrfForm>,
+    Csrf(Form(_)): Csrf<Form<NoFields>>,
 ) -> Result<Response, AppError> {
-    if !checked(&staff, &headers, &f) {
-        return Ok(forbidden());
-    }
     let mut tx = state.store.begin().await?;
     tx.delete_session(&staff.session.record.id_hash).await?;
     tx.commit().await?;
@@ -278,12 +252,8 @@ pub async fn logout(
 pub async fn logout_everywhere(
     State(state): State<AppState>,
     staff: StaffContext,
-    headers: HeaderMap,
-    Form(f): Form<CsrfForm>,
+    Csrf(Form(_)): Csrf<Form<NoFields>>,
 ) -> Result<Response, AppError> {
-    if !checked(&staff, &headers, &f) {
-        return Ok(forbidden());
-    }
     let mut tx = state.store.begin().await?;
     let n = tx.delete_sessions_of("staff", staff.user.id).await?;
     tx.commit().await?;
@@ -296,12 +266,8 @@ pub async fn logout_everywhere(
 pub async fn enrol_second_factor(
     State(state): State<AppState>,
     staff: StaffContext,
-    headers: HeaderMap,
-    Form(f): Form<CsrfForm>,
+    Csrf(Form(_)): Csrf<Form<NoFields>>,
 ) -> Result<Response, AppError> {
-    if !checked(&staff, &headers, &f) {
-        return Ok(forbidden());
-    }
     if staff.user.totp_secret.is_some() {
         return Ok(Redirect::to("/verwaltung/").into_response());
     }
@@ -309,17 +275,4 @@ pub async fn enrol_second_factor(
     tx.require_second_factor_again(&staff.session.record.id_hash).await?;
     tx.commit().await?;
     Ok(Redirect::to("/verwaltung/anmelden/code").into_response())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::safe_next;
-
-    #[test]
-    fn only_back_office_targets() {
-        assert_eq!(safe_next(Some("/verwaltung/protokoll/")), "/verwaltung/protokoll/");
-        assert_eq!(safe_next(Some("https://evil.example/")), "/verwaltung/");
-        assert_eq!(safe_next(Some("/verwaltung//evil")), "/verwaltung/");
-        assert_eq!(safe_next(None), "/verwaltung/");
-    }
 }

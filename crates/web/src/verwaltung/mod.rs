@@ -1,209 +1,30 @@
 //! The staff back office under `/verwaltung/`: sign-in with second factor, sign-out
 //! (here and everywhere), the start page and the audit log.
 
-mod antraege;
-mod audit_view;
-mod bibliothek;
+pub(crate) mod antraege;
+pub(crate) mod audit_view;
+pub(crate) mod bibliothek;
 pub mod darstellung;
-mod formulare;
-mod konten;
-mod leistungen;
-mod login;
-mod schnittstellen;
-mod seiten;
-mod standorte;
-mod stellen;
-mod verbund;
-mod zustaendigkeit;
+pub(crate) mod formulare;
+pub(crate) mod konten;
+pub(crate) mod leistungen;
+pub(crate) mod login;
+pub(crate) mod schnittstellen;
+pub(crate) mod seiten;
+pub(crate) mod standorte;
+pub(crate) mod stellen;
+pub(crate) mod verbund;
+pub(crate) mod zustaendigkeit;
 
 use crate::AppState;
 use crate::error::AppError;
 use crate::session::{self, ActiveSession};
-use amtsweg_domain::audit::AuditEntry;
 use amtsweg_domain::staff::Permissions;
 use amtsweg_store::staff::StaffUser;
-use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{MethodRouter, get, post};
 use minijinja::{Value, context};
-
-/// Every back-office route: path, HTTP methods, handlers. The router is built from
-/// this table and the tenant-isolation test walks the same table, so a new route is
-/// covered by that test the moment it exists.
-fn table() -> Vec<(&'static str, &'static [&'static str], MethodRouter<AppState>)> {
-    vec![
-        ("/verwaltung", &["GET"], get(crate::pages::add_slash)),
-        ("/verwaltung/", &["GET"], get(start)),
-        ("/verwaltung/anmelden", &["GET", "POST"], get(login::form).post(login::submit)),
-        ("/verwaltung/anmelden/code", &["GET", "POST"], get(login::code_form).post(login::code_submit)),
-        ("/verwaltung/abmelden", &["POST"], post(login::logout)),
-        ("/verwaltung/ueberall-abmelden", &["POST"], post(login::logout_everywhere)),
-        ("/verwaltung/zweiter-faktor", &["POST"], post(login::enrol_second_factor)),
-        ("/verwaltung/protokoll/", &["GET"], get(audit_view::page)),
-        ("/verwaltung/behoerden/{slug}/schnittstellen/", &["GET"], get(schnittstellen::page)),
-        ("/verwaltung/behoerden/{slug}/schnittstellen/verbindungen", &["POST"], post(schnittstellen::create_connector)),
-        (
-            "/verwaltung/behoerden/{slug}/schnittstellen/verbindungen/{id}",
-            &["POST"],
-            post(schnittstellen::toggle_connector),
-        ),
-        ("/verwaltung/behoerden/{slug}/schnittstellen/zugaenge", &["POST"], post(schnittstellen::create_client)),
-        (
-            "/verwaltung/behoerden/{slug}/schnittstellen/zugaenge/{id}/widerrufen",
-            &["POST"],
-            post(schnittstellen::revoke_client),
-        ),
-        ("/verwaltung/behoerden/{slug}/schnittstellen/abgleich.csv", &["GET"], get(schnittstellen::reconciliation)),
-        ("/verwaltung/antraege", &["GET"], get(crate::pages::add_slash)),
-        ("/verwaltung/antraege/", &["GET"], get(antraege::list)),
-        ("/verwaltung/antraege/{id}", &["GET"], get(antraege::detail)),
-        ("/verwaltung/antraege/{id}/quittung.pdf", &["GET"], get(antraege::pdf)),
-        ("/verwaltung/antraege/{id}/datei/{index}", &["GET"], get(antraege::file)),
-        ("/verwaltung/antraege/{id}/stand", &["POST"], post(antraege::change_status)),
-        ("/verwaltung/antraege/{id}/nachricht", &["POST"], post(antraege::message)),
-        ("/verwaltung/antraege/{id}/notiz", &["POST"], post(antraege::note)),
-        ("/verwaltung/antraege/{id}/zuweisung", &["POST"], post(antraege::assign)),
-        ("/verwaltung/antraege/{id}/zustellungen/{delivery}/erneut", &["POST"], post(antraege::resend)),
-        ("/verwaltung/protokoll.csv", &["GET"], get(audit_view::csv)),
-        ("/verwaltung/behoerden/{slug}/leistungen/", &["GET"], get(leistungen::list)),
-        (
-            "/verwaltung/behoerden/{slug}/leistungen/neu",
-            &["GET", "POST"],
-            get(leistungen::new_form).post(leistungen::create),
-        ),
-        (
-            "/verwaltung/behoerden/{slug}/leistungen/{id}",
-            &["GET", "POST"],
-            get(leistungen::edit_form).post(leistungen::edit_submit),
-        ),
-        ("/verwaltung/behoerden/{slug}/leistungen/{id}/vorschau", &["GET"], get(leistungen::preview)),
-        ("/verwaltung/behoerden/{slug}/leistungen/{id}/zurueckziehen", &["POST"], post(leistungen::withdraw)),
-        ("/verwaltung/behoerden/{slug}/leistungen/{id}/versionen", &["GET"], get(leistungen::history)),
-        (
-            "/verwaltung/behoerden/{slug}/leistungen/{id}/versionen/{revision}/wiederherstellen",
-            &["POST"],
-            post(leistungen::restore),
-        ),
-        ("/verwaltung/behoerden/{slug}/leistungen/{id}/bibliothek", &["POST"], post(bibliothek::service_action)),
-        ("/verwaltung/bibliothek/", &["GET"], get(bibliothek::list)),
-        ("/verwaltung/bibliothek/{entry}", &["GET"], get(bibliothek::entry)),
-        ("/verwaltung/behoerden/{slug}/bibliothek/{entry}/uebernehmen", &["POST"], post(bibliothek::adopt)),
-        ("/verwaltung/behoerden/{slug}/stellen/", &["GET"], get(stellen::list)),
-        (
-            "/verwaltung/behoerden/{slug}/stellen/neu",
-            &["GET", "POST"],
-            get(stellen::unit_new).post(stellen::unit_create),
-        ),
-        (
-            "/verwaltung/behoerden/{slug}/stellen/{id}",
-            &["GET", "POST"],
-            get(stellen::unit_edit).post(stellen::unit_update),
-        ),
-        (
-            "/verwaltung/behoerden/{slug}/kontakte/neu",
-            &["GET", "POST"],
-            get(stellen::contact_new).post(stellen::contact_create),
-        ),
-        (
-            "/verwaltung/behoerden/{slug}/kontakte/{id}",
-            &["GET", "POST"],
-            get(stellen::contact_edit).post(stellen::contact_update),
-        ),
-        ("/verwaltung/behoerden/{slug}/standorte/", &["GET"], get(standorte::list)),
-        (
-            "/verwaltung/behoerden/{slug}/standorte/neu",
-            &["GET", "POST"],
-            get(standorte::new_form).post(standorte::create),
-        ),
-        (
-            "/verwaltung/behoerden/{slug}/standorte/{id}",
-            &["GET", "POST"],
-            get(standorte::edit_form).post(standorte::update),
-        ),
-        ("/verwaltung/behoerden/{slug}/seiten/", &["GET"], get(seiten::list)),
-        (
-            "/verwaltung/behoerden/{slug}/seiten/{kind}",
-            &["GET", "POST"],
-            get(seiten::edit_form).post(seiten::edit_submit),
-        ),
-        ("/verwaltung/behoerden/{slug}/seiten/{kind}/vorschau", &["GET"], get(seiten::preview)),
-        ("/verwaltung/behoerden/{slug}/seiten/{kind}/versionen", &["GET"], get(seiten::history)),
-        (
-            "/verwaltung/behoerden/{slug}/seiten/{kind}/versionen/{revision}/wiederherstellen",
-            &["POST"],
-            post(seiten::restore),
-        ),
-        ("/verwaltung/behoerden/{slug}/formulare/", &["GET"], get(formulare::list)),
-        ("/verwaltung/behoerden/{slug}/formulare/neu", &["POST"], post(formulare::new_form)),
-        ("/verwaltung/behoerden/{slug}/formulare/import", &["POST"], post(formulare::import_json)),
-        ("/verwaltung/behoerden/{slug}/formulare/xdatenfelder", &["POST"], post(formulare::import_xdf)),
-        (
-            "/verwaltung/behoerden/{slug}/formulare/{id}",
-            &["GET", "POST"],
-            get(formulare::editor).post(formulare::editor_submit),
-        ),
-        (
-            "/verwaltung/behoerden/{slug}/formulare/{id}/felder/{field}",
-            &["GET", "POST"],
-            get(formulare::field_form).post(formulare::field_submit),
-        ),
-        (
-            "/verwaltung/behoerden/{slug}/formulare/{id}/gruppen/{group}",
-            &["GET", "POST"],
-            get(formulare::gruppen::group_form).post(formulare::gruppen::group_submit),
-        ),
-        (
-            "/verwaltung/behoerden/{slug}/formulare/{id}/regeln",
-            &["GET", "POST"],
-            get(formulare::rules).post(formulare::rules_submit),
-        ),
-        ("/verwaltung/behoerden/{slug}/formulare/{id}/vorschau", &["GET"], get(formulare::preview)),
-        (
-            "/verwaltung/behoerden/{slug}/formulare/{id}/json",
-            &["GET", "POST"],
-            get(formulare::json_download).post(formulare::json_submit),
-        ),
-        ("/verwaltung/behoerden/{slug}/formulare/{id}/veroeffentlichen", &["POST"], post(formulare::publish)),
-        ("/verwaltung/behoerden/{slug}/formulare/{id}/versionen", &["GET"], get(formulare::versions)),
-        (
-            "/verwaltung/behoerden/{slug}/darstellung",
-            &["GET", "POST"],
-            get(darstellung::form).post(darstellung::submit),
-        ),
-        ("/verwaltung/behoerden/{slug}/logo", &["POST"], post(darstellung::logo)),
-        (
-            "/verwaltung/behoerden/{slug}/einladen",
-            &["GET", "POST"],
-            get(konten::invite_form).post(konten::invite_submit),
-        ),
-        (
-            "/verwaltung/einladung/{token}",
-            &["GET", "POST"],
-            get(konten::invitation_form).post(konten::invitation_submit),
-        ),
-        ("/verwaltung/passwort-vergessen", &["GET", "POST"], get(konten::forgot_form).post(konten::forgot_submit)),
-        ("/verwaltung/passwort-neu/{token}", &["GET", "POST"], get(konten::reset_form).post(konten::reset_submit)),
-        ("/verwaltung/verbund/behoerden/", &["GET"], get(verbund::list)),
-        ("/verwaltung/verbund/behoerden/neu", &["GET", "POST"], get(verbund::new_form).post(verbund::create)),
-        (
-            "/verwaltung/verbund/zustaendigkeiten/",
-            &["GET", "POST"],
-            get(zustaendigkeit::page).post(zustaendigkeit::submit),
-        ),
-    ]
-}
-
-pub fn routes() -> Router<AppState> {
-    table().into_iter().fold(Router::new(), |r, (path, _, handlers)| r.route(path, handlers))
-}
-
-/// The back-office routes as (path, methods), for tests that must cover every route.
-#[must_use]
-pub fn route_table() -> Vec<(&'static str, &'static [&'static str])> {
-    table().into_iter().map(|(p, m, _)| (p, m)).collect()
-}
 
 /// A signed-in staff member with their permissions.
 pub struct StaffContext {
@@ -262,26 +83,11 @@ impl StaffContext {
     /// The form was sent from a page of this session: its CSRF token and an
     /// `Origin`/`Referer` of this host.
     pub(crate) fn check_form(&self, headers: &HeaderMap, token: &str) -> Result<(), AppError> {
-        if session::same_origin(headers) && session::tokens_match(&self.session.record.csrf_token, token) {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden)
-        }
+        crate::csrf::check(headers, &self.session.record.csrf_token, token)
     }
 }
 
-/// Percent-encodes a path for use as a query value.
-pub(crate) fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
+pub(crate) use crate::urls::urlencode;
 
 /// Handlers take a `StaffContext` argument: without a live session the request is
 /// sent to sign in (or to the second factor) before the handler runs.
@@ -289,7 +95,10 @@ impl axum::extract::FromRequestParts<AppState> for StaffContext {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &AppState) -> Result<Self, Response> {
-        require_staff(state, &parts.headers, &parts.uri).await
+        let staff = require_staff(state, &parts.headers, &parts.uri).await?;
+        // What `Csrf<Form<_>>` compares the posted token with.
+        parts.extensions.insert(crate::csrf::ExpectedCsrf(staff.session.record.csrf_token.clone()));
+        Ok(staff)
     }
 }
 
@@ -320,32 +129,6 @@ pub async fn require_staff(state: &AppState, headers: &HeaderMap, uri: &Uri) -> 
     Ok(StaffContext { user, perms, session })
 }
 
-/// Writes one audit entry in its own transaction.
-///
-/// # Errors
-/// On store errors.
-pub async fn audit(
-    state: &AppState,
-    actor: &str,
-    authority_id: Option<i64>,
-    action: &str,
-    target: &str,
-    outcome: &str,
-) -> Result<(), AppError> {
-    let mut tx = state.store.begin().await?;
-    tx.append_audit(&AuditEntry {
-        at: amtsweg_store::now_ms(),
-        actor: actor.to_owned(),
-        authority_id,
-        action: action.to_owned(),
-        target: target.to_owned(),
-        outcome: outcome.to_owned(),
-    })
-    .await?;
-    tx.commit().await?;
-    Ok(())
-}
-
 pub(crate) use amtsweg_portal::time::berlin_time;
 
 /// Context shared by every back-office page.
@@ -354,7 +137,7 @@ fn base(state: &AppState, staff: Option<&StaffContext>, path: &str) -> Value {
     let staff_ctx = staff.map(|s| {
         let ends = jiff::Timestamp::from_millisecond(s.session.ends_at())
             .ok()
-            .map(|t| t.to_zoned(crate::pages::berlin()).strftime("%H:%M").to_string());
+            .map(|t| t.to_zoned(crate::render::berlin()).strftime("%H:%M").to_string());
         context! {
             name => &s.user.display_name,
             csrf => &s.session.record.csrf_token,
@@ -369,7 +152,7 @@ fn base(state: &AppState, staff: Option<&StaffContext>, path: &str) -> Value {
     context! { verbund_name => &catalogue.verbund_name, staff => staff_ctx, path }
 }
 
-async fn start(State(state): State<AppState>, staff: StaffContext) -> Result<Response, AppError> {
+pub(crate) async fn start(State(state): State<AppState>, staff: StaffContext) -> Result<Response, AppError> {
     let catalogue = state.catalogue();
     let roles: Vec<Value> = staff
         .perms
@@ -394,5 +177,5 @@ async fn start(State(state): State<AppState>, staff: StaffContext) -> Result<Res
         })
         .collect();
     let ctx = context! { roles, authorities, has_totp => staff.user.totp_secret.is_some(), ..base(&state, Some(&staff), "/verwaltung/") };
-    Ok(crate::pages::render_page(&state, "verwaltung/start.html", ctx)?.into_response())
+    Ok(crate::render::render_page(&state, "verwaltung/start.html", ctx)?.into_response())
 }

@@ -4,17 +4,19 @@
 //! report ("was every submission delivered exactly once to each target?") as CSV.
 //! Administrators of the authority only.
 
-use super::{StaffContext, audit, base};
+use super::{StaffContext, base};
 use crate::AppState;
-use amtsweg_portal::time::when;
+use crate::audit::audit;
+use crate::csrf::{Csrf, NoFields};
 use crate::error::AppError;
-use crate::pages::render_page;
+use crate::render::render_page;
 use amtsweg_domain::Authority;
 use amtsweg_handoff::deliver::{KINDS, Target};
+use amtsweg_portal::time::when;
 use amtsweg_store::handoff::NewConnector;
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::{Value, context};
 use serde::Deserialize;
@@ -126,7 +128,7 @@ async fn render(
     let counts: Vec<Value> =
         state.store.delivery_counts(a.id).await?.into_iter().map(|(status, n)| context! { status, n }).collect();
     let failed = error.is_some();
-    let today = crate::pages::now_local().date();
+    let today = crate::render::now_local().date();
     let month_start = today.first_of_month();
     let ctx = context! {
         authority => context! { name => &a.name, slug => a.slug.as_str() },
@@ -170,12 +172,10 @@ pub async fn page(
 pub async fn create_connector(
     State(state): State<AppState>,
     staff: StaffContext,
-    headers: HeaderMap,
     Path(slug): Path<String>,
-    Form(f): Form<ConnectorForm>,
+    Csrf(Form(f)): Csrf<Form<ConnectorForm>>,
 ) -> Result<Response, AppError> {
     let a = staff.administered_authority(&state, &slug)?;
-    staff.check_form(&headers, &f.csrf)?;
     let fail = |m: String| render(&state, &staff, &a, Some(m), &f, None, None);
     let name = f.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
@@ -211,12 +211,10 @@ pub struct ToggleForm {
 pub async fn toggle_connector(
     State(state): State<AppState>,
     staff: StaffContext,
-    headers: HeaderMap,
     Path((slug, id)): Path<(String, i64)>,
-    Form(f): Form<ToggleForm>,
+    Csrf(Form(f)): Csrf<Form<ToggleForm>>,
 ) -> Result<Response, AppError> {
     let a = staff.administered_authority(&state, &slug)?;
-    staff.check_form(&headers, &f.csrf)?;
     let mut tx = state.store.begin().await?;
     let found = tx.set_connector_active(a.id, id, f.aktiv == "1").await?;
     tx.commit().await?;
@@ -242,12 +240,10 @@ pub struct ClientForm {
 pub async fn create_client(
     State(state): State<AppState>,
     staff: StaffContext,
-    headers: HeaderMap,
     Path(slug): Path<String>,
-    Form(f): Form<ClientForm>,
+    Csrf(Form(f)): Csrf<Form<ClientForm>>,
 ) -> Result<Response, AppError> {
     let a = staff.administered_authority(&state, &slug)?;
-    staff.check_form(&headers, &f.csrf)?;
     let name = f.name.trim();
     let mut scopes = Vec::new();
     if f.lesen == "1" {
@@ -275,21 +271,13 @@ pub async fn create_client(
     render(&state, &staff, &a, None, &ConnectorForm::default(), Some((client_id, secret)), None).await
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct CsrfForm {
-    csrf: String,
-}
-
 pub async fn revoke_client(
     State(state): State<AppState>,
     staff: StaffContext,
-    headers: HeaderMap,
     Path((slug, id)): Path<(String, i64)>,
-    Form(f): Form<CsrfForm>,
+    Csrf(Form(_)): Csrf<Form<NoFields>>,
 ) -> Result<Response, AppError> {
     let a = staff.administered_authority(&state, &slug)?;
-    staff.check_form(&headers, &f.csrf)?;
     let mut tx = state.store.begin().await?;
     let found = tx.revoke_api_client(a.id, id).await?;
     tx.commit().await?;
@@ -308,7 +296,7 @@ pub struct Period {
 }
 
 fn day_start_ms(d: jiff::civil::Date) -> Result<i64, AppError> {
-    let tz = crate::pages::berlin();
+    let tz = crate::render::berlin();
     d.to_zoned(tz).map(|z| z.timestamp().as_millisecond()).map_err(|e| AppError::Internal(e.to_string()))
 }
 

@@ -3,15 +3,16 @@
 
 use super::{StaffContext, base};
 use crate::AppState;
+use crate::csrf::{Csrf, NoFields};
 use crate::error::AppError;
-use crate::pages::render_page;
+use crate::render::render_page;
 use amtsweg_domain::Authority;
 use amtsweg_domain::pages::PageKind;
 use amtsweg_store::editing::Saved;
 use amtsweg_store::pages::PageContent;
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::{Value, context};
 use serde::Deserialize;
@@ -140,11 +141,9 @@ fn validate(c: &PageContent) -> Option<String> {
 pub async fn edit_submit(
     State(state): State<AppState>,
     staff: StaffContext,
-    headers: HeaderMap,
     Path((slug, kind)): Path<(String, String)>,
-    Form(f): Form<PageForm>,
+    Csrf(Form(f)): Csrf<Form<PageForm>>,
 ) -> Result<Response, AppError> {
-    staff.check_form(&headers, &f.csrf)?;
     let a = staff.authority_wide(&state, &slug)?;
     let kind = PageKind::parse(&kind).ok_or(AppError::NotFound)?;
     let here = format!("/verwaltung/behoerden/{}/seiten/{}", a.slug, kind.slug());
@@ -264,20 +263,12 @@ pub async fn history(
     Ok(render_page(&state, "verwaltung/versionen.html", ctx)?.into_response())
 }
 
-#[derive(Debug, Deserialize)]
-pub struct CsrfOnly {
-    #[serde(default)]
-    csrf: String,
-}
-
 pub async fn restore(
     State(state): State<AppState>,
     staff: StaffContext,
-    headers: HeaderMap,
     Path((slug, kind, revision)): Path<(String, String, i64)>,
-    Form(f): Form<CsrfOnly>,
+    Csrf(Form(_)): Csrf<Form<NoFields>>,
 ) -> Result<Response, AppError> {
-    staff.check_form(&headers, &f.csrf)?;
     let a = staff.authority_wide(&state, &slug)?;
     let kind = PageKind::parse(&kind).ok_or(AppError::NotFound)?;
     let rev = state

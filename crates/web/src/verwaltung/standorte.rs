@@ -4,7 +4,7 @@
 use super::{StaffContext, base, require_staff};
 use crate::AppState;
 use crate::error::AppError;
-use crate::pages::render_page;
+use crate::render::render_page;
 use amtsweg_domain::audit::AuditEntry;
 use amtsweg_domain::opening_hours::{WEEKDAY_NAMES, fmt_minutes};
 use amtsweg_domain::{Authority, OpeningHours, Slug};

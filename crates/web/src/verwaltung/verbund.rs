@@ -3,15 +3,16 @@
 
 use super::{StaffContext, base};
 use crate::AppState;
+use crate::csrf::Csrf;
 use crate::error::AppError;
-use crate::pages::render_page;
+use crate::render::render_page;
 use amtsweg_domain::authority::{parse_host, within};
 use amtsweg_domain::leistung::FieldError;
 use amtsweg_domain::{Ags, Ars, AuthorityKind, Slug};
 use amtsweg_store::NewAuthority;
 use axum::Form;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::{Value, context};
 use serde::{Deserialize, Serialize};
@@ -118,11 +119,9 @@ pub(super) fn check_color(color: &str) -> Option<String> {
 pub async fn create(
     State(state): State<AppState>,
     staff: StaffContext,
-    headers: HeaderMap,
-    Form(f): Form<AuthorityForm>,
+    Csrf(Form(f)): Csrf<Form<AuthorityForm>>,
 ) -> Result<Response, AppError> {
     staff.require_verbund_admin()?;
-    staff.check_form(&headers, &f.csrf)?;
     let c = state.catalogue();
     let mut errors = Vec::new();
     let mut err = |field: &'static str, message: String| errors.push(FieldError { field, message });

@@ -3,13 +3,14 @@
 
 use super::{StaffContext, base};
 use crate::AppState;
+use crate::csrf::Csrf;
 use crate::error::AppError;
-use crate::pages::render_page;
+use crate::render::render_page;
 use amtsweg_domain::zustaendigkeit::{gaps, overlaps};
 use amtsweg_domain::{Ars, LeikaKey};
 use axum::Form;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::{Value, context};
 use serde::Deserialize;
@@ -104,11 +105,9 @@ pub struct RuleForm {
 pub async fn submit(
     State(state): State<AppState>,
     staff: StaffContext,
-    headers: HeaderMap,
-    Form(f): Form<RuleForm>,
+    Csrf(Form(f)): Csrf<Form<RuleForm>>,
 ) -> Result<Response, AppError> {
     staff.require_verbund_admin()?;
-    staff.check_form(&headers, &f.csrf)?;
     let leika = match LeikaKey::parse(&f.leika) {
         Ok(k) => k,
         Err(e) => return render(&state, &staff, Some(e.0), None, StatusCode::UNPROCESSABLE_ENTITY),

@@ -1,10 +1,12 @@
 //! Computed amounts (e.g. the fee) on the rules page, built without JSON from the
 //! common parts: a fixed amount, an amount per entry of a repeating group, and an
 //! amount depending on one answer — stored as the sum of the parts. Amounts of other
-//! shapes (written in the JSON) are shown read-only. A module of its own so that
-//! `formulare.rs` does not grow into a monolith.
+//! shapes (written in the JSON) are shown read-only.
 
-use super::{Finding, Msg, Reader, RulesForm, condition_pairs, euro, expr_text, msg};
+use super::eingaben::Reader;
+use super::feld::condition_pairs;
+use super::{Msg, RulesForm, euro, expr_text, msg};
+use amtsweg_forms::check::Finding;
 use amtsweg_forms::check::id_from_label;
 use amtsweg_forms::{Computed, Cond, Expr, Form, Item};
 use minijinja::{Value, context};

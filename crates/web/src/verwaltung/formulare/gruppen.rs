@@ -1,17 +1,24 @@
 //! Groups in the form editor: adding one to a step (with its first field), its own
 //! page (label, repetition, "nur anzeigen, wenn", its fields, a new field) and
-//! deleting it. A module of its own so that `formulare.rs` does not grow into a
-//! monolith; it uses the editor's loading, checking and storing as they are.
+//! deleting it. It uses the editor's loading, checking and storing as they are.
 
+use super::arten::{KINDS, blank_field, kind_key, kind_label, needs_settings, new_kind};
+use super::eingaben::{KEEP, cond_input, parse_cond};
+use super::feld::{condition_choices, required_text};
 use super::{
-    AppError, AppState, CONFLICT, Done, EditorForm, Finding, KEEP, KINDS, Loaded, Msg, Notice, StaffContext, Stored,
-    Target, anchor, authority_ctx, base, blank_field, cond_input, condition_choices, fields, kind_key, kind_label,
-    load, locate, msg, needs_settings, new_kind, page, parse_cond, required_text, step_index, store_draft,
+    CONFLICT, Done, EditorForm, Loaded, Msg, Notice, Stored, anchor, authority_ctx, load, locate, msg, page,
+    step_index, store_draft,
 };
+use crate::AppState;
+use crate::antrag::fields;
+use crate::csrf::Csrf;
+use crate::error::AppError;
+use crate::verwaltung::{StaffContext, base};
+use amtsweg_forms::check::{Finding, Target};
 use amtsweg_forms::check::{id_from_label, ids_in_use};
 use amtsweg_forms::{Form, Group, Item, Repeat};
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::{Value, context};
 use serde::{Deserialize, Serialize};
@@ -347,11 +354,9 @@ fn finding_anchor(f: &Finding, gid: &str, aktion: &str) -> &'static str {
 pub async fn group_submit(
     State(state): State<AppState>,
     staff: StaffContext,
-    headers: HeaderMap,
     Path((slug, id, gid)): Path<(String, i64, String)>,
-    axum::Form(input): axum::Form<GroupInput>,
+    Csrf(axum::Form(input)): Csrf<axum::Form<GroupInput>>,
 ) -> Result<Response, AppError> {
-    staff.check_form(&headers, &input.csrf)?;
     let l = load(&state, &staff, &slug, id).await?;
     let (step, item) = find(&l.draft, &gid).ok_or(AppError::NotFound)?;
     let old = group_at(&l.draft, step, item).ok_or(AppError::NotFound)?;

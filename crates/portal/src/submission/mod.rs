@@ -12,47 +12,13 @@ use amtsweg_domain::Authority;
 use amtsweg_forms::{Answer, Answers, Form, Item, Kind, Step, visible_steps};
 use amtsweg_store::outbox::EmailMessage;
 use amtsweg_store::submissions::{FileRow, OwnedSubmission, SubmissionRow};
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+pub(crate) mod data;
+pub use data::{SubmissionData, SubmittedFile};
 
 /// Purpose the submission data is sealed for.
 const SUBMISSION: &str = "antrag:submission";
-
-/// What is stored (sealed) for a submission: the normalised answers, the computed
-/// values and the files' hashes; its SHA-256 is printed on the receipt.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct SubmissionData {
-    pub form: String,
-    pub version: i64,
-    pub answers: Answers,
-    pub computed: Vec<(String, i64)>,
-    pub files: Vec<SubmittedFile>,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct SubmittedFile {
-    pub field: String,
-    pub name: String,
-    pub size: i64,
-    pub sha256: String,
-}
-
-impl SubmissionData {
-    /// The files as the display of answers takes them (ids are positions).
-    #[must_use]
-    pub fn file_infos(&self) -> Vec<FileInfo> {
-        self.files
-            .iter()
-            .enumerate()
-            .map(|(i, f)| FileInfo {
-                id: i64::try_from(i).unwrap_or(i64::MAX),
-                field: f.field.clone(),
-                name: f.name.clone(),
-                size: f.size,
-            })
-            .collect()
-    }
-}
 
 /// Checks the engine cannot make because they need the portal's data: addresses
 /// inside the Verbund, and that every file answer names a file of this draft.
