@@ -3,6 +3,7 @@
 //! [`catalogue::Catalogue`] snapshot and render server-side HTML that is complete
 //! without JavaScript.
 
+mod account;
 pub mod antrag;
 pub mod api;
 mod audit;

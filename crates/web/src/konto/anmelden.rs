@@ -6,11 +6,11 @@
 
 use super::{CitizenContext, base, safe_next};
 use crate::AppState;
+use crate::account::{self, Code, TOO_MANY_CODES, WRONG_CODE, Who};
 use crate::audit::audit;
 use crate::csrf::{Csrf, NoFields};
 use crate::error::AppError;
 use crate::render::render_page;
-use crate::second_factor;
 use crate::session::{self, CITIZEN_COOKIE, Identification};
 use axum::Form;
 use axum::extract::{Query, State};
@@ -202,18 +202,14 @@ pub async fn code_submit(
     let Some(citizen) = state.store.citizen_by_id(s.record.subject_id).await? else {
         return Ok(Redirect::to("/konto/anmelden").into_response());
     };
-    let key = format!("citizen-totp:{}", citizen.id);
-    if !session::may_try(&state, &key).await? {
-        let msg = "Zu viele falsche Codes. Bitte versuchen Sie es in einer Stunde erneut.";
-        return render_code(&state, &s, f.weiter.as_deref(), Some(msg), StatusCode::TOO_MANY_REQUESTS);
-    }
-    if !second_factor::check(citizen.totp_secret.as_deref().unwrap_or_default(), &f.code) {
-        let mut tx = state.store.begin().await?;
-        tx.record_login_failure(&key, amtsweg_store::now_ms()).await?;
-        tx.commit().await?;
-        audit(&state, &format!("citizen:{}", citizen.id), None, "login.second_factor", "citizen", "failure").await?;
-        let msg = "Der Code ist nicht gültig. Bitte geben Sie den aktuellen sechsstelligen Code aus Ihrer App ein.";
-        return render_code(&state, &s, f.weiter.as_deref(), Some(msg), StatusCode::UNPROCESSABLE_ENTITY);
+    let secret = citizen.totp_secret.as_deref().unwrap_or_default();
+    let refused = match account::check_code(&state, Who::Citizen, citizen.id, secret, &f.code).await? {
+        Code::Right => None,
+        Code::Throttled => Some((TOO_MANY_CODES, StatusCode::TOO_MANY_REQUESTS)),
+        Code::Wrong => Some((WRONG_CODE, StatusCode::UNPROCESSABLE_ENTITY)),
+    };
+    if let Some((msg, status)) = refused {
+        return render_code(&state, &s, f.weiter.as_deref(), Some(msg), status);
     }
     let mut tx = state.store.begin().await?;
     tx.mark_second_factor_done(&s.record.id_hash).await?;
@@ -237,10 +233,8 @@ pub async fn logout(
     me: CitizenContext,
     Csrf(Form(_)): Csrf<Form<NoFields>>,
 ) -> Result<Response, AppError> {
-    let mut tx = state.store.begin().await?;
-    tx.delete_sessions_of("citizen", me.citizen.id).await?;
-    tx.commit().await?;
-    audit(&state, &me.actor(), None, "logout", "citizen", "success").await?;
+    // Signing out ends the account's sessions on every portal of the Verbund.
+    account::sign_out(&state, Who::Citizen, me.citizen.id, None).await?;
     Ok(signed_out())
 }
 

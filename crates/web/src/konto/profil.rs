@@ -182,7 +182,7 @@ pub async fn security_submit(
     me: CitizenContext,
     Csrf(Form(f)): Csrf<Form<SecurityForm>>,
 ) -> Result<Response, AppError> {
-    let bad_code = "Der Code ist nicht gültig. Bitte geben Sie den aktuellen sechsstelligen Code aus Ihrer App ein.";
+    let bad_code = crate::account::WRONG_CODE;
     match (f.aktion.as_str(), me.citizen.totp_secret.as_deref()) {
         ("einrichten", None) => {
             let secret = second_factor::new_secret();

@@ -18,9 +18,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use serde::Deserialize;
 
-/// Confirmation links are valid for two days, reset links for an hour.
+/// Confirmation links are valid for two days (reset links: `account::RESET_MINUTES`).
 const CONFIRM_HOURS: i64 = 48;
-const RESET_MINUTES: i64 = 60;
 
 fn link(state: &AppState, path: &str) -> String {
     format!("{}{path}", state.config.public_base_url.trim_end_matches('/'))
@@ -199,33 +198,8 @@ pub async fn forgot_submit(
     Form(f): Form<ForgotForm>,
 ) -> Result<Response, AppError> {
     crate::csrf::check_pre_session(&headers, &f.csrf)?;
-    if let Ok(email) = normalize_email(&f.email) {
-        let key = format!("citizen-reset:{email}");
-        if session::may_try(&state, &key).await? {
-            let mut tx = state.store.begin().await?;
-            tx.record_login_failure(&key, amtsweg_store::now_ms()).await?;
-            if let Some(c) = state.store.citizen_by_email(&email).await?.filter(|c| !c.disabled) {
-                let token = session::random_token();
-                tx.insert_citizen_token(
-                    &session::hash_token(&token),
-                    "reset",
-                    c.id,
-                    amtsweg_store::now_ms() + RESET_MINUTES * 60_000,
-                )
-                .await?;
-                tx.enqueue_email(&EmailMessage {
-                    to: email.clone(),
-                    subject: "Neues Passwort für Ihr Bürgerkonto".into(),
-                    body: format!(
-                        "Guten Tag,\n\nSie (oder jemand anderes) haben ein neues Passwort angefordert. Der Link gilt {RESET_MINUTES} Minuten und nur einmal:\n\n{}\n\nWenn Sie das nicht waren, ignorieren Sie diese E-Mail; Ihr Passwort bleibt unverändert.\n",
-                        link(&state, &format!("/konto/passwort-neu/{token}")),
-                    ),
-                })
-                .await?;
-            }
-            tx.commit().await?;
-        }
-    }
+    let email = normalize_email(&f.email).unwrap_or_default();
+    crate::account::request_reset(&state, crate::account::Who::Citizen, &email).await?;
     render_forgot(&state, &pre_session_token(&headers), true)
 }
 

@@ -20,7 +20,6 @@ use minijinja::context;
 use serde::Deserialize;
 
 const INVITE_DAYS: i64 = 7;
-const RESET_MINUTES: i64 = 60;
 
 fn entry(actor: String, authority_id: Option<i64>, action: &str, target: String) -> AuditEntry {
     AuditEntry {
@@ -294,40 +293,6 @@ pub async fn forgot_submit(
     Form(f): Form<ForgotForm>,
 ) -> Result<Response, AppError> {
     crate::csrf::check_pre_session(&headers, &f.csrf)?;
-    let email = normalize_email(&f.email);
-    let key = format!("reset:{email}");
-    if !email.is_empty() && session::may_try(&state, &key).await? {
-        let mut tx = state.store.begin().await?;
-        // Counted like a failure so one address cannot be flooded with mails.
-        tx.record_login_failure(&key, amtsweg_store::now_ms()).await?;
-        if let Some(user) = state.store.staff_by_email(&email).await?.filter(|u| !u.disabled) {
-            let token = session::random_token();
-            tx.insert_staff_token(
-                &session::hash_token(&token),
-                "reset",
-                user.id,
-                amtsweg_store::now_ms() + RESET_MINUTES * 60_000,
-            )
-            .await?;
-            tx.enqueue_email(&EmailMessage {
-                to: user.email.clone(),
-                subject: "Neues Passwort für die Verwaltung".into(),
-                body: format!(
-                    "Guten Tag {},\n\nSie (oder jemand anderes) haben ein neues Passwort angefordert. Der Link gilt {RESET_MINUTES} Minuten und nur einmal:\n\n{}/verwaltung/passwort-neu/{token}\n\nWenn Sie das nicht waren, ignorieren Sie diese E-Mail; Ihr Passwort bleibt unverändert.\n",
-                    user.display_name,
-                    state.config.public_base_url.trim_end_matches('/'),
-                ),
-            })
-            .await?;
-            tx.append_audit(&entry(
-                format!("staff:{}", user.id),
-                None,
-                "staff.password_reset_request",
-                format!("staff:{}", user.id),
-            ))
-            .await?;
-        }
-        tx.commit().await?;
-    }
+    crate::account::request_reset(&state, crate::account::Who::Staff, &normalize_email(&f.email)).await?;
     render_forgot(&state, &f.csrf, true)
 }

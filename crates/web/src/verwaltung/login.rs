@@ -6,6 +6,7 @@
 
 use super::{StaffContext, base};
 use crate::AppState;
+use crate::account::{self, Code, TOO_MANY_CODES, WRONG_CODE, Who};
 use crate::audit::audit;
 use crate::csrf::{Csrf, NoFields};
 use crate::error::AppError;
@@ -203,19 +204,14 @@ pub async fn code_submit(
     if crate::csrf::check(&headers, &s.record.csrf_token, &f.csrf).is_err() {
         return Ok(forbidden());
     }
-    let key = format!("totp:{}", user.id);
-    if !session::may_try(&state, &key).await? {
-        let msg = "Zu viele falsche Codes. Bitte versuchen Sie es in einer Stunde erneut.";
-        return render_code(&state, &s, &user, f.weiter.as_deref(), Some(msg), StatusCode::TOO_MANY_REQUESTS).await;
-    }
     let secret = user.totp_secret.clone().or_else(|| s.record.pending_totp_secret.clone()).unwrap_or_default();
-    if !second_factor::check(&secret, &f.code) {
-        let mut tx = state.store.begin().await?;
-        tx.record_login_failure(&key, amtsweg_store::now_ms()).await?;
-        tx.commit().await?;
-        audit(&state, &format!("staff:{}", user.id), None, "login.second_factor", "staff", "failure").await?;
-        let msg = "Der Code ist nicht gültig. Bitte geben Sie den aktuellen sechsstelligen Code aus Ihrer App ein.";
-        return render_code(&state, &s, &user, f.weiter.as_deref(), Some(msg), StatusCode::UNPROCESSABLE_ENTITY).await;
+    let refused = match account::check_code(&state, Who::Staff, user.id, &secret, &f.code).await? {
+        Code::Right => None,
+        Code::Throttled => Some((TOO_MANY_CODES, StatusCode::TOO_MANY_REQUESTS)),
+        Code::Wrong => Some((WRONG_CODE, StatusCode::UNPROCESSABLE_ENTITY)),
+    };
+    if let Some((msg, status)) = refused {
+        return render_code(&state, &s, &user, f.weiter.as_deref(), Some(msg), status).await;
     }
     let mut tx = state.store.begin().await?;
     if user.totp_secret.is_none() {
@@ -242,10 +238,7 @@ pub async fn logout(
     staff: StaffContext,
     Csrf(Form(_)): Csrf<Form<NoFields>>,
 ) -> Result<Response, AppError> {
-    let mut tx = state.store.begin().await?;
-    tx.delete_session(&staff.session.record.id_hash).await?;
-    tx.commit().await?;
-    audit(&state, &staff.actor(), None, "logout", "session", "success").await?;
+    account::sign_out(&state, Who::Staff, staff.user.id, Some(&staff.session.record.id_hash)).await?;
     Ok(signed_out())
 }
 
@@ -254,10 +247,7 @@ pub async fn logout_everywhere(
     staff: StaffContext,
     Csrf(Form(_)): Csrf<Form<NoFields>>,
 ) -> Result<Response, AppError> {
-    let mut tx = state.store.begin().await?;
-    let n = tx.delete_sessions_of("staff", staff.user.id).await?;
-    tx.commit().await?;
-    audit(&state, &staff.actor(), None, "logout.everywhere", &format!("sessions:{n}"), "success").await?;
+    account::sign_out(&state, Who::Staff, staff.user.id, None).await?;
     Ok(signed_out())
 }
 

@@ -1,0 +1,185 @@
+//! The account flows the staff sign-in (`verwaltung/login.rs`, `konten.rs`) and the
+//! citizen sign-in (`konto/anmelden.rs`, `registrieren.rs`) share: the second-factor
+//! code, signing out (this session or everywhere) and asking for a password-reset
+//! link. Each area keeps its own pages, texts and redirects; the rules — throttling,
+//! one-time links stored only as hashes, answers alike for unknown addresses, audit
+//! entries — are written once, here.
+
+use crate::AppState;
+use crate::error::AppError;
+use crate::second_factor;
+use crate::session;
+use amtsweg_domain::audit::AuditEntry;
+use amtsweg_store::outbox::EmailMessage;
+
+/// Password-reset links are valid this long.
+pub(crate) const RESET_MINUTES: i64 = 60;
+
+/// Whose account a flow is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Who {
+    Staff,
+    Citizen,
+}
+
+impl Who {
+    /// The kind of session the store keeps for this account.
+    pub(crate) fn session_kind(self) -> &'static str {
+        match self {
+            Self::Staff => "staff",
+            Self::Citizen => "citizen",
+        }
+    }
+
+    /// The audit log's actor for account `id`.
+    pub(crate) fn actor(self, id: i64) -> String {
+        format!("{}:{id}", self.session_kind())
+    }
+
+    fn code_key(self, id: i64) -> String {
+        match self {
+            Self::Staff => format!("totp:{id}"),
+            Self::Citizen => format!("citizen-totp:{id}"),
+        }
+    }
+
+    fn reset_key(self, email: &str) -> String {
+        match self {
+            Self::Staff => format!("reset:{email}"),
+            Self::Citizen => format!("citizen-reset:{email}"),
+        }
+    }
+}
+
+fn entry(actor: String, action: &str, target: String, outcome: &str) -> AuditEntry {
+    AuditEntry {
+        at: amtsweg_store::now_ms(),
+        actor,
+        authority_id: None,
+        action: action.into(),
+        target,
+        outcome: outcome.into(),
+    }
+}
+
+/// What the code page says after too many wrong codes.
+pub(crate) const TOO_MANY_CODES: &str = "Zu viele falsche Codes. Bitte versuchen Sie es in einer Stunde erneut.";
+/// What the code page says after a wrong code.
+pub(crate) const WRONG_CODE: &str =
+    "Der Code ist nicht gültig. Bitte geben Sie den aktuellen sechsstelligen Code aus Ihrer App ein.";
+
+/// What a second-factor code turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Code {
+    /// Too many wrong codes for this account within the hour: not even checked.
+    Throttled,
+    /// Wrong (counted and audited).
+    Wrong,
+    /// Right: the caller marks the session's second factor done.
+    Right,
+}
+
+/// Checks a second-factor code of account `id` against its TOTP `secret`: at most
+/// [`session::MAX_CODE_FAILURES_PER_HOUR`] wrong codes an hour, each one counted (in
+/// the database, so across nodes) and audited.
+///
+/// # Errors
+/// On store errors.
+pub(crate) async fn check_code(
+    state: &AppState,
+    who: Who,
+    id: i64,
+    secret: &str,
+    code: &str,
+) -> Result<Code, AppError> {
+    let key = who.code_key(id);
+    if !session::may_try(state, &key).await? {
+        return Ok(Code::Throttled);
+    }
+    if second_factor::check(secret, code) {
+        return Ok(Code::Right);
+    }
+    let mut tx = state.store.begin().await?;
+    tx.record_login_failure(&key, amtsweg_store::now_ms()).await?;
+    tx.append_audit(&entry(who.actor(id), "login.second_factor", who.session_kind().into(), "failure")).await?;
+    tx.commit().await?;
+    Ok(Code::Wrong)
+}
+
+/// Ends the session `this` (its id hash) or, with `None`, every session of account
+/// `id` on every portal of the Verbund; audited. Returns how many sessions ended.
+///
+/// # Errors
+/// On store errors.
+pub(crate) async fn sign_out(state: &AppState, who: Who, id: i64, this: Option<&str>) -> Result<u64, AppError> {
+    let mut tx = state.store.begin().await?;
+    let (n, action) = match this {
+        Some(hash) => {
+            tx.delete_session(hash).await?;
+            (1, "logout")
+        }
+        None => (tx.delete_sessions_of(who.session_kind(), id).await?, "logout.everywhere"),
+    };
+    tx.append_audit(&entry(who.actor(id), action, format!("sessions:{n}"), "success")).await?;
+    tx.commit().await?;
+    Ok(n)
+}
+
+/// Someone asked for a new password for `email` (already normalised; empty for an
+/// address that is not one). The answer is the same whether or not an account exists:
+/// only an active account gets a one-time link (only its hash is stored, valid
+/// [`RESET_MINUTES`]); every request counts like a failed sign-in, so one address
+/// cannot be flooded with mails.
+///
+/// # Errors
+/// On store errors.
+pub(crate) async fn request_reset(state: &AppState, who: Who, email: &str) -> Result<(), AppError> {
+    let key = who.reset_key(email);
+    if email.is_empty() || !session::may_try(state, &key).await? {
+        return Ok(());
+    }
+    let mut tx = state.store.begin().await?;
+    tx.record_login_failure(&key, amtsweg_store::now_ms()).await?;
+    let account = match who {
+        Who::Staff => state
+            .store
+            .staff_by_email(email)
+            .await?
+            .filter(|u| !u.disabled)
+            .map(|u| (u.id, u.email.clone(), format!("Guten Tag {},", u.display_name))),
+        Who::Citizen => state
+            .store
+            .citizen_by_email(email)
+            .await?
+            .filter(|c| !c.disabled)
+            .map(|c| (c.id, email.to_owned(), "Guten Tag,".to_owned())),
+    };
+    if let Some((id, to, greeting)) = account {
+        let token = session::random_token();
+        let hash = session::hash_token(&token);
+        let expires = amtsweg_store::now_ms() + RESET_MINUTES * 60_000;
+        let (subject, path) = match who {
+            Who::Staff => {
+                tx.insert_staff_token(&hash, "reset", id, expires).await?;
+                ("Neues Passwort für die Verwaltung", "/verwaltung/passwort-neu/")
+            }
+            Who::Citizen => {
+                tx.insert_citizen_token(&hash, "reset", id, expires).await?;
+                ("Neues Passwort für Ihr Bürgerkonto", "/konto/passwort-neu/")
+            }
+        };
+        tx.enqueue_email(&EmailMessage {
+            to,
+            subject: subject.into(),
+            body: format!(
+                "{greeting}\n\nSie (oder jemand anderes) haben ein neues Passwort angefordert. Der Link gilt {RESET_MINUTES} Minuten und nur einmal:\n\n{}{path}{token}\n\nWenn Sie das nicht waren, ignorieren Sie diese E-Mail; Ihr Passwort bleibt unverändert.\n",
+                state.config.public_base_url.trim_end_matches('/'),
+            ),
+        })
+        .await?;
+        let action = format!("{}.password_reset_request", who.session_kind());
+        tx.append_audit(&entry(who.actor(id), &action, who.actor(id), "success")).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
