@@ -4,31 +4,13 @@
 use crate::AppState;
 use crate::render::{base_context, render_page};
 use amtsweg_domain::{Place, PlaceQuery};
-use amtsweg_portal::catalogue::Catalogue;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use serde::Deserialize;
 
-pub const COOKIE: &str = "amtsweg_ort";
-
-fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
-}
-
-/// The place stored in the request's cookie, if it still exists.
-#[must_use]
-pub fn current<'c>(headers: &HeaderMap, catalogue: &'c Catalogue) -> Option<&'c Place> {
-    cookie_value(headers, COOKIE).and_then(|v| v.parse::<i64>().ok()).and_then(|id| catalogue.place(id))
-}
+pub use crate::render::{PLACE_COOKIE as COOKIE, current_place as current};
 
 /// Only same-site paths are followed back, so the parameter cannot redirect elsewhere.
 fn safe_return(zurueck: Option<&str>) -> String {
@@ -124,6 +106,6 @@ mod tests {
     fn reads_the_cookie_among_others() {
         let mut h = HeaderMap::new();
         h.insert(header::COOKIE, HeaderValue::from_static("a=b; amtsweg_ort=7; c=d"));
-        assert_eq!(cookie_value(&h, COOKIE), Some("7"));
+        assert_eq!(crate::session::cookie_value(&h, COOKIE), Some("7"));
     }
 }

@@ -11,6 +11,33 @@ use axum::response::Html;
 use minijinja::Value;
 use serde::Serialize;
 
+/// The cookie that keeps the citizen's chosen place (a place id, a preference).
+pub const PLACE_COOKIE: &str = "amtsweg_ort";
+
+/// The place stored in the request's cookie, if it still exists.
+#[must_use]
+pub fn current_place<'c>(headers: &HeaderMap, catalogue: &'c Catalogue) -> Option<&'c amtsweg_domain::Place> {
+    crate::session::cookie_value(headers, PLACE_COOKIE)
+        .and_then(|v| v.parse::<i64>().ok())
+        .and_then(|id| catalogue.place(id))
+}
+
+/// A line diff of two texts for the revision pages (`kind`: "del", "ins", "same").
+#[must_use]
+pub fn diff_lines(old: &str, new: &str) -> Vec<Value> {
+    similar::TextDiff::from_lines(old, new)
+        .iter_all_changes()
+        .map(|c| {
+            let kind = match c.tag() {
+                similar::ChangeTag::Delete => "del",
+                similar::ChangeTag::Insert => "ins",
+                similar::ChangeTag::Equal => "same",
+            };
+            minijinja::context! { kind, text => c.value().trim_end_matches('\n') }
+        })
+        .collect()
+}
+
 /// The address of an authority's logo, if it has one.
 #[must_use]
 pub fn logo_url(a: &Authority) -> Option<String> {
@@ -86,7 +113,7 @@ pub fn base_context(
     breadcrumbs: Vec<Crumb>,
 ) -> Value {
     let _ = state;
-    let place = crate::place::current(headers, catalogue);
+    let place = current_place(headers, catalogue);
     let portals: Vec<PortalLink<'_>> =
         catalogue.authorities.iter().map(|a| PortalLink { slug: a.slug.as_str(), name: &a.name }).collect();
     let legal_owner = tenant.or_else(|| catalogue.root());

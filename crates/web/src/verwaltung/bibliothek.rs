@@ -160,12 +160,11 @@ pub(super) async fn editor_section(
 fn shared_changes(before: &LeistungContent, now: &LeistungContent) -> Vec<Value> {
     let mut changes = Vec::new();
     if before.name != now.name {
-        changes.push(context! { heading => "Name", lines => super::leistungen::diff_lines(&before.name, &now.name) });
+        changes.push(context! { heading => "Name", lines => crate::render::diff_lines(&before.name, &now.name) });
     }
     for ((m, new_text), (_, old_text)) in now.modules().iter().zip(before.modules().iter()) {
         if *m != TextModule::Fees && new_text != old_text {
-            changes
-                .push(context! { heading => m.heading(), lines => super::leistungen::diff_lines(old_text, new_text) });
+            changes.push(context! { heading => m.heading(), lines => crate::render::diff_lines(old_text, new_text) });
         }
     }
     changes

@@ -431,20 +431,7 @@ pub async fn preview(
     };
     Ok(render_page(&state, "verwaltung/vorschau.html", ctx)?.into_response())
 }
-
-pub(super) fn diff_lines(old: &str, new: &str) -> Vec<Value> {
-    similar::TextDiff::from_lines(old, new)
-        .iter_all_changes()
-        .map(|c| {
-            let kind = match c.tag() {
-                similar::ChangeTag::Delete => "del",
-                similar::ChangeTag::Insert => "ins",
-                similar::ChangeTag::Equal => "same",
-            };
-            context! { kind, text => c.value().trim_end_matches('\n') }
-        })
-        .collect()
-}
+pub(super) use crate::render::diff_lines;
 
 pub async fn history(
     State(state): State<AppState>,

@@ -248,7 +248,7 @@ pub async fn history(
             ("Video", &before.video_url, &now.video_url),
         ] {
             if old != new {
-                changes.push(context! { heading, lines => super::leistungen::diff_lines(old, new) });
+                changes.push(context! { heading, lines => crate::render::diff_lines(old, new) });
             }
         }
         items.push(context! { revision => r.revision, when => super::berlin_time(r.published_at), by => r.published_by, changes });
