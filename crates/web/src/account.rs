@@ -183,3 +183,49 @@ pub(crate) async fn request_reset(state: &AppState, who: Who, email: &str) -> Re
     tx.commit().await?;
     Ok(())
 }
+
+/// Sets the password of account `id` through a one-time link (`kind`: "reset", or
+/// "invite" for staff) whose token hashes to `token_hash`, in one transaction: the
+/// link is used up, the password set (Argon2id hash, computed off the async
+/// workers), every session of the account ended — whoever knew the old password is
+/// out — and the change audited. A citizen's address counts as confirmed: the link
+/// reached it. `Ok(false)`: the link was used in the meantime.
+///
+/// # Errors
+/// On store errors.
+pub(crate) async fn set_password_by_link(
+    state: &AppState,
+    who: Who,
+    kind: &str,
+    token_hash: &str,
+    id: i64,
+    password: String,
+) -> Result<bool, AppError> {
+    let hash = tokio::task::spawn_blocking(move || password_auth::generate_hash(password))
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let mut tx = state.store.begin().await?;
+    let used = match who {
+        Who::Staff => tx.use_staff_token(token_hash, kind).await?,
+        Who::Citizen => tx.use_citizen_token(token_hash, kind).await?,
+    };
+    if !used {
+        return Ok(false);
+    }
+    match who {
+        // Setting a staff password also ends the account's sessions.
+        Who::Staff => tx.set_staff_password(id, &hash).await?,
+        Who::Citizen => {
+            tx.set_citizen_password(id, &hash).await?;
+            tx.delete_sessions_of(who.session_kind(), id).await?;
+            tx.mark_email_verified(id).await?;
+        }
+    }
+    let action = match (who, kind) {
+        (Who::Staff, "invite") => "staff.accept_invite".to_owned(),
+        _ => format!("{}.password_reset", who.session_kind()),
+    };
+    tx.append_audit(&entry(who.actor(id), &action, who.actor(id), "success")).await?;
+    tx.commit().await?;
+    Ok(true)
+}

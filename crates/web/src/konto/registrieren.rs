@@ -249,28 +249,9 @@ pub async fn reset_submit(
     if error.is_some() {
         return render_reset(&state, &f.csrf, &token, error);
     }
-    let password = f.password.clone();
-    let new_hash = tokio::task::spawn_blocking(move || password_auth::generate_hash(password))
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?;
-    let mut tx = state.store.begin().await?;
-    if !tx.use_citizen_token(&hash, "reset").await? {
+    let who = crate::account::Who::Citizen;
+    if !crate::account::set_password_by_link(&state, who, "reset", &hash, citizen_id, f.password).await? {
         return token_problem_page(&state, &TokenProblem::Used);
     }
-    tx.set_citizen_password(citizen_id, &new_hash).await?;
-    // Whoever knew the old password is signed out everywhere; reaching the mail
-    // proves the address, too.
-    tx.delete_sessions_of("citizen", citizen_id).await?;
-    tx.mark_email_verified(citizen_id).await?;
-    tx.commit().await?;
-    audit(
-        &state,
-        &format!("citizen:{citizen_id}"),
-        None,
-        "citizen.password_reset",
-        &format!("citizen:{citizen_id}"),
-        "success",
-    )
-    .await?;
     Ok(Redirect::to("/konto/anmelden?hinweis=passwort").into_response())
 }

@@ -233,20 +233,10 @@ async fn token_submit(
     if let Some(e) = error {
         return render_set_password(state, kind, token, &f.csrf, Some(e));
     }
-    let password = f.password;
-    let password_hash = tokio::task::spawn_blocking(move || password_auth::generate_hash(password))
-        .await
-        .map_err(|_| AppError::Forbidden)?;
-    let mut tx = state.store.begin().await?;
-    if !tx.use_staff_token(&hash, kind).await? {
-        drop(tx);
+    let who = crate::account::Who::Staff;
+    if !crate::account::set_password_by_link(state, who, kind, &hash, user_id, f.password).await? {
         return link_problem(state, &TokenProblem::Used);
     }
-    // Also ends every session of the account (a reset locks out whoever had it).
-    tx.set_staff_password(user_id, &password_hash).await?;
-    let action = if kind == "invite" { "staff.accept_invite" } else { "staff.password_reset" };
-    tx.append_audit(&entry(format!("staff:{user_id}"), None, action, format!("staff:{user_id}"))).await?;
-    tx.commit().await?;
     Ok(Redirect::to("/verwaltung/anmelden?passwort=1").into_response())
 }
 
