@@ -68,3 +68,29 @@ async fn every_guarded_route_refuses_an_anonymous_visitor() {
         assert!(checked >= 90, "{checked}");
     });
 }
+
+/// Every POST of a signed-in person goes through the one CSRF check: a request of
+/// that very session with a wrong token changes nothing and is refused.
+#[tokio::test]
+async fn every_post_of_a_session_refuses_a_wrong_csrf_token() {
+    on_each_backend!(|app| {
+        let mut staff = crate::verwaltung::sign_in(app, "verbund-admin@landkreis-heidekamp.example").await;
+        let (mut citizen, _) = crate::konto::citizen(app, "csrf@example.org").await;
+        let mut checked = 0;
+        for route in all().into_iter().filter(|r| r.methods.contains(&"POST")) {
+            let jar = match route.access {
+                Access::Staff | Access::StaffOfAuthority | Access::StaffCase | Access::VerbundAdmin => &mut staff,
+                Access::Citizen => &mut citizen,
+                _ => continue,
+            };
+            let target = url(route.path);
+            let r = post(app, jar, &target, "csrf=falsch").await;
+            assert!(matches!(r.status.as_u16(), 400 | 403 | 404 | 415 | 422), "POST {target}: {}", r.status);
+            checked += 1;
+        }
+        assert!(checked >= 40, "{checked}");
+        // The sessions are still alive: nothing above signed anyone out.
+        assert_eq!(get(app, &mut staff, "/verwaltung/").await.status, 200);
+        assert_eq!(get(app, &mut citizen, "/konto/profil").await.status, 200);
+    });
+}
