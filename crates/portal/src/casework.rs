@@ -294,7 +294,7 @@ pub async fn reply(
     let mut checked = Vec::new();
     for (name, bytes) in files {
         match check_attachment(name, bytes) {
-            Ok(content_type) => checked.push((name.clone(), content_type, bytes.clone())),
+            Ok(content_type) => checked.push((name.as_str(), content_type, bytes.as_slice())),
             Err(e) => return Ok(Err(e.0)),
         }
     }

@@ -42,7 +42,7 @@ pub(crate) async fn store_attachments(
     portal: &Portal,
     authority_id: i64,
     citizen_id: i64,
-    files: &[(String, &'static str, Vec<u8>)],
+    files: &[(&str, &'static str, &[u8])],
 ) -> Result<Vec<NewAttachment>> {
     let mut stored = Vec::new();
     for (name, content_type, bytes) in files {
@@ -140,7 +140,7 @@ pub async fn prepare(portal: &Portal, d: &Delivery) -> Result<Prepared, Delivery
     let mut checked = Vec::new();
     for (name, bytes) in &d.attachments {
         let content_type = check_attachment(name, bytes).map_err(|e| DeliveryError::Invalid(e.0))?;
-        checked.push((name.clone(), content_type, bytes.clone()));
+        checked.push((name.as_str(), content_type, bytes.as_slice()));
     }
     let attachments = store_attachments(portal, d.authority_id, d.citizen_id, &checked).await?;
     Ok(Prepared {

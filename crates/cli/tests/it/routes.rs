@@ -69,6 +69,15 @@ async fn every_guarded_route_refuses_an_anonymous_visitor() {
     });
 }
 
+/// Routes whose form is `multipart/form-data` (files), checked by hand after reading.
+const UPLOADS: &[&str] = &[
+    "/verwaltung/behoerden/{slug}/formulare/xdatenfelder",
+    "/verwaltung/behoerden/{slug}/logo",
+    "/verwaltung/antraege/{id}/stand",
+    "/verwaltung/antraege/{id}/nachricht",
+    "/konto/postfach/{thread}",
+];
+
 /// Every POST of a signed-in person goes through the one CSRF check: a request of
 /// that very session with a wrong token changes nothing and is refused.
 #[tokio::test]
@@ -85,7 +94,13 @@ async fn every_post_of_a_session_refuses_a_wrong_csrf_token() {
             };
             let target = url(route.path);
             let r = post(app, jar, &target, "csrf=falsch").await;
-            assert!(matches!(r.status.as_u16(), 400 | 403 | 404 | 415 | 422), "POST {target}: {}", r.status);
+            if UPLOADS.contains(&route.path) {
+                // Uploads read a multipart body (and their case or thread) before the
+                // token inside it: a URL-encoded body or an unknown id stops them first.
+                assert!(matches!(r.status.as_u16(), 400 | 403 | 404), "POST {target}: {}", r.status);
+            } else {
+                assert_eq!(r.status, 403, "POST {target}");
+            }
             checked += 1;
         }
         assert!(checked >= 40, "{checked}");

@@ -9,7 +9,7 @@ use crate::AppState;
 use crate::error::AppError;
 use crate::render::render_page;
 use amtsweg_forms::display::{amounts, sections};
-use amtsweg_forms::{Answers, Form, Item, Step};
+use amtsweg_forms::{Form, Item, Step};
 use amtsweg_portal::drafts::{self, FileInfo};
 use amtsweg_portal::submission::{self, Owner};
 use amtsweg_store::submissions::ApplicationDraft;
@@ -37,10 +37,11 @@ fn render_check(
     j: &Journey,
     headers: &HeaderMap,
     d: &ApplicationDraft,
-    answers: &Answers,
+    accepted: &amtsweg_forms::Accepted,
     files: &[FileInfo],
     problems: &[(String, String)],
 ) -> Result<Response, AppError> {
+    let answers = &accepted.answers;
     let url = j.draft_url(&d.token);
     let errors: Vec<_> = problems
         .iter()
@@ -56,7 +57,7 @@ fn render_check(
         .into_iter()
         .map(|s| context! { title => s.title, url => format!("{url}{}?zurueck=pruefen", s.step), lines => s.lines })
         .collect();
-    let computed = amounts(&j.form, &amtsweg_forms::compute(&j.form, answers));
+    let computed = amounts(&j.form, &accepted.computed);
     let ctx = context! {
         title => if errors.is_empty() { "Angaben prüfen".to_owned() } else { "Fehler: Angaben prüfen".to_owned() },
         sections, computed, errors,
@@ -78,7 +79,7 @@ pub(crate) async fn check(
     let answers = drafts::answers(&state.portal, &d).await?;
     let (_, files) = drafts::files(&state.portal, &d).await?;
     let (accepted, problems) = submission::accept(&state.catalogue(), &j.form, &answers, &files);
-    render_check(&state, &j, &headers, &d, &accepted.answers, &files, &problems)
+    render_check(&state, &j, &headers, &d, &accepted, &files, &problems)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -107,7 +108,7 @@ pub(crate) async fn submit(
     let (stored_files, files) = drafts::files(&state.portal, &d).await?;
     let (accepted, problems) = submission::accept(&state.catalogue(), &j.form, &answers, &files);
     if !problems.is_empty() {
-        return render_check(&state, &j, &headers, &d, &accepted.answers, &files, &problems);
+        return render_check(&state, &j, &headers, &d, &accepted, &files, &problems);
     }
     let owner = Owner { citizen_id: d.citizen_id, browser_hash: d.browser_hash.clone() };
     let app = j.application(&token, owner, &accepted.answers);

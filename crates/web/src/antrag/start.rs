@@ -2,7 +2,9 @@
 //! yet), and its first POST — which keeps the draft and continues like any step, or,
 //! for a one-page form sent complete and valid, submits at once without a draft.
 
-use super::journey::{Journey, first_csrf, issue_token, load_draft, prefill, verify_token, with_browser_cookie};
+use super::journey::{
+    Journey, find_draft, first_csrf, issue_token, load_draft, prefill, verify_token, with_browser_cookie,
+};
 use super::schritt::{RESERVED, StepPage, handle_step};
 use super::{fields, first_page, upload};
 use crate::AppState;
@@ -72,9 +74,9 @@ pub(crate) async fn first_post(
             return Ok(r);
         }
     }
-    // A draft with this token exists: the first page was sent twice (or after going
-    // back in the browser) — continue with it.
-    if state.store.application_draft(&nonce).await?.is_none() {
+    // No draft with this token yet: keep one. Otherwise the first page was sent twice
+    // (or after going back in the browser): continue with that draft.
+    let Some(d) = find_draft(&state, &mut j, &nonce).await? else {
         let browser = j.browser.clone().ok_or_else(|| {
             AppError::BadRequest("Bitte erlauben Sie Cookies für dieses Portal: ohne sie können wir Ihren Antrag zwischen den Seiten nicht aufbewahren.".into())
         })?;
@@ -104,8 +106,7 @@ pub(crate) async fn first_post(
         tx.commit().await?;
         let d = load_draft(&state, &mut j, &nonce).await?;
         return handle_step(&state, &mut j, &headers, d, Vec::new(), &first_step.id, posted).await;
-    }
-    let d = load_draft(&state, &mut j, &nonce).await?;
+    };
     // The first page sent again (after "back" in the browser): its CSRF token is the
     // first page's, or the draft's when the page was shown from the draft.
     let sent = posted.get("csrf").unwrap_or_default();
