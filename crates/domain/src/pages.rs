@@ -135,7 +135,7 @@ const IMPRESSUM: &str = "**Herausgeber**
 Telefon: {phone}
 E-Mail: {email}
 
-{name} ist eine Körperschaft des öffentlichen Rechts. Sie wird vertreten durch die Hauptverwaltungsbeamtin oder den Hauptverwaltungsbeamten (Name bitte ergänzen).
+{name} ist eine Körperschaft des öffentlichen Rechts. Sie wird gesetzlich vertreten durch ihre Hauptverwaltungsbeamtin oder ihren Hauptverwaltungsbeamten (§ 86 Niedersächsisches Kommunalverfassungsgesetz), erreichbar unter der oben genannten Anschrift.
 
 **Verantwortlich für den Inhalt nach § 18 Abs. 2 MStV**
 

@@ -379,6 +379,23 @@ impl<'f> Checker<'f> {
                 self.expr(owner, target, then);
                 self.expr(owner, target, otherwise);
             }
+            Expr::Tiered { units, first, further } => {
+                let number = self.ix.fields.get(units.as_str()).is_some_and(|f| matches!(f.kind, Kind::Number { .. }));
+                if !number && !self.ix.repeating.contains(units.as_str()) {
+                    self.push(
+                        target.clone(),
+                        format!(
+                            "Berechneter Wert „{owner}“: die Staffel zählt „{units}“ – das ist weder eine wiederholbare Gruppe noch ein Zahlfeld des Formulars."
+                        ),
+                    );
+                }
+                if *first < 0 || *further < 0 {
+                    self.push(
+                        target.clone(),
+                        format!("Berechneter Wert „{owner}“: die Beträge einer Staffel dürfen nicht negativ sein."),
+                    );
+                }
+            }
         }
     }
 

@@ -49,6 +49,30 @@ impl Date {
         }
     }
 
+    /// Whether `s` has the form of a date (`TT.MM.JJJJ` or `JJJJ-MM-TT`, numbers in
+    /// range: day 1–31, month 1–12), whether or not that day exists: "31.02.1980"
+    /// is well formed but no date, "31.2." and "heute" are not well formed.
+    #[must_use]
+    pub fn well_formed(s: &str) -> bool {
+        let s = s.trim();
+        let digits =
+            |p: &str, min: usize, max: usize| (min..=max).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit());
+        let (d, m, y) = if s.contains('.') {
+            let parts: Vec<&str> = s.split('.').collect();
+            let [d, m, y] = parts.as_slice() else { return false };
+            (*d, *m, *y)
+        } else {
+            let parts: Vec<&str> = s.split('-').collect();
+            let [y, m, d] = parts.as_slice() else { return false };
+            (*d, *m, *y)
+        };
+        digits(d, 1, 2)
+            && digits(m, 1, 2)
+            && digits(y, 4, 4)
+            && d.parse::<u8>().is_ok_and(|d| (1..=31).contains(&d))
+            && m.parse::<u8>().is_ok_and(|m| (1..=12).contains(&m))
+    }
+
     /// Days since 0000-03-01 (for differences).
     #[must_use]
     pub fn ordinal(self) -> i64 {

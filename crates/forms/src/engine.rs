@@ -126,8 +126,7 @@ pub fn check_value(f: &Field, raw: &str, today: Date) -> Result<String, String> 
             Ok(cents.to_string())
         }
         Kind::Date { not_before, not_after } => {
-            let d = Date::parse(v)
-                .ok_or_else(|| format!("Bitte geben Sie „{label}“ als TT.MM.JJJJ an, zum Beispiel 24.12.2026."))?;
+            let d = Date::parse(v).ok_or_else(|| date_error(f, v, today))?;
             let bound =
                 |b: &Option<String>| b.as_deref().and_then(|s| if s == "heute" { Some(today) } else { Date::parse(s) });
             if bound(not_before).is_some_and(|b| d < b) {
@@ -145,8 +144,7 @@ pub fn check_value(f: &Field, raw: &str, today: Date) -> Result<String, String> 
             Ok(d.to_string())
         }
         Kind::BirthDate { min_age, max_age } => {
-            let d = Date::parse(v)
-                .ok_or_else(|| format!("Bitte geben Sie „{label}“ als TT.MM.JJJJ an, zum Beispiel 24.12.1980."))?;
+            let d = Date::parse(v).ok_or_else(|| date_error(f, v, today))?;
             if d >= today {
                 return Err(format!("„{label}“ muss in der Vergangenheit liegen."));
             }
@@ -187,7 +185,7 @@ pub fn check_value(f: &Field, raw: &str, today: Date) -> Result<String, String> 
         Kind::Kfz => opt_err(german::kfz(v), "Bitte geben Sie das Kennzeichen so an: HK-AB 123.".to_owned()),
         Kind::Declaration { .. } => match v {
             "ja" => Ok("ja".into()),
-            _ => Err(format!("Bitte bestätigen Sie: {label}.")),
+            _ => Err(format!("Bitte bestätigen Sie „{label}“.")),
         },
         // Checked as parts (address) or by the server (files, checkboxes).
         Kind::Address { .. } => {
@@ -211,6 +209,52 @@ pub fn check_value(f: &Field, raw: &str, today: Date) -> Result<String, String> 
         }
         Kind::File { .. } | Kind::Checkboxes { .. } | Kind::Info { .. } => Ok(v.to_owned()),
     }
+}
+
+/// Why `v` is no date: a date in the right form that does not exist (31.02.1980),
+/// or not the form TT.MM.JJJJ — with an example that fits the field.
+fn date_error(f: &Field, v: &str, today: Date) -> String {
+    let label = &f.label;
+    if Date::well_formed(v) {
+        return format!("Den {} gibt es nicht. Bitte prüfen Sie bei „{label}“ Tag und Monat.", v.trim());
+    }
+    match date_example(&f.kind, today) {
+        Some(e) => format!("Bitte geben Sie „{label}“ als TT.MM.JJJJ an, zum Beispiel {e}."),
+        None => format!("Bitte geben Sie „{label}“ als TT.MM.JJJJ an."),
+    }
+}
+
+/// An example date (TT.MM.JJJJ) that the date or birth-date field `kind` accepts
+/// today: a birth date in the past at an age the field allows, a date inside the
+/// field's bounds. `None` for other kinds.
+#[must_use]
+pub fn date_example(kind: &Kind, today: Date) -> Option<String> {
+    let on_14_march = |year: i32| Date::new(year, 3, 14);
+    let d = match kind {
+        Kind::BirthDate { min_age, max_age } => {
+            let lo = i32::try_from(min_age.unwrap_or(0)).unwrap_or(0);
+            let hi = i32::try_from(max_age.unwrap_or(120)).unwrap_or(120).max(lo);
+            let age = if (lo..=hi).contains(&40) { 40 } else { lo + (hi - lo) / 2 };
+            // Born on 14 March: the birthday of this year already past or not.
+            let year = if (today.month, today.day) > (3, 14) { today.year - age } else { today.year - age - 1 };
+            on_14_march(year)
+        }
+        Kind::Date { not_before, not_after } => {
+            let bound =
+                |b: &Option<String>| b.as_deref().and_then(|s| if s == "heute" { Some(today) } else { Date::parse(s) });
+            let (lo, hi) = (bound(not_before), bound(not_after));
+            let fits = |d: &Date| lo.is_none_or(|l| *d >= l) && hi.is_none_or(|h| *d <= h);
+            let years: Vec<i32> = match (lo, hi) {
+                (Some(l), Some(h)) => (l.year..=h.year).collect(),
+                (Some(l), None) => vec![l.year + 1],
+                (None, Some(h)) => vec![h.year - 1],
+                (None, None) => vec![today.year],
+            };
+            years.into_iter().filter_map(on_14_march).find(fits).or(lo).or(hi)
+        }
+        _ => None,
+    }?;
+    Some(d.german())
 }
 
 /// "12,50", "12.50", "1.234,50 €" → cents.
@@ -278,6 +322,22 @@ fn parse_euro(s: &str) -> Option<i64> {
     euros.checked_mul(100)?.checked_add(cents)
 }
 
+/// What a citizen is told when a needed answer is missing, in the words of the
+/// control: one chooses a radio or select answer, confirms a declaration, uploads
+/// a file and fills in the rest.
+fn missing_message(f: &Field) -> String {
+    let label = &f.label;
+    match f.kind {
+        Kind::Select { .. } | Kind::Radio { .. } | Kind::YesNo => {
+            format!("Bitte wählen Sie bei „{label}“ eine Antwort aus.")
+        }
+        Kind::Checkboxes { .. } => format!("Bitte wählen Sie bei „{label}“ mindestens eine Möglichkeit aus."),
+        Kind::Declaration { .. } => format!("Bitte bestätigen Sie „{label}“."),
+        Kind::File { .. } => format!("Bitte laden Sie „{label}“ hoch."),
+        _ => format!("Bitte füllen Sie „{label}“ aus."),
+    }
+}
+
 fn check_field(f: &Field, path: &str, answers: &Answers, scope: &Answers, today: Date, out: &mut Vec<Problem>) {
     let problem = |message: String| Problem { path: path.to_owned(), message };
     if matches!(f.kind, Kind::Info { .. }) {
@@ -309,12 +369,12 @@ fn check_field(f: &Field, path: &str, answers: &Answers, scope: &Answers, today:
         }
         (_, None) => {
             if needed {
-                out.push(problem(format!("Bitte füllen Sie „{}“ aus.", f.label)));
+                out.push(problem(missing_message(f)));
             }
         }
         (_, Some(Answer::One(v))) if v.trim().is_empty() => {
             if needed {
-                out.push(problem(format!("Bitte füllen Sie „{}“ aus.", f.label)));
+                out.push(problem(missing_message(f)));
             }
         }
         (_, Some(Answer::One(v))) => {
@@ -462,13 +522,81 @@ fn eval(e: &Expr, answers: &Answers) -> i64 {
                 eval(otherwise, answers)
             }
         }
+        Expr::Tiered { units, first, further } => {
+            let n = match answers.get(units) {
+                Some(Answer::Rows(r)) => i64::try_from(r.len()).unwrap_or(0),
+                Some(Answer::One(s)) => s.trim().parse::<i64>().unwrap_or(0),
+                _ => 0,
+            };
+            if n <= 0 { 0 } else { first.saturating_add((n - 1).saturating_mul(*further)) }
+        }
     }
 }
 
-/// The computed values (cents) for these answers.
+fn cond_ids<'e>(c: &'e Cond, out: &mut Vec<&'e str>) {
+    match c {
+        Cond::Equals { field, .. }
+        | Cond::NotEquals { field, .. }
+        | Cond::AnyOf { field, .. }
+        | Cond::Filled { field }
+        | Cond::Yes { field } => out.push(field),
+        Cond::All(cs) | Cond::Any(cs) => cs.iter().for_each(|c| cond_ids(c, out)),
+        Cond::Not(c) => cond_ids(c, out),
+    }
+}
+
+/// The answers (fields and repeating groups) an amount depends on.
+fn expr_ids<'e>(e: &'e Expr, out: &mut Vec<&'e str>) {
+    match e {
+        Expr::Cents(_) => {}
+        Expr::Field(id) | Expr::Count(id) | Expr::Tiered { units: id, .. } => out.push(id),
+        Expr::Sum(es) | Expr::Product(es) => es.iter().for_each(|e| expr_ids(e, out)),
+        Expr::If { when, then, otherwise } => {
+            cond_ids(when, out);
+            expr_ids(then, out);
+            expr_ids(otherwise, out);
+        }
+    }
+}
+
+/// Whether the answer `id` is still to come: a visible required field not yet
+/// answered, or a visible repeating group whose page was not yet sent.
+fn awaited(form: &Form, answers: &Answers, id: &str) -> bool {
+    let field_awaited =
+        |f: &Field| visible(f.visible_if.as_ref(), answers) && required(f, answers) && !filled(answers, id);
+    for s in visible_steps(form, answers) {
+        for item in &s.items {
+            match item {
+                Item::Field(f) if f.id == id => return field_awaited(f),
+                Item::Group(g) if g.repeat.is_some() && g.id == id => {
+                    return visible(g.visible_if.as_ref(), answers) && !answers.contains_key(id);
+                }
+                Item::Group(g) if g.repeat.is_none() => {
+                    if let Some(f) = g.fields.iter().find(|f| f.id == id) {
+                        return visible(g.visible_if.as_ref(), answers) && field_awaited(f);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    false
+}
+
+/// The computed values (cents) for these answers: only those whose answers are all
+/// given (a fee is not shown before the answers it depends on — no "−30,00 €" for
+/// no dog yet), never below zero.
 #[must_use]
 pub fn compute(form: &Form, answers: &Answers) -> Vec<(String, i64)> {
-    form.computed.iter().map(|c| (c.id.clone(), eval(&c.expr, answers))).collect()
+    form.computed
+        .iter()
+        .filter(|c| {
+            let mut ids = Vec::new();
+            expr_ids(&c.expr, &mut ids);
+            !ids.iter().any(|id| awaited(form, answers, id))
+        })
+        .map(|c| (c.id.clone(), eval(&c.expr, answers).max(0)))
+        .collect()
 }
 
 #[cfg(test)]
@@ -483,5 +611,96 @@ mod tests {
         assert_eq!(parse_euro("1.234"), Some(123_400));
         assert_eq!(parse_euro("12,345"), None);
         assert_eq!(parse_euro("zwölf"), None);
+    }
+
+    const TODAY: Date = Date { year: 2026, month: 11, day: 23 };
+
+    fn field(json: serde_json::Value) -> Field {
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn a_date_in_the_right_form_that_does_not_exist_is_not_a_format_error() {
+        let f = field(serde_json::json!({"id": "g", "label": "Geburtsdatum", "type": "birth_date"}));
+        let e = check_value(&f, "31.02.1980", TODAY).unwrap_err();
+        assert_eq!(e, "Den 31.02.1980 gibt es nicht. Bitte prüfen Sie bei „Geburtsdatum“ Tag und Monat.");
+        let e = check_value(&f, "31.2.80", TODAY).unwrap_err();
+        assert!(e.contains("als TT.MM.JJJJ an, zum Beispiel 14.03.1986"), "{e}");
+        assert!(Date::well_formed("2024-02-30") && !Date::well_formed("32.01.2020") && !Date::well_formed("heute"));
+    }
+
+    #[test]
+    fn date_examples_fit_the_field() {
+        let birth = |min: Option<u32>, max: Option<u32>| Kind::BirthDate { min_age: min, max_age: max };
+        for kind in [birth(None, None), birth(Some(16), None), birth(None, Some(6)), birth(Some(18), Some(30))] {
+            let example = date_example(&kind, TODAY).unwrap();
+            let f = Field {
+                id: "g".into(),
+                label: "G".into(),
+                hint: String::new(),
+                kind: kind.clone(),
+                required: true,
+                required_if: None,
+                visible_if: None,
+                prefill: None,
+            };
+            assert_eq!(check_value(&f, &example, TODAY).map(|_| ()), Ok(()), "{kind:?}: {example}");
+        }
+        let date = |b: Option<&str>, a: Option<&str>| Kind::Date {
+            not_before: b.map(str::to_owned),
+            not_after: a.map(str::to_owned),
+        };
+        assert_eq!(date_example(&date(None, Some("heute")), TODAY).as_deref(), Some("14.03.2025"), "a past date");
+        assert_eq!(date_example(&date(Some("heute"), None), TODAY).as_deref(), Some("14.03.2027"), "a future date");
+        assert_eq!(date_example(&birth(None, None), TODAY).as_deref(), Some("14.03.1986"));
+        assert_eq!(date_example(&Kind::YesNo, TODAY), None);
+    }
+
+    #[test]
+    fn missing_choices_are_chosen_and_declarations_confirmed() {
+        let form: Form = serde_json::from_value(serde_json::json!({
+            "id": "t", "title": "T", "steps": [{"id": "a", "title": "A", "items": [
+                {"item": "field", "id": "art", "label": "Art", "type": "radio", "required": true,
+                 "options": [{"value": "a", "label": "A"}]},
+                {"item": "field", "id": "wahl", "label": "Wahl", "type": "select", "required": true,
+                 "options": [{"value": "a", "label": "A"}]},
+                {"item": "field", "id": "jn", "label": "Ja oder nein", "type": "yes_no", "required": true},
+                {"item": "field", "id": "ok", "label": "Ich versichere es", "type": "declaration", "text": "…"},
+                {"item": "field", "id": "name", "label": "Name", "type": "text", "required": true}
+            ]}]
+        }))
+        .unwrap();
+        let got: Vec<String> = validate(&form, None, &Answers::new(), TODAY).into_iter().map(|p| p.message).collect();
+        assert_eq!(
+            got,
+            [
+                "Bitte wählen Sie bei „Art“ eine Antwort aus.",
+                "Bitte wählen Sie bei „Wahl“ eine Antwort aus.",
+                "Bitte wählen Sie bei „Ja oder nein“ eine Antwort aus.",
+                "Bitte bestätigen Sie „Ich versichere es“.",
+                "Bitte füllen Sie „Name“ aus.",
+            ]
+        );
+    }
+
+    #[test]
+    fn tiered_amounts_count_rows_or_a_number_and_wait_for_their_answer() {
+        let form: Form = serde_json::from_value(serde_json::json!({
+            "id": "t", "title": "T", "steps": [{"id": "a", "title": "A", "items": [
+                {"item": "field", "id": "anzahl", "label": "Anzahl", "type": "number", "required": true}
+            ]}],
+            "computed": [
+                {"id": "staffel", "label": "Staffel", "expr": {"tiered": {"units": "anzahl", "first": 1000, "further": 500}}},
+                {"id": "minus", "label": "Minus", "expr": {"sum": [{"cents": 100}, {"cents": -300}]}}
+            ]
+        }))
+        .unwrap();
+        assert_eq!(compute(&form, &Answers::new()), [("minus".to_owned(), 0)], "waits for its answer; never negative");
+        let with = |n: &str| {
+            let mut a = Answers::new();
+            a.insert("anzahl".into(), Answer::One(n.into()));
+            compute(&form, &a)[0].1
+        };
+        assert_eq!([with("0"), with("1"), with("2"), with("4"), with("-3")], [0, 1000, 1500, 2500, 0]);
     }
 }

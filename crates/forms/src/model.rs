@@ -247,6 +247,16 @@ pub enum Expr {
         then: Box<Expr>,
         otherwise: Box<Expr>,
     },
+    /// A graduated amount ("Staffel"): `first` cents for the first unit and
+    /// `further` cents for every further one. The units are the entries of the
+    /// repeating group `units`, or the whole number answered in the number field
+    /// `units`; no units (or none answered yet) cost nothing. E.g. the dog tax:
+    /// 90 € for the first dog, 135 € for every further dog.
+    Tiered {
+        units: String,
+        first: i64,
+        further: i64,
+    },
 }
 
 /// A rule across fields, with the message the citizen sees at `field`.

@@ -248,6 +248,11 @@ fn check_expr(form: &Form, ix: &Index<'_>, e: &Expr) {
             check_expr(form, ix, then);
             check_expr(form, ix, otherwise);
         }
+        Expr::Tiered { units, first, further } => {
+            let number = ix.fields.get(units.as_str()).is_some_and(|f| matches!(f.kind, Kind::Number { .. }));
+            assert!(number || ix.repeating.contains(units.as_str()), "{}: tiered by unknown {units}", form.id);
+            assert!(*first >= 0 && *further >= 0, "{}: negative tier", form.id);
+        }
     }
 }
 
@@ -415,4 +420,62 @@ fn kita_parents_child_age_fee_and_siblings() {
     assert_eq!(paths(&f, &a), ["geschwister_anzahl"], "the number of siblings is asked when there are some");
     a.insert("geschwister".into(), one("nein"));
     assert_eq!(paths(&f, &a), Vec::<String>::new());
+}
+
+fn dogs(n: usize) -> Answer {
+    Answer::Rows(
+        (0..n)
+            .map(|i| row(&[("rufname", &format!("Hund {i}")), ("rasse", "Mischling"), ("seit", "01.03.2024")]))
+            .collect(),
+    )
+}
+
+/// The dog tax as the service text says: 90 € for the first dog, 135 € for every
+/// further one — and no amount at all before the dogs are entered (it said
+/// "−30,00 €" with no dog and 150 € for two).
+#[test]
+fn hundesteuer_tariff_per_number_of_dogs() {
+    let f = form("hundesteuer.json");
+    let mut a = complete_answers("hundesteuer.json");
+    a.remove("hunde");
+    assert_eq!(compute(&f, &a), [], "0 dogs entered yet: no amount shown");
+    a.insert("hunde".into(), dogs(0));
+    assert_eq!(compute(&f, &a), [("jahressteuer".to_owned(), 0)], "an empty list costs nothing, never less");
+    for (n, cents) in [(1, 9_000), (2, 22_500), (3, 36_000)] {
+        a.insert("hunde".into(), dogs(n));
+        assert_eq!(compute(&f, &a), [("jahressteuer".to_owned(), cents)], "{n} dogs");
+    }
+}
+
+/// Osterfeuer: 15 € for private persons (and other communities), free for
+/// associations, fire brigades and parishes, as the service text says.
+#[test]
+fn osterfeuer_tariff_per_organiser() {
+    let f = form("osterfeuer.json");
+    assert_eq!(f.title, "Osterfeuer anmelden", "named like its service");
+    let mut a = complete_answers("osterfeuer.json");
+    a.remove("art");
+    assert_eq!(compute(&f, &a), [], "not shown before the organiser is chosen");
+    for (art, cents) in
+        [("privat", 1_500), ("brauchtum", 1_500), ("feuerwehr", 0), ("verein", 0), ("kirchengemeinde", 0)]
+    {
+        a.insert("art".into(), one(art));
+        assert_eq!(compute(&f, &a), [("gebuehr".to_owned(), cents)], "{art}");
+        assert_eq!(validate(&f, None, &a, TODAY), [], "{art} is a valid answer");
+    }
+}
+
+/// Every demo fee is shown only once its answers are given and is never negative.
+#[test]
+fn demo_amounts_wait_for_their_answers_and_are_never_negative() {
+    for (file, _) in demo_forms() {
+        let f = form(&file);
+        for (id, cents) in compute(&f, &complete_answers(&file)) {
+            assert!(cents >= 0, "{file}: {id}");
+        }
+        let constant = f.computed.iter().all(|c| matches!(c.expr, Expr::Cents(_)));
+        if !constant {
+            assert_eq!(compute(&f, &Answers::new()), [], "{file}: nothing answered, nothing computed");
+        }
+    }
 }

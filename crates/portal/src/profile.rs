@@ -6,6 +6,7 @@ use crate::keyring::CITIZEN_SCOPE;
 use crate::{Portal, Result};
 use amtsweg_domain::TrustLevel;
 use amtsweg_domain::konto::{ProfileField, ProfileSource};
+use amtsweg_forms::Date;
 
 /// A profile value as the citizen sees it.
 #[derive(Debug, Clone)]
@@ -26,12 +27,67 @@ pub async fn profile(portal: &Portal, citizen_id: i64) -> Result<Vec<ProfileEntr
     for v in portal.store.profile(citizen_id).await? {
         match portal.open_text(CITIZEN_SCOPE, &format!("profile:{}", v.field), &v.value).await {
             Ok(value) => {
+                // Dates stored before they were normalised on save are read in their one form.
+                let value = if v.field == ProfileField::BirthDate.key() { canonical_date(&value) } else { value };
                 out.push(ProfileEntry { source: v.source(), field: v.field, value, trust_level: v.trust_level })
             }
             Err(e) => tracing::error!(field = %v.field, error = %e, "profile value does not open"),
         }
     }
     Ok(out)
+}
+
+/// A stored date in its one stored form, `JJJJ-MM-TT`; a value that is no date
+/// stays as it is (the profile page shows it for correction).
+#[must_use]
+pub fn canonical_date(stored: &str) -> String {
+    Date::parse(stored).map_or_else(|| stored.trim().to_owned(), |d| d.to_string())
+}
+
+/// A stored date as people read it, `TT.MM.JJJJ`; a value that is no date stays
+/// as it is.
+#[must_use]
+pub fn german_date(stored: &str) -> String {
+    Date::parse(stored).map_or_else(|| stored.to_owned(), Date::german)
+}
+
+/// Checks a birth date typed into the profile and returns it in its stored form
+/// (`JJJJ-MM-TT`); empty input removes the value. Accepts 7.12.1980, 07.12.1980 and
+/// 1980-12-07; the message says in plain words what is wrong.
+///
+/// # Errors
+/// With a German message for the citizen.
+pub fn normalize_birth_date(raw: &str, today: Date) -> std::result::Result<String, String> {
+    let v = raw.trim();
+    if v.is_empty() {
+        return Ok(String::new());
+    }
+    let example = "Bitte geben Sie Ihr Geburtsdatum mit Tag, Monat und Jahr an, zum Beispiel 07.12.1980.";
+    let numbers: Vec<&str> = v.split(['.', '-', '/']).map(str::trim).collect();
+    if numbers.len() != 3 || numbers.iter().any(|n| n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit())) {
+        return Err(example.to_owned());
+    }
+    let iso = v.contains('-') && numbers[0].len() == 4;
+    let (day, month, year) =
+        if iso { (numbers[2], numbers[1], numbers[0]) } else { (numbers[0], numbers[1], numbers[2]) };
+    if year.len() != 4 {
+        return Err("Bitte geben Sie das Jahr mit vier Ziffern an, zum Beispiel 07.12.1980 statt 07.12.80.".to_owned());
+    }
+    let n = |s: &str| s.parse::<u8>().ok();
+    let (Some(d), Some(m), Ok(y)) = (n(day), n(month), year.parse::<i32>()) else { return Err(example.to_owned()) };
+    if !(1..=12).contains(&m) {
+        return Err(format!("Einen {m}. Monat gibt es nicht. Bitte prüfen Sie den Monat (1 bis 12)."));
+    }
+    let Some(date) = Date::new(y, m, d) else {
+        return Err(format!("Den {d:02}.{m:02}.{y} gibt es nicht. Bitte prüfen Sie den Tag."));
+    };
+    if date >= today {
+        return Err("Das Geburtsdatum muss in der Vergangenheit liegen.".to_owned());
+    }
+    if y < 1900 {
+        return Err("Bitte prüfen Sie das Jahr: Das Geburtsdatum liegt vor 1900.".to_owned());
+    }
+    Ok(date.to_string())
 }
 
 /// Seals a profile value for storing (before the write transaction starts: sealing
@@ -63,4 +119,35 @@ pub async fn set(
     let done = tx.set_profile_value(citizen_id, field, &sealed, source, trust).await?;
     tx.commit().await?;
     Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn today() -> Date {
+        Date::new(2026, 12, 7).unwrap()
+    }
+
+    #[test]
+    fn birth_dates_are_accepted_as_people_write_them_and_stored_in_one_form() {
+        for typed in ["7.12.1980", "07.12.1980", "1980-12-07", " 7. 12. 1980 ", "07/12/1980"] {
+            assert_eq!(normalize_birth_date(typed, today()).as_deref(), Ok("1980-12-07"), "{typed}");
+        }
+        assert_eq!(normalize_birth_date("", today()).as_deref(), Ok(""));
+        assert_eq!(german_date("1980-12-07"), "07.12.1980");
+        assert_eq!(canonical_date("7.12.1980"), "1980-12-07");
+        assert_eq!(canonical_date("irgendwann"), "irgendwann");
+    }
+
+    #[test]
+    fn wrong_birth_dates_get_plain_messages() {
+        let err = |s: &str| normalize_birth_date(s, today()).unwrap_err();
+        assert!(err("31.02.1980").contains("Den 31.02.1980 gibt es nicht"));
+        assert!(err("01.13.1980").contains("13. Monat gibt es nicht"));
+        assert!(err("07.12.80").contains("vier Ziffern"));
+        assert!(err("gestern").contains("zum Beispiel 07.12.1980"));
+        assert!(err("08.12.2026").contains("Vergangenheit"));
+        assert!(err("01.01.1850").contains("vor 1900"));
+    }
 }

@@ -2,7 +2,7 @@
 
 use crate::catalogue::Catalogue;
 use amtsweg_domain::TextModule;
-use amtsweg_search::{DocKind, SearchDoc};
+use amtsweg_search::{DocKind, Hit, SearchDoc, SearchResults};
 
 #[must_use]
 pub fn build(c: &Catalogue) -> Vec<SearchDoc> {
@@ -57,4 +57,32 @@ pub fn build(c: &Catalogue) -> Vec<SearchDoc> {
         }
     }
     docs
+}
+
+/// Where a hit leads a citizen whose place is not known: a service that several
+/// authorities offer leads to the Verbund's page of it (which asks for the place
+/// and names who is responsible where), rather than to one authority's offer that
+/// may not be theirs; everything else leads to its own page.
+#[must_use]
+pub fn target_without_place(c: &Catalogue, hit: &Hit) -> String {
+    if hit.kind == DocKind::Leistung
+        && let Some(id) = hit.key.strip_prefix("leistung:").and_then(|id| id.parse::<i64>().ok())
+        && let Some(own) = c.leistungen.iter().find(|l| l.id == id)
+        && c.leistungen.iter().filter(|l| l.leika == own.leika).nth(1).is_some()
+    {
+        return format!("/leistungen/{}", own.slug);
+    }
+    hit.url.clone()
+}
+
+/// Search suggestions (autocomplete) for a citizen whose place is not known: each
+/// destination once — the offers of one service by several authorities become one
+/// suggestion leading to the Verbund's page of the service.
+pub fn suggestions_without_place(c: &Catalogue, results: &mut SearchResults) {
+    results.one_per_target(|h| target_without_place(c, h));
+    for h in &mut results.hits {
+        if h.url.starts_with("/leistungen/") {
+            h.authority_name.clone_from(&c.verbund_name);
+        }
+    }
 }

@@ -9,6 +9,7 @@
 mod analyzer;
 mod query;
 mod synonyms;
+pub mod text;
 
 use std::sync::Mutex;
 use tantivy::collector::{Count, TopDocs};
@@ -104,6 +105,20 @@ pub struct SearchResults {
     pub understood: String,
 }
 
+impl SearchResults {
+    /// Keeps one hit per target: `target` says where a hit leads (e.g. one page for
+    /// all offers of a service); the hit's URL becomes that target, and a later
+    /// (lower ranked) hit leading to a target already listed is dropped. Suggestions
+    /// thus never list the same destination twice.
+    pub fn one_per_target(&mut self, mut target: impl FnMut(&Hit) -> String) {
+        let mut seen = std::collections::HashSet::new();
+        self.hits.retain_mut(|h| {
+            h.url = target(h);
+            seen.insert(h.url.clone())
+        });
+    }
+}
+
 #[derive(Clone, Copy)]
 struct Fields {
     key: Field,
@@ -171,8 +186,10 @@ impl SearchIndex {
         doc.add_text(f.authority_name, &d.authority_name);
         doc.add_text(f.leika, &d.leika);
         doc.add_text(f.title, &d.title);
-        doc.add_text(f.body, format!("{}\n{}", d.summary, d.body));
-        doc.add_text(f.all, format!("{}\n{}\n{}\n{}", d.title, d.keywords.join(", "), d.summary, d.body));
+        // Snippets are cut from plain text in which every sentence occurs once.
+        let text = text::snippet_source(&[&d.summary, &d.body]);
+        doc.add_text(f.all, format!("{}\n{}\n{text}", d.title, d.keywords.join(", ")));
+        doc.add_text(f.body, text);
         doc.add_text(f.exact, format!("{} {}", d.title, d.keywords.join(" ")));
         doc.add_text(f.summary, &d.summary);
         doc.add_text(f.url, &d.url);
@@ -267,7 +284,7 @@ impl SearchIndex {
                 leika: text(self.fields.leika),
                 title: text(self.fields.title),
                 url: text(self.fields.url),
-                snippet_html: snippet.to_html(),
+                snippet_html: text::join_lines(&snippet.to_html()),
                 summary: text(self.fields.summary),
             });
         }
@@ -348,6 +365,39 @@ mod tests {
         let s = &r.hits[0].snippet_html;
         assert!(s.contains("<mark>abholen</mark>"), "{s}");
         assert!(!s.contains("<script>"), "{s}");
+    }
+
+    #[test]
+    fn snippets_show_each_sentence_once_and_no_markdown_markers() {
+        let i = SearchIndex::new().unwrap();
+        let mut d = doc(
+            "hund",
+            "Hundesteuer",
+            &[],
+            "Wer einen Hund hält, meldet ihn an.\n\n## Unterlagen\n\n- Nachweis über den Hund\n* Steuer-ID\n1. Hund anmelden\n\nWer einen Hund hält, meldet ihn an.",
+        );
+        d.summary = "Wer einen Hund hält, meldet ihn an.".into();
+        i.replace_all(&[d]).unwrap();
+        let s = &i.search("Hund", 5).unwrap().hits[0].snippet_html;
+        let plain = s.replace("<mark>", "").replace("</mark>", "");
+        assert_eq!(plain.matches("Wer einen Hund hält, meldet ihn an.").count(), 1, "{s}");
+        for marker in ["- ", "* ", "1. ", "##"] {
+            assert!(!plain.contains(marker), "{marker:?} in {s}");
+        }
+        assert!(plain.contains("Nachweis über den Hund · Steuer-ID · Hund anmelden"), "list items stay apart: {s}");
+    }
+
+    #[test]
+    fn one_per_target_keeps_the_best_hit_of_each_destination() {
+        let i = SearchIndex::new().unwrap();
+        let mut other = doc("hund2", "Hundesteuer", &[], "Wer einen Hund hält, zahlt Hundesteuer.");
+        other.authority_id = 2;
+        i.replace_all(&[doc("hund", "Hundesteuer", &[], "Wer einen Hund hält, zahlt Hundesteuer."), other]).unwrap();
+        let mut r = i.search("Hundesteuer", 10).unwrap();
+        assert_eq!(r.hits.len(), 2, "two offers of one service");
+        r.one_per_target(|h| if h.title == "Hundesteuer" { "/leistungen/hundesteuer".into() } else { h.url.clone() });
+        assert_eq!(r.hits.len(), 1);
+        assert_eq!(r.hits[0].url, "/leistungen/hundesteuer");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 use crate::analyzer;
 use crate::synonyms::Synonyms;
+use amtsweg_domain::place::typo_allowance;
 use tantivy::Index;
 use tantivy::Term;
 use tantivy::query::{BooleanQuery, BoostQuery, EmptyQuery, FuzzyTermQuery, Occur, Query, TermQuery};
@@ -97,8 +98,9 @@ impl Builder<'_> {
         }
         let len = word.chars().count();
         let term = Term::from_field_text(self.fields.exact, word);
-        if len >= 5 && !known {
-            let distance = if len >= 9 { 2 } else { 1 };
+        // The same allowance as the place box (distance 1 from 5 letters, 2 from 9).
+        let distance = u8::try_from(typo_allowance(len)).unwrap_or(2);
+        if distance > 0 && !known {
             let fuzzy = FuzzyTermQuery::new(term.clone(), distance, true);
             alternatives.push((Occur::Should, boxed(BoostQuery::new(boxed(fuzzy), 0.5))));
         }

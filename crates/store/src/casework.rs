@@ -280,3 +280,61 @@ impl Tx {
         Ok(())
     }
 }
+
+/// How many replies of citizens in a thread no one of the authority has read yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct UnreadReplies {
+    pub thread_id: i64,
+    pub n: i64,
+}
+
+impl Store {
+    /// Unread replies of citizens per thread, for these threads of `authority_ids`
+    /// (the inbox's marker). A reply counts as read once someone of the authority
+    /// opened the case: `read_at` of a message is set by its recipient — the
+    /// citizen for the authority's messages, the authority for the citizen's.
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn unread_replies(&self, authority_ids: &[i64], thread_ids: &[i64]) -> Result<Vec<UnreadReplies>> {
+        if thread_ids.is_empty() || authority_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let q = Query::select()
+            .column(("m", "thread_id"))
+            .expr_as(Expr::col(("m", "id")).count(), "n")
+            .from_as("postfach_messages", "m")
+            .join_as(
+                sea_query::JoinType::InnerJoin,
+                "postfach_threads",
+                "t",
+                Expr::col(("t", "id")).equals(("m", "thread_id")),
+            )
+            .and_where(Expr::col(("t", "authority_id")).is_in(authority_ids.to_vec()))
+            .and_where(Expr::col(("m", "thread_id")).is_in(thread_ids.to_vec()))
+            .and_where(Expr::col(("m", "direction")).eq("from_citizen"))
+            .and_where(Expr::col(("m", "read_at")).is_null())
+            .group_by_col(("m", "thread_id"))
+            .to_owned();
+        self.fetch_all(&q).await
+    }
+}
+
+impl Tx {
+    /// Marks the citizen's replies in the thread of a case as read by the authority.
+    /// Returns how many were unread.
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn mark_replies_read(&mut self, citizen_id: i64, thread_id: i64) -> Result<u64> {
+        let q = Query::update()
+            .table("postfach_messages")
+            .value("read_at", now_ms())
+            .and_where(Expr::col("citizen_id").eq(citizen_id))
+            .and_where(Expr::col("thread_id").eq(thread_id))
+            .and_where(Expr::col("direction").eq("from_citizen"))
+            .and_where(Expr::col("read_at").is_null())
+            .to_owned();
+        self.execute(&q).await
+    }
+}

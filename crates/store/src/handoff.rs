@@ -351,6 +351,30 @@ impl Tx {
         Ok(self.execute(&q).await? == 1)
     }
 
+    /// Changes a connector of the authority (name, form, sealed settings); its kind
+    /// stays. New submissions only: deliveries already queued keep their connector.
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn update_connector(
+        &mut self,
+        authority_id: i64,
+        id: i64,
+        form_id: Option<i64>,
+        name: &str,
+        config: &str,
+    ) -> Result<bool> {
+        let q = Query::update()
+            .table("connectors")
+            .value("form_id", form_id)
+            .value("name", name)
+            .value("config", config)
+            .and_where(Expr::col("authority_id").eq(authority_id))
+            .and_where(Expr::col("id").eq(id))
+            .to_owned();
+        Ok(self.execute(&q).await? == 1)
+    }
+
     /// Records a successful delivery.
     ///
     /// # Errors

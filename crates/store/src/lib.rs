@@ -6,6 +6,7 @@
 //! take the authority id, so no caller can read another authority's rows by
 //! forgetting a filter.
 
+pub mod audit_log;
 pub mod casework;
 mod catalogue;
 mod db;
@@ -22,6 +23,7 @@ pub mod staff;
 pub mod submissions;
 #[cfg(feature = "test-support")]
 pub mod testing;
+pub mod workload;
 
 pub use catalogue::{LeistungContactLink, NewAuthority, NewContact, NewLeistung, NewLocation, NewOrgUnit, NewPlace};
 pub use db::{Backend, Store, Tx};

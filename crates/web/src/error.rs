@@ -25,6 +25,11 @@ pub enum AppError {
     Internal(String),
     #[error("crypto: {0}")]
     Crypto(#[from] amtsweg_portal::keyring::CryptoError),
+    /// A page that explains instead (e.g. "this application was already sent" when
+    /// a helper that expected a draft finds its submission): its HTML, sent with
+    /// 200 and never cached.
+    #[error("page")]
+    Page(String),
 }
 
 impl From<amtsweg_portal::PortalError> for AppError {
@@ -49,6 +54,10 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let mut detail = None;
         let status = match self {
+            Self::Page(html) => {
+                let no_store = (axum::http::header::CACHE_CONTROL, "no-store");
+                return ([no_store], axum::response::Html(html)).into_response();
+            }
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::BadRequest(message) => {

@@ -4,6 +4,7 @@
 //! without JavaScript.
 
 mod account;
+pub mod assets;
 pub mod antrag;
 pub mod api;
 mod audit;

@@ -3,6 +3,7 @@
 
 use crate::AppState;
 use crate::render::{base_context, render_page};
+use amtsweg_domain::place::How;
 use amtsweg_domain::{Place, PlaceQuery};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -63,6 +64,7 @@ pub async fn handler(
     let mut status = StatusCode::OK;
     let mut message = None;
     let mut choices: Vec<&Place> = Vec::new();
+    let mut choose = None;
     if p.ort.is_some() || p.ort_id.is_some() {
         match PlaceQuery::parse(&input) {
             None => {
@@ -70,8 +72,8 @@ pub async fn handler(
                 status = StatusCode::UNPROCESSABLE_ENTITY;
             }
             Some(q) => {
-                let found = q.matches(&catalogue.places);
-                match found.as_slice() {
+                let found = q.find(&catalogue.places);
+                match found.places.as_slice() {
                     [one] => return Ok(remember(&state, one, &back)),
                     [] => {
                         message = Some(format!(
@@ -81,7 +83,19 @@ pub async fn handler(
                         ));
                         status = StatusCode::UNPROCESSABLE_ENTITY;
                     }
-                    _ => choices = found,
+                    _ => {
+                        // Several places fit: the citizen chooses, none is picked for them.
+                        choose = Some(match found.how {
+                            How::Plz => format!("Die Postleitzahl {} gehört zu mehreren Gemeinden.", input.trim()),
+                            How::Similar => {
+                                format!("Zu „{}“ passen mehrere Gemeinden. Meinten Sie eine davon?", input.trim())
+                            }
+                            How::Exact | How::Prefix => {
+                                format!("Zu „{}“ passen mehrere Gemeinden.", input.trim())
+                            }
+                        });
+                        choices = found.places;
+                    }
                 }
             }
         }
@@ -91,6 +105,7 @@ pub async fn handler(
         input => input.trim(),
         message,
         choices,
+        choose,
         zurueck => back,
         places => &catalogue.places,
         ..base

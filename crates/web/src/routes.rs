@@ -113,6 +113,7 @@ fn table() -> Vec<Entry> {
             get(crate::antrag::schritt::step_page).post(crate::antrag::schritt::step_post),
         ),
         r("/o/{slug}/antrag/{form}/eingang/{token}", &["GET"], Public, get(crate::antrag::eingang::receipt)),
+        r("/o/{slug}/antrag/{form}/status/{token}", &["GET"], Public, get(crate::antrag::eingang::status)),
         r(
             "/o/{slug}/antrag/{form}/eingang/{token}/quittung.pdf",
             &["GET"],
@@ -173,7 +174,7 @@ fn table() -> Vec<Entry> {
             Citizen,
             get(crate::konto::profil::security_form).post(crate::konto::profil::security_submit),
         ),
-        r("/konto/vertrauensniveau", &["GET"], Citizen, get(crate::konto::profil::trust_page)),
+        r("/konto/vertrauensniveau", &["GET"], Citizen, get(crate::konto::niveau::page)),
         r("/konto/postfach/", &["GET"], Citizen, get(crate::konto::postfach::list)),
         r(
             "/konto/postfach/{thread}",
@@ -241,6 +242,13 @@ fn table() -> Vec<Entry> {
             post(crate::verwaltung::schnittstellen::toggle_connector),
         ),
         r(
+            "/verwaltung/behoerden/{slug}/schnittstellen/verbindungen/{id}/bearbeiten",
+            &["GET", "POST"],
+            StaffOfAuthority,
+            get(crate::verwaltung::schnittstellen::edit_connector)
+                .post(crate::verwaltung::schnittstellen::update_connector),
+        ),
+        r(
             "/verwaltung/behoerden/{slug}/schnittstellen/zugaenge",
             &["POST"],
             StaffOfAuthority,
@@ -267,6 +275,14 @@ fn table() -> Vec<Entry> {
         r("/verwaltung/antraege/{id}/nachricht", &["POST"], StaffCase, post(crate::verwaltung::antraege::message)),
         r("/verwaltung/antraege/{id}/notiz", &["POST"], StaffCase, post(crate::verwaltung::antraege::note)),
         r("/verwaltung/antraege/{id}/zuweisung", &["POST"], StaffCase, post(crate::verwaltung::antraege::assign)),
+        r("/verwaltung/antraege/zuweisen", &["POST"], StaffCase, post(crate::verwaltung::antraege::assign_many)),
+        r("/verwaltung/antraege/{id}/wiederaufnahme", &["POST"], StaffCase, post(crate::verwaltung::antraege::reopen)),
+        r(
+            "/verwaltung/antraege/{id}/nachrichten/{attachment}",
+            &["GET"],
+            StaffCase,
+            get(crate::verwaltung::antraege::message_file),
+        ),
         r(
             "/verwaltung/antraege/{id}/zustellungen/{delivery}/erneut",
             &["POST"],

@@ -22,6 +22,37 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
 font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
 
+/// [`CSP`] with `form-action` widened to `origins` (`scheme://host[:port]` each), for
+/// pages whose forms continue, after redirects, on another host of this installation
+/// (the sign-in hand-over between the central and a member host) or at an ID provider:
+/// Chromium applies `form-action` to every redirect after a form is sent. Anything
+/// that is not a plain origin is left out. `None` only if the header cannot be built.
+#[must_use]
+pub fn csp_with_form_targets(origins: &[String]) -> Option<HeaderValue> {
+    let plain = |o: &&String| {
+        let rest = o.strip_prefix("https://").or_else(|| o.strip_prefix("http://"));
+        rest.is_some_and(|r| {
+            !r.is_empty() && r.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+        })
+    };
+    let mut extra: Vec<&str> = origins.iter().filter(plain).map(String::as_str).collect();
+    extra.sort_unstable();
+    extra.dedup();
+    if extra.is_empty() {
+        return Some(HeaderValue::from_static(CSP));
+    }
+    HeaderValue::from_str(&CSP.replace("form-action 'self'", &format!("form-action 'self' {}", extra.join(" ")))).ok()
+}
+
+/// Sets [`csp_with_form_targets`] on a response.
+#[must_use]
+pub fn allow_form_targets(mut r: Response, origins: &[String]) -> Response {
+    if let Some(v) = csp_with_form_targets(origins) {
+        r.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    r
+}
+
 fn static_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
     SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value))
 }
@@ -47,7 +78,11 @@ pub fn layers(routes: Router, state: AppState) -> Router {
         // that one form target); everything else gets the strict default.
         .layer(SetResponseHeaderLayer::if_not_present(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP)))
         .layer(static_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .layer(static_header(header::REFERRER_POLICY, "strict-origin-when-cross-origin"))
+        // A page whose address holds a key (the status link of a receipt) sends none.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("strict-origin-when-cross-origin"),
+        ))
         .layer(static_header(header::X_FRAME_OPTIONS, "DENY"))
         .layer(static_header(HeaderName::from_static("cross-origin-opener-policy"), "same-origin"))
         .layer(static_header(

@@ -51,6 +51,8 @@ const BUILTIN: &[(&str, &str)] = &[
     ("antrag/schritt.html", include_str!("../templates/antrag/schritt.html")),
     ("antrag/pruefen.html", include_str!("../templates/antrag/pruefen.html")),
     ("antrag/eingang.html", include_str!("../templates/antrag/eingang.html")),
+    ("antrag/abgeschickt.html", include_str!("../templates/antrag/abgeschickt.html")),
+    ("antrag/status.html", include_str!("../templates/antrag/status.html")),
     ("antrag/eingang_angaben.html", include_str!("../templates/antrag/eingang_angaben.html")),
     ("antrag/gespeichert.html", include_str!("../templates/antrag/gespeichert.html")),
     ("antrag/fortsetzen.html", include_str!("../templates/antrag/fortsetzen.html")),
@@ -61,6 +63,7 @@ const BUILTIN: &[(&str, &str)] = &[
     ("konto/code.html", include_str!("../templates/konto/code.html")),
     ("konto/registrieren.html", include_str!("../templates/konto/registrieren.html")),
     ("konto/hinweis.html", include_str!("../templates/konto/hinweis.html")),
+    ("konto/angemeldet.html", include_str!("../templates/konto/angemeldet.html")),
     ("konto/passwort_vergessen.html", include_str!("../templates/konto/passwort_vergessen.html")),
     ("konto/passwort_neu.html", include_str!("../templates/konto/passwort_neu.html")),
     ("konto/start.html", include_str!("../templates/konto/start.html")),
@@ -152,6 +155,8 @@ impl Templates {
             .is_some_and(|d| BUILTIN.iter().any(|(n, _)| override_path(d, n).is_some_and(|p| p.is_file())));
         let mut env = Environment::new();
         env.set_formatter(html_formatter);
+        // `/static/…?v={{ asset_version }}`: cached for a year, reloaded after an update.
+        env.add_global("asset_version", crate::assets::ASSET_VERSION);
         // Tag lines leave no blank lines behind: smaller pages, same markup.
         env.set_trim_blocks(true);
         env.set_lstrip_blocks(true);

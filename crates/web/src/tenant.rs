@@ -1,6 +1,12 @@
 //! The tenant of a request comes from its path (`/o/<slug>/…`) or its host name
 //! (`<slug>.localhost`, or a host configured for an authority). Host-based requests
 //! are rewritten to the path form before routing, so every page has one handler.
+//!
+//! Citizens sign in on the central account host (`konto::sso`); a page on a member
+//! authority's own host may therefore send a form whose answer continues there (a
+//! sign-out, a form sent after the session ran out). Chromium applies `form-action`
+//! to every redirect after a form is sent, so member hosts' pages allow exactly one
+//! more form target: the central account host.
 
 use crate::AppState;
 use crate::error::AppError;
@@ -27,6 +33,33 @@ pub fn host_of(req: &Request) -> String {
     raw.split(':').next().unwrap_or_default().to_owned()
 }
 
+fn scheme(state: &AppState) -> &'static str {
+    if state.config.public_base_url.starts_with("https://") { "https" } else { "http" }
+}
+
+/// The central host where citizens sign in (with port, as in a URL): `account_host`
+/// from the configuration, else the host of `public_base_url`.
+#[must_use]
+pub fn account_host(state: &AppState) -> String {
+    if !state.config.account_host.is_empty() {
+        return state.config.account_host.clone();
+    }
+    let url = &state.config.public_base_url;
+    url.split_once("://").map_or(url.as_str(), |(_, rest)| rest).split('/').next().unwrap_or_default().to_owned()
+}
+
+/// `scheme://host` of a host of this installation (`host` with port, as in a URL).
+#[must_use]
+pub fn origin(state: &AppState, host: &str) -> String {
+    format!("{}://{host}", scheme(state))
+}
+
+/// The central account host's origin (`http://localhost:8080`).
+#[must_use]
+pub fn central_origin(state: &AppState) -> String {
+    origin(state, &account_host(state))
+}
+
 pub async fn resolve_host(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let host = host_of(&req);
     if host.is_empty() || state.config.verbund_hosts.iter().any(|h| h.eq_ignore_ascii_case(&host)) {
@@ -48,5 +81,11 @@ pub async fn resolve_host(State(state): State<AppState>, mut req: Request, next:
             Err(_) => return AppError::NotFound.into_response(),
         }
     }
-    next.run(req).await
+    let mut resp = next.run(req).await;
+    if !resp.headers().contains_key(header::CONTENT_SECURITY_POLICY)
+        && let Some(v) = crate::security::csp_with_form_targets(&[central_origin(&state)])
+    {
+        resp.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    resp
 }

@@ -36,10 +36,17 @@ pub fn primary_color(wanted: &str) -> &str {
     }
 }
 
+/// The authority's look: its primary colour for our own rules (`--color-primary`)
+/// and as KERN's action and brand colour, so buttons, links, focus-adjacent states
+/// and the hover shades KERN derives from it (`color-mix`) follow the tenant.
+/// Loaded after kern.min.css and amtsweg.css, so these declarations win; `html`
+/// carries `data-kern-theme="light"` with the same specificity as `:root`.
 #[must_use]
 pub fn css(primary: &str) -> String {
     let p = primary_color(primary);
-    format!(":root {{ --color-primary: {p}; }}\n")
+    format!(
+        ":root {{ --color-primary: {p}; --kern-color-action-default: {p}; --kern-color-decorative-brand-default: {p}; }}\n"
+    )
 }
 
 #[cfg(test)]
@@ -52,5 +59,14 @@ mod tests {
         assert_eq!(primary_color("#ffff00"), DEFAULT_PRIMARY);
         assert_eq!(primary_color("#1d4f91"), "#1d4f91");
         assert_eq!(primary_color("red; } body { display:none"), DEFAULT_PRIMARY);
+    }
+
+    #[test]
+    fn the_tenant_colour_drives_kern() {
+        let out = css("#225522");
+        assert!(out.contains("--color-primary: #225522;"));
+        assert!(out.contains("--kern-color-action-default: #225522;"));
+        assert!(out.contains("--kern-color-decorative-brand-default: #225522;"));
+        assert!(css("#ffff00").contains(&format!("--kern-color-action-default: {DEFAULT_PRIMARY};")));
     }
 }

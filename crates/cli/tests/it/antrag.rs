@@ -654,3 +654,64 @@ async fn a_one_page_form_submits_directly() {
         assert_eq!(app.store.store.count_submissions(town).await.unwrap(), 2);
     });
 }
+
+#[tokio::test]
+async fn the_mailed_link_and_back_after_submitting_lead_somewhere_useful() {
+    on_each_backend!(|app| {
+        let mut jar = Jar::default();
+        let draft = briefwahl_to_check(app, &mut jar, "stand@example.org").await;
+        let check = get(app, &mut jar, &format!("{draft}pruefen")).await;
+        let csrf = hidden(&check.body, "csrf");
+        let r = post(app, &mut jar, &format!("{draft}absenden"), &format!("csrf={csrf}")).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let receipt = r.location().to_owned();
+        let token = receipt.rsplit('/').next().unwrap().to_owned();
+        let s = app.store.store.submission_by_token(&token).await.unwrap().unwrap();
+        let number = s.receipt_number.clone();
+
+        // The receipt shows no checksum.
+        let page = get(app, &mut jar, &receipt).await;
+        assert_eq!(page.status, 200);
+        for hidden_text in [s.data_hash.as_str(), "SHA-256", "Prüfsumme"] {
+            assert!(!page.body.contains(hidden_text), "{hidden_text} on the receipt");
+        }
+
+        // The e-mailed link opens a status page in any browser: no personal data.
+        let mails = mails_to(app, "stand@example.org").await;
+        let link = mails[0].1.split_whitespace().find(|w| w.contains("/status/")).expect("a status link").to_owned();
+        assert!(!link.contains("/eingang/"), "not the receipt, which only the applying browser may open");
+        let path = link[link.find("/o/").unwrap()..].to_owned();
+        let status = app.get_with(&path, "localhost", None).await;
+        assert_eq!(status.status, 200, "{}", status.body);
+        assert_eq!(status.headers["cache-control"], "no-store");
+        assert_eq!(status.headers["referrer-policy"], "no-referrer", "the key stays in this address");
+        for shown in [number.as_str(), "Briefwahl", "Stadt Moorbrück", "Eingegangen", "Stand Ihres Antrags"] {
+            assert!(status.body.contains(shown), "{shown}: {}", status.body);
+        }
+        for personal in ["Musterfrau", "Erika", "12.03.1980", "Am Markt", "stand@example.org", s.data_hash.as_str()] {
+            assert!(!status.body.contains(personal), "{personal} on the status page");
+        }
+        assert!(status.body.contains(&format!("href=\"{receipt}\"")), "the way to the full receipt");
+        // The key belongs to this submission: changed, missing or another one's, the
+        // page says what to do instead.
+        let (without_key, key) = path.split_once("?schluessel=").unwrap();
+        let other = if key.ends_with('A') { 'B' } else { 'A' };
+        let flipped = format!("{without_key}?schluessel={}{other}", &key[..key.len() - 1]);
+        for wrong in [flipped.as_str(), without_key] {
+            let r = app.get_with(wrong, "localhost", None).await;
+            assert_eq!(r.status, 404, "{wrong}");
+            assert!(r.body.contains("Dieser Link ist nicht gültig") && !r.body.contains(&number), "{}", r.body);
+        }
+
+        // Back after submitting: the check page and the steps say what happened,
+        // with the way to the receipt — not "not found".
+        for back in [format!("{draft}pruefen"), format!("{draft}versand")] {
+            let r = get(app, &mut jar, &back).await;
+            assert_eq!(r.status, 200, "{back}: {}", r.body);
+            assert!(r.body.contains("bereits abgeschickt") && r.body.contains(&number), "{}", r.body);
+            assert!(r.body.contains(&format!("href=\"{receipt}\"")), "{}", r.body);
+        }
+        // Another browser learns nothing about it.
+        assert_eq!(app.get_with(&format!("{draft}pruefen"), "localhost", None).await.status, 404);
+    });
+}

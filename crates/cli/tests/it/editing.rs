@@ -325,3 +325,62 @@ async fn withdraw_and_restore() {
         assert_eq!(app.get("/o/moorbrueck/leistungen/sterbeurkunde").await.status, 404);
     });
 }
+
+/// The history names who published each revision and shows what changed, field by
+/// field: short fields with the old and the new value, long texts as a line diff.
+#[tokio::test]
+async fn history_shows_each_change_with_old_and_new_value_and_the_editor() {
+    on_each_backend!(|app| {
+        let email = "redaktion@moorbrueck.example";
+        let name = app.store.store.staff_by_email(email).await.unwrap().unwrap().display_name;
+        let mut jar = sign_in(app, email).await;
+        let id = id_of(app, "moorbrueck", "sterbeurkunde").await;
+        let path = format!("/verwaltung/behoerden/moorbrueck/leistungen/{id}");
+        let revisions: [&[(&str, &str)]; 2] = [
+            &[("fees", "Je Urkunde 12 Euro.\nJede weitere 6 Euro."), ("keywords", "Urkunde, Tod")],
+            &[
+                ("fees", "Je Urkunde 12 Euro.\nJede weitere 8 Euro."),
+                ("keywords", "Urkunde, Sterbefall"),
+                ("trust_level", "substanziell"),
+            ],
+        ];
+        for changes in revisions {
+            let page = get(app, &mut jar, &path).await;
+            let r = post(app, &mut jar, &path, &form_body(&page.body, changes, "veroeffentlichen")).await;
+            assert_eq!(r.status, 303, "{}", r.body);
+        }
+        let history = get(app, &mut jar, &format!("{path}/versionen")).await;
+        assert_eq!(history.status, 200);
+        let body = &history.body;
+        let newest = body.split("id=\"fassung-3\"").nth(1).unwrap().split("id=\"fassung-2\"").next().unwrap();
+        // Who and when, in German.
+        assert!(newest.contains(&format!(" von {name}</h2>")), "{newest}");
+        assert!(!body.contains("Konto "), "no account numbers: {body}");
+        let when = newest.split("veröffentlicht am ").nth(1).unwrap();
+        let (date, rest) = when.split_at(10);
+        assert!(date.chars().all(|c| c.is_ascii_digit() || c == '.') && date.matches('.').count() == 2, "{date}");
+        assert!(rest.starts_with(", ") && rest[2..].starts_with(|c: char| c.is_ascii_digit()) && rest.contains(" Uhr"));
+        // Short fields: from what to what.
+        for (field, before, after) in [
+            ("Suchbegriffe", "„Urkunde, Tod“", "„Urkunde, Sterbefall“"),
+            ("Vertrauensniveau", "„normal (", "„substanziell ("),
+        ] {
+            let row = newest
+                .split(&format!("<th scope=\"row\">{field}</th>"))
+                .nth(1)
+                .unwrap_or_else(|| panic!("{field}: {newest}"));
+            let row = row.split("</tr>").next().unwrap();
+            assert!(row.contains(&format!("<span class=\"visually-hidden\">vorher: </span>{before}")), "{row}");
+            assert!(row.contains(&format!("<span class=\"visually-hidden\">jetzt: </span>{after}")), "{row}");
+        }
+        // Long texts: only the changed line is marked.
+        assert!(newest.contains("<li>Je Urkunde 12 Euro.</li>"), "{newest}");
+        assert!(newest.contains("<del><span class=\"visually-hidden\">entfernt: </span>Jede weitere 6 Euro.</del>"));
+        assert!(newest.contains("<ins><span class=\"visually-hidden\">hinzugefügt: </span>Jede weitere 8 Euro.</ins>"));
+        assert!(!newest.contains("<th scope=\"row\">Name</th>"), "unchanged fields are not listed");
+        // The oldest recorded revision replaced one from before the history: nothing is
+        // claimed to be added.
+        let oldest = body.split("id=\"fassung-2\"").nth(1).unwrap();
+        assert!(oldest.contains("nicht erfasst") && !oldest.contains("hinzugefügt"), "{oldest}");
+    });
+}

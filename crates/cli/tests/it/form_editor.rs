@@ -109,7 +109,12 @@ async fn form_editor_builds_checks_and_publishes_a_form() {
                 &[("aktion", "feld_neu"), ("schritt", "angaben"), ("label", label), ("art", art), ("pflicht", pflicht)],
             )
             .await;
-            assert!(r.location().starts_with(&format!("{editor}?hinweis=gespeichert#element-")), "{}", r.location());
+            // Back to the step's pane, to add the next field; the new one is marked in the outline.
+            assert!(
+                r.location().starts_with(&format!("{editor}?schritt=angaben&hinweis=gespeichert#element-")),
+                "{}",
+                r.location()
+            );
         }
         let r = change(
             app,
@@ -407,7 +412,7 @@ async fn form_editor_builds_groups_and_computed_amounts() {
             ]
         };
         let r = change(app, &mut jar, &editor, &new_group("Elternteil", "1", "2", "Name")).await;
-        assert_eq!(r.location(), format!("{editor}?hinweis=gespeichert#element-elternteil"));
+        assert_eq!(r.location(), format!("{editor}/gruppen/elternteil?hinweis=gruppe"), "the new group's pane");
         // Problems of the inputs link to them; nothing is stored.
         let before = draft(app, slug).await;
         let r = send(app, &mut jar, &editor, &editor, &new_group("", "3", "2", "")).await;
@@ -451,7 +456,7 @@ async fn form_editor_builds_groups_and_computed_amounts() {
         };
         let r = send(app, &mut jar, &gruppe, &gruppe, &settings("Elternteile", "ja", "1", "3")).await;
         assert_eq!(r.status, 303, "{}", r.body);
-        assert_eq!(r.location(), format!("{editor}?hinweis=gespeichert#element-elternteil"));
+        assert_eq!(r.location(), format!("{gruppe}?hinweis=gespeichert"), "the group's pane again");
         let (form, _) = draft(app, slug).await;
         let g = group(&form, "elternteil");
         assert_eq!((g.label.as_str(), g.repeat), ("Elternteile", Some(Repeat { min: 1, max: 3 })));
@@ -696,5 +701,182 @@ async fn form_editor_refuses_other_authorities_and_units() {
                 .await;
         assert_eq!(r.status, 422);
         assert!(r.body.contains("Bitte wählen Sie die Leistung Ihrer Stelle"));
+    });
+}
+
+/// Creates an empty form through the list page; returns its editor's address.
+async fn new_form(app: &TestApp, jar: &mut Jar, title: &str) -> String {
+    let list = get(app, jar, LIST).await;
+    let csrf = hidden(&list.body, "csrf");
+    let r = post(app, jar, &format!("{LIST}neu"), &body_of(&[("csrf", &csrf), ("title", title)])).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    r.location().split('?').next().unwrap().to_owned()
+}
+
+/// The outline of an editor page.
+fn outline(body: &str) -> &str {
+    body.split("id=\"gliederung-titel\"").nth(1).and_then(|r| r.split("</nav>").next()).expect("an outline")
+}
+
+/// The editing pane of an editor page.
+fn pane(body: &str) -> &str {
+    body.split("class=\"col-main editor-pane\"").nth(1).expect("a pane")
+}
+
+#[tokio::test]
+async fn form_editor_is_an_outline_and_one_editing_pane() {
+    on_each_backend!(|app| {
+        let mut jar = sign_in(app, "redaktion@moorbrueck.example").await;
+        let editor = new_form(app, &mut jar, "Gliederung prüfen").await;
+        change(app, &mut jar, &editor, &[("aktion", "schritt_neu"), ("schritt_titel", "Hund")]).await;
+        for (label, art) in [("Name", "name"), ("E-Mail", "email")] {
+            let fields = [("aktion", "feld_neu"), ("schritt", "angaben"), ("label", label), ("art", art)];
+            change(app, &mut jar, &editor, &fields).await;
+        }
+        let group = [
+            ("aktion", "gruppe_neu"),
+            ("schritt", "angaben"),
+            ("gruppe_label", "Halter"),
+            ("label", "Telefon"),
+            ("art", "phone"),
+        ];
+        change(app, &mut jar, &editor, &group).await;
+
+        // The form's pane: the outline links every part, the form itself is selected,
+        // and no step's tools are on the page.
+        let page = get(app, &mut jar, &editor).await;
+        let nav = outline(&page.body);
+        for href in [
+            format!("{editor}?schritt=angaben"),
+            format!("{editor}?schritt=hund"),
+            format!("{editor}/felder/name"),
+            format!("{editor}/felder/e_mail"),
+            format!("{editor}/gruppen/halter"),
+            format!("{editor}/felder/halter.telefon"),
+        ] {
+            assert!(nav.contains(&format!("<a href=\"{href}\">")), "{href}: {nav}");
+        }
+        assert!(nav.contains(&format!("<a href=\"{editor}\" aria-current=\"page\">")), "{nav}");
+        assert_eq!(nav.matches("aria-current").count(), 1, "one part is selected");
+        let form_pane = pane(&page.body);
+        assert!(form_pane.contains("Titel und Vertrauensniveau") && form_pane.contains("Schritt hinzufügen"));
+        assert!(!form_pane.contains("Feld zu „"), "no step's tools on the form's pane");
+        assert!(page.body.contains("class=\"columns editor-layout\""), "two columns where there is room");
+
+        // A step's pane: its tools as labelled buttons, deleting behind a confirmation.
+        let step = get(app, &mut jar, &format!("{editor}?schritt=hund")).await;
+        assert_eq!(step.status, 200);
+        let nav = outline(&step.body);
+        assert!(nav.contains(&format!("<a href=\"{editor}?schritt=hund\" aria-current=\"page\">Schritt 2: Hund</a>")));
+        assert_eq!(nav.matches("aria-current").count(), 1);
+        let step_pane = pane(&step.body);
+        assert!(step_pane.contains("<h2 id=\"pane-titel\">Schritt 2: Hund</h2>"), "{step_pane}");
+        assert!(step_pane.contains("Feld zu „Hund“ hinzufügen") && !step_pane.contains("Feld zu „Ihre Angaben“"));
+        assert!(step_pane.contains("class=\"kern-btn kern-btn--secondary\">Schritt nach oben"));
+        assert!(!step_pane.contains("Schritt nach unten"), "the last step does not move down");
+        assert!(
+            step_pane
+                .contains("<summary class=\"kern-btn kern-btn--secondary btn-danger\">Schritt löschen …</summary>")
+        );
+        assert!(step_pane.contains("value=\"schritt_loeschen\" class=\"kern-btn kern-btn--secondary btn-danger\""));
+        assert_eq!(get(app, &mut jar, &format!("{editor}?schritt=gibt_es_nicht")).await.status, 404);
+
+        // A field's pane: its settings, and moving and deleting it.
+        let name = format!("{editor}/felder/name");
+        let field = get(app, &mut jar, &name).await;
+        assert!(outline(&field.body).contains(&format!("<a href=\"{name}\" aria-current=\"page\">Name</a>")));
+        let field_pane = pane(&field.body);
+        assert!(field_pane.contains("Feld „Name“ bearbeiten") && field_pane.contains(">Feld speichern</button>"));
+        assert!(field_pane.contains("Feld nach unten") && !field_pane.contains("Feld nach oben"), "the first field");
+        assert!(
+            field_pane.contains("<summary class=\"kern-btn kern-btn--secondary btn-danger\">Feld löschen …</summary>")
+        );
+        let r = send(app, &mut jar, &name, &editor, &[("aktion", "element_runter"), ("element", "name")]).await;
+        assert_eq!(r.status, 303);
+        assert_eq!(r.location(), format!("{name}?hinweis=verschoben"), "the moved field stays selected");
+        let (form, _) = draft(app, "gliederung-pruefen").await;
+        assert_eq!(ids(&form, 0), ["e_mail", "name", "halter"]);
+        let field = get(app, &mut jar, r.location()).await;
+        assert!(pane(&field.body).contains("Feld nach oben") && field.body.contains("Die Reihenfolge wurde geändert"));
+        let mail = format!("{editor}/felder/e_mail");
+        let r = send(app, &mut jar, &mail, &editor, &[("aktion", "element_loeschen"), ("element", "e_mail")]).await;
+        assert_eq!(r.location(), format!("{editor}?schritt=angaben&hinweis=entfernt"), "back to the step");
+        assert_eq!(ids(&draft(app, "gliederung-pruefen").await.0, 0), ["name", "halter"]);
+
+        // Problems are shown in the pane the change came from.
+        let r = send(app, &mut jar, &editor, &editor, &[("aktion", "schritt_umbenennen"), ("schritt", "hund")]).await;
+        assert_eq!(r.status, 422);
+        assert!(r.body.contains("href=\"#titel-hund\""), "{}", r.body);
+        assert!(pane(&r.body).contains("id=\"titel-hund\" name=\"schritt_titel\""), "the input is on the page");
+        let r = send(app, &mut jar, &editor, &editor, &[("aktion", "element_loeschen"), ("element", "halter")]).await;
+        assert_eq!(r.status, 422);
+        assert!(r.body.contains("href=\"#gruppe-loeschen-halter\""));
+        let group_pane = pane(&r.body);
+        assert!(group_pane.contains("Gruppe „Halter“ bearbeiten"), "{group_pane}");
+        assert!(group_pane.contains("id=\"gruppe-loeschen-halter\" open>"), "the confirmation is open: {group_pane}");
+        assert!(outline(&r.body).contains(&format!("<a href=\"{editor}/gruppen/halter\" aria-current=\"page\">")));
+    });
+}
+
+/// The versions page says, setting by setting, what changed in a field from what to
+/// what, and names who published each version.
+#[tokio::test]
+async fn form_versions_show_changed_settings_and_the_editor() {
+    on_each_backend!(|app| {
+        let email = "redaktion@moorbrueck.example";
+        let name = app.store.store.staff_by_email(email).await.unwrap().unwrap().display_name;
+        let mut jar = sign_in(app, email).await;
+        let editor = new_form(app, &mut jar, "Fundsache melden").await;
+        let fields =
+            [("aktion", "feld_neu"), ("schritt", "angaben"), ("label", "Name"), ("art", "name"), ("pflicht", "ja")];
+        change(app, &mut jar, &editor, &fields).await;
+        change(
+            app,
+            &mut jar,
+            &editor,
+            &[("aktion", "feld_neu"), ("schritt", "angaben"), ("label", "Fundort"), ("art", "radio")],
+        )
+        .await;
+        let fundort = format!("{editor}/felder/fundort");
+        let options = [("label", "Fundort"), ("art", "radio"), ("optionen", "bus = Im Bus\nstrasse = Auf der Straße")];
+        assert_eq!(send(app, &mut jar, &fundort, &fundort, &options).await.status, 303);
+        let publish = format!("{editor}/veroeffentlichen");
+        assert_eq!(send(app, &mut jar, &editor, &publish, &[]).await.status, 303);
+
+        let field = format!("{editor}/felder/name");
+        let changed = [("label", "Name der findenden Person"), ("art", "name"), ("pflicht", "")];
+        assert_eq!(send(app, &mut jar, &field, &field, &changed).await.status, 303);
+        let options = [
+            ("label", "Fundort"),
+            ("art", "radio"),
+            ("optionen", "bus = Im Bus\nstrasse = Auf der Straße\nrathaus = Im Rathaus"),
+        ];
+        assert_eq!(send(app, &mut jar, &fundort, &fundort, &options).await.status, 303);
+        assert_eq!(send(app, &mut jar, &editor, &publish, &[]).await.status, 303);
+
+        let page = get(app, &mut jar, &format!("{editor}/versionen")).await;
+        assert_eq!(page.status, 200);
+        let v2 = page.body.split("id=\"fassung-2\"").nth(1).unwrap().split("id=\"fassung-1\"").next().unwrap();
+        assert!(v2.contains(&format!(" von {name}</h2>")), "{v2}");
+        assert!(!page.body.contains("Konto "), "no account numbers");
+        assert!(v2.contains("Uhr</") || v2.contains(" Uhr von "), "German time: {v2}");
+        let step = |what: &str, before: &str, after: &str| {
+            format!(
+                "{what}: <del><span class=\"visually-hidden\">vorher: </span>{before}</del> → <ins><span class=\"visually-hidden\">jetzt: </span>{after}</ins>"
+            )
+        };
+        for expected in [
+            "Feld geändert: „Name der findenden Person“ (name)".to_owned(),
+            step("Bezeichnung", "„Name“", "„Name der findenden Person“"),
+            step("Pflichtangabe", "ja", "nein"),
+            step(
+                "Auswahlmöglichkeiten",
+                "„bus = Im Bus; strasse = Auf der Straße“",
+                "„bus = Im Bus; strasse = Auf der Straße; rathaus = Im Rathaus“",
+            ),
+        ] {
+            assert!(v2.contains(&expected), "{expected}: {v2}");
+        }
+        assert!(!v2.contains("Art des Feldes:"), "unchanged settings are not listed");
     });
 }

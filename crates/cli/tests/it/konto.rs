@@ -604,3 +604,90 @@ async fn a_canary_never_appears_in_the_database_or_the_object_store() {
         app.cleanup().await;
     }
 }
+
+/// The `<a href>` targets of a page that stay on this site (no fragments, mail or
+/// phone links), with `&amp;` read back.
+fn local_links(body: &str) -> Vec<String> {
+    body.split("<a ")
+        .skip(1)
+        .filter_map(|a| a.split_once("href=\"").map(|(_, rest)| rest.split('"').next().unwrap_or_default()))
+        .filter(|h| h.starts_with('/') && !h.starts_with("//"))
+        .map(|h| h.replace("&amp;", "&"))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_step_up_page_without_a_provider_offers_other_ways_and_no_loop() {
+    on_each_backend!(|app| {
+        // No ID provider is configured: "hoch" cannot be reached online here.
+        let (mut jar, _) = citizen(app, "vor-ort@example.org").await;
+        let r = get(app, &mut jar, "/o/moorbrueck/antrag/meldebescheinigung/").await;
+        assert_eq!(r.status, 303);
+        let here = r.location().to_owned();
+        assert!(here.starts_with("/konto/vertrauensniveau?benoetigt=hoch"), "{here}");
+        let page = get(app, &mut jar, &here).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(page.body.contains("Online nicht möglich"), "said plainly: {}", page.body);
+        assert!(page.body.contains("noch keinen Anmeldedienst"), "and why");
+        assert!(!page.body.contains("action=\"/konto/saml/") && !page.body.contains("action=\"/konto/oidc/"));
+        // In person: the responsible office, its address and opening hours.
+        assert!(page.body.contains("Persönlich beantragen"));
+        assert!(page.body.contains("Bürgerbüro Moorbrück") && page.body.contains("Lange Straße 8"), "{}", page.body);
+        assert!(page.body.contains("Öffnungszeiten") && page.body.contains("08:00"), "opening hours");
+        // The service's page, never the form (which would send the citizen back here).
+        let links = local_links(&page.body);
+        assert!(links.iter().any(|l| l == "/o/moorbrueck/leistungen/meldebescheinigung"), "{links:?}");
+        assert!(!links.iter().any(|l| l.contains("/antrag/meldebescheinigung")), "{links:?}");
+        // Following any link of the page (and its redirects) never comes back here.
+        for link in links {
+            let mut at = link.clone();
+            for _ in 0..10 {
+                assert!(!at.starts_with("/konto/vertrauensniveau"), "{link} leads back to the step-up page");
+                let r = get(app, &mut jar, &at).await;
+                if !r.status.is_redirection() {
+                    break;
+                }
+                at = r.location().to_owned();
+                if !at.starts_with('/') {
+                    break;
+                }
+            }
+        }
+    });
+}
+
+#[tokio::test]
+async fn forms_that_hand_over_to_a_member_host_may_send_there_and_nowhere_else() {
+    on_each_backend!(|app| {
+        let csp = |r: &crate::support::Reply| r.headers["content-security-policy"].to_str().unwrap().to_owned();
+        let m = "moorbrueck.localhost:8080";
+        // On the member host: "Mein Konto" sends the browser to the central host, with
+        // a hand-over back.
+        let r = app.get_with("/konto/", m, None).await;
+        assert_eq!(r.status, 303);
+        // The member host's pages may send forms on to the central host (sign-out,
+        // a session that ran out), nowhere else.
+        assert!(csp(&r).contains("form-action 'self' http://127.0.0.1:8080;"), "{}", csp(&r));
+        let start = r.location().trim_start_matches("http://127.0.0.1:8080").to_owned();
+        let r = app.get_with(&start, "127.0.0.1:8080", None).await;
+        assert_eq!(r.status, 303);
+        let sign_in = r.location().to_owned();
+        assert!(sign_in.starts_with("/konto/anmelden?weiter=/konto/sso/start%3Fhost%3Dmoorbrueck"), "{sign_in}");
+        // The central sign-in page says where the citizen is going back to, and its
+        // form may end on that member host (Chromium applies form-action to redirects).
+        let page = app.get_with(&sign_in, "127.0.0.1:8080", None).await;
+        assert_eq!(page.status, 200);
+        assert!(page.body.contains("Anmeldung für Stadt Moorbrück") && page.body.contains(m), "{}", page.body);
+        assert!(csp(&page).contains(&format!("form-action 'self' http://{m};")), "{}", csp(&page));
+        // A sign-in page without a hand-over, or with a forged one, keeps the strict policy.
+        for weiter in ["%2Fkonto%2F", "%2Fkonto%2Fsso%2Fstart%3Fhost%3Devil.example%26weiter%3D%252F"] {
+            let page = app.get_with(&format!("/konto/anmelden?weiter={weiter}"), "127.0.0.1:8080", None).await;
+            assert!(csp(&page).contains("form-action 'self';"), "{weiter}: {}", csp(&page));
+            assert!(!page.body.contains("Anmeldung für"), "{weiter}");
+        }
+        // Signing out on the member host is said there, not on another host.
+        let page = app.get_with("/konto/anmelden?hinweis=abgemeldet", m, None).await;
+        assert_eq!(page.status, 200);
+        assert!(page.body.contains("Sie sind abgemeldet") && page.body.contains(m), "{}", page.body);
+    });
+}

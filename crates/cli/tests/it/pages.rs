@@ -54,7 +54,7 @@ async fn every_page_type_renders_for_two_tenants() {
 
         let kfz = app.get("/o/landkreis-heidekamp/leistungen/kfz-neuzulassung").await;
         assert_eq!(kfz.status, 200);
-        assert!(kfz.body.contains("hoch"), "required trust level shown");
+        assert!(!kfz.body.contains("Vertrauensniveau"), "no trust level box without an online form");
 
         let ou = app.get("/o/landkreis-heidekamp/organisation/lk-zulassung").await;
         assert_eq!(ou.status, 200);

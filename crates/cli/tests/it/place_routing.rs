@@ -98,3 +98,58 @@ async fn without_a_place_the_verbund_service_page_asks_for_it() {
         assert_eq!(k.status, 303);
     });
 }
+
+#[tokio::test]
+async fn typed_places_are_found_despite_typos_and_umlaut_spellings() {
+    on_each_backend!(|app| {
+        for (typed, expect) in [
+            ("moorbruck", "/o/moorbrueck/leistungen/meldebescheinigung"),
+            ("Moorbrueck", "/o/moorbrueck/leistungen/meldebescheinigung"),
+            ("Morbrück", "/o/moorbrueck/leistungen/meldebescheinigung"),
+            ("Birkhusn", "/o/sg-heideland/leistungen/meldebescheinigung"),
+            ("29399 birkhusn", "/o/sg-heideland/leistungen/meldebescheinigung"),
+            ("ellerlo", "/o/sg-heideland/leistungen/meldebescheinigung"),
+        ] {
+            let set = app.get(&format!("/ort?ort={}&zurueck=/", typed.replace(' ', "+").replace('ü', "%C3%BC"))).await;
+            assert_eq!(set.status, 303, "{typed:?} is accepted: {}", set.body);
+            let go = app.get_with("/leistungen/meldebescheinigung", "127.0.0.1", Some(&set.cookie())).await;
+            assert_eq!(go.location(), expect, "{typed:?}");
+        }
+        // Too far from every place (and short words get no typo allowance): refused.
+        for typed in ["Moxbrxck", "Elle1", "Bi"] {
+            let r = app.get(&format!("/ort?ort={typed}&zurueck=/")).await;
+            assert_eq!(r.status, 422, "{typed:?}");
+        }
+    });
+}
+
+#[tokio::test]
+async fn several_similar_places_are_offered_to_choose_and_none_is_picked() {
+    on_each_backend!(|app| {
+        let mut tx = app.store.store.begin().await.unwrap();
+        tx.insert_place(&amtsweg_store::NewPlace {
+            name: "Birkhausen".into(),
+            ars: amtsweg_domain::Ars::parse("039515401013").unwrap(),
+            plz: vec!["29398".into()],
+        })
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        assert!(amtsweg_web::sync::refresh(&app.state).await.unwrap());
+        // One typo away from both Birkhusen and Birkhausen.
+        let r = app.get("/ort?ort=Birkhuusen&zurueck=/leistungen/").await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert!(!r.headers.contains_key("set-cookie"), "no place is chosen for the citizen");
+        assert!(r.body.contains("Zu „Birkhuusen“ passen mehrere Gemeinden"), "{}", r.body);
+        let list = r.body.split("class=\"choices\"").nth(1).unwrap().split("</ul>").next().unwrap();
+        let offered: Vec<&str> = list
+            .split("</a>")
+            .filter_map(|s| s.rsplit_once('>').map(|(_, name)| name))
+            .filter(|n| !n.trim().is_empty())
+            .collect();
+        assert_eq!(offered, ["Birkhausen", "Birkhusen"], "both offered, alphabetically at equal distance: {}", r.body);
+        // The exact name is taken at once.
+        let exact = app.get("/ort?ort=birkhausen&zurueck=/").await;
+        assert_eq!(exact.status, 303);
+    });
+}

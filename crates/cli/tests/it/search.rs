@@ -93,12 +93,16 @@ async fn published_changes_reach_search_within_a_second() {
         assert_eq!(app.get("/o/moorbrueck/leistungen/reisepass").await.status, 200);
         assert_eq!(app.get("/o/moorbrueck/leistungen/reisepass").await.status, 200);
         assert!(app.state.cached_pages() > 0, "public pages are cached");
+        // The results page lists every authority's offer (suggestions without a place
+        // lead to the Verbund's page of the service instead).
+        let before = app.get("/suche?q=Reisepass").await;
+        assert!(before.body.contains("/o/moorbrueck/leistungen/reisepass"), "found while published");
         let mut tx = store.begin().await.unwrap();
         tx.set_leistung_published(town.id, l.id, false).await.unwrap();
         tx.commit().await.unwrap();
         let start = Instant::now();
         loop {
-            let r = app.get("/api/v1/suche?q=Reisepass").await;
+            let r = app.get("/suche?q=Reisepass").await;
             let gone = !r.body.contains("/o/moorbrueck/leistungen/reisepass");
             if gone {
                 break;
@@ -111,10 +115,105 @@ async fn published_changes_reach_search_within_a_second() {
         tx.set_leistung_published(town.id, l.id, true).await.unwrap();
         tx.commit().await.unwrap();
         let start = Instant::now();
-        while !app.get("/api/v1/suche?q=Reisepass").await.body.contains("/o/moorbrueck/leistungen/reisepass") {
+        while !app.get("/suche?q=Reisepass").await.body.contains("/o/moorbrueck/leistungen/reisepass") {
             assert!(start.elapsed() < Duration::from_secs(1), "published service not found after 1 s");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         _sync.abort();
+    });
+}
+
+fn hits(body: &str) -> Vec<serde_json::Value> {
+    let v: serde_json::Value = serde_json::from_str(body).unwrap();
+    v["hits"].as_array().unwrap().clone()
+}
+
+fn field<'a>(h: &'a serde_json::Value, name: &str) -> &'a str {
+    h[name].as_str().unwrap()
+}
+
+#[tokio::test]
+async fn suggestions_list_each_destination_once() {
+    on_each_backend!(|app| {
+        for q in ["Meld", "Hund", "Ausweis", "Gewer", "Standesamt", "Perso"] {
+            let hs = hits(&app.get(&format!("/api/v1/suche?q={}", urlencode(q))).await.body);
+            assert!(!hs.is_empty(), "{q}");
+            let urls: Vec<&str> = hs.iter().map(|h| field(h, "url")).collect();
+            let distinct: std::collections::HashSet<_> = urls.iter().collect();
+            assert_eq!(distinct.len(), urls.len(), "{q}: a destination twice: {urls:?}");
+            let services: Vec<&str> =
+                hs.iter().filter(|h| field(h, "kind") == "leistung").map(|h| field(h, "title")).collect();
+            let distinct: std::collections::HashSet<_> = services.iter().collect();
+            assert_eq!(distinct.len(), services.len(), "{q}: a service twice: {services:?}");
+        }
+        // Without a place, a service offered by several authorities leads to the
+        // Verbund's page, which asks for the place (never to one of them at random).
+        let hs = hits(&app.get("/api/v1/suche?q=Meldebescheinigung").await.body);
+        let melde: Vec<_> = hs.iter().filter(|h| field(h, "title") == "Meldebescheinigung beantragen").collect();
+        assert_eq!(melde.len(), 1, "{hs:?}");
+        assert_eq!(field(melde[0], "url"), "/leistungen/meldebescheinigung");
+        let page = app.get("/leistungen/meldebescheinigung").await;
+        assert!(page.body.contains("Zuständige Stelle finden"));
+        // A service only the county offers keeps its own page.
+        let hs = hits(&app.get("/api/v1/suche?q=Neuzulassung").await.body);
+        assert!(hs.iter().any(|h| field(h, "url") == "/o/landkreis-heidekamp/leistungen/kfz-neuzulassung"), "{hs:?}");
+        // With a place: the responsible authority's own page, once.
+        let cookie = app.get("/ort?ort=Ellerloh&zurueck=/").await.cookie();
+        let r = app.get_with("/api/v1/suche?q=Meld", "127.0.0.1", Some(&cookie)).await;
+        let hs = hits(&r.body);
+        let melde: Vec<_> = hs.iter().filter(|h| field(h, "title") == "Meldebescheinigung beantragen").collect();
+        assert_eq!(melde.len(), 1);
+        assert_eq!(field(melde[0], "url"), "/o/sg-heideland/leistungen/meldebescheinigung");
+    });
+}
+
+/// The text of each result's snippet (marks removed).
+fn snippets(body: &str) -> Vec<String> {
+    body.split("<li class=\"result")
+        .skip(1)
+        .map(|li| {
+            let after = li.split("</h2>").nth(1).unwrap_or_default();
+            let p = after.split("</p>").nth(1).unwrap_or_default();
+            p.split("<p>").nth(1).unwrap_or_default().replace("<mark>", "").replace("</mark>", "")
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn snippets_repeat_no_sentence_and_show_no_markdown_markers() {
+    on_each_backend!(|app| {
+        let mut seen = 0;
+        for q in ["Hund", "Steueramt", "Versicherungsbestätigung", "Meldebescheinigung", "Kfz", "Bürgerbüro"] {
+            let r = app.get(&format!("/suche?q={}", urlencode(q))).await;
+            for s in snippets(&r.body) {
+                seen += 1;
+                let parts: Vec<&str> = s.split(['\n', '·']).map(str::trim).filter(|p| !p.is_empty()).collect();
+                for p in &parts {
+                    let numbered =
+                        p.split_once(". ").is_some_and(|(n, _)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+                    assert!(
+                        !(p.starts_with("- ")
+                            || p.starts_with("* ")
+                            || p.starts_with("+ ")
+                            || p.starts_with('#')
+                            || numbered),
+                        "{q}: raw list marker in {s:?}"
+                    );
+                }
+                // No sentence (or its beginning, where the snippet is cut) twice.
+                let sentences: Vec<String> = parts
+                    .iter()
+                    .flat_map(|p| p.split_inclusive(['.', '!', '?']))
+                    .map(|x| x.trim().trim_end_matches(['.', '!', '?']).to_lowercase())
+                    .filter(|x| x.chars().count() >= 25)
+                    .collect();
+                for (i, a) in sentences.iter().enumerate() {
+                    for b in &sentences[i + 1..] {
+                        assert!(!a.starts_with(b.as_str()) && !b.starts_with(a.as_str()), "{q}: repeated in {s:?}");
+                    }
+                }
+            }
+        }
+        assert!(seen > 10, "snippets were checked");
     });
 }

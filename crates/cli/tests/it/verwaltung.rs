@@ -198,8 +198,9 @@ async fn administrators_need_the_second_factor() {
 
         let mut verbund = sign_in(app, "verbund-admin@landkreis-heidekamp.example").await;
         let log = get(app, &mut verbund, "/verwaltung/protokoll/").await;
-        assert!(log.body.contains("login.second_factor"));
-        assert!(log.body.contains("login") && log.body.contains("failure"), "failed sign-ins are logged");
+        // In words (issue 17): "… hat sich mit dem zweiten Faktor angemeldet".
+        assert!(log.body.contains("mit dem zweiten Faktor angemeldet"), "{}", log.body);
+        assert!(log.body.contains("einen falschen Code für den zweiten Faktor eingegeben"), "failed sign-ins are logged");
         assert!(log.body.contains("Die Prüfkette ist intakt"));
     });
 }

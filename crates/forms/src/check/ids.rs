@@ -98,7 +98,7 @@ fn tidy_cond(c: &mut Cond) {
 fn tidy_expr(e: &mut Expr) {
     match e {
         Expr::Cents(_) => {}
-        Expr::Field(f) | Expr::Count(f) => *f = tidy_id(f),
+        Expr::Field(f) | Expr::Count(f) | Expr::Tiered { units: f, .. } => *f = tidy_id(f),
         Expr::Sum(es) | Expr::Product(es) => es.iter_mut().for_each(tidy_expr),
         Expr::If { when, then, otherwise } => {
             tidy_cond(when);

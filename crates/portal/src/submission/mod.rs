@@ -174,7 +174,10 @@ pub async fn store(
     let json = serde_json::to_string(&data).map_err(|e| PortalError::Internal(e.to_string()))?;
     let hash = hex::encode(Sha256::digest(json.as_bytes()));
     let sealed = portal.seal(&authority_scope(app.authority.id), SUBMISSION, json.as_bytes()).await?;
-    let link = format!("{}{}", portal.settings.base_url(), app.receipt_path);
+    // The status page (no personal data) opens from any browser; the receipt itself
+    // only for the account or the browser that applied.
+    let status = crate::receipt::status_path(portal, app.authority.slug.as_str(), &app.published.slug, app.token)?;
+    let link = format!("{}{status}", portal.settings.base_url());
     let mail = app.email.clone().map(|to| {
         let copy = if copy {
             let sections = amtsweg_forms::display::sections(form, answers, files);
@@ -186,7 +189,7 @@ pub async fn store(
             to,
             subject: format!("Eingangsbestätigung {{eingangsnummer}} – {}", form.title),
             body: format!(
-                "Guten Tag,\n\n{} hat Ihren Antrag „{}“ erhalten.\nEingangsnummer: {{eingangsnummer}}\n\nEingangsbestätigung und Stand: {link}\n{copy}\nBitte geben Sie die Eingangsnummer bei Rückfragen an.\n",
+                "Guten Tag,\n\n{} hat Ihren Antrag „{}“ erhalten.\nEingangsnummer: {{eingangsnummer}}\n\nDen Stand Ihres Antrags sehen Sie unter diesem Link (er zeigt keine persönlichen Angaben; bitte geben Sie ihn nicht weiter):\n{link}\n{copy}\nBitte geben Sie die Eingangsnummer bei Rückfragen an.\n",
                 app.authority.name, form.title
             ),
         }

@@ -10,10 +10,12 @@ use amtsweg_forms::Form;
 use amtsweg_forms::display::{FileInfo, Line};
 use amtsweg_portal::submission::SubmissionData;
 use amtsweg_store::submissions::SubmissionRow;
-use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use crate::render::{Crumb, base_context, render_page};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use minijinja::context;
+use serde::Deserialize;
 
 /// A submission's answers as the receipt shows them: the visible steps with their
 /// lines, the computed values (label, amount) and the files.
@@ -85,7 +87,9 @@ impl ReceiptAnswers {
             for f in &self.files {
                 out.push_str("<li>");
                 push_escaped(&mut out, &f.name);
-                out.push_str("</li>");
+                out.push_str(" (");
+                out.push_str(&file_size(f.size));
+                out.push_str(")</li>");
             }
             out.push_str("</ul>");
         }
@@ -101,8 +105,21 @@ impl ReceiptAnswers {
             return Ok(self.html());
         }
         let (sections, computed, files) = self.into_context();
-        templates.render("antrag/eingang_angaben.html", context! { sections, computed, files })
+        templates.render("antrag/eingang_angaben.html", context! { sections, computed, files => file_lines(&files) })
     }
+}
+
+/// A file's size as citizens read it: "12,1 kB", "3,4 MB" (binary units, as the
+/// PDF receipt says it).
+pub(crate) fn file_size(bytes: i64) -> String {
+    let b = bytes.max(0);
+    let (tenths, unit) = if b < 1024 * 1024 { ((b * 10 + 512) / 1024, "kB") } else { ((b / 1024 * 10 + 512) / 1024, "MB") };
+    format!("{},{} {unit}", tenths / 10, tenths % 10)
+}
+
+/// The files of a receipt for the templates: name and size in words, no checksum.
+fn file_lines(files: &[FileInfo]) -> Vec<minijinja::Value> {
+    files.iter().map(|f| context! { name => &f.name, size => file_size(f.size) }).collect()
 }
 
 /// Answers and file list of a submission as the receipt shows them.
@@ -134,7 +151,6 @@ pub(crate) async fn receipt(
                 number: f.receipt_number,
                 submitted_at: f.submitted_at,
                 status,
-                hash: f.data_hash,
                 data: f.data,
                 in_account: f.citizen_id.is_some(),
             }
@@ -147,7 +163,6 @@ pub(crate) async fn receipt(
                 number: s.receipt_number,
                 submitted_at: s.submitted_at,
                 status,
-                hash: s.data_hash,
                 data,
                 in_account: s.citizen_id.is_some(),
             }
@@ -156,6 +171,92 @@ pub(crate) async fn receipt(
     let angaben = ReceiptAnswers::new(&j.form, &r.data).render(&state.templates)?;
     let page = super::receipt_page::render(&state, &j, &headers, &token, &r, angaben)?;
     Ok(super::journey::no_store(axum::response::Html(page).into_response()))
+}
+
+/// Back after submitting: the draft's pages (check page, steps) went with the draft.
+/// For the citizen or browser that sent it, a note with the way to the receipt
+/// instead of "not found"; for anyone else still "not found".
+pub(crate) async fn after_submission(state: &AppState, j: &Journey, token: &str) -> AppError {
+    let s = match state.store.submission_by_token(token).await {
+        Ok(Some(s))
+            if s.authority_id == j.authority.id
+                && s.form_id == j.published.form_id
+                && j.may_access(s.citizen_id, &s.browser_hash) =>
+        {
+            s
+        }
+        Ok(_) => return AppError::NotFound,
+        Err(e) => return e.into(),
+    };
+    let receipt = j.receipt_url(token);
+    let ctx = context! {
+        title => "Antrag bereits abgeschickt", receipt_number => &s.receipt_number,
+        submitted => amtsweg_portal::time::when(s.submitted_at), authority_name => &j.authority.name,
+        receipt => &receipt, again => j.base_url(), in_account => s.citizen_id.is_some(),
+        ..super::journey::base(state, j, &HeaderMap::new(), &receipt, "Antrag bereits abgeschickt")
+    };
+    match crate::render::render_page(state, "antrag/abgeschickt.html", ctx) {
+        Ok(html) => AppError::Page(html.0),
+        Err(e) => e.into(),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct StatusQuery {
+    schluessel: String,
+}
+
+/// The status page the confirmation e-mail links to: from any browser, with the key
+/// of the link, the reference, service, authority, date and status of a submission —
+/// no personal data — and the way to see more (the account, or the browser that
+/// applied). A link that is not (or no longer) one of ours says what to do instead.
+pub(crate) async fn status(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((slug, form_slug, token)): Path<(String, String, String)>,
+    Query(q): Query<StatusQuery>,
+) -> Result<Response, AppError> {
+    let c = state.catalogue();
+    let authority = c.shared_authority_by_slug(&slug).ok_or(AppError::NotFound)?;
+    let valid = amtsweg_portal::receipt::status_key_matches(&state.portal, &token, &q.schluessel);
+    let found = if valid { state.store.submission_by_token(&token).await? } else { None };
+    let published = c.form(authority.id, &form_slug);
+    let s = found.filter(|s| s.authority_id == authority.id && published.as_ref().is_none_or(|p| p.form_id == s.form_id));
+    let path = format!("/o/{slug}/antrag/{form_slug}/status/{token}");
+    let crumbs = vec![Crumb::link(authority.name.clone(), format!("/o/{}/", authority.slug)), Crumb::here("Stand Ihres Antrags".to_owned())];
+    let base = base_context(&state, &c, Some(&authority), &headers, &path, crumbs);
+    let Some(s) = s else {
+        let ctx = context! { found => false, authority_name => &authority.name, home => format!("/o/{}/", authority.slug), ..base };
+        let page = render_page(&state, "antrag/status.html", ctx)?;
+        return Ok(super::journey::no_store((StatusCode::NOT_FOUND, page).into_response()));
+    };
+    let workflow_form = match &published {
+        Some(p) => state.store.form_version(p.owner_id, s.form_id, s.form_version).await?.and_then(|v| v.form().ok()),
+        None => None,
+    };
+    let status = match &workflow_form {
+        Some(f) => f.workflow().label(&s.status, &s.sub_status),
+        None => amtsweg_forms::workflow::Workflow::default().label(&s.status, &s.sub_status),
+    };
+    let leistung = published
+        .as_ref()
+        .and_then(|p| p.leistung_id)
+        .and_then(|id| c.leistungen_of(authority.id).find(|l| l.id == id))
+        .map(|l| context! { name => &l.name, url => format!("/o/{}/leistungen/{}", authority.slug, l.slug) });
+    let ctx = context! {
+        found => true, receipt_number => &s.receipt_number, title => &s.title, leistung,
+        authority_name => &authority.name, home => format!("/o/{}/", authority.slug),
+        submitted => amtsweg_portal::time::when(s.submitted_at), status, status_at => amtsweg_portal::time::when(s.status_at),
+        in_account => s.citizen_id.is_some(), account_url => format!("/konto/antraege/{}", s.id),
+        receipt => format!("/o/{slug}/antrag/{form_slug}/eingang/{token}"),
+        ..base
+    };
+    let page = render_page(&state, "antrag/status.html", ctx)?;
+    let mut r = super::journey::no_store(page.into_response());
+    // The key is in the address: it must not travel on to other sites.
+    r.headers_mut().insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    Ok(r)
 }
 
 /// The receipt as PDF/A.
@@ -239,14 +340,24 @@ mod tests {
             let d = data(with_extras);
             let direct = ReceiptAnswers::new(&form, &d).html();
             let (sections, computed, files) = ReceiptAnswers::new(&form, &d).into_context();
+            let files = file_lines(&files);
             let engine =
                 templates.render("antrag/eingang_angaben.html", context! { sections, computed, files }).unwrap();
             assert_eq!(direct, engine);
             assert!(direct.contains("Erika &lt;b&gt;Müller&lt;/b&gt; &amp; Söhne"), "{direct}");
             assert!(direct.contains("Keine Angabe"), "{direct}");
-            assert_eq!(direct.contains("Nachweis &lt;1&gt;.pdf"), with_extras, "{direct}");
+            assert_eq!(direct.contains("Nachweis &lt;1&gt;.pdf (0,0 kB)"), with_extras, "{direct}");
             assert_eq!(direct.contains("26,00 €"), with_extras, "{direct}");
         }
+    }
+
+    #[test]
+    fn file_sizes_read_as_citizens_expect() {
+        assert_eq!(file_size(0), "0,0 kB");
+        assert_eq!(file_size(512), "0,5 kB");
+        assert_eq!(file_size(123_456), "120,6 kB");
+        assert_eq!(file_size(1024 * 1024), "1,0 MB");
+        assert_eq!(file_size(3_500_000), "3,3 MB");
     }
 
     #[test]

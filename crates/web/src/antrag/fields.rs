@@ -27,6 +27,9 @@ pub struct FieldView {
     label: String,
     hint: String,
     required: bool,
+    /// Marked "(freiwillig)": never needed with the answers so far nor with any
+    /// answer still possible on this page.
+    optional: bool,
     value: String,
     error: Option<String>,
     options: Vec<ChoiceView>,
@@ -161,12 +164,45 @@ enum Shown {
     WithNote(String),
 }
 
-fn shown(form: &Form, step: &Step, c: Option<&Cond>, answers: &Answers) -> Shown {
-    let Some(c) = c else { return Shown::Yes };
+/// Whether condition `c` depends on an answer given on `step` itself.
+fn on_this_page(step: &Step, c: &Cond) -> bool {
     let mut deps = Vec::new();
     cond_fields(c, &mut deps);
     let here = ids_of(step);
-    if deps.iter().any(|d| here.contains(d)) {
+    deps.iter().any(|d| here.contains(d))
+}
+
+/// Whether `f` must be answered, whether it is truly optional, and the note that
+/// says when it is needed. A field needed only after an answer on this same page
+/// is not "(freiwillig)": its note says when it is required, so it does not turn
+/// from optional into required when the citizen sends the page.
+fn requirement(
+    form: &Form,
+    step: &Step,
+    f: &Field,
+    answers: &Answers,
+    shown: Option<String>,
+) -> (bool, bool, Option<String>) {
+    let may_be_needed = f.required || f.required_if.is_some();
+    match (shown, &f.required_if) {
+        // Shown only after an answer on this page.
+        (Some(note), _) if may_be_needed => match (&f.required_if, f.required) {
+            (_, true) => (false, false, Some(format!("{note} Dann ist diese Angabe Pflicht."))),
+            (Some(c), false) => (false, false, Some(format!("{note} Pflichtangabe, wenn {}.", describe(form, c)))),
+            (None, false) => (false, true, Some(note)),
+        },
+        (Some(note), _) => (false, true, Some(note)),
+        (None, _) if is_required(f, answers) => (true, false, None),
+        (None, Some(c)) if on_this_page(step, c) => {
+            (false, false, Some(format!("Pflichtangabe, wenn {}.", describe(form, c))))
+        }
+        (None, _) => (false, true, None),
+    }
+}
+
+fn shown(form: &Form, step: &Step, c: Option<&Cond>, answers: &Answers) -> Shown {
+    let Some(c) = c else { return Shown::Yes };
+    if on_this_page(step, c) {
         Shown::WithNote(format!("Nur auszufüllen, wenn {}.", describe(form, c)))
     } else if holds(c, answers) {
         Shown::Yes
@@ -204,7 +240,7 @@ fn field_view(
     files: &[FileInfo],
     locked: bool,
     condition: Option<String>,
-    required: bool,
+    (required, optional): (bool, bool),
 ) -> FieldView {
     let value = one(answer);
     let chosen: Vec<String> = match answer {
@@ -259,8 +295,11 @@ fn field_view(
         _ => (String::new(), String::new()),
     };
     let mut hint = f.hint.clone();
-    if matches!(f.kind, Kind::Date { .. } | Kind::BirthDate { .. }) && hint.is_empty() {
-        hint = "Zum Beispiel 24.12.2026".into();
+    if hint.is_empty()
+        && let Some(example) = amtsweg_forms::engine::date_example(&f.kind, amtsweg_portal::time::today())
+    {
+        // An example the field accepts: a birth date in the past, a date within its bounds.
+        hint = format!("Zum Beispiel {example}");
     }
     if let Kind::File { accept, .. } = &f.kind {
         let formats = accept.iter().map(|a| a.to_uppercase()).collect::<Vec<_>>().join(", ");
@@ -273,6 +312,7 @@ fn field_view(
         label: f.label.clone(),
         hint,
         required,
+        optional,
         value: input_value(f, &value),
         error: errors.get(path).cloned(),
         options,
@@ -314,7 +354,7 @@ pub fn step_view(
                     Shown::Yes => None,
                     Shown::WithNote(n) => Some(n),
                 };
-                let required = is_required(f, answers) && note.is_none();
+                let (required, optional, note) = requirement(form, step, f, answers, note);
                 out.push(ItemView::Field(Box::new(field_view(
                     f,
                     format!("f-{}", f.id),
@@ -325,7 +365,7 @@ pub fn step_view(
                     files,
                     locked.contains(&f.id),
                     note,
-                    required,
+                    (required, optional),
                 ))));
             }
             Item::Group(g) => {
@@ -347,6 +387,7 @@ pub fn step_view(
                                 None => (format!("f-{}", f.id), format!("f.{}", f.id), f.id.clone()),
                             };
                             let required = is_required(f, answers);
+                            let optional = !required && !f.required_if.as_ref().is_some_and(|c| on_this_page(step, c));
                             field_view(
                                 f,
                                 id,
@@ -357,7 +398,7 @@ pub fn step_view(
                                 files,
                                 locked.contains(&f.id),
                                 None,
-                                required,
+                                (required, optional),
                             )
                         })
                         .collect()
@@ -410,6 +451,26 @@ pub fn step_view(
         }
     }
     out
+}
+
+/// Notes on the fields that still show the value taken from the citizen's account
+/// (`account`, see `journey::prefill`): where it came from, and that it may be changed.
+/// Fields an ID provider locked have their own note.
+pub fn mark_from_account(items: &mut [ItemView], answers: &Answers, account: &Answers, locked: &BTreeSet<String>) {
+    const NOTE: &str = "Aus Ihrem Bürgerkonto übernommen. Bitte prüfen Sie die Angabe; Sie können sie hier ändern.";
+    let mark = |f: &mut FieldView| {
+        let Some(id) = f.name.strip_prefix("f.") else { return };
+        if f.locked || locked.contains(id) || account.get(id).is_none() || account.get(id) != answers.get(id) {
+            return;
+        }
+        f.hint = if f.hint.is_empty() { NOTE.to_owned() } else { format!("{NOTE} {}", f.hint) };
+    };
+    for item in items {
+        match item {
+            ItemView::Field(f) => mark(f),
+            ItemView::Group { fields, .. } => fields.iter_mut().for_each(mark),
+        }
+    }
 }
 
 /// What a posted step says.

@@ -11,7 +11,7 @@ use crate::render::{Crumb, base_context};
 use crate::session;
 use amtsweg_domain::konto::ProfileField;
 use amtsweg_domain::{Authority, TrustLevel};
-use amtsweg_forms::{Answer, Answers, Form, Prefill};
+use amtsweg_forms::{Answer, Answers, Field, Form, Item, Kind, Prefill};
 use amtsweg_portal::catalogue::PublishedForm;
 use amtsweg_portal::submission::{self, Application, Owner};
 use amtsweg_store::submissions::ApplicationDraft;
@@ -19,7 +19,7 @@ use axum::http::{HeaderMap, HeaderValue, Uri, header};
 use axum::response::{IntoResponse, Response};
 use minijinja::context;
 use std::collections::BTreeSet;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// The form being filled in, for whom, and where.
 pub(crate) struct Journey {
@@ -31,6 +31,8 @@ pub(crate) struct Journey {
     pub citizen: Option<CitizenContext>,
     /// This browser's draft cookie (anonymous drafts are bound to it).
     pub browser: Option<String>,
+    /// The values taken from the citizen's account, once [`prefill`] has run.
+    account: OnceLock<Answers>,
 }
 
 impl Journey {
@@ -72,6 +74,11 @@ impl Journey {
         }
     }
 
+    /// The values [`prefill`] took from the citizen's account (none before it ran).
+    pub(super) fn account_values(&self) -> Option<&Answers> {
+        self.account.get()
+    }
+
     pub(super) fn trust_needed(&self) -> TrustLevel {
         TrustLevel::parse(&self.form.trust_level).unwrap_or(TrustLevel::Normal)
     }
@@ -101,7 +108,15 @@ pub(crate) async fn open(
         Some(crate::konto::require_trust(state, headers, uri, needed).await?)
     };
     let browser = session::cookie_value(headers, DRAFT_COOKIE).filter(|v| v.len() == 43).map(str::to_owned);
-    Ok(Journey { form: published.form.clone(), version: published.version, authority, published, citizen, browser })
+    Ok(Journey {
+        form: published.form.clone(),
+        version: published.version,
+        authority,
+        published,
+        citizen,
+        browser,
+        account: OnceLock::new(),
+    })
 }
 
 /// Every journey handler starts here: the route's `{slug}` and `{form}` opened with
@@ -135,6 +150,7 @@ impl Journey {
             .ok_or(AppError::NotFound)?;
         self.form = Arc::new(v.form()?);
         self.version = version;
+        self.account = OnceLock::new();
         Ok(())
     }
 }
@@ -201,7 +217,11 @@ pub(crate) fn no_store(mut r: Response) -> Response {
 /// The draft of a token, if this citizen or browser may see it (404 otherwise); an
 /// anonymous draft opened by its (now signed-in) owner moves into their account.
 pub(crate) async fn load_draft(state: &AppState, j: &mut Journey, token: &str) -> Result<ApplicationDraft, AppError> {
-    find_draft(state, j, token).await?.ok_or(AppError::NotFound)
+    match find_draft(state, j, token).await? {
+        Some(d) => Ok(d),
+        // Sent already (the browser's Back after submitting): say so, not "not found".
+        None => Err(super::eingang::after_submission(state, j, token).await),
+    }
 }
 
 /// As [`load_draft`], but `None` when no draft has this token at all (it may have
@@ -247,46 +267,118 @@ pub(crate) async fn own_submission(
     Ok(s)
 }
 
-/// Values from the citizen's account for fields that ask for them; `locked` names
-/// those an ID provider vouched for (they cannot be changed in the form).
+/// What a field takes from the citizen's account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FromAccount {
+    /// Given and family name, one answer.
+    Name,
+    GivenName,
+    FamilyName,
+    BirthDate,
+    /// Street, PLZ and place as an address answer ("street\nPLZ place").
+    Address,
+    Street,
+    Plz,
+    City,
+    Phone,
+    /// The account's e-mail address.
+    Email,
+}
+
+impl FromAccount {
+    /// The profile values this takes, in order.
+    fn parts(self) -> &'static [ProfileField] {
+        match self {
+            Self::Name => &[ProfileField::GivenName, ProfileField::FamilyName],
+            Self::GivenName => &[ProfileField::GivenName],
+            Self::FamilyName => &[ProfileField::FamilyName],
+            Self::BirthDate => &[ProfileField::BirthDate],
+            Self::Address => &[ProfileField::Street, ProfileField::Plz, ProfileField::City],
+            Self::Street => &[ProfileField::Street],
+            Self::Plz => &[ProfileField::Plz],
+            Self::City => &[ProfileField::City],
+            Self::Phone => &[ProfileField::Phone],
+            Self::Email => &[],
+        }
+    }
+}
+
+/// Which account value a field takes: the one its form declares (`prefill`), or —
+/// for a field directly on a step, not in a group, which may be about someone else
+/// — the one its type and conventional id clearly ask for (`vorname`, `geburtsdatum`,
+/// `strasse`, `plz`, `ort`, an address `anschrift`/`hauptwohnung`, `telefon`, any
+/// e-mail field). Forms written before prefill could be declared (and imported
+/// ones) thus get the citizen's data too; the value stays editable and is marked.
+fn from_account(field: &Field, on_step: bool) -> Option<FromAccount> {
+    if let Some(p) = field.prefill {
+        return Some(match p {
+            Prefill::Name => FromAccount::Name,
+            Prefill::GivenName => FromAccount::GivenName,
+            Prefill::FamilyName => FromAccount::FamilyName,
+            Prefill::BirthDate => FromAccount::BirthDate,
+            Prefill::Address => FromAccount::Address,
+            Prefill::Phone => FromAccount::Phone,
+            Prefill::Email => FromAccount::Email,
+        });
+    }
+    if !on_step {
+        return None;
+    }
+    let text = matches!(field.kind, Kind::Text { .. } | Kind::Name);
+    Some(match (field.id.as_str(), &field.kind) {
+        ("vorname" | "vornamen", _) if text => FromAccount::GivenName,
+        ("familienname" | "nachname", _) if text => FromAccount::FamilyName,
+        ("name", Kind::Name) => FromAccount::Name,
+        ("geburtsdatum", Kind::BirthDate { .. }) => FromAccount::BirthDate,
+        ("anschrift" | "wohnanschrift" | "hauptwohnung" | "wohnung" | "adresse", Kind::Address { .. }) => {
+            FromAccount::Address
+        }
+        ("strasse" | "strasse_hausnummer", Kind::Text { .. }) => FromAccount::Street,
+        ("plz" | "postleitzahl", Kind::Plz | Kind::Text { .. }) => FromAccount::Plz,
+        ("ort" | "wohnort", Kind::Text { .. }) => FromAccount::City,
+        ("telefon" | "telefonnummer", Kind::Phone) => FromAccount::Phone,
+        (_, Kind::Email) => FromAccount::Email,
+        _ => return None,
+    })
+}
+
+/// Values from the citizen's account for the fields that map to them (see
+/// [`from_account`]); `locked` names those an ID provider vouched for (they cannot
+/// be changed in the form). The values are also kept on the journey, so the step
+/// page can mark the fields that still show them.
 pub(super) async fn prefill(state: &AppState, j: &Journey) -> Result<(Answers, BTreeSet<String>), AppError> {
     let mut answers = Answers::new();
     let mut locked = BTreeSet::new();
     let Some(c) = &j.citizen else { return Ok((answers, locked)) };
     let profile = amtsweg_portal::profile::profile(&state.portal, c.citizen.id).await?;
-    let value = |f: ProfileField| profile.iter().find(|p| p.field == f.key());
-    for field in j.form.steps.iter().flat_map(|s| &s.items).filter_map(|i| match i {
-        amtsweg_forms::Item::Field(f) => Some(f),
-        amtsweg_forms::Item::Group(_) => None,
-    }) {
-        let Some(p) = field.prefill else { continue };
-        let parts: Vec<ProfileField> = match p {
-            Prefill::Name => vec![ProfileField::GivenName, ProfileField::FamilyName],
-            Prefill::GivenName => vec![ProfileField::GivenName],
-            Prefill::FamilyName => vec![ProfileField::FamilyName],
-            Prefill::BirthDate => vec![ProfileField::BirthDate],
-            Prefill::Address => vec![ProfileField::Street, ProfileField::Plz, ProfileField::City],
-            Prefill::Phone => vec![ProfileField::Phone],
-            Prefill::Email => {
-                if let Some(e) = &c.citizen.email {
-                    answers.insert(field.id.clone(), Answer::One(e.clone()));
-                }
-                continue;
+    let value = |f: ProfileField| profile.iter().find(|p| p.field == f.key() && !p.value.trim().is_empty());
+    let fields = j.form.steps.iter().flat_map(|s| &s.items).flat_map(|i| match i {
+        Item::Field(f) => vec![(f, true)],
+        Item::Group(g) if g.repeat.is_none() => g.fields.iter().map(|f| (f, false)).collect(),
+        Item::Group(_) => Vec::new(),
+    });
+    for (field, on_step) in fields {
+        let Some(wanted) = from_account(field, on_step) else { continue };
+        if wanted == FromAccount::Email {
+            if let Some(e) = c.citizen.email.as_deref().filter(|e| !e.is_empty()) {
+                answers.insert(field.id.clone(), Answer::One(e.to_owned()));
             }
-        };
-        let found: Vec<_> = parts.iter().filter_map(|f| value(*f)).collect();
-        if found.len() != parts.len() || found.iter().any(|e| e.value.is_empty()) {
             continue;
         }
-        let text = match p {
-            Prefill::Address => format!("{}\n{} {}", found[0].value, found[1].value, found[2].value),
-            _ => found.iter().map(|e| e.value.as_str()).collect::<Vec<_>>().join(" "),
+        let Some(found) = wanted.parts().iter().map(|f| value(*f)).collect::<Option<Vec<_>>>() else { continue };
+        let text = match found.as_slice() {
+            [street, plz, city] if wanted == FromAccount::Address => {
+                format!("{}\n{} {}", street.value.trim(), plz.value.trim(), city.value.trim())
+            }
+            _ => found.iter().map(|e| e.value.trim()).collect::<Vec<_>>().join(" "),
         };
         answers.insert(field.id.clone(), Answer::One(text));
-        if found.iter().all(|e| matches!(e.source, amtsweg_domain::konto::ProfileSource::Provider(_))) {
+        if found.iter().all(|e| e.source.is_locked()) {
             locked.insert(field.id.clone());
         }
     }
+    // The first computation for this version stays (a later one gives the same).
+    let _ = j.account.set(answers.clone());
     Ok((answers, locked))
 }
 

@@ -18,7 +18,6 @@ pub(super) struct Receipt {
     pub number: String,
     pub submitted_at: i64,
     pub status: String,
-    pub hash: String,
     pub data: SubmissionData,
     pub in_account: bool,
 }
@@ -31,7 +30,6 @@ struct Values<'a> {
     number: &'a str,
     submitted: &'a str,
     status: &'a str,
-    hash: &'a str,
     angaben: Value,
 }
 
@@ -45,7 +43,7 @@ fn html(
     let url = j.receipt_url(v.token);
     let ctx = context! {
         title => "Antrag eingegangen", receipt_number => v.number, submitted => v.submitted,
-        status => v.status, hash => v.hash, angaben => &v.angaben,
+        status => v.status, angaben => &v.angaben,
         pdf => format!("{url}/quittung.pdf"), authority_name => &j.authority.name,
         in_account,
         ..base(state, j, headers, &url, "Antrag eingegangen")
@@ -68,31 +66,29 @@ pub(super) fn render(
         number: &r.number,
         submitted: &submitted,
         status: &r.status,
-        hash: &r.hash,
         angaben: Value::from_safe_string(angaben),
     };
     let cacheable = j.citizen.is_none() && !r.in_account && !state.templates.has_overrides() && plain(token);
     if !cacheable {
         return html(state, j, headers, &full(angaben), r.in_account);
     }
-    let mut escaped = [String::new(), String::new(), String::new(), String::new()];
-    for (out, text) in escaped.iter_mut().zip([&r.number, &submitted, &r.status, &r.hash]) {
+    let mut escaped = [String::new(), String::new(), String::new()];
+    for (out, text) in escaped.iter_mut().zip([&r.number, &submitted, &r.status]) {
         push_escaped(out, text);
     }
-    let [number, submitted_text, status, hash] = &escaped;
-    let values = [token, number.as_str(), submitted_text.as_str(), status.as_str(), hash.as_str(), angaben.as_str()];
+    let [number, submitted_text, status] = &escaped;
+    let values = [token, number.as_str(), submitted_text.as_str(), status.as_str(), angaben.as_str()];
     let key = FormPageKey::new(state, j, headers);
     if let Some(cut) = state.receipt_pages.get(&key) {
         return Ok(cut.fill(&values));
     }
-    let marks = ["Token", "Number", "Submitted", "Status", "Hash", "Angaben"].map(mark);
-    let [m_token, m_number, m_submitted, m_status, m_hash, m_angaben] = &marks;
+    let marks = ["Token", "Number", "Submitted", "Status", "Angaben"].map(mark);
+    let [m_token, m_number, m_submitted, m_status, m_angaben] = &marks;
     let marked = Values {
         token: m_token,
         number: m_number,
         submitted: m_submitted,
         status: m_status,
-        hash: m_hash,
         angaben: Value::from(m_angaben.as_str()),
     };
     let page = html(state, j, headers, &marked, false)?;

@@ -59,7 +59,10 @@ pub(super) fn step_html(
     p: &StepPage<'_>,
 ) -> Result<(StatusCode, String), AppError> {
     let errors_by_path: BTreeMap<String, String> = p.errors.iter().cloned().collect();
-    let items = fields::step_view(&j.form, p.step, p.answers, &errors_by_path, p.files, p.locked);
+    let mut items = fields::step_view(&j.form, p.step, p.answers, &errors_by_path, p.files, p.locked);
+    if let Some(account) = j.account_values() {
+        fields::mark_from_account(&mut items, p.answers, account, p.locked);
+    }
     let steps = visible_steps(&j.form, p.answers);
     let number = steps.iter().position(|s| s.id == p.step.id).map_or(1, |i| i + 1);
     let (prev, _) = neighbours(&j.form, p.answers, &p.step.id);

@@ -48,13 +48,45 @@ struct LoginView<'a> {
     notice: Option<&'a str>,
 }
 
+/// Where the citizen will be signed in, for the page to say so: the member
+/// authority's portal the sign-in is handed over to, if any.
+fn hand_over_view(state: &AppState, next: &str) -> Option<minijinja::Value> {
+    super::sso::hand_over(state, next).map(|h| {
+        context! { host => h.host, authority => h.authority, central => super::sso::account_host(state) }
+    })
+}
+
 fn render_login(state: &AppState, v: &LoginView<'_>, status: StatusCode) -> Result<Response, AppError> {
     let providers = super::offers(state, amtsweg_domain::TrustLevel::Normal, v.next);
     let ctx = context! {
         csrf => v.csrf, weiter => v.next, email => v.email, error => v.error, notice => v.notice, providers,
+        hand_over => hand_over_view(state, v.next),
         ..base(state, None, "/konto/anmelden")
     };
-    Ok(with_pre_session_cookie((status, render_page(state, "konto/anmelden.html", ctx)?).into_response(), v.csrf))
+    let r = with_pre_session_cookie((status, render_page(state, "konto/anmelden.html", ctx)?).into_response(), v.csrf);
+    // After signing in, the answer to this form continues on the member host.
+    Ok(crate::security::allow_form_targets(r, &super::sso::form_targets(state, v.next)))
+}
+
+/// On a member authority's own host after signing out: said here, on this host (the
+/// sign-in page itself lives on the central host).
+fn signed_out_here(state: &AppState, headers: &HeaderMap) -> Result<Response, AppError> {
+    let host = super::sso::this_host(headers);
+    let ctx = context! {
+        title => "Sie sind abgemeldet",
+        message => format!(
+            "Sie sind abgemeldet – hier auf {host} und auf allen anderen Portalen im {}.",
+            state.catalogue().verbund_name
+        ),
+        links => vec![
+            context! { url => "/konto/anmelden", label => "Wieder anmelden" },
+            context! { url => "/", label => "Zur Startseite" },
+        ],
+        ..base(state, None, "/konto/anmelden")
+    };
+    let mut r = render_page(state, "konto/hinweis.html", ctx)?.into_response();
+    r.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    Ok(r)
 }
 
 pub async fn form(
@@ -63,6 +95,9 @@ pub async fn form(
     Query(q): Query<NextParam>,
 ) -> Result<Response, AppError> {
     let next = safe_next(q.weiter.as_deref());
+    if q.hinweis.as_deref() == Some("abgemeldet") && super::sso::on_member_host(&state, &headers) {
+        return signed_out_here(&state, &headers);
+    }
     // On a member authority's own host name, sign-in happens on the central host.
     if let Some(r) = super::sso::redirect_to_central(&state, &headers, &next) {
         return Ok(r);
@@ -174,10 +209,14 @@ fn render_code(
     error: Option<&str>,
     status: StatusCode,
 ) -> Result<Response, AppError> {
-    let ctx = context! { csrf => &s.record.csrf_token, weiter => safe_next(next), error, ..base(state, None, "/konto/anmelden/code") };
+    let next = safe_next(next);
+    let ctx = context! {
+        csrf => &s.record.csrf_token, weiter => &next, error, hand_over => hand_over_view(state, &next),
+        ..base(state, None, "/konto/anmelden/code")
+    };
     let mut r = (status, render_page(state, "konto/code.html", ctx)?).into_response();
     r.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
-    Ok(r)
+    Ok(crate::security::allow_form_targets(r, &super::sso::form_targets(state, &next)))
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -5,6 +5,7 @@
 
 pub(crate) mod anmelden;
 pub(crate) mod identity;
+pub(crate) mod niveau;
 pub(crate) mod oidc;
 pub mod postfach;
 pub(crate) mod profil;
@@ -26,6 +27,10 @@ pub struct CitizenContext {
     pub citizen: Citizen,
     pub session: ActiveSession,
     pub trust: TrustLevel,
+    /// The host this request came to (with port), and whether it is a member
+    /// authority's own host (signed in there through the central hand-over).
+    pub host: String,
+    pub member_host: bool,
 }
 
 impl CitizenContext {
@@ -76,7 +81,9 @@ pub async fn require_citizen(state: &AppState, headers: &HeaderMap, uri: &Uri) -
         return Err(Redirect::to("/konto/anmelden/code").into_response());
     }
     let trust = TrustLevel::parse(&session.record.trust_level).unwrap_or(TrustLevel::Normal);
-    Ok(CitizenContext { citizen, session, trust })
+    let host = sso::this_host(headers);
+    let member_host = sso::on_member_host(state, headers);
+    Ok(CitizenContext { citizen, session, trust, host, member_host })
 }
 
 /// The trust-level guard: the citizen is signed in *and* was identified at least at
@@ -135,6 +142,9 @@ pub(crate) fn base(state: &AppState, citizen: Option<&CitizenContext>, path: &st
                 "password" => "E-Mail-Adresse und Passwort".to_owned(),
                 other => format!("den Anmeldedienst {}", other.trim_start_matches("oidc:")),
             },
+            host => &c.host, member_host => c.member_host,
+            portal => c.member_host.then(|| catalogue.authority_by_host(sso::without_port(&c.host)).map(|a| a.name.clone())).flatten(),
+            central => sso::account_host(state),
         }
     });
     context! { me, account => true, ..base }

@@ -2,7 +2,7 @@
 //! values from an ID provider are read-only), the security page (second factor,
 //! linked identities, sign out everywhere) and the trust-level explanation.
 
-use super::{CitizenContext, base, safe_next};
+use super::{CitizenContext, base};
 use crate::AppState;
 use crate::audit::audit;
 use crate::csrf::Csrf;
@@ -10,7 +10,7 @@ use crate::error::AppError;
 use crate::render::render_page;
 use crate::second_factor;
 use amtsweg_domain::TrustLevel;
-use amtsweg_domain::konto::{ProfileField, ProfileSource, how_to_reach};
+use amtsweg_domain::konto::{ProfileField, ProfileSource};
 use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
@@ -59,6 +59,9 @@ async fn render_profile(
                 .and_then(|t| t.iter().find(|(k, _)| k == f.key()).map(|(_, v)| v.clone()))
                 .or_else(|| value.map(|v| v.value.clone()))
                 .unwrap_or_default();
+            // Stored as 1980-12-07, shown as people write it: 07.12.1980.
+            let shown =
+                if *f == ProfileField::BirthDate { amtsweg_portal::profile::german_date(&shown) } else { shown };
             let trust = value.and_then(|v| TrustLevel::parse(&v.trust_level).ok()).map(TrustLevel::label);
             let error = errors.iter().find(|(k, _)| k == f.key()).map(|(_, m)| m.clone());
             context! {
@@ -94,9 +97,15 @@ pub async fn profile_submit(
     let mut values = Vec::new();
     for f in ProfileField::ALL {
         let Some((_, raw)) = pairs.iter().find(|(k, _)| k == f.key()) else { continue };
-        match f.check(raw) {
+        // Birth dates: 7.12.1980, 07.12.1980 or 1980-12-07, stored as 1980-12-07.
+        let checked = if f == ProfileField::BirthDate {
+            amtsweg_portal::profile::normalize_birth_date(raw, amtsweg_portal::time::today())
+        } else {
+            f.check(raw).map_err(|e| e.0)
+        };
+        match checked {
             Ok(v) => values.push((f, v)),
-            Err(e) => errors.push((f.key().to_owned(), e.0)),
+            Err(e) => errors.push((f.key().to_owned(), e)),
         }
     }
     if !errors.is_empty() {
@@ -141,7 +150,9 @@ async fn render_security(
         providers, has_totp => me.citizen.totp_secret.is_some(), has_password => me.citizen.password_hash.is_some(),
         secret => pending_secret, otpauth, error, notice, identities, ..base(state, Some(me), "/konto/sicherheit")
     };
-    Ok(no_store((status, render_page(state, "konto/sicherheit.html", ctx)?).into_response()))
+    let r = no_store((status, render_page(state, "konto/sicherheit.html", ctx)?).into_response());
+    // Its forms that link an ID provider are answered with a redirect to the provider.
+    Ok(crate::security::allow_form_targets(r, &super::niveau::provider_origins(state)))
 }
 
 pub async fn security_form(
@@ -218,34 +229,4 @@ pub async fn security_submit(
         }
         _ => Ok(Redirect::to("/konto/sicherheit").into_response()),
     }
-}
-
-#[derive(Debug, Deserialize)]
-pub struct TrustQuery {
-    benoetigt: Option<String>,
-    weiter: Option<String>,
-}
-
-/// Explains which trust level a service needs and how to reach it.
-pub async fn trust_page(
-    State(state): State<AppState>,
-    me: CitizenContext,
-    headers: HeaderMap,
-    Query(q): Query<TrustQuery>,
-) -> Result<Response, AppError> {
-    let needed = q.benoetigt.as_deref().and_then(|l| TrustLevel::parse(l).ok()).unwrap_or(TrustLevel::Substanziell);
-    let next = safe_next(q.weiter.as_deref());
-    // Step-up happens on the central host; afterwards the citizen comes back here.
-    if let Some(r) = super::sso::via_central(&state, &headers, &next, |via| {
-        format!("/konto/vertrauensniveau?benoetigt={}&weiter={}", needed.as_str(), crate::verwaltung::urlencode(via))
-    }) {
-        return Ok(r);
-    }
-    let enough = amtsweg_domain::konto::satisfies(me.trust, needed);
-    let providers = super::offers(&state, needed, &next);
-    let ctx = context! {
-        needed => needed.label(), how => how_to_reach(needed), enough, weiter => &next, providers,
-        ..base(&state, Some(&me), "/konto/vertrauensniveau")
-    };
-    Ok(no_store(render_page(&state, "konto/vertrauensniveau.html", ctx)?.into_response()))
 }

@@ -29,18 +29,14 @@ fn scheme(state: &AppState) -> &'static str {
 /// The central host where citizens sign in (with port, as in a URL).
 #[must_use]
 pub fn account_host(state: &AppState) -> String {
-    if !state.config.account_host.is_empty() {
-        return state.config.account_host.clone();
-    }
-    let url = &state.config.public_base_url;
-    url.split_once("://").map_or(url.as_str(), |(_, rest)| rest).split('/').next().unwrap_or_default().to_owned()
+    crate::tenant::account_host(state)
 }
 
 fn request_host(headers: &HeaderMap) -> String {
     headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default().trim().to_ascii_lowercase()
 }
 
-fn without_port(host: &str) -> &str {
+pub(crate) fn without_port(host: &str) -> &str {
     if host.starts_with('[') {
         return host.split_once(']').map_or(host, |(h, _)| &host[..=h.len()]);
     }
@@ -59,6 +55,48 @@ fn is_member_host(state: &AppState, host: &str) -> bool {
             .catalogue()
             .authority_by_host(name)
             .is_some_and(|a| a.hosts.iter().any(|h| h == name) || (local && name.ends_with(".localhost")))
+}
+
+/// Where a sign-in on the central host hands over to when it is done: for `next` =
+/// the hand-over (`/konto/sso/start?host=…`) to a member host of the Verbund, that
+/// host's origin, its name (with port) and the authority's name.
+pub(crate) struct HandOver {
+    pub origin: String,
+    pub host: String,
+    pub authority: String,
+}
+
+/// The member host that `next` (a local path, already checked) hands the sign-in
+/// over to, if any. A page whose form ends in that hand-over must allow the member
+/// host as a form target (see `crate::security::csp_with_form_targets`).
+pub(crate) fn hand_over(state: &AppState, next: &str) -> Option<HandOver> {
+    let query = next.strip_prefix("/konto/sso/start?")?;
+    let host = serde_urlencoded::from_str::<Vec<(String, String)>>(query)
+        .ok()?
+        .into_iter()
+        .find(|(k, _)| k == "host")
+        .map(|(_, v)| v.trim().to_ascii_lowercase())?;
+    if !is_member_host(state, &host) || host.contains('/') || host.contains('@') {
+        return None;
+    }
+    let authority = state.catalogue().authority_by_host(without_port(&host))?.name.clone();
+    Some(HandOver { origin: format!("{}://{host}", scheme(state)), host, authority })
+}
+
+/// The form targets a page on the central host must allow besides itself so that
+/// its forms can end on the member host that `next` hands over to.
+pub(crate) fn form_targets(state: &AppState, next: &str) -> Vec<String> {
+    hand_over(state, next).map(|h| h.origin).into_iter().collect()
+}
+
+/// Whether this request came to a member authority's own host.
+pub(crate) fn on_member_host(state: &AppState, headers: &HeaderMap) -> bool {
+    is_member_host(state, &request_host(headers))
+}
+
+/// The host of this request (with port), lower-case.
+pub(crate) fn this_host(headers: &HeaderMap) -> String {
+    request_host(headers)
 }
 
 /// On a member authority's own host: the redirect to sign in centrally and come back

@@ -119,15 +119,20 @@ pub async fn leistung(
     let base = base_context(&state, &c, Some(&a), &headers, &request_path(&uri), crumbs);
     let ctx = context! {
         leistung => l,
-        trust_label => l.trust_level.label(),
-        trust_how => amtsweg_domain::konto::how_to_reach(l.trust_level),
         modules,
         org_unit,
         contacts => c.contacts_of_leistung(l),
         location, hours, open_state,
         responsibility => responsibility(&c, &a, l, &headers),
-        forms => c.forms_of_leistung(l.id).map(|f| context! {
-            title => &f.form.title, url => format!("/o/{}/antrag/{}/", a.slug, f.slug),
+        // The trust level a citizen needs is the form's: the form enforces it.
+        forms => c.forms_of_leistung(l.id).map(|f| {
+            let level = amtsweg_domain::TrustLevel::parse(&f.form.trust_level).unwrap_or(amtsweg_domain::TrustLevel::Normal);
+            context! {
+                title => &f.form.title, url => format!("/o/{}/antrag/{}/", a.slug, f.slug),
+                trust_label => level.label(),
+                trust_how => amtsweg_domain::konto::how_to_reach(level),
+                anonymous => level == amtsweg_domain::TrustLevel::Normal,
+            }
         }).collect::<Vec<_>>(),
         ..base
     };

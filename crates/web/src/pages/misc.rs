@@ -19,13 +19,8 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
 }
 
-pub async fn static_file(Path(file): Path<String>) -> Response {
-    let (body, ty) = match file.as_str() {
-        "amtsweg.css" => (include_str!("../../static/amtsweg.css"), "text/css; charset=utf-8"),
-        "amtsweg.js" => (include_str!("../../static/amtsweg.js"), "text/javascript; charset=utf-8"),
-        _ => return AppError::NotFound.into_response(),
-    };
-    ([(header::CONTENT_TYPE, ty), (header::CACHE_CONTROL, "public, max-age=3600")], body).into_response()
+pub async fn static_file(Path(file): Path<String>, uri: Uri) -> Response {
+    crate::assets::response(&file, uri.query()).unwrap_or_else(|| AppError::NotFound.into_response())
 }
 
 pub async fn theme_css(State(state): State<AppState>, Path(slug): Path<String>) -> Response {

@@ -139,10 +139,17 @@ pub async fn api(
 ) -> Result<Json<ApiResults>, AppError> {
     let c = state.catalogue();
     let place = crate::place::current(&headers, &c);
-    let results = state.search.search(&p.q, 10)?;
+    let mut results = state.search.search(&p.q, 20)?;
+    if place.is_none() {
+        // Each destination once: one suggestion per service, not one per authority.
+        amtsweg_portal::search_docs::suggestions_without_place(&c, &mut results);
+    }
     let understood = results.understood.clone();
+    let mut targets = std::collections::HashSet::new();
     let hits: Vec<ApiHit> = decorate(&c, results.hits, place)
         .into_iter()
+        .filter(|h| targets.insert(h.url.clone()))
+        .take(10)
         .map(|h| ApiHit {
             title: h.title,
             url: h.url,

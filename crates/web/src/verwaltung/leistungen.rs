@@ -433,6 +433,77 @@ pub async fn preview(
 }
 pub(super) use crate::render::diff_lines;
 
+/// The names people see for the staff accounts `ids` that changed content of the
+/// authority: the display name of an account with a role in this authority (or in
+/// the whole Verbund); an account of another authority is not named.
+pub(crate) async fn editor_names(
+    state: &AppState,
+    authority_id: i64,
+    ids: Vec<i64>,
+) -> Result<std::collections::HashMap<i64, String>, AppError> {
+    let mut out = std::collections::HashMap::new();
+    for id in ids {
+        if out.contains_key(&id) {
+            continue;
+        }
+        let name = match state.store.staff_by_id(id).await? {
+            Some(u) => {
+                let grants = state.store.grants_of(u.id).await?;
+                if grants.iter().any(|g| g.authority_id.is_none_or(|a| a == authority_id)) {
+                    u.display_name
+                } else {
+                    "ein Konto einer anderen Behörde".to_owned()
+                }
+            }
+            None => "ein gelöschtes Konto".to_owned(),
+        };
+        out.insert(id, name);
+    }
+    Ok(out)
+}
+
+/// A short value as the history shows it.
+fn shown(s: &str) -> String {
+    if s.trim().is_empty() { "(leer)".to_owned() } else { format!("„{}“", s.trim()) }
+}
+
+/// What changed from `before` to `now`, field by field: short fields with their old
+/// and new value, long texts as a line diff.
+fn content_changes(
+    before: &LeistungContent,
+    now: &LeistungContent,
+    units: &[(i64, String)],
+) -> (Vec<Value>, Vec<Value>) {
+    let unit = |id: Option<i64>| {
+        id.and_then(|id| units.iter().find(|(u, _)| *u == id)).map_or_else(String::new, |(_, n)| n.clone())
+    };
+    let trust = |t: &str| TrustLevel::parse(t).map(TrustLevel::label).unwrap_or(t).to_owned();
+    let short = [
+        ("Name", before.name.clone(), now.name.clone()),
+        ("LeiKa-Schlüssel", before.leika.clone(), now.leika.clone()),
+        ("Vertrauensniveau", trust(&before.trust_level), trust(&now.trust_level)),
+        ("Zuständige Stelle", unit(before.org_unit_id), unit(now.org_unit_id)),
+        ("Online-Antrag (Adresse)", before.online_url.clone(), now.online_url.clone()),
+        ("Suchbegriffe", before.keywords.join(", "), now.keywords.join(", ")),
+    ];
+    let fields = short
+        .into_iter()
+        .filter(|(_, old, new)| old.trim() != new.trim())
+        .map(|(heading, old, new)| context! { heading, before => shown(&old), after => shown(&new) })
+        .collect();
+    let mut texts = Vec::new();
+    for ((m, new_text), (_, old_text)) in now.modules().iter().zip(before.modules().iter()) {
+        if new_text.trim_end() != old_text.trim_end() {
+            // Both end with a line break, so an added last line does not mark the one before as changed.
+            let (old, new) = (format!("{}\n", old_text.trim_end()), format!("{}\n", new_text.trim_end()));
+            let old = if old_text.trim().is_empty() { String::new() } else { old };
+            let new = if new_text.trim().is_empty() { String::new() } else { new };
+            texts.push(context! { heading => m.heading(), lines => diff_lines(&old, &new) });
+        }
+    }
+    (fields, texts)
+}
+
 pub async fn history(
     State(state): State<AppState>,
     staff: StaffContext,
@@ -442,21 +513,24 @@ pub async fn history(
     let a = staff.content_authority(&state, &slug)?;
     let (l, _) = load(&state, &a, id).await?;
     let revisions = state.store.revisions(a.id, id).await?;
+    let names = editor_names(&state, a.id, revisions.iter().filter_map(|r| r.published_by).collect()).await?;
+    let units: Vec<(i64, String)> = state.store.org_units(a.id).await?.into_iter().map(|o| (o.id, o.name)).collect();
     let mut items = Vec::new();
     for (i, r) in revisions.iter().enumerate() {
         let now = r.content()?;
-        let before =
-            revisions.get(i + 1).map(amtsweg_store::editing::RevisionRow::content).transpose()?.unwrap_or_default();
-        let mut changes = Vec::new();
-        if now.name != before.name {
-            changes.push(context! { heading => "Name", lines => diff_lines(&before.name, &now.name) });
-        }
-        for ((m, new_text), (_, old_text)) in now.modules().iter().zip(before.modules().iter()) {
-            if new_text != old_text {
-                changes.push(context! { heading => m.heading(), lines => diff_lines(old_text, new_text) });
+        // Revisions are newest first: the one after this is the one it replaced.
+        let (fields, texts, known) = match revisions.get(i + 1) {
+            Some(prev) => {
+                let (f, t) = content_changes(&prev.content()?, &now, &units);
+                (f, t, true)
             }
-        }
-        items.push(context! { revision => r.revision, when => super::berlin_time(r.published_at), by => r.published_by, changes });
+            None => (Vec::new(), Vec::new(), false),
+        };
+        items.push(context! {
+            revision => r.revision, when => amtsweg_portal::time::when(r.published_at),
+            by => r.published_by.and_then(|b| names.get(&b).cloned()), fields, texts, known,
+            first => r.revision == 1,
+        });
     }
     let ctx = context! {
         name => &l.name, items, authority => context! { slug => a.slug.as_str(), name => &a.name },

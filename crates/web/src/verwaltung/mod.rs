@@ -9,6 +9,7 @@ pub(crate) mod formulare;
 pub(crate) mod konten;
 pub(crate) mod leistungen;
 pub(crate) mod login;
+mod nav;
 pub(crate) mod schnittstellen;
 pub(crate) mod seiten;
 pub(crate) mod standorte;
@@ -31,6 +32,8 @@ pub struct StaffContext {
     pub user: StaffUser,
     pub perms: Permissions,
     pub session: ActiveSession,
+    /// What waits for this person (the navigation's counts), read once per request.
+    pub waiting: amtsweg_store::workload::Waiting,
 }
 
 impl StaffContext {
@@ -126,7 +129,14 @@ pub async fn require_staff(state: &AppState, headers: &HeaderMap, uri: &Uri) -> 
     if needs_code && !session.record.second_factor_done {
         return Err(Redirect::to("/verwaltung/anmelden/code").into_response());
     }
-    Ok(StaffContext { user, perms, session })
+    let mut staff = StaffContext { user, perms, session, waiting: amtsweg_store::workload::Waiting::default() };
+    let scope = nav::case_scope(state, &staff);
+    staff.waiting = state
+        .store
+        .waiting(&scope, amtsweg_forms::workflow::RECEIVED)
+        .await
+        .map_err(|e| AppError::from(e).into_response())?;
+    Ok(staff)
 }
 
 pub(crate) use amtsweg_portal::time::berlin_time;
@@ -134,6 +144,7 @@ pub(crate) use amtsweg_portal::time::berlin_time;
 /// Context shared by every back-office page.
 fn base(state: &AppState, staff: Option<&StaffContext>, path: &str) -> Value {
     let catalogue = state.catalogue();
+    let areas = staff.map(|s| nav::areas(state, s, path));
     let staff_ctx = staff.map(|s| {
         let ends = jiff::Timestamp::from_millisecond(s.session.ends_at())
             .ok()
@@ -149,7 +160,10 @@ fn base(state: &AppState, staff: Option<&StaffContext>, path: &str) -> Value {
             is_admin => s.perms.is_verbund_admin() || s.perms.grants().iter().any(|g| g.role == amtsweg_domain::staff::Role::AuthorityAdmin),
         }
     });
-    context! { verbund_name => &catalogue.verbund_name, staff => staff_ctx, path }
+    context! {
+        verbund_name => &catalogue.verbund_name, staff => staff_ctx, path,
+        areas => areas.as_ref().map(|a| &a.main), subareas => areas.as_ref().map(|a| &a.sub),
+    }
 }
 
 pub(crate) async fn start(State(state): State<AppState>, staff: StaffContext) -> Result<Response, AppError> {
@@ -176,6 +190,7 @@ pub(crate) async fn start(State(state): State<AppState>, staff: StaffContext) ->
             }
         })
         .collect();
-    let ctx = context! { roles, authorities, has_totp => staff.user.totp_secret.is_some(), ..base(&state, Some(&staff), "/verwaltung/") };
+    let cards = nav::cards(&state, &staff);
+    let ctx = context! { roles, authorities, cards, has_totp => staff.user.totp_secret.is_some(), ..base(&state, Some(&staff), "/verwaltung/") };
     Ok(crate::render::render_page(&state, "verwaltung/start.html", ctx)?.into_response())
 }

@@ -13,19 +13,40 @@ use crate::render::render_page;
 use amtsweg_domain::Authority;
 use amtsweg_handoff::deliver::{KINDS, Target};
 use amtsweg_portal::time::when;
-use amtsweg_store::handoff::NewConnector;
+use amtsweg_store::handoff::{ConnectorRow, NewConnector};
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::{Value, context};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Scopes an API client may hold.
 pub const SCOPES: [(&str, &str); 2] = [
     ("submissions:read", "Anträge abrufen und den Empfang bestätigen"),
     ("submissions:write", "Bearbeitungsstand und Nachrichten zurückmelden"),
 ];
+
+/// The secret of a kind of connector: its input and its key in the stored settings.
+fn secret_of(kind: &str) -> Option<(&'static str, &'static str)> {
+    match kind {
+        "webhook" => Some(("webhook_secret", "secret")),
+        "fitconnect" => Some(("fit_client_secret", "client_secret")),
+        _ => None,
+    }
+}
+
+/// What the page says about a stored secret: never the secret itself, at most its
+/// last four characters when it is long enough for them to give nothing away.
+fn secret_state(secret: &str) -> String {
+    let n = secret.chars().count();
+    if n >= 16 {
+        let tail: String = secret.chars().skip(n - 4).collect();
+        format!("gespeichert (endet auf …{tail})")
+    } else {
+        "ein Geheimnis ist gespeichert".to_owned()
+    }
+}
 
 #[derive(Debug, Default, Deserialize, Clone)]
 #[serde(default)]
@@ -43,14 +64,49 @@ pub struct ConnectorForm {
     fit_token_url: String,
     fit_client_id: String,
     fit_client_secret: String,
+    /// "ja": remove the stored client secret (FIT-Connect without OAuth).
+    fit_secret_entfernen: String,
     xdomea_directory: String,
     xdomea_url: String,
 }
 
 impl ConnectorForm {
-    /// The settings as the connector stores them (JSON), from the fields of its kind.
-    fn settings(&self) -> serde_json::Value {
+    /// The inputs of a stored connector, without its secrets.
+    fn of(c: &ConnectorRow, settings: &serde_json::Value) -> Self {
+        let s = |k: &str| settings.get(k).and_then(serde_json::Value::as_str).unwrap_or_default().to_owned();
+        let mut f = Self {
+            name: c.name.clone(),
+            art: c.kind.clone(),
+            formular: c.form_id.map(|id| id.to_string()).unwrap_or_default(),
+            ..Self::default()
+        };
+        match c.kind.as_str() {
+            "email" => {
+                f.email_to = s("to");
+                f.email_max_mb = settings
+                    .get("max_mb")
+                    .and_then(serde_json::Value::as_u64)
+                    .map(|n| n.to_string())
+                    .unwrap_or_default();
+            }
+            "webhook" => f.webhook_url = s("url"),
+            "fitconnect" => {
+                (f.fit_api, f.fit_destination) = (s("submission_api"), s("destination_id"));
+                (f.fit_token_url, f.fit_client_id) = (s("token_url"), s("client_id"));
+            }
+            "xdomea" => (f.xdomea_directory, f.xdomea_url) = (s("directory"), s("url")),
+            _ => {}
+        }
+        f
+    }
+
+    /// The settings as the connector stores them (JSON), from the inputs of its kind.
+    /// `old` are the stored settings of a connector being changed: an empty secret
+    /// input keeps the stored secret, and settings the page does not show (a fixed
+    /// FIT-Connect token, its scope or key) stay as they are.
+    fn settings(&self, old: Option<&serde_json::Value>) -> serde_json::Value {
         let opt = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_owned());
+        let kept = |key: &str| old.and_then(|o| o.get(key)).and_then(serde_json::Value::as_str).map(str::to_owned);
         match self.art.as_str() {
             "email" => {
                 let mut v = serde_json::json!({ "to": self.email_to.trim() });
@@ -59,18 +115,50 @@ impl ConnectorForm {
                 }
                 v
             }
-            "webhook" => serde_json::json!({ "url": self.webhook_url.trim(), "secret": self.webhook_secret.trim() }),
-            "fitconnect" => serde_json::json!({
-                "submission_api": self.fit_api.trim(), "destination_id": self.fit_destination.trim(),
-                "token_url": opt(&self.fit_token_url), "client_id": opt(&self.fit_client_id),
-                "client_secret": opt(&self.fit_client_secret),
-            }),
+            "webhook" => {
+                let secret = opt(&self.webhook_secret).or_else(|| kept("secret")).unwrap_or_default();
+                serde_json::json!({ "url": self.webhook_url.trim(), "secret": secret })
+            }
+            "fitconnect" => {
+                let token_url = opt(&self.fit_token_url);
+                let secret = if self.fit_secret_entfernen == "ja" {
+                    None
+                } else {
+                    opt(&self.fit_client_secret).or_else(|| token_url.as_ref().and_then(|_| kept("client_secret")))
+                };
+                let mut v = serde_json::json!({
+                    "submission_api": self.fit_api.trim(), "destination_id": self.fit_destination.trim(),
+                    "token_url": token_url, "client_id": opt(&self.fit_client_id), "client_secret": secret,
+                });
+                for key in ["token", "scope", "encryption_key"] {
+                    if let Some(value) = old.and_then(|o| o.get(key)) {
+                        v[key] = value.clone();
+                    }
+                }
+                v
+            }
             "xdomea" => match opt(&self.xdomea_url) {
                 Some(url) => serde_json::json!({ "url": url }),
                 None => serde_json::json!({ "directory": self.xdomea_directory.trim() }),
             },
             _ => serde_json::json!({}),
         }
+    }
+
+    /// What was typed, for the page: everything but the secrets.
+    fn shown(&self) -> Value {
+        context! {
+            name => &self.name, art => &self.art, formular => &self.formular, email_to => &self.email_to,
+            email_max_mb => &self.email_max_mb, webhook_url => &self.webhook_url, fit_api => &self.fit_api,
+            fit_destination => &self.fit_destination, fit_token_url => &self.fit_token_url,
+            fit_client_id => &self.fit_client_id, fit_secret_entfernen => self.fit_secret_entfernen == "ja",
+            xdomea_directory => &self.xdomea_directory, xdomea_url => &self.xdomea_url,
+        }
+    }
+
+    /// A secret was typed (it is not shown again and must be typed once more).
+    fn secret_typed(&self) -> bool {
+        !self.webhook_secret.trim().is_empty() || !self.fit_client_secret.trim().is_empty()
     }
 }
 
@@ -81,27 +169,153 @@ fn without_nulls(v: serde_json::Value) -> serde_json::Value {
     }
 }
 
+/// A problem for the error summary: the input it is about and what to do.
+#[derive(Debug, Clone, Serialize)]
+pub struct Problem {
+    field: &'static str,
+    message: String,
+}
+
+fn problem(field: &'static str, message: impl Into<String>) -> Problem {
+    Problem { field, message: message.into() }
+}
+
+/// The input a message of the connector's own check is about.
+fn field_of(kind: &str, message: &str) -> &'static str {
+    let has = |w: &str| message.contains(w);
+    match kind {
+        "email" if has("Höchstgröße") => "email_max_mb",
+        "email" => "email_to",
+        "webhook" if has("Geheimnis") => "webhook_secret",
+        "webhook" => "webhook_url",
+        "fitconnect" if has("destination_id") => "fit_destination",
+        "fitconnect" if has("client_secret") && !has("client_id") => "fit_client_secret",
+        "fitconnect" if has("client_id") || has("token_url") => "fit_token_url",
+        "fitconnect" => "fit_api",
+        "xdomea" if has("\"url\"") => "xdomea_url",
+        "xdomea" => "xdomea_directory",
+        _ => "art",
+    }
+}
+
+/// The checks of the inputs before the connector's own check: name, form, kind and
+/// the inputs each kind needs. `stored_secret`: a secret is stored and may stay.
+fn check_inputs(
+    state: &AppState,
+    a: &Authority,
+    f: &ConnectorForm,
+    stored_secret: bool,
+) -> (Vec<Problem>, Option<i64>) {
+    let mut out = Vec::new();
+    let name = f.name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        out.push(problem("name", "Bitte geben Sie der Übergabe einen Namen (höchstens 100 Zeichen)."));
+    }
+    let form_id = match f.formular.trim() {
+        "" => None,
+        v => {
+            let id = v.parse::<i64>().ok().filter(|id| state.catalogue().form_by_id(a.id, *id).is_some());
+            if id.is_none() {
+                out.push(problem("formular", "Dieses Formular bietet die Behörde nicht an."));
+            }
+            id
+        }
+    };
+    let empty = |s: &str| s.trim().is_empty();
+    let secret_missing = |typed: &str| empty(typed) && !stored_secret;
+    match f.art.as_str() {
+        "email" if empty(&f.email_to) => {
+            out.push(problem("email_to", "Bitte geben Sie die E-Mail-Adresse der Dienststelle an."));
+        }
+        "webhook" => {
+            if empty(&f.webhook_url) {
+                out.push(problem("webhook_url", "Bitte geben Sie die Adresse des Webhooks an (https://…)."));
+            }
+            if secret_missing(&f.webhook_secret) {
+                out.push(problem(
+                    "webhook_secret",
+                    "Bitte geben Sie das Geheimnis für die Signatur an (mindestens 32 Zeichen).",
+                ));
+            }
+        }
+        "fitconnect" => {
+            if empty(&f.fit_api) {
+                out.push(problem("fit_api", "Bitte geben Sie die Adresse der Submission-API an (https://…)."));
+            }
+            if empty(&f.fit_destination) {
+                out.push(problem("fit_destination", "Bitte geben Sie die Zustellpunkt-ID (UUID) an."));
+            }
+        }
+        "xdomea" if empty(&f.xdomea_directory) && empty(&f.xdomea_url) => {
+            out.push(problem(
+                "xdomea_directory",
+                "Bitte geben Sie das Verzeichnis für den DMS-Import oder die Adresse an, an die das Paket geht.",
+            ));
+        }
+        "email" | "xdomea" => {}
+        _ => out.push(problem("art-email", "Bitte wählen Sie, wohin die Anträge übergeben werden.")),
+    }
+    (out, form_id)
+}
+
+/// The inputs and the connector's own check; the sealed settings when all is well.
+async fn checked(
+    state: &AppState,
+    a: &Authority,
+    f: &ConnectorForm,
+    old: Option<&serde_json::Value>,
+) -> Result<Result<(Option<i64>, String), Vec<Problem>>, AppError> {
+    let stored_secret = secret_of(&f.art).is_some_and(|(_, key)| old.and_then(|o| o.get(key)).is_some());
+    let (problems, form_id) = check_inputs(state, a, f, stored_secret);
+    if !problems.is_empty() {
+        return Ok(Err(problems));
+    }
+    let json = without_nulls(f.settings(old)).to_string();
+    if let Err(m) = Target::parse(&f.art, &json) {
+        let field = field_of(&f.art, &m);
+        return Ok(Err(vec![problem(field, m)]));
+    }
+    let sealed = amtsweg_portal::handoff::seal_config(&state.portal, a.id, &json).await?;
+    Ok(Ok((form_id, sealed)))
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct PageQuery {
     hinweis: String,
+    /// The kind chosen for a new connector (the page then shows its inputs).
+    art: String,
 }
 
-async fn render(
-    state: &AppState,
-    staff: &StaffContext,
-    a: &Authority,
-    error: Option<String>,
-    typed: &ConnectorForm,
+/// The page, with what was typed into one of its forms.
+struct PageView<'a> {
+    errors: Vec<Problem>,
+    typed: &'a ConnectorForm,
     new_client: Option<(String, String)>,
-    notice: Option<&str>,
-) -> Result<Response, AppError> {
-    let catalogue = state.catalogue();
-    let forms: Vec<Value> = catalogue
+    notice: Option<&'static str>,
+}
+
+fn kinds() -> Vec<Value> {
+    KINDS.iter().map(|(k, l)| context! { value => k, label => l }).collect()
+}
+
+fn forms_of(state: &AppState, a: &Authority) -> Vec<Value> {
+    state
+        .catalogue()
         .all_forms()
         .filter(|p| p.authority_id == a.id)
         .map(|p| context! { id => p.form_id, title => &p.form.title })
-        .collect();
+        .collect()
+}
+
+fn no_store(status: StatusCode, html: axum::response::Html<String>) -> Response {
+    let mut r = (status, html).into_response();
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+async fn render(state: &AppState, staff: &StaffContext, a: &Authority, v: PageView<'_>) -> Result<Response, AppError> {
+    let catalogue = state.catalogue();
     let connectors: Vec<Value> = state
         .store
         .connectors_of(a.id)
@@ -127,30 +341,24 @@ async fn render(
         .collect();
     let counts: Vec<Value> =
         state.store.delivery_counts(a.id).await?.into_iter().map(|(status, n)| context! { status, n }).collect();
-    let failed = error.is_some();
+    let failed = !v.errors.is_empty();
     let today = crate::render::now_local().date();
     let month_start = today.first_of_month();
+    let chosen = KINDS.iter().find(|(k, _)| *k == v.typed.art).map(|(k, l)| context! { value => k, label => l });
+    let invalid: Vec<&str> = v.errors.iter().map(|e| e.field).collect();
     let ctx = context! {
         authority => context! { name => &a.name, slug => a.slug.as_str() },
-        forms, connectors, clients, counts, error, notice,
-        kinds => KINDS.iter().map(|(k, l)| context! { value => k, label => l }).collect::<Vec<_>>(),
+        forms => forms_of(state, a), connectors, clients, counts, errors => &v.errors, invalid, notice => v.notice,
+        kinds => kinds(), chosen, secret_typed => failed && v.typed.secret_typed(),
         scopes => SCOPES.iter().map(|(k, l)| context! { value => k, label => l }).collect::<Vec<_>>(),
-        typed => context! {
-            name => &typed.name, art => &typed.art, formular => &typed.formular, email_to => &typed.email_to,
-            email_max_mb => &typed.email_max_mb, webhook_url => &typed.webhook_url, fit_api => &typed.fit_api,
-            fit_destination => &typed.fit_destination, fit_token_url => &typed.fit_token_url,
-            fit_client_id => &typed.fit_client_id, xdomea_directory => &typed.xdomea_directory,
-            xdomea_url => &typed.xdomea_url,
-        },
-        new_client => new_client.map(|(id, secret)| context! { id, secret }),
+        typed => v.typed.shown(),
+        new_client => v.new_client.map(|(id, secret)| context! { id, secret }),
         from => month_start.to_string(), to => today.to_string(),
         api_base => format!("{}/api/v1/", state.config.public_base_url.trim_end_matches('/')),
         ..base(state, Some(staff), &format!("/verwaltung/behoerden/{}/schnittstellen/", a.slug))
     };
     let status = if failed { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-    let mut r = (status, render_page(state, "verwaltung/schnittstellen.html", ctx)?).into_response();
-    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(r)
+    Ok(no_store(status, render_page(state, "verwaltung/schnittstellen.html", ctx)?))
 }
 
 pub async fn page(
@@ -162,11 +370,13 @@ pub async fn page(
     let a = staff.administered_authority(&state, &slug)?;
     let notice = match q.hinweis.as_str() {
         "verbindung" => Some("Die Übergabe ist eingerichtet. Sie gilt für Anträge, die ab jetzt eingehen."),
+        "geaendert" => Some("Die Übergabe ist geändert. Die Änderung gilt für Anträge, die ab jetzt eingehen."),
         "umgeschaltet" => Some("Die Übergabe ist umgeschaltet."),
         "widerrufen" => Some("Der Zugang ist widerrufen."),
         _ => None,
     };
-    render(&state, &staff, &a, None, &ConnectorForm::default(), None, notice).await
+    let typed = ConnectorForm { art: q.art, ..ConnectorForm::default() };
+    render(&state, &staff, &a, PageView { errors: Vec::new(), typed: &typed, new_client: None, notice }).await
 }
 
 pub async fn create_connector(
@@ -176,29 +386,92 @@ pub async fn create_connector(
     Csrf(Form(f)): Csrf<Form<ConnectorForm>>,
 ) -> Result<Response, AppError> {
     let a = staff.administered_authority(&state, &slug)?;
-    let fail = |m: String| render(&state, &staff, &a, Some(m), &f, None, None);
-    let name = f.name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return fail("Bitte geben Sie der Übergabe einen Namen (höchstens 100 Zeichen).".into()).await;
-    }
-    let form_id = match f.formular.trim() {
-        "" => None,
-        v => match v.parse::<i64>().ok().filter(|id| state.catalogue().form_by_id(a.id, *id).is_some()) {
-            Some(id) => Some(id),
-            None => return fail("Dieses Formular bietet die Behörde nicht an.".into()).await,
-        },
+    let (form_id, sealed) = match checked(&state, &a, &f, None).await? {
+        Ok(ok) => ok,
+        Err(errors) => {
+            return render(&state, &staff, &a, PageView { errors, typed: &f, new_client: None, notice: None }).await;
+        }
     };
-    let json = without_nulls(f.settings()).to_string();
-    if let Err(m) = Target::parse(&f.art, &json) {
-        return fail(m).await;
-    }
-    let sealed = amtsweg_portal::handoff::seal_config(&state.portal, a.id, &json).await?;
     let mut tx = state.store.begin().await?;
-    let id =
-        tx.insert_connector(&NewConnector { authority_id: a.id, form_id, kind: &f.art, name, config: &sealed }).await?;
+    let new = NewConnector { authority_id: a.id, form_id, kind: &f.art, name: f.name.trim(), config: &sealed };
+    let id = tx.insert_connector(&new).await?;
     tx.commit().await?;
     audit(&state, &staff.actor(), Some(a.id), "connector.create", &format!("connector:{id}"), "success").await?;
     Ok(Redirect::to(&format!("/verwaltung/behoerden/{slug}/schnittstellen/?hinweis=verbindung")).into_response())
+}
+
+/// A connector of the authority with its opened settings.
+async fn connector_of(state: &AppState, a: &Authority, id: i64) -> Result<(ConnectorRow, serde_json::Value), AppError> {
+    let c = state.store.connectors_of(a.id).await?.into_iter().find(|c| c.id == id).ok_or(AppError::NotFound)?;
+    let text = amtsweg_portal::handoff::open_config(&state.portal, &c).await?;
+    let settings = serde_json::from_str(&text).map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok((c, settings))
+}
+
+fn render_edit(
+    state: &AppState,
+    staff: &StaffContext,
+    a: &Authority,
+    c: &ConnectorRow,
+    settings: &serde_json::Value,
+    typed: &ConnectorForm,
+    errors: &[Problem],
+) -> Result<Response, AppError> {
+    let secret =
+        secret_of(&c.kind).and_then(|(_, key)| settings.get(key).and_then(serde_json::Value::as_str)).map(secret_state);
+    let kind_label = KINDS.iter().find(|(k, _)| *k == c.kind).map_or("unbekannt", |(_, l)| l);
+    let invalid: Vec<&str> = errors.iter().map(|e| e.field).collect();
+    let here = format!("/verwaltung/behoerden/{}/schnittstellen/verbindungen/{}/bearbeiten", a.slug, c.id);
+    let ctx = context! {
+        authority => context! { name => &a.name, slug => a.slug.as_str() },
+        edit => context! { id => c.id, name => &c.name, active => c.active != 0, action => &here },
+        chosen => context! { value => &c.kind, label => kind_label },
+        forms => forms_of(state, a), errors, invalid, secret,
+        secret_typed => !errors.is_empty() && typed.secret_typed(), typed => typed.shown(),
+        ..base(state, Some(staff), &here)
+    };
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    Ok(no_store(status, render_page(state, "verwaltung/schnittstellen.html", ctx)?))
+}
+
+/// The page of one connector: its settings without its secrets.
+pub async fn edit_connector(
+    State(state): State<AppState>,
+    staff: StaffContext,
+    Path((slug, id)): Path<(String, i64)>,
+) -> Result<Response, AppError> {
+    let a = staff.administered_authority(&state, &slug)?;
+    let (c, settings) = connector_of(&state, &a, id).await?;
+    render_edit(&state, &staff, &a, &c, &settings, &ConnectorForm::of(&c, &settings), &[])
+}
+
+/// Changes a connector: an empty secret input keeps the stored secret; its kind stays.
+pub async fn update_connector(
+    State(state): State<AppState>,
+    staff: StaffContext,
+    Path((slug, id)): Path<(String, i64)>,
+    Csrf(Form(f)): Csrf<Form<ConnectorForm>>,
+) -> Result<Response, AppError> {
+    let a = staff.administered_authority(&state, &slug)?;
+    let (c, old) = connector_of(&state, &a, id).await?;
+    let f = ConnectorForm { art: c.kind.clone(), ..f };
+    let (form_id, sealed) = match checked(&state, &a, &f, Some(&old)).await? {
+        Ok(ok) => ok,
+        Err(errors) => return render_edit(&state, &staff, &a, &c, &old, &f, &errors),
+    };
+    let mut tx = state.store.begin().await?;
+    let found = tx.update_connector(a.id, id, form_id, f.name.trim(), &sealed).await?;
+    tx.commit().await?;
+    if !found {
+        return Err(AppError::NotFound);
+    }
+    let secret = secret_of(&c.kind).map_or("", |(input, _)| {
+        let typed = if input == "webhook_secret" { &f.webhook_secret } else { &f.fit_client_secret };
+        if typed.trim().is_empty() { "secret kept" } else { "secret replaced" }
+    });
+    let outcome = if secret.is_empty() { "success".to_owned() } else { format!("success, {secret}") };
+    audit(&state, &staff.actor(), Some(a.id), "connector.update", &format!("connector:{id}"), &outcome).await?;
+    Ok(Redirect::to(&format!("/verwaltung/behoerden/{slug}/schnittstellen/?hinweis=geaendert")).into_response())
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -252,15 +525,20 @@ pub async fn create_client(
     if f.schreiben == "1" {
         scopes.push(SCOPES[1].0);
     }
-    let problem = if name.is_empty() || name.chars().count() > 100 {
-        Some("Bitte geben Sie dem Zugang einen Namen (höchstens 100 Zeichen), z. B. das Fachverfahren.")
+    let refusal = if name.is_empty() || name.chars().count() > 100 {
+        Some(problem(
+            "client-name",
+            "Bitte geben Sie dem Zugang einen Namen (höchstens 100 Zeichen), z. B. das Fachverfahren.",
+        ))
     } else if scopes.is_empty() {
-        Some("Bitte wählen Sie mindestens eine Berechtigung.")
+        Some(problem("lesen", "Bitte wählen Sie mindestens eine Berechtigung."))
     } else {
         None
     };
-    if let Some(p) = problem {
-        return render(&state, &staff, &a, Some(p.into()), &ConnectorForm::default(), None, None).await;
+    if let Some(p) = refusal {
+        let typed = ConnectorForm::default();
+        let v = PageView { errors: vec![p], typed: &typed, new_client: None, notice: None };
+        return render(&state, &staff, &a, v).await;
     }
     let client_id = format!("{}-{}", a.slug, &crate::session::random_token()[..12]).to_lowercase();
     let secret = crate::session::random_token();
@@ -268,7 +546,14 @@ pub async fn create_client(
     let id = tx.insert_api_client(a.id, name, &client_id, &crate::api::secret_hash(&secret), &scopes.join(" ")).await?;
     tx.commit().await?;
     audit(&state, &staff.actor(), Some(a.id), "api_client.create", &format!("api_client:{id}"), "success").await?;
-    render(&state, &staff, &a, None, &ConnectorForm::default(), Some((client_id, secret)), None).await
+    let typed = ConnectorForm::default();
+    render(
+        &state,
+        &staff,
+        &a,
+        PageView { errors: Vec::new(), typed: &typed, new_client: Some((client_id, secret)), notice: None },
+    )
+    .await
 }
 
 pub async fn revoke_client(

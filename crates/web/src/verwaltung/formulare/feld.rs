@@ -1,19 +1,21 @@
-//! The page of one field: its label, hint, "Pflicht", conditions, prefill from the
-//! account (Vorbefüllung) and the settings of its type, stored after the check. The
+//! The page of one field (its pane in the editor's frame): its label, hint,
+//! "Pflicht", conditions, prefill from the account (Vorbefüllung) and the settings of
+//! its type, stored after the check, and the tools to move and delete it. The
 //! inputs are read in `eingaben`; the conditions offered here are also offered by the
 //! group page and the builder of computed amounts.
 
 use super::arten::{KINDS, kind_key, kind_label, options_of};
 use super::eingaben::{FieldInput, KEEP, build_field, cond_input};
+use super::schritte::{Frame, Sel, render_frame};
 use super::{
-    CONFLICT, Loaded, Msg, Notice, Stored, anchor, authority_ctx, field_at, field_at_mut, load, locate, msg,
-    notice_text, page, store_draft, top_level_fields,
+    Loaded, Msg, Notice, Pos, Stored, anchor, field_at, field_at_mut, load, locate, msg, notice_text, store_draft,
+    top_level_fields,
 };
 use crate::AppState;
 use crate::antrag::fields;
 use crate::csrf::Csrf;
 use crate::error::AppError;
-use crate::verwaltung::{StaffContext, base};
+use crate::verwaltung::StaffContext;
 use amtsweg_forms::check::{Finding, Target};
 use amtsweg_forms::{Cond, Field, Form, Item, Kind};
 use axum::extract::{Path, Query, State};
@@ -22,7 +24,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::{Value, context};
 
 /// Where a prefilled value may come from, with German names.
-const PREFILLS: [(&str, &str); 7] = [
+pub(super) const PREFILLS: [(&str, &str); 7] = [
     ("name", "Vor- und Familienname"),
     ("given_name", "Vorname"),
     ("family_name", "Familienname"),
@@ -80,40 +82,65 @@ struct FieldView<'a> {
     notice: Option<&'static str>,
 }
 
-fn render_field(
-    state: &AppState,
-    staff: &StaffContext,
-    v: FieldView<'_>,
-    status: StatusCode,
-) -> Result<Response, AppError> {
-    let form = &v.l.draft;
-    let editor = v.l.editor();
-    let invalid: Vec<String> = v.errors.iter().map(|e| e.href.trim_start_matches('#').to_owned()).collect();
+/// The heading of a field's pane.
+pub(super) fn heading(f: &Field) -> String {
+    format!("Feld „{}“ bearbeiten", f.label)
+}
+
+/// Whether the item at `p` is the first and the last of its step or group.
+fn edges(form: &Form, p: Pos) -> (bool, bool) {
+    let items = &form.steps[p.step].items;
+    match (p.inner, items.get(p.item)) {
+        (Some(i), Some(Item::Group(g))) => (i == 0, i + 1 == g.fields.len()),
+        _ => (p.item == 0, p.item + 1 == items.len()),
+    }
+}
+
+/// The pane of one field: its settings and the tools to move and delete it.
+pub(super) fn field_pane(l: &Loaded, key: &str, field: &Field, input: &FieldInput) -> Value {
+    let form = &l.draft;
     let kinds: Vec<Value> = KINDS.iter().map(|(k, label)| context! { value => k, label }).collect();
     let prefills: Vec<Value> = PREFILLS.iter().map(|(k, label)| context! { value => k, label }).collect();
     // A condition the simple selects cannot show, in words.
     let complex = |c: Option<&Cond>| c.filter(|c| cond_input(Some(c)) == KEEP).map(|c| fields::describe(form, c));
-    let in_group = v.key.split_once('.').map(|(g, _)| g.to_owned());
+    let in_group = key.split_once('.').map(|(g, _)| g.to_owned());
     // A field of a repeating group is no answer at the top level (its id is scoped to
     // the group and may equal one of them); other fields do not depend on themselves.
     let repeating = in_group
         .as_deref()
         .and_then(|g| locate(form, g))
         .is_some_and(|p| matches!(form.steps[p.step].items.get(p.item), Some(Item::Group(g)) if g.repeat.is_some()));
-    let except: Vec<&str> = if repeating { Vec::new() } else { vec![v.field.id.as_str()] };
-    let ctx = context! {
-        authority => authority_ctx(&v.l.authority), editor, form_title => &form.title, key => v.key,
-        id => &v.field.id, label => &v.field.label, art => kind_key(&v.field.kind),
-        kind_label => kind_label(kind_key(&v.field.kind)), kinds, prefills,
+    let except: Vec<&str> = if repeating { Vec::new() } else { vec![field.id.as_str()] };
+    let (first, last) = locate(form, key).map_or((true, true), |p| edges(form, p));
+    let step = locate(form, key).and_then(|p| form.steps.get(p.step)).map(|s| s.title.clone());
+    context! {
+        key, id => &field.id, label => &field.label, art => kind_key(&field.kind),
+        kind_label => kind_label(kind_key(&field.kind)), kinds, prefills,
         conditions => condition_choices(form, &except),
-        visible_complex => complex(v.field.visible_if.as_ref()),
-        required_complex => complex(v.field.required_if.as_ref()),
-        input => Value::from_serialize(&v.input), errors => v.errors, invalid, in_group,
-        conflict => v.conflict.then_some(CONFLICT), notice => v.notice,
-        element => anchor("element", v.key),
-        ..base(state, Some(staff), &format!("{editor}/felder/{}", v.key))
+        visible_complex => complex(field.visible_if.as_ref()),
+        required_complex => complex(field.required_if.as_ref()),
+        input => Value::from_serialize(input), in_group, step, first, last,
+        element => anchor("element", key),
+    }
+}
+
+fn render_field(
+    state: &AppState,
+    staff: &StaffContext,
+    v: FieldView<'_>,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let frame = Frame {
+        l: v.l,
+        sel: Sel::Item(v.key.to_owned()),
+        pane: "feld",
+        ctx: field_pane(v.l, v.key, v.field, &v.input),
+        heading: heading(v.field),
+        errors: v.errors,
+        conflict: v.conflict,
+        notice: v.notice,
     };
-    page(state, "verwaltung/formular_feld.html", ctx, status)
+    render_frame(state, staff, frame, status)
 }
 
 pub async fn field_form(
@@ -167,9 +194,7 @@ pub async fn field_submit(
         Stored::Saved if changed_type => {
             Ok(Redirect::to(&format!("{editor}/felder/{key}?hinweis=art")).into_response())
         }
-        Stored::Saved => {
-            Ok(Redirect::to(&format!("{editor}?hinweis=gespeichert#{}", anchor("element", &key))).into_response())
-        }
+        Stored::Saved => Ok(Redirect::to(&format!("{editor}/felder/{key}?hinweis=gespeichert")).into_response()),
         Stored::Refused(found) => {
             let errors = found.into_iter().map(|f| msg(&field_anchor(&f, &key), f.message)).collect();
             render_field(&state, &staff, view(errors, false), StatusCode::UNPROCESSABLE_ENTITY)

@@ -1,19 +1,17 @@
 //! Groups in the form editor: adding one to a step (with its first field), its own
-//! page (label, repetition, "nur anzeigen, wenn", its fields, a new field) and
-//! deleting it. It uses the editor's loading, checking and storing as they are.
+//! page — its pane in the editor's frame (label, repetition, "nur anzeigen, wenn",
+//! its fields, a new field, moving it) — and deleting it. It uses the editor's loading, checking and storing as they are.
 
 use super::arten::{KINDS, blank_field, kind_key, kind_label, needs_settings, new_kind};
 use super::eingaben::{KEEP, cond_input, parse_cond};
 use super::feld::{condition_choices, required_text};
-use super::{
-    CONFLICT, Done, EditorForm, Loaded, Msg, Notice, Stored, anchor, authority_ctx, load, locate, msg, page,
-    step_index, store_draft,
-};
+use super::schritte::{Frame, Sel, render_frame};
+use super::{Done, EditorForm, Loaded, Msg, Notice, Stored, anchor, load, locate, msg, step_index, store_draft};
 use crate::AppState;
 use crate::antrag::fields;
 use crate::csrf::Csrf;
 use crate::error::AppError;
-use crate::verwaltung::{StaffContext, base};
+use crate::verwaltung::StaffContext;
 use amtsweg_forms::check::{Finding, Target};
 use amtsweg_forms::check::{id_from_label, ids_in_use};
 use amtsweg_forms::{Form, Group, Item, Repeat};
@@ -144,11 +142,12 @@ pub(super) fn add(form: &mut Form, f: &EditorForm, editor: &str) -> Result<Done,
         repeat,
         visible_if: None,
     }));
-    Ok(Done {
-        next: settings.then(|| format!("{editor}/felder/{gid}.{fid}?hinweis=neu")),
-        anchor: anchor("element", &gid),
-        input: Some(at("neu-gruppe-art")),
-    })
+    let next = if settings {
+        format!("{editor}/felder/{gid}.{fid}?hinweis=neu")
+    } else {
+        format!("{editor}/gruppen/{gid}?hinweis=gruppe")
+    };
+    Ok(Done { next, anchor: anchor("element", &gid), input: Some(at("neu-gruppe-art")) })
 }
 
 // ----------------------------------------------------------------------------------
@@ -174,7 +173,7 @@ pub struct GroupInput {
 }
 
 impl GroupInput {
-    fn of(g: &Group, version: i64) -> Self {
+    pub(super) fn of(g: &Group, version: i64) -> Self {
         Self {
             version,
             label: g.label.clone(),
@@ -228,16 +227,16 @@ struct GroupView<'a> {
     notice: Option<&'static str>,
 }
 
-fn render_group(
-    state: &AppState,
-    staff: &StaffContext,
-    v: GroupView<'_>,
-    status: StatusCode,
-) -> Result<Response, AppError> {
-    let form = &v.l.draft;
-    let editor = v.l.editor();
-    let g = v.group;
-    let invalid: Vec<String> = v.errors.iter().map(|e| e.href.trim_start_matches('#').to_owned()).collect();
+/// The heading of a group's pane.
+pub(super) fn heading(g: &Group) -> String {
+    format!("Gruppe „{}“ bearbeiten", g.label)
+}
+
+/// The pane of one group: its settings, its fields, a new field, and the tools to
+/// move and delete it.
+pub(super) fn group_pane(l: &Loaded, step: usize, g: &Group, input: &GroupInput) -> Value {
+    let form = &l.draft;
+    let editor = l.editor();
     let kinds: Vec<Value> = KINDS.iter().map(|(k, label)| context! { value => k, label }).collect();
     // The fields of a plain group are answers at the top level: the group does not
     // depend on them.
@@ -255,16 +254,34 @@ fn render_group(
             }
         })
         .collect();
-    let step = &form.steps[v.step];
-    let ctx = context! {
-        authority => authority_ctx(&v.l.authority), editor, form_title => &form.title, id => &g.id,
-        label => &g.label, step => &step.title, repeat => g.repeat.map(|r| context! { min => r.min, max => r.max }),
+    let s = &form.steps[step];
+    let index = s.items.iter().position(|i| matches!(i, Item::Group(x) if x.id == g.id)).unwrap_or_default();
+    context! {
+        id => &g.id, label => &g.label, step => &s.title, step_href => super::step_url(&editor, &s.id),
+        repeat => g.repeat.map(|r| context! { min => r.min, max => r.max }),
         fields => rows, kinds, conditions => condition_choices(form, &own), visible_complex => complex,
-        most => MOST_ENTRIES, input => Value::from_serialize(&v.input), errors => v.errors, invalid,
-        conflict => v.conflict.then_some(CONFLICT), notice => v.notice, element => anchor("element", &g.id),
-        ..base(state, Some(staff), &format!("{editor}/gruppen/{}", g.id))
+        most => MOST_ENTRIES, input => Value::from_serialize(input), element => anchor("element", &g.id),
+        first => index == 0, last => index + 1 == s.items.len(),
+    }
+}
+
+fn render_group(
+    state: &AppState,
+    staff: &StaffContext,
+    v: GroupView<'_>,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let frame = Frame {
+        l: v.l,
+        sel: Sel::Item(v.group.id.clone()),
+        pane: "gruppe",
+        ctx: group_pane(v.l, v.step, v.group, &v.input),
+        heading: heading(v.group),
+        errors: v.errors,
+        conflict: v.conflict,
+        notice: v.notice,
     };
-    page(state, "verwaltung/formular_gruppe.html", ctx, status)
+    render_frame(state, staff, frame, status)
 }
 
 pub async fn group_form(
@@ -388,11 +405,11 @@ pub async fn group_submit(
         }
         "loeschen" => may_delete(old, input.bestaetigt == "ja", "feld-bestaetigt").map(|()| {
             candidate.steps[step].items.remove(item);
-            format!("{editor}?hinweis=gespeichert#{}", anchor("schritt", &l.draft.steps[step].id))
+            super::with_notice(&super::step_url(&editor, &l.draft.steps[step].id), "entfernt")
         }),
         _ => edited(old, &input).map(|g| {
             candidate.steps[step].items[item] = Item::Group(g);
-            format!("{editor}?hinweis=gespeichert#{}", anchor("element", &gid))
+            format!("{here}?hinweis=gespeichert")
         }),
     };
     let next = match outcome {

@@ -241,9 +241,12 @@ async fn store_draft(
 
 const CONFLICT: &str = "Während Sie gearbeitet haben, hat jemand anderes dieses Formular gespeichert. Ihre Änderung wurde nicht gespeichert. Sie sehen jetzt den neuen Stand; bitte nehmen Sie Ihre Änderung darin noch einmal vor.";
 
+/// The query of the editor's pages: a notice after a change, and on the editor page
+/// the step whose pane is shown (`?schritt=<id>`; without it the form's own pane).
 #[derive(Debug, Deserialize)]
 pub struct Notice {
     hinweis: Option<String>,
+    schritt: Option<String>,
 }
 
 fn notice_text(code: Option<&str>) -> Option<&'static str> {
@@ -255,8 +258,33 @@ fn notice_text(code: Option<&str>) -> Option<&'static str> {
         "neu" => Some("Das Feld wurde angelegt. Legen Sie jetzt seine Einstellungen fest."),
         "art" => Some("Die Art des Feldes wurde geändert. Bitte prüfen Sie seine Einstellungen."),
         "feld" => Some("Das Feld wurde der Gruppe hinzugefügt."),
+        "gruppe" => Some("Die Gruppe wurde mit ihrem ersten Feld angelegt. Hier fügen Sie weitere Felder hinzu."),
+        "verschoben" => Some("Die Reihenfolge wurde geändert und als Entwurf gespeichert."),
+        "entfernt" => Some("Gelöscht. Die Änderung ist als Entwurf gespeichert."),
         _ => None,
     }
+}
+
+/// `url` with a notice for the page it leads to.
+fn with_notice(url: &str, code: &str) -> String {
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}hinweis={code}")
+}
+
+/// The editor page with the pane of a step.
+fn step_url(editor: &str, id: &str) -> String {
+    if id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+        format!("{editor}?schritt={id}")
+    } else {
+        format!("{editor}?schritt={}", crate::urls::urlencode(id))
+    }
+}
+
+/// The page of a field or group of the form, by its key.
+fn item_url(form: &Form, editor: &str, key: &str) -> String {
+    let group = locate(form, key)
+        .is_some_and(|p| p.inner.is_none() && matches!(form.steps[p.step].items.get(p.item), Some(Item::Group(_))));
+    if group { format!("{editor}/gruppen/{key}") } else { format!("{editor}/felder/{key}") }
 }
 
 // ----------------------------------------------------------------------------------
@@ -285,11 +313,11 @@ pub struct EditorForm {
     max: String,
 }
 
-/// What a change did: the anchor to return to, where to go next if not the editor,
+/// What a change did: the pane to show next (with its notice and an anchor in it),
 /// and the input that problems of a new part (not yet on the page) link to.
 struct Done {
     anchor: String,
-    next: Option<String>,
+    next: String,
     input: Option<String>,
 }
 
@@ -318,6 +346,15 @@ pub struct RulesForm {
     wenn: String,
     dann_betrag: String,
     sonst_betrag: String,
+    /// Staffel (`berechnet`): what is counted, the first unit's and every further unit's amount.
+    staffel_einheiten: String,
+    staffel_erste: String,
+    staffel_weitere: String,
+    /// Befreiung (`berechnet`): up to four answers (`field=value`) that make the amount 0.
+    befreit_1: String,
+    befreit_2: String,
+    befreit_3: String,
+    befreit_4: String,
 }
 
 fn euro(cents: i64) -> String {
@@ -345,6 +382,7 @@ fn expr_text(form: &Form, e: &Expr) -> String {
         Expr::Count(g) => format!("Anzahl der Einträge bei „{}“", group_label(form, g)),
         Expr::Sum(es) => format!("({})", es.iter().map(|e| expr_text(form, e)).collect::<Vec<_>>().join(" + ")),
         Expr::Product(es) => format!("({})", es.iter().map(|e| expr_text(form, e)).collect::<Vec<_>>().join(" × ")),
+        Expr::Tiered { .. } => berechnet::tiered_text(form, e),
         Expr::If { when, then, otherwise } => format!(
             "wenn {}, dann {}, sonst {}",
             fields::describe(form, when),

@@ -1,13 +1,19 @@
-//! The editor page of one form: its title and Vertrauensniveau, the steps (Schritte)
-//! with their fields and groups in order, and every change made there — adding,
-//! renaming, moving and deleting steps and fields (groups are added via `gruppen`).
-//! The page is also shown again with problems by the JSON upload and by publishing.
+//! The editor of one form, split into an outline and one editing pane. The outline
+//! lists the steps (Schritte) with their fields and groups as links; each selects
+//! its pane: the form itself (`?`: title, Vertrauensniveau, new steps, publishing,
+//! JSON), a step (`?schritt=<id>`: heading, order, new fields and groups, deleting
+//! it), or a field or group (their own pages in `feld` and `gruppen`, framed alike
+//! by [`render_frame`]). Every change made on the form's and a step's pane is
+//! carried out here, as are moving and deleting fields and groups; after a change
+//! the pane of the part it concerned is shown. The page is also shown again with
+//! problems by the JSON upload and by publishing.
 
 use super::arten::{KINDS, blank_field, kind_key, kind_label, needs_settings, new_kind};
+use super::eingaben::FieldInput;
 use super::feld::required_text;
 use super::{
-    CONFLICT, Done, EditorForm, Loaded, Msg, Notice, Stored, anchor, authority_ctx, finding_href, gruppen, load,
-    locate, msg, notice_text, page, pretty, step_index, store_draft,
+    CONFLICT, Done, EditorForm, Loaded, Msg, Notice, Stored, anchor, authority_ctx, feld, field_at, finding_href,
+    gruppen, item_url, load, locate, msg, notice_text, page, pretty, step_index, step_url, store_draft, with_notice,
 };
 use crate::AppState;
 use crate::antrag::fields;
@@ -15,6 +21,7 @@ use crate::csrf::Csrf;
 use crate::error::AppError;
 use crate::verwaltung::{StaffContext, base};
 use amtsweg_domain::TrustLevel;
+use amtsweg_forms::check::{Finding, Target};
 use amtsweg_forms::check::{findings, id_from_label, ids_in_use};
 use amtsweg_forms::{Field, Form, Item, Step};
 use axum::extract::{Path, Query, State};
@@ -22,8 +29,37 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::{Value, context};
 
+/// Which part of the form the editor's pane shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Sel {
+    /// The form itself: title, Vertrauensniveau, new steps, publishing, JSON.
+    Form,
+    /// A step, by its index.
+    Step(usize),
+    /// A field or group, by its key (`group.field` for a field of a group).
+    Item(String),
+}
+
+/// One page of the editor: the frame (outline, notices, errors) around one pane.
+pub(super) struct Frame<'a> {
+    pub(super) l: &'a Loaded,
+    pub(super) sel: Sel,
+    /// The pane's part of the template: "formular", "schritt", "feld" or "gruppe".
+    pub(super) pane: &'static str,
+    /// The pane's own values.
+    pub(super) ctx: Value,
+    /// The pane's heading, also in the page title.
+    pub(super) heading: String,
+    pub(super) errors: Vec<Msg>,
+    pub(super) conflict: bool,
+    pub(super) notice: Option<&'static str>,
+}
+
+/// The editor page with the form's own pane or a step's (also shown again with
+/// problems by the JSON upload and by publishing).
 pub(super) struct EditorView<'a> {
     pub(super) l: &'a Loaded,
+    pub(super) sel: Sel,
     pub(super) errors: Vec<Msg>,
     pub(super) conflict: bool,
     pub(super) notice: Option<&'static str>,
@@ -33,68 +69,153 @@ pub(super) struct EditorView<'a> {
     pub(super) json_open: bool,
 }
 
-fn field_row(form: &Form, f: &Field, key: String, first: bool, last: bool, editor: &str) -> Value {
+fn outline_field(form: &Form, f: &Field, key: String, editor: &str, sel: &Sel) -> Value {
     context! {
-        anchor => anchor("element", &key), edit => format!("{editor}/felder/{key}"), key, label => &f.label,
-        id => &f.id, kind => kind_label(kind_key(&f.kind)), required => required_text(form, f),
-        condition => f.visible_if.as_ref().map(|c| fields::describe(form, c)), first, last,
+        anchor => anchor("element", &key), href => format!("{editor}/felder/{key}"),
+        current => matches!(sel, Sel::Item(k) if *k == key), key, label => &f.label,
+        kind => kind_label(kind_key(&f.kind)), required => required_text(form, f),
+        condition => f.visible_if.is_some(),
     }
 }
 
-fn steps_view(form: &Form, editor: &str) -> Vec<Value> {
-    let n = form.steps.len();
+/// The outline: steps with their fields and groups (with their fields), each a link
+/// to its pane; the selected one is marked.
+fn outline(form: &Form, editor: &str, sel: &Sel) -> Vec<Value> {
     form.steps
         .iter()
         .enumerate()
         .map(|(si, s)| {
-            let count = s.items.len();
             let items: Vec<Value> = s
                 .items
                 .iter()
-                .enumerate()
-                .map(|(ii, item)| {
-                    let (first, last) = (ii == 0, ii + 1 == count);
-                    match item {
-                        Item::Field(f) => field_row(form, f, f.id.clone(), first, last, editor),
-                        Item::Group(g) => {
-                            let inner: Vec<Value> = g
-                                .fields
-                                .iter()
-                                .enumerate()
-                                .map(|(fi, f)| {
-                                    let key = format!("{}.{}", g.id, f.id);
-                                    field_row(form, f, key, fi == 0, fi + 1 == g.fields.len(), editor)
-                                })
-                                .collect();
-                            let kind = match g.repeat {
-                                Some(r) => format!("Wiederholbare Gruppe, {} bis {} Einträge", r.min, r.max),
-                                None => "Gruppe".to_owned(),
-                            };
-                            context! {
-                                group => true, anchor => anchor("element", &g.id), key => &g.id, label => &g.label,
-                                id => &g.id, kind, fields => inner, first, last,
-                                edit => format!("{editor}/gruppen/{}", g.id), confirm => anchor("gruppe-loeschen", &g.id),
-                                condition => g.visible_if.as_ref().map(|c| fields::describe(form, c)),
-                            }
+                .map(|item| match item {
+                    Item::Field(f) => outline_field(form, f, f.id.clone(), editor, sel),
+                    Item::Group(g) => {
+                        let fields: Vec<Value> = g
+                            .fields
+                            .iter()
+                            .map(|f| outline_field(form, f, format!("{}.{}", g.id, f.id), editor, sel))
+                            .collect();
+                        let kind = match g.repeat {
+                            Some(r) => format!("Wiederholbare Gruppe, {} bis {} Einträge", r.min, r.max),
+                            None => "Gruppe".to_owned(),
+                        };
+                        context! {
+                            group => true, anchor => anchor("element", &g.id), key => &g.id, label => &g.label, kind,
+                            href => format!("{editor}/gruppen/{}", g.id), fields,
+                            current => matches!(sel, Sel::Item(k) if *k == g.id), condition => g.visible_if.is_some(),
                         }
                     }
                 })
                 .collect();
-            let groups: Vec<Value> = s
-                .items
-                .iter()
-                .filter_map(|i| match i {
-                    Item::Group(g) => Some(context! { id => &g.id, label => &g.label }),
-                    Item::Field(_) => None,
-                })
-                .collect();
             context! {
                 id => &s.id, anchor => anchor("schritt", &s.id), title => &s.title, number => si + 1,
-                first => si == 0, last => si + 1 == n, items, groups, count,
-                condition => s.visible_if.as_ref().map(|c| fields::describe(form, c)),
+                href => step_url(editor, &s.id), current => *sel == Sel::Step(si), items,
+                condition => s.visible_if.is_some(),
             }
         })
         .collect()
+}
+
+/// Renders a page of the editor: the frame with the outline and the selected pane.
+pub(super) fn render_frame(
+    state: &AppState,
+    staff: &StaffContext,
+    f: Frame<'_>,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let l = f.l;
+    let form = &l.draft;
+    let editor = l.editor();
+    let here = match &f.sel {
+        Sel::Form => editor.clone(),
+        Sel::Step(i) => form.steps.get(*i).map_or_else(|| editor.clone(), |s| step_url(&editor, &s.id)),
+        Sel::Item(key) => item_url(form, &editor, key),
+    };
+    let invalid: Vec<String> = f.errors.iter().map(|e| e.href.trim_start_matches('#').to_owned()).collect();
+    let a = &l.authority;
+    let ctx = context! {
+        authority => authority_ctx(a), editor => editor.clone(), form_title => &form.title, heading => f.heading,
+        pane => f.pane, form_current => f.sel == Sel::Form, here => here.clone(),
+        form_id => l.row.id, slug => &l.row.slug, version => l.row.draft_version,
+        published => l.row.published_version, next => l.row.published_version + 1,
+        service => l.service.as_ref().map(|s| s.name.clone()),
+        portal => format!("/o/{}/antrag/{}/", a.slug, l.row.slug),
+        outline => outline(form, &editor, &f.sel), rules => form.rules.len(), computed => form.computed.len(),
+        open_count => findings(form).len(), errors => f.errors, invalid,
+        conflict => f.conflict.then_some(CONFLICT), notice => f.notice,
+        ..minijinja::value::merge_maps([f.ctx, base(state, Some(staff), &here)])
+    };
+    page(state, "verwaltung/formular.html", ctx, status)
+}
+
+/// Where a problem of the check is fixed: the pane of its step, field or group.
+fn finding_link(f: &Finding, form: &Form, editor: &str) -> String {
+    match &f.target {
+        Target::Step(s) if form.steps.iter().any(|x| &x.id == s) => step_url(editor, s),
+        Target::Item(k) if locate(form, k).is_some() => item_url(form, editor, k),
+        _ => finding_href(f, form, editor, "schritte"),
+    }
+}
+
+fn typed_ctx(t: &EditorForm) -> Value {
+    context! {
+        aktion => &t.aktion, title => &t.title, trust_level => &t.trust_level, schritt => &t.schritt,
+        schritt_titel => &t.schritt_titel, label => &t.label, art => &t.art, pflicht => t.pflicht == "ja",
+        ziel => &t.ziel, bestaetigt => t.bestaetigt == "ja", gruppe_label => &t.gruppe_label,
+        mehrfach => t.mehrfach == "ja", min => &t.min, max => &t.max,
+    }
+}
+
+/// The form's own pane.
+fn form_pane(l: &Loaded, typed: Option<&EditorForm>, json: String, json_open: bool) -> Value {
+    let form = &l.draft;
+    let editor = l.editor();
+    let open: Vec<Msg> = findings(form)
+        .iter()
+        .map(|f| Msg { href: finding_link(f, form, &editor), message: f.message.clone() })
+        .collect();
+    let trust_levels: Vec<Value> = [TrustLevel::Normal, TrustLevel::Substanziell, TrustLevel::Hoch]
+        .iter()
+        .map(|t| context! { value => t.as_str(), label => t.label() })
+        .collect();
+    context! {
+        title => &form.title, trust_level => &form.trust_level, trust_levels, open, json, json_open,
+        steps => form.steps.len(), typed => typed.map(typed_ctx),
+    }
+}
+
+/// The pane of step `i`.
+fn step_pane(form: &Form, editor: &str, i: usize, typed: Option<&EditorForm>) -> Value {
+    let s = &form.steps[i];
+    let kinds: Vec<Value> = KINDS.iter().map(|(k, label)| context! { value => k, label }).collect();
+    let groups: Vec<Value> = s
+        .items
+        .iter()
+        .filter_map(|i| match i {
+            Item::Group(g) => Some(context! { id => &g.id, label => &g.label }),
+            Item::Field(_) => None,
+        })
+        .collect();
+    let items: Vec<Value> = s
+        .items
+        .iter()
+        .map(|item| match item {
+            Item::Field(f) => context! {
+                label => &f.label, href => format!("{editor}/felder/{}", f.id), kind => kind_label(kind_key(&f.kind)),
+            },
+            Item::Group(g) => context! {
+                label => &g.label, href => format!("{editor}/gruppen/{}", g.id),
+                kind => format!("Gruppe mit {} Feldern", g.fields.len()),
+            },
+        })
+        .collect();
+    let step = context! {
+        id => &s.id, anchor => anchor("schritt", &s.id), title => &s.title, number => i + 1,
+        first => i == 0, last => i + 1 == form.steps.len(), count => s.items.len(), items, groups,
+        condition => s.visible_if.as_ref().map(|c| fields::describe(form, c)),
+    };
+    context! { step, kinds, typed => typed.map(typed_ctx) }
 }
 
 pub(super) fn render_editor(
@@ -105,42 +226,45 @@ pub(super) fn render_editor(
 ) -> Result<Response, AppError> {
     let l = v.l;
     let form = &l.draft;
-    let editor = l.editor();
-    let open: Vec<Msg> = findings(form)
-        .iter()
-        .map(|f| Msg { href: finding_href(f, form, &editor, "schritte"), message: f.message.clone() })
-        .collect();
-    let trust_levels: Vec<Value> = [TrustLevel::Normal, TrustLevel::Substanziell, TrustLevel::Hoch]
-        .iter()
-        .map(|t| context! { value => t.as_str(), label => t.label() })
-        .collect();
-    let kinds: Vec<Value> = KINDS.iter().map(|(k, label)| context! { value => k, label }).collect();
-    let invalid: Vec<String> = v.errors.iter().map(|e| e.href.trim_start_matches('#').to_owned()).collect();
-    let typed = v.typed.map(|t| {
-        context! {
-            aktion => &t.aktion, title => &t.title, trust_level => &t.trust_level, schritt => &t.schritt,
-            schritt_titel => &t.schritt_titel, label => &t.label, art => &t.art, pflicht => t.pflicht == "ja",
-            ziel => &t.ziel, bestaetigt => t.bestaetigt == "ja", gruppe_label => &t.gruppe_label,
-            mehrfach => t.mehrfach == "ja", min => &t.min, max => &t.max,
+    let version = l.row.draft_version;
+    let (pane, ctx, heading) = match &v.sel {
+        Sel::Step(i) if *i < form.steps.len() => {
+            let s = &form.steps[*i];
+            ("schritt", step_pane(form, &l.editor(), *i, v.typed), format!("Schritt {}: {}", i + 1, s.title))
         }
-    });
-    let json = match v.json {
-        Some(j) => j,
-        None => pretty(form)?,
+        Sel::Item(key) => {
+            let pos = locate(form, key);
+            let group = pos.filter(|p| p.inner.is_none()).and_then(|p| match form.steps[p.step].items.get(p.item) {
+                Some(Item::Group(g)) => Some((p.step, g)),
+                _ => None,
+            });
+            match (group, pos.and_then(|p| field_at(form, p))) {
+                (Some((step, g)), _) => {
+                    let input = gruppen::GroupInput::of(g, version);
+                    ("gruppe", gruppen::group_pane(l, step, g, &input), gruppen::heading(g))
+                }
+                (None, Some(f)) => ("feld", feld::field_pane(l, key, f, &FieldInput::of(f, version)), feld::heading(f)),
+                (None, None) => {
+                    let json = pretty(form)?;
+                    ("formular", form_pane(l, v.typed, json, false), format!("Formular „{}“ bearbeiten", form.title))
+                }
+            }
+        }
+        _ => {
+            let json = match v.json {
+                Some(j) => j,
+                None => pretty(form)?,
+            };
+            let heading = format!("Formular „{}“ bearbeiten", form.title);
+            ("formular", form_pane(l, v.typed, json, v.json_open), heading)
+        }
     };
-    let a = &l.authority;
-    let ctx = context! {
-        authority => authority_ctx(a), editor, title => &form.title, trust_level => &form.trust_level,
-        form_id => l.row.id, slug => &l.row.slug, version => l.row.draft_version,
-        published => l.row.published_version, next => l.row.published_version + 1,
-        service => l.service.as_ref().map(|s| s.name.clone()),
-        portal => format!("/o/{}/antrag/{}/", a.slug, l.row.slug),
-        steps => steps_view(form, &l.editor()), trust_levels, kinds, rules => form.rules.len(),
-        computed => form.computed.len(), errors => v.errors, invalid, open, conflict => v.conflict.then_some(CONFLICT),
-        notice => v.notice, typed, json, json_open => v.json_open,
-        ..base(state, Some(staff), &l.editor())
+    let sel = match pane {
+        "formular" => Sel::Form,
+        _ => v.sel,
     };
-    page(state, "verwaltung/formular.html", ctx, status)
+    let frame = Frame { l, sel, pane, ctx, heading, errors: v.errors, conflict: v.conflict, notice: v.notice };
+    render_frame(state, staff, frame, status)
 }
 
 pub async fn editor(
@@ -150,8 +274,13 @@ pub async fn editor(
     Query(n): Query<Notice>,
 ) -> Result<Response, AppError> {
     let l = load(&state, &staff, &slug, id).await?;
+    let sel = match n.schritt.as_deref() {
+        Some(s) => Sel::Step(l.draft.steps.iter().position(|x| x.id == s).ok_or(AppError::NotFound)?),
+        None => Sel::Form,
+    };
     let v = EditorView {
         l: &l,
+        sel,
         errors: Vec::new(),
         conflict: false,
         notice: notice_text(n.hinweis.as_deref()),
@@ -180,7 +309,8 @@ fn shift<T>(v: &mut [T], i: usize, up: bool) -> bool {
 
 /// Carries out one change of the editor on `form`.
 fn apply(form: &mut Form, f: &EditorForm, editor: &str) -> Result<Done, Vec<Msg>> {
-    let done = |anchor: String| Ok(Done { anchor, next: None, input: None });
+    let done = |next: String, anchor: String| Ok(Done { anchor, next, input: None });
+    let saved = |url: &str| with_notice(url, "gespeichert");
     match f.aktion.as_str() {
         "formular" => {
             let mut errors = Vec::new();
@@ -195,7 +325,7 @@ fn apply(form: &mut Form, f: &EditorForm, editor: &str) -> Result<Done, Vec<Msg>
             }
             form.title = f.title.trim().to_owned();
             form.trust_level = f.trust_level.clone();
-            done("formular".into())
+            done(saved(editor), "formular".into())
         }
         "schritt_neu" => {
             let title = f.schritt_titel.trim();
@@ -204,7 +334,7 @@ fn apply(form: &mut Form, f: &EditorForm, editor: &str) -> Result<Done, Vec<Msg>
             }
             let id = id_from_label(title, &ids_in_use(form));
             form.steps.push(Step { id: id.clone(), title: title.to_owned(), items: Vec::new(), visible_if: None });
-            done(anchor("schritt", &id))
+            done(saved(&step_url(editor, &id)), anchor("schritt", &id))
         }
         "schritt_umbenennen" => {
             let i = step_index(form, &f.schritt)?;
@@ -216,12 +346,12 @@ fn apply(form: &mut Form, f: &EditorForm, editor: &str) -> Result<Done, Vec<Msg>
                 )]);
             }
             form.steps[i].title = title.to_owned();
-            done(anchor("schritt", &f.schritt))
+            done(saved(&step_url(editor, &f.schritt)), anchor("schritt", &f.schritt))
         }
         "schritt_hoch" | "schritt_runter" => {
             let i = step_index(form, &f.schritt)?;
             shift(&mut form.steps, i, f.aktion == "schritt_hoch");
-            done(anchor("schritt", &f.schritt))
+            done(with_notice(&step_url(editor, &f.schritt), "verschoben"), anchor("schritt", &f.schritt))
         }
         "schritt_loeschen" => {
             let i = step_index(form, &f.schritt)?;
@@ -237,7 +367,7 @@ fn apply(form: &mut Form, f: &EditorForm, editor: &str) -> Result<Done, Vec<Msg>
                 )]);
             }
             form.steps.remove(i);
-            done("schritte".into())
+            done(with_notice(editor, "entfernt"), "schritte".into())
         }
         "feld_neu" => {
             let i = step_index(form, &f.schritt)?;
@@ -274,17 +404,20 @@ fn apply(form: &mut Form, f: &EditorForm, editor: &str) -> Result<Done, Vec<Msg>
                 g.fields.push(field);
                 format!("{}.{id}", g.id)
             };
-            Ok(Done {
-                next: settings.then(|| format!("{editor}/felder/{key}?hinweis=neu")),
-                anchor: anchor("element", &key),
-                input: Some(anchor("neu-art", &f.schritt)),
-            })
+            let next = if settings {
+                format!("{editor}/felder/{key}?hinweis=neu")
+            } else {
+                format!("{}#{}", saved(&step_url(editor, &f.schritt)), anchor("element", &key))
+            };
+            Ok(Done { next, anchor: anchor("element", &key), input: Some(anchor("neu-art", &f.schritt)) })
         }
         "gruppe_neu" => gruppen::add(form, f, editor),
         "element_hoch" | "element_runter" | "element_loeschen" => {
             let Some(p) = locate(form, &f.element) else {
                 return Err(vec![msg("schritte", "Dieses Feld gibt es nicht mehr. Bitte laden Sie die Seite neu.")]);
             };
+            let step = step_url(editor, &form.steps[p.step].id);
+            let moved = with_notice(&item_url(form, editor, &f.element), "verschoben");
             let items = &mut form.steps[p.step].items;
             let up = f.aktion == "element_hoch";
             match (f.aktion.as_str(), p.inner) {
@@ -293,13 +426,13 @@ fn apply(form: &mut Form, f: &EditorForm, editor: &str) -> Result<Done, Vec<Msg>
                         gruppen::may_delete(g, f.bestaetigt == "ja", &anchor("gruppe-loeschen", &g.id))?;
                     }
                     items.remove(p.item);
-                    return done(anchor("schritt", &form.steps[p.step].id));
+                    return done(with_notice(&step, "entfernt"), anchor("schritt", &form.steps[p.step].id));
                 }
                 ("element_loeschen", Some(fi)) => {
                     if let Item::Group(g) = &mut items[p.item] {
                         g.fields.remove(fi);
                     }
-                    return done(anchor("schritt", &form.steps[p.step].id));
+                    return done(with_notice(&step, "entfernt"), anchor("schritt", &form.steps[p.step].id));
                 }
                 (_, None) => {
                     shift(items, p.item, up);
@@ -310,9 +443,22 @@ fn apply(form: &mut Form, f: &EditorForm, editor: &str) -> Result<Done, Vec<Msg>
                     }
                 }
             }
-            done(anchor("element", &f.element))
+            done(moved, anchor("element", &f.element))
         }
         _ => Err(vec![msg("schritte", "Diese Aktion gibt es nicht.")]),
+    }
+}
+
+/// The pane a change was made on, to show it again with the change's problems.
+fn selection(form: &Form, f: &EditorForm) -> Sel {
+    match f.aktion.as_str() {
+        "schritt_umbenennen" | "schritt_hoch" | "schritt_runter" | "schritt_loeschen" | "feld_neu" | "gruppe_neu" => {
+            form.steps.iter().position(|s| s.id == f.schritt).map_or(Sel::Form, Sel::Step)
+        }
+        "element_hoch" | "element_runter" | "element_loeschen" if locate(form, &f.element).is_some() => {
+            Sel::Item(f.element.clone())
+        }
+        _ => Sel::Form,
     }
 }
 
@@ -326,6 +472,7 @@ pub async fn editor_submit(
     let editor = l.editor();
     let view = |errors: Vec<Msg>, conflict: bool| EditorView {
         l: &l,
+        sel: selection(&l.draft, &f),
         errors,
         conflict,
         notice: None,
@@ -339,10 +486,7 @@ pub async fn editor_submit(
         Err(errors) => return render_editor(&state, &staff, view(errors, false), StatusCode::UNPROCESSABLE_ENTITY),
     };
     match store_draft(&state, &staff, &l, f.version, &candidate, false).await? {
-        Stored::Saved => {
-            let next = done.next.unwrap_or_else(|| format!("{editor}?hinweis=gespeichert#{}", done.anchor));
-            Ok(Redirect::to(&next).into_response())
-        }
+        Stored::Saved => Ok(Redirect::to(&done.next).into_response()),
         Stored::Refused(found) => {
             let errors = found
                 .iter()
@@ -355,7 +499,7 @@ pub async fn editor_submit(
         }
         Stored::Conflict => {
             let fresh = load(&state, &staff, &slug, id).await?;
-            let v = EditorView { l: &fresh, typed: None, ..view(Vec::new(), true) };
+            let v = EditorView { l: &fresh, typed: None, sel: selection(&fresh.draft, &f), ..view(Vec::new(), true) };
             render_editor(&state, &staff, v, StatusCode::CONFLICT)
         }
     }

@@ -3,7 +3,7 @@
 //! an edited JSON text, which shows the editor page again when it is refused.
 
 use super::import::parse_json;
-use super::schritte::{EditorView, render_editor};
+use super::schritte::{EditorView, Sel, render_editor};
 use super::{Stored, authority_ctx, expr_text, load, msg, page, pretty, store_draft};
 use crate::AppState;
 use crate::antrag::fields;
@@ -133,6 +133,7 @@ pub async fn json_submit(
     let l = load(&state, &staff, &slug, id).await?;
     let view = |errors, conflict| EditorView {
         l: &l,
+        sel: Sel::Form,
         errors,
         conflict,
         notice: None,

@@ -5,6 +5,18 @@
 //! Texts of the history are sealed under the authority's data key like the answers;
 //! every change is written in one transaction with its history entry, the Postfach
 //! message, the citizen's e-mail notice (never with content) and the audit entry.
+//!
+//! * [`conversation`]: the Postfach messages of a case in both directions, with
+//!   attachments, and which replies nobody of the authority has read.
+//! * [`decisions`]: the confirmation a final state needs, reopening a closed case,
+//!   assignment of one case or many.
+//! * [`applicant_name`]: the applicant's name for the inbox, from the answers.
+
+mod applicant;
+pub mod conversation;
+pub mod decisions;
+
+pub use applicant::applicant_name;
 
 use crate::keyring::authority_scope;
 use crate::postfach::{self, Delivery, DeliveryError};
