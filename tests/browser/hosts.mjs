@@ -4,6 +4,10 @@
 // must be allowed. Also: signing out there, and the step-up page there.
 // Usage: node hosts.mjs http://127.0.0.1:PORT EMAIL PASSWORD   (exit code 0 = all good)
 import { chromium } from "playwright-core";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 
 const [base, email, password] = process.argv.slice(2);
 if (!base || !email || !password) {
@@ -27,6 +31,15 @@ const page = await context.newPage();
 const cspErrors = [];
 page.on("console", (m) => { if (m.type() === "error" && /Content Security Policy|form-action/i.test(m.text())) cspErrors.push(m.text()); });
 const text = async () => (await page.locator("main").innerText()).replace(/\s+/g, " ");
+// axe-core (WCAG 2.1 A/AA) on the pages of this journey.
+async function audit(label) {
+  await page.evaluate(axeSource);
+  const result = await page.evaluate(async () =>
+    await window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } }));
+  for (const v of result.violations) {
+    fail(`${label}: axe ${v.id} (${v.impact}): ${v.help} – ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ")}`);
+  }
+}
 
 try {
   // 1. On the member host, "Mein Konto" leads to the central sign-in, which says
@@ -36,6 +49,7 @@ try {
   if (signIn.host !== central || signIn.pathname !== "/konto/anmelden") fail(`sign-in page at ${page.url()}`);
   const hint = await text();
   if (!hint.includes(`moorbrueck.localhost:${port}`) || !hint.includes("Stadt Moorbrück")) fail(`the sign-in page does not name the member portal: ${hint.slice(0, 400)}`);
+  await audit("central sign-in with hand-over");
 
   // 2. Signing in there lands, signed in, back on the member host.
   await page.fill("#email", email);
@@ -52,6 +66,7 @@ try {
     const t = await text();
     if (!t.includes(`Angemeldet als ${email}`)) fail(`not signed in on the member host: ${t.slice(0, 300)}`);
     if (!t.includes(`moorbrueck.localhost:${port}`) || !t.includes("zentral")) fail(`the account page does not say where the citizen is signed in: ${t.slice(0, 400)}`);
+    await audit("account page on the member host");
   }
 
   // 3. A page of the member host that needs the account opens directly now.
@@ -65,6 +80,7 @@ try {
   const links = await page.locator("main a").evaluateAll((as) => as.map((a) => a.getAttribute("href")));
   if (links.some((h) => h && h.includes("/antrag/meldebescheinigung"))) fail(`the step-up page links back to the form: ${links.join(", ")}`);
   if (!links.some((h) => h && h.endsWith("/leistungen/meldebescheinigung"))) fail(`the step-up page does not link the service page: ${links.join(", ")}`);
+  await audit("step-up page without a provider");
 
   // 5. Signing out on the member host says so there, and the session is gone.
   await page.goto(`${member}/konto/`);
@@ -73,6 +89,7 @@ try {
   const out = new URL(page.url());
   const t = await text();
   if (out.host !== `moorbrueck.localhost:${port}` || !t.includes("Sie sind abgemeldet")) fail(`after signing out: ${page.url()} – ${t.slice(0, 200)}`);
+  await audit("signed out on the member host");
   await page.goto(`${member}/konto/`);
   if (new URL(page.url()).pathname !== "/konto/anmelden") fail(`still signed in after signing out: ${page.url()}`);
 } catch (e) {

@@ -3,7 +3,8 @@
 //  - no visible interactive control (a, button, input, select, textarea, summary) is
 //    smaller than 24 × 24 CSS px (WCAG 2.5.8), except links inside running text;
 //  - at 320 px no text overflows its box (an element whose content is wider than the
-//    element while its overflow is visible) and the page does not scroll sideways.
+//    element while its overflow is visible), the page does not scroll sideways, and
+//    the header leaves at least half of the first screen (320 × 640) to the content.
 // Usage: node screens.mjs http://127.0.0.1:PORT OUT_DIR   (exit code 0 = all good)
 import { chromium } from "playwright-core";
 import { mkdirSync, readFileSync } from "node:fs";
@@ -88,6 +89,10 @@ function inspect(narrow) {
     if (w < 24 - 0.5 || h < 24 - 0.5) found.push(`target ${Math.round(w)} × ${Math.round(h)} px: ${describe(el)}`);
   }
   if (narrow) {
+    // The header (with navigation) leaves most of the first screen to the content.
+    const main = document.querySelector("main");
+    const top = main ? main.getBoundingClientRect().top + window.scrollY : 0;
+    if (top > window.innerHeight / 2) found.push(`the header takes ${Math.round(top)} of ${window.innerHeight} px`);
     const doc = document.documentElement;
     if (doc.scrollWidth > doc.clientWidth + 1) found.push(`page scrolls sideways (${doc.scrollWidth - doc.clientWidth} px)`);
     for (const el of document.body.querySelectorAll("*")) {
@@ -147,6 +152,13 @@ const DEMO_PASSWORD = "Heidekamp-Demo-2026";
   c.setDefaultTimeout(15_000);
   await c.goto(base + "/");
   await shoot(c, "buerger-01-start");
+  // On a phone the main navigation sits behind "Menü" and opens without JavaScript.
+  await c.setViewportSize({ width: 320, height: 640 });
+  if (await c.isVisible("nav.main-nav")) fail("320 px: the full navigation fills the header");
+  await c.click(".menu-small > summary");
+  if (!(await c.isVisible('.menu-small a[href="/konto/"]'))) fail("320 px: Menü does not open the navigation");
+  await c.setViewportSize({ width: 1280, height: 900 });
+  if (await c.isVisible(".menu-small")) fail("1280 px: the small-screen menu is shown");
   await c.goto(base + "/o/moorbrueck/");
   await shoot(c, "buerger-02-behoerde");
   await c.goto(base + "/o/moorbrueck/leistungen/briefwahl");

@@ -215,3 +215,25 @@ impl MakeRequestId for RequestIds {
         HeaderValue::from_str(&format!("{}-{n}", self.prefix)).ok().map(RequestId::new)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{CSP, csp_with_form_targets};
+
+    #[test]
+    fn form_targets_widen_only_form_action_and_only_with_plain_origins() {
+        let csp = |o: &[&str]| {
+            let v: Vec<String> = o.iter().map(|s| (*s).to_owned()).collect();
+            csp_with_form_targets(&v).unwrap().to_str().unwrap().to_owned()
+        };
+        assert_eq!(csp(&[]), CSP);
+        let one = csp(&["http://moorbrueck.localhost:8080"]);
+        assert!(one.contains("form-action 'self' http://moorbrueck.localhost:8080; frame-ancestors 'none'"), "{one}");
+        assert!(one.starts_with("default-src 'self'; script-src 'self';"), "nothing else changes: {one}");
+        // Anything that could add a directive or a wildcard is left out.
+        for evil in ["http://a.example; script-src *", "*", "javascript:x", "https://", "http://a b"] {
+            assert_eq!(csp(&[evil]), CSP, "{evil}");
+        }
+        assert_eq!(csp(&["https://id.example", "https://id.example"]), csp(&["https://id.example"]));
+    }
+}

@@ -73,7 +73,7 @@ fn explained(cents: i64, stated: &[i64], text: &str) -> bool {
         let lower = text.to_lowercase();
         return ["gebührenfrei", "kostenlos", "beitragsfrei", "keine gebühr"].iter().any(|w| lower.contains(w));
     }
-    stated.iter().any(|a| *a == cents)
+    stated.contains(&cents)
         || stated.iter().any(|a| stated.iter().any(|b| a + b == cents))
         || stated.iter().any(|a| stated.iter().any(|b| stated.iter().any(|c| a + b + c == cents)))
 }

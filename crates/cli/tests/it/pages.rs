@@ -7,7 +7,7 @@ async fn every_page_type_renders_for_two_tenants() {
     on_each_backend!(|app| {
         let start = app.get("/").await;
         assert_eq!(start.status, 200);
-        assert!(start.body.contains("<html lang=\"de\">"));
+        assert!(start.body.contains("<html lang=\"de\""));
         assert!(start.body.contains("Portalverbund Landkreis Heidekamp"));
         assert!(start.body.contains("/o/sg-heideland/"));
 

@@ -99,6 +99,29 @@ async fn signed_in_the_form_takes_name_birth_date_address_e_mail_and_phone_from_
         assert!(hint(&page.body, "f-telefon").unwrap_or_default().contains(NOTE));
         assert_eq!(value(&page.body, "f.name"), "", "\u{201e}Name oder Verein\u{201c} is not the citizen's name");
 
+        // ID-provided values lock only the fields a form declares for them; a field
+        // mapped by convention (the street here) stays editable.
+        for (field, v) in [(ProfileField::FamilyName, "Musterfrau"), (ProfileField::Street, "Am Markt 1")] {
+            amtsweg_portal::profile::set(
+                &app.state.portal,
+                id,
+                field,
+                v,
+                &ProfileSource::Provider("bundid".into()),
+                TrustLevel::Substanziell,
+            )
+            .await
+            .unwrap();
+        }
+        let page = get(app, &mut jar, BRIEFWAHL).await;
+        let tag = |name: &str| {
+            let at = page.body.find(&format!("name=\"{name}\"")).unwrap();
+            page.body[at..].split('>').next().unwrap().to_owned()
+        };
+        assert!(tag("f.familienname").contains("readonly"), "declared prefill from the BundID is locked");
+        assert!(!tag("f.strasse").contains("readonly"), "{}", tag("f.strasse"));
+        assert_eq!(value(&page.body, "f.strasse"), "Am Markt 1");
+
         // Without an account nothing is filled in or marked.
         let page = get(app, &mut Jar::default(), BRIEFWAHL).await;
         assert!(!page.body.contains(NOTE));

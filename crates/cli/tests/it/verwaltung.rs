@@ -200,7 +200,10 @@ async fn administrators_need_the_second_factor() {
         let log = get(app, &mut verbund, "/verwaltung/protokoll/").await;
         // In words (issue 17): "… hat sich mit dem zweiten Faktor angemeldet".
         assert!(log.body.contains("mit dem zweiten Faktor angemeldet"), "{}", log.body);
-        assert!(log.body.contains("einen falschen Code für den zweiten Faktor eingegeben"), "failed sign-ins are logged");
+        assert!(
+            log.body.contains("einen falschen Code für den zweiten Faktor eingegeben"),
+            "failed sign-ins are logged"
+        );
         assert!(log.body.contains("Die Prüfkette ist intakt"));
     });
 }

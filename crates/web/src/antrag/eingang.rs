@@ -6,11 +6,11 @@ use super::journey::{Journey, own_submission};
 use super::receipt_page::Receipt;
 use crate::AppState;
 use crate::error::AppError;
+use crate::render::{Crumb, base_context, render_page};
 use amtsweg_forms::Form;
 use amtsweg_forms::display::{FileInfo, Line};
 use amtsweg_portal::submission::SubmissionData;
 use amtsweg_store::submissions::SubmissionRow;
-use crate::render::{Crumb, base_context, render_page};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -113,7 +113,8 @@ impl ReceiptAnswers {
 /// PDF receipt says it).
 pub(crate) fn file_size(bytes: i64) -> String {
     let b = bytes.max(0);
-    let (tenths, unit) = if b < 1024 * 1024 { ((b * 10 + 512) / 1024, "kB") } else { ((b / 1024 * 10 + 512) / 1024, "MB") };
+    let (tenths, unit) =
+        if b < 1024 * 1024 { ((b * 10 + 512) / 1024, "kB") } else { ((b / 1024 * 10 + 512) / 1024, "MB") };
     format!("{},{} {unit}", tenths / 10, tenths % 10)
 }
 
@@ -222,9 +223,13 @@ pub(crate) async fn status(
     let valid = amtsweg_portal::receipt::status_key_matches(&state.portal, &token, &q.schluessel);
     let found = if valid { state.store.submission_by_token(&token).await? } else { None };
     let published = c.form(authority.id, &form_slug);
-    let s = found.filter(|s| s.authority_id == authority.id && published.as_ref().is_none_or(|p| p.form_id == s.form_id));
+    let s =
+        found.filter(|s| s.authority_id == authority.id && published.as_ref().is_none_or(|p| p.form_id == s.form_id));
     let path = format!("/o/{slug}/antrag/{form_slug}/status/{token}");
-    let crumbs = vec![Crumb::link(authority.name.clone(), format!("/o/{}/", authority.slug)), Crumb::here("Stand Ihres Antrags".to_owned())];
+    let crumbs = vec![
+        Crumb::link(authority.name.clone(), format!("/o/{}/", authority.slug)),
+        Crumb::here("Stand Ihres Antrags".to_owned()),
+    ];
     let base = base_context(&state, &c, Some(&authority), &headers, &path, crumbs);
     let Some(s) = s else {
         let ctx = context! { found => false, authority_name => &authority.name, home => format!("/o/{}/", authority.slug), ..base };

@@ -343,8 +343,8 @@ fn from_account(field: &Field, on_step: bool) -> Option<FromAccount> {
 }
 
 /// Values from the citizen's account for the fields that map to them (see
-/// [`from_account`]); `locked` names those an ID provider vouched for (they cannot
-/// be changed in the form). The values are also kept on the journey, so the step
+/// [`from_account`]); `locked` names the declared ones an ID provider vouched for
+/// (they cannot be changed in the form). The values are also kept on the journey, so the step
 /// page can mark the fields that still show them.
 pub(super) async fn prefill(state: &AppState, j: &Journey) -> Result<(Answers, BTreeSet<String>), AppError> {
     let mut answers = Answers::new();
@@ -373,7 +373,9 @@ pub(super) async fn prefill(state: &AppState, j: &Journey) -> Result<(Answers, B
             _ => found.iter().map(|e| e.value.trim()).collect::<Vec<_>>().join(" "),
         };
         answers.insert(field.id.clone(), Answer::One(text));
-        if found.iter().all(|e| e.source.is_locked()) {
+        // Only a form that declares the prefill locks ID-provided values; a field mapped
+        // by convention stays editable, in case the convention misreads it.
+        if field.prefill.is_some() && found.iter().all(|e| e.source.is_locked()) {
             locked.insert(field.id.clone());
         }
     }
@@ -397,7 +399,36 @@ pub(super) fn base(state: &AppState, j: &Journey, headers: &HeaderMap, path: &st
 
 #[cfg(test)]
 mod tests {
-    use super::new_nonce;
+    use super::{FromAccount, from_account, new_nonce};
+
+    fn field(json: &str) -> amtsweg_forms::Field {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn fields_map_to_account_values_by_declaration_or_clear_convention() {
+        let map = |json: &str, on_step: bool| from_account(&field(json), on_step);
+        let f = |id: &str, kind: &str| format!(r#"{{"id": "{id}", "label": "x", "type": "{kind}"}}"#);
+        assert_eq!(map(&f("vorname", "name"), true), Some(FromAccount::GivenName));
+        assert_eq!(map(&f("familienname", "name"), true), Some(FromAccount::FamilyName));
+        assert_eq!(map(&f("name", "name"), true), Some(FromAccount::Name));
+        assert_eq!(map(&f("geburtsdatum", "birth_date"), true), Some(FromAccount::BirthDate));
+        assert_eq!(map(&f("hauptwohnung", "address"), true), Some(FromAccount::Address));
+        assert_eq!(map(&f("strasse", "text"), true), Some(FromAccount::Street));
+        assert_eq!(map(&f("plz", "plz"), true), Some(FromAccount::Plz));
+        assert_eq!(map(&f("ort", "text"), true), Some(FromAccount::City));
+        assert_eq!(map(&f("telefon", "phone"), true), Some(FromAccount::Phone));
+        assert_eq!(map(&f("kontakt", "email"), true), Some(FromAccount::Email));
+        // Not the citizen's: someone else's data, a place of business, a fire's place.
+        assert_eq!(map(&f("kind_vorname", "name"), true), None);
+        assert_eq!(map(&f("geburtsname", "name"), true), None);
+        assert_eq!(map(&f("betriebsstaette", "address"), true), None);
+        assert_eq!(map(&f("ort", "long_text"), true), None);
+        assert_eq!(map(&f("name", "text"), true), None);
+        assert_eq!(map(&f("vorname", "name"), false), None, "in a group: only when declared");
+        let declared = r#"{"id": "x", "label": "x", "type": "name", "prefill": "given_name"}"#;
+        assert_eq!(map(declared, false), Some(FromAccount::GivenName));
+    }
 
     #[test]
     fn form_token_nonces_sort_in_time_order_and_stay_unguessable() {

@@ -58,7 +58,8 @@ fn service_view(c: &Catalogue, slug: &str, form_slug: &str) -> Option<Value> {
         c.leistung_by_leika(authority.id, &own.leika)
     })?;
     let org_unit = l.org_unit_id.and_then(|o| c.org_unit(authority.id, o));
-    let location = org_unit.and_then(|o| o.location_id).or(authority.main_location_id).and_then(|id| c.location(authority.id, id));
+    let location =
+        org_unit.and_then(|o| o.location_id).or(authority.main_location_id).and_then(|id| c.location(authority.id, id));
     let hours: Vec<(String, String)> = location
         .map(|loc| loc.hours().describe_week().into_iter().map(|(d, t)| (d.to_owned(), t)).collect())
         .unwrap_or_default();

@@ -44,11 +44,14 @@ fn when_german(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-/// Midnight (German time) at the start of `d`, in ms.
-fn midnight(d: amtsweg_forms::Date) -> Option<i64> {
-    let civil =
+/// Midnight (German time) at the start of `d` (`next`: of the day after), in ms.
+fn midnight(d: amtsweg_forms::Date, next: bool) -> Option<i64> {
+    let mut civil =
         jiff::civil::Date::new(i16::try_from(d.year).ok()?, i8::try_from(d.month).ok()?, i8::try_from(d.day).ok()?)
             .ok()?;
+    if next {
+        civil = civil.tomorrow().ok()?;
+    }
     Some(civil.to_zoned(crate::render::berlin()).ok()?.timestamp().as_millisecond())
 }
 
@@ -238,9 +241,9 @@ pub async fn page(
         authorities: authorities.clone(),
         action: (!f.aktion.is_empty()).then(|| f.aktion.clone()),
         actor,
-        from_ms: from.and_then(midnight),
+        from_ms: from.and_then(|d| midnight(d, false)),
         // "bis" includes the whole day.
-        until_ms: until.and_then(|d| midnight(d)).map(|ms| ms + 24 * 60 * 60 * 1000),
+        until_ms: until.and_then(|d| midnight(d, true)),
         offset: (page - 1) * PAGE_SIZE,
         limit: PAGE_SIZE,
     };

@@ -144,7 +144,7 @@ pub(super) fn render_frame(
         outline => outline(form, &editor, &f.sel), rules => form.rules.len(), computed => form.computed.len(),
         open_count => findings(form).len(), errors => f.errors, invalid,
         conflict => f.conflict.then_some(CONFLICT), notice => f.notice,
-        ..minijinja::value::merge_maps([f.ctx, base(state, Some(staff), &here)])
+        ..minijinja::value::merge_maps([f.ctx, base(state, Some(staff), here.split('?').next().unwrap_or_default())])
     };
     page(state, "verwaltung/formular.html", ctx, status)
 }
