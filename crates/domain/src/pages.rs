@@ -48,7 +48,7 @@ impl PageKind {
     fn template(self) -> (&'static str, &'static str) {
         match self {
             Self::LeichteSprache => ("Informationen in Leichter Sprache", LEICHTE_SPRACHE),
-            Self::Gebaerdensprache => ("Informationen in Deutscher Gebärdensprache", GEBAERDENSPRACHE),
+            Self::Gebaerdensprache => ("Deutsche Gebärdensprache: Dolmetschung für Ihren Termin", GEBAERDENSPRACHE),
             Self::Barrierefreiheit => ("Erklärung zur Barrierefreiheit", BARRIEREFREIHEIT),
             Self::Impressum => ("Impressum", IMPRESSUM),
             Self::Datenschutz => ("Datenschutzerklärung", DATENSCHUTZ),
@@ -95,13 +95,24 @@ Oder schreiben Sie uns eine E-Mail: {email}
 Sie können auch zu uns kommen:
 {name}, {street}, {plz} {city}";
 
-const GEBAERDENSPRACHE: &str = "Auf dieser Seite erklären wir in Deutscher Gebärdensprache (DGS), welche Informationen Sie im Portal von {name} finden, wie Sie die Suche und die Liste der Leistungen benutzen und wie Sie uns erreichen.
+const GEBAERDENSPRACHE: &str = "Ein Video in Deutscher Gebärdensprache (DGS) bietet {name} in diesem Portal derzeit nicht an. Sie können aber in Gebärdensprache mit uns sprechen: Für einen Termin bei uns bestellen wir auf Ihren Wunsch eine Gebärdensprachdolmetscherin oder einen Gebärdensprachdolmetscher.
 
-Das Video mit Gebärdensprache finden Sie über den Link oben auf dieser Seite, sobald es bereitsteht. Darunter steht der Text des Videos zum Nachlesen.
+**So bitten Sie um eine Dolmetschung**
 
-**Text des Videos:**
+- Schreiben Sie uns eine E-Mail an {email}.
+- Nennen Sie Ihr Anliegen, zum Beispiel „Personalausweis beantragen“, und zwei oder drei Tage, an denen Sie kommen können.
+- Schreiben Sie, welche Hilfe Sie brauchen: Deutsche Gebärdensprache, lautsprachbegleitende Gebärden oder Schriftdolmetschung.
+- Bitte schreiben Sie uns möglichst zwei Wochen vor dem Termin. Dann bleibt Zeit, eine Dolmetscherin oder einen Dolmetscher zu finden.
 
-Willkommen bei {name}. In diesem Portal finden Sie alle Leistungen, die Sie bei uns beantragen können. Über die Suche oder die Liste von A bis Z finden Sie die passende Leistung. Wenn Sie Ihren Wohnort angeben, zeigen wir Ihnen, welche Behörde für Sie zuständig ist. Sie erreichen uns per E-Mail unter {email}. Für einen Termin mit Gebärdensprachdolmetschung schreiben Sie uns bitte vorher.";
+Wir antworten Ihnen per E-Mail und nennen Ihnen den Termin. Für Ihr Anliegen bei uns müssen Sie die Dolmetschung nicht selbst bezahlen.
+
+**Andere Wege zu uns**
+
+Mit einem Vermittlungsdienst für Gebärdensprache erreichen Sie uns auch telefonisch: {phone}. Unsere Anschrift: {name}, {street}, {plz} {city}.
+
+**Das Portal ohne Video benutzen**
+
+Über die Suche oder die Liste der Leistungen von A bis Z finden Sie, was Sie bei uns beantragen können. Wenn Sie Ihren Wohnort angeben, zeigen wir Ihnen, welche Behörde für Sie zuständig ist.";
 
 const BARRIEREFREIHEIT: &str = "{name} ist bemüht, das Portal im Einklang mit dem Niedersächsischen Behindertengleichstellungsgesetz (NBGG) und der Barrierefreie-Informationstechnik-Verordnung (BITV 2.0) barrierefrei zugänglich zu machen.
 
@@ -112,7 +123,7 @@ Dieses Portal ist mit den Anforderungen der BITV 2.0 (WCAG 2.1, Stufe AA) weitge
 **Nicht barrierefreie Inhalte**
 
 - Verlinkte PDF-Dokumente anderer Stellen sind möglicherweise nicht barrierefrei.
-- Das Video in Deutscher Gebärdensprache wird noch erstellt.
+- Es gibt kein Video in Deutscher Gebärdensprache. Auf der Seite „Gebärdensprache“ steht, wie Sie für einen Termin eine Gebärdensprachdolmetschung bekommen.
 
 **Erstellung dieser Erklärung**
 

@@ -15,14 +15,13 @@ pub struct Receipt {
     pub receipt_number: String,
     /// When the application came in, already formatted ("23.11.2026, 14:05 Uhr").
     pub submitted: String,
-    /// SHA-256 (hex) of the stored application data.
-    pub hash: String,
     /// One entry per form step: the step title and its (label, answer) lines.
     pub sections: Vec<(String, Vec<(String, String)>)>,
     /// Computed values as (label, formatted value), e.g. ("Gebühr", "12,50 €").
     pub computed: Vec<(String, String)>,
-    /// Attachments as (file name, size in bytes, SHA-256 hex).
-    pub files: Vec<(String, i64, String)>,
+    /// Attachments as (file name, size in bytes). No checksums: the receipt is for
+    /// people; the hand-over packages for the authority carry them for machines.
+    pub files: Vec<(String, i64)>,
 }
 
 /// Prints a receipt as a PDF. Blocking and CPU-bound: callers run it off the async

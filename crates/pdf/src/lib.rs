@@ -122,7 +122,6 @@ const TEMPLATE: &str = r#"
 // PDF text, so copying the text still yields the original string.
 #show regex("\S{40,}"): it => it.text.clusters().join(h(0.01pt, weak: true))
 
-#let mono(s) = text(font: "DejaVu Sans Mono", size: 8pt, s)
 #let pairs(head, rows) = if rows.len() == 0 [
   Keine Angaben.
 ] else {
@@ -164,26 +163,19 @@ const TEMPLATE: &str = r#"
 ] else {
   table(
     columns: (1fr, auto),
-    table.header([Datei und SHA-256-Prüfsumme], [Größe]),
+    table.header([Datei], [Größe]),
     ..d.files.map(f => (
-      [#f.name \ #mono(f.sha256)],
+      [#f.name],
       [#f.size \ #text(size: 8pt, f.bytes)],
     )).flatten(),
   )
 }
 
-== Prüfsumme der Antragsdaten
-
-SHA-256 der gespeicherten Antragsdaten:\
-#mono(d.hash)
-
 == Hinweis
 
 Diese Bestätigung belegt den Eingang Ihres Antrags bei #d.authority am
 #d.submitted unter der Eingangsnummer #d.receipt_number. Bewahren Sie sie auf.
-Über Ihren Antrag ist damit noch nicht entschieden. Mit den Prüfsummen lässt
-sich nachweisen, dass die gespeicherten Antragsdaten und Anlagen unverändert
-sind.
+Über Ihren Antrag ist damit noch nicht entschieden.
 "#;
 
 /// Output of one render run.
@@ -301,7 +293,6 @@ fn data_json(r: &Receipt, a: &Assets) -> serde_json::Value {
         "title": title,
         "receipt_number": number,
         "submitted": c(&r.submitted),
-        "hash": c(&r.hash),
         "sections": r.sections.iter().enumerate().map(|(i, (t, rows))| {
             let t = c(t);
             // An empty heading is a PDF/UA error.
@@ -309,11 +300,10 @@ fn data_json(r: &Receipt, a: &Assets) -> serde_json::Value {
             json!({ "title": t, "rows": pairs(rows) })
         }).collect::<Vec<_>>(),
         "computed": pairs(&r.computed),
-        "files": r.files.iter().map(|(name, size, sha)| json!({
+        "files": r.files.iter().map(|(name, size)| json!({
             "name": c(name),
             "size": human_size(*size),
             "bytes": format!("{} Byte", group_thousands(*size)),
-            "sha256": c(sha),
         })).collect::<Vec<_>>(),
     })
 }

@@ -9,7 +9,6 @@ fn sample() -> Receipt {
         title: "Hundesteuer anmelden".into(),
         receipt_number: "MOO-2026-000001".into(),
         submitted: "23.11.2026, 14:05 Uhr".into(),
-        hash: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".into(),
         sections: vec![
             (
                 "Angaben zur Person".into(),
@@ -28,10 +27,7 @@ fn sample() -> Receipt {
             ),
         ],
         computed: vec![("Gebühr".into(), "12,50 €".into())],
-        files: vec![
-            ("Impfpass.pdf".into(), 123_456, "a".repeat(64)),
-            ("Foto [1].jpg".into(), 3_500_000, "b".repeat(64)),
-        ],
+        files: vec![("Impfpass.pdf".into(), 123_456), ("Foto [1].jpg".into(), 3_500_000)],
     }
 }
 
@@ -107,6 +103,34 @@ fn user_text_is_literal() {
     assert!(contains(&pdf, "Titel mit *Stern* und $x$ ] \\"));
 }
 
+/// Whether `s` holds a run of 64 hex digits (a SHA-256 checksum in hex).
+fn has_sha256_hex(s: &str) -> bool {
+    let mut run = 0;
+    for ch in s.chars() {
+        run = if ch.is_ascii_hexdigit() { run + 1 } else { 0 };
+        if run >= 64 {
+            return true;
+        }
+    }
+    false
+}
+
+/// Citizens get no checksums: the receipt names each file with its size only
+/// (the hand-over packages for the authority keep the checksums).
+#[test]
+fn no_checksums_for_citizens() {
+    assert!(has_sha256_hex(&"a".repeat(64)) && !has_sha256_hex(&"a".repeat(63)));
+    let r = sample();
+    let text = plain_text(&r);
+    for needle in ["Impfpass.pdf", "Foto [1].jpg", "120,6 kB", "3,3 MB", "Anlagen"] {
+        assert!(text.contains(needle), "missing {needle:?} in {text}");
+    }
+    assert!(!has_sha256_hex(&text), "a checksum is printed: {text}");
+    for hidden in ["SHA-256", "Prüfsumme", "SHA256"] {
+        assert!(!text.contains(hidden), "{hidden:?} is printed: {text}");
+    }
+}
+
 #[test]
 fn hostile_characters_do_not_break_pdfa() {
     let mut r = sample();
@@ -125,7 +149,7 @@ fn hostile_characters_do_not_break_pdfa() {
             ("Combining".into(), "e\u{301}\u{301}\u{301} a\u{20DD}".into()),
         ],
     ));
-    r.files.push((String::new(), -5, String::new()));
+    r.files.push((String::new(), -5));
     let out = render_with(&r, fixed_date()).unwrap();
     assert!(out.pdf.starts_with(b"%PDF-"));
     assert_eq!(out.profile, 0, "fell back: {:?}", out.warnings);

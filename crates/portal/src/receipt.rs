@@ -24,7 +24,6 @@ pub async fn pdf(portal: &Portal, authority: &Authority, form: &Form, s: &Submis
         title: s.title.clone(),
         receipt_number: s.receipt_number.clone(),
         submitted: crate::time::when(s.submitted_at),
-        hash: s.data_hash.clone(),
         sections: amtsweg_forms::display::sections(form, &data.answers, &files)
             .into_iter()
             .map(|st| (st.title, st.lines.into_iter().map(|l| (l.label, l.value)).collect()))
@@ -33,7 +32,7 @@ pub async fn pdf(portal: &Portal, authority: &Authority, form: &Form, s: &Submis
             .into_iter()
             .map(|a| (a.label, a.value))
             .collect(),
-        files: data.files.iter().map(|f| (f.name.clone(), f.size, f.sha256.clone())).collect(),
+        files: data.files.iter().map(|f| (f.name.clone(), f.size)).collect(),
     };
     let printer = std::sync::Arc::clone(&portal.printer);
     tokio::task::spawn_blocking(move || printer.print(&doc))

@@ -269,14 +269,17 @@ impl Tx {
         let leika = LeikaKey::parse(&c.leika)?;
         let trust = TrustLevel::parse(&c.trust_level)?;
         let q = Query::select()
-            .expr_as(Expr::col("revision"), "version")
+            .columns(crate::rows::LEISTUNG_COLUMNS)
             .from("leistungen")
             .and_where(Expr::col("authority_id").eq(authority_id))
             .and_where(Expr::col("id").eq(leistung_id))
             .to_owned();
-        let Some(VersionRow { version: revision }) = self.fetch_optional_in_tx(&q).await? else {
+        let Some(current) = self.fetch_optional_in_tx::<crate::rows::LeistungRow>(&q).await? else {
             return Ok(Saved::Conflict { current_version: 0 });
         };
+        let current = amtsweg_domain::Leistung::try_from(current)?;
+        let revision = current.revision;
+        self.keep_unrecorded_state(&current).await?;
         let next = revision + 1;
         let q = Query::update()
             .table("leistungen")
@@ -320,6 +323,45 @@ impl Tx {
         self.follow_in_library(authority_id, leistung_id, c, by).await?;
         self.append_audit(&audit(by, authority_id, "leistung.publish", leistung_id)).await?;
         Ok(Saved::Ok(next))
+    }
+
+    /// Records the state a publication replaces when the history does not hold it yet:
+    /// services that were seeded, imported or published before the history existed
+    /// have a published revision without a stored content. Keeping it (with the time
+    /// of its last change and no editor) lets the history show the first edit as a
+    /// real diff, old and new value side by side.
+    async fn keep_unrecorded_state(&mut self, l: &amtsweg_domain::Leistung) -> Result<()> {
+        #[derive(sqlx::FromRow)]
+        struct Count {
+            n: i64,
+        }
+        if l.revision < 1 {
+            return Ok(());
+        }
+        let q = Query::select()
+            .expr_as(Expr::col("revision").count(), "n")
+            .from("leistung_revisions")
+            .and_where(Expr::col("authority_id").eq(l.authority_id))
+            .and_where(Expr::col("leistung_id").eq(l.id))
+            .and_where(Expr::col("revision").eq(l.revision))
+            .to_owned();
+        if self.fetch_optional_in_tx::<Count>(&q).await?.is_some_and(|c| c.n > 0) {
+            return Ok(());
+        }
+        let q = Query::insert()
+            .into_table("leistung_revisions")
+            .columns(["leistung_id", "authority_id", "revision", "content", "published_at", "published_by"])
+            .values_panic([
+                l.id.into(),
+                l.authority_id.into(),
+                l.revision.into(),
+                to_json(&LeistungContent::of(l))?.into(),
+                l.updated_at.into(),
+                Option::<i64>::None.into(),
+            ])
+            .to_owned();
+        self.execute(&q).await?;
+        Ok(())
     }
 
     async fn area_prefix_of(&mut self, authority_id: i64) -> Result<String> {

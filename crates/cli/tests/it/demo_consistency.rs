@@ -3,7 +3,8 @@
 //! test — an "online" promise without a form behind it, a trust-level box without a
 //! form, a page whose trust level differs from its form's, a fee in the service text
 //! that the form computes differently, a form named unlike its service, placeholder
-//! text on published pages, and demo LeiKa keys or checksums shown to citizens.
+//! text on published pages, promises of what is not there yet ("sobald es
+//! bereitsteht"), and demo LeiKa keys or checksums shown to citizens.
 
 use crate::on_each_backend;
 use crate::support::TestApp;
@@ -40,6 +41,53 @@ fn promises_online(sentence: &str) -> bool {
         };
         standalone_start && end
     })
+}
+
+/// Whether a sentence promises something the portal does not have yet ("das Video
+/// finden Sie hier, sobald es bereitsteht", "wird noch erstellt", "demnächst").
+/// A process step ("wir benachrichtigen Sie, sobald die Bescheinigung bereitliegt",
+/// "sobald der Ausweis fertig ist") is no such promise: only "sobald" with content
+/// being available or switched on is.
+fn promises_later(sentence: &str) -> bool {
+    let lower = sentence.to_lowercase();
+    if [
+        "wird noch erstellt",
+        "werden noch erstellt",
+        "in vorbereitung",
+        "in kürze",
+        "demnächst",
+        "bald verfügbar",
+        "noch in arbeit",
+        "folgt später",
+        "folgen später",
+    ]
+    .iter()
+    .any(|w| lower.contains(w))
+    {
+        return true;
+    }
+    lower.split("sobald").skip(1).any(|rest| {
+        ["bereitsteht", "bereitstehen", "verfügbar", "freigeschaltet", "online ist"].iter().any(|w| rest.contains(w))
+    })
+}
+
+/// The visible text of an HTML page, roughly: tags become spaces (so a sentence with
+/// emphasis inside stays one sentence), entities stay as they are.
+fn visible_text(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for ch in html.chars() {
+        match ch {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                out.push(' ');
+            }
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out
 }
 
 fn sentences(text: &str) -> impl Iterator<Item = &str> {
@@ -201,6 +249,11 @@ async fn contradictions(app: &TestApp) -> Vec<String> {
                     wrong.push(format!("{who}: links an online form it does not have"));
                 }
             }
+            for s in sentences(&visible_text(&page.body)) {
+                if promises_later(s) {
+                    wrong.push(format!("{who}: promises something it does not have yet: „{s}“"));
+                }
+            }
             if !l.leika_verified && page.body.contains(l.leika.as_str()) {
                 wrong.push(format!("{who}: shows the unchecked demo LeiKa key {}", l.leika.as_str()));
             }
@@ -260,11 +313,21 @@ async fn contradictions(app: &TestApp) -> Vec<String> {
                     wrong.push(format!("{slug}: the page „{}“ shows the placeholder „{p}“", kind.label()));
                 }
             }
+            for s in sentences(&visible_text(&page.body)) {
+                if promises_later(s) {
+                    wrong.push(format!("{slug}: the page „{}“ promises what it does not have: „{s}“", kind.label()));
+                }
+            }
         }
         let start = app.get(&format!("/o/{slug}/")).await;
         for p in PLACEHOLDERS {
             if start.body.contains(p) {
                 wrong.push(format!("{slug}: the start page shows „{p}“"));
+            }
+        }
+        for s in sentences(&visible_text(&start.body)) {
+            if promises_later(s) {
+                wrong.push(format!("{slug}: the start page promises what it does not have: „{s}“"));
             }
         }
     }
@@ -294,4 +357,16 @@ fn the_detectors_find_what_they_look_for() {
     assert!(!explained(15_000, &stated, text) && !explained(0, &stated, text) && !explained(-3_000, &stated, text));
     assert!(explained(0, &[1500], "Vereine sind gebührenfrei."));
     assert_eq!(name_words("Hund anmelden (Hundesteuer)"), ["hund", "anmelden"]);
+    assert!(promises_later(
+        "Das Video mit Gebärdensprache finden Sie über den Link oben auf dieser Seite, sobald es bereitsteht"
+    ));
+    assert!(promises_later("Das Video in Deutscher Gebärdensprache wird noch erstellt"));
+    assert!(promises_later("Die Online-Terminbuchung ist demnächst möglich"));
+    assert!(!promises_later("Wir benachrichtigen Sie, sobald die Bescheinigung bereitliegt"));
+    assert!(!promises_later("Die Unterlagen werden versandt, sobald die Stimmzettel gedruckt sind"));
+    assert!(!promises_later("Sobald der Ausweis fertig ist, erhalten Sie eine Nachricht"));
+    assert_eq!(
+        sentences(&visible_text("<p>Erster Satz. <b>Zweiter</b> Satz</p>")).collect::<Vec<_>>(),
+        ["Erster Satz", "Zweiter  Satz"]
+    );
 }

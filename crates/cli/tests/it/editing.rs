@@ -95,7 +95,9 @@ async fn edit_preview_publish_and_find_it() {
         assert!(r.location().contains("hinweis=veroeffentlicht"));
         let public = app.get("/o/moorbrueck/leistungen/meldebescheinigung").await;
         assert!(public.body.contains("Neu: Bescheinigung sofort am Schalter."), "published at once");
-        let found = app.get("/api/v1/suche?q=Zauberwortxy").await;
+        // The results page lists each authority's offer (the suggestion API folds a
+        // service several authorities offer into one entry that asks for the place).
+        let found = app.get("/suche?q=Zauberwortxy").await;
         assert!(found.body.contains("/o/moorbrueck/leistungen/meldebescheinigung"), "found in search at once");
 
         let history = get(app, &mut jar, &format!("{path}/versionen")).await;
@@ -378,9 +380,72 @@ async fn history_shows_each_change_with_old_and_new_value_and_the_editor() {
         assert!(newest.contains("<del><span class=\"visually-hidden\">entfernt: </span>Jede weitere 6 Euro.</del>"));
         assert!(newest.contains("<ins><span class=\"visually-hidden\">hinzugefügt: </span>Jede weitere 8 Euro.</ins>"));
         assert!(!newest.contains("<th scope=\"row\">Name</th>"), "unchanged fields are not listed");
-        // The oldest recorded revision replaced one from before the history: nothing is
-        // claimed to be added.
-        let oldest = body.split("id=\"fassung-2\"").nth(1).unwrap();
-        assert!(oldest.contains("nicht erfasst") && !oldest.contains("hinzugefügt"), "{oldest}");
+        // The seeded state the first edit replaced is kept: revision 2 is a real diff
+        // against it, and revision 1 is the start of the history.
+        let second = body.split("id=\"fassung-2\"").nth(1).unwrap().split("id=\"fassung-1\"").next().unwrap();
+        assert!(second.contains("<ins><span class=\"visually-hidden\">hinzugefügt: </span>Jede weitere 6 Euro.</ins>"));
+        let oldest = body.split("id=\"fassung-1\"").nth(1).unwrap();
+        assert!(oldest.contains("Erste veröffentlichte Fassung") && !oldest.contains("hinzugefügt"), "{oldest}");
+        assert!(!body.contains("nicht erfasst"), "{body}");
     });
+}
+
+/// A demo service (seeded, so published before any history was recorded) edited once:
+/// its history shows the old and the new value of the changed fields and who made the
+/// change, not "nicht erfasst".
+#[tokio::test]
+async fn first_edit_of_a_demo_service_shows_old_and_new_value() {
+    on_each_backend!(|app| {
+        let email = "redaktion@moorbrueck.example";
+        let editor = app.store.store.staff_by_email(email).await.unwrap().unwrap().display_name;
+        let a = app.store.store.authority_by_slug("moorbrueck").await.unwrap().unwrap();
+        let seeded = app.store.store.leistung(a.id, "reisepass").await.unwrap().unwrap();
+        assert!(app.store.store.revisions(a.id, seeded.id).await.unwrap().is_empty(), "the seed records no history");
+        assert!(!seeded.name.is_empty() && !seeded.fees.trim().is_empty());
+        let old_fees_line = seeded.fees.lines().find(|l| !l.trim().is_empty()).unwrap().trim().to_owned();
+        let mut jar = sign_in(app, email).await;
+        let path = format!("/verwaltung/behoerden/moorbrueck/leistungen/{}", seeded.id);
+        let page = get(app, &mut jar, &path).await;
+        let r = post(
+            app,
+            &mut jar,
+            &path,
+            &form_body(
+                &page.body,
+                &[("name", "Reisepass neu beantragen"), ("fees", "Neue Gebührenzeile.")],
+                "veroeffentlichen",
+            ),
+        )
+        .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let history = get(app, &mut jar, &format!("{path}/versionen")).await;
+        assert_eq!(history.status, 200);
+        let body = &history.body;
+        assert!(!body.contains("nicht erfasst"), "{body}");
+        let edit = body.split("id=\"fassung-2\"").nth(1).unwrap().split("id=\"fassung-1\"").next().unwrap();
+        assert!(edit.contains(&format!(" von {editor}</h2>")), "{edit}");
+        let row = edit.split("<th scope=\"row\">Name</th>").nth(1).unwrap_or_else(|| panic!("{edit}"));
+        let row = row.split("</tr>").next().unwrap();
+        let old_name = format!("<span class=\"visually-hidden\">vorher: </span>„{}“", seeded.name);
+        assert!(row.contains(&old_name), "{row}");
+        assert!(row.contains("<span class=\"visually-hidden\">jetzt: </span>„Reisepass neu beantragen“"), "{row}");
+        assert!(edit.contains("<ins><span class=\"visually-hidden\">hinzugefügt: </span>Neue Gebührenzeile.</ins>"));
+        let removed =
+            format!("<del><span class=\"visually-hidden\">entfernt: </span>{}</del>", minijinja_escape(&old_fees_line));
+        assert!(edit.contains(&removed), "{removed} in {edit}");
+        // The seeded state is the first entry; restoring it gives the old text back.
+        let first = body.split("id=\"fassung-1\"").nth(1).unwrap();
+        assert!(first.contains("Erste veröffentlichte Fassung"), "{first}");
+        let csrf = hidden(body, "csrf");
+        let r = post(app, &mut jar, &format!("{path}/versionen/1/wiederherstellen"), &format!("csrf={csrf}")).await;
+        assert_eq!(r.status, 303);
+        let draft = app.store.store.draft(a.id, seeded.id).await.unwrap().unwrap().content().unwrap();
+        assert_eq!(draft.name, seeded.name);
+        assert_eq!(draft.fees, seeded.fees);
+    });
+}
+
+/// HTML escaping as the templates do it (`& < > " '`).
+fn minijinja_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
 }

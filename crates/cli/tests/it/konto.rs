@@ -691,3 +691,86 @@ async fn forms_that_hand_over_to_a_member_host_may_send_there_and_nowhere_else()
         assert!(page.body.contains("Sie sind abgemeldet") && page.body.contains(m), "{}", page.body);
     });
 }
+
+/// Sets the state of case `id` as the case view's form does (multipart, no file).
+async fn set_state(app: &TestApp, jar: &mut Jar, id: i64, fields: &[(&str, &str)]) -> crate::support::Reply {
+    let boundary = "----amtsweg-konto";
+    let mut body = String::new();
+    for (name, value) in fields {
+        body.push_str(&format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"));
+    }
+    body.push_str(&format!("--{boundary}--\r\n"));
+    let req = axum::http::Request::post(format!("/verwaltung/antraege/{id}/stand"))
+        .header("host", "localhost")
+        .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+        .header("cookie", jar.header())
+        .header("origin", "http://localhost")
+        .body(axum::body::Body::from(body))
+        .unwrap();
+    let r = app.request(req).await;
+    jar.take_pub(&r);
+    r
+}
+
+/// Issue 17: a reopened case is not just "In Bearbeitung" again in the citizen's own
+/// view of the application: the history names the reopening with its date and reason,
+/// and the status says since when it is open again.
+#[tokio::test]
+async fn the_citizen_sees_a_reopened_case_with_date_and_reason() {
+    on_each_backend!(|app| {
+        let (mut citizen_jar, id, _) = crate::casework::applied(app, "wieder.auf@example.org").await;
+        let mut worker = crate::verwaltung::sign_in(app, "sachbearbeitung@moorbrueck.example").await;
+        let case = get(app, &mut worker, &format!("/verwaltung/antraege/{id}")).await;
+        let csrf = hidden(&case.body, "csrf");
+        let r = set_state(app, &mut worker, id, &[("csrf", &csrf), ("stand", "in_bearbeitung")]).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let r = set_state(
+            app,
+            &mut worker,
+            id,
+            &[("csrf", &csrf), ("stand", "abgeschlossen|bewilligt"), ("bestaetigt", "ja")],
+        )
+        .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let reason = "Versehentlich bewilligt: die Meldeadresse fehlt noch & wird geprüft.";
+        let r = post(
+            app,
+            &mut worker,
+            &format!("/verwaltung/antraege/{id}/wiederaufnahme"),
+            &format!("csrf={csrf}&begruendung={}", enc(reason)),
+        )
+        .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+
+        let mine = get(app, &mut citizen_jar, &format!("/konto/antraege/{id}")).await;
+        assert_eq!(mine.status, 200);
+        let history = mine.body.split("id=\"verlauf-titel\"").nth(1).unwrap().split("</ol>").next().unwrap();
+        // The decision stays in the history, followed by its reopening.
+        let decided = history.find("Abgeschlossen: Bewilligt").unwrap_or_else(|| panic!("{history}"));
+        let entry = history.split("Wieder aufgenommen am ").nth(1).unwrap_or_else(|| panic!("no reopening: {history}"));
+        assert!(decided < history.find("Wieder aufgenommen am ").unwrap(), "in order: {history}");
+        let (date, rest) = entry.split_at(10);
+        assert!(date.chars().all(|c| c.is_ascii_digit() || c == '.') && date.matches('.').count() == 2, "{date}");
+        assert!(rest.starts_with(", ") && rest.contains(" Uhr</strong>"), "{rest}");
+        let escaped = reason.replace('&', "&amp;");
+        assert!(entry.contains(&format!("– Grund: {escaped}")), "{entry}");
+        assert!(entry.contains("Stand jetzt: In Bearbeitung"), "{entry}");
+        // The status line says it is open again, and since when.
+        let status = mine.body.split("<dt>Stand</dt>").nth(1).unwrap().split("</dd>").next().unwrap();
+        assert!(status.contains(&format!("In Bearbeitung (wieder aufgenommen am {date}")), "{status}");
+
+        // A later decision ends that note in the status line; the history keeps it.
+        let r = set_state(
+            app,
+            &mut worker,
+            id,
+            &[("csrf", &csrf), ("stand", "abgeschlossen|abgelehnt"), ("bestaetigt", "ja")],
+        )
+        .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let mine = get(app, &mut citizen_jar, &format!("/konto/antraege/{id}")).await;
+        let status = mine.body.split("<dt>Stand</dt>").nth(1).unwrap().split("</dd>").next().unwrap();
+        assert!(!status.contains("wieder aufgenommen") && status.contains("(seit "), "{status}");
+        assert!(mine.body.contains(&format!("– Grund: {escaped}")), "the history keeps the reopening");
+    });
+}

@@ -73,6 +73,7 @@ async fn editors_adapt_a_page_with_drafts_history_and_conflict_detection() {
         // History: revision 1 with its diff against the template; restore makes a draft.
         let history = get(app, &mut jar, &format!("{page}/versionen")).await;
         assert!(history.body.contains("Fassung 1"));
+        assert!(history.body.contains("von Rita Redaktion"), "the editor is named, not numbered");
         assert!(history.body.contains("hinzugefügt: </span>Vertreten durch Bürgermeisterin Erika Muster."));
         let r = post(app, &mut jar, page, &body("0", "1", "Zweite Fassung.", "veroeffentlichen")).await;
         assert_eq!(r.status, 303);

@@ -50,8 +50,10 @@ async fn drafts_publish_with_history_and_detect_conflicts() {
         assert_eq!(now.revision, 2);
         assert!(store.draft(s.town, l.id).await.unwrap().is_none());
         let revs = store.revisions(s.town, l.id).await.unwrap();
-        assert_eq!(revs.len(), 1);
+        assert_eq!(revs.len(), 2, "the seeded state the publication replaced is kept");
         assert_eq!(revs[0].content().unwrap().name, "Meldebescheinigung neu");
+        assert_eq!((revs[1].revision, revs[1].published_by), (1, None));
+        assert_eq!(revs[1].content().unwrap().name, "Meldebescheinigung");
         assert!(store.revisions(s.county, l.id).await.unwrap().is_empty());
         assert!(store.verify_audit_chain().await.is_ok());
     })

@@ -78,7 +78,14 @@ pub async fn detail(
     let (sections, computed, files) = receipt_view(&form, &data);
     let workflow = form.workflow();
     let mut history = Vec::new();
+    // A reopened case says so next to its status until the status changes again.
+    let mut reopened = None;
     for e in state.store.submission_events(s.id).await?.into_iter().filter(|e| e.is_public()) {
+        match e.kind.as_str() {
+            "reopen" => reopened = Some(when(e.created_at)),
+            "status" | "reply" => reopened = None,
+            _ => {}
+        }
         let text = amtsweg_portal::casework::open_text(&state.portal, s.authority_id, &e.body).await;
         history.push(context! {
             kind => e.kind, status => workflow.label(&e.status, &e.sub_status), when => when(e.created_at),
@@ -90,7 +97,7 @@ pub async fn detail(
             id => s.id, title => &s.title, receipt_number => &s.receipt_number,
             status => workflow.label(&s.status, &s.sub_status),
             submitted => when(s.submitted_at), status_at => when(s.status_at), hash => &s.data_hash,
-            thread => s.thread_id,
+            thread => s.thread_id, reopened,
             asks => workflow.state(&s.status).is_some_and(|st| st.asks_citizen),
         },
         authority => a.name, sections, computed, files, history,

@@ -234,6 +234,8 @@ pub async fn history(
     // The first revision is compared with the built-in template it replaced.
     let (template_title, template_body) = kind.default_content(&a);
     let template = PageContent { title: template_title, body: template_body, video_url: String::new() };
+    let names =
+        super::leistungen::editor_names(&state, a.id, revisions.iter().filter_map(|r| r.published_by).collect()).await?;
     let mut items = Vec::new();
     for (i, r) in revisions.iter().enumerate() {
         let now = r.content()?;
@@ -251,7 +253,7 @@ pub async fn history(
                 changes.push(context! { heading, lines => crate::render::diff_lines(old, new) });
             }
         }
-        items.push(context! { revision => r.revision, when => super::berlin_time(r.published_at), by => r.published_by, changes });
+        items.push(context! { revision => r.revision, when => super::berlin_time(r.published_at), by => r.published_by.and_then(|id| names.get(&id)), changes });
     }
     let ctx = context! {
         name => kind.label(), items, authority => context! { slug => a.slug.as_str(), name => &a.name },
