@@ -4,9 +4,9 @@
 //! without JavaScript.
 
 mod account;
-pub mod assets;
 pub mod antrag;
 pub mod api;
+pub mod assets;
 mod audit;
 mod csrf;
 mod download;

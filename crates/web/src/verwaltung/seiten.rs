@@ -235,7 +235,8 @@ pub async fn history(
     let (template_title, template_body) = kind.default_content(&a);
     let template = PageContent { title: template_title, body: template_body, video_url: String::new() };
     let names =
-        super::leistungen::editor_names(&state, a.id, revisions.iter().filter_map(|r| r.published_by).collect()).await?;
+        super::leistungen::editor_names(&state, a.id, revisions.iter().filter_map(|r| r.published_by).collect())
+            .await?;
     let mut items = Vec::new();
     for (i, r) in revisions.iter().enumerate() {
         let now = r.content()?;
