@@ -112,22 +112,16 @@ impl Setup {
     }
 }
 
-/// Seeds the demo Verbund into `t`, adds a Briefwahl form for the Samtgemeinde
-/// Heideland and a webhook connector per `(authority slug, receiver port)`, and
+/// Seeds the demo Verbund into `t` (the Samtgemeinde Heideland's Briefwahl form among
+/// its forms), adds a webhook connector per `(authority slug, receiver port)`, and
 /// writes the server's configuration (with `handoff`, the `[handoff]` table).
 pub(super) async fn setup(t: TestStore, receivers: &[(&str, u16)], handoff: &str) -> Setup {
     let store = t.store.clone();
     amtsweg::seed::apply(&store, &amtsweg::seed::parse(amtsweg::seed::DEMO).unwrap()).await.unwrap();
     let id = async |slug: &str| store.authority_by_slug(slug).await.unwrap().unwrap().id;
     let (moorbrueck, heideland) = (id("moorbrueck").await, id("sg-heideland").await);
-
-    let leistung = store.leistung(heideland, "briefwahl").await.unwrap().unwrap();
-    let form: amtsweg_forms::Form = serde_json::from_str(include_str!("../../../demo/forms/briefwahl.json")).unwrap();
-    let mut tx = store.begin().await.unwrap();
-    let slug = amtsweg_domain::Slug::parse("briefwahl").unwrap();
-    let form_id = tx.create_form(heideland, &slug, Some(leistung.id), &form, None).await.unwrap();
-    tx.publish_form(heideland, form_id, 1, None).await.unwrap();
-    tx.commit().await.unwrap();
+    let form = store.form_by_slug(heideland, "briefwahl").await.unwrap();
+    assert!(form.is_some(), "the demo gives the Samtgemeinde Heideland a Briefwahl form");
 
     // The connector settings are sealed as the portal seals them, with the master key
     // the server is given below.
