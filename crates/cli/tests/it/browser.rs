@@ -4,28 +4,11 @@
 //! Needs `npm ci` in tests/browser and Debian's chromium (`.ci/run` installs both).
 //! Elsewhere the test is skipped with a message; with CI=true missing parts fail it.
 
-use std::path::PathBuf;
 use std::process::Command;
-
-fn browser_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/browser")
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_pass_axe_reflow_and_keyboard_checks() {
-    let dir = browser_dir();
-    let chromium = std::env::var("CHROMIUM_PATH").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    let ready = dir.join("node_modules/playwright-core").is_dir()
-        && dir.join("node_modules/axe-core").is_dir()
-        && std::path::Path::new(&chromium).exists();
-    if !ready {
-        assert!(
-            std::env::var("CI").map_or(true, |v| v != "true"),
-            "browser tests need `npm ci` in tests/browser and {chromium} (CI=true)"
-        );
-        eprintln!("SKIPPED browser tests: run `npm ci` in tests/browser and install chromium");
-        return;
-    }
+    let Some(dir) = crate::support::browser_tools("browser tests") else { return };
     let _exclusive = crate::support::EXCLUSIVE.lock().await;
     let t = amtsweg_store::testing::sqlite().await;
     amtsweg::seed::apply(&t.store, &amtsweg::seed::parse(amtsweg::seed::DEMO).unwrap()).await.unwrap();

@@ -7,7 +7,6 @@
 //! Needs `npm ci` in tests/browser and Debian's chromium (`.ci/run` installs both).
 //! Elsewhere the test is skipped with a message; with CI=true missing parts fail it.
 
-use std::path::PathBuf;
 use std::process::Command;
 
 const EMAIL: &str = "grenzgaengerin@example.org";
@@ -15,17 +14,7 @@ const PASSWORD: &str = "Zwei Hosts, ein Konto";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signing_in_on_a_member_host_lands_signed_in_there() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/browser");
-    let chromium = std::env::var("CHROMIUM_PATH").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    let ready = dir.join("node_modules/playwright-core").is_dir() && std::path::Path::new(&chromium).exists();
-    if !ready {
-        assert!(
-            std::env::var("CI").map_or(true, |v| v != "true"),
-            "browser tests need `npm ci` in tests/browser and {chromium} (CI=true)"
-        );
-        eprintln!("SKIPPED browser host tests: run `npm ci` in tests/browser and install chromium");
-        return;
-    }
+    let Some(dir) = crate::support::browser_tools("browser host tests") else { return };
     let _exclusive = crate::support::EXCLUSIVE.lock().await;
     let t = amtsweg_store::testing::sqlite().await;
     amtsweg::seed::apply(&t.store, &amtsweg::seed::parse(amtsweg::seed::DEMO).unwrap()).await.unwrap();

@@ -10,10 +10,6 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-fn browser_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/browser")
-}
-
 /// Where the screenshots go: next to the build's other artefacts.
 fn screenshot_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
@@ -23,17 +19,7 @@ fn screenshot_dir() -> PathBuf {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn key_pages_have_large_enough_controls_and_no_overflow() {
-    let dir = browser_dir();
-    let chromium = std::env::var("CHROMIUM_PATH").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    let ready = dir.join("node_modules/playwright-core").is_dir() && std::path::Path::new(&chromium).exists();
-    if !ready {
-        assert!(
-            std::env::var("CI").map_or(true, |v| v != "true"),
-            "browser tests need `npm ci` in tests/browser and {chromium} (CI=true)"
-        );
-        eprintln!("SKIPPED screenshot checks: run `npm ci` in tests/browser and install chromium");
-        return;
-    }
+    let Some(dir) = crate::support::browser_tools("screenshot checks") else { return };
     let _exclusive = crate::support::EXCLUSIVE.lock().await;
     let t = amtsweg_store::testing::sqlite().await;
     amtsweg::seed::apply(&t.store, &amtsweg::seed::parse(amtsweg::seed::DEMO).unwrap()).await.unwrap();

@@ -177,3 +177,23 @@ macro_rules! on_each_backend {
 /// Held by tests that must not overlap: the browser run (Chromium takes both cores)
 /// and the tests that assert a deadline ("within a second").
 pub static EXCLUSIVE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// The browser test folder when Chromium and `npm ci` in tests/browser are there.
+/// Otherwise the calling test is skipped with a message naming `what`; with CI=true
+/// missing parts fail it.
+pub fn browser_tools(what: &str) -> Option<std::path::PathBuf> {
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/browser");
+    let chromium = std::env::var("CHROMIUM_PATH").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let ready = dir.join("node_modules/playwright-core").is_dir()
+        && dir.join("node_modules/axe-core").is_dir()
+        && std::path::Path::new(&chromium).exists();
+    if ready {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var("CI").map_or(true, |v| v != "true"),
+        "browser tests need `npm ci` in tests/browser and {chromium} (CI=true)"
+    );
+    eprintln!("SKIPPED {what}: run `npm ci` in tests/browser and install chromium");
+    None
+}
