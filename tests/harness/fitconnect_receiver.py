@@ -9,12 +9,17 @@ the metadata against what it decrypted.
 
     fitconnect_receiver.py --schema metadata.schema.v1.0.0.json [--port 0]
         [--destination UUID] [--token T | --client ID:SECRET] [--out results.json]
+        [--ca-out root.pem]
+
+With --ca-out, the destination's key carries an x5c chain (its own certificate and a
+test root CA that signed it), and the root is written to that file as PEM for the
+sender to configure as its trust anchor.
 
 The first stdout line is the port. Each completed submission is printed as one JSON line
 (or, with --out, the file is rewritten with a JSON array of all of them). A submission
 that fails a check is answered with HTTP 422 and recorded with its "errors".
 
-Needs: pip install jwcrypto jsonschema
+Needs: pip install jwcrypto jsonschema (and cryptography, which jwcrypto brings)
 """
 
 import argparse
@@ -32,6 +37,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import jsonschema
 from jwcrypto import jwe, jwk
 
+import datetime
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+
 # jwcrypto caps JWE sizes (against zip bombs) below what real uploads reach.
 jwe.default_max_compressed_size = 64 * 1024 * 1024
 jwe.default_max_plaintext_size = 64 * 1024 * 1024
@@ -47,6 +58,8 @@ class Receiver:
         self.key = jwk.JWK.generate(kty="RSA", size=4096, kid=self.kid, alg="RSA-OAEP-256")
         public = json.loads(self.key.export_public())
         public.update({"key_ops": ["wrapKey"], "alg": "RSA-OAEP-256"})
+        if args.ca_out:
+            public["x5c"] = certificate_chain(self.key.get_op_key("wrapKey"), args.ca_out)
         self.public = public
         with open(args.schema, encoding="utf-8") as f:
             schema = json.load(f)
@@ -131,6 +144,42 @@ class Receiver:
                     json.dump(self.results, f, indent=2)
             else:
                 print(json.dumps(result), flush=True)
+
+
+def certificate_chain(public_key, ca_out):
+    """x5c for public_key: [its certificate, the test root], base64 DER; the root PEM to ca_out."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    root_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    root_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Amtsweg Test-Wurzel FIT-Connect")])
+    root = (
+        x509.CertificateBuilder()
+        .subject_name(root_name)
+        .issuer_name(root_name)
+        .public_key(root_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
+        )
+        .sign(root_key, hashes.SHA256())
+    )
+    leaf = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Zustellpunkt (Test)")]))
+        .issuer_name(root_name)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .sign(root_key, hashes.SHA256())
+    )
+    with open(ca_out, "wb") as f:
+        f.write(root.public_bytes(serialization.Encoding.PEM))
+    der = lambda c: base64.b64encode(c.public_bytes(serialization.Encoding.DER)).decode()  # noqa: E731
+    return [der(leaf), der(root)]
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -246,6 +295,7 @@ def main():
     auth.add_argument("--token", help="require this bearer token")
     auth.add_argument("--client", help="CLIENT_ID:SECRET for the /token client-credentials endpoint")
     parser.add_argument("--out", help="write all results as a JSON array to this file")
+    parser.add_argument("--ca-out", help="give the key an x5c chain; write its test root CA (PEM) here")
     args = parser.parse_args()
 
     receiver = Receiver(args)

@@ -133,7 +133,10 @@ async fn pages(connections: usize, duration: Duration, path: &str) -> anyhow::Re
     let store = Store::open_sqlite(&dir.join("bench.db")).await?;
     store.migrate().await?;
     seed::apply(&store, &seed::parse(seed::DEMO)?).await?;
-    let state = amtsweg_web::AppState::new(store.clone(), amtsweg_web::WebConfig::default(), crate::printer()).await?;
+    // One load generator on one address: request rates are not what is measured.
+    let limits = amtsweg_web::limits::LimitsConfig::default().without_request_rates();
+    let config = amtsweg_web::WebConfig { limits, ..amtsweg_web::WebConfig::default() };
+    let state = amtsweg_web::AppState::new(store.clone(), config, crate::printer()).await?;
     // The baseline is a hello-world handler behind the very same layers (request ids,
     // tracing, security headers, tenant resolution, limits, error pages) on the same
     // server; a bare axum hello world on its own server is printed for context.

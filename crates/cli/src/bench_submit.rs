@@ -213,6 +213,9 @@ async fn measure(
     let config = amtsweg_web::WebConfig {
         master_key: Some(amtsweg_portal::Keyring::new_master_key()),
         objects_dir: Some(objects),
+        // Every virtual citizen comes from this one address: a load generator, not
+        // an abuser (the limits themselves are measured by the tests).
+        limits: amtsweg_web::limits::LimitsConfig::default().without_request_rates(),
         ..amtsweg_web::WebConfig::default()
     };
     let state = amtsweg_web::AppState::new(store.clone(), config, crate::printer()).await?;

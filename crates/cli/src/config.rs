@@ -26,6 +26,8 @@ pub struct Config {
     pub mail: amtsweg_handoff::mail::MailConfig,
     /// Delivery of submissions to the back office (`[handoff]`).
     pub handoff: HandoffConfig,
+    /// Signed checkpoints of the audit chain outside the database (`[audit]`).
+    pub audit: crate::audit_cmd::AuditConfig,
 }
 
 /// How the delivery worker retries.
@@ -83,6 +85,7 @@ impl Default for Config {
             web: WebConfig::default(),
             mail: amtsweg_handoff::mail::MailConfig::default(),
             handoff: HandoffConfig::default(),
+            audit: crate::audit_cmd::AuditConfig::default(),
         }
     }
 }

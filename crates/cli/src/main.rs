@@ -155,7 +155,9 @@ enum KeysCommand {
 
 #[derive(Debug, Subcommand)]
 enum AuditCommand {
-    /// Recompute the hash chain; exit code 1 when an entry was changed or removed.
+    /// Recompute the (keyed) hash chain and compare it with the newest signed
+    /// checkpoint; exit code 1 when an entry was changed or removed, or the newest
+    /// entries were cut off.
     Verify,
 }
 
@@ -398,19 +400,10 @@ async fn run(command: Command, mut cfg: Config) -> anyhow::Result<()> {
             server::rotate_master_key(&cfg, &new_key).await
         }
         Command::Audit { action: AuditCommand::Verify } => {
-            let store = server::open_store(&cfg).await?;
-            let check = store.verify_audit_chain().await;
-            store.close().await;
-            match check? {
-                amtsweg_store::staff::ChainCheck::Intact { entries } => {
-                    println!("Protokoll intakt: {entries} Einträge, Prüfkette vollständig.");
-                    Ok(())
-                }
-                amtsweg_store::staff::ChainCheck::Broken { id, reason } => {
-                    eprintln!("Protokoll VERLETZT bei Eintrag {id}: {reason}");
-                    std::process::exit(1);
-                }
+            if !amtsweg::audit_cmd::verify(&cfg).await? {
+                std::process::exit(1);
             }
+            Ok(())
         }
     }
 }

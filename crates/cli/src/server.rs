@@ -1,4 +1,5 @@
-//! Wiring: open and migrate the store, build the app, serve until Ctrl-C / SIGTERM.
+//! Wiring: open and migrate the store, build the app, serve (`connections`) until
+//! Ctrl-C / SIGTERM.
 
 use crate::config::Config;
 use amtsweg_portal::Portal;
@@ -22,6 +23,10 @@ pub async fn open_store(cfg: &Config) -> anyhow::Result<Store> {
     if !applied.is_empty() {
         tracing::info!(?applied, "migrations applied");
     }
+    // Once a portal keyed the audit chain, commands append keyed entries too.
+    amtsweg_portal::audit_anchor::attach_existing(&store, || crate::audit_cmd::keyring(cfg))
+        .await
+        .context("cannot open the audit key (is the master key right?)")?;
     Ok(store)
 }
 
@@ -44,6 +49,8 @@ pub async fn serve(store: Store, cfg: Config, demo: bool) -> anyhow::Result<()> 
     // The application first: the workers run on it alone; the web edge wraps it.
     let portal = web.open_portal(store, crate::printer()).await.context("cannot start the portal")?;
     let _workers = spawn_workers(&portal, &cfg)?;
+    let checkpoints = crate::audit_cmd::spawn_checkpointer(&portal, &cfg)?;
+    let anchored = portal.clone();
     let state = AppState::with_portal(portal, web).context("cannot start the portal")?;
     let _sync = sync::spawn(state.clone(), Duration::from_millis(cfg.sync_interval_ms.max(50)));
     let listener =
@@ -84,7 +91,14 @@ pub async fn serve(store: Store, cfg: Config, demo: bool) -> anyhow::Result<()> 
         println!("Beenden mit Strg+C.\n");
     }
     drop(catalogue);
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await?;
+    // Own accept loop for the slow-client limits (`connections`); it hands every
+    // request the peer address (`ConnectInfo`), the client of the abuse limits
+    // (`amtsweg_web::limits`).
+    let limits = state.config.connections;
+    crate::connections::serve(listener, router(state), limits, shutdown_signal()).await;
+    // The last signed head of the audit chain, once nothing writes any more.
+    checkpoints.abort();
+    crate::audit_cmd::final_checkpoint(&anchored, &cfg).await;
     Ok(())
 }
 
@@ -101,7 +115,8 @@ fn spawn_workers(portal: &Portal, cfg: &Config) -> anyhow::Result<Vec<tokio::tas
         amtsweg_handoff::deliver::Worker::new(portal.store.clone(), portal.clone(), mailer, cfg.handoff.policy())
             .map_err(|e| anyhow::anyhow!("delivery worker: {e}"))?
             .spawn(Duration::from_millis(cfg.handoff.poll_ms.max(20)));
-    let drafts = amtsweg_portal::drafts::spawn_sweeper(portal.clone(), Duration::from_secs(600));
+    // Expired drafts and the rows the abuse limits no longer count.
+    let drafts = amtsweg_portal::housekeeping::spawn(portal.clone(), Duration::from_secs(600));
     Ok(vec![worker, drafts])
 }
 

@@ -233,6 +233,12 @@ pub fn check_message(subject: &str, body: &str) -> Result<(), InvalidValue> {
     if body.chars().count() > MAX_MESSAGE_CHARS {
         return Err(InvalidValue(format!("Die Nachricht darf höchstens {MAX_MESSAGE_CHARS} Zeichen lang sein.")));
     }
+    // The same rule as for long text answers in forms: NUL and other control
+    // characters break e-mail notices, exports and PostgreSQL text columns.
+    if subject.chars().any(char::is_control) || body.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(InvalidValue("Die Nachricht enthält unzulässige Steuerzeichen.".into()));
+    }
     Ok(())
 }
 
@@ -348,5 +354,8 @@ mod tests {
         assert!(check_message("Frage", " ").is_err());
         assert!(check_message("Frage", "Wann ist das Amt geöffnet?").is_ok());
         assert!(check_message(&"x".repeat(201), "x").is_err());
+        assert!(check_message("Frage", "Zeile 1\r\n\tZeile 2").is_ok());
+        assert!(check_message("Frage", "Text\0mit NUL").unwrap_err().0.contains("Steuerzeichen"));
+        assert!(check_message("Fra\u{1b}ge", "Text").is_err());
     }
 }

@@ -1,5 +1,8 @@
 //! Staff roles and what they allow. Roles are granted per authority (optionally per
-//! org unit); only the Verbund administrator's grant spans every authority.
+//! org unit); only the Verbund administrator's grant spans every authority — and it
+//! spans the technical administration only, never the applications: each authority
+//! is the data controller of its own applications, so reading them needs a grant of
+//! that authority (case work or its administration).
 
 use crate::InvalidValue;
 use serde::{Deserialize, Serialize};
@@ -7,7 +10,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
-    /// County IT: administers the whole Verbund.
+    /// County IT: administers the whole Verbund (authorities, content, staff, audit
+    /// log), but reads no applications without a grant of the authority.
     VerbundAdmin,
     /// Administers one authority: its staff, settings and content.
     AuthorityAdmin,
@@ -131,33 +135,44 @@ impl Permissions {
 
     /// May process the authority's applications of `org_unit_id` (case workers and
     /// authority administrators; a grant limited to one org unit covers that unit's
-    /// applications only).
+    /// applications only). The Verbund administrator's grant does not count here.
     #[must_use]
     pub fn can_work_cases(&self, authority_id: i64, org_unit_id: Option<i64>) -> bool {
-        self.is_verbund_admin()
-            || self.grants.iter().any(|g| {
-                g.authority_id == Some(authority_id)
-                    && matches!(g.role, Role::AuthorityAdmin | Role::CaseWorker)
-                    && (g.org_unit_id.is_none() || g.org_unit_id == org_unit_id)
-            })
+        self.case_grants().any(|g| {
+            g.authority_id == Some(authority_id) && (g.org_unit_id.is_none() || g.org_unit_id == org_unit_id)
+        })
+    }
+
+    /// The grants that open applications: case work or administration of one authority.
+    fn case_grants(&self) -> impl Iterator<Item = &Grant> {
+        self.grants.iter().filter(|g| matches!(g.role, Role::AuthorityAdmin | Role::CaseWorker))
     }
 
     /// The authorities whose applications this person may see at least in part
-    /// (`None` = all, for the Verbund administrator).
+    /// (empty for someone without a case grant, the Verbund administrator included).
     #[must_use]
-    pub fn case_authority_ids(&self) -> Option<Vec<i64>> {
-        if self.is_verbund_admin() {
-            return None;
-        }
-        let mut ids: Vec<i64> = self
-            .grants
-            .iter()
-            .filter(|g| matches!(g.role, Role::AuthorityAdmin | Role::CaseWorker))
-            .filter_map(|g| g.authority_id)
-            .collect();
+    pub fn case_authority_ids(&self) -> Vec<i64> {
+        let mut ids: Vec<i64> = self.case_grants().filter_map(|g| g.authority_id).collect();
         ids.sort_unstable();
         ids.dedup();
-        Some(ids)
+        ids
+    }
+
+    /// Whether this person processes applications of any authority.
+    #[must_use]
+    pub fn works_cases(&self) -> bool {
+        self.case_grants().any(|g| g.authority_id.is_some())
+    }
+
+    /// The (authority, org unit) pairs whose applications this person sees; `None`
+    /// as the unit covers the whole authority.
+    #[must_use]
+    pub fn case_scope(&self) -> Vec<(i64, Option<i64>)> {
+        let mut scope: Vec<(i64, Option<i64>)> =
+            self.case_grants().filter_map(|g| g.authority_id.map(|a| (a, g.org_unit_id))).collect();
+        scope.sort_unstable();
+        scope.dedup();
+        scope
     }
 
     /// May see the authority's back office at all.
@@ -234,12 +249,24 @@ mod tests {
         assert!(
             !worker.can_work_cases(2, Some(8)) && !worker.can_work_cases(2, None) && !worker.can_work_cases(3, Some(7))
         );
-        assert_eq!(worker.case_authority_ids(), Some(vec![2]));
+        assert_eq!(worker.case_authority_ids(), vec![2]);
+        assert_eq!(worker.case_scope(), vec![(2, Some(7))]);
         let editor = Permissions::new(vec![grant(Role::Editor, Some(2))]);
-        assert!(!editor.can_work_cases(2, None));
-        assert_eq!(editor.case_authority_ids(), Some(vec![]));
+        assert!(!editor.can_work_cases(2, None) && !editor.works_cases());
+        assert!(editor.case_authority_ids().is_empty());
         let admin = Permissions::new(vec![grant(Role::AuthorityAdmin, Some(2))]);
         assert!(admin.can_work_cases(2, Some(9)));
+    }
+
+    #[test]
+    fn the_verbund_administrator_reads_no_applications_without_a_grant() {
+        let verbund = Permissions::new(vec![grant(Role::VerbundAdmin, None)]);
+        assert!(verbund.can_administer(2) && verbund.can_enter(2), "technical administration stays");
+        assert!(!verbund.can_work_cases(2, None) && !verbund.works_cases());
+        assert!(verbund.case_authority_ids().is_empty() && verbund.case_scope().is_empty());
+        let both = Permissions::new(vec![grant(Role::VerbundAdmin, None), grant(Role::CaseWorker, Some(2))]);
+        assert!(both.can_work_cases(2, None) && !both.can_work_cases(3, None));
+        assert_eq!(both.case_authority_ids(), vec![2]);
     }
 
     #[test]

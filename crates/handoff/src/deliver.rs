@@ -13,6 +13,7 @@
 
 use crate::mail::{MailFile, Mailer};
 use crate::package::Package;
+use amtsweg_outbound::{Failure as Class, OutboundConfig, Policy};
 use amtsweg_store::Store;
 use amtsweg_store::handoff::{ConnectorRow, DeliveryRow};
 use amtsweg_store::outbox::EmailMessage;
@@ -77,27 +78,51 @@ pub const KINDS: [(&str, &str); 4] = [
     ("email", "E-Mail an die Dienststelle"),
     ("webhook", "Webhook (JSON mit Signatur)"),
     ("fitconnect", "FIT-Connect"),
-    ("xdomea", "xdomea 3.0 (Verzeichnis oder Adresse)"),
+    ("xdomea", "xdomea 3.0 (Ablageverzeichnis oder Adresse)"),
 ];
 
-fn check_url(url: &str, what: &str) -> Result<(), String> {
-    let ok = url.starts_with("https://")
-        || url.starts_with("http://127.0.0.1")
-        || url.starts_with("http://localhost")
-        || url.starts_with("http://[::1]");
-    if ok && url.len() > 10 && !url.contains(char::is_whitespace) {
-        Ok(())
-    } else {
-        Err(format!("{what}: Die Adresse muss mit https:// beginnen (http:// nur für 127.0.0.1 und localhost)."))
+/// What the operator decides about the connectors (configuration file only, never the
+/// back office): the outbound-URL policy, the xdomea folders, the FIT-Connect trust
+/// anchors. `Default` is the strict setting: HTTPS to public addresses only, no
+/// folders, no FIT-Connect key accepted.
+#[derive(Debug, Clone, Default)]
+pub struct Connectors {
+    pub outbound: Policy,
+    pub xdomea: crate::xdomea::XdomeaDirs,
+    pub fitconnect: crate::fitconnect::Trust,
+}
+
+impl Connectors {
+    /// Compiles the configuration (`[outbound]`, `[handoff.xdomea]`, `[handoff.fitconnect]`).
+    ///
+    /// # Errors
+    /// When a network of `outbound.allow_cidrs` or a trust anchor file is unusable.
+    pub fn load(
+        outbound: &OutboundConfig,
+        xdomea: &crate::xdomea::XdomeaDirs,
+        fitconnect: &crate::fitconnect::TrustConfig,
+    ) -> Result<Self, String> {
+        Ok(Self {
+            outbound: Policy::new(outbound)?,
+            xdomea: xdomea.clone(),
+            fitconnect: crate::fitconnect::Trust::load(fitconnect)
+                .map_err(|e| format!("handoff.fitconnect.trust_anchors: {e}"))?,
+        })
     }
 }
 
+fn check_url(policy: &Policy, url: &str, what: &str) -> Result<(), String> {
+    policy.check(url).map(|_| ()).map_err(|r| format!("{what}: {}", r.german()))
+}
+
 impl Target {
-    /// Parses and checks a configuration; the message says what to fix, in German.
+    /// Parses and checks a configuration against the outbound-URL `policy` (without
+    /// the network; see [`Self::check_resolved`]); the message says what to fix, in
+    /// German.
     ///
     /// # Errors
     /// When the kind is unknown or the configuration is incomplete or wrong.
-    pub fn parse(kind: &str, json: &str) -> Result<Self, String> {
+    pub fn parse(kind: &str, json: &str, policy: &Policy) -> Result<Self, String> {
         let bad = |e: serde_json::Error| format!("Die Einstellungen sind unvollständig oder falsch: {e}");
         let t = match kind {
             "email" => Self::Email(serde_json::from_str(json).map_err(bad)?),
@@ -106,11 +131,30 @@ impl Target {
             "xdomea" => Self::Xdomea(serde_json::from_str(json).map_err(bad)?),
             other => return Err(format!("Die Verbindungsart „{other}“ gibt es nicht.")),
         };
-        t.validate()?;
+        t.validate(policy)?;
         Ok(t)
     }
 
-    fn validate(&self) -> Result<(), String> {
+    /// The addresses of the configuration, resolved and checked against `policy`:
+    /// for the moment a connector is saved, so a name that points inside is refused
+    /// at once (the policy client checks again at every delivery).
+    ///
+    /// # Errors
+    /// The German reason.
+    pub async fn check_resolved(&self, policy: &Policy) -> Result<(), String> {
+        let urls: Vec<&str> = match self {
+            Self::Email(_) => Vec::new(),
+            Self::Webhook(w) => vec![w.url.as_str()],
+            Self::FitConnect(f) => f.urls().into_iter().map(|(_, u)| u).collect(),
+            Self::Xdomea(x) => x.url.as_deref().into_iter().collect(),
+        };
+        for u in urls {
+            policy.check_resolved(u).await.map_err(|r| r.german())?;
+        }
+        Ok(())
+    }
+
+    fn validate(&self, policy: &Policy) -> Result<(), String> {
         match self {
             Self::Email(e) => {
                 let at = e.to.find('@');
@@ -123,14 +167,23 @@ impl Target {
                 Ok(())
             }
             Self::Webhook(w) => {
-                check_url(&w.url, "Webhook")?;
+                check_url(policy, &w.url, "Webhook")?;
                 if w.secret.chars().count() < 32 {
                     return Err("Das Geheimnis für die Signatur muss mindestens 32 Zeichen lang sein.".into());
                 }
                 Ok(())
             }
-            Self::FitConnect(f) => f.validate().map_err(|e| e.to_string()),
-            Self::Xdomea(x) => x.validate().map(|_| ()).map_err(|e| e.to_string()),
+            Self::FitConnect(f) => {
+                f.validate().map_err(|e| e.to_string())?;
+                f.check_urls(policy).map_err(|e| match e {
+                    crate::fitconnect::FitConnectError::Refused { refusal, .. } => refusal.german(),
+                    other => other.to_string(),
+                })
+            }
+            Self::Xdomea(x) => x.validate(policy).map(|_| ()).map_err(|e| match e {
+                crate::xdomea::XdomeaError::Refused(r) => format!("\"url\": {}", r.german()),
+                other => other.to_string(),
+            }),
         }
     }
 }
@@ -213,6 +266,7 @@ pub struct Worker<S: Source> {
     mailer: Option<Mailer>,
     policy: RetryPolicy,
     in_flight: Arc<tokio::sync::Semaphore>,
+    connectors: Arc<Connectors>,
 }
 
 impl<S: Source> Clone for Worker<S> {
@@ -224,29 +278,38 @@ impl<S: Source> Clone for Worker<S> {
             mailer: self.mailer.clone(),
             policy: self.policy,
             in_flight: self.in_flight.clone(),
+            connectors: self.connectors.clone(),
         }
     }
 }
 
 impl<S: Source> Worker<S> {
+    /// A worker with the strict [`Connectors::default`]; see [`Self::with_connectors`].
+    ///
     /// # Errors
     /// When the HTTP client cannot be built (TLS backend missing).
     pub fn new(store: Store, source: S, mailer: Option<Mailer>, policy: RetryPolicy) -> Result<Self, String> {
-        let client = reqwest::Client::builder()
-            .timeout(policy.request_timeout)
-            .connect_timeout(Duration::from_secs(10))
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("Amtsweg/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| e.to_string())?;
+        let connectors = Connectors::default();
         Ok(Self {
             store,
             source: Arc::new(source),
-            client,
+            client: client(&connectors.outbound, policy.request_timeout)?,
             mailer,
             in_flight: Arc::new(tokio::sync::Semaphore::new(policy.concurrency.max(1))),
             policy,
+            connectors: Arc::new(connectors),
         })
+    }
+
+    /// The operator's settings for the connectors (outbound-URL policy, xdomea
+    /// folders, FIT-Connect trust anchors).
+    ///
+    /// # Errors
+    /// When the HTTP client cannot be built.
+    pub fn with_connectors(mut self, connectors: Connectors) -> Result<Self, String> {
+        self.client = client(&connectors.outbound, self.policy.request_timeout)?;
+        self.connectors = Arc::new(connectors);
+        Ok(self)
     }
 
     /// Claims what is due and delivers it; waits for these deliveries to finish.
@@ -330,22 +393,36 @@ impl<S: Source> Worker<S> {
             .map_err(|e| Failure::new(format!("store: {e}")))?
             .ok_or_else(|| Failure::new("Die Verbindung gibt es nicht mehr."))?;
         let json = self.source.connector_config(&connector).await.map_err(Failure::new)?;
-        let target = Target::parse(&connector.kind, &json).map_err(Failure::permanent)?;
+        let c = &*self.connectors;
+        let target = Target::parse(&connector.kind, &json, &c.outbound).map_err(Failure::permanent)?;
         let (package, links) = self.source.package(row).await.map_err(Failure::new)?;
+        let logged = |kind: &str, detail: String, staff: String, retryable: bool| {
+            // The details (answers, addresses, paths) are for the operator's log only.
+            tracing::warn!(delivery = row.id, connector = connector.id, kind, error = %detail, "delivery attempt failed");
+            Failure::from_connector(staff, retryable)
+        };
         match target {
             Target::Email(t) => email_office(self.mailer.as_ref(), &t, &package, &links).await,
-            Target::Webhook(t) => webhook(&self.client, &t, &package, &links).await,
-            Target::FitConnect(cfg) => crate::fitconnect::deliver(&self.client, &cfg, &package)
-                .await
-                .map(|id| format!("FIT-Connect {id}"))
-                .map_err(|e| Failure::from_connector(e.to_string(), e.is_retryable())),
+            Target::Webhook(t) => webhook(&self.client, &c.outbound, &t, &package, &links).await.map_err(|(f, detail)| {
+                tracing::warn!(delivery = row.id, connector = connector.id, kind = "webhook", error = %detail, "delivery attempt failed");
+                f
+            }),
+            Target::FitConnect(cfg) => {
+                crate::fitconnect::deliver(&self.client, &c.outbound, &c.fitconnect, &cfg, &package)
+                    .await
+                    .map(|id| format!("FIT-Connect {id}"))
+                    .map_err(|e| logged("fitconnect", e.to_string(), e.staff_message(), e.is_retryable()))
+            }
             Target::Xdomea(cfg) => {
-                let target = cfg.validate().map_err(|e| Failure::permanent(e.to_string()))?;
+                if cfg.has_legacy_directory() {
+                    tracing::warn!(connector = connector.id, "xdomea: the folder stored with the connector is ignored; the configured one is used");
+                }
+                let target = cfg.validate(&c.outbound).map_err(|e| Failure::permanent(e.staff_message()))?;
                 // The submission's time keeps a repeated export byte-identical.
-                crate::xdomea::deliver(&self.client, &target, &package, package.submitted_at_ms)
+                crate::xdomea::deliver(&self.client, &target, &c.xdomea, &package, package.submitted_at_ms)
                     .await
                     .map(|()| format!("xdomea {}", crate::xdomea::NACHRICHTENTYP))
-                    .map_err(|e| Failure::from_connector(e.to_string(), e.is_retryable()))
+                    .map_err(|e| logged("xdomea", e.to_string(), e.staff_message(), e.is_retryable()))
             }
         }
     }
@@ -502,25 +579,54 @@ pub fn signature(secret: &str, timestamp: i64, body: &[u8]) -> Result<String, St
     Ok(format!("t={timestamp},v1={}", hex::encode(mac)))
 }
 
-async fn webhook(client: &reqwest::Client, t: &WebhookTarget, p: &Package, links: &Links) -> Result<String, Failure> {
-    let body = serde_json::to_vec(&webhook_body(p, links)).map_err(|e| Failure::new(e.to_string()))?;
+/// The HTTP client of the connectors: resolves through the outbound-URL policy,
+/// follows no redirects.
+fn client(outbound: &Policy, timeout: Duration) -> Result<reqwest::Client, String> {
+    outbound
+        .client_builder()
+        .timeout(timeout)
+        .connect_timeout(Duration::from_secs(10))
+        .user_agent(concat!("Amtsweg/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+/// On failure: what staff see, and the details for the log.
+async fn webhook(
+    client: &reqwest::Client,
+    outbound: &Policy,
+    t: &WebhookTarget,
+    p: &Package,
+    links: &Links,
+) -> Result<String, (Failure, String)> {
+    let plain = |e: String| (Failure::new("Webhook: Die Übergabe ließ sich nicht vorbereiten."), e);
+    let body = serde_json::to_vec(&webhook_body(p, links)).map_err(|e| plain(e.to_string()))?;
     let now = jiff::Timestamp::now().as_second();
-    let sig = signature(&t.secret, now, &body).map_err(Failure::new)?;
+    let sig = signature(&t.secret, now, &body).map_err(plain)?;
+    // IP literals never reach the policy client's resolver: check the URL itself.
+    let url = outbound
+        .check(&t.url)
+        .map_err(|r| (Failure::permanent(format!("Webhook: {}", r.german())), r.to_string()))?;
     let resp = client
-        .post(&t.url)
+        .post(url)
         .header("content-type", "application/json")
         .header("idempotency-key", &p.idempotency_key)
         .header("x-amtsweg-signature", sig)
         .body(body)
         .send()
         .await
-        .map_err(|e| Failure::new(format!("Webhook nicht erreichbar: {}", error_chain(&e))))?;
+        .map_err(|e| {
+            let class = Class::of(&e);
+            let f = Failure::from_connector(format!("Webhook: {}", class.german()), class != Class::NotAllowed);
+            (f, error_chain(&e))
+        })?;
     http_outcome(resp).await
 }
 
-/// Success for 2xx; otherwise a failure with the status, a short excerpt of the
-/// answer and the receiver's `Retry-After` (seconds), if any.
-pub(crate) async fn http_outcome(resp: reqwest::Response) -> Result<String, Failure> {
+/// Success for 2xx; otherwise a failure with the classified status (for staff), the
+/// receiver's `Retry-After` (seconds), if any, and a short excerpt of the answer (for
+/// the log only).
+pub(crate) async fn http_outcome(resp: reqwest::Response) -> Result<String, (Failure, String)> {
     let status = resp.status();
     if status.is_success() {
         return Ok(format!("HTTP {}", status.as_u16()));
@@ -535,19 +641,14 @@ pub(crate) async fn http_outcome(resp: reqwest::Response) -> Result<String, Fail
     let excerpt: String = text.chars().take(200).collect();
     // Timeouts, conflicts of the moment, rate limits and server errors pass; any other
     // refusal (bad request, wrong credentials, gone) needs a person.
-    let permanent = status.is_client_error() && !matches!(status.as_u16(), 408 | 409 | 425 | 429);
-    Err(Failure { message: format!("HTTP {}: {}", status.as_u16(), excerpt.trim()), retry_after, permanent })
+    let permanent = (status.is_client_error() && !matches!(status.as_u16(), 408 | 409 | 425 | 429))
+        || status.is_redirection();
+    let message = format!("Webhook: {}", Class::of_status(status.as_u16()).german());
+    Err((Failure { message, retry_after, permanent }, format!("HTTP {}: {}", status.as_u16(), excerpt.trim())))
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    amtsweg_outbound::chain(e)
 }
 
 #[cfg(test)]
@@ -556,20 +657,30 @@ mod tests {
 
     #[test]
     fn configurations_are_checked_with_clear_messages() {
-        assert!(
-            Target::parse("webhook", r#"{"url":"https://fv.example/in","secret":"0123456789abcdef0123456789abcdef"}"#)
-                .is_ok()
-        );
-        let e =
-            Target::parse("webhook", r#"{"url":"http://fv.example/in","secret":"0123456789abcdef0123456789abcdef"}"#)
-                .unwrap_err();
+        let p = Policy::default();
+        let hook = |url: &str| {
+            Target::parse("webhook", &format!(r#"{{"url":"{url}","secret":"0123456789abcdef0123456789abcdef"}}"#), &p)
+        };
+        assert!(hook("https://fv.example/in").is_ok());
+        let e = hook("http://fv.example/in").unwrap_err();
         assert!(e.contains("https://"), "{e}");
+        // What the old prefix check let through.
+        for url in ["http://127.0.0.1@10.0.0.5/", "http://localhost.attacker.example/", "https://2130706433/"] {
+            assert!(hook(url).is_err(), "{url}");
+        }
+        assert!(hook("https://[::ffff:127.0.0.1]/").unwrap_err().starts_with("Webhook: Ziel nicht erlaubt"));
         assert!(
-            Target::parse("webhook", r#"{"url":"https://fv.example/in","secret":"kurz"}"#).unwrap_err().contains("32")
+            Target::parse("webhook", r#"{"url":"https://fv.example/in","secret":"kurz"}"#, &p)
+                .unwrap_err()
+                .contains("32")
         );
-        assert!(Target::parse("email", r#"{"to":"ordnungsamt"}"#).unwrap_err().contains("keine E-Mail"));
-        assert!(Target::parse("email", r#"{"to":"a@b.example","extra":1}"#).unwrap_err().contains("unvollständig"));
-        assert!(Target::parse("fax", "{}").unwrap_err().contains("fax"));
+        assert!(Target::parse("email", r#"{"to":"ordnungsamt"}"#, &p).unwrap_err().contains("keine E-Mail"));
+        assert!(Target::parse("email", r#"{"to":"a@b.example","extra":1}"#, &p).unwrap_err().contains("unvollständig"));
+        assert!(Target::parse("fax", "{}", &p).unwrap_err().contains("fax"));
+        let fit = r#"{"submission_api":"https://169.254.169.254/","destination_id":"7d1e5e4a-1f5e-4c1b-9a59-2d6f0e6b8c11"}"#;
+        assert!(Target::parse("fitconnect", fit, &p).unwrap_err().starts_with("Ziel nicht erlaubt"));
+        assert!(Target::parse("xdomea", r#"{"url":"https://10.1.1.1/x"}"#, &p).unwrap_err().contains("Ziel nicht erlaubt"));
+        assert!(Target::parse("xdomea", "{}", &p).is_ok(), "the operator's folder");
     }
 
     #[test]

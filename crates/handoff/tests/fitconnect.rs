@@ -2,11 +2,15 @@
 //! decrypts with jwcrypto and validates the metadata with the official JSON Schema, so a
 //! mistake shared by our encrypting and our decrypting code cannot hide.
 //!
+//! The receiver's key carries an `x5c` chain from a test root CA, which the sender is
+//! given as its trust anchor; keys without a trusted chain are refused.
+//!
 //! Skips when the conformance files are absent; needs python3 with jwcrypto and
 //! jsonschema, and fails instead of skipping without them when `CI` is set.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use amtsweg_handoff::fitconnect::{self, FitConnectConfig, FitConnectError};
+use amtsweg_handoff::fitconnect::{self, FitConnectConfig, FitConnectError, Trust, TrustConfig};
+use amtsweg_outbound::{OutboundConfig, Policy};
 use amtsweg_handoff::package::{Package, PackageAuthority, PackageFile, PackageForm};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -46,6 +50,9 @@ fn schema() -> Option<PathBuf> {
 
 struct Receiver {
     _child: Child,
+    dir: PathBuf,
+    /// The test root CA that signed the destination key's certificate.
+    trust: Trust,
     /// stdout lines, read by a task of their own: a result line is larger than a pipe
     /// buffer, and the receiver prints it before it answers the request we wait on.
     lines: mpsc::UnboundedReceiver<String>,
@@ -55,10 +62,15 @@ struct Receiver {
 impl Receiver {
     async fn start(schema: &Path, auth: &[&str]) -> Self {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/harness/fitconnect_receiver.py");
+        let dir = std::env::temp_dir().join(format!("amtsweg-fitconnect-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let ca = dir.join("root.pem");
         let mut child = Command::new("python3")
             .arg(script)
             .arg("--schema")
             .arg(schema)
+            .arg("--ca-out")
+            .arg(&ca)
             .args(["--port", "0", "--destination", DESTINATION])
             .args(auth)
             .stdout(Stdio::piped())
@@ -76,7 +88,8 @@ impl Receiver {
         });
         let port = Self::line(&mut lines).await;
         let port: u16 = port.trim().parse().unwrap_or_else(|_| panic!("receiver printed {port:?}, not a port"));
-        Self { _child: child, lines, url: format!("http://127.0.0.1:{port}") }
+        let trust = Trust::load(&TrustConfig { trust_anchors: vec![ca], ..TrustConfig::default() }).unwrap();
+        Self { _child: child, dir, trust, lines, url: format!("http://127.0.0.1:{port}") }
     }
 
     async fn line(lines: &mut mpsc::UnboundedReceiver<String>) -> String {
@@ -90,6 +103,12 @@ impl Receiver {
     /// The receiver's record of the next completed submission.
     async fn next_result(&mut self) -> Value {
         serde_json::from_str(&Self::line(&mut self.lines).await).unwrap()
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -155,6 +174,36 @@ fn config(url: &str) -> FitConnectConfig {
     }
 }
 
+/// The receiver runs on the loopback interface: the operator's explicit allowance,
+/// as a test configuration gives it.
+fn loopback() -> Policy {
+    Policy::new(&OutboundConfig {
+        allow_cidrs: vec!["127.0.0.1/32".into()],
+        http_hosts: vec!["127.0.0.1".into()],
+        ..OutboundConfig::default()
+    })
+    .unwrap()
+}
+
+/// A root CA nobody configured.
+fn stranger_ca() -> openssl::x509::X509 {
+    use openssl::x509::{X509Builder, X509NameBuilder};
+    let key = openssl::pkey::PKey::from_rsa(openssl::rsa::Rsa::generate(2048).unwrap()).unwrap();
+    let mut name = X509NameBuilder::new().unwrap();
+    name.append_entry_by_text("CN", "Fremde Wurzel").unwrap();
+    let name = name.build();
+    let mut b = X509Builder::new().unwrap();
+    b.set_version(2).unwrap();
+    b.set_subject_name(&name).unwrap();
+    b.set_issuer_name(&name).unwrap();
+    b.set_pubkey(&key).unwrap();
+    b.set_not_before(&openssl::asn1::Asn1Time::days_from_now(0).unwrap()).unwrap();
+    b.set_not_after(&openssl::asn1::Asn1Time::days_from_now(30).unwrap()).unwrap();
+    b.append_extension(openssl::x509::extension::BasicConstraints::new().critical().ca().build().unwrap()).unwrap();
+    b.sign(&key, openssl::hash::MessageDigest::sha256()).unwrap();
+    b.build()
+}
+
 fn decoded(result: &Value, attachment_id: &Value) -> Vec<u8> {
     let b64 = result["attachments"][attachment_id.as_str().unwrap()].as_str().unwrap();
     STANDARD.decode(b64).unwrap()
@@ -171,9 +220,10 @@ async fn receiver_decrypts_and_verifies_a_delivered_package() {
         ..config(&rx.url)
     };
     let p = package();
-    let client = reqwest::Client::new();
+    let policy = loopback();
+    let client = policy.client_builder().build().unwrap();
 
-    let delivered = fitconnect::deliver(&client, &cfg, &p).await;
+    let delivered = fitconnect::deliver(&client, &policy, &rx.trust, &cfg, &p).await;
     let result = rx.next_result().await;
     let submission_id = delivered.unwrap_or_else(|e| panic!("delivery failed: {e}\nreceiver: {result:#}"));
 
@@ -211,7 +261,8 @@ async fn receiver_decrypts_and_verifies_a_delivered_package() {
 async fn fixed_key_bearer_token_and_refusals() {
     let Some(schema) = schema() else { return };
     let mut rx = Receiver::start(&schema, &["--token", "t0ken"]).await;
-    let client = reqwest::Client::new();
+    let policy = loopback();
+    let client = policy.client_builder().build().unwrap();
     let p = package();
 
     // A key configured up front (here: the one the destination publishes).
@@ -236,9 +287,10 @@ async fn fixed_key_bearer_token_and_refusals() {
         .json()
         .await
         .unwrap();
-    let cfg = FitConnectConfig { token: Some("t0ken".into()), encryption_key: Some(jwk), ..config(&rx.url) };
+    assert!(jwk["x5c"].as_array().is_some_and(|c| c.len() == 2), "{jwk}");
+    let cfg = FitConnectConfig { token: Some("t0ken".into()), encryption_key: Some(jwk.clone()), ..config(&rx.url) };
     cfg.validate().unwrap();
-    let delivered = fitconnect::deliver(&client, &cfg, &p).await;
+    let delivered = fitconnect::deliver(&client, &policy, &rx.trust, &cfg, &p).await;
     let result = rx.next_result().await;
     delivered.unwrap_or_else(|e| panic!("delivery failed: {e}\nreceiver: {result:#}"));
     assert_eq!(result["errors"], json!([]));
@@ -246,10 +298,11 @@ async fn fixed_key_bearer_token_and_refusals() {
 
     // A wrong token: the server's 401 comes back as a permanent error with its status.
     let wrong = FitConnectConfig { token: Some("wrong".into()), ..cfg.clone() };
-    let err = fitconnect::deliver(&client, &wrong, &p).await.unwrap_err();
+    let err = fitconnect::deliver(&client, &policy, &rx.trust, &wrong, &p).await.unwrap_err();
     assert!(matches!(err, FitConnectError::Http { status: 401, .. }), "{err}");
     assert!(!err.is_retryable());
-    assert!(err.to_string().contains("bearer token"), "body excerpt in {err}");
+    assert!(err.to_string().contains("bearer token"), "body excerpt in the log: {err}");
+    assert!(!err.staff_message().contains("bearer"), "but not for staff: {}", err.staff_message());
 
     // An unknown destination.
     let elsewhere = FitConnectConfig {
@@ -257,11 +310,70 @@ async fn fixed_key_bearer_token_and_refusals() {
         encryption_key: None,
         ..cfg.clone()
     };
-    let err = fitconnect::deliver(&client, &elsewhere, &p).await.unwrap_err();
+    let err = fitconnect::deliver(&client, &policy, &rx.trust, &elsewhere, &p).await.unwrap_err();
     assert!(matches!(err, FitConnectError::Http { step: "fetch destination", status: 404, .. }), "{err}");
 
     // Nobody listening: transient.
-    let gone = FitConnectConfig { submission_api: "http://127.0.0.1:9".into(), ..cfg };
-    let err = fitconnect::deliver(&client, &gone, &p).await.unwrap_err();
+    let gone = FitConnectConfig { submission_api: "http://127.0.0.1:9".into(), ..cfg.clone() };
+    let err = fitconnect::deliver(&client, &policy, &rx.trust, &gone, &p).await.unwrap_err();
     assert!(err.is_retryable(), "{err}");
+}
+
+/// The destination's key is used only with a chain to the configured anchor: not with
+/// another anchor, not without one, not without `x5c` — whether fetched or configured.
+/// And without the operator's allowance the loopback receiver is not contacted at all.
+#[tokio::test]
+async fn keys_without_a_trusted_chain_and_internal_addresses_are_refused() {
+    let Some(schema) = schema() else { return };
+    let mut rx = Receiver::start(&schema, &[]).await;
+    let policy = loopback();
+    let client = policy.client_builder().build().unwrap();
+    let p = package();
+    let cfg = config(&rx.url);
+
+    let stranger = Trust::from_anchors(vec![stranger_ca()]);
+    let err = fitconnect::deliver(&client, &policy, &stranger, &cfg, &p).await.unwrap_err();
+    assert!(matches!(&err, FitConnectError::Key(m) if m.contains("not trusted")), "{err}");
+    assert!(!err.is_retryable());
+    assert!(err.staff_message().contains("nicht vertrauenswürdig"), "{}", err.staff_message());
+    let err = fitconnect::deliver(&client, &policy, &Trust::default(), &cfg, &p).await.unwrap_err();
+    assert!(matches!(&err, FitConnectError::Key(m) if m.contains("no trust anchor")), "{err}");
+
+    // The published key without its chain, configured by hand.
+    let dest: Value = client
+        .get(format!("{}/v1/destinations/{DESTINATION}", rx.url))
+        .header("Idempotency-Key", "test")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let kid = dest["encryptionKid"].as_str().unwrap();
+    let mut jwk: Value = client
+        .get(format!("{}/v1/destinations/{DESTINATION}/keys/{kid}", rx.url))
+        .header("Idempotency-Key", "test")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    jwk.as_object_mut().unwrap().remove("x5c");
+    let bare = FitConnectConfig { encryption_key: Some(jwk), ..cfg.clone() };
+    let err = fitconnect::deliver(&client, &policy, &rx.trust, &bare, &p).await.unwrap_err();
+    assert!(matches!(&err, FitConnectError::Key(m) if m.contains("x5c")), "{err}");
+
+    // The default policy: plain HTTP to the loopback address is refused before any request.
+    let strict = Policy::default();
+    let strict_client = strict.client_builder().build().unwrap();
+    let err = fitconnect::deliver(&strict_client, &strict, &rx.trust, &cfg, &p).await.unwrap_err();
+    assert!(matches!(err, FitConnectError::Refused { .. }), "{err}");
+    assert!(err.staff_message().contains("https://"), "{}", err.staff_message());
+
+    // With the chain and the anchor, the same delivery goes through.
+    let delivered = fitconnect::deliver(&client, &policy, &rx.trust, &cfg, &p).await;
+    let result = rx.next_result().await;
+    delivered.unwrap_or_else(|e| panic!("delivery failed: {e}\nreceiver: {result:#}"));
+    assert_eq!(result["errors"], json!([]));
 }

@@ -126,10 +126,18 @@ impl Catalogue {
     /// Forms of services other authorities adopted linked from the Verbund library:
     /// one authority builds the form, every adopter offers it under its own portal
     /// and receives its own submissions.
+    ///
+    /// Each adopter serves the version it accepted (its pin), not the owner's newest:
+    /// a form carries the adopter's fields, workflow and trust level, so a new owner
+    /// version waits in the service editor as an upstream change to accept. A form
+    /// the owner added after the adoption is not offered until accepted either.
     async fn add_adopted_forms(&mut self, store: &Store, authorities: &[Arc<Authority>]) -> amtsweg_store::Result<()> {
         let entries: HashMap<i64, amtsweg_store::library::LibraryEntry> =
             store.library_entries().await?.into_iter().map(|e| (e.id, e)).collect();
+        // Older versions several adopters still serve are parsed once per snapshot.
+        let mut older: HashMap<(i64, i64), Arc<amtsweg_forms::Form>> = HashMap::new();
         for a in authorities {
+            let pins = store.form_pins_of(a.id).await?;
             for ad in store.adoptions_of(a.id).await? {
                 if !ad.is_linked() || !self.leistung_ids.contains(&ad.leistung_id) {
                     continue;
@@ -147,14 +155,37 @@ impl Catalogue {
                     if self.forms.contains_key(&key) {
                         continue;
                     }
+                    let Some(pin) = pins.iter().find(|p| p.form_id == f.form_id && p.leistung_id == ad.leistung_id)
+                    else {
+                        continue;
+                    };
+                    let form = if pin.version == f.version {
+                        f.form.clone()
+                    } else if let Some(form) = older.get(&(f.form_id, pin.version)) {
+                        form.clone()
+                    } else {
+                        let parsed = store.form_version(f.owner_id, f.form_id, pin.version).await?.map(|v| v.form());
+                        match parsed {
+                            Some(Ok(form)) => {
+                                let form = Arc::new(form);
+                                older.insert((f.form_id, pin.version), form.clone());
+                                form
+                            }
+                            Some(Err(e)) => {
+                                tracing::error!(form = f.form_id, version = pin.version, error = %e, "adopted form version does not parse");
+                                continue;
+                            }
+                            None => continue,
+                        }
+                    };
                     let adopted = PublishedForm {
                         form_id: f.form_id,
                         authority_id: a.id,
                         owner_id: f.owner_id,
                         leistung_id: Some(ad.leistung_id),
                         slug: f.slug.clone(),
-                        version: f.version,
-                        form: f.form.clone(),
+                        version: pin.version,
+                        form,
                     };
                     self.forms.insert(key, Arc::new(adopted));
                 }

@@ -11,8 +11,30 @@ pub enum PortalError {
     Crypto(#[from] crate::keyring::CryptoError),
     #[error("object store: {0}")]
     Objects(String),
+    /// The disk under the uploaded files is full (the message is for the log): a
+    /// passing condition, answered with 503.
+    #[error("storage full: {0}")]
+    StorageFull(String),
     #[error("form definition: {0}")]
     Form(String),
     #[error("internal: {0}")]
     Internal(String),
+}
+
+impl PortalError {
+    /// An object store failure, telling a full disk apart from other failures.
+    #[must_use]
+    pub fn objects(e: &object_store::Error) -> Self {
+        if amtsweg_store::space::is_full(e) { Self::StorageFull(e.to_string()) } else { Self::Objects(e.to_string()) }
+    }
+
+    /// Whether this is a full disk (of the database or of the files).
+    #[must_use]
+    pub fn is_storage_full(&self) -> bool {
+        match self {
+            Self::StorageFull(_) => true,
+            Self::Store(e) => e.is_storage_full(),
+            _ => false,
+        }
+    }
 }

@@ -19,7 +19,7 @@ pub async fn put(portal: &Portal, key: &str, bytes: Vec<u8>) -> Result<()> {
         .put(&object_store::path::Path::from(key), bytes.into())
         .await
         .map(|_| ())
-        .map_err(|e| PortalError::Objects(e.to_string()))
+        .map_err(|e| PortalError::objects(&e))
 }
 
 /// Reads back what [`put`] stored as sealed text; `NotFound` when it is gone.

@@ -6,7 +6,14 @@
 //!
 //! Sealed values are text: `v1:` + base64(nonce ‖ ciphertext ‖ tag); the scope and
 //! the purpose are authenticated as associated data, so a value copied into another
-//! column or another authority's scope does not open.
+//! column or another authority's scope does not open. Values sealed with
+//! [`Keyring::seal_bound`] are `v2:` and bind the record too (scope|purpose|record),
+//! so a value copied to another row of the same column does not open either.
+//!
+//! The keyring also holds the keys of the audit chain ([`Keyring::audit_keys`]): a
+//! random data key of its own scope, wrapped by the master key like every data key
+//! (so a master-key rotation keeps old entries verifiable), from which the chain's
+//! HMAC key and the checkpoint signing key are derived with HKDF.
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
@@ -26,6 +33,50 @@ pub enum CryptoError {
 }
 
 const PREFIX: &str = "v1:";
+/// Values bound to their record (associated data scope|purpose|record).
+const BOUND_PREFIX: &str = "v2:";
+
+/// Scope of the data key the audit chain's keys derive from.
+pub const AUDIT_SCOPE: &str = "audit";
+
+/// The keys of the audit log: the chain's HMAC key (given to the store) and the key
+/// that signs checkpoints of the chain's head outside the database.
+#[derive(Clone)]
+pub struct AuditKeys {
+    pub chain: amtsweg_domain::audit::ChainKey,
+    pub checkpoint: [u8; 32],
+}
+
+impl std::fmt::Debug for AuditKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AuditKeys(…)")
+    }
+}
+
+fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    use hmac::Mac;
+    // HMAC takes keys of any length; the fallback is never taken.
+    let Ok(mut m) = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(key) else { return [0; 32] };
+    for p in parts {
+        m.update(p);
+    }
+    m.finalize().into_bytes().into()
+}
+
+/// HKDF-SHA256 (RFC 5869) with an empty salt and 32 bytes of output: one block of
+/// HKDF-Expand, written out here rather than pulling a second `hmac`/`digest`
+/// generation into the build for the `hkdf` crate.
+#[must_use]
+pub fn hkdf_sha256(ikm: &[u8], info: &[u8]) -> [u8; 32] {
+    let prk = hmac_sha256(&[0; 32], &[ikm]);
+    hmac_sha256(&prk, &[info, &[1]])
+}
+
+/// An HMAC-SHA256 tag as lower-case hex (checkpoint signatures).
+#[must_use]
+pub fn hmac_hex(key: &[u8; 32], data: &[u8]) -> String {
+    hex::encode(hmac_sha256(key, &[data]))
+}
 
 /// Scope of what the citizen keeps for themselves (profile): the Verbund's key.
 pub const CITIZEN_SCOPE: &str = "verbund";
@@ -68,6 +119,10 @@ fn mac_key(master: &[u8; 32]) -> [u8; 32] {
 // context on every call, which cost several times the encryption of an application
 // on the submission path. The format is the same: nonce ‖ ciphertext ‖ tag.
 fn seal_with(key: &[u8; 32], plain: &[u8], aad: &[u8]) -> Result<String, CryptoError> {
+    seal_as(PREFIX, key, plain, aad)
+}
+
+fn seal_as(prefix: &str, key: &[u8; 32], plain: &[u8], aad: &[u8]) -> Result<String, CryptoError> {
     let nonce: [u8; 12] = rand::random();
     let sealed = Aes256Gcm::new(key.into())
         .encrypt(Nonce::from_slice(&nonce), Payload { msg: plain, aad })
@@ -75,11 +130,15 @@ fn seal_with(key: &[u8; 32], plain: &[u8], aad: &[u8]) -> Result<String, CryptoE
     let mut out = Vec::with_capacity(12 + sealed.len());
     out.extend_from_slice(&nonce);
     out.extend_from_slice(&sealed);
-    Ok(format!("{PREFIX}{}", b64().encode(out)))
+    Ok(format!("{prefix}{}", b64().encode(out)))
 }
 
 fn open_with(key: &[u8; 32], sealed: &str, aad: &[u8]) -> Result<Vec<u8>, CryptoError> {
-    let raw = sealed.strip_prefix(PREFIX).ok_or(CryptoError::Corrupt)?;
+    open_as(PREFIX, key, sealed, aad)
+}
+
+fn open_as(prefix: &str, key: &[u8; 32], sealed: &str, aad: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    let raw = sealed.strip_prefix(prefix).ok_or(CryptoError::Corrupt)?;
     let bytes = b64().decode(raw).map_err(|_| CryptoError::Corrupt)?;
     if bytes.len() < 28 {
         return Err(CryptoError::Corrupt);
@@ -167,6 +226,58 @@ impl Keyring {
         open_with(&key, sealed, format!("{scope}|{purpose}").as_bytes())
     }
 
+    /// Seals `plain` for `scope` and `purpose`, bound to one `record` (e.g.
+    /// "staff:4"): it opens only with the same three.
+    ///
+    /// # Errors
+    /// On store or crypto errors.
+    pub async fn seal_bound(
+        &self,
+        store: &Store,
+        scope: &str,
+        purpose: &str,
+        record: &str,
+        plain: &[u8],
+    ) -> Result<String, CryptoError> {
+        let key = self.data_key(store, scope).await?;
+        seal_as(BOUND_PREFIX, &key, plain, format!("{scope}|{purpose}|{record}").as_bytes())
+    }
+
+    /// Opens what `seal_bound` produced for the same scope, purpose and record.
+    ///
+    /// # Errors
+    /// When the value was changed, moved to another record, or sealed otherwise.
+    pub async fn open_bound(
+        &self,
+        store: &Store,
+        scope: &str,
+        purpose: &str,
+        record: &str,
+        sealed: &str,
+    ) -> Result<Vec<u8>, CryptoError> {
+        let key = self.data_key(store, scope).await?;
+        open_as(BOUND_PREFIX, &key, sealed, format!("{scope}|{purpose}|{record}").as_bytes())
+    }
+
+    /// Whether `value` is sealed (either format) rather than clear text.
+    #[must_use]
+    pub fn is_sealed(value: &str) -> bool {
+        value.starts_with(PREFIX) || value.starts_with(BOUND_PREFIX)
+    }
+
+    /// The keys of the audit log, derived from the audit scope's data key (created
+    /// on first use).
+    ///
+    /// # Errors
+    /// On store errors, or when the data key does not open (wrong master key).
+    pub async fn audit_keys(&self, store: &Store) -> Result<AuditKeys, CryptoError> {
+        let base = self.data_key(store, AUDIT_SCOPE).await?;
+        Ok(AuditKeys {
+            chain: amtsweg_domain::audit::ChainKey(hkdf_sha256(&base, b"amtsweg audit chain v2")),
+            checkpoint: hkdf_sha256(&base, b"amtsweg audit checkpoint v1"),
+        })
+    }
+
     /// `open` as UTF-8 text.
     ///
     /// # Errors
@@ -215,6 +326,26 @@ mod tests {
         assert!(open_with(&k, &tampered, b"verbund|profile:family_name").is_err());
         assert!(Keyring::from_base64("kurz").is_err());
         assert!(Keyring::from_base64(&Keyring::new_master_key()).is_ok());
+    }
+
+    #[test]
+    fn bound_values_open_only_for_their_record() {
+        let k: [u8; 32] = rand::random();
+        let s = seal_as(BOUND_PREFIX, &k, b"JBSWY3DP", b"verbund|totp|staff:1").unwrap();
+        assert!(s.starts_with("v2:") && Keyring::is_sealed(&s));
+        assert_eq!(open_as(BOUND_PREFIX, &k, &s, b"verbund|totp|staff:1").unwrap(), b"JBSWY3DP");
+        assert!(open_as(BOUND_PREFIX, &k, &s, b"verbund|totp|staff:2").is_err(), "copied to another record");
+        assert!(open_with(&k, &s, b"verbund|totp").is_err(), "not an unbound value");
+        assert!(!Keyring::is_sealed("JBSWY3DPEHPK3PXP"));
+    }
+
+    #[test]
+    fn hkdf_matches_rfc_5869() {
+        // RFC 5869, test case 3 (empty salt and info): the first 32 bytes of the OKM.
+        assert_eq!(
+            hex::encode(hkdf_sha256(&[0x0b; 22], b"")),
+            "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d"
+        );
     }
 
     #[test]

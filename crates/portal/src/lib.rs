@@ -10,6 +10,7 @@
 //! Postfach ([`postfach`]), the citizen's profile ([`profile`]) and the hand-off
 //! packages the delivery worker sends ([`handoff`]).
 
+pub mod audit_anchor;
 pub mod casework;
 pub mod catalogue;
 pub mod drafts;
@@ -18,12 +19,14 @@ pub mod files;
 pub mod fresh_receipts;
 pub mod group_commit;
 pub mod handoff;
+pub mod housekeeping;
 pub mod keyring;
 pub mod markdown;
 pub mod postfach;
 pub mod profile;
 pub mod receipt;
 pub mod search_docs;
+pub mod second_factor;
 pub mod submission;
 pub mod time;
 pub mod tokens;
@@ -126,6 +129,10 @@ impl Portal {
         settings: Settings,
     ) -> Result<Self> {
         let catalogue = Catalogue::load(&store).await?;
+        // Before anything is written: keyed audit entries from now on, and second-
+        // factor secrets of older versions sealed.
+        audit_anchor::attach(&store, &keyring).await?;
+        second_factor::seal_clear_secrets(&store, &keyring).await?;
         Ok(Self(Arc::new(Inner {
             submissions: group_commit::GroupCommit::start(store.clone()),
             store,
@@ -170,6 +177,23 @@ impl Portal {
     /// When the value does not open.
     pub async fn open(&self, scope: &str, purpose: &str, sealed: &str) -> Result<Vec<u8>> {
         Ok(self.keyring.open(&self.store, scope, purpose, sealed).await?)
+    }
+
+    /// Seals `plain` bound to one record (see [`Keyring::seal_bound`]).
+    ///
+    /// # Errors
+    /// On store or crypto errors.
+    pub async fn seal_bound(&self, scope: &str, purpose: &str, record: &str, plain: &[u8]) -> Result<String> {
+        Ok(self.keyring.seal_bound(&self.store, scope, purpose, record, plain).await?)
+    }
+
+    /// Opens what [`Portal::seal_bound`] sealed for the same record, as text.
+    ///
+    /// # Errors
+    /// When the value does not open (changed, moved, other key) or is not UTF-8.
+    pub async fn open_bound_text(&self, scope: &str, purpose: &str, record: &str, sealed: &str) -> Result<String> {
+        let bytes = self.keyring.open_bound(&self.store, scope, purpose, record, sealed).await?;
+        String::from_utf8(bytes).map_err(|_| keyring::CryptoError::Corrupt.into())
     }
 
     /// Opens what [`Portal::seal`] sealed, as text.

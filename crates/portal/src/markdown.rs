@@ -35,6 +35,10 @@ pub fn render(source: &str) -> String {
 }
 
 #[cfg(test)]
+#[path = "markdown_fuzz.rs"]
+mod fuzz;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -15,6 +15,12 @@ use std::collections::HashSet;
 const SKEW_MS: i64 = 180_000;
 /// Largest response accepted (bytes of XML).
 const MAX_XML: usize = 512 * 1024;
+/// Most namespace declarations in a message, and in scope of one element. A SAML
+/// response needs a few dozen; thousands made the parser and the canonicalisation
+/// (which look prefixes up among those in scope, before the signature is checked)
+/// take quadratic time.
+const MAX_XMLNS: usize = 512;
+const MAX_IN_SCOPE: usize = 64;
 
 /// What the caller knows about this sign-in.
 pub struct Expected<'a> {
@@ -82,6 +88,9 @@ fn time_ms(v: &str) -> Result<i64, Error> {
 }
 
 fn parse(xml: &str) -> Result<Document<'_>, Error> {
+    if xml.matches("xmlns").count() > MAX_XMLNS {
+        return Err(refused("too many namespace declarations"));
+    }
     let opt = ParsingOptions { allow_dtd: false, nodes_limit: 50_000, ..ParsingOptions::default() };
     let doc = Document::parse_with_options(xml, opt).map_err(|e| Error::Invalid(e.to_string()))?;
     // Comments and processing instructions have no place in a SAML message and are
@@ -91,6 +100,9 @@ fn parse(xml: &str) -> Result<Document<'_>, Error> {
     }
     if doc.descendants().any(|n| n.ancestors().nth(crate::c14n::MAX_DEPTH).is_some()) {
         return Err(refused("the message is nested too deeply"));
+    }
+    if doc.descendants().any(|n| n.namespaces().len() > MAX_IN_SCOPE) {
+        return Err(refused("too many namespace declarations"));
     }
     let mut ids = HashSet::new();
     for n in doc.descendants().filter(Node::is_element) {

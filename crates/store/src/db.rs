@@ -82,11 +82,15 @@ impl Checkpointer {
 #[derive(Clone)]
 pub struct Store {
     pools: Pools,
+    /// The key of the audit chain, set once by the application (see `audit_log.rs`);
+    /// shared by every clone, so handles taken before it was set use it too.
+    pub(crate) audit_key: std::sync::Arc<std::sync::OnceLock<amtsweg_domain::audit::ChainKey>>,
 }
 
 /// A write transaction. Dropped without [`Tx::commit`] it rolls back.
 pub struct Tx {
     inner: TxInner,
+    pub(crate) audit_key: Option<amtsweg_domain::audit::ChainKey>,
 }
 
 enum TxInner {
@@ -182,11 +186,21 @@ impl Store {
         // parsed again.
         let writing =
             opts.clone().pragma("wal_autocheckpoint", "0").pragma("temp_store", "MEMORY").statement_cache_capacity(400);
-        let write = pool(1).connect_with(writing.clone()).await?;
+        let write = pool(1).after_release(crate::space::writer_still_usable).connect_with(writing.clone()).await?;
         let checkpoint = pool(1).connect_with(writing).await?;
         let read = pool(8).connect_with(opts.read_only(true)).await?;
         let checkpointer = std::sync::Arc::new(Checkpointer::start(checkpoint));
-        Ok(Self { pools: Pools::Sqlite { read, write, checkpointer } })
+        Ok(Self { pools: Pools::Sqlite { read, write, checkpointer }, audit_key: std::sync::Arc::default() })
+    }
+
+    /// The directory of the SQLite database file (None on PostgreSQL): the health
+    /// check looks there for free space.
+    #[must_use]
+    pub fn local_dir(&self) -> Option<std::path::PathBuf> {
+        match &self.pools {
+            Pools::Sqlite { write, .. } => write.connect_options().get_filename().parent().map(Path::to_path_buf),
+            Pools::Postgres(_) => None,
+        }
     }
 
     /// # Errors
@@ -194,7 +208,7 @@ impl Store {
     pub async fn open_postgres(url: &str) -> Result<Self> {
         let pool =
             PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(10)).connect(url).await?;
-        Ok(Self { pools: Pools::Postgres(pool) })
+        Ok(Self { pools: Pools::Postgres(pool), audit_key: std::sync::Arc::default() })
     }
 
     #[must_use]
@@ -214,7 +228,7 @@ impl Store {
             Pools::Sqlite { write, .. } => TxInner::Sqlite(write.begin().await?),
             Pools::Postgres(p) => TxInner::Postgres(p.begin().await?),
         };
-        Ok(Tx { inner })
+        Ok(Tx { inner, audit_key: self.audit_key.get().copied() })
     }
 
     pub(crate) async fn fetch_all<T: AnyRow>(&self, q: &impl QueryStatementWriter) -> Result<Vec<T>> {

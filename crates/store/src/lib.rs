@@ -15,10 +15,13 @@ pub mod forms;
 pub mod handoff;
 pub mod konto;
 pub mod library;
+pub mod limits;
 mod migrate;
 pub mod outbox;
 pub mod pages;
 pub mod rows;
+pub mod space;
+pub mod second_factor;
 pub mod staff;
 pub mod submissions;
 #[cfg(feature = "test-support")]
@@ -44,6 +47,19 @@ pub enum StoreError {
     UnknownMigration(i64),
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
+}
+
+impl StoreError {
+    /// Whether the database's disk (or an I/O path below it) is full: a passing
+    /// condition the portal answers with 503, not a failure of the request.
+    #[must_use]
+    pub fn is_storage_full(&self) -> bool {
+        match self {
+            Self::Database(e) | Self::Migration { source: e, .. } => space::sqlx_is_full(e),
+            Self::Io(e) => space::io_is_full(e),
+            _ => false,
+        }
+    }
 }
 
 impl From<amtsweg_domain::InvalidValue> for StoreError {

@@ -5,6 +5,11 @@
 //! (an id of another authority). Linked adopters keep the shared text of the
 //! revision they accepted; their local fields (org unit, online link, fees, contacts)
 //! stay theirs. Every write checks the authority it acts for.
+//!
+//! The owner's forms of the service are pinned the same way: a linked adopter serves
+//! the form version it accepted ([`FormPin`]); a newer owner version waits as an
+//! upstream change, because a form carries the adopter's fields, workflow and trust
+//! level, which the owner must not change under it.
 
 use crate::db::{Store, Tx};
 use crate::editing::Saved;
@@ -57,6 +62,74 @@ impl Adoption {
     pub fn is_linked(&self) -> bool {
         self.mode() == AdoptionMode::Linked
     }
+}
+
+/// The version of an owner's form a linked adopter serves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct FormPin {
+    pub leistung_id: i64,
+    pub form_id: i64,
+    pub version: i64,
+}
+
+/// A published form of a library entry's original service, as one adopter has it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LibraryForm {
+    pub form_id: i64,
+    pub owner_id: i64,
+    pub title: String,
+    /// The owner's current published version.
+    pub latest: i64,
+    /// The version the adopter accepted; `None` for a form the owner added later.
+    pub pinned: Option<i64>,
+}
+
+impl LibraryForm {
+    /// Whether the owner has a version the adopter has not accepted yet.
+    #[must_use]
+    pub fn pending(&self) -> bool {
+        self.pinned.is_none_or(|v| v < self.latest)
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct OwnerFormRow {
+    id: i64,
+    authority_id: i64,
+    title: String,
+    published_version: i64,
+}
+
+/// The owner's published forms of a service (the original of a library entry).
+fn owner_forms_query(entry: &LibraryEntry) -> SelectStatement {
+    Query::select()
+        .columns(["id", "authority_id", "title", "published_version"])
+        .from("forms")
+        .and_where(Expr::col("authority_id").eq(entry.authority_id))
+        .and_where(Expr::col("leistung_id").eq(entry.leistung_id))
+        .and_where(Expr::col("published_version").gt(0))
+        .order_by("id", Order::Asc)
+        .to_owned()
+}
+
+fn pins_query(authority_id: i64) -> SelectStatement {
+    Query::select()
+        .columns(["leistung_id", "form_id", "version"])
+        .from("library_form_pins")
+        .and_where(Expr::col("authority_id").eq(authority_id))
+        .to_owned()
+}
+
+fn with_pins(rows: Vec<OwnerFormRow>, pins: &[FormPin], leistung_id: i64) -> Vec<LibraryForm> {
+    rows.into_iter()
+        .map(|r| LibraryForm {
+            form_id: r.id,
+            owner_id: r.authority_id,
+            title: r.title,
+            latest: r.published_version,
+            pinned: pins.iter().find(|p| p.form_id == r.id && p.leistung_id == leistung_id).map(|p| p.version),
+        })
+        .collect()
 }
 
 /// What came of an adoption request.
@@ -190,6 +263,30 @@ impl Store {
             .and_where(Expr::col("leistung_id").eq(leistung_id))
             .to_owned();
         self.fetch_optional(&q).await
+    }
+
+    /// The form versions an authority serves for its linked adoptions.
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn form_pins_of(&self, authority_id: i64) -> Result<Vec<FormPin>> {
+        self.fetch_all(&pins_query(authority_id)).await
+    }
+
+    /// The owner's published forms of a linked service of this authority, with the
+    /// version this authority serves (empty for a service not adopted linked).
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn library_forms(&self, authority_id: i64, leistung_id: i64) -> Result<Vec<LibraryForm>> {
+        let Some(a) = self.adoption(authority_id, leistung_id).await? else { return Ok(Vec::new()) };
+        if !a.is_linked() {
+            return Ok(Vec::new());
+        }
+        let Some(entry) = self.library_entry(a.entry_id).await? else { return Ok(Vec::new()) };
+        let rows = self.fetch_all(&owner_forms_query(&entry)).await?;
+        let pins: Vec<FormPin> = self.fetch_all(&pins_query(authority_id)).await?;
+        Ok(with_pins(rows, &pins, leistung_id))
     }
 
     /// Every adoption of an authority (to mark entries it already uses).
@@ -444,6 +541,12 @@ impl Tx {
             ])
             .to_owned();
         self.execute(&q).await?;
+        if mode == AdoptionMode::Linked {
+            // The forms as they are now are what the adopter takes over.
+            for f in self.fetch_all_in_tx::<OwnerFormRow>(&owner_forms_query(&entry)).await? {
+                self.pin_form(authority_id, leistung_id, f.id, f.published_version, by).await?;
+            }
+        }
         self.save_draft(authority_id, leistung_id, 0, &content, by).await?;
         self.append_audit(&audit(by, authority_id, "library.adopt", format!("leistung:{leistung_id}"))).await?;
         Ok(Adopted::Created(leistung_id))
@@ -470,9 +573,10 @@ impl Tx {
         Err(StoreError::Invalid("no free short name".into()))
     }
 
-    /// Accepts the library's current text for a linked service: the published state
-    /// (if any) and the draft (if any) get the new shared text, local fields stay.
-    /// Returns the accepted library revision, or `None` if nothing was pending.
+    /// Accepts what the library offers for a linked service: the current shared
+    /// text (the published state, if any, and the draft, if any, get it; local
+    /// fields stay) and the owner's current form versions. Returns the library
+    /// revision the service now follows, or `None` if nothing was pending.
     ///
     /// # Errors
     /// On database errors.
@@ -488,6 +592,73 @@ impl Tx {
         }
         let q = entries_query().and_where(Expr::col(("library_entries", "id")).eq(a.entry_id)).to_owned();
         let Some(entry) = self.entry_in_tx(q).await? else { return Ok(None) };
+        let forms = self.accept_upstream_forms(authority_id, leistung_id, &entry, by).await?;
+        let text = self.accept_upstream_text(authority_id, leistung_id, &a, &entry, by).await?;
+        Ok(text.or((forms > 0).then_some(a.adopted_revision)))
+    }
+
+    /// Moves the adopter's form pins of a linked service to the owner's current
+    /// versions; returns how many moved.
+    async fn accept_upstream_forms(
+        &mut self,
+        authority_id: i64,
+        leistung_id: i64,
+        entry: &LibraryEntry,
+        by: Option<i64>,
+    ) -> Result<usize> {
+        let rows = self.fetch_all_in_tx::<OwnerFormRow>(&owner_forms_query(entry)).await?;
+        let pins: Vec<FormPin> = self.fetch_all_in_tx(&pins_query(authority_id)).await?;
+        let mut moved = 0;
+        for f in with_pins(rows, &pins, leistung_id).into_iter().filter(LibraryForm::pending) {
+            self.pin_form(authority_id, leistung_id, f.form_id, f.latest, by).await?;
+            let mut entry = audit(by, authority_id, "library.accept_form", format!("form:{}", f.form_id));
+            entry.outcome = format!("version:{}", f.latest);
+            self.append_audit(&entry).await?;
+            moved += 1;
+        }
+        Ok(moved)
+    }
+
+    /// Sets the form version a linked adopter serves.
+    async fn pin_form(
+        &mut self,
+        authority_id: i64,
+        leistung_id: i64,
+        form_id: i64,
+        version: i64,
+        by: Option<i64>,
+    ) -> Result<()> {
+        let q = Query::delete()
+            .from_table("library_form_pins")
+            .and_where(Expr::col("authority_id").eq(authority_id))
+            .and_where(Expr::col("form_id").eq(form_id))
+            .to_owned();
+        self.execute(&q).await?;
+        let q = Query::insert()
+            .into_table("library_form_pins")
+            .columns(["authority_id", "leistung_id", "form_id", "version", "accepted_at", "accepted_by"])
+            .values_panic([
+                authority_id.into(),
+                leistung_id.into(),
+                form_id.into(),
+                version.into(),
+                now_ms().into(),
+                by.into(),
+            ])
+            .to_owned();
+        self.execute(&q).await?;
+        Ok(())
+    }
+
+    /// The shared-text part of [`Self::accept_upstream`].
+    async fn accept_upstream_text(
+        &mut self,
+        authority_id: i64,
+        leistung_id: i64,
+        a: &Adoption,
+        entry: &LibraryEntry,
+        by: Option<i64>,
+    ) -> Result<Option<i64>> {
         if entry.revision <= a.adopted_revision {
             return Ok(None);
         }

@@ -79,6 +79,21 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0013_outbox_claims.sql"),
         postgres: include_str!("../migrations/postgres/0013_outbox_claims.sql"),
     },
+    Migration {
+        version: 14,
+        sqlite: include_str!("../migrations/sqlite/0014_second_factor_audit_chain.sql"),
+        postgres: include_str!("../migrations/postgres/0014_second_factor_audit_chain.sql"),
+    },
+    Migration {
+        version: 15,
+        sqlite: include_str!("../migrations/sqlite/0015_abuse_limits.sql"),
+        postgres: include_str!("../migrations/postgres/0015_abuse_limits.sql"),
+    },
+    Migration {
+        version: 16,
+        sqlite: include_str!("../migrations/sqlite/0016_library_form_pins.sql"),
+        postgres: include_str!("../migrations/postgres/0016_library_form_pins.sql"),
+    },
 ];
 
 impl Store {

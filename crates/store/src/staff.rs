@@ -2,7 +2,6 @@
 
 use crate::db::{Store, Tx};
 use crate::{Result, StoreError};
-use amtsweg_domain::audit::{AuditEntry, GENESIS, chain_hash};
 use amtsweg_domain::staff::{Grant, Role};
 use sea_query::{Expr, ExprTrait, Order, Query};
 use serde::Serialize;
@@ -82,17 +81,7 @@ struct CountRow {
     n: i64,
 }
 
-#[derive(Debug, sqlx::FromRow)]
-struct HashRow {
-    hash: String,
-}
-
-/// Where the hash chain breaks, if it does.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ChainCheck {
-    Intact { entries: usize },
-    Broken { id: i64, reason: String },
-}
+pub use crate::audit_log::ChainCheck;
 
 /// E-mail addresses are compared case-insensitively.
 #[must_use]
@@ -180,34 +169,6 @@ impl Store {
             q.and_where(Expr::col("authority_id").is_in(ids.iter().copied()));
         }
         self.fetch_all(&q).await
-    }
-
-    /// Recomputes the whole hash chain.
-    ///
-    /// # Errors
-    /// On database errors.
-    pub async fn verify_audit_chain(&self) -> Result<ChainCheck> {
-        let q = Query::select().columns(AUDIT_COLUMNS).from("audit_log").order_by("id", Order::Asc).to_owned();
-        let rows: Vec<AuditRecord> = self.fetch_all(&q).await?;
-        let mut prev = GENESIS.to_owned();
-        for r in &rows {
-            if r.prev_hash != prev {
-                return Ok(ChainCheck::Broken { id: r.id, reason: "does not follow the previous entry".into() });
-            }
-            let entry = AuditEntry {
-                at: r.at,
-                actor: r.actor.clone(),
-                authority_id: r.authority_id,
-                action: r.action.clone(),
-                target: r.target.clone(),
-                outcome: r.outcome.clone(),
-            };
-            if chain_hash(&prev, &entry) != r.hash {
-                return Ok(ChainCheck::Broken { id: r.id, reason: "content was changed".into() });
-            }
-            prev.clone_from(&r.hash);
-        }
-        Ok(ChainCheck::Intact { entries: rows.len() })
     }
 }
 
@@ -381,42 +342,14 @@ impl Tx {
         Ok(())
     }
 
-    /// Forgets failures older than `before_ms` (housekeeping).
+    /// Forgets failures (and counted mails) older than `before_ms` (housekeeping);
+    /// returns how many.
     ///
     /// # Errors
     /// On database errors.
-    pub async fn prune_login_failures(&mut self, before_ms: i64) -> Result<()> {
+    pub async fn prune_login_failures(&mut self, before_ms: i64) -> Result<u64> {
         let q = Query::delete().from_table("login_failures").and_where(Expr::col("at").lt(before_ms)).to_owned();
-        self.execute(&q).await?;
-        Ok(())
-    }
-
-    /// Appends to the audit log, chained to the previous entry. Concurrent writers
-    /// are serialised so the chain never forks.
-    ///
-    /// # Errors
-    /// On database errors.
-    pub async fn append_audit(&mut self, e: &AuditEntry) -> Result<()> {
-        self.lock_audit_chain().await?;
-        let q = Query::select().column("hash").from("audit_log").order_by("id", Order::Desc).limit(1).to_owned();
-        let prev = self.fetch_optional_in_tx::<HashRow>(&q).await?.map_or_else(|| GENESIS.to_owned(), |r| r.hash);
-        let hash = chain_hash(&prev, e);
-        let q = Query::insert()
-            .into_table("audit_log")
-            .columns(["at", "actor", "authority_id", "action", "target", "outcome", "prev_hash", "hash"])
-            .values_panic([
-                e.at.into(),
-                e.actor.clone().into(),
-                e.authority_id.into(),
-                e.action.clone().into(),
-                e.target.clone().into(),
-                e.outcome.clone().into(),
-                prev.into(),
-                hash.into(),
-            ])
-            .to_owned();
-        self.execute(&q).await?;
-        Ok(())
+        self.execute(&q).await
     }
 }
 

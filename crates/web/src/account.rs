@@ -42,13 +42,6 @@ impl Who {
             Self::Citizen => format!("citizen-totp:{id}"),
         }
     }
-
-    fn reset_key(self, email: &str) -> String {
-        match self {
-            Self::Staff => format!("reset:{email}"),
-            Self::Citizen => format!("citizen-reset:{email}"),
-        }
-    }
 }
 
 fn entry(actor: String, action: &str, target: String, outcome: &str) -> AuditEntry {
@@ -68,6 +61,9 @@ pub(crate) const TOO_MANY_CODES: &str = "Zu viele falsche Codes. Bitte versuchen
 pub(crate) const WRONG_CODE: &str =
     "Der Code ist nicht gültig. Bitte geben Sie den aktuellen sechsstelligen Code aus Ihrer App ein.";
 
+/// What the code page says for a code that was accepted before.
+pub(crate) const REUSED_CODE: &str = "Dieser Code wurde schon verwendet. Jeder Code gilt nur einmal. Bitte warten Sie, bis Ihre App einen neuen Code anzeigt, und geben Sie diesen ein.";
+
 /// What a second-factor code turned out to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Code {
@@ -75,35 +71,113 @@ pub(crate) enum Code {
     Throttled,
     /// Wrong (counted and audited).
     Wrong,
+    /// Valid, but its time step was accepted before (counted and audited).
+    Reused,
     /// Right: the caller marks the session's second factor done.
     Right,
 }
 
-/// Checks a second-factor code of account `id` against its TOTP `secret`: at most
-/// [`session::MAX_CODE_FAILURES_PER_HOUR`] wrong codes an hour, each one counted (in
-/// the database, so across nodes) and audited.
+impl Who {
+    fn holder(self, id: i64) -> second_factor::TotpHolder {
+        match self {
+            Self::Staff => second_factor::TotpHolder::Staff(id),
+            Self::Citizen => second_factor::TotpHolder::Citizen(id),
+        }
+    }
+}
+
+/// Checks a second-factor code of account `id` against its stored (sealed) TOTP
+/// secret: at most [`session::MAX_CODE_FAILURES_PER_HOUR`] wrong codes an hour, each
+/// one counted (in the database, so across nodes) and audited; each code is accepted
+/// once (its time step must be later than the last accepted one).
 ///
 /// # Errors
-/// On store errors.
+/// On store errors, or a stored secret that does not open.
 pub(crate) async fn check_code(
     state: &AppState,
     who: Who,
     id: i64,
-    secret: &str,
+    stored: &str,
     code: &str,
 ) -> Result<Code, AppError> {
+    let secret = second_factor::open_secret(&state.portal, &who.holder(id), stored).await?;
+    check_and_claim(state, who, id, &secret, code).await
+}
+
+/// As [`check_code`] for a secret being enrolled, waiting sealed in the session
+/// `session` (id hash). The accepted step counts for the account, so the code that
+/// confirmed the enrolment does not sign in again.
+///
+/// # Errors
+/// On store errors, or a stored secret that does not open.
+pub(crate) async fn check_enrolment_code(
+    state: &AppState,
+    who: Who,
+    id: i64,
+    session: &str,
+    stored: &str,
+    code: &str,
+) -> Result<Code, AppError> {
+    let holder = second_factor::TotpHolder::Enrolment(session.to_owned());
+    let secret = second_factor::open_secret(&state.portal, &holder, stored).await?;
+    check_and_claim(state, who, id, &secret, code).await
+}
+
+async fn check_and_claim(state: &AppState, who: Who, id: i64, secret: &str, code: &str) -> Result<Code, AppError> {
     let key = who.code_key(id);
     if !session::may_try(state, &key).await? {
         return Ok(Code::Throttled);
     }
-    if second_factor::check(secret, code) {
-        return Ok(Code::Right);
-    }
     let mut tx = state.store.begin().await?;
-    tx.record_login_failure(&key, amtsweg_store::now_ms()).await?;
-    tx.append_audit(&entry(who.actor(id), "login.second_factor", who.session_kind().into(), "failure")).await?;
+    let verdict = match second_factor::matching_step(secret, code) {
+        Some(step) if tx.claim_totp_step(&who.holder(id), step).await? => Code::Right,
+        Some(_) => Code::Reused,
+        None => Code::Wrong,
+    };
+    if verdict != Code::Right {
+        tx.record_login_failure(&key, amtsweg_store::now_ms()).await?;
+        tx.append_audit(&entry(who.actor(id), "login.second_factor", who.session_kind().into(), "failure")).await?;
+    }
     tx.commit().await?;
-    Ok(Code::Wrong)
+    Ok(verdict)
+}
+
+/// A secret being enrolled (sealed for session `session`), sealed again for the
+/// account it now belongs to.
+///
+/// # Errors
+/// When it does not open, or on store errors.
+pub(crate) async fn enrolled_secret(
+    state: &AppState,
+    who: Who,
+    id: i64,
+    session: &str,
+    stored: &str,
+) -> Result<String, AppError> {
+    let holder = second_factor::TotpHolder::Enrolment(session.to_owned());
+    let secret = second_factor::open_secret(&state.portal, &holder, stored).await?;
+    Ok(second_factor::seal_secret(&state.portal, &who.holder(id), &secret).await?)
+}
+
+/// A new secret to enrol, sealed for the session `session` it waits in: (clear for
+/// the page, sealed for the store).
+///
+/// # Errors
+/// On store or crypto errors.
+pub(crate) async fn new_enrolment(state: &AppState, session: &str) -> Result<(String, String), AppError> {
+    let secret = second_factor::new_secret();
+    let holder = second_factor::TotpHolder::Enrolment(session.to_owned());
+    let sealed = second_factor::seal_secret(&state.portal, &holder, &secret).await?;
+    Ok((secret, sealed))
+}
+
+/// The secret being enrolled in session `session`, opened for the page.
+///
+/// # Errors
+/// When it does not open.
+pub(crate) async fn pending_secret(state: &AppState, session: &str, stored: &str) -> Result<String, AppError> {
+    let holder = second_factor::TotpHolder::Enrolment(session.to_owned());
+    Ok(second_factor::open_secret(&state.portal, &holder, stored).await?)
 }
 
 /// Ends the session `this` (its id hash) or, with `None`, every session of account
@@ -128,18 +202,22 @@ pub(crate) async fn sign_out(state: &AppState, who: Who, id: i64, this: Option<&
 /// Someone asked for a new password for `email` (already normalised; empty for an
 /// address that is not one). The answer is the same whether or not an account exists:
 /// only an active account gets a one-time link (only its hash is stored, valid
-/// [`RESET_MINUTES`]); every request counts like a failed sign-in, so one address
-/// cannot be flooded with mails.
+/// [`RESET_MINUTES`]); every request counts against the mail limits per address and
+/// per `client` (`limits::quotas::mail_allowed`), beyond which nothing is sent, so
+/// nobody can flood an inbox with our mails.
 ///
 /// # Errors
 /// On store errors.
-pub(crate) async fn request_reset(state: &AppState, who: Who, email: &str) -> Result<(), AppError> {
-    let key = who.reset_key(email);
-    if email.is_empty() || !session::may_try(state, &key).await? {
+pub(crate) async fn request_reset(
+    state: &AppState,
+    who: Who,
+    email: &str,
+    client: &crate::limits::Client,
+) -> Result<(), AppError> {
+    if email.is_empty() || !crate::limits::quotas::mail_allowed(state, email, client).await? {
         return Ok(());
     }
     let mut tx = state.store.begin().await?;
-    tx.record_login_failure(&key, amtsweg_store::now_ms()).await?;
     let account = match who {
         Who::Staff => state
             .store
@@ -201,9 +279,7 @@ pub(crate) async fn set_password_by_link(
     id: i64,
     password: String,
 ) -> Result<bool, AppError> {
-    let hash = tokio::task::spawn_blocking(move || password_auth::generate_hash(password))
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let hash = crate::limits::hashing::hash_password(state, password).await?;
     let mut tx = state.store.begin().await?;
     let used = match who {
         Who::Staff => tx.use_staff_token(token_hash, kind).await?,

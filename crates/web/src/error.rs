@@ -30,6 +30,37 @@ pub enum AppError {
     /// 200 and never cached.
     #[error("page")]
     Page(String),
+    /// No password-hashing slot became free in time (`limits::hashing`): 503.
+    #[error("busy")]
+    Busy,
+    /// The disk under the uploaded files is full (message for the log): 503, like a
+    /// store error that means a full database disk.
+    #[error("storage full: {0}")]
+    StorageFull(String),
+}
+
+/// What a citizen reads while the disk is full: nothing of the last step was kept,
+/// and sending it again later works (nothing needs a restart).
+pub const STORAGE_FULL_MESSAGE: &str = "Der Speicher des Portals ist voll. Deshalb ist das Speichern vorübergehend nicht möglich: Was Sie eben gesendet haben, wurde nicht gespeichert, und ein Antrag ist damit noch nicht eingegangen. Bitte senden Sie es in einigen Minuten noch einmal – Ihre bisherigen Angaben bleiben erhalten.";
+
+impl AppError {
+    /// Whether the request failed only because a disk is full (database or files).
+    #[must_use]
+    pub fn is_storage_full(&self) -> bool {
+        match self {
+            Self::StorageFull(_) => true,
+            Self::Store(e) => e.is_storage_full(),
+            _ => false,
+        }
+    }
+}
+
+/// The 503 answer while a disk is full (the error layer renders the page).
+fn storage_full() -> Response {
+    let mut r = StatusCode::SERVICE_UNAVAILABLE.into_response();
+    r.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("60"));
+    r.extensions_mut().insert(ErrorPage(Some(STORAGE_FULL_MESSAGE.into())));
+    r
 }
 
 impl From<amtsweg_portal::PortalError> for AppError {
@@ -40,6 +71,7 @@ impl From<amtsweg_portal::PortalError> for AppError {
             P::Store(e) => Self::Store(e),
             P::Crypto(e) => Self::Crypto(e),
             P::Objects(m) => Self::Objects(m),
+            P::StorageFull(m) => Self::StorageFull(m),
             P::Form(m) | P::Internal(m) => Self::Internal(m),
         }
     }
@@ -52,6 +84,10 @@ pub struct ErrorPage(pub Option<String>);
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
+        if self.is_storage_full() {
+            tracing::warn!(error = %self, "storage full: answered 503");
+            return storage_full();
+        }
         let mut detail = None;
         let status = match self {
             Self::Page(html) => {
@@ -60,6 +96,7 @@ impl IntoResponse for AppError {
             }
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::Busy => return crate::limits::hashing::Busy.into_response(),
             Self::BadRequest(message) => {
                 detail = Some(message);
                 StatusCode::BAD_REQUEST

@@ -8,10 +8,12 @@ pub mod antrag;
 pub mod api;
 pub mod assets;
 mod audit;
+pub mod connections;
 mod csrf;
 mod download;
 mod error;
 pub mod konto;
+pub mod limits;
 mod page_cache;
 pub(crate) mod pages;
 pub(crate) mod place;
@@ -20,6 +22,7 @@ pub mod routes;
 mod second_factor;
 mod security;
 pub mod session;
+mod storage_health;
 pub mod sync;
 mod templates;
 mod tenant;
@@ -38,6 +41,7 @@ use std::sync::Arc;
 
 pub use error::AppError;
 pub use second_factor::current_code as current_totp_code;
+pub use second_factor::next_code as next_totp_code;
 pub use templates::Templates;
 
 /// Settings of the HTTP edge.
@@ -91,6 +95,12 @@ pub struct WebConfig {
     /// Directory for uploaded files (logos; later attachments). `None` keeps them in
     /// memory, which only tests and benchmarks want; the server always sets one.
     pub objects_dir: Option<PathBuf>,
+    /// Timeouts for slow clients and the most connections at once (`[web.connections]`).
+    pub connections: connections::Connections,
+    /// Abuse limits: request rates, password hashing, failed sign-ins, mails, drafts.
+    pub limits: limits::LimitsConfig,
+    /// The sign-in hand-over to member hosts (`[web.sso]`): the port they are served on.
+    pub sso: konto::sso::SsoConfig,
 }
 
 impl Default for WebConfig {
@@ -115,6 +125,9 @@ impl Default for WebConfig {
             draft_days: 30,
             form_files_limit: 20 * 1024 * 1024,
             clamd: None,
+            connections: connections::Connections::default(),
+            limits: limits::LimitsConfig::default(),
+            sso: konto::sso::SsoConfig::default(),
         }
     }
 }
@@ -142,6 +155,8 @@ pub struct Shared {
     oidc_providers: tokio::sync::Mutex<std::collections::HashMap<String, amtsweg_oidc::Provider>>,
     /// The BundID (SAML) setup, loaded at start-up.
     pub saml: Option<Arc<konto::saml::Saml>>,
+    /// Request rates and password-hashing slots of this node.
+    pub(crate) limits: limits::Limits,
 }
 
 impl std::ops::Deref for AppState {
@@ -207,6 +222,7 @@ impl AppState {
             )),
             None => None,
         };
+        let limits = limits::Limits::new(&config.limits);
         Ok(Self(Arc::new(Shared {
             portal,
             store,
@@ -218,6 +234,7 @@ impl AppState {
             receipt_pages: antrag::receipt_page::ReceiptPages::default(),
             oidc_providers: tokio::sync::Mutex::default(),
             saml,
+            limits,
         })))
     }
 
@@ -275,6 +292,10 @@ pub fn router(state: AppState) -> Router {
 /// [`router`] plus `extra` routes behind the very same layers (benchmarks measure a
 /// bare handler on the same stack this way).
 pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
-    let routes = routes::router().merge(extra).with_state(state.clone());
+    // Request rates per route class and client (`limits::rate`), on every route.
+    let routes = routes::router()
+        .merge(extra)
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), limits::rate::guard))
+        .with_state(state.clone());
     security::layers(routes, state)
 }

@@ -1,6 +1,10 @@
 //! TOTP second factor (RFC 6238: SHA-1, 6 digits, 30 s, one step of clock skew).
+//! A code is accepted once: the step it belongs to must be later than the last step
+//! accepted for the account (`account::check_code`), as RFC 6238 §5.2 asks.
 
 use totp_rs::{Builder, Secret};
+
+pub use amtsweg_portal::second_factor::{TotpHolder, open_secret, seal_secret};
 
 /// A new random secret (160 bits) in Base32, as authenticator apps expect it.
 #[must_use]
@@ -13,17 +17,36 @@ fn totp(secret_b32: &str) -> Option<totp_rs::Totp> {
     Builder::new().with_secret(secret).build().ok()
 }
 
-/// Whether `code` (spaces allowed) is valid now for the secret.
+/// The time step (Unix time / 30 s) that `code` (spaces allowed) belongs to, if it is
+/// valid now for the secret (this step or the one before or after).
+#[must_use]
+pub fn matching_step(secret_b32: &str, code: &str) -> Option<i64> {
+    let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+    if code.len() != 6 {
+        return None;
+    }
+    totp(secret_b32)?.check_current(&code).and_then(|step| i64::try_from(step).ok())
+}
+
+/// Whether `code` (spaces allowed) is valid now for the secret (not whether it was
+/// used before: see [`matching_step`]).
 #[must_use]
 pub fn check(secret_b32: &str, code: &str) -> bool {
-    let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
-    code.len() == 6 && totp(secret_b32).is_some_and(|t| t.check_current(&code).is_some())
+    matching_step(secret_b32, code).is_some()
 }
 
 /// The current code (for tests and the demo's printed instructions).
 #[must_use]
 pub fn current_code(secret_b32: &str) -> Option<String> {
     totp(secret_b32).map(|t| t.generate_current().to_string())
+}
+
+/// The code of the next time step, which is already accepted (one step of skew):
+/// for tests that need a second code without waiting half a minute.
+#[must_use]
+pub fn next_code(secret_b32: &str) -> Option<String> {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
+    totp(secret_b32).map(|t| t.generate(now + 30).to_string())
 }
 
 /// `otpauth://` URI for authenticator apps.
@@ -52,6 +75,10 @@ mod tests {
         let s = new_secret();
         let code = current_code(&s).unwrap();
         assert!(check(&s, &code));
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        let step = matching_step(&s, &code).unwrap();
+        assert!((i64::try_from(now / 30).unwrap() - step).abs() <= 1);
+        assert!(matching_step(&s, &next_code(&s).unwrap()).unwrap() > step || code == next_code(&s).unwrap());
         assert!(check(&s, &format!("{} {}", &code[..3], &code[3..])));
         assert!(!check(&s, "000000") || code == "000000");
         assert!(!check("kein base32!", &code));

@@ -14,6 +14,7 @@ use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 use tower_http::trace::TraceLayer;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -62,7 +63,10 @@ pub fn layers(routes: Router, state: AppState) -> Router {
         .layer(from_fn_with_state(state.clone(), error_pages))
         .layer(from_fn_with_state(state.clone(), crate::tenant::resolve_host))
         .layer(CatchPanicLayer::new())
+        // Inside the error pages, so a timeout is explained in German (408 / 400).
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, state.config.connections.request()))
         .layer(from_fn_with_state(state.clone(), limit_body))
+        .layer(RequestBodyTimeoutLayer::new(state.config.connections.body()))
         .service(
             routes
                 .layer(from_fn_with_state(state.clone(), crate::page_cache::middleware))
@@ -98,6 +102,26 @@ pub fn layers(routes: Router, state: AppState) -> Router {
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
         }))
         .layer(SetRequestIdLayer::new(REQUEST_ID, RequestIds::new()))
+        .layer(axum::middleware::map_request(drop_unsafe_request_id))
+}
+
+/// Whether a client's `X-Request-Id` may be kept: a short token of safe characters.
+/// Anything else — 60 KB, spaces, quotes, line breaks that would forge fields of the
+/// text log — is never echoed, shown or logged.
+fn safe_request_id(v: &HeaderValue) -> bool {
+    let b = v.as_bytes();
+    !b.is_empty() && b.len() <= 64 && b.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'))
+}
+
+/// Drops an unsafe (or repeated) client request id, so [`RequestIds`] makes a new one.
+async fn drop_unsafe_request_id(mut req: Request) -> Request {
+    let ids = req.headers().get_all(&REQUEST_ID);
+    let mut values = ids.iter();
+    let keep = values.next().is_some_and(safe_request_id) && values.next().is_none();
+    if !keep {
+        req.headers_mut().remove(&REQUEST_ID);
+    }
+    req
 }
 
 fn problem_title(status: StatusCode) -> (&'static str, &'static str) {
@@ -113,9 +137,14 @@ fn problem_title(status: StatusCode) -> (&'static str, &'static str) {
         405 => ("Aktion nicht möglich", "Diese Seite kann so nicht aufgerufen werden."),
         408 => ("Zeitüberschreitung", "Die Anfrage hat zu lange gedauert. Bitte versuchen Sie es noch einmal."),
         413 => ("Anfrage zu groß", "Die gesendeten Daten sind zu groß. Bitte senden Sie weniger oder kleinere Daten."),
+        429 => ("Zu viele Anfragen", "Zu viele Anfragen in kurzer Zeit. Bitte warten Sie einen Moment und versuchen Sie es dann erneut."),
         400..=499 => {
             ("Anfrage fehlerhaft", "Die Anfrage konnte nicht verarbeitet werden. Bitte prüfen Sie die Adresse.")
         }
+        503 => (
+            "Vorübergehend nicht möglich",
+            "Das ist gerade vorübergehend nicht möglich. Bitte versuchen Sie es in einigen Minuten noch einmal.",
+        ),
         _ => (
             "Ein Fehler ist aufgetreten",
             "Leider ist bei uns ein Fehler aufgetreten. Ihre Daten sind nicht verloren; bitte versuchen Sie es in einigen Minuten noch einmal.",
@@ -140,6 +169,8 @@ async fn error_pages(State(state): State<AppState>, req: Request, next: Next) ->
         return resp;
     }
     let allow = resp.headers().get(header::ALLOW).cloned();
+    // 429 and 503 say when to come back (`limits`).
+    let retry_after = resp.headers().get(header::RETRY_AFTER).cloned();
     let detail = resp.extensions().get::<ErrorPage>().and_then(|e| e.0.clone());
     let (title, generic) = problem_title(status);
     let message = detail.as_deref().unwrap_or(generic);
@@ -164,6 +195,9 @@ async fn error_pages(State(state): State<AppState>, req: Request, next: Next) ->
     };
     if let Some(a) = allow {
         out.headers_mut().insert(header::ALLOW, a);
+    }
+    if let Some(r) = retry_after {
+        out.headers_mut().insert(header::RETRY_AFTER, r);
     }
     out
 }
@@ -219,6 +253,19 @@ impl MakeRequestId for RequestIds {
 #[cfg(test)]
 mod tests {
     use super::{CSP, csp_with_form_targets};
+
+    #[test]
+    fn only_short_safe_request_ids_are_kept() {
+        use axum::http::HeaderValue;
+        let ok = |s: &str| super::safe_request_id(&HeaderValue::from_str(s).unwrap());
+        assert!(ok("abc-123_X.y"));
+        assert!(ok(&"a".repeat(64)));
+        assert!(!ok(&"a".repeat(65)));
+        assert!(!ok(""));
+        for bad in ["a b", "a\"b", "x request_id=forged", "a;b", "a/b", "ä"] {
+            assert!(HeaderValue::from_str(bad).is_err() || !ok(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn form_targets_widen_only_form_action_and_only_with_plain_origins() {

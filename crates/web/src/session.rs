@@ -25,10 +25,11 @@ pub fn cookie_name(kind: &str) -> &'static str {
 /// Double-submit token for forms shown before a session exists (the sign-in form).
 pub const PRE_SESSION_COOKIE: &str = "__Host-amtsweg_csrf";
 
-/// At most this many failed sign-ins per account and hour.
+/// At most this many requests an hour for other keys of [`may_try`].
 pub const MAX_FAILURES_PER_HOUR: i64 = 100;
 /// At most this many wrong second-factor codes per account and hour: a six-digit
-/// code must not be guessable over days by someone who has the password.
+/// code must not be guessable over days by someone who has the password. This limit
+/// stays per account (not per client): whoever tries codes knows the password.
 pub const MAX_CODE_FAILURES_PER_HOUR: i64 = 10;
 
 pub use amtsweg_portal::tokens::{hash_token, random_token, tokens_match};
@@ -175,8 +176,8 @@ pub async fn current(
     Ok(Some(ActiveSession { idle_deadline: record.last_seen_at + idle, record }))
 }
 
-/// Whether the account may try to sign in now (fewer than the hourly maximum of
-/// failures). The same answer for existing and unknown accounts.
+/// Whether the key may be tried now (fewer than the hourly maximum of failures):
+/// second-factor codes per account. The same answer for existing and unknown accounts.
 ///
 /// # Errors
 /// On store errors.
@@ -184,6 +185,83 @@ pub async fn may_try(state: &AppState, account_key: &str) -> amtsweg_store::Resu
     let hour_ago = amtsweg_store::now_ms() - 3_600_000;
     let limit = if account_key.contains("totp:") { MAX_CODE_FAILURES_PER_HOUR } else { MAX_FAILURES_PER_HOUR };
     Ok(state.store.login_failures_since(account_key, hour_ago).await? < limit)
+}
+
+const HOUR_MS: i64 = 3_600_000;
+
+/// How long a sign-in for the typed address `account_key` from `client` must wait,
+/// in milliseconds; `None` when it may be tried now. The same answer for existing
+/// and unknown accounts.
+///
+/// Failures count per address *and* client, and per address alone: a client that
+/// failed `per_client_per_hour` times for an address waits until its oldest of those
+/// is an hour old — other clients are not affected. Beyond
+/// `per_address_before_delay` failures of the address from all clients together,
+/// every attempt for it waits 1 s after the latest failure, doubling with each
+/// further failure up to `max_delay_seconds`: many clients together slow the
+/// owner down, but never lock the account for good.
+///
+/// # Errors
+/// On store errors.
+pub async fn sign_in_wait(
+    state: &AppState,
+    account_key: &str,
+    client: &crate::limits::Client,
+) -> amtsweg_store::Result<Option<i64>> {
+    let limits = &state.config.limits.sign_in_failures;
+    let now = amtsweg_store::now_ms();
+    let per_client = limits.per_client_per_hour.max(1);
+    let times = state
+        .store
+        .failure_times_from(account_key, &client.stored(), now - HOUR_MS, u64::try_from(per_client).unwrap_or(10))
+        .await?;
+    if i64::try_from(times.len()).unwrap_or(i64::MAX) >= per_client
+        && let Some(oldest) = times.last()
+    {
+        return Ok(Some((oldest + HOUR_MS - now).max(1000)));
+    }
+    let all = state.store.failures_of(account_key, now - HOUR_MS).await?;
+    Ok(address_delay(all.count, limits.per_address_before_delay, limits.max_delay_seconds)
+        .and_then(|delay| all.latest.map(|latest| latest + delay - now))
+        .filter(|wait| *wait > 0))
+}
+
+/// The wait after the latest failure of an address with `failures` within the hour:
+/// none up to `free`, then 1 s doubling per failure up to `max_seconds` (ms).
+#[must_use]
+pub fn address_delay(failures: i64, free: i64, max_seconds: i64) -> Option<i64> {
+    let over = failures.checked_sub(free).filter(|o| *o >= 0)?;
+    let seconds = if over >= 20 { max_seconds } else { (1_i64 << over).min(max_seconds) };
+    Some(seconds.max(1) * 1000)
+}
+
+/// Counts a failed sign-in for the typed address `account_key` from `client`.
+///
+/// # Errors
+/// On store errors.
+pub async fn record_sign_in_failure(
+    state: &AppState,
+    account_key: &str,
+    client: &crate::limits::Client,
+) -> amtsweg_store::Result<()> {
+    let mut tx = state.store.begin().await?;
+    tx.record_failure_from(account_key, &client.stored()).await?;
+    tx.commit().await
+}
+
+/// What the sign-in page says while an address must wait `wait_ms`.
+#[must_use]
+pub fn wait_message(wait_ms: i64) -> String {
+    let seconds = (wait_ms + 999) / 1000;
+    let when = if seconds > 90 { format!("{} Minuten", (seconds + 59) / 60) } else { format!("{seconds} Sekunden") };
+    format!("Zu viele fehlgeschlagene Anmeldungen für diese Adresse. Bitte versuchen Sie es in {when} erneut.")
+}
+
+/// `Retry-After` for a wait of `wait_ms`.
+#[must_use]
+pub fn retry_after(wait_ms: i64) -> (axum::http::HeaderName, HeaderValue) {
+    let seconds = ((wait_ms + 999) / 1000).max(1);
+    (header::RETRY_AFTER, HeaderValue::from_str(&seconds.to_string()).unwrap_or(HeaderValue::from_static("60")))
 }
 
 #[cfg(test)]
@@ -206,6 +284,18 @@ mod tests {
         assert!(same_origin(&headers(&[("host", "localhost:8080"), ("referer", "http://localhost:8080/verwaltung/")])));
         assert!(!same_origin(&headers(&[("host", "localhost:8080"), ("referer", "http://localhost:8080.evil/")])));
         assert!(!same_origin(&headers(&[("host", "localhost:8080")])));
+    }
+
+    #[test]
+    fn the_delay_per_address_grows_and_is_capped() {
+        assert_eq!(address_delay(19, 20, 60), None);
+        assert_eq!(address_delay(20, 20, 60), Some(1000));
+        assert_eq!(address_delay(21, 20, 60), Some(2000));
+        assert_eq!(address_delay(25, 20, 60), Some(32_000));
+        assert_eq!(address_delay(26, 20, 60), Some(60_000));
+        assert_eq!(address_delay(10_000, 20, 60), Some(60_000));
+        assert!(wait_message(61_000).contains("in 61 Sekunden"));
+        assert!(wait_message(3_000_000).contains("in 50 Minuten"));
     }
 
     #[test]

@@ -21,6 +21,10 @@ use serde::Serialize;
 const XDF1: &str = "urn:xoev-de:fim:standard:xdatenfelder_1";
 const XDF2: &str = "urn:xoev-de:fim:standard:xdatenfelder_2";
 const XDF3: &str = "urn:xoev-de:fim:standard:xdatenfelder_3.0.0";
+/// Deepest group nesting accepted. Real schemas nest a few levels; without a limit
+/// a crafted file recursed once per level until the stack overflowed (which aborts
+/// the server) and built field ids as long as the nesting.
+const MAX_NESTING: usize = 24;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ImportError {
@@ -319,6 +323,11 @@ impl Ctx<'_> {
         depth: usize,
         out: &mut Vec<Field>,
     ) -> Result<(), ImportError> {
+        if depth > MAX_NESTING {
+            return Err(ImportError::Invalid(format!(
+                "Die Datenfeldgruppen sind mehr als {MAX_NESTING} Ebenen tief verschachtelt."
+            )));
+        }
         self.rules(g);
         let ns = self.ns;
         for s in g.children().filter(|c| c.has_tag_name((ns, "struktur"))) {

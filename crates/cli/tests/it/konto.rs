@@ -226,7 +226,8 @@ async fn a_second_factor_protects_the_account() {
         );
         let page = get(app, &mut fresh, "/konto/anmelden/code").await;
         let csrf = hidden(&page.body, "csrf");
-        let code = amtsweg_web::current_totp_code(&secret).unwrap();
+        // The code that confirmed the enrolment is used up; the next one is valid.
+        let code = amtsweg_web::next_totp_code(&secret).unwrap();
         let r =
             post(app, &mut fresh, "/konto/anmelden/code", &format!("csrf={csrf}&code={code}&weiter=%2Fkonto%2F")).await;
         assert_eq!(r.location(), "/konto/");

@@ -2,8 +2,11 @@
 //! announce, upload each attachment, submit), every request with our idempotency key.
 
 use super::metadata::service_identifier;
-use super::{FitConnectConfig, FitConnectError, PublicJwk, attachments, crypto, data_json, encrypt_jwe, metadata};
+use super::{
+    FitConnectConfig, FitConnectError, PublicJwk, Trust, attachments, crypto, data_json, encrypt_jwe, metadata,
+};
 use crate::package::Package;
+use amtsweg_outbound::{Failure, Policy};
 use serde_json::{Value, json};
 use std::time::Duration;
 use uuid::Uuid;
@@ -16,11 +19,22 @@ pub(super) const BODY_EXCERPT_CHARS: usize = 300;
 
 /// Delivers `p` to the configured destination; returns the FIT-Connect submission id.
 ///
+/// Every request's URL passes `policy` first; `client` should be built by
+/// [`Policy::client_builder`], so that the address is checked again when connecting.
+/// The destination's key is used only when `trust` vouches for it.
+///
 /// # Errors
 /// See [`FitConnectError`]; [`FitConnectError::is_retryable`] tells the outbox
 /// whether to try again later.
-pub async fn deliver(client: &reqwest::Client, cfg: &FitConnectConfig, p: &Package) -> Result<String, FitConnectError> {
+pub async fn deliver(
+    client: &reqwest::Client,
+    policy: &Policy,
+    trust: &Trust,
+    cfg: &FitConnectConfig,
+    p: &Package,
+) -> Result<String, FitConnectError> {
     cfg.validate()?;
+    cfg.check_urls(policy)?;
     if p.form.leika.is_empty() || !p.form.leika.bytes().all(|b| b.is_ascii_digit()) {
         return Err(FitConnectError::Package(format!(
             "form {} has no valid LeiKa key (\"{}\"), FIT-Connect needs one",
@@ -28,13 +42,22 @@ pub async fn deliver(client: &reqwest::Client, cfg: &FitConnectConfig, p: &Packa
         )));
     }
     let destination_id = cfg.destination_id.trim().to_ascii_lowercase();
-    let mut api = Api { client, base: cfg.api_base(), bearer: cfg.token.clone(), idempotency_key: &p.idempotency_key };
+    let mut api =
+        Api { client, policy, base: cfg.api_base(), bearer: cfg.token.clone(), idempotency_key: &p.idempotency_key };
     if let (Some(url), Some(id), Some(secret)) = (&cfg.token_url, &cfg.client_id, &cfg.client_secret) {
         api.bearer = Some(api.fetch_token(url, id, secret, cfg.scope.as_deref()).await?);
     }
     let key = match &cfg.encryption_key {
-        Some(jwk) => PublicJwk::from_value(jwk)?,
-        None => api.fetch_key(&destination_id).await?,
+        Some(jwk) => {
+            let key = PublicJwk::from_value(jwk)?;
+            trust.verify(jwk, &key)?;
+            key
+        }
+        None => {
+            let (jwk, key) = api.fetch_key(&destination_id).await?;
+            trust.verify(&jwk, &key)?;
+            key
+        }
     };
 
     let atts = attachments(p);
@@ -48,7 +71,7 @@ pub async fn deliver(client: &reqwest::Client, cfg: &FitConnectConfig, p: &Packa
         "serviceType": {"identifier": service_identifier(p), "name": p.form.leistung_name},
     });
     let step = "announce submission";
-    let created: Value = api.json(step, api.request(reqwest::Method::POST, "/v1/submissions").json(&announce)).await?;
+    let created: Value = api.json(step, api.request(step, reqwest::Method::POST, "/v1/submissions")?.json(&announce)).await?;
     let submission_id = created
         .get("submissionId")
         .and_then(Value::as_str)
@@ -61,8 +84,10 @@ pub async fn deliver(client: &reqwest::Client, cfg: &FitConnectConfig, p: &Packa
     for a in &atts {
         let jwe = encrypt_jwe(&key, a.bytes, Some(&a.mime_type))?;
         let path = format!("/v1/submissions/{submission_id}/attachments/{}", a.id);
-        let req = api.request(reqwest::Method::PUT, &path).header(reqwest::header::CONTENT_TYPE, "application/jose");
-        api.send("upload attachment", req.body(jwe)).await?;
+        let step = "upload attachment";
+        let req = api.request(step, reqwest::Method::PUT, &path)?;
+        let req = req.header(reqwest::header::CONTENT_TYPE, "application/jose");
+        api.send(step, req.body(jwe)).await?;
     }
 
     let body = json!({
@@ -70,22 +95,33 @@ pub async fn deliver(client: &reqwest::Client, cfg: &FitConnectConfig, p: &Packa
         "encryptedData": encrypt_jwe(&key, &data, Some("application/json"))?,
     });
     let path = format!("/v1/submissions/{submission_id}");
-    api.send("submit", api.request(reqwest::Method::PUT, &path).json(&body)).await?;
+    api.send("submit", api.request("submit", reqwest::Method::PUT, &path)?.json(&body)).await?;
     Ok(submission_id)
 }
 
 /// One delivery's view of the Submission API.
 struct Api<'a> {
     client: &'a reqwest::Client,
+    policy: &'a Policy,
     base: &'a str,
     bearer: Option<String>,
     idempotency_key: &'a str,
 }
 
 impl Api<'_> {
-    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        let req = self.client.request(method, format!("{}{path}", self.base));
-        self.decorate(req)
+    /// A request to the API, its URL checked by the policy (IP literals never reach
+    /// the policy client's resolver).
+    fn request(
+        &self,
+        step: &'static str,
+        method: reqwest::Method,
+        path: &str,
+    ) -> Result<reqwest::RequestBuilder, FitConnectError> {
+        let url = self
+            .policy
+            .check(&format!("{}{path}", self.base))
+            .map_err(|refusal| FitConnectError::Refused { step, refusal })?;
+        Ok(self.decorate(self.client.request(method, url)))
     }
 
     fn decorate(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
@@ -101,7 +137,7 @@ impl Api<'_> {
         step: &'static str,
         req: reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, FitConnectError> {
-        let resp = req.send().await.map_err(|e| FitConnectError::Transport { step, message: error_chain(&e) })?;
+        let resp = req.send().await.map_err(|e| transport(step, &e))?;
         let status = resp.status();
         if status.is_success() {
             return Ok(resp);
@@ -112,7 +148,7 @@ impl Api<'_> {
 
     async fn json(&self, step: &'static str, req: reqwest::RequestBuilder) -> Result<Value, FitConnectError> {
         let resp = self.send(step, req).await?;
-        let bytes = resp.bytes().await.map_err(|e| FitConnectError::Transport { step, message: error_chain(&e) })?;
+        let bytes = resp.bytes().await.map_err(|e| transport(step, &e))?;
         serde_json::from_slice(&bytes)
             .map_err(|e| FitConnectError::Protocol { step, message: format!("not JSON: {e}") })
     }
@@ -130,9 +166,10 @@ impl Api<'_> {
         if let Some(scope) = scope {
             form.push(("scope", scope));
         }
+        let url = self.policy.check(url).map_err(|refusal| FitConnectError::Refused { step, refusal })?;
         let req = self
             .client
-            .post(url.trim())
+            .post(url)
             .timeout(REQUEST_TIMEOUT)
             .header("Idempotency-Key", self.idempotency_key)
             .form(&form);
@@ -154,10 +191,11 @@ impl Api<'_> {
     }
 
     /// The destination names its current encryption key; fetch that key.
-    async fn fetch_key(&self, destination_id: &str) -> Result<PublicJwk, FitConnectError> {
+    /// Returns the key as received (for its certificate chain) and parsed.
+    async fn fetch_key(&self, destination_id: &str) -> Result<(Value, PublicJwk), FitConnectError> {
         let step = "fetch destination";
-        let dest =
-            self.json(step, self.request(reqwest::Method::GET, &format!("/v1/destinations/{destination_id}"))).await?;
+        let path = format!("/v1/destinations/{destination_id}");
+        let dest = self.json(step, self.request(step, reqwest::Method::GET, &path)?).await?;
         let kid = dest
             .get("encryptionKid")
             .and_then(Value::as_str)
@@ -172,13 +210,17 @@ impl Api<'_> {
         }
         let step = "fetch encryption key";
         let path = format!("/v1/destinations/{destination_id}/keys/{kid}");
-        let jwk = self.json(step, self.request(reqwest::Method::GET, &path)).await?;
+        let jwk = self.json(step, self.request(step, reqwest::Method::GET, &path)?).await?;
         let key = PublicJwk::from_value(&jwk)?;
         if key.kid() != kid {
             return Err(FitConnectError::Key(format!("the destination served key {:?} for kid {kid:?}", key.kid())));
         }
-        Ok(key)
+        Ok((jwk, key))
     }
+}
+
+fn transport(step: &'static str, e: &reqwest::Error) -> FitConnectError {
+    FitConnectError::Transport { step, message: error_chain(e), class: Failure::of(e) }
 }
 
 /// reqwest's top-level message ("error sending request") hides the cause; the chain

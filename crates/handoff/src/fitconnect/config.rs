@@ -94,21 +94,39 @@ impl FitConnectConfig {
         Ok(())
     }
 
+    /// Checks every address of the settings against the outbound-URL `policy`
+    /// (without the network).
+    ///
+    /// # Errors
+    /// [`FitConnectError::Refused`] for the first refused one.
+    pub fn check_urls(&self, policy: &amtsweg_outbound::Policy) -> Result<(), FitConnectError> {
+        self.urls().into_iter().try_for_each(|(step, url)| {
+            policy.check(url).map(|_| ()).map_err(|refusal| FitConnectError::Refused { step, refusal })
+        })
+    }
+
+    /// The addresses of the settings, each with what it is for.
+    #[must_use]
+    pub fn urls(&self) -> Vec<(&'static str, &str)> {
+        let mut out = vec![("submission_api", self.submission_api.as_str())];
+        if let Some(t) = &self.token_url {
+            out.push(("token_url", t.as_str()));
+        }
+        out
+    }
+
     pub(super) fn api_base(&self) -> &str {
         self.submission_api.trim().trim_end_matches('/')
     }
 }
 
-/// Plain HTTP is allowed only to the local machine (test receivers, local gateways):
-/// everything else would put bearer tokens on the wire in clear.
+/// The form of a URL; whether it may be reached decides the outbound-URL policy
+/// ([`FitConnectConfig::check_urls`]).
 fn check_url(name: &str, url: &str) -> Result<(), FitConnectError> {
-    let rule = || FitConnectError::Config(format!("{name} must be an https:// or http://127.0.0.1 URL"));
+    let rule = || FitConnectError::Config(format!("{name} must be an https:// URL"));
     let parsed = reqwest::Url::parse(url.trim()).map_err(|_| rule())?;
-    let local = matches!(parsed.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
-    match parsed.scheme() {
-        "https" if parsed.host_str().is_some() => {}
-        "http" if local => {}
-        _ => return Err(rule()),
+    if !matches!(parsed.scheme(), "https" | "http") || parsed.host_str().is_none() {
+        return Err(rule());
     }
     if !parsed.username().is_empty() || parsed.password().is_some() {
         return Err(FitConnectError::Config(format!("{name} must not contain credentials")));

@@ -18,7 +18,7 @@ use std::io::Write;
 #[derive(Clone)]
 pub struct PublicJwk {
     kid: String,
-    key: PKey<Public>,
+    pub(super) key: PKey<Public>,
 }
 
 impl fmt::Debug for PublicJwk {

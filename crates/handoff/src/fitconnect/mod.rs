@@ -21,6 +21,7 @@ mod client;
 mod config;
 mod jwe;
 mod metadata;
+mod trust;
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests;
@@ -29,6 +30,7 @@ pub use client::deliver;
 pub use config::FitConnectConfig;
 pub use jwe::{PublicJwk, encrypt_jwe};
 pub use metadata::{Attachment, Purpose, attachments, data_json, metadata, schema_uri, sha512_hex};
+pub use trust::{Trust, TrustConfig};
 
 use std::fmt;
 
@@ -53,9 +55,12 @@ pub enum FitConnectError {
     /// The server answered with a non-2xx status.
     #[error("{step}: HTTP {status}: {body}")]
     Http { step: &'static str, status: u16, body: String },
-    /// No answer: connection refused, TLS failure, timeout.
+    /// No answer: connection refused, TLS failure, timeout; `class` is what staff see.
     #[error("{step}: {message}")]
-    Transport { step: &'static str, message: String },
+    Transport { step: &'static str, message: String, class: amtsweg_outbound::Failure },
+    /// The outbound-URL policy refuses an address of the configuration.
+    #[error("{step}: {refusal}")]
+    Refused { step: &'static str, refusal: amtsweg_outbound::Refusal },
     /// A 2xx answer we could not understand.
     #[error("{step}: unexpected response: {message}")]
     Protocol { step: &'static str, message: String },
@@ -68,9 +73,34 @@ impl FitConnectError {
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Http { status, .. } => *status == 408 || *status == 429 || *status >= 500,
-            Self::Transport { .. } => true,
-            Self::Config(_) | Self::Key(_) | Self::Package(_) | Self::Crypto(_) | Self::Protocol { .. } => false,
+            Self::Transport { class, .. } => *class != amtsweg_outbound::Failure::NotAllowed,
+            Self::Config(_)
+            | Self::Key(_)
+            | Self::Package(_)
+            | Self::Crypto(_)
+            | Self::Protocol { .. }
+            | Self::Refused { .. } => false,
         }
+    }
+
+    /// What staff may read (German): the kind of trouble, never the Zustelldienst's
+    /// answer or addresses — those are in the log.
+    #[must_use]
+    pub fn staff_message(&self) -> String {
+        use amtsweg_outbound::Failure;
+        let text = match self {
+            Self::Config(_) => "Die Einstellungen der Verbindung sind unvollständig oder falsch.".into(),
+            Self::Key(_) => "Der Schlüssel des Zustellpunkts ist nicht vertrauenswürdig oder unbrauchbar \
+                             (Einzelheiten im Protokoll des Servers)."
+                .into(),
+            Self::Package(_) => "Der Antrag lässt sich nicht übergeben (z. B. fehlt der LeiKa-Schlüssel der Leistung).".into(),
+            Self::Crypto(_) => "Die Verschlüsselung ist fehlgeschlagen.".into(),
+            Self::Http { status, .. } => Failure::of_status(*status).german(),
+            Self::Transport { class, .. } => class.german(),
+            Self::Refused { refusal, .. } => refusal.german(),
+            Self::Protocol { .. } => "Unerwartete Antwort des Zustelldienstes (Einzelheiten im Protokoll).".into(),
+        };
+        format!("FIT-Connect: {text}")
     }
 }
 

@@ -217,9 +217,15 @@ fn config_validation_names_the_problem() {
     cfg.validate().unwrap();
     assert_eq!(cfg.api_base(), "https://submission-api-testing.fit-connect.fitko.dev");
 
+    // Whether an address may be reached is the outbound-URL policy's call.
+    let strict = amtsweg_outbound::Policy::default();
+    cfg.check_urls(&strict).unwrap();
     let local = FitConnectConfig { submission_api: "http://127.0.0.1:8080".into(), ..config() };
     local.validate().unwrap();
-    for url in ["http://fitko.example", "ftp://x", "not a url", "https://u:p@fitko.example"] {
+    assert!(matches!(local.check_urls(&strict), Err(FitConnectError::Refused { step: "submission_api", .. })));
+    let plain = FitConnectConfig { submission_api: "http://fitko.example".into(), ..config() };
+    assert!(plain.check_urls(&strict).is_err());
+    for url in ["ftp://x", "not a url", "https://u:p@fitko.example"] {
         let c = FitConnectConfig { submission_api: url.into(), ..config() };
         assert!(config_error(&c).contains("submission_api"), "{url}");
     }
@@ -253,7 +259,12 @@ fn retryable_errors_are_transient_ones() {
     assert!(http(503).is_retryable());
     assert!(!http(400).is_retryable());
     assert!(!http(404).is_retryable());
-    assert!(FitConnectError::Transport { step: "submit", message: "refused".into() }.is_retryable());
+    let transport = |class| FitConnectError::Transport { step: "submit", message: "refused".into(), class };
+    assert!(transport(amtsweg_outbound::Failure::Unreachable).is_retryable());
+    assert!(!transport(amtsweg_outbound::Failure::NotAllowed).is_retryable());
+    let answer = FitConnectError::Http { step: "submit", status: 400, body: "interne Details".into() };
+    assert!(answer.to_string().contains("interne Details"), "the log has the answer");
+    assert_eq!(answer.staff_message(), "FIT-Connect: Antwort 4xx: Das Ziel hat die Übergabe abgelehnt (HTTP 400).");
     assert!(!FitConnectError::Config("x".into()).is_retryable());
     assert_eq!(excerpt(&"a ".repeat(400)).chars().count(), BODY_EXCERPT_CHARS + 1);
 }
@@ -262,6 +273,8 @@ fn retryable_errors_are_transient_ones() {
 async fn invalid_leika_is_refused_before_any_request() {
     let mut p = sample::package();
     p.form.leika = String::new();
-    let err = deliver(&reqwest::Client::new(), &config(), &p).await.unwrap_err();
+    let policy = amtsweg_outbound::Policy::default();
+    let trust = super::Trust::default();
+    let err = deliver(&reqwest::Client::new(), &policy, &trust, &config(), &p).await.unwrap_err();
     assert!(matches!(err, FitConnectError::Package(_)), "{err}");
 }

@@ -1,16 +1,20 @@
-//! Where the container goes: a DMS import folder or an HTTP(S) endpoint, as configured
-//! per authority, checked before anything is built.
+//! Where the container goes: the authority's DMS import folder, which only the
+//! operator configures ([`super::XdomeaDirs`]), or an HTTP(S) endpoint, which the
+//! authority's administrator sets and the outbound-URL policy checks.
 
 use super::XdomeaError;
+use amtsweg_outbound::Policy;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
-/// Where the xdomea container goes, as configured per authority:
-/// `{"directory": "/srv/dms/import"}` or `{"url": "https://dms.example/xdomea"}`.
+/// The connector's stored settings: `{}` (the authority's configured folder) or
+/// `{"url": "https://dms.example/xdomea"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct XdomeaConfig {
-    /// A DMS import folder (absolute path) the container is written to.
+    /// A folder an administrator once typed in. No longer used: administrators could
+    /// make the server write anywhere it may. Kept so such settings still parse; the
+    /// connector uses the operator's folder instead and the page says so.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub directory: Option<PathBuf>,
     /// An HTTP(S) endpoint the container is POSTed to.
@@ -21,53 +25,27 @@ pub struct XdomeaConfig {
 /// A validated [`XdomeaConfig`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum XdomeaTarget {
-    Directory(PathBuf),
+    /// The authority's folder from the configuration ([`super::XdomeaDirs::dir_for`]).
+    Directory,
     Url(reqwest::Url),
 }
 
 impl XdomeaConfig {
-    /// Checks the configuration and returns where to deliver.
+    /// Checks the configuration against the outbound-URL `policy` and returns where to
+    /// deliver.
     ///
     /// # Errors
-    /// [`XdomeaError::Config`] with a message naming the offending setting.
-    pub fn validate(&self) -> Result<XdomeaTarget, XdomeaError> {
-        let err = |m: String| Err(XdomeaError::Config(m));
-        match (&self.directory, &self.url) {
-            (Some(_), Some(_)) => err("set either \"directory\" or \"url\", not both".into()),
-            (None, None) => {
-                err("set \"directory\" (a DMS import folder) or \"url\" (an HTTP endpoint of the DMS)".into())
-            }
-            (Some(dir), None) => {
-                if dir.as_os_str().is_empty() {
-                    err("\"directory\" is empty".into())
-                } else if !dir.is_absolute() {
-                    err(format!("\"directory\" must be an absolute path, got \"{}\"", dir.display()))
-                } else {
-                    Ok(XdomeaTarget::Directory(dir.clone()))
-                }
-            }
-            (None, Some(raw)) => {
-                let url = match reqwest::Url::parse(raw.trim()) {
-                    Ok(u) => u,
-                    Err(e) => return err(format!("\"url\" is not a valid URL ({e}): \"{raw}\"")),
-                };
-                match url.scheme() {
-                    "https" => Ok(XdomeaTarget::Url(url)),
-                    "http" if is_loopback(&url) => Ok(XdomeaTarget::Url(url)),
-                    "http" => {
-                        err(format!("\"url\" must use https (plain http is accepted for localhost only): \"{raw}\""))
-                    }
-                    other => err(format!("\"url\" must be an https URL, not {other}: \"{raw}\"")),
-                }
-            }
+    /// [`XdomeaError::Refused`] for a URL the policy refuses.
+    pub fn validate(&self, policy: &Policy) -> Result<XdomeaTarget, XdomeaError> {
+        match self.url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+            Some(raw) => policy.check(raw).map(XdomeaTarget::Url).map_err(XdomeaError::Refused),
+            None => Ok(XdomeaTarget::Directory),
         }
     }
-}
 
-fn is_loopback(url: &reqwest::Url) -> bool {
-    let Some(host) = url.host_str() else { return false };
-    if host.eq_ignore_ascii_case("localhost") {
-        return true;
+    /// Whether the stored settings still name a folder of their own (ignored).
+    #[must_use]
+    pub fn has_legacy_directory(&self) -> bool {
+        self.directory.is_some()
     }
-    host.trim_start_matches('[').trim_end_matches(']').parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }

@@ -1,6 +1,7 @@
 //! xdomea 3.0 export: hands one submission to a document management system (DMS, e-Akte)
 //! as an xdomea message in the standard ZIP container, either written to a DMS import
-//! directory or POSTed to an HTTP endpoint. Authorities without FIT-Connect can still file
+//! directory or POSTed to an HTTP endpoint. The directory is the operator's
+//! ([`XdomeaDirs`], configuration file only); the endpoint passes the outbound-URL policy. Authorities without FIT-Connect can still file
 //! every application in their e-Akte without retyping anything.
 //!
 //! **Message type: `FVDaten.SGOAblegen.0605`.** It is the message with which a Fachverfahren
@@ -24,6 +25,7 @@
 
 mod config;
 mod container;
+mod dirs;
 mod documents;
 mod ids;
 mod message;
@@ -33,6 +35,7 @@ mod tests;
 mod transport;
 
 pub use config::{XdomeaConfig, XdomeaTarget};
+pub use dirs::XdomeaDirs;
 pub use container::build;
 pub use transport::{deliver, post, write_to_dir};
 
@@ -76,6 +79,12 @@ pub enum XdomeaError {
     Status { status: u16, body: String },
     #[error("xdomea: invalid configuration: {0}")]
     Config(String),
+    #[error("xdomea: the URL is refused: {0}")]
+    Refused(amtsweg_outbound::Refusal),
+    #[error("xdomea: no folder is configured for this authority ([handoff.xdomea])")]
+    NoDirectory,
+    #[error("xdomea: {} leads outside the configured folder (symbolic link?)", .0.display())]
+    Escape(PathBuf),
 }
 
 impl XdomeaError {
@@ -87,7 +96,36 @@ impl XdomeaError {
             Self::Io { .. } => true,
             Self::Http(e) => !e.is_builder() && !e.is_redirect(),
             Self::Status { status, .. } => *status == 408 || *status == 429 || (500..=599).contains(status),
-            Self::Package(_) | Self::Xml(_) | Self::Zip(_) | Self::Config(_) => false,
+            Self::Package(_)
+            | Self::Xml(_)
+            | Self::Zip(_)
+            | Self::Config(_)
+            | Self::Refused(_)
+            | Self::NoDirectory
+            | Self::Escape(_) => false,
+        }
+    }
+
+    /// What staff may read (German): the kind of trouble, never paths, addresses or
+    /// the receiver's answer — those are in the log.
+    #[must_use]
+    pub fn staff_message(&self) -> String {
+        use amtsweg_outbound::Failure;
+        match self {
+            Self::Package(_) | Self::Xml(_) | Self::Zip(_) => {
+                "xdomea: Das Paket ließ sich nicht erstellen (Einzelheiten im Protokoll des Servers).".into()
+            }
+            Self::Io { .. } => "xdomea: Ablage fehlgeschlagen: Das Ablageverzeichnis fehlt oder ist nicht \
+                                beschreibbar (Einzelheiten im Protokoll des Servers)."
+                .into(),
+            Self::Escape(_) => "xdomea: Ablage verweigert: Das Ablageverzeichnis der Behörde führt aus dem \
+                                eingerichteten Verzeichnis hinaus."
+                .into(),
+            Self::NoDirectory => "xdomea: Für diese Behörde hat der Betrieb kein Ablageverzeichnis eingerichtet.".into(),
+            Self::Config(_) => "xdomea: Die Einstellungen der Verbindung sind unvollständig oder falsch.".into(),
+            Self::Refused(r) => format!("xdomea: {}", r.german()),
+            Self::Http(e) => format!("xdomea: {}", Failure::of(e).german()),
+            Self::Status { status, .. } => format!("xdomea: {}", Failure::of_status(*status).german()),
         }
     }
 }

@@ -200,17 +200,56 @@ fn formats_follow_the_code_list() {
 
 #[test]
 fn config_validation_explains_itself() {
-    let parse = |s: &str| serde_json::from_str::<XdomeaConfig>(s).unwrap().validate();
-    assert_eq!(parse(r#"{"directory": "/srv/dms"}"#).unwrap(), XdomeaTarget::Directory("/srv/dms".into()));
+    let strict = amtsweg_outbound::Policy::default();
+    let parse = |s: &str| serde_json::from_str::<XdomeaConfig>(s).unwrap().validate(&strict);
+    assert_eq!(parse("{}").unwrap(), XdomeaTarget::Directory, "the operator's folder");
+    // A folder stored by an administrator earlier still parses, but is not used.
+    let legacy: XdomeaConfig = serde_json::from_str(r#"{"directory": "/etc"}"#).unwrap();
+    assert!(legacy.has_legacy_directory());
+    assert_eq!(legacy.validate(&strict).unwrap(), XdomeaTarget::Directory);
     assert!(matches!(parse(r#"{"url": "https://dms.example/import"}"#).unwrap(), XdomeaTarget::Url(_)));
-    assert!(matches!(parse(r#"{"url": "http://127.0.0.1:8080/x"}"#).unwrap(), XdomeaTarget::Url(_)));
-    let msg = |s: &str| parse(s).unwrap_err().to_string();
-    assert!(msg("{}").contains("set \"directory\""));
-    assert!(msg(r#"{"directory": "/a", "url": "https://b"}"#).contains("not both"));
-    assert!(msg(r#"{"directory": "relative/dir"}"#).contains("absolute"));
-    assert!(msg(r#"{"url": "http://dms.example/x"}"#).contains("https"));
-    assert!(msg(r#"{"url": "not a url"}"#).contains("not a valid URL"));
+    assert!(matches!(parse(r#"{"url": "http://127.0.0.1:8080/x"}"#), Err(XdomeaError::Refused(_))));
+    assert!(matches!(parse(r#"{"url": "http://dms.example/x"}"#), Err(XdomeaError::Refused(_))));
+    assert!(matches!(parse(r#"{"url": "not a url"}"#), Err(XdomeaError::Refused(_))));
+    let local = amtsweg_outbound::Policy::new(&amtsweg_outbound::OutboundConfig {
+        allow_cidrs: vec!["127.0.0.1/32".into()],
+        http_hosts: vec!["127.0.0.1".into()],
+        ..Default::default()
+    })
+    .unwrap();
+    let cfg: XdomeaConfig = serde_json::from_str(r#"{"url": "http://127.0.0.1:8080/x"}"#).unwrap();
+    assert!(matches!(cfg.validate(&local).unwrap(), XdomeaTarget::Url(_)));
     assert!(serde_json::from_str::<XdomeaConfig>(r#"{"dir": "/x"}"#).is_err());
+}
+
+#[tokio::test]
+async fn folders_come_from_the_configuration_and_stay_inside() {
+    let root = std::env::temp_dir().join(format!("amtsweg-xdomea-dirs-{}", uuid::Uuid::new_v4().simple()));
+    let base = root.join("basis");
+    let own = root.join("eigenes");
+    std::fs::create_dir_all(&base).unwrap();
+    std::fs::create_dir_all(&own).unwrap();
+    let dirs = XdomeaDirs { base_dir: Some(base.clone()), authorities: [("heideland".to_owned(), own.clone())].into() };
+    // Below the base, a folder per authority, made by the server.
+    let d = dirs.dir_for("moorbrueck").await.unwrap();
+    assert_eq!(d, base.canonicalize().unwrap().join("moorbrueck"));
+    assert!(d.is_dir());
+    assert_eq!(dirs.dir_for("heideland").await.unwrap(), own.canonicalize().unwrap());
+    // A symbolic link in an authority's place leads nowhere.
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink("/etc", base.join("boese")).unwrap();
+        let err = dirs.dir_for("boese").await.unwrap_err();
+        assert!(matches!(err, XdomeaError::Escape(_)), "{err}");
+        assert!(!err.staff_message().contains('/'), "no path for staff: {}", err.staff_message());
+    }
+    assert!(matches!(dirs.dir_for("../etc").await, Err(XdomeaError::Escape(_))));
+    assert!(matches!(XdomeaDirs::default().dir_for("moorbrueck").await, Err(XdomeaError::NoDirectory)));
+    let missing = XdomeaDirs { base_dir: Some(root.join("fehlt")), ..XdomeaDirs::default() };
+    let err = missing.dir_for("moorbrueck").await.unwrap_err();
+    assert!(err.to_string().contains("fehlt"), "the log names the path: {err}");
+    assert!(!err.staff_message().contains("fehlt/") && !err.staff_message().contains(root.to_str().unwrap()));
+    std::fs::remove_dir_all(&root).unwrap();
 }
 
 #[test]
@@ -279,5 +318,6 @@ async fn post_sends_zip_with_idempotency_key_and_maps_statuses() {
     let err = post(&client, &url, &e, "k").await.unwrap_err();
     server.await.unwrap();
     assert!(!err.is_retryable());
-    assert!(err.to_string().contains("400") && err.to_string().contains("nope"));
+    assert!(err.to_string().contains("400") && err.to_string().contains("nope"), "the log has the answer");
+    assert!(!err.staff_message().contains("nope"), "staff do not: {}", err.staff_message());
 }

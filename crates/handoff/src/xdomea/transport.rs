@@ -1,7 +1,7 @@
 //! Handing the container over: written atomically and idempotently into a DMS import
 //! folder, or POSTed with the idempotency key to an HTTP endpoint.
 
-use super::{Export, XdomeaError, XdomeaTarget, build};
+use super::{Export, XdomeaDirs, XdomeaError, XdomeaTarget, build};
 use crate::package::Package;
 use std::path::{Path, PathBuf};
 use tokio::io::AsyncWriteExt as _;
@@ -21,7 +21,9 @@ pub async fn write_to_dir(dir: &Path, e: &Export) -> Result<PathBuf, XdomeaError
         return Err(XdomeaError::Package(format!("unsafe container file name \"{}\"", e.file_name)));
     }
     let target = dir.join(&e.file_name);
-    match tokio::fs::metadata(&target).await {
+    // Not following a symbolic link in the container's place: it is replaced, never
+    // read or written through.
+    match tokio::fs::symlink_metadata(&target).await {
         Ok(meta) => {
             if meta.is_file() && meta.len() == e.zip.len() as u64 {
                 let existing = tokio::fs::read(&target).await.map_err(io_at(&target))?;
@@ -90,19 +92,26 @@ pub async fn post(client: &reqwest::Client, url: &str, e: &Export, idempotency_k
     Err(XdomeaError::Status { status: status.as_u16(), body })
 }
 
-/// Builds the export for `p` and delivers it to `target`.
+/// Builds the export for `p` and delivers it to `target`: into the folder `dirs`
+/// hold for the package's authority, or to the URL (checked by `validate` against
+/// the outbound-URL policy; `client` must be a policy client, which checks the
+/// address again when connecting).
 ///
 /// # Errors
-/// As [`build`], [`write_to_dir`] and [`post`].
+/// As [`build`], [`XdomeaDirs::dir_for`], [`write_to_dir`] and [`post`].
 pub async fn deliver(
     client: &reqwest::Client,
     target: &XdomeaTarget,
+    dirs: &XdomeaDirs,
     p: &Package,
     created_at_ms: i64,
 ) -> Result<(), XdomeaError> {
     let e = build(p, created_at_ms)?;
     match target {
-        XdomeaTarget::Directory(dir) => write_to_dir(dir, &e).await.map(|_| ()),
+        XdomeaTarget::Directory => {
+            let dir = dirs.dir_for(&p.authority.slug).await?;
+            write_to_dir(&dir, &e).await.map(|_| ())
+        }
         XdomeaTarget::Url(url) => post(client, url.as_str(), &e, &p.idempotency_key).await,
     }
 }

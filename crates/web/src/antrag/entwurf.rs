@@ -57,11 +57,14 @@ pub(crate) async fn saved(
     render_saved(&state, &j, &headers, &d, None, None, "").await
 }
 
-/// Sends a one-time link to continue the draft on any device.
+/// Sends a one-time link to continue the draft on any device — within the mail
+/// limits per address and client; beyond them the page says the same, but nothing
+/// is sent.
 pub(crate) async fn send_link(
     State(state): State<AppState>,
     mut j: Journey,
     headers: HeaderMap,
+    client: crate::limits::Client,
     Path((_, _, token)): Path<(String, String, String)>,
     PostForm(f): PostForm<LinkForm>,
 ) -> Result<Response, AppError> {
@@ -71,10 +74,8 @@ pub(crate) async fn send_link(
         Ok(e) => e,
         Err(e) => return render_saved(&state, &j, &headers, &d, None, Some(e.0), &f.email).await,
     };
-    let key = format!("resume:{email}");
-    if !session::may_try(&state, &key).await? {
-        let msg = "An diese Adresse wurden zu viele Links geschickt. Bitte versuchen Sie es in einer Stunde erneut.";
-        return render_saved(&state, &j, &headers, &d, None, Some(msg.into()), &f.email).await;
+    if !crate::limits::quotas::mail_allowed(&state, &email, &client).await? {
+        return render_saved(&state, &j, &headers, &d, Some(&email), None, "").await;
     }
     let secret = session::random_token();
     let link = format!(
@@ -83,7 +84,6 @@ pub(crate) async fn send_link(
         j.authority.slug
     );
     let mut tx = state.store.begin().await?;
-    tx.record_login_failure(&key, amtsweg_store::now_ms()).await?;
     tx.set_application_draft_resume(&d.token, &session::hash_token(&secret)).await?;
     tx.enqueue_email(&EmailMessage {
         to: email.clone(),

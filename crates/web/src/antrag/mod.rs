@@ -15,6 +15,7 @@ pub(crate) mod cut;
 pub(crate) mod eingang;
 pub(crate) mod entwurf;
 pub mod fields;
+pub mod input_limits;
 pub(crate) mod first_page;
 pub(crate) mod journey;
 pub(crate) mod konto;

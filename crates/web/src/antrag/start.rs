@@ -45,6 +45,7 @@ pub(crate) async fn first_post(
     State(state): State<AppState>,
     mut j: Journey,
     headers: HeaderMap,
+    client: crate::limits::Client,
     request: Request,
 ) -> Result<Response, AppError> {
     let first_step = j.form.steps.first().cloned().ok_or(AppError::NotFound)?;
@@ -86,6 +87,12 @@ pub(crate) async fn first_post(
         j.use_version(&state, version).await?;
         let (answers, _) = prefill(&state, &j).await?;
         let owner = j.citizen.as_ref().map(|c| c.citizen.id);
+        // Drafts without an account are limited per client and in total.
+        if owner.is_none()
+            && let Some(refused) = crate::limits::quotas::may_begin_draft(&state, &client).await?
+        {
+            return Ok(refused);
+        }
         let browser_hash = if owner.is_some() { String::new() } else { session::hash_token(&browser) };
         let sealed = drafts::seal_answers(&state.portal, j.authority.id, &answers).await?;
         let draft_csrf = session::random_token();
@@ -103,6 +110,9 @@ pub(crate) async fn first_post(
             expires_at: amtsweg_store::now_ms() + state.portal.settings.draft_ttl_ms(),
         })
         .await?;
+        if owner.is_none() {
+            tx.set_application_draft_client(&nonce, &client.stored()).await?;
+        }
         tx.commit().await?;
         let d = load_draft(&state, &mut j, &nonce).await?;
         return handle_step(&state, &mut j, &headers, d, Vec::new(), &first_step.id, posted).await;

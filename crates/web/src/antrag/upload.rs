@@ -54,13 +54,15 @@ pub async fn read(state: &AppState, request: Request, step: &Step, room: u64) ->
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("multipart/form-data"));
+    // The number and size of the inputs are capped per step (`input_limits`).
+    let input_limits = super::input_limits::InputLimits::of(step);
     if !is_multipart {
-        let axum::Form(pairs) =
-            axum::Form::<Vec<(String, String)>>::from_request(request, state).await.map_err(|_| {
-                AppError::BadRequest("Die Angaben kamen unvollständig an. Bitte senden Sie sie noch einmal.".into())
-            })?;
+        let pairs = super::input_limits::read_urlencoded(request, input_limits).await?;
         return Ok(Posted { pairs, ..Posted::default() });
     }
+    let client =
+        crate::limits::Client::of(request.headers(), request.extensions(), &state.config.limits.trusted_proxies);
+    let (room, quota) = quota_room(state, request.headers(), &client, step, room).await?;
     let unreadable = |_: axum::extract::multipart::MultipartError| {
         AppError::BadRequest("Die Angaben kamen unvollständig an. Bitte senden Sie sie noch einmal.".into())
     };
@@ -70,7 +72,9 @@ pub async fn read(state: &AppState, request: Request, step: &Step, room: u64) ->
     let limits = file_fields(step);
     let mut posted = Posted::default();
     let mut room = room;
+    let mut budget = super::input_limits::Budget::new(input_limits);
     while let Some(mut part) = mp.next_field().await.map_err(unreadable)? {
+        budget.part()?;
         let name = part.name().unwrap_or_default().to_owned();
         let file_field = name.strip_prefix("f.").and_then(|id| limits.iter().find(|(f, _)| *f == id)).copied();
         let Some((field, max_bytes)) = file_field else {
@@ -80,7 +84,7 @@ pub async fn read(state: &AppState, request: Request, step: &Step, room: u64) ->
                 posted.pairs.push((name, String::new()));
                 continue;
             }
-            let text = part.text().await.map_err(unreadable)?;
+            let text = budget.text(&mut part).await?;
             posted.pairs.push((name, text));
             continue;
         };
@@ -105,7 +109,9 @@ pub async fn read(state: &AppState, request: Request, step: &Step, room: u64) ->
             continue;
         }
         if too_big {
-            let message = if limit < max_bytes {
+            let message = if limit < max_bytes && let Some(why) = quota {
+                format!("„{file_name}“ kann nicht mehr angenommen werden: {why}")
+            } else if limit < max_bytes {
                 format!(
                     "„{file_name}“ passt nicht mehr in diesen Antrag: alle Dateien zusammen dürfen höchstens {} MB groß sein.",
                     state.config.form_files_limit / 1_048_576
@@ -120,6 +126,34 @@ pub async fn read(state: &AppState, request: Request, step: &Step, room: u64) ->
         posted.files.push(PostedFile { field: field.to_owned(), name: file_name, bytes });
     }
     Ok(posted)
+}
+
+/// The room for files of a visitor without an account: the least of `room` (this
+/// application's) and what the quotas per client and in total leave
+/// (`limits::quotas::file_room`), with the reason to tell when a quota is the
+/// smaller. Signed-in citizens and steps without files are not counted.
+async fn quota_room(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    client: &crate::limits::Client,
+    step: &Step,
+    room: u64,
+) -> Result<(u64, Option<&'static str>), AppError> {
+    if file_fields(step).is_empty()
+        || crate::session::current(state, headers, "citizen").await?.is_some_and(|s| s.record.second_factor_done)
+    {
+        return Ok((room, None));
+    }
+    let (quota, own) = crate::limits::quotas::file_room(state, client).await?;
+    if quota >= room {
+        return Ok((room, None));
+    }
+    let why = if own {
+        "Von Ihrem Anschluss wurden schon sehr viele Dateien in Anträge ohne Bürgerkonto geladen. Bitte senden Sie begonnene Anträge ab, verwerfen Sie nicht mehr benötigte, oder melden Sie sich mit Ihrem Bürgerkonto an. Bereits gespeicherte Dateien bleiben erhalten."
+    } else {
+        "Das Portal kann gerade keine weiteren Dateien für Anträge ohne Bürgerkonto annehmen. Bitte versuchen Sie es später erneut oder melden Sie sich mit Ihrem Bürgerkonto an. Bereits gespeicherte Dateien bleiben erhalten."
+    };
+    Ok((quota, Some(why)))
 }
 
 /// A file name safe to show and to put into `Content-Disposition`.

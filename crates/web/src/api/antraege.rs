@@ -4,13 +4,14 @@
 
 use super::Problem;
 use super::auth::Client;
+use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::{READ, WRITE};
 use crate::AppState;
 use amtsweg_portal::casework::{self, Outgoing};
 use amtsweg_portal::submission::open_data;
 use amtsweg_store::submissions::SubmissionRow;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -21,11 +22,22 @@ use utoipa::{IntoParams, ToSchema};
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// `new` (default): not yet acknowledged by this client; `all`: every submission.
+    #[param(value_type = Option<ListStatus>)]
     status: Option<String>,
     /// Only submissions with a larger id (for paging).
     after: Option<i64>,
-    /// At most this many (1–500, default 100).
+    /// At most this many (default 100).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u64>,
+}
+
+/// Which submissions `GET /api/v1/antraege` lists.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)] // Only documents the values `ListQuery::status` accepts.
+#[schema(rename_all = "lowercase")]
+pub enum ListStatus {
+    New,
+    All,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -74,11 +86,13 @@ pub(super) fn invalid(de: &str, en: &str) -> Problem {
 /// Lists the authority's submissions, oldest first.
 #[utoipa::path(get, path = "/api/v1/antraege", tag = "submissions", params(ListQuery),
     security(("bearer" = []), ("api_key" = [])),
-    responses((status = 200, body = SubmissionList), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = SubmissionList), (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub(crate) async fn list(
     State(state): State<AppState>,
     client: Client,
-    Query(q): Query<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<SubmissionList>, Problem> {
     client.require(READ)?;
     let limit = q.limit.unwrap_or(100);
@@ -196,11 +210,13 @@ pub(crate) async fn own(state: &AppState, client: &Client, id: i64) -> Result<ca
 /// One submission with its answers, files and history.
 #[utoipa::path(get, path = "/api/v1/antraege/{id}", tag = "submissions", params(("id" = i64, Path)),
     security(("bearer" = []), ("api_key" = [])),
-    responses((status = 200, body = SubmissionDetail), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = SubmissionDetail), (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub(crate) async fn detail(
     State(state): State<AppState>,
     client: Client,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<SubmissionDetail>, Problem> {
     client.require(READ)?;
     let case = own(&state, &client, id).await?;
@@ -269,11 +285,14 @@ pub(crate) async fn detail(
 /// The receipt (Eingangsbestätigung) as PDF/A.
 #[utoipa::path(get, path = "/api/v1/antraege/{id}/quittung.pdf", tag = "submissions", params(("id" = i64, Path)),
     security(("bearer" = []), ("api_key" = [])),
-    responses((status = 200, content_type = "application/pdf", body = Vec<u8>), (status = 404, body = Problem)))]
+    responses((status = 200, content_type = "application/pdf", body = Vec<u8>),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub(crate) async fn receipt(
     State(state): State<AppState>,
     client: Client,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Response, Problem> {
     client.require(READ)?;
     let case = own(&state, &client, id).await?;
@@ -291,11 +310,14 @@ pub(crate) async fn receipt(
 /// One attached file, byte for byte as uploaded (images without metadata).
 #[utoipa::path(get, path = "/api/v1/antraege/{id}/dateien/{file}", tag = "submissions",
     params(("id" = i64, Path), ("file" = i64, Path)), security(("bearer" = []), ("api_key" = [])),
-    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>), (status = 404, body = Problem)))]
+    responses((status = 200, description = "The file with the type it was uploaded with", content_type = "*/*", body = Vec<u8>),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub(crate) async fn file(
     State(state): State<AppState>,
     client: Client,
-    Path((id, file)): Path<(i64, i64)>,
+    ApiPath((id, file)): ApiPath<(i64, i64)>,
 ) -> Result<Response, Problem> {
     client.require(READ)?;
     let case = own(&state, &client, id).await?;
@@ -329,11 +351,14 @@ pub struct Acknowledgement {
 /// with 409 (and the time of the first).
 #[utoipa::path(post, path = "/api/v1/antraege/{id}/empfangsbestaetigung", tag = "submissions", params(("id" = i64, Path)),
     security(("bearer" = []), ("api_key" = [])),
-    responses((status = 201, body = Acknowledgement), (status = 404, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 201, body = Acknowledgement), (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json")))]
 pub(crate) async fn acknowledge(
     State(state): State<AppState>,
     client: Client,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Response, Problem> {
     client.require(READ)?;
     own(&state, &client, id).await?;
@@ -359,12 +384,15 @@ pub(crate) async fn acknowledge(
 #[serde(deny_unknown_fields)]
 pub struct StatusUpdate {
     /// The new state, e.g. `in_bearbeitung`, `rueckfrage`, `abgeschlossen`.
+    #[schema(min_length = 1)]
     status: String,
     /// The result for a final state with outcomes, e.g. `bewilligt`.
     #[serde(default)]
     outcome: String,
-    /// A message to the citizen's Postfach (required for `rueckfrage`).
+    /// A message to the citizen's Postfach (required for `rueckfrage`); no control
+    /// characters but line breaks and tabs.
     #[serde(default)]
+    #[schema(max_length = 20000)]
     message: String,
 }
 
@@ -375,7 +403,7 @@ pub struct StatusResult {
     status_label: String,
 }
 
-pub(super) fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
+pub(crate) fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
     serde_json::from_slice(body)
         .map_err(|e| invalid(&format!("Der JSON-Inhalt passt nicht: {e}"), &format!("The JSON body does not fit: {e}")))
 }
@@ -384,16 +412,20 @@ pub(super) fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T
 /// a message to the citizen.
 #[utoipa::path(post, path = "/api/v1/antraege/{id}/status", tag = "submissions", params(("id" = i64, Path)),
     request_body = StatusUpdate, security(("bearer" = []), ("api_key" = [])),
-    responses((status = 200, body = StatusResult), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = StatusResult), (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub(crate) async fn status(
     State(state): State<AppState>,
     client: Client,
-    Path(id): Path<i64>,
-    body: axum::body::Bytes,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(u): ApiJson<StatusUpdate>,
 ) -> Result<Json<StatusResult>, Problem> {
     client.require(WRITE)?;
     let case = own(&state, &client, id).await?;
-    let u: StatusUpdate = json_body(&body)?;
     let out = Outgoing { text: u.message.clone(), files: Vec::new() };
     match casework::change_status(&state.portal, &case, u.status.trim(), u.outcome.trim(), &out, &client.actor())
         .await
@@ -415,6 +447,8 @@ pub(crate) async fn status(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MessageIn {
+    /// No control characters but line breaks and tabs.
+    #[schema(min_length = 1, max_length = 20000)]
     text: String,
 }
 
@@ -426,16 +460,20 @@ pub struct MessageResult {
 /// Sends a message to the citizen's Postfach (submissions made with an account).
 #[utoipa::path(post, path = "/api/v1/antraege/{id}/nachrichten", tag = "submissions", params(("id" = i64, Path)),
     request_body = MessageIn, security(("bearer" = []), ("api_key" = [])),
-    responses((status = 201, body = MessageResult), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = MessageResult), (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub(crate) async fn message(
     State(state): State<AppState>,
     client: Client,
-    Path(id): Path<i64>,
-    body: axum::body::Bytes,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(m): ApiJson<MessageIn>,
 ) -> Result<Response, Problem> {
     client.require(WRITE)?;
     let case = own(&state, &client, id).await?;
-    let m: MessageIn = json_body(&body)?;
     let out = Outgoing { text: m.text, files: Vec::new() };
     match casework::message(&state.portal, &case, &out, &client.actor()).await.map_err(Problem::from)? {
         Ok(()) => Ok((StatusCode::CREATED, Json(MessageResult { delivered: true })).into_response()),
@@ -445,10 +483,11 @@ pub(crate) async fn message(
 
 /// A file by a signed, expiring link (as webhooks carry them); `0` is the receipt.
 #[utoipa::path(get, path = "/api/v1/dateien/{token}", tag = "submissions", params(("token" = String, Path)),
-    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>), (status = 404, body = Problem)))]
+    responses((status = 200, description = "The receipt as PDF or the file with the type it was uploaded with", content_type = "*/*", body = Vec<u8>),
+        (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub(crate) async fn signed_download(
     State(state): State<AppState>,
-    Path(token): Path<String>,
+    ApiPath(token): ApiPath<String>,
 ) -> Result<Response, Problem> {
     let gone = || {
         Problem::new(

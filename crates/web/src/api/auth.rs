@@ -93,22 +93,33 @@ pub(super) fn constant_eq(a: &str, b: &str) -> bool {
     subtle::ConstantTimeEq::ct_eq(a.as_bytes(), b.as_bytes()).into()
 }
 
+/// The client named by the request's credentials. Every credential sent must hold:
+/// a valid key beside a forged or expired bearer token is refused, not picked.
 pub(crate) async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Client, Problem> {
-    if let Some(key) = headers.get("x-api-key").and_then(|v| v.to_str().ok()) {
-        let (id, secret) = key.trim().split_once(':').ok_or_else(unauthenticated)?;
-        let row = active_client(state, id).await?.ok_or_else(unauthenticated)?;
-        return if constant_eq(&row.secret_hash, &secret_hash(secret)) {
-            Ok(Client { row })
-        } else {
-            Err(unauthenticated())
-        };
+    let by_key = match headers.get("x-api-key") {
+        Some(v) => Some(by_api_key(state, v.to_str().map_err(|_| unauthenticated())?).await?),
+        None => None,
+    };
+    let by_token = match headers.get(header::AUTHORIZATION) {
+        Some(v) => Some(by_bearer(state, v.to_str().map_err(|_| unauthenticated())?).await?),
+        None => None,
+    };
+    match (by_key, by_token) {
+        (Some(a), Some(b)) if a.id != b.id => Err(unauthenticated()),
+        (Some(row), _) | (None, Some(row)) => Ok(Client { row }),
+        (None, None) => Err(unauthenticated()),
     }
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(unauthenticated)?;
-    let mut parts = bearer.trim().split('.');
+}
+
+async fn by_api_key(state: &AppState, key: &str) -> Result<ApiClientRow, Problem> {
+    let (id, secret) = key.trim().split_once(':').ok_or_else(unauthenticated)?;
+    let row = active_client(state, id).await?.ok_or_else(unauthenticated)?;
+    if constant_eq(&row.secret_hash, &secret_hash(secret)) { Ok(row) } else { Err(unauthenticated()) }
+}
+
+async fn by_bearer(state: &AppState, authorization: &str) -> Result<ApiClientRow, Problem> {
+    let bearer = authorization.strip_prefix("Bearer ").ok_or_else(unauthenticated)?.trim();
+    let mut parts = bearer.split('.');
     let (Some("at"), Some(id), Some(exp), Some(mac), None) =
         (parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
     else {
@@ -117,10 +128,10 @@ pub(crate) async fn authenticate(state: &AppState, headers: &HeaderMap) -> Resul
     let expires: i64 = exp.parse().map_err(|_| unauthenticated())?;
     let row = active_client(state, id).await?.ok_or_else(unauthenticated)?;
     let expected = access_token(state, &row, expires)?;
-    if !constant_eq(&expected, bearer.trim()) || expires < amtsweg_store::now_ms() || mac.is_empty() {
+    if !constant_eq(&expected, bearer) || expires < amtsweg_store::now_ms() || mac.is_empty() {
         return Err(unauthenticated());
     }
-    Ok(Client { row })
+    Ok(row)
 }
 
 impl FromRequestParts<AppState> for Client {
@@ -131,14 +142,23 @@ impl FromRequestParts<AppState> for Client {
     }
 }
 
-/// OAuth 2.0 token request (client credentials grant), form-encoded.
+/// OAuth 2.0 token request (client credentials grant), form-encoded. The client may
+/// authenticate with HTTP Basic instead of `client_id` and `client_secret`.
 #[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(default)]
 pub struct TokenRequest {
-    /// Must be `client_credentials`.
+    #[schema(value_type = GrantType)]
     grant_type: String,
+    #[serde(default)]
     client_id: String,
+    #[serde(default)]
     client_secret: String,
+}
+
+/// The only grant this server issues tokens for.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantType {
+    ClientCredentials,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -168,11 +188,14 @@ pub(super) fn oauth_error(status: StatusCode, error: &'static str, description: 
     request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
     responses((status = 200, body = TokenResponse), (status = 400, body = OAuthError), (status = 401, body = OAuthError)))]
 pub(crate) async fn token(State(state): State<AppState>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
-    let mut req: TokenRequest = serde_urlencoded_form(&body);
+    let mut req = token_request(&body);
     // Client authentication by HTTP Basic is allowed as well (RFC 6749, 2.3.1).
     if let Some((id, secret)) = basic_auth(&headers) {
         req.client_id = id;
         req.client_secret = secret;
+    }
+    if req.grant_type.is_empty() {
+        return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "grant_type is missing");
     }
     if req.grant_type != "client_credentials" {
         return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "grant_type must be client_credentials");
@@ -199,49 +222,20 @@ pub(crate) async fn token(State(state): State<AppState>, headers: HeaderMap, bod
     }
 }
 
-pub(super) fn serde_urlencoded_form(body: &[u8]) -> TokenRequest {
+/// The token request's fields from an `application/x-www-form-urlencoded` body,
+/// decoded as browsers encode them (a broken escape stays as it is; axum's own Form
+/// extractor would reject a body with unknown fields less helpfully for OAuth clients).
+pub(super) fn token_request(body: &[u8]) -> TokenRequest {
     let mut req = TokenRequest::default();
-    for (k, v) in form_urlencoded_pairs(body) {
-        match k.as_str() {
-            "grant_type" => req.grant_type = v,
-            "client_id" => req.client_id = v,
-            "client_secret" => req.client_secret = v,
+    for (k, v) in form_urlencoded::parse(body) {
+        match k.as_ref() {
+            "grant_type" => req.grant_type = v.into_owned(),
+            "client_id" => req.client_id = v.into_owned(),
+            "client_secret" => req.client_secret = v.into_owned(),
             _ => {}
         }
     }
     req
-}
-
-/// `application/x-www-form-urlencoded` pairs (axum's own Form extractor would reject
-/// a body with unknown fields less helpfully for OAuth clients).
-pub(super) fn form_urlencoded_pairs(body: &[u8]) -> Vec<(String, String)> {
-    let decode = |s: &str| {
-        let s = s.replace('+', " ");
-        let mut out = Vec::with_capacity(s.len());
-        let b = s.as_bytes();
-        let mut i = 0;
-        while i < b.len() {
-            if b[i] == b'%'
-                && i + 2 < b.len()
-                && let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16)
-            {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-            out.push(b[i]);
-            i += 1;
-        }
-        String::from_utf8_lossy(&out).into_owned()
-    };
-    String::from_utf8_lossy(body)
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (decode(k), decode(v))
-        })
-        .collect()
 }
 
 pub(super) fn basic_auth(headers: &HeaderMap) -> Option<(String, String)> {
@@ -260,8 +254,17 @@ mod tests {
 
     #[test]
     fn form_bodies_decode_like_browsers_send_them() {
-        let pairs = form_urlencoded_pairs(b"grant_type=client_credentials&client_id=a%2Bb&client_secret=x+y%21");
-        assert_eq!(pairs[1], ("client_id".to_owned(), "a+b".to_owned()));
-        assert_eq!(pairs[2], ("client_secret".to_owned(), "x y!".to_owned()));
+        let req = token_request(b"grant_type=client_credentials&client_id=a%2Bb&client_secret=x+y%21");
+        assert_eq!(req.grant_type, "client_credentials");
+        assert_eq!(req.client_id, "a+b");
+        assert_eq!(req.client_secret, "x y!");
+    }
+
+    /// A multibyte character right after `%` used to split a UTF-8 sequence and panic.
+    #[test]
+    fn broken_escapes_before_multibyte_characters_do_not_panic() {
+        let req = token_request("grant_type=client_credentials&client_id=%ä&client_secret=%1ö%".as_bytes());
+        assert_eq!(req.client_id, "%ä");
+        assert_eq!(req.client_secret, "%1ö%");
     }
 }

@@ -6,13 +6,15 @@
 //! Authentication: OAuth 2.0 client credentials (`POST /api/v1/token`, then
 //! `Authorization: Bearer <token>`) or the client's key directly
 //! (`X-API-Key: <client_id>:<secret>`). Errors are `application/problem+json`, in
-//! German, or in English with `Accept-Language: en`.
+//! German, or in English with `Accept-Language: en` — also for a path, query or body
+//! that does not parse (`extract`), so every answer is one the document describes.
 //!
 //! The OpenAPI document (`/api/openapi.json`) is generated from the handlers'
 //! types with utoipa and snapshot-tested.
 
 mod antraege;
 mod auth;
+mod extract;
 mod openapi;
 mod problem;
 

@@ -23,12 +23,71 @@ impl utoipa::Modify for Security {
     }
 }
 
+/// What every operation may answer besides its own responses, and where the ids of
+/// one answer lead (OpenAPI links, which API testing tools follow with real ids).
+struct Conventions;
+
+impl utoipa::Modify for Conventions {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, ObjectBuilder, Ref, ResponseBuilder, Type, header::HeaderBuilder};
+        // The rate limits (`web.limits`) answer any operation with 429 before it runs.
+        let retry_after = HeaderBuilder::new()
+            .schema(ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1)))
+            .description(Some("Seconds to wait before the next try."))
+            .build();
+        let too_many = ResponseBuilder::new()
+            .description("Too many requests from this client or from everyone; try again after `Retry-After`.")
+            .content(
+                "application/problem+json",
+                ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build(),
+            )
+            .header("Retry-After", retry_after)
+            .build();
+        for item in openapi.paths.paths.values_mut() {
+            for op in [&mut item.get, &mut item.post].into_iter().flatten() {
+                op.responses.responses.entry("429".into()).or_insert_with(|| too_many.clone().into());
+            }
+        }
+        let first = "$response.body#/items/0/id";
+        link(openapi, "/api/v1/antraege", "200", &["detail", "receipt", "acknowledge", "status", "message"], &[("id", first)]);
+        link(
+            openapi,
+            "/api/v1/antraege/{id}",
+            "200",
+            &["file"],
+            &[("id", "$response.body#/id"), ("file", "$response.body#/files/0/id")],
+        );
+    }
+}
+
+/// Adds links from the GET `path`'s `status` response to `operations`.
+fn link(openapi: &mut utoipa::openapi::OpenApi, path: &str, status: &str, operations: &[&str], params: &[(&str, &str)]) {
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::link::LinkBuilder;
+    let Some(RefOr::T(response)) = openapi
+        .paths
+        .paths
+        .get_mut(path)
+        .and_then(|i| i.get.as_mut())
+        .and_then(|op| op.responses.responses.get_mut(status))
+    else {
+        return;
+    };
+    for op in operations {
+        let mut l = LinkBuilder::new().operation_id(*op);
+        for (name, value) in params {
+            l = l.parameter(*name, *value);
+        }
+        response.links.insert((*op).to_owned(), RefOr::T(l.build()));
+    }
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Amtsweg API", version = "1", description = "Submissions for back-office software: fetch, acknowledge, report status and messages back. Errors are RFC 9457 problem details."),
     paths(token, list, detail, receipt, file, acknowledge, status, message, signed_download),
-    components(schemas(Problem)),
-    modifiers(&Security),
+    components(schemas(Problem, ListStatus)),
+    modifiers(&Security, &Conventions),
     tags((name = "auth", description = "OAuth 2.0 client credentials"), (name = "submissions", description = "Anträge"))
 )]
 pub struct ApiDoc;

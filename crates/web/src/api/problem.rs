@@ -52,6 +52,18 @@ impl Problem {
         )
     }
 
+    /// A full disk: nothing was stored, and the same request works again later.
+    #[must_use]
+    pub fn storage_full(cause: &str) -> Self {
+        tracing::warn!(%cause, "API request refused: storage full");
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "storage-full",
+            "Der Speicher ist voll; das Speichern ist vorübergehend nicht möglich. Nichts wurde gespeichert; bitte senden Sie die Anfrage später noch einmal.".into(),
+            "Storage is full; saving is temporarily not possible. Nothing was stored; please send the request again later.".into(),
+        )
+    }
+
     fn body(&self, english: bool) -> String {
         let mut p = self.clone();
         if english {
@@ -85,6 +97,7 @@ impl From<AppError> for Problem {
             AppError::BadRequest(m) => {
                 Self::new(StatusCode::BAD_REQUEST, "bad-request", m, "The request cannot be carried out.".into())
             }
+            full if full.is_storage_full() => Self::storage_full(&full.to_string()),
             other => Self::internal(&other.to_string()),
         }
     }
@@ -98,7 +111,7 @@ impl From<amtsweg_portal::PortalError> for Problem {
 
 impl From<amtsweg_store::StoreError> for Problem {
     fn from(e: amtsweg_store::StoreError) -> Self {
-        Self::internal(&e.to_string())
+        if e.is_storage_full() { Self::storage_full(&e.to_string()) } else { Self::internal(&e.to_string()) }
     }
 }
 

@@ -2,7 +2,8 @@
 //!
 //! No account enumeration: unknown addresses get the same message, status and time
 //! (a hash is verified either way) as wrong passwords; throttling counts failures per
-//! typed address whether or not it exists.
+//! typed address and client whether or not the address exists
+//! ([`session::sign_in_wait`]).
 
 use super::{CitizenContext, base, safe_next};
 use crate::AppState;
@@ -10,6 +11,7 @@ use crate::account::{self, Code, TOO_MANY_CODES, WRONG_CODE, Who};
 use crate::audit::audit;
 use crate::csrf::{Csrf, NoFields};
 use crate::error::AppError;
+use crate::limits::{Client, hashing};
 use crate::render::render_page;
 use crate::session::{self, CITIZEN_COOKIE, Identification};
 use axum::Form;
@@ -18,10 +20,6 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use serde::Deserialize;
-use std::sync::LazyLock;
-
-/// Verified when the address is unknown, so both cases cost the same time.
-static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| password_auth::generate_hash("amtsweg-keine-buergerin"));
 
 #[derive(Debug, Deserialize)]
 pub struct NextParam {
@@ -128,6 +126,7 @@ pub(super) use super::identity::sign_in;
 pub async fn submit(
     State(state): State<AppState>,
     headers: HeaderMap,
+    client: Client,
     Form(f): Form<LoginForm>,
 ) -> Result<Response, AppError> {
     if crate::csrf::check_pre_session(&headers, &f.csrf).is_err() {
@@ -142,25 +141,20 @@ pub async fn submit(
         return render_login(&state, &v, StatusCode::UNPROCESSABLE_ENTITY);
     }
     let key = format!("citizen:{email}");
-    if !session::may_try(&state, &key).await? {
+    if let Some(wait) = session::sign_in_wait(&state, &key, &client).await? {
         audit(&state, "anonymous", None, "login", "citizen", "throttled").await?;
-        let v = view(
-            "Zu viele fehlgeschlagene Anmeldungen für diese Adresse. Bitte versuchen Sie es in einer Stunde erneut.",
-        );
-        return render_login(&state, &v, StatusCode::TOO_MANY_REQUESTS);
+        let message = session::wait_message(wait);
+        let mut r = render_login(&state, &view(message.as_str()), StatusCode::TOO_MANY_REQUESTS)?;
+        r.headers_mut().extend([session::retry_after(wait)]);
+        return Ok(r);
     }
     let citizen = state.store.citizen_by_email(&email).await?;
-    let hash = citizen.as_ref().and_then(|c| c.password_hash.clone()).unwrap_or_else(|| DUMMY_HASH.clone());
-    let password = f.password.clone();
-    let ok = tokio::task::spawn_blocking(move || password_auth::verify_password(password, &hash).is_ok())
-        .await
-        .unwrap_or(false);
+    let hash = citizen.as_ref().and_then(|c| c.password_hash.clone());
+    let ok = hashing::verify_password(&state, f.password.clone(), hash).await?;
     let citizen = match citizen {
         Some(c) if ok && !c.disabled && c.password_hash.is_some() => c,
         other => {
-            let mut tx = state.store.begin().await?;
-            tx.record_login_failure(&key, amtsweg_store::now_ms()).await?;
-            tx.commit().await?;
+            session::record_sign_in_failure(&state, &key, &client).await?;
             let actor = other.map_or_else(|| "anonymous".to_owned(), |c| format!("citizen:{}", c.id));
             audit(&state, &actor, None, "login", "citizen", "failure").await?;
             return render_login(
@@ -172,7 +166,9 @@ pub async fn submit(
     };
     if !citizen.email_verified {
         // The password was right, so saying this reveals nothing to a stranger.
-        super::registrieren::send_confirmation(&state, citizen.id, &email).await?;
+        if crate::limits::quotas::mail_allowed(&state, &email, &client).await? {
+            super::registrieren::send_confirmation(&state, citizen.id, &email).await?;
+        }
         let v = view(
             "Bitte bestätigen Sie zuerst Ihre E-Mail-Adresse. Wir haben Ihnen den Bestätigungslink noch einmal geschickt.",
         );
@@ -246,6 +242,7 @@ pub async fn code_submit(
         Code::Right => None,
         Code::Throttled => Some((TOO_MANY_CODES, StatusCode::TOO_MANY_REQUESTS)),
         Code::Wrong => Some((WRONG_CODE, StatusCode::UNPROCESSABLE_ENTITY)),
+        Code::Reused => Some((account::REUSED_CODE, StatusCode::UNPROCESSABLE_ENTITY)),
     };
     if let Some((msg, status)) = refused {
         return render_code(&state, &s, f.weiter.as_deref(), Some(msg), status);

@@ -8,7 +8,10 @@ use crate::audit::audit;
 use crate::csrf::Csrf;
 use crate::error::AppError;
 use crate::render::render_page;
+use crate::account::{self, Code, Who};
+use crate::limits::hashing;
 use crate::second_factor;
+use crate::session;
 use amtsweg_domain::TrustLevel;
 use amtsweg_domain::konto::{ProfileField, ProfileSource};
 use axum::Form;
@@ -184,49 +187,92 @@ pub struct SecurityForm {
     csrf: String,
     aktion: String,
     code: String,
+    /// The current password, to remove the second factor.
+    passwort: String,
 }
 
-/// Enrol (start → confirm with a first code) or remove (with a current code) the
-/// second factor. The secret being enrolled waits in the session until confirmed.
+/// Without a password, removing the second factor needs a sign-in this recent.
+const FRESH_SIGN_IN_MS: i64 = 10 * 60 * 1000;
+
+const WRONG_PASSWORD: &str = "Das Passwort stimmt nicht. Bitte geben Sie Ihr aktuelles Passwort ein.";
+const SIGN_IN_AGAIN: &str = "Bitte melden Sie sich zuerst erneut an. Danach können Sie den zweiten Faktor zehn Minuten lang entfernen.";
+
+/// Enrol (start → confirm with a first code) or remove (with a current code and
+/// the password, or a fresh sign-in for accounts without one) the second factor.
+/// The secret being enrolled waits sealed in the session until confirmed.
 pub async fn security_submit(
     State(state): State<AppState>,
     me: CitizenContext,
     Csrf(Form(f)): Csrf<Form<SecurityForm>>,
 ) -> Result<Response, AppError> {
-    let bad_code = crate::account::WRONG_CODE;
+    let session = me.session.record.id_hash.clone();
     match (f.aktion.as_str(), me.citizen.totp_secret.as_deref()) {
         ("einrichten", None) => {
-            let secret = second_factor::new_secret();
+            let (secret, sealed) = account::new_enrolment(&state, &session).await?;
             let mut tx = state.store.begin().await?;
-            tx.set_pending_totp(&me.session.record.id_hash, Some(&secret)).await?;
+            tx.set_pending_totp(&session, Some(&sealed)).await?;
             tx.commit().await?;
             render_security(&state, &me, Some(&secret), None, None).await
         }
         ("bestaetigen", None) => {
-            let Some(secret) = me.session.record.pending_totp_secret.clone() else {
+            let Some(stored) = me.session.record.pending_totp_secret.clone() else {
                 return Ok(Redirect::to("/konto/sicherheit").into_response());
             };
-            if !second_factor::check(&secret, &f.code) {
-                return render_security(&state, &me, Some(&secret), Some(bad_code), None).await;
+            let code = account::check_enrolment_code(&state, Who::Citizen, me.citizen.id, &session, &stored, &f.code);
+            if let Some(refused) = refusal(code.await?) {
+                let secret = account::pending_secret(&state, &session, &stored).await?;
+                return render_security(&state, &me, Some(&secret), Some(refused), None).await;
             }
+            let sealed = account::enrolled_secret(&state, Who::Citizen, me.citizen.id, &session, &stored).await?;
             let mut tx = state.store.begin().await?;
-            tx.set_citizen_totp(me.citizen.id, Some(&secret)).await?;
-            tx.set_pending_totp(&me.session.record.id_hash, None).await?;
-            tx.mark_second_factor_done(&me.session.record.id_hash).await?;
+            tx.set_citizen_totp(me.citizen.id, Some(&sealed)).await?;
+            tx.set_pending_totp(&session, None).await?;
+            tx.mark_second_factor_done(&session).await?;
             tx.commit().await?;
             audit(&state, &me.actor(), None, "second_factor.enrol", &me.actor(), "success").await?;
             Ok(Redirect::to("/konto/sicherheit?hinweis=eingerichtet").into_response())
         }
-        ("entfernen", Some(secret)) => {
-            if !second_factor::check(secret, &f.code) {
-                return render_security(&state, &me, None, Some(bad_code), None).await;
-            }
-            let mut tx = state.store.begin().await?;
-            tx.set_citizen_totp(me.citizen.id, None).await?;
-            tx.commit().await?;
-            audit(&state, &me.actor(), None, "second_factor.remove", &me.actor(), "success").await?;
-            Ok(Redirect::to("/konto/sicherheit?hinweis=entfernt").into_response())
-        }
+        ("entfernen", Some(stored)) => remove(&state, &me, stored, &f).await,
         _ => Ok(Redirect::to("/konto/sicherheit").into_response()),
     }
+}
+
+/// The message for a code that was not accepted.
+fn refusal(code: Code) -> Option<&'static str> {
+    match code {
+        Code::Right => None,
+        Code::Throttled => Some(account::TOO_MANY_CODES),
+        Code::Wrong => Some(account::WRONG_CODE),
+        Code::Reused => Some(account::REUSED_CODE),
+    }
+}
+
+/// Removing the second factor weakens the account, so whoever holds the session must
+/// show they are its owner: the password (or, without one, a sign-in at most ten
+/// minutes old) and a current code. Attempts are throttled per account like codes.
+async fn remove(state: &AppState, me: &CitizenContext, stored: &str, f: &SecurityForm) -> Result<Response, AppError> {
+    let key = format!("totp:remove:citizen:{}", me.citizen.id);
+    if !session::may_try(state, &key).await? {
+        return render_security(state, me, None, Some(account::TOO_MANY_CODES), None).await;
+    }
+    let reauthenticated = match &me.citizen.password_hash {
+        Some(hash) => hashing::verify_password(state, f.passwort.clone(), Some(hash.clone())).await?,
+        None => amtsweg_store::now_ms() - me.session.record.created_at <= FRESH_SIGN_IN_MS,
+    };
+    if !reauthenticated {
+        let mut tx = state.store.begin().await?;
+        tx.record_login_failure(&key, amtsweg_store::now_ms()).await?;
+        tx.commit().await?;
+        audit(state, &me.actor(), None, "second_factor.remove", &me.actor(), "failure").await?;
+        let message = if me.citizen.password_hash.is_some() { WRONG_PASSWORD } else { SIGN_IN_AGAIN };
+        return render_security(state, me, None, Some(message), None).await;
+    }
+    if let Some(refused) = refusal(account::check_code(state, Who::Citizen, me.citizen.id, stored, &f.code).await?) {
+        return render_security(state, me, None, Some(refused), None).await;
+    }
+    let mut tx = state.store.begin().await?;
+    tx.set_citizen_totp(me.citizen.id, None).await?;
+    tx.commit().await?;
+    audit(state, &me.actor(), None, "second_factor.remove", &me.actor(), "success").await?;
+    Ok(Redirect::to("/konto/sicherheit?hinweis=entfernt").into_response())
 }

@@ -1,12 +1,15 @@
 //! Registration with e-mail confirmation, and password reset. Both answer alike for
 //! known and unknown addresses: a registration for a taken address sends that address
-//! a notice instead of revealing the account to whoever typed it.
+//! a notice instead of revealing the account to whoever typed it. Both send mail only
+//! within the limits per address and client (`limits::quotas::mail_allowed`); beyond
+//! them the page is the same, but nothing is sent or stored.
 
 use super::base;
 use crate::AppState;
 use crate::audit::audit;
 use crate::csrf::{pre_session_token, with_pre_session_cookie};
 use crate::error::AppError;
+use crate::limits::{Client, hashing, quotas};
 use crate::render::render_page;
 use crate::session;
 use amtsweg_domain::konto::{check_password, normalize_email};
@@ -84,6 +87,7 @@ pub async fn form(State(state): State<AppState>, headers: HeaderMap) -> Result<R
 pub async fn submit(
     State(state): State<AppState>,
     headers: HeaderMap,
+    client: Client,
     Form(f): Form<RegisterForm>,
 ) -> Result<Response, AppError> {
     crate::csrf::check_pre_session(&headers, &f.csrf)?;
@@ -104,22 +108,14 @@ pub async fn submit(
     if !errors.is_empty() {
         return render_register(&state, &csrf, &f, &errors, false);
     }
-    // Throttled per address so nobody can flood an inbox with our mails.
-    let key = format!("register:{email}");
-    if !session::may_try(&state, &key).await? {
-        errors.push((
-            "email",
-            "Für diese Adresse wurden zu viele Anfragen gestellt. Bitte versuchen Sie es in einer Stunde erneut."
-                .into(),
-        ));
-        return render_register(&state, &csrf, &f, &errors, false);
+    let done = RegisterForm { email: email.clone(), ..RegisterForm::default() };
+    // Every registration sends one mail (a confirmation or "you have an account"):
+    // beyond the mail limits the same page, but nothing is sent, stored or hashed.
+    if !quotas::mail_allowed(&state, &email, &client).await? {
+        return render_register(&state, &csrf, &done, &[], true);
     }
-    let password = f.password.clone();
-    let hash = tokio::task::spawn_blocking(move || password_auth::generate_hash(password))
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let hash = hashing::hash_password(&state, f.password.clone()).await?;
     let mut tx = state.store.begin().await?;
-    tx.record_login_failure(&key, amtsweg_store::now_ms()).await?;
     let created = tx.insert_citizen(&email, &hash).await?;
     if created.is_none() {
         tx.enqueue_email(&EmailMessage {
@@ -138,7 +134,7 @@ pub async fn submit(
         send_confirmation(&state, id, &email).await?;
         audit(&state, &format!("citizen:{id}"), None, "citizen.register", &format!("citizen:{id}"), "success").await?;
     }
-    render_register(&state, &csrf, &RegisterForm { email, ..RegisterForm::default() }, &[], true)
+    render_register(&state, &csrf, &done, &[], true)
 }
 
 fn token_problem_page(state: &AppState, problem: &TokenProblem) -> Result<Response, AppError> {
@@ -195,11 +191,12 @@ pub struct ForgotForm {
 pub async fn forgot_submit(
     State(state): State<AppState>,
     headers: HeaderMap,
+    client: Client,
     Form(f): Form<ForgotForm>,
 ) -> Result<Response, AppError> {
     crate::csrf::check_pre_session(&headers, &f.csrf)?;
     let email = normalize_email(&f.email).unwrap_or_default();
-    crate::account::request_reset(&state, crate::account::Who::Citizen, &email).await?;
+    crate::account::request_reset(&state, crate::account::Who::Citizen, &email, &client).await?;
     render_forgot(&state, &pre_session_token(&headers), true)
 }
 

@@ -2,6 +2,12 @@
 //! on their own host (e.g. `moorbrueck.example`) send citizens to the central account
 //! host, which hands the sign-in back with a one-time code valid for one minute and
 //! for that host only. Cookies never leave their host.
+//!
+//! The server decides both ends of a hand-over: the member host issues the browser
+//! binding (a keyed tag over host, cookie hash and expiry, so the central host
+//! accepts no binding a caller made up), and the code is only ever sent to a member
+//! host on the port the installation serves it on (another port on the same name
+//! may be someone else's server, and a request's `Host` header names any port).
 
 use super::identity::sign_in;
 use super::safe_next;
@@ -14,10 +20,22 @@ use amtsweg_store::konto::SsoGrant;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+
+/// The sign-in hand-over to member authorities' own host names (`[web.sso]`).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct SsoConfig {
+    /// The port member authorities' host names are reached on (as in their URLs).
+    /// A hand-over to the same name on any other port is refused. Unset (default):
+    /// the port of `public_base_url` (80 or 443 when it names none).
+    pub member_port: Option<u16>,
+}
 
 /// How long a hand-over code is valid.
 const CODE_MS: i64 = 60_000;
+/// How long a browser binding issued by a member host is accepted (as its cookie).
+const BIND_SECS: i64 = 15 * 60;
 /// On the member host: the browser that asked for a sign-in (the code is bound to it,
 /// so nobody can sign a victim in with the attacker's code).
 const SSO_COOKIE: &str = "__Host-amtsweg_sso";
@@ -41,6 +59,60 @@ pub(crate) fn without_port(host: &str) -> &str {
         return host.split_once(']').map_or(host, |(h, _)| &host[..=h.len()]);
     }
     host.split(':').next().unwrap_or_default()
+}
+
+/// The name and port of `host` (`name`, `name:8080`, `[::1]:8080`); `None` for a
+/// port that is not a number.
+fn split_port(host: &str) -> Option<(&str, Option<u16>)> {
+    let name = without_port(host);
+    match host[name.len()..].strip_prefix(':') {
+        None if host.len() == name.len() => Some((name, None)),
+        Some(port) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => Some((name, Some(port.parse().ok()?))),
+        _ => None,
+    }
+}
+
+fn default_port(state: &AppState) -> u16 {
+    if scheme(state) == "https" { 443 } else { 80 }
+}
+
+/// The port member hosts are served on: configured, else that of `public_base_url`.
+fn member_port(state: &AppState) -> u16 {
+    if let Some(p) = state.config.sso.member_port {
+        return p;
+    }
+    let url = &state.config.public_base_url;
+    let authority = url.split_once("://").map_or(url.as_str(), |(_, rest)| rest).split('/').next().unwrap_or_default();
+    split_port(authority).and_then(|(_, p)| p).unwrap_or_else(|| default_port(state))
+}
+
+/// Whether `host` (from a query) is a member host on the port the installation
+/// serves member hosts on: the only targets a hand-over code is sent to.
+fn is_hand_over_target(state: &AppState, host: &str) -> bool {
+    if host.contains('/') || host.contains('@') || !is_member_host(state, host) {
+        return false;
+    }
+    split_port(host).is_some_and(|(_, port)| port.unwrap_or_else(|| default_port(state)) == member_port(state))
+}
+
+/// The binding a member host issues for the browser cookie with hash `cookie_hash`:
+/// `hash.expiry.tag`, the tag keyed with the installation's key over host and expiry.
+fn issue_binding(state: &AppState, host: &str, cookie_hash: &str) -> Result<String, AppError> {
+    let expires = amtsweg_store::now_ms() / 1000 + BIND_SECS;
+    let tag = state.portal.keyring.mac(&format!("sso-bind|{host}|{cookie_hash}|{expires}"))?;
+    Ok(format!("{cookie_hash}.{expires}.{tag}"))
+}
+
+/// The cookie hash of a binding this installation issued for `host`, still valid.
+fn checked_binding(state: &AppState, host: &str, bind: &str) -> Option<String> {
+    let mut parts = bind.splitn(3, '.');
+    let (hash, expires, tag) = (parts.next()?, parts.next()?, parts.next()?);
+    let expires: i64 = expires.parse().ok()?;
+    if expires < amtsweg_store::now_ms() / 1000 || hash.is_empty() {
+        return None;
+    }
+    let expected = state.portal.keyring.mac(&format!("sso-bind|{host}|{hash}|{expires}")).ok()?;
+    session::tokens_match(tag, &expected).then(|| hash.to_owned())
 }
 
 /// Whether `host` belongs to a member authority of the Verbund (not the central host):
@@ -76,7 +148,7 @@ pub(crate) fn hand_over(state: &AppState, next: &str) -> Option<HandOver> {
         .into_iter()
         .find(|(k, _)| k == "host")
         .map(|(_, v)| v.trim().to_ascii_lowercase())?;
-    if !is_member_host(state, &host) || host.contains('/') || host.contains('@') {
+    if !is_hand_over_target(state, &host) {
         return None;
     }
     let authority = state.catalogue().authority_by_host(without_port(&host))?.name.clone();
@@ -119,15 +191,17 @@ pub(crate) fn via_central(
         return None;
     }
     let bind = session::random_token();
+    // Without the key no binding can be issued; the citizen then signs in here.
+    let binding = issue_binding(state, &host, &session::hash_token(&bind)).ok()?;
     let via = format!(
         "/konto/sso/start?host={}&bind={}&weiter={}",
         urlencode(&host),
-        session::hash_token(&bind),
+        urlencode(&binding),
         urlencode(&safe_next(Some(back)))
     );
     let url = format!("{}://{}{}", scheme(state), account_host(state), central(&via));
     let mut r = Redirect::to(&url).into_response();
-    if let Some(c) = session::set_cookie(SSO_COOKIE, &bind, 15 * 60) {
+    if let Some(c) = session::set_cookie(SSO_COOKIE, &bind, BIND_SECS) {
         r.headers_mut().append(header::SET_COOKIE, c);
     }
     Some(r)
@@ -136,7 +210,7 @@ pub(crate) fn via_central(
 #[derive(Debug, Deserialize)]
 pub struct StartQuery {
     host: Option<String>,
-    /// SHA-256 of the member host's browser cookie.
+    /// The binding the member host issued for its browser cookie (see [`issue_binding`]).
     bind: Option<String>,
     weiter: Option<String>,
 }
@@ -150,10 +224,18 @@ pub async fn start(
     Query(q): Query<StartQuery>,
 ) -> Result<Response, AppError> {
     let host = q.host.unwrap_or_default().trim().to_ascii_lowercase();
-    // Only hosts of the Verbund's own authorities: this is no open redirect.
-    if !is_member_host(&state, &host) || host.contains('/') || host.contains('@') {
+    // Only hosts of the Verbund's own authorities, on their own port: this is no
+    // open redirect, and the code reaches no other server.
+    if !is_hand_over_target(&state, &host) {
         return Err(AppError::BadRequest("Diese Adresse gehört zu keinem Portal des Verbunds.".into()));
     }
+    // Checked before signing in, so a forged link does not even ask for a password.
+    let Some(browser_hash) = checked_binding(&state, &host, q.bind.as_deref().unwrap_or_default()) else {
+        return Err(AppError::BadRequest(
+            "Die Anmeldung kann nicht übergeben werden: Der Link ist ungültig oder abgelaufen. Bitte öffnen Sie die Seite Ihrer Gemeinde erneut und melden Sie sich dort an."
+                .into(),
+        ));
+    };
     let me = match super::require_citizen(&state, &headers, &uri).await {
         Ok(me) => me,
         Err(to_login) => return Ok(to_login),
@@ -165,7 +247,7 @@ pub async fn start(
         auth_method: me.session.record.auth_method.clone(),
         host: host.clone(),
         expires_at: amtsweg_store::now_ms() + CODE_MS,
-        browser_hash: q.bind.unwrap_or_default(),
+        browser_hash,
     };
     let mut tx = state.store.begin().await?;
     tx.insert_sso_code(&session::hash_token(&code), &grant).await?;
@@ -214,12 +296,22 @@ pub async fn accept(
 
 #[cfg(test)]
 mod tests {
-    use super::without_port;
+    use super::{split_port, without_port};
 
     #[test]
     fn ports_are_stripped() {
         assert_eq!(without_port("moorbrueck.example:8080"), "moorbrueck.example");
         assert_eq!(without_port("moorbrueck.example"), "moorbrueck.example");
         assert_eq!(without_port("[::1]:8080"), "[::1]");
+    }
+
+    #[test]
+    fn ports_are_read_strictly() {
+        assert_eq!(split_port("moorbrueck.example:8080"), Some(("moorbrueck.example", Some(8080))));
+        assert_eq!(split_port("moorbrueck.example"), Some(("moorbrueck.example", None)));
+        assert_eq!(split_port("[::1]:8080"), Some(("[::1]", Some(8080))));
+        for bad in ["m.example:", "m.example:80x", "m.example:99999", "m.example:+80", "m.example:80:81"] {
+            assert_eq!(split_port(bad), None, "{bad}");
+        }
     }
 }

@@ -8,9 +8,11 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 pub async fn healthz(State(state): State<AppState>) -> Response {
     let db_ok = state.store.ping().await.is_ok();
+    let room = crate::storage_health::room(&state).await;
     let body = serde_json::json!({
-        "status": if db_ok { "ok" } else { "degraded" },
+        "status": if db_ok && room.is_ok() { "ok" } else { "degraded" },
         "database": if db_ok { "ok" } else { "unreachable" },
+        "storage": room.label(),
         "backend": format!("{:?}", state.store.backend()).to_lowercase(),
         "search_documents": state.search.len(),
         "version": env!("CARGO_PKG_VERSION"),

@@ -1,6 +1,7 @@
 //! The Verbund library (Nachnutzung) in the back office: browse what other
 //! authorities offer, adopt it linked or as a copy, see where one's own entries are
-//! used, accept upstream changes, detach, withdraw.
+//! used, accept upstream changes (shared text and the owner's new form versions),
+//! detach, withdraw.
 
 use super::{StaffContext, base};
 use crate::AppState;
@@ -9,8 +10,9 @@ use crate::error::AppError;
 use crate::render::render_page;
 use amtsweg_domain::leistung::LeistungContent;
 use amtsweg_domain::library::AdoptionMode;
-use amtsweg_domain::{Authority, TextModule};
-use amtsweg_store::library::{Adopted, Adoption, LibraryEntry};
+use super::formulare::versionen::{change_kind, change_text};
+use amtsweg_domain::{Authority, TextModule, TrustLevel};
+use amtsweg_store::library::{Adopted, Adoption, LibraryEntry, LibraryForm};
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::Uri;
@@ -138,10 +140,14 @@ pub(super) async fn editor_section(
             let before = state.store.library_revision(entry.id, adoption.adopted_revision).await?.unwrap_or_default();
             changes = shared_changes(&before, &entry.content()?);
         }
+        let mut form_changes = Vec::new();
+        for f in state.store.library_forms(a.id, leistung_id).await?.into_iter().filter(LibraryForm::pending) {
+            form_changes.push(form_change(state, &f).await?);
+        }
         return Ok(context! {
             adopted => true, linked, author, entry_id => entry.id, revision => adoption.adopted_revision,
             latest => entry.revision, pending => linked && entry.revision > adoption.adopted_revision, changes,
-            withdrawn => entry.withdrawn,
+            form_changes, withdrawn => entry.withdrawn,
         });
     }
     let own = state.store.library_entry_of(a.id, leistung_id).await?;
@@ -154,6 +160,57 @@ pub(super) async fn editor_section(
         }
         _ => Ok(context! { can_offer => published }),
     }
+}
+
+/// What a new owner version of a form would change for the adopter: its fields and
+/// steps, its workflow and its trust level — a lower trust level is pointed out,
+/// because it lets citizens apply with a weaker identification.
+async fn form_change(state: &AppState, f: &LibraryForm) -> Result<Value, AppError> {
+    let load = |v: i64| async move {
+        Ok::<_, AppError>(match state.store.form_version(f.owner_id, f.form_id, v).await? {
+            Some(version) => Some(version.form()?),
+            None => None,
+        })
+    };
+    let after = load(f.latest).await?;
+    let before = match f.pinned {
+        Some(v) => load(v).await?,
+        None => None,
+    };
+    let trust = |form: &amtsweg_forms::Form| TrustLevel::parse(&form.trust_level).ok();
+    let label = |t: Option<TrustLevel>| t.map_or("–", TrustLevel::label);
+    let mut lines = Vec::new();
+    let mut trust_lowered = None;
+    if let Some(after) = &after {
+        match &before {
+            Some(before) => {
+                for c in amtsweg_forms::diff::diff(before, after) {
+                    lines.push(context! { kind => change_kind(&c), text => change_text(&c) });
+                }
+                if before.workflow() != after.workflow() {
+                    let names = |w: &amtsweg_forms::Workflow| {
+                        w.states.iter().map(|s| s.label.clone()).collect::<Vec<_>>().join(" → ")
+                    };
+                    lines.push(context! {
+                        kind => "", text => format!("Bearbeitungsablauf geändert: {} (vorher: {})", names(after.workflow()), names(before.workflow())),
+                    });
+                }
+                let (was, now) = (trust(before), trust(after));
+                if was != now {
+                    lines.push(context! { kind => "", text => format!("Vertrauensniveau geändert: {} → {}", label(was), label(now)) });
+                    if now < was {
+                        trust_lowered = Some(context! { before => label(was), after => label(now) });
+                    }
+                }
+            }
+            None => lines.push(context! {
+                kind => "ins", text => format!("Neues Formular mit Vertrauensniveau {}", label(trust(after))),
+            }),
+        }
+    }
+    Ok(context! {
+        title => &f.title, pinned => f.pinned, latest => f.latest, lines, trust_lowered,
+    })
 }
 
 /// Line diffs of the shared parts (name and every text module except fees).

@@ -280,9 +280,11 @@ pub struct ForgotForm {
 pub async fn forgot_submit(
     State(state): State<AppState>,
     headers: HeaderMap,
+    client: crate::limits::Client,
     Form(f): Form<ForgotForm>,
 ) -> Result<Response, AppError> {
     crate::csrf::check_pre_session(&headers, &f.csrf)?;
-    crate::account::request_reset(&state, crate::account::Who::Staff, &normalize_email(&f.email)).await?;
+    let email = normalize_email(&f.email);
+    crate::account::request_reset(&state, crate::account::Who::Staff, &email, &client).await?;
     render_forgot(&state, &f.csrf, true)
 }

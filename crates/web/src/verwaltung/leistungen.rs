@@ -222,9 +222,7 @@ pub async fn create(
     let a = staff.content_authority(&state, &slug)?;
     let content = f.content();
     let mut errors = content.validate();
-    if !staff.perms.can_edit_in_unit(a.id, content.org_unit_id) {
-        errors.insert(0, unit_error());
-    }
+    check_unit(&state, &staff, &a, &content, &mut errors).await?;
     let wanted =
         if f.slug.trim().is_empty() { Slug::from_title(&content.name).to_string() } else { f.slug.trim().to_owned() };
     let parsed = Slug::parse(&wanted);
@@ -275,6 +273,32 @@ fn unit_error() -> FieldError {
             "Sie dürfen nur Leistungen Ihrer eigenen Stelle bearbeiten. Bitte wählen Sie diese als zuständige Stelle."
                 .into(),
     }
+}
+
+/// The chosen org unit must be one of this authority's (an id of another authority
+/// would show its name and contacts on this authority's page) and within the
+/// editor's grant.
+async fn check_unit(
+    state: &AppState,
+    staff: &StaffContext,
+    a: &Authority,
+    content: &LeistungContent,
+    errors: &mut Vec<FieldError>,
+) -> Result<(), AppError> {
+    if let Some(unit) = content.org_unit_id
+        && !state.store.org_units(a.id).await?.iter().any(|o| o.id == unit)
+    {
+        errors.insert(
+            0,
+            FieldError {
+                field: "org_unit_id",
+                message: "Diese Stelle gehört nicht zu Ihrer Behörde. Bitte wählen Sie eine Stelle aus der Liste.".into(),
+            },
+        );
+    } else if !staff.perms.can_edit_in_unit(a.id, content.org_unit_id) {
+        errors.insert(0, unit_error());
+    }
+    Ok(())
 }
 
 async fn load(
@@ -339,9 +363,7 @@ pub async fn edit_submit(
     }
     let content = f.content();
     let mut errors = content.validate();
-    if !staff.perms.can_edit_in_unit(a.id, content.org_unit_id) {
-        errors.insert(0, unit_error());
-    }
+    check_unit(&state, &staff, &a, &content, &mut errors).await?;
     let view = |content, errors, conflict| FormView {
         authority: &a,
         leistung: Some(&l),
@@ -413,6 +435,8 @@ pub async fn preview(
 ) -> Result<Response, AppError> {
     let a = staff.content_authority(&state, &slug)?;
     let (l, draft) = load(&state, &a, id).await?;
+    // An editor limited to one org unit sees other units' drafts no more than edits them.
+    staff.require_unit(&l)?;
     let content = match &draft {
         Some(d) => d.content()?,
         None => LeistungContent::of(&l),
@@ -512,6 +536,7 @@ pub async fn history(
 ) -> Result<Response, AppError> {
     let a = staff.content_authority(&state, &slug)?;
     let (l, _) = load(&state, &a, id).await?;
+    staff.require_unit(&l)?;
     let revisions = state.store.revisions(a.id, id).await?;
     let names = editor_names(&state, a.id, revisions.iter().filter_map(|r| r.published_by).collect()).await?;
     let units: Vec<(i64, String)> = state.store.org_units(a.id).await?.into_iter().map(|o| (o.id, o.name)).collect();

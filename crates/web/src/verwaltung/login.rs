@@ -1,8 +1,9 @@
 //! Sign-in (password, then second factor), enrolment of the second factor, sign-out.
 //!
-//! No account enumeration: unknown addresses get the same message and status as wrong
-//! passwords, a password hash is verified either way (same timing), and throttling
-//! counts failures per typed address whether or not it exists.
+//! No account enumeration: unknown addresses and pending invitations get the same
+//! message and status as wrong passwords, a password hash is verified either way
+//! (same timing), and throttling counts failures per typed address and client
+//! whether or not the address exists ([`session::sign_in_wait`]).
 
 use super::{StaffContext, base};
 use crate::AppState;
@@ -10,6 +11,7 @@ use crate::account::{self, Code, TOO_MANY_CODES, WRONG_CODE, Who};
 use crate::audit::audit;
 use crate::csrf::{Csrf, NoFields};
 use crate::error::AppError;
+use crate::limits::{Client, hashing};
 use crate::render::render_page;
 use crate::second_factor;
 use crate::session::{self, PRE_SESSION_COOKIE, SESSION_COOKIE};
@@ -21,10 +23,6 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use serde::Deserialize;
-use std::sync::LazyLock;
-
-/// Verified when the address is unknown, so both cases cost the same time.
-static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| password_auth::generate_hash("amtsweg-keine-person"));
 
 /// Only back-office paths are followed after sign-in.
 fn safe_next(next: Option<&str>) -> String {
@@ -74,6 +72,7 @@ fn forbidden() -> Response {
 pub async fn submit(
     State(state): State<AppState>,
     headers: HeaderMap,
+    client: Client,
     Form(f): Form<LoginForm>,
 ) -> Result<Response, AppError> {
     if crate::csrf::check_pre_session(&headers, &f.csrf).is_err() {
@@ -86,24 +85,22 @@ pub async fn submit(
         let msg = "Bitte geben Sie Ihre E-Mail-Adresse und Ihr Passwort ein.";
         return Ok(render_login(&state, &fresh_csrf, &next, &email, Some(msg), StatusCode::UNPROCESSABLE_ENTITY));
     }
-    if !session::may_try(&state, &email).await? {
+    if let Some(wait) = session::sign_in_wait(&state, &email, &client).await? {
         audit(&state, "anonymous", None, "login", "staff", "throttled").await?;
-        let msg =
-            "Zu viele fehlgeschlagene Anmeldungen für diese Adresse. Bitte versuchen Sie es in einer Stunde erneut.";
-        return Ok(render_login(&state, &fresh_csrf, &next, &email, Some(msg), StatusCode::TOO_MANY_REQUESTS));
+        let msg = session::wait_message(wait);
+        let mut r = render_login(&state, &fresh_csrf, &next, &email, Some(&msg), StatusCode::TOO_MANY_REQUESTS);
+        r.headers_mut().extend([session::retry_after(wait)]);
+        return Ok(r);
     }
     let user = state.store.staff_by_email(&email).await?;
-    let hash = user.as_ref().map_or_else(|| DUMMY_HASH.clone(), |u| u.password_hash.clone());
-    let password = f.password.clone();
-    let ok = tokio::task::spawn_blocking(move || password_auth::verify_password(password, &hash).is_ok())
-        .await
-        .unwrap_or(false);
+    // A pending invitation has no usable hash ("!"): a dummy hash is verified
+    // instead, so it answers as slowly as a real account.
+    let hash = user.as_ref().map(|u| u.password_hash.clone());
+    let ok = hashing::verify_password(&state, f.password.clone(), hash).await?;
     let user = match user {
         Some(u) if ok && !u.disabled => u,
         other => {
-            let mut tx = state.store.begin().await?;
-            tx.record_login_failure(&email, amtsweg_store::now_ms()).await?;
-            tx.commit().await?;
+            session::record_sign_in_failure(&state, &email, &client).await?;
             let actor = other.map_or_else(|| "anonymous".to_owned(), |u| format!("staff:{}", u.id));
             audit(&state, &actor, None, "login", "staff", "failure").await?;
             let msg = "E-Mail-Adresse oder Passwort ist falsch.";
@@ -162,11 +159,11 @@ async fn render_code(
     // Enrolment: an administrator without a second factor sets one up now.
     let enrol_secret = if user.totp_secret.is_none() {
         match &s.record.pending_totp_secret {
-            Some(p) => Some(p.clone()),
+            Some(p) => Some(account::pending_secret(state, &s.record.id_hash, p).await?),
             None => {
-                let secret = second_factor::new_secret();
+                let (secret, sealed) = account::new_enrolment(state, &s.record.id_hash).await?;
                 let mut tx = state.store.begin().await?;
-                tx.set_pending_totp(&s.record.id_hash, Some(&secret)).await?;
+                tx.set_pending_totp(&s.record.id_hash, Some(&sealed)).await?;
                 tx.commit().await?;
                 Some(secret)
             }
@@ -204,18 +201,26 @@ pub async fn code_submit(
     if crate::csrf::check(&headers, &s.record.csrf_token, &f.csrf).is_err() {
         return Ok(forbidden());
     }
-    let secret = user.totp_secret.clone().or_else(|| s.record.pending_totp_secret.clone()).unwrap_or_default();
-    let refused = match account::check_code(&state, Who::Staff, user.id, &secret, &f.code).await? {
+    let enrolling = user.totp_secret.is_none().then_some(s.record.pending_totp_secret.as_deref()).flatten();
+    let checked = match (user.totp_secret.as_deref(), enrolling) {
+        (None, Some(p)) => {
+            account::check_enrolment_code(&state, Who::Staff, user.id, &s.record.id_hash, p, &f.code).await?
+        }
+        (stored, _) => account::check_code(&state, Who::Staff, user.id, stored.unwrap_or_default(), &f.code).await?,
+    };
+    let refused = match checked {
         Code::Right => None,
         Code::Throttled => Some((TOO_MANY_CODES, StatusCode::TOO_MANY_REQUESTS)),
         Code::Wrong => Some((WRONG_CODE, StatusCode::UNPROCESSABLE_ENTITY)),
+        Code::Reused => Some((account::REUSED_CODE, StatusCode::UNPROCESSABLE_ENTITY)),
     };
     if let Some((msg, status)) = refused {
         return render_code(&state, &s, &user, f.weiter.as_deref(), Some(msg), status).await;
     }
     let mut tx = state.store.begin().await?;
-    if user.totp_secret.is_none() {
-        tx.set_totp_secret(user.id, Some(&secret)).await?;
+    if let (None, Some(p)) = (user.totp_secret.as_deref(), enrolling) {
+        let sealed = account::enrolled_secret(&state, Who::Staff, user.id, &s.record.id_hash, p).await?;
+        tx.set_totp_secret(user.id, Some(&sealed)).await?;
         tx.set_pending_totp(&s.record.id_hash, None).await?;
     }
     tx.mark_second_factor_done(&s.record.id_hash).await?;

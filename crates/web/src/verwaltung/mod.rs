@@ -130,7 +130,7 @@ pub async fn require_staff(state: &AppState, headers: &HeaderMap, uri: &Uri) -> 
         return Err(Redirect::to("/verwaltung/anmelden/code").into_response());
     }
     let mut staff = StaffContext { user, perms, session, waiting: amtsweg_store::workload::Waiting::default() };
-    let scope = nav::case_scope(state, &staff);
+    let scope = staff.perms.case_scope();
     staff.waiting = state
         .store
         .waiting(&scope, amtsweg_forms::workflow::RECEIVED)
@@ -156,7 +156,7 @@ fn base(state: &AppState, staff: Option<&StaffContext>, path: &str) -> Value {
             ends_at_ms => s.session.ends_at(),
             idle_minutes => state.config.staff_idle_minutes,
             is_verbund_admin => s.perms.is_verbund_admin(),
-            works_cases => s.perms.case_authority_ids().is_none_or(|ids| !ids.is_empty()),
+            works_cases => s.perms.works_cases(),
             is_admin => s.perms.is_verbund_admin() || s.perms.grants().iter().any(|g| g.role == amtsweg_domain::staff::Role::AuthorityAdmin),
         }
     });

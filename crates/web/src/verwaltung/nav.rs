@@ -6,26 +6,8 @@
 use super::StaffContext;
 use crate::AppState;
 use amtsweg_domain::Authority;
-use amtsweg_domain::staff::Role;
 use amtsweg_store::workload::Waiting;
 use minijinja::{Value, context};
-
-/// The part of the applications this person works on, for [`amtsweg_store::Store::waiting`].
-pub(crate) fn case_scope(state: &AppState, staff: &StaffContext) -> Vec<(i64, Option<i64>)> {
-    if staff.perms.is_verbund_admin() {
-        return state.catalogue().authorities.iter().map(|a| (a.id, None)).collect();
-    }
-    let mut scope: Vec<(i64, Option<i64>)> = staff
-        .perms
-        .grants()
-        .iter()
-        .filter(|g| matches!(g.role, Role::AuthorityAdmin | Role::CaseWorker))
-        .filter_map(|g| g.authority_id.map(|a| (a, g.org_unit_id)))
-        .collect();
-    scope.sort_unstable();
-    scope.dedup();
-    scope
-}
 
 /// One area or sub-area of the navigation.
 struct Link {
@@ -126,7 +108,7 @@ pub(crate) fn areas(state: &AppState, staff: &StaffContext, path: &str) -> Areas
         catalogue.authorities.iter().map(AsRef::as_ref).filter(|a: &&Authority| perms.can_edit_content(a.id)).collect();
     let administered: Vec<&Authority> =
         catalogue.authorities.iter().map(AsRef::as_ref).filter(|a: &&Authority| perms.can_administer(a.id)).collect();
-    let works_cases = perms.case_authority_ids().is_none_or(|ids| !ids.is_empty());
+    let works_cases = perms.works_cases();
     let is_admin = perms.is_verbund_admin() || !administered.is_empty();
 
     let mut main = vec![Link::new("Übersicht", "/verwaltung/".into(), current == Area::Start)];
@@ -233,7 +215,7 @@ pub(crate) fn cards(state: &AppState, staff: &StaffContext) -> Vec<Value> {
     let w = staff.waiting;
     let mut cards = Vec::new();
     let link = |label: String, url: String| context! { label, url };
-    if perms.case_authority_ids().is_none_or(|ids| !ids.is_empty()) {
+    if perms.works_cases() {
         let waiting = [(w.received, "neu eingegangen", "info"), (w.unassigned, "offen ohne Zuständige", "warning")]
             .into_iter()
             .filter(|(n, _, _)| *n > 0)

@@ -609,6 +609,15 @@ pub async fn reconciliation(
     if to < from {
         return Err(AppError::BadRequest("Das Ende des Zeitraums liegt vor seinem Anfang.".into()));
     }
+    // Bounded so that the day after `bis` always exists (9999-12-31 has none) and one
+    // report never scans more than a year of deliveries.
+    let (first, last) = (jiff::civil::date(2000, 1, 1), jiff::civil::date(2100, 12, 31));
+    if from < first || to > last {
+        return Err(AppError::BadRequest("Bitte wählen Sie Tage zwischen 2000 und 2100.".into()));
+    }
+    if from.saturating_add(jiff::Span::new().years(1)) < to {
+        return Err(AppError::BadRequest("Bitte wählen Sie einen Zeitraum von höchstens einem Jahr.".into()));
+    }
     let end = to.tomorrow().map_err(|e| AppError::Internal(e.to_string()))?;
     let rows = state.store.reconciliation(a.id, day_start_ms(from)?, day_start_ms(end)?).await?;
     let connectors = state.store.connectors_of(a.id).await?;

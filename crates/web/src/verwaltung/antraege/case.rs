@@ -14,7 +14,7 @@ use amtsweg_portal::casework::{self, Case, conversation};
 use amtsweg_portal::submission::open_data;
 use amtsweg_portal::time::when;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use minijinja::{Value, context};
 use serde::Deserialize;
@@ -161,11 +161,12 @@ fn notice_text(code: &str) -> Option<&'static str> {
 pub async fn detail(
     State(state): State<AppState>,
     staff: StaffContext,
+    headers: HeaderMap,
     Path(id): Path<i64>,
     Query(n): Query<Notice>,
 ) -> Result<Response, AppError> {
     let case = case_for(&state, &staff, id).await?;
-    audit_case(&state, &staff, &case, "submission.view", "").await?;
+    audit_case(&state, &staff, &headers, &case, "submission.view", "").await?;
     let page = render_case(&state, &staff, &case, None, &Typed::default(), notice_text(&n.hinweis)).await?;
     // Shown (with the new replies marked) — now they are read.
     conversation::mark_read(&state.portal, &case).await?;
@@ -175,10 +176,11 @@ pub async fn detail(
 pub async fn pdf(
     State(state): State<AppState>,
     staff: StaffContext,
+    headers: HeaderMap,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
     let case = case_for(&state, &staff, id).await?;
-    audit_case(&state, &staff, &case, "submission.receipt", "").await?;
+    audit_case(&state, &staff, &headers, &case, "submission.receipt", "").await?;
     pdf_response(&state, &case.authority, &case.form, &case.row).await
 }
 
@@ -186,13 +188,14 @@ pub async fn pdf(
 pub async fn file(
     State(state): State<AppState>,
     staff: StaffContext,
+    headers: HeaderMap,
     Path((id, index)): Path<(i64, usize)>,
 ) -> Result<Response, AppError> {
     let case = case_for(&state, &staff, id).await?;
     let f = state.store.submission_files(id).await?.into_iter().nth(index).ok_or(AppError::NotFound)?;
     let bytes = amtsweg_portal::drafts::read_file(&state.portal, case.row.authority_id, &f.object_key).await?;
     let name = amtsweg_portal::drafts::open_file_name(&state.portal, case.row.authority_id, &f.file_name).await;
-    audit_case(&state, &staff, &case, "submission.file", &format!("/file:{}", f.id)).await?;
+    audit_case(&state, &staff, &headers, &case, "submission.file", &format!("/file:{}", f.id)).await?;
     Ok(crate::download::attachment(bytes, &name, &f.content_type))
 }
 
@@ -201,11 +204,12 @@ pub async fn file(
 pub async fn message_file(
     State(state): State<AppState>,
     staff: StaffContext,
+    headers: HeaderMap,
     Path((id, attachment)): Path<(i64, String)>,
 ) -> Result<Response, AppError> {
     let case = case_for(&state, &staff, id).await?;
     let attachment: i64 = attachment.parse().map_err(|_| AppError::NotFound)?;
     let (name, content_type, bytes) = conversation::attachment(&state.portal, &case, attachment).await?;
-    audit_case(&state, &staff, &case, "submission.message_file", &format!("/message_file:{attachment}")).await?;
+    audit_case(&state, &staff, &headers, &case, "submission.message_file", &format!("/message_file:{attachment}")).await?;
     Ok(crate::download::attachment(bytes, &name, &content_type))
 }

@@ -141,7 +141,7 @@ async fn inbox_page(
     bulk: &Bulk,
 ) -> Result<Response, AppError> {
     let catalogue = state.catalogue();
-    let mut ids = case_authorities(state, staff);
+    let mut ids = case_authorities(staff);
     if ids.is_empty() {
         return Err(AppError::Forbidden);
     }

@@ -16,31 +16,36 @@ pub use inbox::{assign_many, list};
 
 use super::StaffContext;
 use crate::AppState;
-use crate::audit::audit;
+use crate::audit::{Shown, audit_view};
 use crate::error::AppError;
 use amtsweg_portal::casework::{self, Actor, Case};
 use amtsweg_store::submissions::SubmissionRow;
+use axum::http::HeaderMap;
 
-/// The authorities whose applications this person processes.
-fn case_authorities(state: &AppState, staff: &StaffContext) -> Vec<i64> {
-    staff.perms.case_authority_ids().unwrap_or_else(|| state.catalogue().authorities.iter().map(|a| a.id).collect())
+/// The authorities whose applications this person processes: only through a case
+/// grant of that authority (the Verbund administrator's grant opens none).
+fn case_authorities(staff: &StaffContext) -> Vec<i64> {
+    staff.perms.case_authority_ids()
 }
 
-/// Records a look at (or a change of) a submission in the audit log.
+/// Records a look at a submission in the audit log (flagged when another website
+/// opened it: see [`crate::audit`]).
 async fn audit_case(
     state: &AppState,
     staff: &StaffContext,
+    headers: &HeaderMap,
     case: &Case,
     action: &str,
     target: &str,
 ) -> Result<(), AppError> {
-    audit(
+    audit_view(
         state,
+        headers,
+        Shown::PersonalData,
         &staff.actor(),
         Some(case.row.authority_id),
         action,
         &format!("submission:{}{target}", case.row.id),
-        "success",
     )
     .await
 }
@@ -52,7 +57,7 @@ fn actor(staff: &StaffContext) -> Actor {
 /// Submission `id` if this person may process it (404 otherwise — whether it
 /// exists elsewhere is not revealed).
 async fn case_for(state: &AppState, staff: &StaffContext, id: i64) -> Result<Case, AppError> {
-    let ids = case_authorities(state, staff);
+    let ids = case_authorities(staff);
     let row = state.store.submission_in(&ids, id).await?.ok_or(AppError::NotFound)?;
     if !staff.perms.can_work_cases(row.authority_id, row.org_unit_id) {
         return Err(AppError::NotFound);

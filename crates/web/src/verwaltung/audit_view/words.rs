@@ -72,6 +72,7 @@ pub const KINDS: &[(&str, &str)] = &[
     ("library.withdraw", "Angebot in der Bibliothek zurückgezogen"),
     ("library.adopt", "Leistung aus der Bibliothek übernommen"),
     ("library.accept", "Änderung aus der Bibliothek übernommen"),
+    ("library.accept_form", "Neue Fassung eines Formulars aus der Bibliothek übernommen"),
     ("library.detach", "Verknüpfung mit der Bibliothek gelöst"),
     ("page.save_draft", "Entwurf einer Seite gespeichert"),
     ("page.publish", "Seite veröffentlicht"),
@@ -205,6 +206,7 @@ pub fn sentence(e: &Entry<'_>) -> String {
         "library.withdraw" => format!("{a} hat das Angebot von {t} in der Bibliothek zurückgezogen"),
         "library.adopt" => format!("{a} hat {t} aus der Bibliothek übernommen"),
         "library.accept" => format!("{a} hat eine Änderung der Bibliothek an {t} übernommen"),
+        "library.accept_form" => format!("{a} hat eine neue Fassung von {t} aus der Bibliothek übernommen"),
         "library.detach" => format!("{a} hat {t} von der Bibliothek gelöst"),
         "page.save_draft" => format!("{a} hat einen Entwurf für {t} gespeichert"),
         "page.publish" => format!("{a} hat {t} veröffentlicht"),
@@ -216,7 +218,13 @@ pub fn sentence(e: &Entry<'_>) -> String {
     };
     let failed_generic = matches!(e.outcome, "failure" | "refused" | "replay")
         && !matches!(e.action, "login" | "login.second_factor" | "login.bundid" | "login.oidc" | "identity.link");
-    if failed_generic { format!("{s} – fehlgeschlagen") } else { s }
+    if failed_generic {
+        format!("{s} – fehlgeschlagen")
+    } else if e.outcome == crate::audit::CROSS_SITE {
+        format!("{s} – geöffnet über einen Link einer fremden Website")
+    } else {
+        s
+    }
 }
 
 /// "‚bewilligt'": a status label as running text (an outcome's participle in lower

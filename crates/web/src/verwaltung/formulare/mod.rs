@@ -29,7 +29,7 @@ mod import;
 mod liste;
 mod regeln;
 mod schritte;
-mod versionen;
+pub(super) mod versionen;
 mod vorschau;
 
 pub use feld::{field_form, field_submit};

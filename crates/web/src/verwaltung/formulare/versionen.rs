@@ -79,7 +79,7 @@ pub async fn publish(
     }
 }
 
-fn change_text(c: &Change) -> String {
+pub(crate) fn change_text(c: &Change) -> String {
     match c {
         Change::Title { before, after } => format!("Titel geändert: „{before}“ → „{after}“"),
         Change::StepAdded { step } => format!("Schritt hinzugefügt: „{step}“"),
@@ -92,7 +92,7 @@ fn change_text(c: &Change) -> String {
     }
 }
 
-fn change_kind(c: &Change) -> &'static str {
+pub(crate) fn change_kind(c: &Change) -> &'static str {
     match c {
         Change::StepAdded { .. } | Change::FieldAdded { .. } => "ins",
         Change::StepRemoved { .. } | Change::FieldRemoved { .. } => "del",
