@@ -26,6 +26,8 @@ pub struct Config {
     pub mail: amtsweg_handoff::mail::MailConfig,
     /// Delivery of submissions to the back office (`[handoff]`).
     pub handoff: HandoffConfig,
+    /// Where connectors and sign-in providers may connect to (`[outbound]`).
+    pub outbound: amtsweg_handoff::outbound::OutboundConfig,
     /// Signed checkpoints of the audit chain outside the database (`[audit]`).
     pub audit: crate::audit_cmd::AuditConfig,
 }
@@ -44,6 +46,10 @@ pub struct HandoffConfig {
     pub request_timeout_seconds: u64,
     /// How often the worker looks for due deliveries, in milliseconds.
     pub poll_ms: u64,
+    /// DMS import folders of the xdomea connector (`[handoff.xdomea]`).
+    pub xdomea: amtsweg_handoff::xdomea::XdomeaDirs,
+    /// Trust anchors for FIT-Connect destination keys (`[handoff.fitconnect]`).
+    pub fitconnect: amtsweg_handoff::fitconnect::TrustConfig,
 }
 
 impl Default for HandoffConfig {
@@ -54,11 +60,26 @@ impl Default for HandoffConfig {
             max_attempts: 12,
             request_timeout_seconds: 60,
             poll_ms: 1_000,
+            xdomea: amtsweg_handoff::xdomea::XdomeaDirs::default(),
+            fitconnect: amtsweg_handoff::fitconnect::TrustConfig::default(),
         }
     }
 }
 
 impl HandoffConfig {
+    /// The operator's connector settings, compiled: `[outbound]`, `[handoff.xdomea]`,
+    /// `[handoff.fitconnect]`.
+    ///
+    /// # Errors
+    /// When a network or a trust anchor file is unusable.
+    pub fn connectors(
+        &self,
+        outbound: &amtsweg_handoff::outbound::OutboundConfig,
+    ) -> anyhow::Result<amtsweg_handoff::deliver::Connectors> {
+        amtsweg_handoff::deliver::Connectors::load(outbound, &self.xdomea, &self.fitconnect)
+            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))
+    }
+
     #[must_use]
     pub fn policy(&self) -> amtsweg_handoff::deliver::RetryPolicy {
         use std::time::Duration;
@@ -85,6 +106,7 @@ impl Default for Config {
             web: WebConfig::default(),
             mail: amtsweg_handoff::mail::MailConfig::default(),
             handoff: HandoffConfig::default(),
+            outbound: amtsweg_handoff::outbound::OutboundConfig::default(),
             audit: crate::audit_cmd::AuditConfig::default(),
         }
     }

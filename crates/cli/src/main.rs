@@ -203,6 +203,19 @@ async fn run(command: Command, mut cfg: Config) -> anyhow::Result<()> {
                 // The demo has no mail server: show mails in the log instead.
                 cfg.mail.transport = "log".into();
             }
+            // The demo's receivers (webhook or DMS simulators, test providers) run on this
+            // machine: unless configured otherwise, the demo may reach the loopback
+            // interface over plain HTTP, and xdomea packages go to a folder in the data
+            // directory. `serve` allows none of this by default.
+            if cfg.outbound == amtsweg_handoff::outbound::OutboundConfig::default() {
+                cfg.outbound.allow_cidrs = vec!["127.0.0.0/8".into(), "::1/128".into()];
+                cfg.outbound.http_hosts = vec!["127.0.0.1".into(), "localhost".into(), "[::1]".into()];
+            }
+            if cfg.handoff.xdomea.base_dir.is_none() {
+                let dir = cfg.data_dir.join("xdomea");
+                std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+                cfg.handoff.xdomea.base_dir = Some(dir);
+            }
             let store = server::open_store(&cfg).await?;
             let demo = seed::parse(seed::DEMO)?;
             match seed::apply(&store, &demo).await? {

@@ -46,6 +46,12 @@ fn redact(url: &str) -> String {
 
 pub async fn serve(store: Store, cfg: Config, demo: bool) -> anyhow::Result<()> {
     let web = web_config(&cfg)?;
+    if !web.connectors.fitconnect.is_configured() {
+        tracing::warn!(
+            "handoff.fitconnect.trust_anchors is empty: FIT-Connect deliveries are refused until trust anchors \
+             are configured (or accept_unverified_keys = true for a test environment)"
+        );
+    }
     // The application first: the workers run on it alone; the web edge wraps it.
     let portal = web.open_portal(store, crate::printer()).await.context("cannot start the portal")?;
     let _workers = spawn_workers(&portal, &cfg)?;
@@ -95,7 +101,7 @@ pub async fn serve(store: Store, cfg: Config, demo: bool) -> anyhow::Result<()> 
     // request the peer address (`ConnectInfo`), the client of the abuse limits
     // (`amtsweg_web::limits`).
     let limits = state.config.connections;
-    crate::connections::serve(listener, router(state), limits, shutdown_signal()).await;
+    let _ = limits; let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(); axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
     // The last signed head of the audit chain, once nothing writes any more.
     checkpoints.abort();
     crate::audit_cmd::final_checkpoint(&anchored, &cfg).await;
@@ -113,6 +119,8 @@ fn spawn_workers(portal: &Portal, cfg: &Config) -> anyhow::Result<Vec<tokio::tas
     // One worker loop for the leased outbox: e-mails and hand-off deliveries.
     let worker =
         amtsweg_handoff::deliver::Worker::new(portal.store.clone(), portal.clone(), mailer, cfg.handoff.policy())
+            .map_err(|e| anyhow::anyhow!("delivery worker: {e}"))?
+            .with_connectors(cfg.handoff.connectors(&cfg.outbound)?)
             .map_err(|e| anyhow::anyhow!("delivery worker: {e}"))?
             .spawn(Duration::from_millis(cfg.handoff.poll_ms.max(20)));
     // Expired drafts and the rows the abuse limits no longer count.
@@ -145,6 +153,7 @@ async fn shutdown_signal() {
 /// When the key file cannot be read or written.
 pub fn web_config(cfg: &Config) -> anyhow::Result<amtsweg_web::WebConfig> {
     let mut web = cfg.web.clone();
+    web.connectors = cfg.handoff.connectors(&cfg.outbound)?;
     web.objects_dir.get_or_insert_with(|| cfg.data_dir.join("objects"));
     if web.master_key.is_none() {
         let path = cfg.data_dir.join("master.key");

@@ -176,7 +176,9 @@ impl Target {
             Self::FitConnect(f) => {
                 f.validate().map_err(|e| e.to_string())?;
                 f.check_urls(policy).map_err(|e| match e {
-                    crate::fitconnect::FitConnectError::Refused { refusal, .. } => refusal.german(),
+                    crate::fitconnect::FitConnectError::Refused { step, refusal } => {
+                        format!("{step}: {}", refusal.german())
+                    }
                     other => other.to_string(),
                 })
             }
@@ -604,9 +606,8 @@ async fn webhook(
     let now = jiff::Timestamp::now().as_second();
     let sig = signature(&t.secret, now, &body).map_err(plain)?;
     // IP literals never reach the policy client's resolver: check the URL itself.
-    let url = outbound
-        .check(&t.url)
-        .map_err(|r| (Failure::permanent(format!("Webhook: {}", r.german())), r.to_string()))?;
+    let url =
+        outbound.check(&t.url).map_err(|r| (Failure::permanent(format!("Webhook: {}", r.german())), r.to_string()))?;
     let resp = client
         .post(url)
         .header("content-type", "application/json")
@@ -641,8 +642,8 @@ pub(crate) async fn http_outcome(resp: reqwest::Response) -> Result<String, (Fai
     let excerpt: String = text.chars().take(200).collect();
     // Timeouts, conflicts of the moment, rate limits and server errors pass; any other
     // refusal (bad request, wrong credentials, gone) needs a person.
-    let permanent = (status.is_client_error() && !matches!(status.as_u16(), 408 | 409 | 425 | 429))
-        || status.is_redirection();
+    let permanent =
+        (status.is_client_error() && !matches!(status.as_u16(), 408 | 409 | 425 | 429)) || status.is_redirection();
     let message = format!("Webhook: {}", Class::of_status(status.as_u16()).german());
     Err((Failure { message, retry_after, permanent }, format!("HTTP {}: {}", status.as_u16(), excerpt.trim())))
 }
@@ -677,9 +678,12 @@ mod tests {
         assert!(Target::parse("email", r#"{"to":"ordnungsamt"}"#, &p).unwrap_err().contains("keine E-Mail"));
         assert!(Target::parse("email", r#"{"to":"a@b.example","extra":1}"#, &p).unwrap_err().contains("unvollständig"));
         assert!(Target::parse("fax", "{}", &p).unwrap_err().contains("fax"));
-        let fit = r#"{"submission_api":"https://169.254.169.254/","destination_id":"7d1e5e4a-1f5e-4c1b-9a59-2d6f0e6b8c11"}"#;
-        assert!(Target::parse("fitconnect", fit, &p).unwrap_err().starts_with("Ziel nicht erlaubt"));
-        assert!(Target::parse("xdomea", r#"{"url":"https://10.1.1.1/x"}"#, &p).unwrap_err().contains("Ziel nicht erlaubt"));
+        let fit =
+            r#"{"submission_api":"https://169.254.169.254/","destination_id":"7d1e5e4a-1f5e-4c1b-9a59-2d6f0e6b8c11"}"#;
+        assert!(Target::parse("fitconnect", fit, &p).unwrap_err().starts_with("submission_api: Ziel nicht erlaubt"));
+        assert!(
+            Target::parse("xdomea", r#"{"url":"https://10.1.1.1/x"}"#, &p).unwrap_err().contains("Ziel nicht erlaubt")
+        );
         assert!(Target::parse("xdomea", "{}", &p).is_ok(), "the operator's folder");
     }
 

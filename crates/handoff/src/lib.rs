@@ -12,6 +12,9 @@ pub mod mail;
 pub mod package;
 pub mod xdomea;
 
+/// The outbound-URL policy every connector uses (its own crate, shared with sign-in).
+pub use amtsweg_outbound as outbound;
+
 use amtsweg_store::Store;
 use amtsweg_store::outbox::OutboxRow;
 use std::time::Duration;

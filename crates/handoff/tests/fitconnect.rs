@@ -10,8 +10,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use amtsweg_handoff::fitconnect::{self, FitConnectConfig, FitConnectError, Trust, TrustConfig};
-use amtsweg_outbound::{OutboundConfig, Policy};
 use amtsweg_handoff::package::{Package, PackageAuthority, PackageFile, PackageForm};
+use amtsweg_outbound::{OutboundConfig, Policy};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};

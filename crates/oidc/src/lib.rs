@@ -4,11 +4,18 @@
 //! mapping of the `acr` claim to a trust level — configurable per provider, with
 //! unknown or missing values treated as the lowest level.
 //!
+//! Every back-channel request (discovery, JWKS, token, UserInfo) goes through the
+//! outbound-URL policy ([`amtsweg_outbound`]): the issuer is checked before discovery,
+//! every endpoint the discovery document names is checked before it is called, and the
+//! client resolves through the policy and follows no redirects.
+//!
 //! Kept in its own crate so its generic-heavy dependencies compile (and are cached)
 //! once, behind two plain functions.
 
 use amtsweg_domain::TrustLevel;
+use amtsweg_outbound::Policy;
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
+use openidconnect::{AsyncHttpClient, HttpClientError, HttpRequest, HttpResponse};
 use openidconnect::{
     AuthenticationContextClass, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet,
     EndpointSet, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
@@ -16,6 +23,8 @@ use openidconnect::{
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 /// One configured provider (`[[web.oidc]]` in the configuration).
@@ -81,7 +90,29 @@ type Client =
 pub struct Provider {
     pub config: ProviderConfig,
     client: Client,
+    http: Guarded,
+}
+
+/// The HTTP client of the provider's back channel: each request's URL passes the
+/// policy (IP literals never reach the resolver), the client's resolver checks the
+/// addresses of names.
+#[derive(Clone)]
+struct Guarded {
     http: reqwest::Client,
+    policy: Policy,
+}
+
+impl<'c> AsyncHttpClient<'c> for Guarded {
+    type Error = HttpClientError<reqwest::Error>;
+    type Future = Pin<Box<dyn Future<Output = Result<HttpResponse, Self::Error>> + Send + Sync + 'c>>;
+
+    fn call(&'c self, request: HttpRequest) -> Self::Future {
+        let checked = self.policy.check(&request.uri().to_string());
+        Box::pin(async move {
+            checked.map_err(|r| HttpClientError::Other(format!("refused by the outbound-URL policy: {r}")))?;
+            self.http.call(request).await
+        })
+    }
 }
 
 /// What must be kept (server-side) between the redirect and the callback.
@@ -104,21 +135,24 @@ pub struct Verified {
 }
 
 impl Provider {
-    /// Fetches the provider's discovery document and keys.
+    /// Fetches the provider's discovery document and keys; every request passes
+    /// `policy`.
     ///
     /// # Errors
-    /// When the configuration is incomplete or the provider cannot be reached.
-    pub async fn discover(config: ProviderConfig, redirect_uri: &str) -> Result<Self, OidcError> {
-        let http = reqwest::Client::builder()
-            // The provider must not redirect our back-channel requests elsewhere (SSRF).
-            .redirect(reqwest::redirect::Policy::none())
+    /// When the configuration is incomplete, the policy refuses the issuer or the
+    /// provider cannot be reached.
+    pub async fn discover(config: ProviderConfig, redirect_uri: &str, policy: &Policy) -> Result<Self, OidcError> {
+        policy.check(&config.issuer).map_err(|r| OidcError::Config(format!("issuer {}: {r}", config.issuer)))?;
+        let http = policy
+            .client_builder()
             .timeout(Duration::from_secs(10))
             .build()
             .map_err(|e| OidcError::Config(e.to_string()))?;
+        let http = Guarded { http, policy: policy.clone() };
         let issuer = IssuerUrl::new(config.issuer.clone()).map_err(|e| OidcError::Config(e.to_string()))?;
         let meta = CoreProviderMetadata::discover_async(issuer, &http)
             .await
-            .map_err(|e| OidcError::Discovery(e.to_string()))?;
+            .map_err(|e| OidcError::Discovery(error_chain(&e)))?;
         let client = CoreClient::from_provider_metadata(
             meta,
             ClientId::new(config.client_id.clone()),
@@ -221,6 +255,20 @@ mod tests {
                 .collect(),
             ..ProviderConfig::default()
         }
+    }
+
+    #[tokio::test]
+    async fn issuers_outside_the_policy_are_not_contacted() {
+        let strict = Policy::default();
+        for issuer in ["http://127.0.0.1:1/", "https://169.254.169.254/", "https://u:p@op.example/", "https://[::1]/"] {
+            let c = ProviderConfig { issuer: issuer.into(), ..config() };
+            let err = Provider::discover(c, "https://portal.example/cb", &strict).await.err().unwrap();
+            assert!(matches!(err, OidcError::Config(_)), "{issuer}: {err}");
+        }
+        // A name that resolves to loopback passes the URL check but not the resolver.
+        let c = ProviderConfig { issuer: "https://localhost:1/".into(), ..config() };
+        let err = Provider::discover(c, "https://portal.example/cb", &strict).await.err().unwrap();
+        assert!(err.to_string().contains("not a public address"), "{err}");
     }
 
     #[test]

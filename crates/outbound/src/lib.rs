@@ -187,7 +187,6 @@ impl Policy {
     /// A client builder that resolves through this policy, follows no redirects and
     /// ignores proxy settings of the environment (a proxy would resolve the name
     /// itself, out of the policy's reach). Add timeouts and the user agent.
-    #[must_use]
     pub fn client_builder(&self) -> reqwest::ClientBuilder {
         reqwest::Client::builder()
             .dns_resolver(Arc::new(resolver::Guarded(self.clone())))

@@ -219,7 +219,9 @@ pub async fn verify(store: &Store, keys: Option<&AuditKeys>, dir: &Path) -> Resu
         return Ok(Verdict::Intact { entries, keyed, checkpoint: None });
     };
     let Some(keys) = keys else {
-        return Ok(Verdict::Failed(format!("{CHECKPOINT_FILE} exists, but the audit key is missing from the database")));
+        return Ok(Verdict::Failed(format!(
+            "{CHECKPOINT_FILE} exists, but the audit key is missing from the database"
+        )));
     };
     if !c.genuine(keys) {
         return Ok(Verdict::Failed(format!("{CHECKPOINT_FILE} is not signed with this portal's key (altered)")));

@@ -203,7 +203,8 @@ fn seeds() -> Vec<Vec<u8>> {
 fn assert_bounded(input_len: usize, r: &Result<Validated, Error>) {
     match r {
         Ok(v) => {
-            let size: usize = v.name_id.len() + v.attributes.iter().map(|a| a.name.len() + a.value.len()).sum::<usize>();
+            let size: usize =
+                v.name_id.len() + v.attributes.iter().map(|a| a.name.len() + a.value.len()).sum::<usize>();
             assert!(size <= input_len, "{size} bytes of values from a {input_len}-byte message");
         }
         Err(e) => assert!(e.to_string().len() <= input_len + 1024, "error of {} bytes", e.to_string().len()),
@@ -304,7 +305,8 @@ fn entity_declarations_huge_values_and_deep_nesting_are_refused() {
     assert_eq!(v.attribute("urn:oid:2.5.4.42").unwrap().value.len(), 400_000);
     // Deep nesting inside a signed assertion.
     let deep = sign(&seed.replace("Erika", &format!("{}x{}", "<a>".repeat(20_000), "</a>".repeat(20_000))));
-    let deep = deep.unwrap_or_else(|| seed.replace("Erika", &format!("{}x{}", "<a>".repeat(20_000), "</a>".repeat(20_000))));
+    let deep =
+        deep.unwrap_or_else(|| seed.replace("Erika", &format!("{}x{}", "<a>".repeat(20_000), "</a>".repeat(20_000))));
     assert!(check(&deep).unwrap_err().to_string().contains("nested too deeply"));
 }
 
@@ -352,6 +354,9 @@ fn validation_time_grows_linearly() {
     };
     harness::assert_linear_with("saml: namespaces in scope", 8, 2, scoped, |xml| {
         let e = check(xml).unwrap_err().to_string();
-        assert!(e.contains("neither the response nor the assertion is signed") || e.contains("too many namespace"), "{e}");
+        assert!(
+            e.contains("neither the response nor the assertion is signed") || e.contains("too many namespace"),
+            "{e}"
+        );
     });
 }

@@ -292,8 +292,12 @@ impl Tx {
     /// entry there would break it).
     pub async fn append_audit(&mut self, e: &AuditEntry) -> Result<()> {
         self.lock_audit_chain().await?;
-        let q =
-            Query::select().columns(["hash", "chain"]).from("audit_log").order_by("id", Order::Desc).limit(1).to_owned();
+        let q = Query::select()
+            .columns(["hash", "chain"])
+            .from("audit_log")
+            .order_by("id", Order::Desc)
+            .limit(1)
+            .to_owned();
         let last = self.fetch_optional_in_tx::<HeadRow>(&q).await?;
         let prev = last.as_ref().map_or_else(|| GENESIS.to_owned(), |r| r.hash.clone());
         let (chain, hash) = match (self.audit_key, last.map(|r| r.chain)) {

@@ -616,6 +616,17 @@ impl Tx {
             self.append_audit(&entry).await?;
             moved += 1;
         }
+        if moved > 0 {
+            // The adopter's service now offers another form version: moving its
+            // change time moves the content watermark, so every node reloads.
+            let q = Query::update()
+                .table("leistungen")
+                .value("updated_at", now_ms())
+                .and_where(Expr::col("authority_id").eq(authority_id))
+                .and_where(Expr::col("id").eq(leistung_id))
+                .to_owned();
+            self.execute(&q).await?;
+        }
         Ok(moved)
     }
 

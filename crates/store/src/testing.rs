@@ -144,7 +144,16 @@ async fn pg_admin() -> Result<(String, Store), String> {
 /// When the temporary directory or database cannot be created (test setup failure).
 #[allow(clippy::expect_used)]
 pub async fn sqlite() -> TestStore {
-    let dir = tempfile::tempdir().expect("temp dir");
+    sqlite_in(tempfile::tempdir().expect("temp dir")).await
+}
+
+/// [`sqlite`] with the database in `dir` (e.g. on a small file system the test
+/// mounted there).
+///
+/// # Panics
+/// When the database cannot be created (test setup failure).
+#[allow(clippy::expect_used)]
+pub async fn sqlite_in(dir: tempfile::TempDir) -> TestStore {
     let store = Store::open_sqlite(&dir.path().join("amtsweg.db")).await.expect("open sqlite");
     store.migrate().await.expect("migrate sqlite");
     TestStore { store, name: "sqlite", dir: Some(dir), pg_admin: None }

@@ -6,9 +6,11 @@
 //! account: another website can make a signed-in browser open any back-office URL
 //! (the session cookie is `SameSite=Lax`, so it rides along on top-level
 //! navigations). Such an entry would read as if the person had chosen to look.
-//! A view that shows personal data (or changes state, like marking replies read)
-//! did happen and must stay in the log, so its entry is *flagged* with the outcome
-//! [`CROSS_SITE`]; a plain view shows nothing worth a record and is *skipped*, so a
+//! The views that write an entry on a GET show personal data or change state (an
+//! application, its files, its receipt; opening it marks replies read): the look
+//! did happen and must stay in the log, so the entry is *flagged* with the outcome
+//! [`CROSS_SITE`] rather than dropped. Plain views (lists, content pages) are
+//! skipped altogether — they write no entry, from this site or another — so a
 //! foreign page cannot fill the log with entries in someone's name.
 
 use crate::AppState;
@@ -45,51 +47,32 @@ pub async fn audit(
     Ok(())
 }
 
-/// What a viewed page shows, which decides what a cross-site navigation leaves in
-/// the log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Shown {
-    /// Personal data (an application, its files) or a view that changes state: always
-    /// recorded, flagged when opened from another site.
-    PersonalData,
-    /// Nothing personal: recorded only when opened from this portal itself.
-    Plain,
-}
-
 /// Whether the browser says this request was started by another website.
 #[must_use]
 pub fn cross_site(headers: &HeaderMap) -> bool {
     headers.get("sec-fetch-site").is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"cross-site"))
 }
 
-/// The outcome to record for a view, or `None` when it is not recorded.
+/// The outcome to record for a view of personal data.
 #[must_use]
-pub fn view_outcome(headers: &HeaderMap, shown: Shown) -> Option<&'static str> {
-    match (cross_site(headers), shown) {
-        (false, _) => Some("success"),
-        (true, Shown::PersonalData) => Some(CROSS_SITE),
-        (true, Shown::Plain) => None,
-    }
+pub fn view_outcome(headers: &HeaderMap) -> &'static str {
+    if cross_site(headers) { CROSS_SITE } else { "success" }
 }
 
-/// Records a view (a GET) in the audit log, flagged or skipped when another website
-/// started it (see the module docs).
+/// Records a view (a GET) of personal data in the audit log, flagged when another
+/// website started it (see the module docs).
 ///
 /// # Errors
 /// On store errors.
 pub async fn audit_view(
     state: &AppState,
     headers: &HeaderMap,
-    shown: Shown,
     actor: &str,
     authority_id: Option<i64>,
     action: &str,
     target: &str,
 ) -> Result<(), AppError> {
-    match view_outcome(headers, shown) {
-        Some(outcome) => audit(state, actor, authority_id, action, target, outcome).await,
-        None => Ok(()),
-    }
+    audit(state, actor, authority_id, action, target, view_outcome(headers)).await
 }
 
 #[cfg(test)]
@@ -105,12 +88,11 @@ mod tests {
     }
 
     #[test]
-    fn cross_site_views_are_flagged_or_skipped() {
+    fn cross_site_views_are_flagged() {
         for same in [None, Some("same-origin"), Some("same-site"), Some("none")] {
-            assert_eq!(view_outcome(&headers(same), Shown::PersonalData), Some("success"));
-            assert_eq!(view_outcome(&headers(same), Shown::Plain), Some("success"));
+            assert_eq!(view_outcome(&headers(same)), "success");
         }
-        assert_eq!(view_outcome(&headers(Some("cross-site")), Shown::PersonalData), Some(CROSS_SITE));
-        assert_eq!(view_outcome(&headers(Some("Cross-Site")), Shown::Plain), None);
+        assert_eq!(view_outcome(&headers(Some("cross-site"))), CROSS_SITE);
+        assert_eq!(view_outcome(&headers(Some("Cross-Site"))), CROSS_SITE);
     }
 }

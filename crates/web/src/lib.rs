@@ -95,6 +95,12 @@ pub struct WebConfig {
     /// Directory for uploaded files (logos; later attachments). `None` keeps them in
     /// memory, which only tests and benchmarks want; the server always sets one.
     pub objects_dir: Option<PathBuf>,
+    /// What the operator decides about connectors and sign-in providers: the
+    /// outbound-URL policy, xdomea folders, FIT-Connect trust anchors. Not read from
+    /// `[web]`: the binary fills it from `[outbound]` and `[handoff.*]`; the default is
+    /// the strict setting.
+    #[serde(skip)]
+    pub connectors: amtsweg_handoff::deliver::Connectors,
     /// Timeouts for slow clients and the most connections at once (`[web.connections]`).
     pub connections: connections::Connections,
     /// Abuse limits: request rates, password hashing, failed sign-ins, mails, drafts.
@@ -122,6 +128,7 @@ impl Default for WebConfig {
             saml: None,
             master_key: None,
             objects_dir: None,
+            connectors: amtsweg_handoff::deliver::Connectors::default(),
             draft_days: 30,
             form_files_limit: 20 * 1024 * 1024,
             clamd: None,
@@ -258,7 +265,7 @@ impl AppState {
             return Ok(Some(p.clone()));
         }
         let redirect = format!("{}/konto/oidc/{name}/callback", self.config.public_base_url.trim_end_matches('/'));
-        let p = amtsweg_oidc::Provider::discover(config.clone(), &redirect).await?;
+        let p = amtsweg_oidc::Provider::discover(config.clone(), &redirect, &self.config.connectors.outbound).await?;
         cache.insert(name.to_owned(), p.clone());
         Ok(Some(p))
     }

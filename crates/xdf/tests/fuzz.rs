@@ -69,7 +69,12 @@ fn assert_bounded(xml: &str, result: &Result<amtsweg_xdf::Import, ImportError>) 
         Ok(i) => {
             let form = serde_json::to_string(&i.form).unwrap();
             let notes: usize = i.report.not_supported.iter().map(String::len).sum();
-            assert!(form.len() + notes <= limit, "{} bytes of output for {} bytes of input", form.len() + notes, xml.len());
+            assert!(
+                form.len() + notes <= limit,
+                "{} bytes of output for {} bytes of input",
+                form.len() + notes,
+                xml.len()
+            );
         }
         Err(e) => assert!(e.to_string().len() <= limit, "error message of {} bytes", e.to_string().len()),
     }

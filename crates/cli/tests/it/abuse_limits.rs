@@ -291,7 +291,8 @@ async fn mails_per_address_and_client_stop_silently() {
         }
         assert_eq!(mails_to(app, "flut@example.org").await, 5);
         // The page does not tell: the one after the limit reads like the first.
-        let strip = |b: &str| b.replace(&hidden(b, "csrf"), "");
+        let strip =
+            |b: &str| if b.contains("name=\"csrf\"") { b.replace(&hidden(b, "csrf"), "") } else { b.to_owned() };
         assert_eq!(strip(&pages[7]), strip(&pages[0]));
         // One client, 25 addresses: 20 mails, the rest silently dropped.
         let mut flooder = Visitor::at("192.0.2.99");
@@ -301,7 +302,11 @@ async fn mails_per_address_and_client_stop_silently() {
         let counted = app
             .store
             .store
-            .failures_of_client("mail:", &amtsweg_web::limits::Client::from_ip("192.0.2.99".parse().unwrap()).stored(), 0)
+            .failures_of_client(
+                "mail:",
+                &amtsweg_web::limits::Client::from_ip("192.0.2.99".parse().unwrap()).stored(),
+                0,
+            )
             .await
             .unwrap();
         assert_eq!(counted, 20);
@@ -388,7 +393,7 @@ async fn a_pending_invitation_answers_as_slowly_as_an_account() {
         let mut v = Visitor::at("192.0.2.50");
         let mut timed = async |email: &str| {
             let mut best = Duration::MAX;
-            for _ in 0..3 {
+            for _ in 0..4 {
                 let form = v.get(app, "/verwaltung/anmelden").await;
                 let csrf = hidden(&form.body, "csrf");
                 let body = format!("email={}&password=falsch&csrf={csrf}", enc(email));
@@ -400,8 +405,13 @@ async fn a_pending_invitation_answers_as_slowly_as_an_account() {
             }
             best
         };
-        let account = timed(CLERK).await;
-        let pending = timed("eingeladen@moorbrueck.example").await;
+        // Interleaved, best of several: a busy machine slows both alike.
+        let (mut account, mut pending) = (Duration::MAX, Duration::MAX);
+        for _ in 0..2 {
+            account = account.min(timed(CLERK).await);
+            pending = pending.min(timed("eingeladen@moorbrueck.example").await);
+        }
+        eprintln!("pending invitation {pending:?}, account {account:?}");
         assert!(pending * 2 >= account, "pending invitation {pending:?}, account {account:?}");
         owned.cleanup().await;
     }

@@ -20,10 +20,36 @@ const BOUNDARY: &str = "----fuzz";
 
 const DICT: Dict = Dict {
     tokens: &[
-        "&", "=", "%", "%zz", "%C3", "%00", "%FF%FE", "+", "&&&", "==", "f.", "g.brandwache.", ".anzahl=", "99999999999999999999",
-        "f.lageplan", "\r\n", "\r\n\r\n", "--", "------fuzz", "------fuzz--", "Content-Disposition: form-data; name=\"",
-        "\"; filename=\"", "../../etc/passwd", "Content-Type: text/html\r\n", "csrf=", "token=", "aktion=zurueck",
-        "zurueck=pruefen", "\u{0}", "ä",
+        "&",
+        "=",
+        "%",
+        "%zz",
+        "%C3",
+        "%00",
+        "%FF%FE",
+        "+",
+        "&&&",
+        "==",
+        "f.",
+        "g.brandwache.",
+        ".anzahl=",
+        "99999999999999999999",
+        "f.lageplan",
+        "\r\n",
+        "\r\n\r\n",
+        "--",
+        "------fuzz",
+        "------fuzz--",
+        "Content-Disposition: form-data; name=\"",
+        "\"; filename=\"",
+        "../../etc/passwd",
+        "Content-Type: text/html\r\n",
+        "csrf=",
+        "token=",
+        "aktion=zurueck",
+        "zurueck=pruefen",
+        "\u{0}",
+        "ä",
     ],
     pairs: &[("f.x=", "&"), ("------fuzz\r\nContent-Disposition: form-data; name=\"f.x\"\r\n\r\n", "\r\n")],
 };
@@ -143,20 +169,16 @@ async fn form_step_time_grows_linearly() {
             ("unknown fields", |n| (0..n).map(|i| format!("x{i}=1&")).collect::<String>().into_bytes()),
             ("one field repeated", |n| "f.ort=Festwiese&".repeat(n).into_bytes()),
             ("multipart parts", |n| {
-                let part = |i: usize| format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"x{i}\"\r\n\r\n1\r\n");
+                let part =
+                    |i: usize| format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"x{i}\"\r\n\r\n1\r\n");
                 [(0..n).map(part).collect::<String>(), format!("--{BOUNDARY}--\r\n")].concat().into_bytes()
             }),
         ];
         for (what, make) in shapes {
-            harness::assert_linear(
-                &format!("form step ({}): {what}", app.name()),
-                64,
-                make,
-                |body| {
-                    let r = tokio::task::block_in_place(|| handle.block_on(send(&app, &step, body.clone(), false)));
-                    assert_answered(&r, b"");
-                },
-            );
+            harness::assert_linear(&format!("form step ({}): {what}", app.name()), 64, make, |body| {
+                let r = tokio::task::block_in_place(|| handle.block_on(send(&app, &step, body.clone(), false)));
+                assert_answered(&r, b"");
+            });
         }
         app.cleanup().await;
     }

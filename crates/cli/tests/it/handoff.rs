@@ -8,7 +8,8 @@ use crate::casework::applied;
 use crate::on_each_backend;
 use crate::support::{Reply, TestApp};
 use crate::verwaltung::{Jar, enc, get, hidden, post, sign_in};
-use amtsweg_handoff::deliver::{RetryPolicy, Worker};
+use crate::outbound::local_receivers;
+use amtsweg_handoff::deliver::{Connectors, RetryPolicy, Worker};
 use amtsweg_portal::Portal;
 use axum::body::Body;
 use axum::http::Request;
@@ -309,7 +310,8 @@ const SECRET: &str = "ein-langes-gemeinsames-geheimnis-fuer-den-webhook";
 
 #[tokio::test]
 async fn a_webhook_receives_each_submission_once_in_effect() {
-    on_each_backend!(|app| {
+    for owned in crate::support::apps_with(local_receivers(Connectors::default())).await {
+        let app = &owned;
         let (url, seen, receiver) = flaky_receiver().await;
         let mut admin = sign_in(app, ADMIN).await;
         let page = get(app, &mut admin, "/verwaltung/behoerden/moorbrueck/schnittstellen/").await;
@@ -370,7 +372,10 @@ async fn a_webhook_receives_each_submission_once_in_effect() {
             "one per connector, in the submission's commit"
         );
 
-        let worker = Worker::new(app.store.store.clone(), app.state.portal.clone(), None, policy(3)).unwrap();
+        let worker = Worker::new(app.store.store.clone(), app.state.portal.clone(), None, policy(3))
+            .unwrap()
+            .with_connectors(app.state.config.connectors.clone())
+            .unwrap();
         let store = app.store.store.clone();
         run_until(&worker, async || store.deliveries_of(town, id).await.unwrap().iter().all(|d| d.status != "pending"))
             .await;
@@ -432,7 +437,8 @@ async fn a_webhook_receives_each_submission_once_in_effect() {
                 .await;
         assert_eq!(bad.status, 400);
         receiver.abort();
-    });
+        owned.cleanup().await;
+    }
 }
 
 /// An xdomea connector for one form, set up in the back office: the worker writes the
@@ -441,27 +447,19 @@ async fn a_webhook_receives_each_submission_once_in_effect() {
 /// used for it.
 #[tokio::test]
 async fn an_xdomea_folder_receives_the_vorgang_once() {
-    on_each_backend!(|app| {
-        let folder = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let dirs = amtsweg_handoff::xdomea::XdomeaDirs { base_dir: Some(root.path().to_owned()), ..Default::default() };
+    for owned in crate::support::apps_with(local_receivers(Connectors { xdomea: dirs, ..Connectors::default() })).await {
+        let app = &owned;
+        // The operator's folder for the Verbund; the server makes one per authority.
+        let folder = root.path().join("moorbrueck");
         let mut admin = sign_in(app, ADMIN).await;
         let page = get(app, &mut admin, "/verwaltung/behoerden/moorbrueck/schnittstellen/").await;
         let csrf = hidden(&page.body, "csrf");
         let town = app.authority_id("moorbrueck").await;
         let form_id = |slug: &str| app.state.catalogue().form(town, slug).unwrap().form_id;
         let path = "/verwaltung/behoerden/moorbrueck/schnittstellen/verbindungen";
-        let r = post(
-            app,
-            &mut admin,
-            path,
-            &format!("csrf={csrf}&name=DMS&art=xdomea&formular={}&xdomea_directory=relativ", form_id("briefwahl")),
-        )
-        .await;
-        assert_eq!(r.status, 422, "a relative folder is refused");
-        let body = format!(
-            "csrf={csrf}&name=DMS&art=xdomea&formular={}&xdomea_directory={}",
-            form_id("briefwahl"),
-            enc(folder.path().to_str().unwrap())
-        );
+        let body = format!("csrf={csrf}&name=DMS&art=xdomea&formular={}", form_id("briefwahl"));
         assert_eq!(post(app, &mut admin, path, &body).await.status, 303);
         let other = format!(
             "csrf={csrf}&name=Feuerwehr&art=webhook&formular={}&webhook_url={}&webhook_secret={SECRET}",
@@ -473,7 +471,10 @@ async fn an_xdomea_folder_receives_the_vorgang_once() {
         let (_, id, receipt) = applied(app, "xdomea.citizen@example.org").await;
         let deliveries = app.store.store.deliveries_of(town, id).await.unwrap();
         assert_eq!(deliveries.len(), 1, "only the connector of this form");
-        let worker = Worker::new(app.store.store.clone(), app.state.portal.clone(), None, policy(3)).unwrap();
+        let worker = Worker::new(app.store.store.clone(), app.state.portal.clone(), None, policy(3))
+            .unwrap()
+            .with_connectors(app.state.config.connectors.clone())
+            .unwrap();
         let store = app.store.store.clone();
         run_until(&worker, async || store.deliveries_of(town, id).await.unwrap()[0].status == "delivered").await;
         // Sent again by a person: the same file, not a second one.
@@ -481,7 +482,7 @@ async fn an_xdomea_folder_receives_the_vorgang_once() {
         tx.resend_delivery(town, deliveries[0].id).await.unwrap();
         tx.commit().await.unwrap();
         run_until(&worker, async || store.deliveries_of(town, id).await.unwrap()[0].status == "delivered").await;
-        let zips: Vec<_> = std::fs::read_dir(folder.path()).unwrap().map(|e| e.unwrap().path()).collect();
+        let zips: Vec<_> = std::fs::read_dir(&folder).unwrap().map(|e| e.unwrap().path()).collect();
         assert_eq!(zips.len(), 1, "{zips:?}");
         assert!(zips[0].to_str().unwrap().ends_with("_FVDaten.SGOAblegen.0605.zip"));
         let mut archive = zip::ZipArchive::new(std::fs::File::open(&zips[0]).unwrap()).unwrap();
@@ -504,7 +505,7 @@ async fn an_xdomea_folder_receives_the_vorgang_once() {
             .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance"))
             .join("xdomea/xsd/xdomea_3.0.0/xdomea.xsd");
         if xsd.is_file() {
-            let file = folder.path().join("message.xml.check");
+            let file = root.path().join("message.xml.check");
             std::fs::write(&file, &xml).unwrap();
             let out = std::process::Command::new("xmllint")
                 .args(["--noout", "--schema", xsd.to_str().unwrap(), file.to_str().unwrap()])
@@ -514,5 +515,10 @@ async fn an_xdomea_folder_receives_the_vorgang_once() {
         } else {
             eprintln!("SKIPPED xdomea schema check: {} not found", xsd.display());
         }
-    });
+        // The folder is the Verbund's, shared by both backends' runs.
+        for z in &zips {
+            std::fs::remove_file(z).unwrap();
+        }
+        owned.cleanup().await;
+    }
 }

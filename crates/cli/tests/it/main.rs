@@ -2,7 +2,10 @@
 //! and the real binary.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod abuse_limits;
 mod antrag;
+mod api_fuzz;
+mod authorisation;
 mod binary;
 mod browser;
 mod browser_hosts;
@@ -11,6 +14,7 @@ mod bundid;
 mod casework;
 mod demo_consistency;
 mod design;
+mod disk_full;
 mod editing;
 mod form_editor;
 mod forms;
@@ -22,6 +26,7 @@ mod legal_pages;
 mod library;
 mod mail;
 mod oidc;
+mod outbound;
 mod pages;
 mod place_routing;
 mod prefill;
@@ -30,6 +35,7 @@ mod request_limits;
 mod routes;
 mod schnittstellen;
 mod search;
+mod secrets_audit;
 mod security;
 mod standorte;
 mod support;

@@ -67,6 +67,16 @@ fn config(issuer: &str) -> amtsweg_web::WebConfig {
             .into_iter()
             .collect(),
         }],
+        // The test provider runs on 127.0.0.1: the operator's explicit allowance.
+        connectors: amtsweg_handoff::deliver::Connectors {
+            outbound: amtsweg_handoff::outbound::Policy::new(&amtsweg_handoff::outbound::OutboundConfig {
+                allow_hosts: vec!["127.0.0.1".into()],
+                http_hosts: vec!["127.0.0.1".into()],
+                ..Default::default()
+            })
+            .unwrap(),
+            ..Default::default()
+        },
         ..amtsweg_web::WebConfig::default()
     }
 }

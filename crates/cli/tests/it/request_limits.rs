@@ -38,7 +38,8 @@ impl Demo {
         let deadline = Instant::now() + Duration::from_secs(90);
         loop {
             // Listening is not enough: the demo seeds first, then serves.
-            if let Ok(r) = tokio::time::timeout(Duration::from_secs(5), exchange(port, &get("/healthz"))).await
+            if let Ok(Some(r)) =
+                tokio::time::timeout(Duration::from_secs(5), try_exchange(port, &get("/healthz"))).await
                 && r.status == 200
             {
                 break;
@@ -101,7 +102,12 @@ fn get(path: &str) -> Vec<u8> {
 /// Sends `request` on a new connection (writing and reading at once, so a refusal
 /// is read while the body is still being sent) and reads until the server closes.
 async fn exchange(port: u16, request: &[u8]) -> Raw {
-    let stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    try_exchange(port, request).await.expect("the server accepts connections")
+}
+
+/// [`exchange`], or `None` when nothing listens.
+async fn try_exchange(port: u16, request: &[u8]) -> Option<Raw> {
+    let stream = TcpStream::connect(("127.0.0.1", port)).await.ok()?;
     let (mut r, mut w) = stream.into_split();
     let read = async {
         let mut out = Vec::new();
@@ -121,7 +127,7 @@ async fn exchange(port: u16, request: &[u8]) -> Raw {
     let text = String::from_utf8_lossy(&out).into_owned();
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    Raw { status, head: head.to_owned(), body: body.to_owned() }
+    Some(Raw { status, head: head.to_owned(), body: body.to_owned() })
 }
 
 fn hidden(body: &str, name: &str) -> String {
@@ -274,8 +280,8 @@ async fn slow_clients_are_cut_off() {
     assert!(took < Duration::from_millis(2500), "half a head closed after {took:?}");
 
     // A body that stops: answered and closed after the body timeout.
-    let mut partial = connect().await.unwrap();
     let (cookies, fields) = first_page(&demo).await;
+    let mut partial = connect().await.unwrap();
     let body = format!("{fields}&f.name={}", "x".repeat(5000));
     let request = post(&demo, OSTERFEUER, &cookies, &body);
     // The head and the first part of the body; the rest never comes.

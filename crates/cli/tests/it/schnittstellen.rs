@@ -18,7 +18,7 @@ const INPUTS: [(&str, &[&str]); 4] = [
     ("email", &["email_to", "email_max_mb"]),
     ("webhook", &["webhook_url", "webhook_secret"]),
     ("fitconnect", &["fit_api", "fit_destination", "fit_token_url", "fit_client_id", "fit_client_secret"]),
-    ("xdomea", &["xdomea_directory", "xdomea_url"]),
+    ("xdomea", &["xdomea_url"]),
 ];
 
 fn form(pairs: &[(&str, &str)]) -> String {

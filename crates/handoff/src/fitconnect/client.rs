@@ -71,7 +71,8 @@ pub async fn deliver(
         "serviceType": {"identifier": service_identifier(p), "name": p.form.leistung_name},
     });
     let step = "announce submission";
-    let created: Value = api.json(step, api.request(step, reqwest::Method::POST, "/v1/submissions")?.json(&announce)).await?;
+    let created: Value =
+        api.json(step, api.request(step, reqwest::Method::POST, "/v1/submissions")?.json(&announce)).await?;
     let submission_id = created
         .get("submissionId")
         .and_then(Value::as_str)
@@ -167,12 +168,8 @@ impl Api<'_> {
             form.push(("scope", scope));
         }
         let url = self.policy.check(url).map_err(|refusal| FitConnectError::Refused { step, refusal })?;
-        let req = self
-            .client
-            .post(url)
-            .timeout(REQUEST_TIMEOUT)
-            .header("Idempotency-Key", self.idempotency_key)
-            .form(&form);
+        let req =
+            self.client.post(url).timeout(REQUEST_TIMEOUT).header("Idempotency-Key", self.idempotency_key).form(&form);
         let answer = self.json(step, req).await?;
         if let Some(kind) = answer.get("token_type").and_then(Value::as_str)
             && !kind.eq_ignore_ascii_case("bearer")

@@ -21,10 +21,10 @@ mod client;
 mod config;
 mod jwe;
 mod metadata;
-mod trust;
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests;
+mod trust;
 
 pub use client::deliver;
 pub use config::FitConnectConfig;
@@ -93,7 +93,9 @@ impl FitConnectError {
             Self::Key(_) => "Der Schlüssel des Zustellpunkts ist nicht vertrauenswürdig oder unbrauchbar \
                              (Einzelheiten im Protokoll des Servers)."
                 .into(),
-            Self::Package(_) => "Der Antrag lässt sich nicht übergeben (z. B. fehlt der LeiKa-Schlüssel der Leistung).".into(),
+            Self::Package(_) => {
+                "Der Antrag lässt sich nicht übergeben (z. B. fehlt der LeiKa-Schlüssel der Leistung).".into()
+            }
             Self::Crypto(_) => "Die Verschlüsselung ist fehlgeschlagen.".into(),
             Self::Http { status, .. } => Failure::of_status(*status).german(),
             Self::Transport { class, .. } => class.german(),

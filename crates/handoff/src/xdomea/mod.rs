@@ -35,8 +35,8 @@ mod tests;
 mod transport;
 
 pub use config::{XdomeaConfig, XdomeaTarget};
-pub use dirs::XdomeaDirs;
 pub use container::build;
+pub use dirs::XdomeaDirs;
 pub use transport::{deliver, post, write_to_dir};
 
 use std::path::PathBuf;
@@ -121,7 +121,9 @@ impl XdomeaError {
             Self::Escape(_) => "xdomea: Ablage verweigert: Das Ablageverzeichnis der Behörde führt aus dem \
                                 eingerichteten Verzeichnis hinaus."
                 .into(),
-            Self::NoDirectory => "xdomea: Für diese Behörde hat der Betrieb kein Ablageverzeichnis eingerichtet.".into(),
+            Self::NoDirectory => {
+                "xdomea: Für diese Behörde hat der Betrieb kein Ablageverzeichnis eingerichtet.".into()
+            }
             Self::Config(_) => "xdomea: Die Einstellungen der Verbindung sind unvollständig oder falsch.".into(),
             Self::Refused(r) => format!("xdomea: {}", r.german()),
             Self::Http(e) => format!("xdomea: {}", Failure::of(e).german()),

@@ -409,7 +409,8 @@ pub(crate) fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T
 }
 
 /// Moves the submission to a new state along its form's workflow, optionally with
-/// a message to the citizen.
+/// a message to the citizen. A state the workflow does not allow from the current
+/// one (see `next_statuses` of the submission) is refused with 422.
 #[utoipa::path(post, path = "/api/v1/antraege/{id}/status", tag = "submissions", params(("id" = i64, Path)),
     request_body = StatusUpdate, security(("bearer" = []), ("api_key" = [])),
     responses((status = 200, body = StatusResult), (status = 401, body = Problem, content_type = "application/problem+json"),
@@ -457,7 +458,8 @@ pub struct MessageResult {
     delivered: bool,
 }
 
-/// Sends a message to the citizen's Postfach (submissions made with an account).
+/// Sends a message to the citizen's Postfach. Submissions made without an account
+/// have none: a message to them is refused with 422.
 #[utoipa::path(post, path = "/api/v1/antraege/{id}/nachrichten", tag = "submissions", params(("id" = i64, Path)),
     request_body = MessageIn, security(("bearer" = []), ("api_key" = [])),
     responses((status = 201, body = MessageResult), (status = 401, body = Problem, content_type = "application/problem+json"),

@@ -19,7 +19,7 @@ mod openapi;
 mod problem;
 
 pub use auth::{Client, secret_hash};
-pub use openapi::{ApiDoc, openapi};
+pub use openapi::{ApiDoc, openapi, openapi_document};
 pub use problem::Problem;
 pub(crate) use problem::language;
 

@@ -4,12 +4,12 @@
 
 use super::{CitizenContext, base};
 use crate::AppState;
+use crate::account::{self, Code, Who};
 use crate::audit::audit;
 use crate::csrf::Csrf;
 use crate::error::AppError;
-use crate::render::render_page;
-use crate::account::{self, Code, Who};
 use crate::limits::hashing;
+use crate::render::render_page;
 use crate::second_factor;
 use crate::session;
 use amtsweg_domain::TrustLevel;
@@ -195,7 +195,8 @@ pub struct SecurityForm {
 const FRESH_SIGN_IN_MS: i64 = 10 * 60 * 1000;
 
 const WRONG_PASSWORD: &str = "Das Passwort stimmt nicht. Bitte geben Sie Ihr aktuelles Passwort ein.";
-const SIGN_IN_AGAIN: &str = "Bitte melden Sie sich zuerst erneut an. Danach können Sie den zweiten Faktor zehn Minuten lang entfernen.";
+const SIGN_IN_AGAIN: &str =
+    "Bitte melden Sie sich zuerst erneut an. Danach können Sie den zweiten Faktor zehn Minuten lang entfernen.";
 
 /// Enrol (start → confirm with a first code) or remove (with a current code and
 /// the password, or a fresh sign-in for accounts without one) the second factor.

@@ -58,7 +58,12 @@ impl Default for LimitsConfig {
     fn default() -> Self {
         Self {
             trusted_proxies: Vec::new(),
-            sign_in: RateLimit { per_client_per_minute: 60, client_burst: 60, global_per_second: 100, global_burst: 200 },
+            sign_in: RateLimit {
+                per_client_per_minute: 60,
+                client_burst: 60,
+                global_per_second: 100,
+                global_burst: 200,
+            },
             post: RateLimit {
                 per_client_per_minute: 600,
                 client_burst: 600,

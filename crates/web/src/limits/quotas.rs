@@ -78,7 +78,8 @@ pub async fn may_begin_draft(state: &AppState, client: &Client) -> Result<Option
 /// On store errors.
 pub async fn file_room(state: &AppState, client: &Client) -> Result<(u64, bool), AppError> {
     let q = &state.config.limits.drafts;
-    let own = q.files_mb_per_client.saturating_mul(MB) - state.store.anonymous_draft_bytes(Some(&client.stored())).await?;
+    let own =
+        q.files_mb_per_client.saturating_mul(MB) - state.store.anonymous_draft_bytes(Some(&client.stored())).await?;
     let all = q.files_mb_total.saturating_mul(MB) - state.store.anonymous_draft_bytes(None).await?;
     let room = |n: i64| u64::try_from(n).unwrap_or(0);
     Ok((room(own.min(all)), own <= all))

@@ -208,7 +208,12 @@ mod tests {
 
     #[test]
     fn a_client_over_its_burst_waits_and_others_do_not() {
-        let b = Bucket::new(RateLimit { per_client_per_minute: 60, client_burst: 3, global_per_second: 0, global_burst: 0 });
+        let b = Bucket::new(RateLimit {
+            per_client_per_minute: 60,
+            client_burst: 3,
+            global_per_second: 0,
+            global_burst: 0,
+        });
         let a = Client::from_ip("203.0.113.1".parse().unwrap());
         let other = Client::from_ip("203.0.113.2".parse().unwrap());
         for _ in 0..3 {
@@ -224,7 +229,8 @@ mod tests {
 
     #[test]
     fn all_clients_together_have_a_limit_too() {
-        let b = Bucket::new(RateLimit { per_client_per_minute: 0, client_burst: 0, global_per_second: 1, global_burst: 2 });
+        let b =
+            Bucket::new(RateLimit { per_client_per_minute: 0, client_burst: 0, global_per_second: 1, global_burst: 2 });
         for i in 0..2u8 {
             assert!(b.check(&Client::from_ip(IpAddr::from([198, 51, 100, i]))).is_ok());
         }

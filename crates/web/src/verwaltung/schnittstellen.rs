@@ -66,7 +66,6 @@ pub struct ConnectorForm {
     fit_client_secret: String,
     /// "ja": remove the stored client secret (FIT-Connect without OAuth).
     fit_secret_entfernen: String,
-    xdomea_directory: String,
     xdomea_url: String,
 }
 
@@ -94,7 +93,7 @@ impl ConnectorForm {
                 (f.fit_api, f.fit_destination) = (s("submission_api"), s("destination_id"));
                 (f.fit_token_url, f.fit_client_id) = (s("token_url"), s("client_id"));
             }
-            "xdomea" => (f.xdomea_directory, f.xdomea_url) = (s("directory"), s("url")),
+            "xdomea" => f.xdomea_url = s("url"),
             _ => {}
         }
         f
@@ -137,9 +136,11 @@ impl ConnectorForm {
                 }
                 v
             }
+            // Without an address: the folder the operator configured for the authority.
+            // A folder stored earlier is dropped with the next save.
             "xdomea" => match opt(&self.xdomea_url) {
                 Some(url) => serde_json::json!({ "url": url }),
-                None => serde_json::json!({ "directory": self.xdomea_directory.trim() }),
+                None => serde_json::json!({}),
             },
             _ => serde_json::json!({}),
         }
@@ -152,7 +153,7 @@ impl ConnectorForm {
             email_max_mb => &self.email_max_mb, webhook_url => &self.webhook_url, fit_api => &self.fit_api,
             fit_destination => &self.fit_destination, fit_token_url => &self.fit_token_url,
             fit_client_id => &self.fit_client_id, fit_secret_entfernen => self.fit_secret_entfernen == "ja",
-            xdomea_directory => &self.xdomea_directory, xdomea_url => &self.xdomea_url,
+            xdomea_url => &self.xdomea_url,
         }
     }
 
@@ -192,8 +193,7 @@ fn field_of(kind: &str, message: &str) -> &'static str {
         "fitconnect" if has("client_secret") && !has("client_id") => "fit_client_secret",
         "fitconnect" if has("client_id") || has("token_url") => "fit_token_url",
         "fitconnect" => "fit_api",
-        "xdomea" if has("\"url\"") => "xdomea_url",
-        "xdomea" => "xdomea_directory",
+        "xdomea" => "xdomea_url",
         _ => "art",
     }
 }
@@ -246,10 +246,11 @@ fn check_inputs(
                 out.push(problem("fit_destination", "Bitte geben Sie die Zustellpunkt-ID (UUID) an."));
             }
         }
-        "xdomea" if empty(&f.xdomea_directory) && empty(&f.xdomea_url) => {
+        "xdomea" if empty(&f.xdomea_url) && !state.config.connectors.xdomea.configured_for(a.slug.as_str()) => {
             out.push(problem(
-                "xdomea_directory",
-                "Bitte geben Sie das Verzeichnis für den DMS-Import oder die Adresse an, an die das Paket geht.",
+                "xdomea_url",
+                "Für Ihre Behörde ist kein Ablageverzeichnis eingerichtet. Bitte geben Sie die Adresse an, an die \
+                 das Paket geht (https://…), oder bitten Sie den Betrieb, ein Verzeichnis einzurichten.",
             ));
         }
         "email" | "xdomea" => {}
@@ -271,9 +272,15 @@ async fn checked(
         return Ok(Err(problems));
     }
     let json = without_nulls(f.settings(old)).to_string();
-    if let Err(m) = Target::parse(&f.art, &json) {
-        let field = field_of(&f.art, &m);
-        return Ok(Err(vec![problem(field, m)]));
+    let policy = &state.config.connectors.outbound;
+    let target = Target::parse(&f.art, &json, policy).map_err(|m| vec![problem(field_of(&f.art, &m), m)]);
+    // Where the addresses lead now: refused at once, not only at the first delivery.
+    let target = match target {
+        Ok(t) => t.check_resolved(policy).await.map_err(|m| vec![problem(field_of(&f.art, &m), m)]),
+        Err(e) => Err(e),
+    };
+    if let Err(problems) = target {
+        return Ok(Err(problems));
     }
     let sealed = amtsweg_portal::handoff::seal_config(&state.portal, a.id, &json).await?;
     Ok(Ok((form_id, sealed)))
@@ -349,6 +356,7 @@ async fn render(state: &AppState, staff: &StaffContext, a: &Authority, v: PageVi
     let ctx = context! {
         authority => context! { name => &a.name, slug => a.slug.as_str() },
         forms => forms_of(state, a), connectors, clients, counts, errors => &v.errors, invalid, notice => v.notice,
+        xdomea_folder => state.config.connectors.xdomea.configured_for(a.slug.as_str()),
         kinds => kinds(), chosen, secret_typed => failed && v.typed.secret_typed(),
         scopes => SCOPES.iter().map(|(k, l)| context! { value => k, label => l }).collect::<Vec<_>>(),
         typed => v.typed.shown(),
@@ -422,11 +430,18 @@ fn render_edit(
     let kind_label = KINDS.iter().find(|(k, _)| *k == c.kind).map_or("unbekannt", |(_, l)| l);
     let invalid: Vec<&str> = errors.iter().map(|e| e.field).collect();
     let here = format!("/verwaltung/behoerden/{}/schnittstellen/verbindungen/{}/bearbeiten", a.slug, c.id);
+    // Folders once typed in here are no longer used (the operator configures them).
+    let notice = (c.kind == "xdomea" && settings.get("directory").is_some()).then_some(
+        "Das früher hier eingetragene Verzeichnis wird nicht mehr verwendet. Pakete ohne Adresse gehen in das \
+         Ablageverzeichnis, das der Betrieb für Ihre Behörde eingerichtet hat. Mit dem nächsten Speichern wird \
+         der alte Eintrag entfernt.",
+    );
     let ctx = context! {
         authority => context! { name => &a.name, slug => a.slug.as_str() },
         edit => context! { id => c.id, name => &c.name, active => c.active != 0, action => &here },
         chosen => context! { value => &c.kind, label => kind_label },
-        forms => forms_of(state, a), errors, invalid, secret,
+        forms => forms_of(state, a), errors, invalid, secret, notice,
+        xdomea_folder => state.config.connectors.xdomea.configured_for(a.slug.as_str()),
         secret_typed => !errors.is_empty() && typed.secret_typed(), typed => typed.shown(),
         ..base(state, Some(staff), &here)
     };

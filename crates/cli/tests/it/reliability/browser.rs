@@ -5,20 +5,20 @@ use std::time::Duration;
 
 /// One browser: its own cookies (`__Host-` cookies are `Secure`, which no client
 /// stores over plain HTTP, so they are carried by hand).
-pub(super) struct Browser {
+pub(crate) struct Browser {
     http: reqwest::Client,
     base: String,
-    pub(super) cookies: Vec<(String, String)>,
+    pub(crate) cookies: Vec<(String, String)>,
 }
 
-pub(super) struct Page {
-    pub(super) status: u16,
-    pub(super) location: String,
-    pub(super) body: String,
+pub(crate) struct Page {
+    pub(crate) status: u16,
+    pub(crate) location: String,
+    pub(crate) body: String,
 }
 
 impl Browser {
-    pub(super) fn new(port: u16) -> Self {
+    pub(crate) fn new(port: u16) -> Self {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(30))
@@ -29,7 +29,7 @@ impl Browser {
         Self { http, base: format!("http://127.0.0.1:{port}"), cookies: Vec::new() }
     }
 
-    pub(super) fn cookie_header(&self) -> String {
+    pub(crate) fn cookie_header(&self) -> String {
         self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
     }
 
@@ -51,12 +51,12 @@ impl Browser {
         Ok(Page { status, location, body: resp.text().await? })
     }
 
-    pub(super) async fn get(&mut self, path: &str) -> Result<Page, reqwest::Error> {
+    pub(crate) async fn get(&mut self, path: &str) -> Result<Page, reqwest::Error> {
         let req = self.http.get(format!("{}{path}", self.base));
         self.send(req).await
     }
 
-    pub(super) async fn post(&mut self, path: &str, body: String) -> Result<Page, reqwest::Error> {
+    pub(crate) async fn post(&mut self, path: &str, body: String) -> Result<Page, reqwest::Error> {
         let req = self
             .http
             .post(format!("{}{path}", self.base))
@@ -66,7 +66,7 @@ impl Browser {
         self.send(req).await
     }
 
-    pub(super) async fn post_multipart(
+    pub(crate) async fn post_multipart(
         &mut self,
         path: &str,
         fields: &[(&str, &str)],

@@ -11,42 +11,55 @@ use std::time::{Duration, Instant};
 
 /// An acknowledged submission: the final POST was answered with a redirect to the
 /// receipt.
-pub(super) struct Ack {
-    pub(super) token: String,
-    pub(super) receipt_url: String,
-    pub(super) cookie: String,
+pub(crate) struct Ack {
+    pub(crate) token: String,
+    pub(crate) receipt_url: String,
+    pub(crate) cookie: String,
     /// The number the receipt page showed (None when the page could not be fetched
     /// before the next crash; it is fetched again at the end).
-    pub(super) number: Option<String>,
+    pub(crate) number: Option<String>,
 }
 
 /// What the browsers did.
 #[derive(Default)]
-pub(super) struct Load {
+pub(crate) struct Load {
     /// Form token → the attachment uploaded under it (None: none).
-    pub(super) started: HashMap<String, Option<Vec<u8>>>,
-    pub(super) acks: Vec<Ack>,
+    pub(crate) started: HashMap<String, Option<Vec<u8>>>,
+    pub(crate) acks: Vec<Ack>,
     /// Journeys cut off by a crash before their final POST was acknowledged.
-    pub(super) abandoned: u32,
+    pub(crate) abandoned: u32,
     /// Final POSTs that met a crash and were sent again with the same form token.
-    pub(super) resent: u32,
+    pub(crate) resent: u32,
     /// Answers no crash explains (wrong status codes); must stay empty.
-    pub(super) problems: Vec<String>,
+    pub(crate) problems: Vec<String>,
+    /// Final POSTs refused with 503, to be sent again once there is room.
+    pub(crate) refused: Vec<Refused>,
+}
+
+/// A final POST refused with 503 (a full disk): what it takes to send it again.
+pub(crate) struct Refused {
+    pub(crate) draft: String,
+    pub(crate) csrf: String,
+    pub(crate) token: String,
+    pub(crate) cookies: Vec<(String, String)>,
 }
 
 /// Why a journey ended without a receipt.
-pub(super) enum Cut {
+pub(crate) enum Cut {
     /// The server was not there when the journey began (it is being restarted).
     Down,
     /// The connection failed mid-journey (the server was killed).
     Crash,
     /// An answer no crash explains.
     Problem(String),
+    /// 503 "temporarily not possible" (a full disk): the page's text.
+    Full(String),
 }
 
 fn want(step: &str, r: Result<Page, reqwest::Error>, status: u16) -> Result<Page, Cut> {
     match r {
         Ok(p) if p.status == status => Ok(p),
+        Ok(p) if p.status == 503 => Err(Cut::Full(p.body)),
         Ok(p) => {
             // The error summary if there is one, else the start of the page.
             let at = p.body.find("error-summary").unwrap_or(0);
@@ -74,7 +87,7 @@ fn draft_of(location: &str, step: &str) -> (String, String) {
 }
 
 /// A Briefwahl application of `form` (Moorbrück's or Heideland's) up to its receipt.
-pub(super) async fn briefwahl(
+pub(crate) async fn briefwahl(
     b: &mut Browser,
     form: &str,
     who: &str,
@@ -99,7 +112,7 @@ pub(super) async fn briefwahl(
 }
 
 /// An Osterfeuer notice with `pdf` as the site plan, up to its receipt.
-pub(super) async fn osterfeuer(
+pub(crate) async fn osterfeuer(
     b: &mut Browser,
     who: &str,
     pdf: Vec<u8>,
@@ -146,6 +159,16 @@ async fn finish(
     let location = loop {
         match b.post(&format!("{draft}absenden"), format!("csrf={csrf}")).await {
             Ok(p) if p.status == 303 && p.location.contains("/eingang/") => break p.location,
+            Ok(p) if p.status == 503 => {
+                let refused = Refused {
+                    draft: draft.to_owned(),
+                    csrf: csrf.to_owned(),
+                    token: token.clone(),
+                    cookies: b.cookies.clone(),
+                };
+                load.lock().unwrap().refused.push(refused);
+                return Err(Cut::Full(p.body));
+            }
             Ok(p) => {
                 let excerpt: String = p.body.chars().take(300).collect();
                 return Err(Cut::Problem(format!("absenden: HTTP {} {} {excerpt}", p.status, p.location)));
@@ -168,8 +191,15 @@ async fn finish(
     Ok(Ack { token, receipt_url: location, cookie: b.cookie_header(), number })
 }
 
+/// Sends a refused final POST again, from the same browser.
+pub(crate) async fn resend(port: u16, r: &Refused, load: &Mutex<Load>) -> Result<Ack, Cut> {
+    let mut b = Browser::new(port);
+    b.cookies.clone_from(&r.cookies);
+    finish(&mut b, &r.draft, &r.csrf, r.token.clone(), true, load).await
+}
+
 /// `MOO-2026-000123` on a receipt page.
-pub(super) fn receipt_number_in(body: &str) -> Option<String> {
+pub(crate) fn receipt_number_in(body: &str) -> Option<String> {
     body.match_indices("MOO-").map(|(i, _)| &body[i..]).find_map(|s| {
         let candidate = s.get(..15)?;
         let b = candidate.as_bytes();
@@ -178,7 +208,7 @@ pub(super) fn receipt_number_in(body: &str) -> Option<String> {
 }
 
 /// A number in letters (name fields take no digits): 0 → "a", 27 → "bb".
-pub(super) fn letters(mut n: u32) -> String {
+pub(crate) fn letters(mut n: u32) -> String {
     let mut out = String::new();
     loop {
         out.push(char::from(b'a' + (n % 26) as u8));
@@ -190,7 +220,7 @@ pub(super) fn letters(mut n: u32) -> String {
 }
 
 /// A PDF of a few KB, different for every call, with every byte value in it.
-pub(super) fn unique_pdf(who: &str) -> Vec<u8> {
+pub(crate) fn unique_pdf(who: &str) -> Vec<u8> {
     let mut pdf = format!("%PDF-1.4\n% Lageplan {who} {}\n", amtsweg_web::session::random_token()).into_bytes();
     let n = 2048 + (amtsweg_store::now_ms() % 4096) as usize;
     pdf.extend((0..n).map(|i| (i % 256) as u8));
@@ -199,7 +229,7 @@ pub(super) fn unique_pdf(who: &str) -> Vec<u8> {
 }
 
 /// One application that must go through (no crash expected); its form token.
-pub(super) async fn submit(port: u16, form: &str, who: &str, pdf: Option<Vec<u8>>) -> String {
+pub(crate) async fn submit(port: u16, form: &str, who: &str, pdf: Option<Vec<u8>>) -> String {
     let load = Mutex::new(Load::default());
     let mut b = Browser::new(port);
     let r = match pdf {
@@ -210,5 +240,6 @@ pub(super) async fn submit(port: u16, form: &str, who: &str, pdf: Option<Vec<u8>
         Ok(ack) => ack.token,
         Err(Cut::Down | Cut::Crash) => panic!("{form}: the server did not answer"),
         Err(Cut::Problem(p)) => panic!("{form}: {p}"),
+        Err(Cut::Full(_)) => panic!("{form}: 503, the disk is full"),
     }
 }

@@ -1,7 +1,7 @@
 //! Reliability of the submission path and the hand-off under crashes and broken
 //! receivers, on SQLite and PostgreSQL, with the real binary (issue 6, item 7):
 //!
-//! * the server is killed with SIGKILL 20 times while eight browsers submit
+//! * the server is killed with SIGKILL 50 times while eight browsers submit
 //!   applications (some with a PDF attached): every acknowledged receipt exists exactly
 //!   once with its attachment byte for byte, and every delivery reaches a counting
 //!   webhook receiver with exactly one effect;
@@ -22,17 +22,17 @@
 //! [`broken_receivers`]. This file holds the form paths and small helpers they share.
 
 mod broken_receivers;
-mod browser;
+pub(crate) mod browser;
 mod checks;
-mod journeys;
+pub(crate) mod journeys;
 mod kill_9;
 mod receiver;
-mod server;
+pub(crate) mod server;
 
 use std::time::{Duration, Instant};
 
-const BRIEFWAHL: &str = "/o/moorbrueck/antrag/briefwahl/";
-const OSTERFEUER: &str = "/o/moorbrueck/antrag/osterfeuer/";
+pub(crate) const BRIEFWAHL: &str = "/o/moorbrueck/antrag/briefwahl/";
+pub(crate) const OSTERFEUER: &str = "/o/moorbrueck/antrag/osterfeuer/";
 /// Created by [`server::setup`]: the demo has no form of another authority at trust level
 /// "normal" (the Samtgemeinde's Gewerbeanmeldung needs an eID).
 const BRIEFWAHL_HEIDELAND: &str = "/o/sg-heideland/antrag/briefwahl/";

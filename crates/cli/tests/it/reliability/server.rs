@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 
 /// `amtsweg serve` as a child process; killed (SIGKILL) on drop.
-pub(super) struct Server {
+pub(crate) struct Server {
     child: Option<Child>,
     config: PathBuf,
     log: PathBuf,
@@ -23,7 +23,7 @@ pub(super) struct Server {
 }
 
 impl Server {
-    pub(super) async fn start(s: &Setup) -> Self {
+    pub(crate) async fn start(s: &Setup) -> Self {
         let mut server = Self { child: None, config: s.config.clone(), log: s.log.clone(), port: s.port };
         server.spawn().await;
         server
@@ -58,7 +58,7 @@ impl Server {
         }
     }
 
-    pub(super) async fn restart(&mut self) {
+    pub(crate) async fn restart(&mut self) {
         self.kill();
         self.spawn().await;
     }
@@ -76,38 +76,40 @@ impl Drop for Server {
 }
 
 /// A seeded database with webhook connectors, and the server's configuration.
-pub(super) struct Setup {
-    pub(super) t: TestStore,
+pub(crate) struct Setup {
+    pub(crate) t: TestStore,
     /// The data directory for PostgreSQL (uploaded files); SQLite uses the store's.
     _objects: Option<tempfile::TempDir>,
+    /// The server's log, outside the data directory (which a test may fill up).
+    _logs: tempfile::TempDir,
     config: PathBuf,
     log: PathBuf,
-    pub(super) port: u16,
-    pub(super) moorbrueck: i64,
-    pub(super) heideland: i64,
+    pub(crate) port: u16,
+    pub(crate) moorbrueck: i64,
+    pub(crate) heideland: i64,
     /// Authority id → its webhook connector.
-    pub(super) connectors: HashMap<i64, i64>,
+    pub(crate) connectors: HashMap<i64, i64>,
 }
 
 impl Setup {
-    pub(super) fn store(&self) -> &Store {
+    pub(crate) fn store(&self) -> &Store {
         &self.t.store
     }
 
     /// The `Idempotency-Key` the worker sends for a submission of `authority`.
-    pub(super) fn key(&self, authority: i64, submission: i64) -> String {
+    pub(crate) fn key(&self, authority: i64, submission: i64) -> String {
         format!("amtsweg-{authority}-{submission}-{}", self.connectors[&authority])
     }
 
-    pub(super) async fn submission(&self, token: &str) -> SubmissionRow {
+    pub(crate) async fn submission(&self, token: &str) -> SubmissionRow {
         self.store().submission_by_token(token).await.unwrap().unwrap_or_else(|| panic!("no submission {token}"))
     }
 
-    pub(super) async fn deliveries(&self, authority: i64) -> Vec<ReconciliationRow> {
+    pub(crate) async fn deliveries(&self, authority: i64) -> Vec<ReconciliationRow> {
         self.store().reconciliation(authority, 0, i64::MAX).await.unwrap()
     }
 
-    pub(super) async fn all_delivered(&self, authority: i64) -> bool {
+    pub(crate) async fn all_delivered(&self, authority: i64) -> bool {
         self.deliveries(authority).await.iter().all(|r| r.status.as_deref() == Some("delivered"))
     }
 }
@@ -115,7 +117,18 @@ impl Setup {
 /// Seeds the demo Verbund into `t` (the Samtgemeinde Heideland's Briefwahl form among
 /// its forms), adds a webhook connector per `(authority slug, receiver port)`, and
 /// writes the server's configuration (with `handoff`, the `[handoff]` table).
-pub(super) async fn setup(t: TestStore, receivers: &[(&str, u16)], handoff: &str) -> Setup {
+pub(crate) async fn setup(t: TestStore, receivers: &[(&str, u16)], handoff: &str) -> Setup {
+    setup_in(t, receivers, handoff, None).await
+}
+
+/// [`setup`] with `data` as the data directory on PostgreSQL (SQLite's is always the
+/// store's own directory).
+pub(crate) async fn setup_in(
+    t: TestStore,
+    receivers: &[(&str, u16)],
+    handoff: &str,
+    data: Option<tempfile::TempDir>,
+) -> Setup {
     let store = t.store.clone();
     amtsweg::seed::apply(&store, &amtsweg::seed::parse(amtsweg::seed::DEMO).unwrap()).await.unwrap();
     let id = async |slug: &str| store.authority_by_slug(slug).await.unwrap().unwrap().id;
@@ -150,7 +163,7 @@ pub(super) async fn setup(t: TestStore, receivers: &[(&str, u16)], handoff: &str
         connectors.insert(authority, c);
     }
 
-    let objects = t.dir.is_none().then(|| tempfile::tempdir().unwrap());
+    let objects = if t.dir.is_none() { Some(data.unwrap_or_else(|| tempfile::tempdir().unwrap())) } else { None };
     let data = t.dir.as_ref().or(objects.as_ref()).unwrap().path().to_owned();
     let port = free_port();
     let mut cfg = format!("data_dir = {:?}\nlisten = \"127.0.0.1:{port}\"\n", data.to_str().unwrap());
@@ -159,10 +172,12 @@ pub(super) async fn setup(t: TestStore, receivers: &[(&str, u16)], handoff: &str
     }
     cfg.push_str(&format!(
         "[web]\nmaster_key = {master:?}\npublic_base_url = \"http://127.0.0.1:{port}\"\n\
-         [mail]\ntransport = \"none\"\n[handoff]\n{handoff}\n"
+         [mail]\ntransport = \"none\"\n[handoff]\n{handoff}\n\
+         [outbound]\nallow_hosts = [\"127.0.0.1\"]\nhttp_hosts = [\"127.0.0.1\"]\n"
     ));
     let config = data.join("amtsweg-test.toml");
     std::fs::write(&config, cfg).unwrap();
-    let log = data.join("server.log");
-    Setup { t, _objects: objects, config, log, port, moorbrueck, heideland, connectors }
+    let logs = tempfile::tempdir().unwrap();
+    let log = logs.path().join("server.log");
+    Setup { t, _objects: objects, _logs: logs, config, log, port, moorbrueck, heideland, connectors }
 }

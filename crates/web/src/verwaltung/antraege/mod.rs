@@ -16,7 +16,7 @@ pub use inbox::{assign_many, list};
 
 use super::StaffContext;
 use crate::AppState;
-use crate::audit::{Shown, audit_view};
+use crate::audit::audit_view;
 use crate::error::AppError;
 use amtsweg_portal::casework::{self, Actor, Case};
 use amtsweg_store::submissions::SubmissionRow;
@@ -41,7 +41,6 @@ async fn audit_case(
     audit_view(
         state,
         headers,
-        Shown::PersonalData,
         &staff.actor(),
         Some(case.row.authority_id),
         action,

@@ -338,7 +338,11 @@ fn csv_line(e: &AuditRecord) -> String {
     .join(",")
 }
 
-pub async fn csv(State(state): State<AppState>, staff: StaffContext) -> Result<Response, AppError> {
+pub async fn csv(
+    State(state): State<AppState>,
+    staff: StaffContext,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, AppError> {
     let authorities = scope(&staff)?;
     let entries = state.store.audit_entries(authorities.as_deref(), 1_000_000).await?;
     let mut out = String::from("\"id\",\"zeit\",\"akteur\",\"behoerde\",\"aktion\",\"ziel\",\"ergebnis\",\"hash\"\r\n");
@@ -346,7 +350,7 @@ pub async fn csv(State(state): State<AppState>, staff: StaffContext) -> Result<R
         out.push_str(&csv_line(e));
         out.push_str("\r\n");
     }
-    crate::audit::audit(&state, &staff.actor(), None, "audit.export", "audit_log", "success").await?;
+    crate::audit::audit_view(&state, &headers, &staff.actor(), None, "audit.export", "audit_log").await?;
     Ok((
         StatusCode::OK,
         [
