@@ -35,8 +35,11 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Exceptions the operator grants (`[outbound]` in the configuration). Empty by
-/// default: HTTPS to public addresses only.
+/// Exceptions the operator grants (`[outbound]` in the configuration, or
+/// `AMTSWEG_OUTBOUND__ALLOW_HOSTS='["dms.intern.example"]'` etc.). Empty by default:
+/// HTTPS to public addresses only. `amtsweg demo` alone, when `[outbound]` is not set,
+/// allows `127.0.0.0/8` and `::1` over plain HTTP, because its receivers and test
+/// providers run on the same machine; `serve` never does.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct OutboundConfig {

@@ -105,7 +105,8 @@ proptest! {
 fn rendering_time_grows_linearly() {
     // Shapes that made Markdown parsers quadratic: unclosed openers, nesting, long
     // runs of delimiters, many link references.
-    let shapes: [(&str, fn(usize) -> String); 12] = [
+    type Shape = (&'static str, fn(usize) -> String);
+    let shapes: [Shape; 12] = [
         ("plain text", |n| "Wort ".repeat(n)),
         ("unclosed brackets", |n| "[".repeat(n)),
         ("unclosed links", |n| "[a](".repeat(n)),

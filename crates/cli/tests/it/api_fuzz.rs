@@ -290,8 +290,10 @@ async fn schemathesis_finds_no_mismatch_between_the_api_and_its_document() {
         .args(["run", &format!("http://127.0.0.1:{port}/api/openapi.json"), "--checks", "all"])
         .args(["--header", &format!("X-API-Key: {CLIENT}:{SECRET}")])
         // Bounded: about two minutes on two cores; the seed makes a failure reproducible.
-        .args(["--max-examples", "40", "--seed", "18", "--workers", "2", "--request-timeout", "20"])
-        .args(["--generation-database", "none", "--no-color", "--report-dir"])
+        .args(["--max-examples", "100", "--seed", "18", "--workers", "2", "--request-timeout", "20"])
+        // The key above authenticates; made-up bearer tokens beside it would only be refused.
+        .args(["--generation-with-security-parameters", "false", "--generation-database", "none"])
+        .args(["--no-color", "--report-dir"])
         .arg(&report)
         .env("SCHEMATHESIS_HOOKS", "")
         .output()

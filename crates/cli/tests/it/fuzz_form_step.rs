@@ -165,7 +165,8 @@ async fn form_step_time_grows_linearly() {
     for app in apps().await {
         let step = open_step(&app).await;
         let handle = tokio::runtime::Handle::current();
-        let shapes: [(&str, fn(usize) -> Vec<u8>); 3] = [
+        type Shape = (&'static str, fn(usize) -> Vec<u8>);
+        let shapes: [Shape; 3] = [
             ("unknown fields", |n| (0..n).map(|i| format!("x{i}=1&")).collect::<String>().into_bytes()),
             ("one field repeated", |n| "f.ort=Festwiese&".repeat(n).into_bytes()),
             ("multipart parts", |n| {

@@ -6,9 +6,9 @@
 
 use crate::casework::applied;
 use crate::on_each_backend;
+use crate::outbound::local_receivers;
 use crate::support::{Reply, TestApp};
 use crate::verwaltung::{Jar, enc, get, hidden, post, sign_in};
-use crate::outbound::local_receivers;
 use amtsweg_handoff::deliver::{Connectors, RetryPolicy, Worker};
 use amtsweg_portal::Portal;
 use axum::body::Body;
@@ -449,7 +449,8 @@ async fn a_webhook_receives_each_submission_once_in_effect() {
 async fn an_xdomea_folder_receives_the_vorgang_once() {
     let root = tempfile::tempdir().unwrap();
     let dirs = amtsweg_handoff::xdomea::XdomeaDirs { base_dir: Some(root.path().to_owned()), ..Default::default() };
-    for owned in crate::support::apps_with(local_receivers(Connectors { xdomea: dirs, ..Connectors::default() })).await {
+    for owned in crate::support::apps_with(local_receivers(Connectors { xdomea: dirs, ..Connectors::default() })).await
+    {
         let app = &owned;
         // The operator's folder for the Verbund; the server makes one per authority.
         let folder = root.path().join("moorbrueck");

@@ -88,8 +88,10 @@ async fn connector_urls_into_the_servers_network_are_refused_when_saved() {
         for url in [
             "http://127.0.0.1@10.0.0.5/",
             "http://localhost.attacker.example/",
-            "https://2130706433/",
-            "https://0x7f.1/",
+            // 10.0.0.1 in decimal and hex; another loopback address than the allowed one.
+            "https://167772161/",
+            "https://0xa.1/",
+            "https://127.0.0.2/",
             "https://[::ffff:10.0.0.1]/",
             "https://169.254.169.254/latest/meta-data/",
             "https://[fd00:ec2::254]/",
