@@ -101,7 +101,7 @@ pub async fn serve(store: Store, cfg: Config, demo: bool) -> anyhow::Result<()> 
     // request the peer address (`ConnectInfo`), the client of the abuse limits
     // (`amtsweg_web::limits`).
     let limits = state.config.connections;
-    let _ = limits; let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(); axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    crate::connections::serve(listener, router(state), limits, shutdown_signal()).await;
     // The last signed head of the audit chain, once nothing writes any more.
     checkpoints.abort();
     crate::audit_cmd::final_checkpoint(&anchored, &cfg).await;

@@ -138,9 +138,8 @@ impl Permissions {
     /// applications only). The Verbund administrator's grant does not count here.
     #[must_use]
     pub fn can_work_cases(&self, authority_id: i64, org_unit_id: Option<i64>) -> bool {
-        self.case_grants().any(|g| {
-            g.authority_id == Some(authority_id) && (g.org_unit_id.is_none() || g.org_unit_id == org_unit_id)
-        })
+        self.case_grants()
+            .any(|g| g.authority_id == Some(authority_id) && (g.org_unit_id.is_none() || g.org_unit_id == org_unit_id))
     }
 
     /// The grants that open applications: case work or administration of one authority.

@@ -5,14 +5,20 @@
 //! and the whole cache is dropped when a new snapshot is swapped in, so a published
 //! change is never hidden by it. Requests carrying any cookie other than the place
 //! cookie bypass it (sessions will personalise pages).
+//!
+//! These pages take no query parameters, so a query never enters the key: it is
+//! dropped before the page is rendered (a tracking `?utm_…` gets the same page), and
+//! `?x=1…8192` cannot fill the cache and evict the real pages.
 
 use crate::AppState;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::uri::PathAndQuery;
+use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;
+use std::str::FromStr;
 use std::sync::Mutex;
 
 /// Enough for every page × place combination of a county; when full, start over.
@@ -82,13 +88,20 @@ fn place_only(req: &Request) -> Option<Option<&str>> {
     Some(place)
 }
 
+/// `uri` without its query (scheme and authority kept, if any).
+fn without_query(uri: &Uri) -> Option<Uri> {
+    let mut parts = uri.clone().into_parts();
+    parts.path_and_query = Some(PathAndQuery::from_str(uri.path()).ok()?);
+    Uri::from_parts(parts).ok()
+}
+
 fn html(body: Bytes) -> Response {
     let mut r = Response::new(Body::from(body));
     r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
     r
 }
 
-pub async fn middleware(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn middleware(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     if req.method() != Method::GET || !cacheable_path(req.uri().path()) {
         return next.run(req).await;
     }
@@ -97,8 +110,14 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
     };
     let catalogue = state.catalogue();
     let place = place_cookie.and_then(|v| v.parse::<i64>().ok()).filter(|id| catalogue.place(*id).is_some());
+    if req.uri().query().is_some() {
+        match without_query(req.uri()) {
+            Some(uri) => *req.uri_mut() = uri,
+            None => return next.run(req).await,
+        }
+    }
     let key = Key {
-        path: req.uri().path_and_query().map_or_else(String::new, |p| p.as_str().to_owned()),
+        path: req.uri().path().to_owned(),
         place,
         minute: jiff::Timestamp::now().as_second().div_euclid(60),
         watermark: catalogue.watermark,
@@ -147,5 +166,13 @@ mod tests {
         assert!(!cacheable_path("/o/moorbrueck/theme.css"));
         assert!(!cacheable_path("/o/moorbrueck/antrag/briefwahl/"));
         assert!(!cacheable_path("/o/moorbrueck/antrag/fortsetzen/geheim"));
+    }
+
+    #[test]
+    fn queries_are_dropped() {
+        let u: Uri = "/o/moorbrueck/leistungen/?x=1&utm_source=a".parse().unwrap();
+        assert_eq!(without_query(&u).unwrap().to_string(), "/o/moorbrueck/leistungen/");
+        let u: Uri = "http://moorbrueck.localhost:8080/?x=1".parse().unwrap();
+        assert_eq!(without_query(&u).unwrap().to_string(), "http://moorbrueck.localhost:8080/");
     }
 }

@@ -102,7 +102,7 @@ pub fn layers(routes: Router, state: AppState) -> Router {
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
         }))
         .layer(SetRequestIdLayer::new(REQUEST_ID, RequestIds::new()))
-        .layer(axum::middleware::map_request(|r: Request| async move { let _ = drop_unsafe_request_id; r }))
+        .layer(axum::middleware::map_request(drop_unsafe_request_id))
 }
 
 /// Whether a client's `X-Request-Id` may be kept: a short token of safe characters.

@@ -18,15 +18,15 @@ use axum::response::{IntoResponse, Response};
 /// Paths that stay Verbund-wide even on an authority's own host name.
 const SHARED_PREFIXES: &[&str] = &["/o/", "/static/", "/api/", "/healthz", "/suche", "/ort", "/konto"];
 
-/// Host name without port, lower-case; `[::1]:8080` → `[::1]`.
+/// Host name without port, lower-case; `[::1]:8080` → `[::1]`. A `Host` header that
+/// is not plain ASCII keeps its bytes (lossily) so it matches no host and is answered
+/// like any unknown one — never as the Verbund portal.
 pub fn host_of(req: &Request) -> String {
-    let raw = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .or_else(|| req.uri().authority().map(axum::http::uri::Authority::as_str))
-        .unwrap_or_default()
-        .to_ascii_lowercase();
+    let raw = match req.headers().get(header::HOST) {
+        // ASCII lower-casing only: Unicode would turn e.g. the Kelvin sign into `k`.
+        Some(h) => String::from_utf8_lossy(h.as_bytes()).to_ascii_lowercase(),
+        None => req.uri().authority().map(|a| a.as_str().to_ascii_lowercase()).unwrap_or_default(),
+    };
     if raw.starts_with('[') {
         return raw.split_once(']').map_or(raw.clone(), |(h, _)| format!("{h}]"));
     }
@@ -61,13 +61,17 @@ pub fn central_origin(state: &AppState) -> String {
 }
 
 pub async fn resolve_host(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    if req.headers().get_all(header::HOST).iter().nth(1).is_some() {
+        // Which one would a proxy in front have used? Refuse rather than guess.
+        return AppError::BadRequest("Die Anfrage nennt mehr als einen Host.".into()).into_response();
+    }
     let host = host_of(&req);
     if host.is_empty() || state.config.verbund_hosts.iter().any(|h| h.eq_ignore_ascii_case(&host)) {
         return next.run(req).await;
     }
     let catalogue = state.catalogue();
     let Some(authority) = catalogue.authority_by_host(&host) else {
-        tracing::info!(%host, "request for an unknown host");
+        tracing::info!(?host, "request for an unknown host");
         return AppError::NotFound.into_response();
     };
     let path = req.uri().path();

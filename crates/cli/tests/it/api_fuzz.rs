@@ -112,7 +112,9 @@ async fn api_refusals_are_the_problems_its_document_names() {
         let r = app.request(token_request(&format!("client_id={CLIENT}&client_secret={SECRET}"))).await;
         assert_eq!(r.status, 400, "{}", r.body);
         assert!(r.body.contains("invalid_request"), "{}", r.body);
-        let r = app.request(token_request(&format!("grant_type=client_credentials&client_id={CLIENT}&client_secret={SECRET}"))).await;
+        let r = app
+            .request(token_request(&format!("grant_type=client_credentials&client_id={CLIENT}&client_secret={SECRET}")))
+            .await;
         assert_eq!(r.status, 200, "{}", r.body);
 
         // A valid key beside a forged bearer token is refused, not picked.
@@ -247,7 +249,8 @@ async fn schemathesis_finds_no_mismatch_between_the_api_and_its_document() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("daten");
     let bin = env!("CARGO_BIN_EXE_amtsweg");
-    let seeded = Command::new(bin).arg("--data-dir").arg(&data).arg("seed").env("AMTSWEG_LOG", "warn").output().unwrap();
+    let seeded =
+        Command::new(bin).arg("--data-dir").arg(&data).arg("seed").env("AMTSWEG_LOG", "warn").output().unwrap();
     assert!(seeded.status.success(), "{}", String::from_utf8_lossy(&seeded.stderr));
     let store = amtsweg_store::Store::open_sqlite(&data.join("amtsweg.db")).await.unwrap();
     let form = amtsweg::seed::publish_one_page_briefwahl(&store, "moorbrueck").await.unwrap();

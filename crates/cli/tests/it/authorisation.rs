@@ -83,8 +83,9 @@ async fn an_adopter_keeps_its_form_version_until_it_accepts_the_owners_new_one()
         assert!(page.body.contains("Das Vertrauensniveau sinkt"));
         assert!(page.body.contains("Änderungen übernehmen"));
         let csrf = hidden(&page.body, "csrf");
-        let r = post(app, &mut jar, &format!("{edit}/bibliothek"), &format!("csrf={csrf}&aktion=aenderungen-uebernehmen"))
-            .await;
+        let r =
+            post(app, &mut jar, &format!("{edit}/bibliothek"), &format!("csrf={csrf}&aktion=aenderungen-uebernehmen"))
+                .await;
         assert_eq!(r.status, 303);
         assert!(r.location().contains("hinweis=aenderungen-uebernommen"), "{}", r.location());
         assert_eq!(served(moorbrueck).version, 2, "after accepting, v2 is served");
@@ -113,7 +114,8 @@ async fn a_form_the_owner_adds_later_waits_for_the_adopters_acceptance() {
         let source = id_of(app, "birkhusen", "dorfgemeinschaftshaus-mieten").await;
         let entry = store.library_entry_of(birkhusen, source).await.unwrap().unwrap();
         let mut tx = store.begin().await.unwrap();
-        let Adopted::Created(adopted) = tx.adopt(moorbrueck, entry.id, AdoptionMode::Linked, None).await.unwrap() else {
+        let Adopted::Created(adopted) = tx.adopt(moorbrueck, entry.id, AdoptionMode::Linked, None).await.unwrap()
+        else {
             panic!("not adopted")
         };
         tx.commit().await.unwrap();

@@ -332,7 +332,12 @@ async fn client_request_ids_are_kept_only_when_short_and_plain() {
         let r = exchange(demo.port, &with_request_id("/", "unbekannt.example", id)).await;
         assert_eq!(r.status, 404);
         let echoed = r.header("x-request-id").unwrap();
-        assert!(echoed != id && echoed.len() <= 64, "a new id instead: {echoed}");
+        assert!(
+            echoed != id && echoed.len() <= 64,
+            "a new id instead of {}…: {}…",
+            &id[..20],
+            &echoed[..echoed.len().min(80)]
+        );
         assert!(r.body.contains(echoed), "the error page names the new id");
         assert!(!r.body.contains(id), "not shown on the error page");
     }

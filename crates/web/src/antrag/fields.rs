@@ -8,7 +8,7 @@
 
 use amtsweg_forms::{Answer, Answers, Cond, Field, Form, Item, Kind, Step, holds, split_address};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 pub use amtsweg_forms::display::{FileInfo, anchor, euro_text};
 
@@ -478,24 +478,31 @@ pub fn mark_from_account(items: &mut [ItemView], answers: &Answers, account: &An
 pub struct PostedStep {
     /// Answers to the fields of this step (files are added by the caller).
     pub answers: Answers,
-    /// Names that are no input of this step as shown (forged or stale).
+    /// The first name that is no input of this step as shown (forged or stale);
+    /// empty when every name belongs to the step.
     pub foreign: Vec<String>,
 }
 
-fn read_value(f: &Field, name: &str, posted: &[(String, String)], used: &mut BTreeSet<String>) -> Option<Answer> {
-    let get = |n: &str| posted.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
+/// The posted pairs by name, in the order they came (checkboxes send one name
+/// several times); a lookup is one hash instead of a scan of every pair.
+type ByName<'p> = HashMap<&'p str, Vec<&'p str>>;
+
+fn read_value(f: &Field, name: &str, posted: &ByName<'_>, used: &mut HashSet<String>) -> Option<Answer> {
+    let get = |n: &str| posted.get(n).and_then(|v| v.first()).map(|v| (*v).to_owned());
     match &f.kind {
         Kind::Info { .. } | Kind::File { .. } => None,
         Kind::Checkboxes { .. } => {
             used.insert(name.to_owned());
-            let v: Vec<String> = posted.iter().filter(|(k, _)| k == name).map(|(_, v)| v.clone()).collect();
+            let v: Vec<String> =
+                posted.get(name).map(|v| v.iter().map(|s| (*s).to_owned()).collect()).unwrap_or_default();
             Some(Answer::Many(v))
         }
         Kind::Address { .. } => {
             let parts = ["strasse", "plz", "ort"].map(|p| {
                 let n = format!("{name}.{p}");
-                used.insert(n.clone());
-                get(&n).unwrap_or_default().replace(['\r', '\n'], " ").trim().to_owned()
+                let v = get(&n).unwrap_or_default().replace(['\r', '\n'], " ").trim().to_owned();
+                used.insert(n);
+                v
             });
             if parts.iter().all(String::is_empty) {
                 Some(Answer::One(String::new()))
@@ -510,8 +517,10 @@ fn read_value(f: &Field, name: &str, posted: &[(String, String)], used: &mut BTr
     }
 }
 
-/// Reads the posted inputs of `step` into answers. Inputs the step does not show are
-/// listed in `foreign`; `reserved` names (token, CSRF, buttons) are ignored.
+/// Reads the posted inputs of `step` into answers. The first input the step does not
+/// show is named in `foreign` (and reading stops there: nothing of such a post is
+/// kept); `reserved` names (token, CSRF, buttons) are ignored. The number and size of
+/// `posted` are capped before (`input_limits`); this is linear in them.
 #[must_use]
 pub fn read_step(
     form: &Form,
@@ -521,14 +530,18 @@ pub fn read_step(
     reserved: &[&str],
 ) -> PostedStep {
     let mut out = PostedStep::default();
-    let mut used: BTreeSet<String> = BTreeSet::new();
+    let mut by_name: ByName<'_> = HashMap::with_capacity(posted.len());
+    for (k, v) in posted {
+        by_name.entry(k.as_str()).or_default().push(v.as_str());
+    }
+    let mut used: HashSet<String> = HashSet::new();
     for item in &step.items {
         match item {
             Item::Field(f) => {
                 if shown(form, step, f.visible_if.as_ref(), before) == Shown::No {
                     continue;
                 }
-                if let Some(a) = read_value(f, &format!("f.{}", f.id), posted, &mut used) {
+                if let Some(a) = read_value(f, &format!("f.{}", f.id), &by_name, &mut used) {
                     out.answers.insert(f.id.clone(), a);
                 }
             }
@@ -539,18 +552,18 @@ pub fn read_step(
                 match g.repeat {
                     Some(rep) => {
                         let count_name = format!("g.{}.anzahl", g.id);
-                        used.insert(count_name.clone());
-                        let count = posted
-                            .iter()
-                            .find(|(k, _)| *k == count_name)
-                            .and_then(|(_, v)| v.parse::<usize>().ok())
+                        let count = by_name
+                            .get(count_name.as_str())
+                            .and_then(|v| v.first())
+                            .and_then(|v| v.parse::<usize>().ok())
                             .unwrap_or(0)
                             .min(rep.max as usize);
+                        used.insert(count_name);
                         let mut rows = Vec::new();
                         for i in 0..count {
                             let mut row = BTreeMap::new();
                             for f in &g.fields {
-                                if let Some(a) = read_value(f, &format!("g.{}.{i}.{}", g.id, f.id), posted, &mut used)
+                                if let Some(a) = read_value(f, &format!("g.{}.{i}.{}", g.id, f.id), &by_name, &mut used)
                                     && a != Answer::One(String::new())
                                     && a != Answer::Many(Vec::new())
                                 {
@@ -563,7 +576,7 @@ pub fn read_step(
                     }
                     None => {
                         for f in &g.fields {
-                            if let Some(a) = read_value(f, &format!("f.{}", f.id), posted, &mut used) {
+                            if let Some(a) = read_value(f, &format!("f.{}", f.id), &by_name, &mut used) {
                                 out.answers.insert(f.id.clone(), a);
                             }
                         }
@@ -572,10 +585,8 @@ pub fn read_step(
             }
         }
     }
-    for (k, _) in posted {
-        if !used.contains(k) && !reserved.contains(&k.as_str()) && !out.foreign.contains(k) {
-            out.foreign.push(k.clone());
-        }
+    if let Some((k, _)) = posted.iter().find(|(k, _)| !used.contains(k) && !reserved.contains(&k.as_str())) {
+        out.foreign.push(k.clone());
     }
     out
 }
@@ -639,6 +650,21 @@ mod tests {
         assert_eq!(rows[0]["name"], Answer::One("Ida".into()));
         assert!(rows[1].is_empty());
         assert_eq!(p.foreign, ["f.preis"]);
+    }
+
+    #[test]
+    fn reading_is_linear_and_stops_at_the_first_foreign_input() {
+        // Issue 18: 100,000 unknown names took seconds (a list searched per name).
+        // The caps of `input_limits` keep real posts far smaller; this proves the
+        // reading itself no longer grows quadratically.
+        let f = form();
+        let mut posted: Vec<(String, String)> = vec![("f.art".into(), "privat".into())];
+        posted.extend((0..100_000).map(|i| (format!("x{i}"), "1".to_owned())));
+        let started = std::time::Instant::now();
+        let p = read_step(&f, &f.steps[0], &Answers::new(), &posted, &["csrf"]);
+        assert!(started.elapsed() < std::time::Duration::from_millis(500), "{:?}", started.elapsed());
+        assert_eq!(p.foreign, ["x0"], "only the first foreign name");
+        assert_eq!(p.answers["art"], Answer::One("privat".into()));
     }
 
     #[test]

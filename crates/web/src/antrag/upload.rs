@@ -57,11 +57,7 @@ pub async fn read(state: &AppState, request: Request, step: &Step, room: u64) ->
     // The number and size of the inputs are capped per step (`input_limits`).
     let input_limits = super::input_limits::InputLimits::of(step);
     if !is_multipart {
-        let axum::Form(pairs) =
-            axum::Form::<Vec<(String, String)>>::from_request(request, state).await.map_err(|_| {
-                AppError::BadRequest("Die Angaben kamen unvollständig an. Bitte senden Sie sie noch einmal.".into())
-            })?;
-        let _ = input_limits;
+        let pairs = super::input_limits::read_urlencoded(request, input_limits).await?;
         return Ok(Posted { pairs, ..Posted::default() });
     }
     let client =
@@ -78,6 +74,7 @@ pub async fn read(state: &AppState, request: Request, step: &Step, room: u64) ->
     let mut room = room;
     let mut budget = super::input_limits::Budget::new(input_limits);
     while let Some(mut part) = mp.next_field().await.map_err(unreadable)? {
+        budget.part()?;
         let name = part.name().unwrap_or_default().to_owned();
         let file_field = name.strip_prefix("f.").and_then(|id| limits.iter().find(|(f, _)| *f == id)).copied();
         let Some((field, max_bytes)) = file_field else {

@@ -49,7 +49,13 @@ impl utoipa::Modify for Conventions {
             }
         }
         let first = "$response.body#/items/0/id";
-        link(openapi, "/api/v1/antraege", "200", &["detail", "receipt", "acknowledge", "status", "message"], &[("id", first)]);
+        link(
+            openapi,
+            "/api/v1/antraege",
+            "200",
+            &["detail", "receipt", "acknowledge", "status", "message"],
+            &[("id", first)],
+        );
         link(
             openapi,
             "/api/v1/antraege/{id}",
@@ -61,7 +67,13 @@ impl utoipa::Modify for Conventions {
 }
 
 /// Adds links from the GET `path`'s `status` response to `operations`.
-fn link(openapi: &mut utoipa::openapi::OpenApi, path: &str, status: &str, operations: &[&str], params: &[(&str, &str)]) {
+fn link(
+    openapi: &mut utoipa::openapi::OpenApi,
+    path: &str,
+    status: &str,
+    operations: &[&str],
+    params: &[(&str, &str)],
+) {
     use utoipa::openapi::RefOr;
     use utoipa::openapi::link::LinkBuilder;
     let Some(RefOr::T(response)) = openapi

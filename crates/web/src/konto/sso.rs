@@ -67,7 +67,9 @@ fn split_port(host: &str) -> Option<(&str, Option<u16>)> {
     let name = without_port(host);
     match host[name.len()..].strip_prefix(':') {
         None if host.len() == name.len() => Some((name, None)),
-        Some(port) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => Some((name, Some(port.parse().ok()?))),
+        Some(port) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => {
+            Some((name, Some(port.parse().ok()?)))
+        }
         _ => None,
     }
 }

@@ -3,6 +3,7 @@
 //! used, accept upstream changes (shared text and the owner's new form versions),
 //! detach, withdraw.
 
+use super::formulare::versionen::{change_kind, change_text};
 use super::{StaffContext, base};
 use crate::AppState;
 use crate::csrf::Csrf;
@@ -10,7 +11,6 @@ use crate::error::AppError;
 use crate::render::render_page;
 use amtsweg_domain::leistung::LeistungContent;
 use amtsweg_domain::library::AdoptionMode;
-use super::formulare::versionen::{change_kind, change_text};
 use amtsweg_domain::{Authority, TextModule, TrustLevel};
 use amtsweg_store::library::{Adopted, Adoption, LibraryEntry, LibraryForm};
 use axum::Form;

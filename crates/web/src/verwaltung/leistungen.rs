@@ -292,7 +292,8 @@ async fn check_unit(
             0,
             FieldError {
                 field: "org_unit_id",
-                message: "Diese Stelle gehört nicht zu Ihrer Behörde. Bitte wählen Sie eine Stelle aus der Liste.".into(),
+                message: "Diese Stelle gehört nicht zu Ihrer Behörde. Bitte wählen Sie eine Stelle aus der Liste."
+                    .into(),
             },
         );
     } else if !staff.perms.can_edit_in_unit(a.id, content.org_unit_id) {

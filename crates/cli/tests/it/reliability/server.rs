@@ -175,6 +175,12 @@ pub(crate) async fn setup_in(
          [mail]\ntransport = \"none\"\n[handoff]\n{handoff}\n\
          [outbound]\nallow_hosts = [\"127.0.0.1\"]\nhttp_hosts = [\"127.0.0.1\"]\n"
     ));
+    // Every browser of the load comes from 127.0.0.1, like a load generator: no
+    // request rates (empty tables mean "no limit"), and draft quotas far above the load.
+    cfg.push_str(
+        "[web.limits.sign_in]\n[web.limits.post]\n[web.limits.expensive]\n[web.limits.drafts]\n\
+         per_client_per_day = 1000000\nfiles_mb_per_client = 1000000\ntotal = 1000000\nfiles_mb_total = 1000000\n",
+    );
     let config = data.join("amtsweg-test.toml");
     std::fs::write(&config, cfg).unwrap();
     let logs = tempfile::tempdir().unwrap();

@@ -210,6 +210,7 @@ pub async fn message_file(
     let case = case_for(&state, &staff, id).await?;
     let attachment: i64 = attachment.parse().map_err(|_| AppError::NotFound)?;
     let (name, content_type, bytes) = conversation::attachment(&state.portal, &case, attachment).await?;
-    audit_case(&state, &staff, &headers, &case, "submission.message_file", &format!("/message_file:{attachment}")).await?;
+    audit_case(&state, &staff, &headers, &case, "submission.message_file", &format!("/message_file:{attachment}"))
+        .await?;
     Ok(crate::download::attachment(bytes, &name, &content_type))
 }
