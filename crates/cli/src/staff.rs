@@ -48,6 +48,23 @@ pub const DEMO_LOGINS: &[DemoLogin] = &[
         org_unit: None,
         totp_secret: None,
     },
+    // Case access is never implied by the Verbund administration (each authority is its
+    // own data controller): the county and the Samtgemeinde get case workers of their own
+    // so a newcomer can try case work with applications to them too.
+    DemoLogin {
+        email: "sachbearbeitung@landkreis-heidekamp.example",
+        role: Role::CaseWorker,
+        authority: Some("landkreis-heidekamp"),
+        org_unit: None,
+        totp_secret: None,
+    },
+    DemoLogin {
+        email: "sachbearbeitung@sg-heideland.example",
+        role: Role::CaseWorker,
+        authority: Some("sg-heideland"),
+        org_unit: None,
+        totp_secret: None,
+    },
     DemoLogin {
         email: "standesamt@moorbrueck.example",
         role: Role::Editor,

@@ -122,7 +122,9 @@ pub fn strip_metadata(kind: FileType, bytes: Vec<u8>) -> Vec<u8> {
 /// so whole chunks can go without touching the others.
 fn strip_png(b: &[u8]) -> Option<Vec<u8>> {
     const DROP: [&[u8; 4]; 5] = [b"tEXt", b"zTXt", b"iTXt", b"eXIf", b"tIME"];
-    let mut out = b[..8].to_vec();
+    // A caller that passes a type it did not detect could hand over fewer than the
+    // eight signature bytes: leave such input alone instead of panicking.
+    let mut out = b.get(..8)?.to_vec();
     let mut i = 8;
     while i < b.len() {
         let len = u32::from_be_bytes(b.get(i..i + 4)?.try_into().ok()?) as usize;
@@ -170,6 +172,11 @@ fn strip_jpeg(b: &[u8]) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_too_short_png_is_left_alone_instead_of_panicking() {
+        assert_eq!(strip_metadata(FileType::Png, b"\x89PNG".to_vec()), b"\x89PNG".to_vec());
+    }
 
     fn png_with_text() -> Vec<u8> {
         let mut b = b"\x89PNG\r\n\x1a\n".to_vec();

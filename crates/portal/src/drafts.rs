@@ -1,18 +1,19 @@
-//! Drafts of applications: the answers sealed under the authority's key, their files
-//! sealed in the object store, saving, removing a file, discarding, and the sweeper
+//! Drafts of applications: the answers sealed under the authority's key (bound to
+//! the draft's token), their files sealed in the object store (bound, like their
+//! names, to the object key, which the submission keeps), saving, removing a file, discarding, and the sweeper
 //! that deletes expired drafts with their files.
 
 use crate::files::CheckedFile;
-use crate::keyring::authority_scope;
+use crate::keyring::{authority_scope, record};
 use crate::tokens::random_token;
 use crate::{Portal, PortalError, Result};
 use amtsweg_forms::Answers;
 use amtsweg_store::submissions::{ApplicationDraft, FileRow, NewFile};
 
 /// Purposes of what is sealed here (bound into the ciphertext).
-const ANSWERS: &str = "antrag:answers";
-const FILE: &str = "antrag:file";
-const FILE_NAME: &str = "antrag:file_name";
+pub(crate) const ANSWERS: &str = "antrag:answers";
+pub(crate) const FILE: &str = "antrag:file";
+pub(crate) const FILE_NAME: &str = "antrag:file_name";
 
 pub use amtsweg_forms::display::FileInfo;
 
@@ -24,17 +25,18 @@ pub async fn answers(portal: &Portal, d: &ApplicationDraft) -> Result<Answers> {
     if d.answers.is_empty() {
         return Ok(Answers::new());
     }
-    let json = portal.open_text(&authority_scope(d.authority_id), ANSWERS, &d.answers).await?;
+    let json =
+        portal.open_bound_text(&authority_scope(d.authority_id), ANSWERS, &record::draft(&d.token), &d.answers).await?;
     serde_json::from_str(&json).map_err(|e| PortalError::Internal(format!("draft answers: {e}")))
 }
 
-/// Seals answers for storing them in a draft.
+/// Seals answers for storing them in the draft of form token `token`.
 ///
 /// # Errors
 /// On store or crypto errors.
-pub async fn seal_answers(portal: &Portal, authority_id: i64, a: &Answers) -> Result<String> {
+pub async fn seal_answers(portal: &Portal, authority_id: i64, token: &str, a: &Answers) -> Result<String> {
     let json = serde_json::to_string(a).map_err(|e| PortalError::Internal(e.to_string()))?;
-    portal.seal(&authority_scope(authority_id), ANSWERS, json.as_bytes()).await
+    portal.seal_bound(&authority_scope(authority_id), ANSWERS, &record::draft(token), json.as_bytes()).await
 }
 
 /// The stored files of a draft (one read) with their names opened: the rows as
@@ -47,7 +49,7 @@ pub async fn files(portal: &Portal, d: &ApplicationDraft) -> Result<(Vec<FileRow
     let rows = portal.store.application_draft_files(&d.token).await?;
     let mut out = Vec::with_capacity(rows.len());
     for f in &rows {
-        let name = portal.open_text(&scope, FILE_NAME, &f.file_name).await?;
+        let name = portal.open_bound_text(&scope, FILE_NAME, &record::object(&f.object_key), &f.file_name).await?;
         out.push(FileInfo { id: f.id, field: f.field.clone(), name, size: f.size });
     }
     Ok((rows, out))
@@ -59,7 +61,7 @@ pub async fn files(portal: &Portal, d: &ApplicationDraft) -> Result<(Vec<FileRow
 /// # Errors
 /// On store or crypto errors.
 pub async fn save(portal: &Portal, d: &ApplicationDraft, answers: &Answers, step: &str) -> Result<()> {
-    let sealed = seal_answers(portal, d.authority_id, answers).await?;
+    let sealed = seal_answers(portal, d.authority_id, &d.token, answers).await?;
     let mut tx = portal.store.begin().await?;
     tx.save_application_draft(&d.token, &sealed, step, amtsweg_store::now_ms() + portal.settings.draft_ttl_ms())
         .await?;
@@ -75,8 +77,9 @@ pub async fn save(portal: &Portal, d: &ApplicationDraft, answers: &Answers, step
 pub async fn add_file(portal: &Portal, d: &ApplicationDraft, f: &CheckedFile, replaced: &[i64]) -> Result<i64> {
     let scope = authority_scope(d.authority_id);
     let key = format!("authorities/{}/antraege/{}", d.authority_id, random_token());
-    let sealed = portal.seal(&scope, FILE, &f.bytes).await?;
-    let name = portal.seal(&scope, FILE_NAME, f.name.as_bytes()).await?;
+    let object = record::object(&key);
+    let sealed = portal.seal_bound(&scope, FILE, &object, &f.bytes).await?;
+    let name = portal.seal_bound(&scope, FILE_NAME, &object, f.name.as_bytes()).await?;
     crate::files::put(portal, &key, sealed.into_bytes()).await?;
     let mut tx = portal.store.begin().await?;
     let id = tx
@@ -131,12 +134,17 @@ pub async fn discard(portal: &Portal, d: &ApplicationDraft) -> Result<()> {
 /// `NotFound` when it is gone; object-store or crypto errors.
 pub async fn read_file(portal: &Portal, authority_id: i64, object_key: &str) -> Result<Vec<u8>> {
     let sealed = crate::files::get_sealed(portal, object_key).await?;
-    portal.open(&authority_scope(authority_id), FILE, &sealed).await
+    portal.open_bound(&authority_scope(authority_id), FILE, &record::object(object_key), &sealed).await
 }
 
-/// The name of a stored file of an application; "Datei" when it does not open.
-pub async fn open_file_name(portal: &Portal, authority_id: i64, sealed: &str) -> String {
-    portal.open_text(&authority_scope(authority_id), FILE_NAME, sealed).await.unwrap_or_else(|_| "Datei".to_owned())
+/// The name of the stored file `object_key` of an application; "Datei" when it
+/// does not open.
+pub async fn open_file_name(portal: &Portal, authority_id: i64, object_key: &str, sealed: &str) -> String {
+    let scope = authority_scope(authority_id);
+    portal.open_bound_text(&scope, FILE_NAME, &record::object(object_key), sealed).await.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "file name does not open");
+        "Datei".to_owned()
+    })
 }
 
 /// Deletes expired drafts with their files (run periodically). Returns how many.

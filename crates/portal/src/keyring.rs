@@ -4,11 +4,13 @@
 //! keys are stored only wrapped with the master key from the configuration, so a
 //! copy of the database or the object store alone reveals nothing.
 //!
-//! Sealed values are text: `v1:` + base64(nonce ‖ ciphertext ‖ tag); the scope and
-//! the purpose are authenticated as associated data, so a value copied into another
-//! column or another authority's scope does not open. Values sealed with
-//! [`Keyring::seal_bound`] are `v2:` and bind the record too (scope|purpose|record),
-//! so a value copied to another row of the same column does not open either.
+//! Sealed values are text: `v2:` + base64(nonce ‖ ciphertext ‖ tag), sealed with
+//! [`Keyring::seal_bound`]; the scope, the purpose and the record that holds the
+//! value (see [`record`]) are authenticated as associated data, so a value copied
+//! into another column, another authority's scope or another row does not open.
+//! Older versions sealed `v1:` values without the record; the start-up step in
+//! `crate::rebind` re-seals them with [`Keyring::rebind`], the only reader of that
+//! format besides the legacy [`Keyring::open`].
 //!
 //! The keyring also holds the keys of the audit chain ([`Keyring::audit_keys`]): a
 //! random data key of its own scope, wrapped by the master key like every data key
@@ -87,6 +89,47 @@ pub fn authority_scope(authority_id: i64) -> String {
     format!("authority:{authority_id}")
 }
 
+/// The records sealed values are bound to: the row or object that holds them,
+/// named by a key known both before the row is written and when it is read.
+pub mod record {
+    /// A citizen's own data (profile values, Postfach subjects and texts).
+    #[must_use]
+    pub fn citizen(id: i64) -> String {
+        format!("citizen:{id}")
+    }
+
+    /// A draft's answers, by the form token (the draft's key).
+    #[must_use]
+    pub fn draft(token: &str) -> String {
+        format!("draft:{token}")
+    }
+
+    /// A submission's data, by its form token (chosen before the row is written).
+    #[must_use]
+    pub fn submission(form_token: &str) -> String {
+        format!("submission:{form_token}")
+    }
+
+    /// The texts of a case's history, by the submission's id.
+    #[must_use]
+    pub fn case(submission_id: i64) -> String {
+        format!("case:{submission_id}")
+    }
+
+    /// A stored file and its name, by the object key (kept when a draft's file
+    /// becomes the submission's).
+    #[must_use]
+    pub fn object(key: &str) -> String {
+        format!("object:{key}")
+    }
+
+    /// A connector's settings.
+    #[must_use]
+    pub fn connector(id: i64) -> String {
+        format!("connector:{id}")
+    }
+}
+
 /// The master key and the data keys unwrapped so far.
 pub struct Keyring {
     master: [u8; 32],
@@ -131,6 +174,12 @@ fn seal_as(prefix: &str, key: &[u8; 32], plain: &[u8], aad: &[u8]) -> Result<Str
     out.extend_from_slice(&nonce);
     out.extend_from_slice(&sealed);
     Ok(format!("{prefix}{}", b64().encode(out)))
+}
+
+/// Opens an unbound value (`scope|purpose`) and seals it bound (`scope|purpose|record`).
+fn rebind_with(key: &[u8; 32], scope: &str, purpose: &str, record: &str, sealed: &str) -> Result<String, CryptoError> {
+    let plain = open_with(key, sealed, format!("{scope}|{purpose}").as_bytes())?;
+    seal_as(BOUND_PREFIX, key, &plain, format!("{scope}|{purpose}|{record}").as_bytes())
 }
 
 fn open_with(key: &[u8; 32], sealed: &str, aad: &[u8]) -> Result<Vec<u8>, CryptoError> {
@@ -208,7 +257,10 @@ impl Keyring {
         Ok(key)
     }
 
-    /// Seals `plain` for `scope`; `purpose` (e.g. "profile:family_name") is bound in.
+    /// Seals `plain` for `scope` in the old format without a record (`v1:`);
+    /// `purpose` (e.g. "profile:family_name") is bound in. Nothing in the portal
+    /// writes this format any more: kept for master-key tools and for tests that
+    /// build a database of an older version.
     ///
     /// # Errors
     /// On store or crypto errors.
@@ -217,7 +269,8 @@ impl Keyring {
         seal_with(&key, plain, format!("{scope}|{purpose}").as_bytes())
     }
 
-    /// Opens what `seal` produced for the same scope and purpose.
+    /// Opens what `seal` produced for the same scope and purpose. Not for reading
+    /// the portal's data: that is bound to its record (see [`Keyring::rebind`]).
     ///
     /// # Errors
     /// When the value was changed, moved, or sealed with another key.
@@ -259,6 +312,38 @@ impl Keyring {
         open_as(BOUND_PREFIX, &key, sealed, format!("{scope}|{purpose}|{record}").as_bytes())
     }
 
+    /// Makes sure the data key of `scope` exists and is unwrapped, so that sealing
+    /// inside a write transaction (for a row whose id the insert gives) needs no
+    /// transaction of its own.
+    ///
+    /// # Errors
+    /// On store errors, or when the data key does not open (wrong master key).
+    pub async fn ready(&self, store: &Store, scope: &str) -> Result<(), CryptoError> {
+        self.data_key(store, scope).await.map(|_| ())
+    }
+
+    /// Re-seals a value of the old format (`v1:`, sealed without its record) bound
+    /// to `record`; `None` when it is already bound (idempotent). Only the start-up
+    /// step that migrates stored values calls this: normal reads accept bound
+    /// values only.
+    ///
+    /// # Errors
+    /// When the old value does not open (changed, or another key).
+    pub async fn rebind(
+        &self,
+        store: &Store,
+        scope: &str,
+        purpose: &str,
+        record: &str,
+        sealed: &str,
+    ) -> Result<Option<String>, CryptoError> {
+        if sealed.starts_with(BOUND_PREFIX) {
+            return Ok(None);
+        }
+        let key = self.data_key(store, scope).await?;
+        rebind_with(&key, scope, purpose, record, sealed).map(Some)
+    }
+
     /// Whether `value` is sealed (either format) rather than clear text.
     #[must_use]
     pub fn is_sealed(value: &str) -> bool {
@@ -276,20 +361,6 @@ impl Keyring {
             chain: amtsweg_domain::audit::ChainKey(hkdf_sha256(&base, b"amtsweg audit chain v2")),
             checkpoint: hkdf_sha256(&base, b"amtsweg audit checkpoint v1"),
         })
-    }
-
-    /// `open` as UTF-8 text.
-    ///
-    /// # Errors
-    /// As `open`, or when the text is not UTF-8.
-    pub async fn open_text(
-        &self,
-        store: &Store,
-        scope: &str,
-        purpose: &str,
-        sealed: &str,
-    ) -> Result<String, CryptoError> {
-        String::from_utf8(self.open(store, scope, purpose, sealed).await?).map_err(|_| CryptoError::Corrupt)
     }
 }
 
@@ -337,6 +408,20 @@ mod tests {
         assert!(open_as(BOUND_PREFIX, &k, &s, b"verbund|totp|staff:2").is_err(), "copied to another record");
         assert!(open_with(&k, &s, b"verbund|totp").is_err(), "not an unbound value");
         assert!(!Keyring::is_sealed("JBSWY3DPEHPK3PXP"));
+    }
+
+    #[test]
+    fn old_values_are_rebound_to_their_record_once() {
+        let k: [u8; 32] = rand::random();
+        let old = seal_with(&k, b"Mustermann", b"verbund|profile:family_name").unwrap();
+        let rec = record::citizen(7);
+        let new = rebind_with(&k, "verbund", "profile:family_name", &rec, &old).unwrap();
+        assert!(new.starts_with("v2:"));
+        assert_eq!(open_as(BOUND_PREFIX, &k, &new, b"verbund|profile:family_name|citizen:7").unwrap(), b"Mustermann");
+        assert!(open_as(BOUND_PREFIX, &k, &new, b"verbund|profile:family_name|citizen:8").is_err(), "another citizen");
+        assert!(open_as(BOUND_PREFIX, &k, &old, b"verbund|profile:family_name|citizen:7").is_err(), "old format refused");
+        assert!(rebind_with(&k, "verbund", "profile:given_name", &rec, &old).is_err(), "moved to another field");
+        assert!(rebind_with(&k, "verbund", "profile:family_name", &rec, &new).is_err(), "bound values are not v1");
     }
 
     #[test]

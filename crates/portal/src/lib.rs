@@ -24,6 +24,7 @@ pub mod keyring;
 pub mod markdown;
 pub mod postfach;
 pub mod profile;
+pub mod rebind;
 pub mod receipt;
 pub mod search_docs;
 pub mod second_factor;
@@ -133,6 +134,7 @@ impl Portal {
         // factor secrets of older versions sealed.
         audit_anchor::attach(&store, &keyring).await?;
         second_factor::seal_clear_secrets(&store, &keyring).await?;
+        rebind::rebind_all(&store, &keyring, objects.as_ref()).await?;
         Ok(Self(Arc::new(Inner {
             submissions: group_commit::GroupCommit::start(store.clone()),
             store,
@@ -163,22 +165,6 @@ impl Portal {
         }
     }
 
-    /// Seals `plain` under `scope` for `purpose` (see [`Keyring::seal`]).
-    ///
-    /// # Errors
-    /// On store or crypto errors.
-    pub async fn seal(&self, scope: &str, purpose: &str, plain: &[u8]) -> Result<String> {
-        Ok(self.keyring.seal(&self.store, scope, purpose, plain).await?)
-    }
-
-    /// Opens what [`Portal::seal`] sealed, as bytes.
-    ///
-    /// # Errors
-    /// When the value does not open.
-    pub async fn open(&self, scope: &str, purpose: &str, sealed: &str) -> Result<Vec<u8>> {
-        Ok(self.keyring.open(&self.store, scope, purpose, sealed).await?)
-    }
-
     /// Seals `plain` bound to one record (see [`Keyring::seal_bound`]).
     ///
     /// # Errors
@@ -196,11 +182,11 @@ impl Portal {
         String::from_utf8(bytes).map_err(|_| keyring::CryptoError::Corrupt.into())
     }
 
-    /// Opens what [`Portal::seal`] sealed, as text.
+    /// Opens what [`Portal::seal_bound`] sealed for the same record, as bytes.
     ///
     /// # Errors
-    /// When the value does not open or is not UTF-8.
-    pub async fn open_text(&self, scope: &str, purpose: &str, sealed: &str) -> Result<String> {
-        Ok(self.keyring.open_text(&self.store, scope, purpose, sealed).await?)
+    /// When the value does not open (changed, moved, other key, old format).
+    pub async fn open_bound(&self, scope: &str, purpose: &str, record: &str, sealed: &str) -> Result<Vec<u8>> {
+        Ok(self.keyring.open_bound(&self.store, scope, purpose, record, sealed).await?)
     }
 }

@@ -1,8 +1,8 @@
-//! The citizen's profile, sealed at rest under the Verbund's key (see
-//! [`crate::keyring`]): values the citizen typed and values an ID provider vouched for,
-//! each with its source and trust level.
+//! The citizen's profile, sealed at rest under the Verbund's key and bound to the
+//! citizen (see [`crate::keyring`]): values the citizen typed and values an ID
+//! provider vouched for, each with its source and trust level.
 
-use crate::keyring::CITIZEN_SCOPE;
+use crate::keyring::{CITIZEN_SCOPE, record};
 use crate::{Portal, Result};
 use amtsweg_domain::TrustLevel;
 use amtsweg_domain::konto::{ProfileField, ProfileSource};
@@ -24,8 +24,9 @@ pub struct ProfileEntry {
 /// On store errors.
 pub async fn profile(portal: &Portal, citizen_id: i64) -> Result<Vec<ProfileEntry>> {
     let mut out = Vec::new();
+    let owner = record::citizen(citizen_id);
     for v in portal.store.profile(citizen_id).await? {
-        match portal.open_text(CITIZEN_SCOPE, &format!("profile:{}", v.field), &v.value).await {
+        match portal.open_bound_text(CITIZEN_SCOPE, &format!("profile:{}", v.field), &owner, &v.value).await {
             Ok(value) => {
                 // Dates stored before they were normalised on save are read in their one form.
                 let value = if v.field == ProfileField::BirthDate.key() { canonical_date(&value) } else { value };
@@ -90,16 +91,28 @@ pub fn normalize_birth_date(raw: &str, today: Date) -> std::result::Result<Strin
     Ok(date.to_string())
 }
 
-/// Seals a profile value for storing (before the write transaction starts: sealing
-/// may create the data key in a transaction of its own).
+/// Makes sure the Verbund's data key is ready, so that [`seal_value`] needs no
+/// transaction of its own: call it before a write transaction that seals values
+/// for a citizen the transaction creates.
 ///
 /// # Errors
 /// On store or crypto errors.
-pub async fn seal_value(portal: &Portal, field: ProfileField, value: &str) -> Result<String> {
+pub async fn ready(portal: &Portal) -> Result<()> {
+    Ok(portal.keyring.ready(&portal.store, CITIZEN_SCOPE).await?)
+}
+
+/// Seals a profile value of `citizen_id` for storing (before the write transaction
+/// starts, or after [`ready`]: sealing may create the data key in a transaction of
+/// its own).
+///
+/// # Errors
+/// On store or crypto errors.
+pub async fn seal_value(portal: &Portal, citizen_id: i64, field: ProfileField, value: &str) -> Result<String> {
     if value.is_empty() {
         return Ok(String::new());
     }
-    portal.seal(CITIZEN_SCOPE, &format!("profile:{}", field.key()), value.as_bytes()).await
+    let purpose = format!("profile:{}", field.key());
+    portal.seal_bound(CITIZEN_SCOPE, &purpose, &record::citizen(citizen_id), value.as_bytes()).await
 }
 
 /// Stores one profile value (sealed) in its own transaction.
@@ -114,7 +127,7 @@ pub async fn set(
     source: &ProfileSource,
     trust: TrustLevel,
 ) -> Result<bool> {
-    let sealed = seal_value(portal, field, value).await?;
+    let sealed = seal_value(portal, citizen_id, field, value).await?;
     let mut tx = portal.store.begin().await?;
     let done = tx.set_profile_value(citizen_id, field, &sealed, source, trust).await?;
     tx.commit().await?;

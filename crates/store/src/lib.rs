@@ -26,6 +26,7 @@ pub mod staff;
 pub mod submissions;
 #[cfg(feature = "test-support")]
 pub mod testing;
+pub mod unbound;
 pub mod workload;
 
 pub use catalogue::{LeistungContactLink, NewAuthority, NewContact, NewLeistung, NewLocation, NewOrgUnit, NewPlace};

@@ -6,7 +6,7 @@
 use crate::catalogue::{Catalogue, PublishedForm};
 use crate::drafts::FileInfo;
 use crate::fresh_receipts::FreshReceipt;
-use crate::keyring::authority_scope;
+use crate::keyring::{authority_scope, record};
 use crate::{Portal, PortalError, Result};
 use amtsweg_domain::Authority;
 use amtsweg_forms::{Answer, Answers, Form, Item, Kind, Step, visible_steps};
@@ -17,8 +17,9 @@ use sha2::{Digest, Sha256};
 pub(crate) mod data;
 pub use data::{SubmissionData, SubmittedFile};
 
-/// Purpose the submission data is sealed for.
-const SUBMISSION: &str = "antrag:submission";
+/// Purpose the submission data is sealed for (bound to the form token, which is
+/// known before the group commit gives the row its id).
+pub(crate) const SUBMISSION: &str = "antrag:submission";
 
 /// Checks the engine cannot make because they need the portal's data: addresses
 /// inside the Verbund, and that every file answer names a file of this draft.
@@ -173,7 +174,8 @@ pub async fn store(
     };
     let json = serde_json::to_string(&data).map_err(|e| PortalError::Internal(e.to_string()))?;
     let hash = hex::encode(Sha256::digest(json.as_bytes()));
-    let sealed = portal.seal(&authority_scope(app.authority.id), SUBMISSION, json.as_bytes()).await?;
+    let scope = authority_scope(app.authority.id);
+    let sealed = portal.seal_bound(&scope, SUBMISSION, &record::submission(app.token), json.as_bytes()).await?;
     // The status page (no personal data) opens from any browser; the receipt itself
     // only for the account or the browser that applied.
     let status = crate::receipt::status_path(portal, app.authority.slug.as_str(), &app.published.slug, app.token)?;
@@ -246,6 +248,7 @@ pub async fn store(
 /// # Errors
 /// When it does not open or parse.
 pub async fn open_data(portal: &Portal, s: &SubmissionRow) -> Result<SubmissionData> {
-    let json = portal.open_text(&authority_scope(s.authority_id), SUBMISSION, &s.data).await?;
+    let scope = authority_scope(s.authority_id);
+    let json = portal.open_bound_text(&scope, SUBMISSION, &record::submission(&s.form_token), &s.data).await?;
     serde_json::from_str(&json).map_err(|e| PortalError::Internal(format!("submission data: {e}")))
 }
