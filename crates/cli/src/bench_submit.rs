@@ -222,22 +222,14 @@ async fn measure(
     // Every submission also writes its outbox row: a webhook for the authority (not
     // delivered during the run; the worker is not started).
     let town = store.authority_by_slug(AUTHORITY).await?.ok_or_else(|| anyhow!("demo authority missing"))?.id;
-    let sealed = amtsweg_portal::handoff::seal_config(
+    let connector =
+        amtsweg_store::handoff::NewConnector { authority_id: town, form_id: None, kind: "webhook", name: "Wahlamt", config: "" };
+    amtsweg_portal::handoff::add_connector(
         &state.portal,
-        town,
+        &connector,
         r#"{"url":"https://wahlamt.example/eingang","secret":"benchmark-secret-0123456789abcdef"}"#,
     )
     .await?;
-    let mut tx = store.begin().await?;
-    tx.insert_connector(&amtsweg_store::handoff::NewConnector {
-        authority_id: town,
-        form_id: None,
-        kind: "webhook",
-        name: "Wahlamt",
-        config: &sealed,
-    })
-    .await?;
-    tx.commit().await?;
     let bare_route = axum::Router::new().route(
         "/_bench/formular",
         axum::routing::post(|axum::Form(f): axum::Form<Vec<(String, String)>>| async move { f.len().to_string() }),

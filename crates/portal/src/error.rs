@@ -38,3 +38,19 @@ impl PortalError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::PortalError;
+
+    #[test]
+    fn an_object_store_out_of_space_is_told_apart_from_other_failures() {
+        let generic = |code| object_store::Error::Generic {
+            store: "LocalFileSystem",
+            source: Box::new(std::io::Error::from_raw_os_error(code)),
+        };
+        assert!(PortalError::objects(&generic(28)).is_storage_full());
+        assert!(matches!(PortalError::objects(&generic(13)), PortalError::Objects(_)));
+        assert!(!PortalError::objects(&generic(13)).is_storage_full());
+    }
+}

@@ -5,33 +5,53 @@
 //! binary runs the worker without the web layer.
 
 use crate::casework;
-use crate::keyring::authority_scope;
+use crate::keyring::{authority_scope, record};
 use crate::submission::open_data;
 use crate::{Portal, PortalError, Result};
 use amtsweg_handoff::deliver::{Links, Source};
 use amtsweg_handoff::package::{Package, PackageAuthority, PackageFile, PackageForm};
-use amtsweg_store::handoff::{ConnectorRow, DeliveryRow};
+use amtsweg_store::handoff::{ConnectorRow, DeliveryRow, NewConnector};
 
-/// Purpose connector settings are sealed for.
-const CONNECTOR_CONFIG: &str = "connector:config";
+/// Purpose connector settings are sealed for (bound to the connector's id).
+pub(crate) const CONNECTOR_CONFIG: &str = "connector:config";
 
 /// How long a download link in a webhook stays valid.
 const LINK_DAYS: i64 = 7;
 
-/// Seals a connector's settings (they hold secrets) under the authority's key.
+/// Seals the settings of connector `connector_id` (they hold secrets) under the
+/// authority's key.
 ///
 /// # Errors
 /// On crypto or store errors.
-pub async fn seal_config(portal: &Portal, authority_id: i64, json: &str) -> Result<String> {
-    portal.seal(&authority_scope(authority_id), CONNECTOR_CONFIG, json.as_bytes()).await
+pub async fn seal_config(portal: &Portal, authority_id: i64, connector_id: i64, json: &str) -> Result<String> {
+    let record = record::connector(connector_id);
+    portal.seal_bound(&authority_scope(authority_id), CONNECTOR_CONFIG, &record, json.as_bytes()).await
+}
+
+/// Adds a connector with its settings `json` (`new.config` is ignored): inserted
+/// first, as its settings are bound to the id the insert gives, then sealed and
+/// stored in the same transaction. Returns the new id.
+///
+/// # Errors
+/// On crypto or store errors.
+pub async fn add_connector(portal: &Portal, new: &NewConnector<'_>, json: &str) -> Result<i64> {
+    // The data key exists before the transaction: sealing inside it needs no other.
+    portal.keyring.ready(&portal.store, &authority_scope(new.authority_id)).await?;
+    let mut tx = portal.store.begin().await?;
+    let id = tx.insert_connector(&NewConnector { config: "", ..new.clone() }).await?;
+    let sealed = seal_config(portal, new.authority_id, id, json).await?;
+    tx.update_connector(new.authority_id, id, new.form_id, new.name, &sealed).await?;
+    tx.commit().await?;
+    Ok(id)
 }
 
 /// Opens a connector's settings.
 ///
 /// # Errors
-/// When they do not open (wrong key, changed data).
+/// When they do not open (wrong key, changed data, copied from another connector).
 pub async fn open_config(portal: &Portal, c: &ConnectorRow) -> Result<String> {
-    portal.open_text(&authority_scope(c.authority_id), CONNECTOR_CONFIG, &c.config).await
+    let record = record::connector(c.id);
+    portal.open_bound_text(&authority_scope(c.authority_id), CONNECTOR_CONFIG, &record, &c.config).await
 }
 
 /// A signed download token for file `file` (0: the receipt PDF) of a submission,
@@ -76,7 +96,7 @@ pub async fn package(portal: &Portal, authority_id: i64, submission_id: i64, key
         files.push(PackageFile {
             id: f.id,
             field: f.field.clone(),
-            name: crate::drafts::open_file_name(portal, authority_id, &f.file_name).await,
+            name: crate::drafts::open_file_name(portal, authority_id, &f.object_key, &f.file_name).await,
             content_type: f.content_type.clone(),
             sha256: f.sha256.clone(),
             bytes,

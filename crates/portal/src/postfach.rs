@@ -1,26 +1,30 @@
 //! Writing to and reading from the citizen's Postfach: messages of an authority
 //! (with attachments, checked like the citizen's own), the citizen's replies, and
 //! opening what is sealed. Subjects, texts, file names and files are sealed under the
-//! key of the authority the thread is with; the e-mail notice of a new message says
+//! key of the authority the thread is with, subjects and texts bound to the citizen,
+//! files and their names to the object key (see [`record`]); the e-mail notice of a new message says
 //! only that there is one, never its content.
 
-use crate::keyring::authority_scope;
+use crate::keyring::{authority_scope, record};
 use crate::tokens::random_token;
 use crate::{Portal, PortalError, Result};
 use amtsweg_domain::konto::{MAX_ATTACHMENTS, check_attachment, check_message};
 use amtsweg_store::konto::{Direction, NewAttachment};
 
-/// Seals a Postfach text (`purpose`: "subject", "message", "file_name") or file.
+/// Seals a Postfach text (`purpose`: "subject", "message" bound to
+/// [`record::citizen`], "file_name" to [`record::object`]) or file ("file", bound to
+/// [`record::object`]).
 ///
 /// # Errors
 /// On store or crypto errors.
-pub async fn seal(portal: &Portal, authority_id: i64, purpose: &str, plain: &[u8]) -> Result<String> {
-    portal.seal(&authority_scope(authority_id), &format!("postfach:{purpose}"), plain).await
+pub async fn seal(portal: &Portal, authority_id: i64, purpose: &str, record: &str, plain: &[u8]) -> Result<String> {
+    portal.seal_bound(&authority_scope(authority_id), &format!("postfach:{purpose}"), record, plain).await
 }
 
-/// Opens a Postfach text; a value that does not open shows as a notice.
-pub async fn open_text(portal: &Portal, authority_id: i64, purpose: &str, sealed: &str) -> String {
-    match portal.open_text(&authority_scope(authority_id), &format!("postfach:{purpose}"), sealed).await {
+/// Opens a Postfach text sealed for `record`; a value that does not open shows as
+/// a notice.
+pub async fn open_text(portal: &Portal, authority_id: i64, purpose: &str, record: &str, sealed: &str) -> String {
+    match portal.open_bound_text(&authority_scope(authority_id), &format!("postfach:{purpose}"), record, sealed).await {
         Ok(t) => t,
         Err(e) => {
             tracing::error!(%purpose, error = %e, "Postfach value does not open");
@@ -47,10 +51,11 @@ pub(crate) async fn store_attachments(
     let mut stored = Vec::new();
     for (name, content_type, bytes) in files {
         let key = format!("authorities/{authority_id}/postfach/{citizen_id}/{}", random_token());
-        let sealed = seal(portal, authority_id, "file", bytes).await?;
+        let object = record::object(&key);
+        let sealed = seal(portal, authority_id, "file", &object, bytes).await?;
         crate::files::put(portal, &key, sealed.into_bytes()).await?;
         stored.push(NewAttachment {
-            file_name: seal(portal, authority_id, "file_name", sanitize_name(name).as_bytes()).await?,
+            file_name: seal(portal, authority_id, "file_name", &object, sanitize_name(name).as_bytes()).await?,
             content_type: (*content_type).to_owned(),
             size: i64::try_from(bytes.len()).unwrap_or(i64::MAX),
             object_key: key,
@@ -66,10 +71,18 @@ pub(crate) async fn store_attachments(
 pub async fn attachment(portal: &Portal, citizen_id: i64, id: i64) -> Result<(String, String, Vec<u8>)> {
     let a = portal.store.attachment(citizen_id, id).await?.ok_or(PortalError::NotFound)?;
     let authority = portal.store.thread_of_message(citizen_id, a.message_id).await?.ok_or(PortalError::NotFound)?;
-    let sealed = crate::files::get_sealed(portal, &a.object_key).await?;
-    let bytes = portal.open(&authority_scope(authority), "postfach:file", &sealed).await?;
-    let file_name = open_text(portal, authority, "file_name", &a.file_name).await;
+    let bytes = open_file(portal, authority, &a.object_key).await?;
+    let file_name = open_text(portal, authority, "file_name", &record::object(&a.object_key), &a.file_name).await;
     Ok((file_name, a.content_type, bytes))
+}
+
+/// The stored file of an attachment of a thread with `authority_id`, opened.
+///
+/// # Errors
+/// `NotFound` when it is gone; object-store or crypto errors.
+pub(crate) async fn open_file(portal: &Portal, authority_id: i64, object_key: &str) -> Result<Vec<u8>> {
+    let sealed = crate::files::get_sealed(portal, object_key).await?;
+    portal.open_bound(&authority_scope(authority_id), "postfach:file", &record::object(object_key), &sealed).await
 }
 
 /// A message from an authority to a citizen's Postfach.
@@ -147,8 +160,9 @@ pub async fn prepare(portal: &Portal, d: &Delivery) -> Result<Prepared, Delivery
         citizen,
         authority_id: d.authority_id,
         sender: d.sender.clone(),
-        subject: seal(portal, d.authority_id, "subject", d.subject.trim().as_bytes()).await?,
-        body: seal(portal, d.authority_id, "message", d.body.trim().as_bytes()).await?,
+        subject: seal(portal, d.authority_id, "subject", &record::citizen(d.citizen_id), d.subject.trim().as_bytes())
+            .await?,
+        body: seal(portal, d.authority_id, "message", &record::citizen(d.citizen_id), d.body.trim().as_bytes()).await?,
         attachments,
     })
 }

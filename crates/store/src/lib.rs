@@ -20,8 +20,8 @@ mod migrate;
 pub mod outbox;
 pub mod pages;
 pub mod rows;
-pub mod space;
 pub mod second_factor;
+pub mod space;
 pub mod staff;
 pub mod submissions;
 #[cfg(feature = "test-support")]

@@ -96,7 +96,10 @@ impl SealedColumn {
                     with("id", "owner");
                 }
             }
-            Self::DraftFileNames | Self::SubmissionFileNames | Self::AttachmentNames | Self::CaseTexts
+            Self::DraftFileNames
+            | Self::SubmissionFileNames
+            | Self::AttachmentNames
+            | Self::CaseTexts
             | Self::MessageBodies => {
                 with("id", "id");
                 match self {
@@ -125,15 +128,12 @@ impl SealedColumn {
                     .expr_as(Expr::col(("postfach_threads", "authority_id")), "authority_id");
             }
             Self::AttachmentNames => {
-                q.inner_join(
-                    "postfach_messages",
-                    Expr::col(("postfach_messages", "id")).equals((table, "message_id")),
-                )
-                .inner_join(
-                    "postfach_threads",
-                    Expr::col(("postfach_threads", "id")).equals(("postfach_messages", "thread_id")),
-                )
-                .expr_as(Expr::col(("postfach_threads", "authority_id")), "authority_id");
+                q.inner_join("postfach_messages", Expr::col(("postfach_messages", "id")).equals((table, "message_id")))
+                    .inner_join(
+                        "postfach_threads",
+                        Expr::col(("postfach_threads", "id")).equals(("postfach_messages", "thread_id")),
+                    )
+                    .expr_as(Expr::col(("postfach_threads", "authority_id")), "authority_id");
             }
             _ => {}
         }

@@ -111,3 +111,29 @@ impl IntoResponse for AppError {
         r
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{AppError, ErrorPage, STORAGE_FULL_MESSAGE};
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+
+    #[test]
+    fn a_full_disk_is_a_503_with_the_german_explanation_not_a_500() {
+        let full = || std::io::Error::from_raw_os_error(28);
+        for e in [
+            AppError::Store(amtsweg_store::StoreError::Io(full())),
+            AppError::from(amtsweg_portal::PortalError::StorageFull("no space".into())),
+        ] {
+            let r = e.into_response();
+            assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert!(r.headers().contains_key(axum::http::header::RETRY_AFTER));
+            let detail = r.extensions().get::<ErrorPage>().and_then(|p| p.0.clone()).unwrap();
+            assert_eq!(detail, STORAGE_FULL_MESSAGE);
+        }
+        assert!(STORAGE_FULL_MESSAGE.contains("vorübergehend nicht möglich"));
+        // Any other store failure stays a 500.
+        let other = AppError::Store(amtsweg_store::StoreError::Io(std::io::Error::other("broken")));
+        assert_eq!(other.into_response().status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+}

@@ -18,10 +18,10 @@
 //! Mounting needs root (or the right to mount); elsewhere the test is skipped with a
 //! notice, and with CI=true it fails.
 
-use crate::reliability::browser::Browser;
-use crate::reliability::journeys::{Cut, Load, briefwahl, osterfeuer, letters, receipt_number_in, resend};
-use crate::reliability::server::{Server, setup_in};
 use crate::reliability::BRIEFWAHL;
+use crate::reliability::browser::Browser;
+use crate::reliability::journeys::{Cut, Load, briefwahl, letters, osterfeuer, receipt_number_in, resend};
+use crate::reliability::server::{Server, setup_in};
 use crate::support::EXCLUSIVE;
 use amtsweg_store::testing;
 use std::io::Write;

@@ -36,6 +36,7 @@ mod routes;
 mod schnittstellen;
 mod search;
 mod secrets_audit;
+mod sealing;
 mod security;
 mod standorte;
 mod support;

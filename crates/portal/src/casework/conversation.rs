@@ -7,7 +7,7 @@
 //! authority's messages, even with a damaged link.
 
 use super::Case;
-use crate::keyring::authority_scope;
+use crate::keyring::record;
 use crate::postfach::open_text;
 use crate::{Portal, PortalError, Result};
 
@@ -61,7 +61,7 @@ pub async fn conversation(portal: &Portal, case: &Case) -> Result<Vec<Message>> 
         for a in attachments.iter().filter(|a| a.message_id == m.id) {
             files.push(File {
                 id: a.id,
-                name: open_text(portal, authority, "file_name", &a.file_name).await,
+                name: open_text(portal, authority, "file_name", &record::object(&a.object_key), &a.file_name).await,
                 content_type: a.content_type.clone(),
                 size: a.size,
             });
@@ -72,7 +72,7 @@ pub async fn conversation(portal: &Portal, case: &Case) -> Result<Vec<Message>> 
             from_citizen,
             sender: m.sender.clone(),
             at: m.created_at,
-            text: open_text(portal, authority, "message", &m.body).await,
+            text: open_text(portal, authority, "message", &record::citizen(citizen_id), &m.body).await,
             files,
             unread: from_citizen && m.read_at.is_none(),
         });
@@ -105,8 +105,7 @@ pub async fn attachment(portal: &Portal, case: &Case, attachment_id: i64) -> Res
         return Err(PortalError::NotFound);
     }
     let authority = case.row.authority_id;
-    let sealed = crate::files::get_sealed(portal, &a.object_key).await?;
-    let bytes = portal.open(&authority_scope(authority), "postfach:file", &sealed).await?;
-    let name = open_text(portal, authority, "file_name", &a.file_name).await;
+    let bytes = crate::postfach::open_file(portal, authority, &a.object_key).await?;
+    let name = open_text(portal, authority, "file_name", &record::object(&a.object_key), &a.file_name).await;
     Ok((name, a.content_type, bytes))
 }

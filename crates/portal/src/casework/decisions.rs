@@ -84,7 +84,7 @@ pub async fn reopen(portal: &Portal, case: &Case, reason: &str, actor: &Actor) -
     } else {
         None
     };
-    let body = seal_text(portal, case.row.authority_id, reason).await?;
+    let body = seal_text(portal, case.row.authority_id, case.row.id, reason).await?;
     let mut tx = portal.store.begin().await?;
     let event = NewEvent { kind: "reopen", status: &to, sub_status: "", body: &body, public: true, actor: &actor.name };
     if !tx.change_status(case.row.authority_id, case.row.id, &case.row.status, &event).await? {
@@ -129,7 +129,7 @@ pub async fn assign(portal: &Portal, cases: &[&Case], to: &Assignee, due: Option
             Some(d) => format!("Bearbeitung: {}; Frist: {}", to.name, german_date(d)),
             None => format!("Bearbeitung: {}", to.name),
         };
-        sealed.push(seal_text(portal, case.row.authority_id, &text).await?);
+        sealed.push(seal_text(portal, case.row.authority_id, case.row.id, &text).await?);
     }
     let outcome = to.id.map_or_else(|| "niemand".to_owned(), |id| format!("staff:{id}"));
     let mut tx = portal.store.begin().await?;

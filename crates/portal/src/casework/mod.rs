@@ -18,7 +18,7 @@ pub mod decisions;
 
 pub use applicant::applicant_name;
 
-use crate::keyring::authority_scope;
+use crate::keyring::{authority_scope, record};
 use crate::postfach::{self, Delivery, DeliveryError};
 use crate::{Portal, PortalError, Result};
 use amtsweg_domain::Authority;
@@ -29,8 +29,9 @@ use amtsweg_store::casework::NewEvent;
 use amtsweg_store::konto::Direction;
 use amtsweg_store::submissions::SubmissionRow;
 
-/// Purpose the texts of a submission's history are sealed for.
-const EVENT_TEXT: &str = "antrag:event";
+/// Purpose the texts of a submission's history are sealed for (bound to the case:
+/// an event's id is known only after its insert).
+pub(crate) const EVENT_TEXT: &str = "antrag:event";
 
 /// A submission opened for case work.
 pub struct Case {
@@ -86,23 +87,26 @@ pub async fn open_case(portal: &Portal, authority_id: i64, id: i64) -> Result<Ca
     Ok(Case { row, authority, form })
 }
 
-/// Seals a text of the history.
+/// Seals a text of the history of submission `submission_id`.
 ///
 /// # Errors
 /// On crypto or store errors.
-pub async fn seal_text(portal: &Portal, authority_id: i64, text: &str) -> Result<String> {
+pub async fn seal_text(portal: &Portal, authority_id: i64, submission_id: i64, text: &str) -> Result<String> {
     if text.trim().is_empty() {
         return Ok(String::new());
     }
-    portal.seal(&authority_scope(authority_id), EVENT_TEXT, text.trim().as_bytes()).await
+    let case = record::case(submission_id);
+    portal.seal_bound(&authority_scope(authority_id), EVENT_TEXT, &case, text.trim().as_bytes()).await
 }
 
-/// Opens a text of the history; one that does not open shows as a notice.
-pub async fn open_text(portal: &Portal, authority_id: i64, sealed: &str) -> String {
+/// Opens a text of the history of submission `submission_id`; one that does not
+/// open shows as a notice.
+pub async fn open_text(portal: &Portal, authority_id: i64, submission_id: i64, sealed: &str) -> String {
     if sealed.is_empty() {
         return String::new();
     }
-    match portal.open_text(&authority_scope(authority_id), EVENT_TEXT, sealed).await {
+    let case = record::case(submission_id);
+    match portal.open_bound_text(&authority_scope(authority_id), EVENT_TEXT, &case, sealed).await {
         Ok(t) => t,
         Err(e) => {
             tracing::error!(error = %e, "history text does not open");
@@ -212,7 +216,7 @@ pub async fn change_status(
         Ok(p) => p,
         Err(m) => return Ok(Err(m)),
     };
-    let body = seal_text(portal, case.row.authority_id, &out.text).await?;
+    let body = seal_text(portal, case.row.authority_id, case.row.id, &out.text).await?;
     let mut tx = portal.store.begin().await?;
     let event =
         NewEvent { kind: "status", status: to, sub_status: outcome, body: &body, public: true, actor: &actor.name };
@@ -244,7 +248,7 @@ pub async fn message(portal: &Portal, case: &Case, out: &Outgoing, actor: &Actor
         Ok(p) => p,
         Err(m) => return Ok(Err(m)),
     };
-    let body = seal_text(portal, case.row.authority_id, &out.text).await?;
+    let body = seal_text(portal, case.row.authority_id, case.row.id, &out.text).await?;
     let mut tx = portal.store.begin().await?;
     let event = NewEvent {
         kind: "message",
@@ -272,7 +276,7 @@ pub async fn note(portal: &Portal, case: &Case, text: &str, actor: &Actor) -> Re
     if text.chars().count() > 10_000 {
         return Ok(Err("Eine Notiz darf höchstens 10.000 Zeichen lang sein.".into()));
     }
-    let body = seal_text(portal, case.row.authority_id, text).await?;
+    let body = seal_text(portal, case.row.authority_id, case.row.id, text).await?;
     let mut tx = portal.store.begin().await?;
     let event = NewEvent {
         kind: "note",
@@ -314,7 +318,8 @@ pub async fn reply(
         return Ok(Err(e.0));
     }
     let stored = postfach::store_attachments(portal, t.authority_id, citizen_id, &checked).await?;
-    let sealed = postfach::seal(portal, t.authority_id, "message", body.trim().as_bytes()).await?;
+    let sealed =
+        postfach::seal(portal, t.authority_id, "message", &record::citizen(citizen_id), body.trim().as_bytes()).await?;
     let mut tx = portal.store.begin().await?;
     tx.post_message(
         citizen_id,

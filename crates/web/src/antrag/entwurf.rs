@@ -191,6 +191,6 @@ pub(crate) async fn draft_file(
         .find(|f| f.id == id)
         .ok_or(AppError::NotFound)?;
     let bytes = drafts::read_file(&state.portal, d.authority_id, &f.object_key).await?;
-    let name = drafts::open_file_name(&state.portal, d.authority_id, &f.file_name).await;
+    let name = drafts::open_file_name(&state.portal, d.authority_id, &f.object_key, &f.file_name).await;
     Ok(crate::download::attachment(bytes, &name, &f.content_type))
 }

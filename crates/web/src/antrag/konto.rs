@@ -86,7 +86,7 @@ pub async fn detail(
             "status" | "reply" => reopened = None,
             _ => {}
         }
-        let text = amtsweg_portal::casework::open_text(&state.portal, s.authority_id, &e.body).await;
+        let text = amtsweg_portal::casework::open_text(&state.portal, s.authority_id, s.id, &e.body).await;
         history.push(context! {
             kind => e.kind, status => workflow.label(&e.status, &e.sub_status), when => when(e.created_at),
             lines => text.lines().map(str::to_owned).collect::<Vec<_>>(),

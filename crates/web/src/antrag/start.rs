@@ -94,7 +94,7 @@ pub(crate) async fn first_post(
             return Ok(refused);
         }
         let browser_hash = if owner.is_some() { String::new() } else { session::hash_token(&browser) };
-        let sealed = drafts::seal_answers(&state.portal, j.authority.id, &answers).await?;
+        let sealed = drafts::seal_answers(&state.portal, j.authority.id, &nonce, &answers).await?;
         let draft_csrf = session::random_token();
         let mut tx = state.store.begin().await?;
         tx.create_application_draft(&NewDraft {

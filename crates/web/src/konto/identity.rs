@@ -61,16 +61,18 @@ pub(crate) async fn complete(
     values: &[(ProfileField, String, TrustLevel)],
 ) -> Result<Response, AppError> {
     let existing = state.store.identity(provider_key, subject).await?;
-    // Sealed before the write transaction (sealing may store a new data key).
-    let mut sealed = Vec::new();
+    // Sealed in the write transaction (bound to the citizen, who may be new), with
+    // the data key made ready before it (sealing may store a new data key).
+    let mut checked = Vec::new();
     for (field, value, value_trust) in values {
         // Values are checked like typed ones; one the profile cannot hold is skipped.
         if let Ok(v) = field.check(value)
             && !v.is_empty()
         {
-            sealed.push((*field, amtsweg_portal::profile::seal_value(&state.portal, *field, &v).await?, *value_trust));
+            checked.push((*field, v, *value_trust));
         }
     }
+    amtsweg_portal::profile::ready(&state.portal).await?;
     let mut tx = state.store.begin().await?;
     let citizen_id = match (request.link_citizen_id, existing) {
         (Some(me), Some(other)) if other.citizen_id != me => {
@@ -94,8 +96,9 @@ pub(crate) async fn complete(
         (None, None) => tx.insert_citizen_for_identity(provider_key, subject, trust).await?,
     };
     let source = ProfileSource::Provider(provider_key.to_owned());
-    for (field, value, value_trust) in &sealed {
-        tx.set_profile_value(citizen_id, *field, value, &source, *value_trust).await?;
+    for (field, value, value_trust) in &checked {
+        let value = amtsweg_portal::profile::seal_value(&state.portal, citizen_id, *field, value).await?;
+        tx.set_profile_value(citizen_id, *field, &value, &source, *value_trust).await?;
     }
     // The session of an earlier sign-in in this browser is replaced by the new one.
     if let Some(old) = session::current(state, headers, "citizen").await? {

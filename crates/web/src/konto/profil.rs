@@ -116,7 +116,7 @@ pub async fn profile_submit(
     }
     let mut sealed = Vec::new();
     for (f, v) in &values {
-        sealed.push((*f, amtsweg_portal::profile::seal_value(&state.portal, *f, v).await?));
+        sealed.push((*f, amtsweg_portal::profile::seal_value(&state.portal, me.citizen.id, *f, v).await?));
     }
     let mut tx = state.store.begin().await?;
     for (f, v) in &sealed {

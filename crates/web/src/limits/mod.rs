@@ -97,7 +97,7 @@ impl LimitsConfig {
 
 /// A request rate per client and in total (GCRA: `burst` requests at once, then one
 /// every `1/rate`). 0 = no limit.
-#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(default)]
 pub struct RateLimit {
     /// Requests a minute one client may send, on average.
@@ -108,12 +108,6 @@ pub struct RateLimit {
     pub global_per_second: u32,
     /// Requests all clients together may send at once.
     pub global_burst: u32,
-}
-
-impl Default for RateLimit {
-    fn default() -> Self {
-        Self { per_client_per_minute: 0, client_burst: 0, global_per_second: 0, global_burst: 0 }
-    }
 }
 
 /// `[web.limits.sign_in_failures]`: failed sign-ins are counted per typed address and

@@ -259,7 +259,8 @@ fn check_inputs(
     (out, form_id)
 }
 
-/// The inputs and the connector's own check; the sealed settings when all is well.
+/// The inputs and the connector's own check; the settings (JSON, sealed by the
+/// caller for the connector's id) when all is well.
 async fn checked(
     state: &AppState,
     a: &Authority,
@@ -282,8 +283,7 @@ async fn checked(
     if let Err(problems) = target {
         return Ok(Err(problems));
     }
-    let sealed = amtsweg_portal::handoff::seal_config(&state.portal, a.id, &json).await?;
-    Ok(Ok((form_id, sealed)))
+    Ok(Ok((form_id, json)))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -394,16 +394,14 @@ pub async fn create_connector(
     Csrf(Form(f)): Csrf<Form<ConnectorForm>>,
 ) -> Result<Response, AppError> {
     let a = staff.administered_authority(&state, &slug)?;
-    let (form_id, sealed) = match checked(&state, &a, &f, None).await? {
+    let (form_id, json) = match checked(&state, &a, &f, None).await? {
         Ok(ok) => ok,
         Err(errors) => {
             return render(&state, &staff, &a, PageView { errors, typed: &f, new_client: None, notice: None }).await;
         }
     };
-    let mut tx = state.store.begin().await?;
-    let new = NewConnector { authority_id: a.id, form_id, kind: &f.art, name: f.name.trim(), config: &sealed };
-    let id = tx.insert_connector(&new).await?;
-    tx.commit().await?;
+    let new = NewConnector { authority_id: a.id, form_id, kind: &f.art, name: f.name.trim(), config: "" };
+    let id = amtsweg_portal::handoff::add_connector(&state.portal, &new, &json).await?;
     audit(&state, &staff.actor(), Some(a.id), "connector.create", &format!("connector:{id}"), "success").await?;
     Ok(Redirect::to(&format!("/verwaltung/behoerden/{slug}/schnittstellen/?hinweis=verbindung")).into_response())
 }
@@ -470,10 +468,11 @@ pub async fn update_connector(
     let a = staff.administered_authority(&state, &slug)?;
     let (c, old) = connector_of(&state, &a, id).await?;
     let f = ConnectorForm { art: c.kind.clone(), ..f };
-    let (form_id, sealed) = match checked(&state, &a, &f, Some(&old)).await? {
+    let (form_id, json) = match checked(&state, &a, &f, Some(&old)).await? {
         Ok(ok) => ok,
         Err(errors) => return render_edit(&state, &staff, &a, &c, &old, &f, &errors),
     };
+    let sealed = amtsweg_portal::handoff::seal_config(&state.portal, a.id, id, &json).await?;
     let mut tx = state.store.begin().await?;
     let found = tx.update_connector(a.id, id, form_id, f.name.trim(), &sealed).await?;
     tx.commit().await?;
