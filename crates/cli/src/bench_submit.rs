@@ -222,8 +222,13 @@ async fn measure(
     // Every submission also writes its outbox row: a webhook for the authority (not
     // delivered during the run; the worker is not started).
     let town = store.authority_by_slug(AUTHORITY).await?.ok_or_else(|| anyhow!("demo authority missing"))?.id;
-    let connector =
-        amtsweg_store::handoff::NewConnector { authority_id: town, form_id: None, kind: "webhook", name: "Wahlamt", config: "" };
+    let connector = amtsweg_store::handoff::NewConnector {
+        authority_id: town,
+        form_id: None,
+        kind: "webhook",
+        name: "Wahlamt",
+        config: "",
+    };
     amtsweg_portal::handoff::add_connector(
         &state.portal,
         &connector,

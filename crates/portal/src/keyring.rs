@@ -419,7 +419,10 @@ mod tests {
         assert!(new.starts_with("v2:"));
         assert_eq!(open_as(BOUND_PREFIX, &k, &new, b"verbund|profile:family_name|citizen:7").unwrap(), b"Mustermann");
         assert!(open_as(BOUND_PREFIX, &k, &new, b"verbund|profile:family_name|citizen:8").is_err(), "another citizen");
-        assert!(open_as(BOUND_PREFIX, &k, &old, b"verbund|profile:family_name|citizen:7").is_err(), "old format refused");
+        assert!(
+            open_as(BOUND_PREFIX, &k, &old, b"verbund|profile:family_name|citizen:7").is_err(),
+            "old format refused"
+        );
         assert!(rebind_with(&k, "verbund", "profile:given_name", &rec, &old).is_err(), "moved to another field");
         assert!(rebind_with(&k, "verbund", "profile:family_name", &rec, &new).is_err(), "bound values are not v1");
     }

@@ -15,14 +15,15 @@ use std::path::PathBuf;
 pub enum Room {
     Ok,
     Full,
-    /// A directory could not be probed for another reason (permissions, missing).
+    /// A directory could not be probed for another reason (permissions, missing):
+    /// logged and reported, but not counted as degraded.
     Unknown,
 }
 
 impl Room {
     #[must_use]
-    pub fn is_ok(self) -> bool {
-        self == Self::Ok
+    pub fn is_full(self) -> bool {
+        self == Self::Full
     }
 
     #[must_use]

@@ -346,7 +346,7 @@ async fn uploads_are_checked_scanned_stripped_and_sealed() {
         let stored =
             app.state.portal.objects.get(&object_store::path::Path::from(files[0].object_key.as_str())).await.unwrap();
         let stored = stored.bytes().await.unwrap();
-        assert!(stored.starts_with(b"v1:"), "sealed at rest");
+        assert!(stored.starts_with(b"v2:"), "sealed at rest, bound to its object");
         // The citizen downloads their own file only as an attachment, without metadata.
         let dl = get(app, &mut jar, &format!("{draft}datei/{}", files[0].id)).await;
         assert!(dl.headers["content-disposition"].to_str().unwrap().starts_with("attachment"));

@@ -249,7 +249,7 @@ async fn authorities_write_to_a_citizens_postfach_from_the_command_line() {
     let threads = store.threads(citizen).await.unwrap();
     assert_eq!(threads.len(), 1);
     let files = store.attachments(citizen, threads[0].id).await.unwrap();
-    assert!(files[0].file_name.starts_with("v1:"), "the file name is sealed at rest");
+    assert!(files[0].file_name.starts_with("v2:"), "the file name is sealed at rest");
     let stored = std::fs::read(dir.path().join("objects").join(&files[0].object_key)).unwrap();
     assert!(!stored.windows(4).any(|w| w == b"%PDF"), "the file is sealed in the data directory's object store");
     assert!(dir.path().join("master.key").exists(), "a master key was created beside the database");

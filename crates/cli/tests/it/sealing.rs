@@ -13,7 +13,7 @@ use amtsweg_domain::konto::{ProfileField, ProfileSource};
 use amtsweg_forms::{Answer, Answers};
 use amtsweg_portal::files::CheckedFile;
 use amtsweg_portal::keyring::{CITIZEN_SCOPE, authority_scope, record};
-use amtsweg_portal::{Keyring, drafts, handoff, profile, submission};
+use amtsweg_portal::{Keyring, casework, drafts, handoff, postfach, profile, submission};
 use amtsweg_store::handoff::NewConnector;
 use amtsweg_store::submissions::{ApplicationDraft, NewDraft};
 use amtsweg_store::testing::execute_sql;
@@ -205,6 +205,18 @@ async fn values_sealed_by_an_older_version_are_bound_when_the_portal_starts() {
         .await
         .unwrap();
         let c = connector(app, "Altes Fachverfahren", "geheimCCCCCCCCCCCCCCCCCCCCCCCCCCCC").await;
+        let case = casework::open_case(portal, town, id).await.unwrap();
+        let actor = casework::Actor { name: "Sachbearbeitung".into(), audit: "staff:1".into() };
+        casework::note(portal, &case, "Notiz Altfall", &actor).await.unwrap().unwrap();
+        let delivery = postfach::Delivery {
+            citizen_id: citizen,
+            authority_id: town,
+            sender: "Stadt Moorbrück".into(),
+            subject: "Betreff Altfall".into(),
+            body: "Nachricht Altfall".into(),
+            attachments: Vec::new(),
+        };
+        let (thread, message) = postfach::deliver(portal, &delivery).await.unwrap();
 
         let answers = unbind(&keyring, store, &scope, "antrag:answers", &record::draft(&d.token), &d.answers).await;
         execute_sql(store, &format!("UPDATE form_drafts SET answers = '{answers}' WHERE token = '{}'", d.token)).await;
@@ -226,6 +238,17 @@ async fn values_sealed_by_an_older_version_are_bound_when_the_portal_starts() {
         let row = connector_row(app, c).await;
         let config_old = unbind(&keyring, store, &scope, "connector:config", &record::connector(c), &row.config).await;
         execute_sql(store, &format!("UPDATE connectors SET config = '{config_old}' WHERE id = {c}")).await;
+
+        let note = store.submission_events(id).await.unwrap().into_iter().find(|e| e.kind == "note").unwrap();
+        let text = unbind(&keyring, store, &scope, "antrag:event", &record::case(id), &note.body).await;
+        execute_sql(store, &format!("UPDATE submission_events SET body = '{text}' WHERE id = {}", note.id)).await;
+        let t = store.thread(citizen, thread).await.unwrap().unwrap();
+        let mine = record::citizen(citizen);
+        let subject = unbind(&keyring, store, &scope, "postfach:subject", &mine, &t.subject).await;
+        execute_sql(store, &format!("UPDATE postfach_threads SET subject = '{subject}' WHERE id = {thread}")).await;
+        let m = store.messages(citizen, thread).await.unwrap().into_iter().find(|m| m.id == message).unwrap();
+        let body = unbind(&keyring, store, &scope, "postfach:message", &mine, &m.body).await;
+        execute_sql(store, &format!("UPDATE postfach_messages SET body = '{body}' WHERE id = {message}")).await;
 
         // Normal reads accept bound values only.
         let d = store.application_draft(&d.token).await.unwrap().unwrap();
@@ -250,6 +273,13 @@ async fn values_sealed_by_an_older_version_are_bound_when_the_portal_starts() {
         let row = connector_row(app, c).await;
         assert!(row.config.starts_with("v2:"));
         assert!(handoff::open_config(portal, &row).await.unwrap().contains("geheimC"));
+
+        let note = store.submission_events(id).await.unwrap().into_iter().find(|e| e.kind == "note").unwrap();
+        assert_eq!(casework::open_text(portal, town, id, &note.body).await, "Notiz Altfall");
+        let t = store.thread(citizen, thread).await.unwrap().unwrap();
+        assert_eq!(postfach::open_text(portal, town, "subject", &mine, &t.subject).await, "Betreff Altfall");
+        let m = store.messages(citizen, thread).await.unwrap().into_iter().find(|m| m.id == message).unwrap();
+        assert_eq!(postfach::open_text(portal, town, "message", &mine, &m.body).await, "Nachricht Altfall");
 
         // Idempotent: nothing left to do at the next start.
         let again = amtsweg_portal::rebind::rebind_all(store, &portal.keyring, portal.objects.as_ref()).await.unwrap();

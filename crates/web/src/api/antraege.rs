@@ -228,7 +228,8 @@ pub(crate) async fn detail(
         refs.push(FileRef {
             id: f.id,
             field: f.field.clone(),
-            name: amtsweg_portal::drafts::open_file_name(&state.portal, s.authority_id, &f.object_key, &f.file_name).await,
+            name: amtsweg_portal::drafts::open_file_name(&state.portal, s.authority_id, &f.object_key, &f.file_name)
+                .await,
             content_type: f.content_type.clone(),
             size: f.size,
             sha256: f.sha256.clone(),
@@ -335,7 +336,8 @@ pub(crate) async fn file(
     let bytes = amtsweg_portal::drafts::read_file(&state.portal, case.row.authority_id, &f.object_key)
         .await
         .map_err(Problem::from)?;
-    let name = amtsweg_portal::drafts::open_file_name(&state.portal, case.row.authority_id, &f.object_key, &f.file_name).await;
+    let name =
+        amtsweg_portal::drafts::open_file_name(&state.portal, case.row.authority_id, &f.object_key, &f.file_name).await;
     client.audit(&state, "api.submission.file", &format!("submission:{id}/file:{file}")).await?;
     Ok(crate::download::attachment(bytes, &name, &f.content_type))
 }
@@ -528,6 +530,7 @@ pub(crate) async fn signed_download(
     let bytes = amtsweg_portal::drafts::read_file(&state.portal, row.authority_id, &f.object_key)
         .await
         .map_err(Problem::from)?;
-    let name = amtsweg_portal::drafts::open_file_name(&state.portal, row.authority_id, &f.object_key, &f.file_name).await;
+    let name =
+        amtsweg_portal::drafts::open_file_name(&state.portal, row.authority_id, &f.object_key, &f.file_name).await;
     Ok(crate::download::attachment(bytes, &name, &f.content_type))
 }

@@ -27,7 +27,9 @@ pub async fn list(State(state): State<AppState>, me: CitizenContext, uri: Uri) -
     for t in state.store.threads(me.citizen.id).await? {
         let messages = state.store.messages(me.citizen.id, t.id).await?;
         let unread = messages.iter().filter(|m| m.is_to_citizen() && m.read_at.is_none()).count();
-        let subject = postfach::open_text(&state.portal, t.authority_id, "subject", &record::citizen(t.citizen_id), &t.subject).await;
+        let subject =
+            postfach::open_text(&state.portal, t.authority_id, "subject", &record::citizen(t.citizen_id), &t.subject)
+                .await;
         threads.push(context! {
             id => t.id, subject, authority => authority_name(&state, t.authority_id),
             when => berlin_time(t.updated_at), unread, count => messages.len(),
@@ -54,16 +56,26 @@ async fn render_thread(
     mark_read: bool,
 ) -> Result<Response, AppError> {
     let t = state.store.thread(me.citizen.id, thread_id).await?.ok_or(AppError::NotFound)?;
-    let subject = postfach::open_text(&state.portal, t.authority_id, "subject", &record::citizen(t.citizen_id), &t.subject).await;
+    let subject =
+        postfach::open_text(&state.portal, t.authority_id, "subject", &record::citizen(t.citizen_id), &t.subject).await;
     let attachments = state.store.attachments(me.citizen.id, thread_id).await?;
     let mut messages: Vec<Value> = Vec::new();
     for m in state.store.messages(me.citizen.id, thread_id).await? {
         let mut files: Vec<Value> = Vec::new();
         for a in attachments.iter().filter(|a| a.message_id == m.id) {
-            let name = postfach::open_text(&state.portal, t.authority_id, "file_name", &record::object(&a.object_key), &a.file_name).await;
+            let name = postfach::open_text(
+                &state.portal,
+                t.authority_id,
+                "file_name",
+                &record::object(&a.object_key),
+                &a.file_name,
+            )
+            .await;
             files.push(context! { id => a.id, name, kb => (a.size + 1023) / 1024 });
         }
-        let body = postfach::open_text(&state.portal, t.authority_id, "message", &record::citizen(t.citizen_id), &m.body).await;
+        let body =
+            postfach::open_text(&state.portal, t.authority_id, "message", &record::citizen(t.citizen_id), &m.body)
+                .await;
         messages.push(context! {
             from => if m.is_to_citizen() { m.sender.clone() } else { "Sie".to_owned() },
             to_citizen => m.is_to_citizen(), unread => m.is_to_citizen() && m.read_at.is_none(),

@@ -10,7 +10,7 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
     let db_ok = state.store.ping().await.is_ok();
     let room = crate::storage_health::room(&state).await;
     let body = serde_json::json!({
-        "status": if db_ok && room.is_ok() { "ok" } else { "degraded" },
+        "status": if db_ok && !room.is_full() { "ok" } else { "degraded" },
         "database": if db_ok { "ok" } else { "unreachable" },
         "storage": room.label(),
         "backend": format!("{:?}", state.store.backend()).to_lowercase(),

@@ -68,8 +68,11 @@ pub(super) async fn render_case(
         // Texts of messages are in the conversation; the history shows those of
         // notes, assignments and reasons for reopening.
         let own_text = matches!(e.kind.as_str(), "note" | "assign" | "reopen") || s.citizen_id.is_none();
-        let text =
-            if own_text { casework::open_text(&state.portal, s.authority_id, s.id, &e.body).await } else { String::new() };
+        let text = if own_text {
+            casework::open_text(&state.portal, s.authority_id, s.id, &e.body).await
+        } else {
+            String::new()
+        };
         history.push(context! {
             kind => &e.kind, status => workflow.label(&e.status, &e.sub_status), actor => &e.actor,
             when => when(e.created_at), public => e.is_public(), lines => lines(&text),
@@ -194,7 +197,8 @@ pub async fn file(
     let case = case_for(&state, &staff, id).await?;
     let f = state.store.submission_files(id).await?.into_iter().nth(index).ok_or(AppError::NotFound)?;
     let bytes = amtsweg_portal::drafts::read_file(&state.portal, case.row.authority_id, &f.object_key).await?;
-    let name = amtsweg_portal::drafts::open_file_name(&state.portal, case.row.authority_id, &f.object_key, &f.file_name).await;
+    let name =
+        amtsweg_portal::drafts::open_file_name(&state.portal, case.row.authority_id, &f.object_key, &f.file_name).await;
     audit_case(&state, &staff, &headers, &case, "submission.file", &format!("/file:{}", f.id)).await?;
     Ok(crate::download::attachment(bytes, &name, &f.content_type))
 }
