@@ -65,8 +65,11 @@ pub(crate) fn writer_still_usable(
     _: PoolConnectionMetadata,
 ) -> Pin<Box<dyn Future<Output = Result<bool, sqlx::Error>> + Send + '_>> {
     Box::pin(async move {
-        // A round trip first: the rollback queued by a dropped transaction runs
-        // before it, so the count below is the settled one.
+        // After a commit the count is settled at zero. Above zero, a dropped
+        // transaction's rollback may still be queued: one round trip lets it run.
+        if !conn.is_in_transaction() {
+            return Ok(true);
+        }
         conn.ping().await?;
         let clean = !conn.is_in_transaction();
         if !clean {
