@@ -18,6 +18,8 @@ use amtsweg_forms::{Choice, Field, Form, Group, Item, Kind, Repeat, Step};
 use roxmltree::{Document, Node, ParsingOptions};
 use serde::Serialize;
 
+mod namespaces;
+
 const XDF1: &str = "urn:xoev-de:fim:standard:xdatenfelder_1";
 const XDF2: &str = "urn:xoev-de:fim:standard:xdatenfelder_2";
 const XDF3: &str = "urn:xoev-de:fim:standard:xdatenfelder_3.0.0";
@@ -435,6 +437,7 @@ impl Ctx<'_> {
 /// # Errors
 /// When the document is not XML, not XDatenfelder, or broken.
 pub fn import(xml: &str) -> Result<Import, ImportError> {
+    namespaces::check(xml)?;
     let opt = ParsingOptions { allow_dtd: false, nodes_limit: 2_000_000, ..ParsingOptions::default() };
     let doc = Document::parse_with_options(xml, opt).map_err(|e| match e {
         roxmltree::Error::UnexpectedEndOfStream => ImportError::Xml(

@@ -132,6 +132,20 @@ fn deeply_nested_groups_are_refused_without_crashing() {
     assert_eq!(ok.report.fields, 1);
 }
 
+/// Many different namespace declarations are refused before parsing, with the line.
+#[test]
+fn many_namespace_declarations_are_refused_naming_the_line() {
+    let decls: String = (0..100).map(|i| format!("\n<p{i}:x xmlns:p{i}=\"urn:p{i}\">")).collect();
+    let close: String = (0..100).rev().map(|i| format!("</p{i}:x>")).collect();
+    let xml = format!(
+        r#"<xdf:n xmlns:xdf="{XDF2}"><xdf:stammdatenschema><xdf:identifikation><xdf:id>S1</xdf:id></xdf:identifikation><xdf:name>S</xdf:name>{decls}{close}</xdf:stammdatenschema></xdf:n>"#
+    );
+    let e = import(&xml).expect_err("refused").to_string();
+    // The root declares one; the 64th nested one is the 65th, on line 65.
+    assert!(e.contains("In Zeile 65 "), "{e}");
+    assert!(e.starts_with("Ungültiges XDatenfelder-Dokument"), "{e}");
+}
+
 #[test]
 fn import_time_grows_linearly() {
     harness::self_test();
@@ -178,6 +192,32 @@ fn import_time_grows_linearly() {
     harness::assert_linear("xdf: nesting", 4, nested, |xml| {
         let _ = import(xml);
     });
+    // Nested elements each declaring one more namespace: the parser copied all
+    // those in scope into each of them (quadratic); now refused after a few, naming
+    // the line. The same declaration repeated on each element stays allowed.
+    harness::assert_linear(
+        "xdf: nested namespace declarations",
+        512,
+        |n| {
+            let open: String = (0..n).map(|i| format!("<p{i}:x xmlns:p{i}=\"urn:p{i}\">\n")).collect();
+            let close: String = (0..n).rev().map(|i| format!("</p{i}:x>")).collect();
+            schema(format!("{open}{close}"))
+        },
+        |xml| {
+            let _ = import(xml);
+        },
+    );
+    harness::assert_linear(
+        "xdf: repeated namespace declarations",
+        512,
+        |n| {
+            let same = format!("<xdf:a xmlns:xdf=\"{XDF2}\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">");
+            schema(format!("{}{}", same.repeat(n), "</xdf:a>".repeat(n)))
+        },
+        |xml| {
+            import(xml).unwrap();
+        },
+    );
     // One huge text value, and a long free-text praezisierung (xdf1).
     harness::assert_linear(
         "xdf: long texts",

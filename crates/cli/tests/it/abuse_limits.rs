@@ -344,6 +344,14 @@ async fn anonymous_drafts_and_files_have_quotas_and_nothing_saved_is_lost() {
         assert_eq!(refused.status, 429, "{}", refused.body);
         assert!(refused.body.contains("sehr viele Anträge begonnen"), "{}", refused.body);
         assert!(refused.body.contains("Bereits gespeicherte Anträge bleiben erhalten"));
+        // Nothing typed is lost: the same page again, with the values and why.
+        assert_eq!(refused.headers.get("retry-after").unwrap(), "3600");
+        assert!(refused.body.contains("kern-alert--danger"), "{}", refused.body);
+        assert!(refused.body.contains("Ihre Angaben stehen unten noch im Formular"), "{}", refused.body);
+        for typed in ["Schützenverein", "05191 12345", "feuer@example.org"] {
+            assert!(refused.body.contains(&format!("value=\"{typed}\"")), "{typed} kept: {}", refused.body);
+        }
+        assert!(!hidden(&refused.body, "token").is_empty() && !hidden(&refused.body, "csrf").is_empty());
         // The drafts begun before are still there; another client may begin one.
         assert_eq!(a.get(app, &step).await.status, 200);
         assert_eq!(Visitor::at("192.0.2.31").begin_draft(app).await.status, 303);

@@ -58,6 +58,18 @@ pub(super) fn step_html(
     headers: &HeaderMap,
     p: &StepPage<'_>,
 ) -> Result<(StatusCode, String), AppError> {
+    step_html_with(state, j, headers, p, None)
+}
+
+/// A step page, with `notice` (why what was sent could not be kept) in place of the
+/// error summary: the answers are shown again so nothing typed is lost.
+pub(super) fn step_html_with(
+    state: &AppState,
+    j: &Journey,
+    headers: &HeaderMap,
+    p: &StepPage<'_>,
+    notice: Option<&str>,
+) -> Result<(StatusCode, String), AppError> {
     let errors_by_path: BTreeMap<String, String> = p.errors.iter().cloned().collect();
     let mut items = fields::step_view(&j.form, p.step, p.answers, &errors_by_path, p.files, p.locked);
     if let Some(account) = j.account_values() {
@@ -72,12 +84,16 @@ pub(super) fn step_html(
         p.errors.iter().map(|(path, message)| context! { anchor => fields::anchor(path), message }).collect();
     let computed = amtsweg_forms::display::amounts(&j.form, &amtsweg_forms::compute(&j.form, p.answers));
     let status = if p.errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
-    let title = if p.errors.is_empty() { p.step.title.clone() } else { format!("Fehler: {}", p.step.title) };
+    let title = if p.errors.is_empty() && notice.is_none() {
+        p.step.title.clone()
+    } else {
+        format!("Fehler: {}", p.step.title)
+    };
     let ctx = context! {
         title, step => context! { id => &p.step.id, title => &p.step.title }, items, errors, number, total => steps.len(),
         has_back => prev.is_some() || number > 1, action => &p.action, token => &p.token, csrf => &p.csrf,
         multipart, back_to_check => p.back_to_check, computed, direct => j.form.direct_submit,
-        signed_in => j.citizen.is_some(),
+        signed_in => j.citizen.is_some(), notice,
         trust_label => j.trust_needed().label(),
         ..base(state, j, headers, &p.action, &p.step.title)
     };

@@ -3,9 +3,9 @@
 //! for a one-page form sent complete and valid, submits at once without a draft.
 
 use super::journey::{
-    Journey, find_draft, first_csrf, issue_token, load_draft, prefill, verify_token, with_browser_cookie,
+    Journey, find_draft, first_csrf, issue_token, load_draft, no_store, prefill, verify_token, with_browser_cookie,
 };
-use super::schritt::{RESERVED, StepPage, handle_step};
+use super::schritt::{RESERVED, StepPage, handle_step, step_html_with};
 use super::{fields, first_page, upload};
 use crate::AppState;
 use crate::error::AppError;
@@ -85,13 +85,15 @@ pub(crate) async fn first_post(
             return Err(AppError::Forbidden);
         }
         j.use_version(&state, version).await?;
-        let (answers, _) = prefill(&state, &j).await?;
+        let (answers, locked) = prefill(&state, &j).await?;
         let owner = j.citizen.as_ref().map(|c| c.citizen.id);
         // Drafts without an account are limited per client and in total.
         if owner.is_none()
             && let Some(refused) = crate::limits::quotas::may_begin_draft(&state, &client).await?
         {
-            return Ok(refused);
+            let kept =
+                Kept { step: &first_step, prefilled: &answers, locked: &locked, nonce: &nonce, browser: &browser };
+            return refused_first_page(&state, &j, &headers, &kept, &posted, refused);
         }
         let browser_hash = if owner.is_some() { String::new() } else { session::hash_token(&browser) };
         let sealed = drafts::seal_answers(&state.portal, j.authority.id, &nonce, &answers).await?;
@@ -142,6 +144,58 @@ pub(super) fn first_page_csrf_ok(
 ) -> Result<bool, AppError> {
     let csrf = first_csrf(state, j, browser, nonce)?;
     Ok(crate::csrf::check(headers, &csrf, posted.get("csrf").unwrap_or_default()).is_ok())
+}
+
+/// What the first page was shown with, to show it again.
+struct Kept<'a> {
+    step: &'a amtsweg_forms::Step,
+    prefilled: &'a Answers,
+    locked: &'a std::collections::BTreeSet<String>,
+    nonce: &'a str,
+    browser: &'a str,
+}
+
+/// The first page sent when no draft may be kept for it (a quota): the page again
+/// with what was typed, and why it was not saved, under the same form token — so
+/// sending it again later still begins the application, and nothing typed is lost.
+fn refused_first_page(
+    state: &AppState,
+    j: &Journey,
+    headers: &HeaderMap,
+    kept: &Kept<'_>,
+    posted: &upload::Posted,
+    refused: crate::limits::quotas::DraftRefused,
+) -> Result<Response, AppError> {
+    let read = fields::read_step(&j.form, kept.step, kept.prefilled, &posted.pairs, RESERVED);
+    let mut answers = kept.prefilled.clone();
+    answers.extend(fields::without_empty(read.answers));
+    for id in kept.locked {
+        if let Some(v) = kept.prefilled.get(id) {
+            answers.insert(id.clone(), v.clone());
+        }
+    }
+    let page = StepPage {
+        step: kept.step,
+        answers: &answers,
+        errors: Vec::new(),
+        files: &[],
+        locked: kept.locked,
+        action: j.base_url(),
+        token: posted.get("token").unwrap_or_default().to_owned(),
+        csrf: first_csrf(state, j, kept.browser, kept.nonce)?,
+        back_to_check: false,
+    };
+    let mut notice = refused.message.to_owned();
+    if !posted.files.is_empty() {
+        // Files are only kept with a draft.
+        notice.push_str(" Ausgewählte Dateien wählen Sie bitte beim nächsten Versuch noch einmal aus.");
+    }
+    let (_, html) = step_html_with(state, j, headers, &page, Some(&notice))?;
+    let mut r = no_store((refused.status, axum::response::Html(html)).into_response());
+    if let Some(v) = refused.retry_after() {
+        r.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+    }
+    Ok(r)
 }
 
 /// A one-page form sent complete and valid is submitted right away, without a draft:

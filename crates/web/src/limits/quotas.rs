@@ -5,9 +5,8 @@
 
 use super::Client;
 use crate::AppState;
-use crate::error::{AppError, ErrorPage};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use crate::error::AppError;
+use axum::http::{HeaderValue, StatusCode};
 
 const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 24 * HOUR_MS;
@@ -36,36 +35,44 @@ pub async fn mail_allowed(state: &AppState, email: &str, client: &Client) -> Res
     Ok(true)
 }
 
-/// A page that says why no new draft can be kept; nothing saved before is touched.
-fn refused(status: StatusCode, message: &str) -> Response {
-    let mut r = status.into_response();
-    if status == StatusCode::TOO_MANY_REQUESTS {
-        r.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("3600"));
+/// Why no new draft can be kept for a visitor without an account. Nothing saved
+/// before is touched; the caller shows the page sent again with its answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DraftRefused {
+    /// 429 for this client, 503 when the portal as a whole is full.
+    pub status: StatusCode,
+    pub message: &'static str,
+}
+
+impl DraftRefused {
+    /// Headers to send with the refusal: when to try again (the per-client count is
+    /// per day, so an hour is a fair first guess; the total has no such time).
+    #[must_use]
+    pub fn retry_after(self) -> Option<HeaderValue> {
+        (self.status == StatusCode::TOO_MANY_REQUESTS).then(|| HeaderValue::from_static("3600"))
     }
-    r.extensions_mut().insert(ErrorPage(Some(message.to_owned())));
-    r
 }
 
 /// `Ok(None)` when `client` (without an account) may begin one more draft; otherwise
-/// the page that says why not (429 for this client, 503 when the portal as a whole
-/// holds as many anonymous drafts as it takes).
+/// why not (429 for this client, 503 when the portal as a whole holds as many
+/// anonymous drafts as it takes).
 ///
 /// # Errors
 /// On store errors.
-pub async fn may_begin_draft(state: &AppState, client: &Client) -> Result<Option<Response>, AppError> {
+pub async fn may_begin_draft(state: &AppState, client: &Client) -> Result<Option<DraftRefused>, AppError> {
     let q = &state.config.limits.drafts;
     let since = amtsweg_store::now_ms() - DAY_MS;
     if state.store.anonymous_drafts(Some(&client.stored()), since).await? >= q.per_client_per_day {
-        return Ok(Some(refused(
-            StatusCode::TOO_MANY_REQUESTS,
-            "Von Ihrem Anschluss wurden heute schon sehr viele Anträge begonnen, ohne sie abzusenden. Bitte setzen Sie einen begonnenen Antrag fort, melden Sie sich mit Ihrem Bürgerkonto an oder versuchen Sie es morgen erneut. Bereits gespeicherte Anträge bleiben erhalten.",
-        )));
+        return Ok(Some(DraftRefused {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            message: "Von Ihrem Anschluss wurden heute schon sehr viele Anträge begonnen, ohne sie abzusenden. Deshalb konnten wir diese Seite nicht zwischenspeichern; Ihre Angaben stehen unten noch im Formular. Bitte setzen Sie einen begonnenen Antrag fort, melden Sie sich mit Ihrem Bürgerkonto an oder versuchen Sie es später erneut. Bereits gespeicherte Anträge bleiben erhalten.",
+        }));
     }
     if state.store.anonymous_drafts(None, 0).await? >= q.total {
-        return Ok(Some(refused(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Das Portal kann gerade keine weiteren Anträge ohne Bürgerkonto zwischenspeichern. Bitte versuchen Sie es später erneut oder melden Sie sich mit Ihrem Bürgerkonto an. Bereits gespeicherte Anträge bleiben erhalten.",
-        )));
+        return Ok(Some(DraftRefused {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            message: "Das Portal kann gerade keine weiteren Anträge ohne Bürgerkonto zwischenspeichern. Ihre Angaben stehen unten noch im Formular. Bitte versuchen Sie es später erneut oder melden Sie sich mit Ihrem Bürgerkonto an. Bereits gespeicherte Anträge bleiben erhalten.",
+        }));
     }
     Ok(None)
 }
