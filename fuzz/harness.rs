@@ -241,7 +241,17 @@ pub fn self_test() {
         let seen: std::collections::HashSet<&String> = v.iter().collect();
         std::hint::black_box(seen.len());
     };
-    let (_, q) = growth(64, Duration::from_millis(10), &make, &quadratic);
-    assert!(q >= MAX_GROWTH, "the time check must catch quadratic work (it measured {q:.1}×)");
+    // On a loaded machine a single measurement can come out low (the small run was
+    // disturbed): the check must catch quadratic work in one of three attempts, with a
+    // higher floor so that timer and scheduler noise weigh less.
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        let (_, q) = growth(64, Duration::from_millis(40), &make, &quadratic);
+        if q >= MAX_GROWTH {
+            break;
+        }
+        seen.push(q);
+    }
+    assert!(seen.len() < 3, "the time check must catch quadratic work (it measured {seen:.1?}×)");
     assert_linear("linear reference", 64, make, linear);
 }

@@ -137,7 +137,10 @@ fn problem_title(status: StatusCode) -> (&'static str, &'static str) {
         405 => ("Aktion nicht möglich", "Diese Seite kann so nicht aufgerufen werden."),
         408 => ("Zeitüberschreitung", "Die Anfrage hat zu lange gedauert. Bitte versuchen Sie es noch einmal."),
         413 => ("Anfrage zu groß", "Die gesendeten Daten sind zu groß. Bitte senden Sie weniger oder kleinere Daten."),
-        429 => ("Zu viele Anfragen", "Zu viele Anfragen in kurzer Zeit. Bitte warten Sie einen Moment und versuchen Sie es dann erneut."),
+        429 => (
+            "Zu viele Anfragen",
+            "Zu viele Anfragen in kurzer Zeit. Bitte warten Sie einen Moment und versuchen Sie es dann erneut.",
+        ),
         400..=499 => {
             ("Anfrage fehlerhaft", "Die Anfrage konnte nicht verarbeitet werden. Bitte prüfen Sie die Adresse.")
         }

@@ -109,7 +109,9 @@ pub async fn read(state: &AppState, request: Request, step: &Step, room: u64) ->
             continue;
         }
         if too_big {
-            let message = if limit < max_bytes && let Some(why) = quota {
+            let message = if limit < max_bytes
+                && let Some(why) = quota
+            {
                 format!("„{file_name}“ kann nicht mehr angenommen werden: {why}")
             } else if limit < max_bytes {
                 format!(
