@@ -223,7 +223,8 @@ pub async fn logo(
         .objects
         .put(&object_store::path::Path::from(key.as_str()), up.bytes.into())
         .await
-        .map_err(|e| AppError::Objects(e.to_string()))?;
+        // A full disk is a 503 that says so, like every other write (not a 500).
+        .map_err(|e| AppError::from(amtsweg_portal::PortalError::objects(&e)))?;
     let mut tx = state.store.begin().await?;
     tx.set_authority_logo(a.id, &key, format.content_type()).await?;
     tx.append_audit(&audit_entry(&staff, &a, "authority.logo")).await?;
