@@ -35,31 +35,23 @@ impl utoipa::Modify for Conventions {
             .schema(ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1)))
             .description(Some("Seconds to wait before the next try."))
             .build();
-        let too_many = ResponseBuilder::new()
-            .description("Too many requests from this client or from everyone; try again after `Retry-After`.")
-            .content(
-                "application/problem+json",
-                ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build(),
-            )
-            .header("Retry-After", retry_after)
-            .build();
+        let retry_later = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/problem+json",
+                    ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build(),
+                )
+                .header("Retry-After", retry_after.clone())
+                .build()
+        };
+        let too_many =
+            retry_later("Too many requests from this client or from everyone; try again after `Retry-After`.");
         // A full disk (or database) answers any operation that stores something with
         // 503 `storage-full`; reads keep working, but the document cannot tell which
         // operations write, so all name it.
-        let storage_full = ResponseBuilder::new()
-            .description("The portal's storage is full; nothing was stored. Try again after `Retry-After`.")
-            .content(
-                "application/problem+json",
-                ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build(),
-            )
-            .header(
-                "Retry-After",
-                HeaderBuilder::new()
-                    .schema(ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1)))
-                    .description(Some("Seconds to wait before the next try."))
-                    .build(),
-            )
-            .build();
+        let storage_full =
+            retry_later("The portal's storage is full; nothing was stored. Try again after `Retry-After`.");
         for item in openapi.paths.paths.values_mut() {
             for op in [&mut item.get, &mut item.post].into_iter().flatten() {
                 op.responses.responses.entry("429".into()).or_insert_with(|| too_many.clone().into());
