@@ -3,6 +3,7 @@
 //! and opening hours. Pure code without I/O so every rule here is unit-tested
 //! and reusable by the store, the search index and the web edge alike.
 
+pub mod appointments;
 pub mod audit;
 pub mod authority;
 pub mod files;
