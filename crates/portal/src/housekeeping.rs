@@ -1,6 +1,7 @@
-//! Periodic clean-up of one node: expired drafts with their files, and the rows the
+//! Periodic clean-up of one node: expired drafts with their files, the rows the
 //! abuse limits count (failed sign-ins, mails sent) once they no longer count —
-//! without it `login_failures` would grow with every attempt for ever.
+//! without it `login_failures` would grow with every attempt for ever — and the
+//! appointments' sweep (expired holds, reminders, deletion of personal data).
 
 use crate::Portal;
 use std::time::Duration;
@@ -19,6 +20,18 @@ pub async fn run_once(portal: &Portal) -> crate::Result<(u64, u64)> {
     let mut tx = portal.store.begin().await?;
     let failures = tx.prune_login_failures(amtsweg_store::now_ms() - keep).await?;
     tx.commit().await?;
+    // Appointments: expired holds, due reminders, personal data past retention. A
+    // failure is logged and does not stop the other clean-ups.
+    match crate::appointments::sweep::sweep(portal, amtsweg_store::now_ms()).await {
+        Ok(r) if r.is_empty() => {}
+        Ok(r) => tracing::info!(
+            expired = r.expired,
+            reminded = r.reminded,
+            purged = r.purged,
+            "housekeeping: appointments swept"
+        ),
+        Err(e) => tracing::warn!(error = %e, "housekeeping: sweeping appointments failed"),
+    }
     Ok((drafts, failures))
 }
 

@@ -10,6 +10,7 @@
 //! Postfach ([`postfach`]), the citizen's profile ([`profile`]) and the hand-off
 //! packages the delivery worker sends ([`handoff`]).
 
+pub mod appointments;
 pub mod audit_anchor;
 pub mod casework;
 pub mod catalogue;

@@ -199,6 +199,7 @@ pub async fn write(
                 p.sender,
                 public_base_url.trim_end_matches('/'),
             ),
+            attachments: Vec::new(),
         })
         .await?;
     }

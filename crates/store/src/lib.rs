@@ -6,6 +6,7 @@
 //! take the authority id, so no caller can read another authority's rows by
 //! forgetting a filter.
 
+pub mod appointments;
 pub mod audit_log;
 pub mod casework;
 mod catalogue;
@@ -29,6 +30,7 @@ pub mod testing;
 pub mod unbound;
 pub mod workload;
 
+pub use appointments::{AppointmentRow, CalendarRow, Figures, NewAppointment, RulesRow};
 pub use catalogue::{LeistungContactLink, NewAuthority, NewContact, NewLeistung, NewLocation, NewOrgUnit, NewPlace};
 pub use db::{Backend, Store, Tx};
 pub use rows::{Contact, Location, OrgUnit};

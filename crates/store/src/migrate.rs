@@ -94,6 +94,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0016_library_form_pins.sql"),
         postgres: include_str!("../migrations/postgres/0016_library_form_pins.sql"),
     },
+    Migration {
+        version: 17,
+        sqlite: include_str!("../migrations/sqlite/0017_appointments.sql"),
+        postgres: include_str!("../migrations/postgres/0017_appointments.sql"),
+    },
 ];
 
 impl Store {

@@ -21,6 +21,19 @@ pub struct EmailMessage {
     pub to: String,
     pub subject: String,
     pub body: String,
+    /// Text files sent along (e.g. the `.ics` of an appointment). Absent in the
+    /// payloads queued before there were attachments, hence the default.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<EmailAttachment>,
+}
+
+/// A text attachment of an e-mail, such as an appointment's calendar file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailAttachment {
+    pub file_name: String,
+    /// e.g. `text/calendar; method=REQUEST`.
+    pub content_type: String,
+    pub content: String,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]

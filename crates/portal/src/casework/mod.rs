@@ -177,6 +177,7 @@ async fn write_message(
                  {base}/konto/antraege/{}\n",
                 case.row.receipt_number, case.row.id
             ),
+            attachments: Vec::new(),
         })
         .await?;
     }

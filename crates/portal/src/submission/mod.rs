@@ -194,6 +194,7 @@ pub async fn store(
                 "Guten Tag,\n\n{} hat Ihren Antrag „{}“ erhalten.\nEingangsnummer: {{eingangsnummer}}\n\nDen Stand Ihres Antrags sehen Sie unter diesem Link (er zeigt keine persönlichen Angaben; bitte geben Sie ihn nicht weiter):\n{link}\n{copy}\nBitte geben Sie die Eingangsnummer bei Rückfragen an.\n",
                 app.authority.name, form.title
             ),
+            attachments: Vec::new(),
         }
     });
     let year = i64::from(crate::time::now_local().year());

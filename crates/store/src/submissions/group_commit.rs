@@ -232,6 +232,7 @@ impl Tx {
                     to: m.to.clone(),
                     subject: m.subject.replace(RECEIPT_PLACEHOLDER, receipt),
                     body: m.body.replace(RECEIPT_PLACEHOLDER, receipt),
+                    attachments: Vec::new(),
                 })
             })
             .collect();

@@ -119,6 +119,7 @@ async fn a_batch_is_stored_like_single_submissions() {
             to: to.into(),
             subject: "Eingang {eingangsnummer}".into(),
             body: "Nummer {eingangsnummer}".into(),
+            attachments: Vec::new(),
         };
         let batch = vec![
             OwnedSubmission { confirmation: Some(mail("k1@example.org")), ..owned("k1", s.town, town_form) },

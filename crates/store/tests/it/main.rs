@@ -5,6 +5,7 @@
 //! part of the store.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod appointments;
 mod catalogue;
 mod editing;
 mod fixtures;

@@ -8,7 +8,12 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 fn mail(i: usize) -> EmailMessage {
-    EmailMessage { to: format!("person{i}@example.org"), subject: format!("Nachricht {i}"), body: "Hallo".into() }
+    EmailMessage {
+        to: format!("person{i}@example.org"),
+        subject: format!("Nachricht {i}"),
+        body: "Hallo".into(),
+        attachments: Vec::new(),
+    }
 }
 
 async fn enqueue(store: &Store, n: usize) -> Vec<i64> {

@@ -67,7 +67,12 @@ async fn submit_once_with_receipt_numbers_per_authority() {
         tx.commit().await.unwrap();
         assert_eq!(store.application_draft("t1").await.unwrap().unwrap().answers, "sealed-2");
 
-        let mail = EmailMessage { to: "a@example.org".into(), subject: "Eingang".into(), body: "x".into() };
+        let mail = EmailMessage {
+            to: "a@example.org".into(),
+            subject: "Eingang".into(),
+            body: "x".into(),
+            attachments: Vec::new(),
+        };
         let sub = |token: &'static str, authority_id: i64, form_id: i64, prefix: &'static str| NewSubmission {
             form_token: token,
             authority_id,

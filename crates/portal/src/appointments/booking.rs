@@ -1,0 +1,530 @@
+//! Booking a time: hold it (the database decides who gets it), then confirm it with
+//! the contact data — directly, or by the link in an e-mail (double opt-in).
+//!
+//! The hold's token is the secret of the manage link `/termin/<token>`: only its
+//! SHA-256 is stored, and the token itself only sealed with the personal data (for
+//! the reminder, see `super`).
+
+use super::journey::{Chosen, Journey, NEXT_TIMES, choose, next_free};
+use super::mail;
+use super::view::{
+    AppointmentView, BookedService, Contact, Personal, contact_hash, open_personal, rules_of, seal_personal, view,
+    view_with,
+};
+use crate::tokens::{hash_token, random_token};
+use crate::{Portal, PortalError, Result};
+use amtsweg_domain::appointments::time::to_ms;
+use amtsweg_domain::appointments::{AppointmentStatus, FreeTime, reference_code, slots};
+use amtsweg_store::appointments::{AppointmentRow, NewAppointment};
+use amtsweg_store::now_ms;
+use jiff::civil::DateTime;
+
+/// A client (browser, address) may hold at most this many times at once without
+/// confirming them: enough for a family booking one after the other, too few to
+/// block a calendar.
+pub const MAX_HOLDS_PER_CLIENT: i64 = 3;
+
+const MINUTE_MS: i64 = 60_000;
+const HOUR_MS: i64 = 3_600_000;
+const DAY_MS: i64 = 86_400_000;
+
+/// The longest name, phone number and note accepted (characters).
+pub const MAX_NAME: usize = 200;
+pub const MAX_PHONE: usize = 40;
+pub const MAX_NOTES: usize = 1000;
+const MAX_EMAIL: usize = 254;
+
+/// A time held for the citizen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Held {
+    /// The secret of `/termin/<token>`; shown to nobody else, stored only hashed.
+    pub token: String,
+    /// Until then (ms) the contact data must be confirmed.
+    pub hold_until: i64,
+    pub reference: String,
+}
+
+/// Why no time was held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefusalKind {
+    /// The journey or the time is not allowed (window, hours, services, persons …).
+    Invalid,
+    /// Someone else got the time first (409).
+    Taken,
+    /// The client holds too many times already (429).
+    TooManyHolds,
+}
+
+/// A hold refused, with what the citizen may choose instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    pub kind: RefusalKind,
+    pub message: String,
+    /// The next free times (same day first, then the following days).
+    pub next: Vec<FreeTime>,
+}
+
+impl Refused {
+    fn invalid(message: impl Into<String>) -> Self {
+        Self { kind: RefusalKind::Invalid, message: message.into(), next: Vec::new() }
+    }
+}
+
+/// Who holds a time, and for what.
+#[derive(Debug, Clone, Copy)]
+pub struct HoldBy<'a> {
+    /// Counts the client's open holds (empty: not counted, for staff).
+    pub client_key: &'a str,
+    /// The signed-in citizen, whose account then lists the booking.
+    pub citizen_id: Option<i64>,
+    /// The appointment this one moves (cancelled when this one is confirmed).
+    pub replaces: Option<i64>,
+    /// "citizen" or "staff".
+    pub booked_by: &'a str,
+}
+
+/// Holds `start` for the journey: checks the journey, the client's open holds and
+/// the calendar's rules, then lets the database take the units of one free counter.
+///
+/// # Errors
+/// Store errors; a refusal is `Ok(Err(..))`.
+pub async fn hold(
+    portal: &Portal,
+    authority_id: i64,
+    journey: &Journey,
+    start: DateTime,
+    client_key: &str,
+    citizen_id: Option<i64>,
+    replaces: Option<i64>,
+) -> Result<Result<Held, Refused>> {
+    hold_as(portal, authority_id, journey, start, HoldBy { client_key, citizen_id, replaces, booked_by: "citizen" })
+        .await
+}
+
+/// [`hold`] with every detail of who holds.
+///
+/// # Errors
+/// Store errors; a refusal is `Ok(Err(..))`.
+pub async fn hold_as(
+    portal: &Portal,
+    authority_id: i64,
+    journey: &Journey,
+    start: DateTime,
+    by: HoldBy<'_>,
+) -> Result<Result<Held, Refused>> {
+    let chosen = match choose(portal, authority_id, journey).await? {
+        Ok(c) => c,
+        Err(m) => return Ok(Err(Refused::invalid(m))),
+    };
+    hold_chosen(portal, authority_id, &chosen, journey, start, by).await
+}
+
+async fn hold_chosen(
+    portal: &Portal,
+    authority_id: i64,
+    chosen: &Chosen,
+    journey: &Journey,
+    start: DateTime,
+    by: HoldBy<'_>,
+) -> Result<Result<Held, Refused>> {
+    let now = crate::time::now_local();
+    let now_ms = now_ms();
+    if !by.client_key.is_empty()
+        && portal.store.count_active_holds_by_client(by.client_key, now_ms).await? >= MAX_HOLDS_PER_CLIENT
+    {
+        return Ok(Err(Refused {
+            kind: RefusalKind::TooManyHolds,
+            message: format!(
+                "Sie haben gerade {MAX_HOLDS_PER_CLIENT} Termine reserviert, ohne sie zu bestätigen. Bitte bestätigen Sie zuerst einen davon oder warten Sie {} Minuten, bis die Reservierungen verfallen.",
+                chosen.rules.hold_minutes
+            ),
+            next: Vec::new(),
+        }));
+    }
+    if let Err(e) = slots::is_bookable_start(&chosen.calendar, &chosen.opening, start, chosen.units, now) {
+        let next = next_free(portal, chosen, start.max(now), now, NEXT_TIMES).await?;
+        return Ok(Err(Refused { kind: RefusalKind::Invalid, message: e.0, next }));
+    }
+    if let Some(old) = by.replaces
+        && !movable(portal.store.appointment(authority_id, old).await?.as_ref(), now_ms)
+    {
+        return Ok(Err(Refused::invalid(
+            "Der Termin, den Sie verschieben möchten, ist abgesagt, verfallen oder schon vorbei und kann nicht mehr verschoben werden.",
+        )));
+    }
+    let token = random_token();
+    let hold_until = now_ms + i64::from(chosen.rules.hold_minutes.max(1)) * MINUTE_MS;
+    let reference = reference_code(&rand::random::<[u8; 8]>());
+    let services: Vec<BookedService> =
+        journey.services.iter().map(|s| BookedService { leika: s.clone(), persons: journey.persons }).collect();
+    let new = NewAppointment {
+        authority_id,
+        calendar_id: chosen.row.id,
+        location_id: chosen.row.location_id,
+        reference: reference.clone(),
+        status: AppointmentStatus::Held.as_str().to_owned(),
+        starts_at: to_ms(start),
+        ends_at: to_ms(slots::end_of(&chosen.calendar, start, chosen.units)),
+        services: serde_json::to_string(&services).map_err(|e| PortalError::Internal(e.to_string()))?,
+        persons: i64::from(journey.persons),
+        manage_hash: hash_token(&token),
+        hold_until: Some(hold_until),
+        citizen_id: by.citizen_id,
+        receipt_number: journey.receipt.clone(),
+        replaces_id: by.replaces,
+        booked_by: by.booked_by.to_owned(),
+        client_key: by.client_key.to_owned(),
+    };
+    let units = slots::unit_starts_ms(&chosen.calendar, start, chosen.units);
+    let mut tx = portal.store.begin().await?;
+    match tx.hold_appointment(&new, &units, chosen.calendar.counters, now_ms).await? {
+        Some(_) => {
+            tx.commit().await?;
+            Ok(Ok(Held { token, hold_until, reference }))
+        }
+        None => {
+            drop(tx);
+            let next = next_free(portal, chosen, start, now, NEXT_TIMES).await?;
+            Ok(Err(Refused {
+                kind: RefusalKind::Taken,
+                message: "Dieser Termin wurde gerade vergeben. Bitte wählen Sie einen anderen – die nächsten freien Zeiten stehen unten.".into(),
+                next,
+            }))
+        }
+    }
+}
+
+/// Whether an appointment can still be moved (or cancelled) by the citizen.
+fn movable(row: Option<&AppointmentRow>, now_ms: i64) -> bool {
+    row.is_some_and(|r| {
+        matches!(
+            AppointmentStatus::parse(&r.status),
+            Ok(AppointmentStatus::Confirmed | AppointmentStatus::Preconfirmed)
+        ) && r.starts_at > now_ms
+    })
+}
+
+/// The appointment behind a manage token; `None` for an unknown or changed token.
+///
+/// # Errors
+/// Store errors.
+pub async fn by_token(portal: &Portal, token: &str) -> Result<Option<AppointmentView>> {
+    match row_by_token(portal, token).await? {
+        Some(row) => Ok(Some(view(portal, &row).await?)),
+        None => Ok(None),
+    }
+}
+
+/// The row behind a manage token.
+pub(crate) async fn row_by_token(portal: &Portal, token: &str) -> Result<Option<AppointmentRow>> {
+    // A token is 43 characters of base64url; anything else cannot match and is not looked up.
+    if token.len() != 43 || !token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        return Ok(None);
+    }
+    Ok(portal.store.appointment_by_manage_hash(&hash_token(token)).await?)
+}
+
+/// A booking confirmed (or waiting for the e-mail confirmation).
+#[derive(Debug, Clone)]
+pub struct Confirmed {
+    /// The citizen must still confirm by the link in the e-mail (double opt-in).
+    pub needs_email: bool,
+    /// The booking replaced an earlier one, which is now cancelled.
+    pub moved: bool,
+    pub view: AppointmentView,
+}
+
+/// Checks what a person typed for a booking. Staff booking for a caller may leave
+/// the e-mail empty.
+///
+/// # Errors
+/// A German message for the first problem.
+pub fn check_contact(c: &Contact, email_required: bool) -> Result<Contact, String> {
+    let clean = |s: &str| s.trim().chars().filter(|c| !c.is_control()).collect::<String>();
+    let name = clean(&c.name);
+    let email = clean(&c.email);
+    let phone = clean(&c.phone);
+    let notes: String = c.notes.trim().chars().filter(|c| !c.is_control() || *c == '\n').collect();
+    if name.is_empty() {
+        return Err("Bitte geben Sie Ihren Namen an.".into());
+    }
+    if name.chars().count() > MAX_NAME {
+        return Err(format!("Der Name darf höchstens {MAX_NAME} Zeichen lang sein."));
+    }
+    if email.is_empty() && email_required {
+        return Err("Bitte geben Sie Ihre E-Mail-Adresse an. An sie schicken wir die Bestätigung.".into());
+    }
+    if !email.is_empty() && !plausible_email(&email) {
+        return Err("Bitte geben Sie eine gültige E-Mail-Adresse an, zum Beispiel name@beispiel.de.".into());
+    }
+    if phone.chars().count() > MAX_PHONE
+        || !phone.chars().all(|c| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-' | '/' | '(' | ')'))
+    {
+        return Err(
+            "Bitte geben Sie die Telefonnummer nur mit Ziffern an (Leerzeichen, +, -, / und Klammern sind erlaubt)."
+                .into(),
+        );
+    }
+    if notes.chars().count() > MAX_NOTES {
+        return Err(format!("Die Anmerkung darf höchstens {MAX_NOTES} Zeichen lang sein."));
+    }
+    Ok(Contact { name, email, phone, notes })
+}
+
+/// One `@`, something before it, a dot in the domain, no spaces: enough to catch
+/// typing mistakes; the confirmation e-mail proves the rest.
+fn plausible_email(s: &str) -> bool {
+    let Some((local, domain)) = s.rsplit_once('@') else { return false };
+    s.len() <= MAX_EMAIL
+        && !local.is_empty()
+        && !local.contains('@')
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !s.chars().any(|c| c.is_whitespace() || matches!(c, '<' | '>' | ',' | ';' | '"'))
+}
+
+/// Why a held time can no longer be confirmed, by its status.
+fn not_confirmable(status: AppointmentStatus) -> &'static str {
+    match status {
+        AppointmentStatus::Held | AppointmentStatus::Expired => {
+            "Die Reservierung ist abgelaufen und der Termin wurde wieder freigegeben. Bitte wählen Sie erneut eine Uhrzeit."
+        }
+        AppointmentStatus::Preconfirmed => {
+            "Sie haben diesen Termin schon gebucht. Bitte bestätigen Sie ihn über den Link in der E-Mail, die wir Ihnen geschickt haben."
+        }
+        AppointmentStatus::Confirmed => "Dieser Termin ist bereits gebucht.",
+        AppointmentStatus::Cancelled => "Dieser Termin ist abgesagt.",
+        AppointmentStatus::Attended | AppointmentStatus::Missed => "Dieser Termin liegt in der Vergangenheit.",
+    }
+}
+
+/// Confirms a held time with the contact data: seals it, checks the per-person
+/// limit, and queues the confirmation e-mail (with the calendar file) or, with
+/// double opt-in for anonymous bookings, the e-mail with the confirmation link — in
+/// the same transaction.
+///
+/// # Errors
+/// `NotFound` for an unknown token; store and crypto errors. What the citizen must
+/// change is `Ok(Err(message))`.
+pub async fn confirm(
+    portal: &Portal,
+    token: &str,
+    contact: Contact,
+    citizen_id: Option<i64>,
+) -> Result<Result<Confirmed, String>> {
+    confirm_as(portal, token, contact, citizen_id, false).await
+}
+
+/// [`confirm`]; `by_staff`: booked for a caller (the e-mail may be empty, no double
+/// opt-in, no per-person limit).
+///
+/// # Errors
+/// As [`confirm`].
+pub async fn confirm_as(
+    portal: &Portal,
+    token: &str,
+    contact: Contact,
+    citizen_id: Option<i64>,
+    by_staff: bool,
+) -> Result<Result<Confirmed, String>> {
+    let row = row_by_token(portal, token).await?.ok_or(PortalError::NotFound)?;
+    let now_ms = now_ms();
+    let status = AppointmentStatus::parse(&row.status).unwrap_or(AppointmentStatus::Expired);
+    if status != AppointmentStatus::Held || row.hold_until.is_none_or(|h| h <= now_ms) {
+        return Ok(Err(not_confirmable(status).into()));
+    }
+    let contact = match check_contact(&contact, !by_staff) {
+        Ok(c) => c,
+        Err(m) => return Ok(Err(m)),
+    };
+    let rules = rules_of(portal, row.authority_id).await?;
+    let hash = if contact.email.is_empty() { String::new() } else { contact_hash(portal, &contact.email)? };
+    let old = match row.replaces_id {
+        Some(id) => portal.store.appointment(row.authority_id, id).await?,
+        None => None,
+    };
+    // One manage link moves its booking once: a second new time held from the same
+    // link (another tab) cannot be confirmed after the first move.
+    if row.replaces_id.is_some()
+        && !old.as_ref().is_some_and(|o| matches!(o.status.as_str(), "confirmed" | "preconfirmed"))
+    {
+        return Ok(Err(
+            "Der Termin, den Sie verschieben wollten, ist inzwischen abgesagt oder schon verschoben. Bitte buchen Sie einen neuen Termin.".into(),
+        ));
+    }
+    if !by_staff && let Some(limit) = rules.limit.filter(|l| l.count > 0) {
+        let span = i64::from(limit.days) * DAY_MS;
+        let mut count = portal
+            .store
+            .count_bookings_by_contact(row.authority_id, &hash, row.starts_at - span, row.starts_at + span)
+            .await?;
+        // The booking being moved is given up when this one is confirmed.
+        if old.as_ref().is_some_and(|o| {
+            o.contact_hash == hash
+                && matches!(o.status.as_str(), "confirmed" | "preconfirmed")
+                && (o.starts_at - row.starts_at).abs() < span
+        }) {
+            count -= 1;
+        }
+        if count >= i64::from(limit.count) {
+            return Ok(Err(format!(
+                "Mit dieser E-Mail-Adresse sind schon {count} Termine gebucht. Pro Person sind höchstens {} Termine innerhalb von {} Tagen möglich. Bitte sagen Sie einen anderen Termin ab oder wählen Sie einen späteren Tag.",
+                limit.count, limit.days
+            )));
+        }
+    }
+    // Moving a confirmed booking to the same address needs no second e-mail round:
+    // the address was proven when it was first confirmed.
+    let proven = old.as_ref().is_some_and(|o| o.status == "confirmed" && !hash.is_empty() && o.contact_hash == hash);
+    let double_opt_in = rules.double_opt_in && !by_staff && row.citizen_id.is_none() && citizen_id.is_none() && !proven;
+    let personal = seal_personal(
+        portal,
+        row.authority_id,
+        &row.reference,
+        &Personal { contact: contact.clone(), manage: token.to_owned() },
+    )
+    .await?;
+    let purge_at = row.ends_at + i64::from(rules.retention_days) * DAY_MS;
+    let (new_status, confirm_token, hold_until, remind_at) = if double_opt_in {
+        let hold = now_ms + i64::from(rules.confirm_minutes.max(1)) * MINUTE_MS;
+        (AppointmentStatus::Preconfirmed, Some(random_token()), Some(hold), None)
+    } else {
+        (AppointmentStatus::Confirmed, None, None, remind_at(&rules, row.starts_at, now_ms))
+    };
+    let mut shown = row.clone();
+    shown.status = new_status.as_str().to_owned();
+    shown.hold_until = hold_until;
+    let view = view_with(portal, &shown, Some(contact)).await?;
+    let moved = new_status == AppointmentStatus::Confirmed && old.is_some();
+    let old_view = match old.as_ref().filter(|_| moved) {
+        Some(o) => Some(super::view::view(portal, o).await?),
+        None => None,
+    };
+    let messages = match &confirm_token {
+        Some(ct) => mail::confirm_request(portal, &view, ct, &rules).into_iter().collect(),
+        None => mail::confirmation(portal, &view, Some(token), &rules, old_view.as_ref()),
+    };
+    let confirm_hash = confirm_token.as_deref().map(hash_token);
+    let mut tx = portal.store.begin().await?;
+    let done = tx
+        .confirm_appointment(
+            row.id,
+            new_status.as_str(),
+            &personal,
+            &hash,
+            confirm_hash.as_deref(),
+            hold_until,
+            remind_at,
+            purge_at,
+            now_ms,
+        )
+        .await?;
+    if !done {
+        return Ok(Err(not_confirmable(AppointmentStatus::Expired).into()));
+    }
+    for m in &messages {
+        tx.enqueue_email(m).await?;
+    }
+    tx.commit().await?;
+    Ok(Ok(Confirmed { needs_email: double_opt_in, moved, view }))
+}
+
+/// When the reminder is due: `reminder_hours` before the start, none when that has
+/// passed already or the authority sends none.
+#[must_use]
+pub fn remind_at(rules: &amtsweg_domain::appointments::BookingRules, starts_at: i64, now_ms: i64) -> Option<i64> {
+    let at = starts_at - i64::from(rules.reminder_hours) * HOUR_MS;
+    (rules.reminder_hours > 0 && at > now_ms).then_some(at)
+}
+
+/// Confirms a booking by the link from the e-mail (double opt-in). Using the link
+/// again shows the booking as it is.
+///
+/// # Errors
+/// `NotFound` for an unknown token; store errors. An expired booking is `Ok(Err(message))`.
+pub async fn confirm_email(portal: &Portal, confirm_token: &str) -> Result<Result<AppointmentView, String>> {
+    if confirm_token.len() != 43 {
+        return Err(PortalError::NotFound);
+    }
+    let row =
+        portal.store.appointment_by_confirm_hash(&hash_token(confirm_token)).await?.ok_or(PortalError::NotFound)?;
+    let now_ms = now_ms();
+    let status = AppointmentStatus::parse(&row.status).unwrap_or(AppointmentStatus::Expired);
+    match status {
+        AppointmentStatus::Preconfirmed if row.hold_until.is_some_and(|h| h > now_ms) => {}
+        AppointmentStatus::Confirmed | AppointmentStatus::Attended | AppointmentStatus::Missed => {
+            return Ok(Ok(view(portal, &row).await?));
+        }
+        AppointmentStatus::Cancelled => return Ok(Err("Dieser Termin ist abgesagt.".into())),
+        _ => {
+            return Ok(Err(
+                "Die Frist für die Bestätigung ist abgelaufen und der Termin wurde wieder freigegeben. Bitte buchen Sie erneut."
+                    .into(),
+            ));
+        }
+    }
+    let rules = rules_of(portal, row.authority_id).await?;
+    let remind = remind_at(&rules, row.starts_at, now_ms);
+    let personal = open_personal(portal, &row).await.unwrap_or_default();
+    let mut shown = row.clone();
+    shown.status = AppointmentStatus::Confirmed.as_str().to_owned();
+    shown.hold_until = None;
+    let view = view_with(portal, &shown, Some(personal.contact)).await?;
+    let old_view = match row.replaces_id {
+        Some(id) => match portal.store.appointment(row.authority_id, id).await? {
+            Some(o) => Some(super::view::view(portal, &o).await?),
+            None => None,
+        },
+        None => None,
+    };
+    let token = Some(personal.manage.as_str()).filter(|t| !t.is_empty());
+    let messages = mail::confirmation(portal, &view, token, &rules, old_view.as_ref());
+    let mut tx = portal.store.begin().await?;
+    if !tx.confirm_by_email(row.id, remind, now_ms).await? {
+        return Ok(Err("Die Frist für die Bestätigung ist abgelaufen und der Termin wurde wieder freigegeben. Bitte buchen Sie erneut.".into()));
+    }
+    for m in &messages {
+        tx.enqueue_email(m).await?;
+    }
+    tx.commit().await?;
+    Ok(Ok(view))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contact_data_is_checked_with_german_messages() {
+        let ok = Contact { name: " Erika Mustermann ".into(), email: "erika@example.org".into(), ..Contact::default() };
+        assert_eq!(check_contact(&ok, true).map(|c| c.name), Ok("Erika Mustermann".into()));
+        let no_name = Contact { name: " ".into(), ..ok.clone() };
+        assert!(check_contact(&no_name, true).is_err_and(|m| m.contains("Namen")));
+        let long = Contact { name: "x".repeat(MAX_NAME + 1), ..ok.clone() };
+        assert!(check_contact(&long, true).is_err_and(|m| m.contains("200")));
+        for bad in ["erika", "erika@", "@example.org", "erika@example", "erika @example.org", "a@b@example.org"] {
+            let c = Contact { email: bad.into(), ..ok.clone() };
+            assert!(check_contact(&c, true).is_err_and(|m| m.contains("E-Mail")), "{bad}");
+        }
+        let no_mail = Contact { email: String::new(), ..ok.clone() };
+        assert!(check_contact(&no_mail, true).is_err());
+        assert!(check_contact(&no_mail, false).is_ok(), "staff may book without an address");
+        let phone = Contact { phone: "05551 / 123-45".into(), ..ok.clone() };
+        assert!(check_contact(&phone, true).is_ok());
+        let phone = Contact { phone: "ruf mich an".into(), ..ok.clone() };
+        assert!(check_contact(&phone, true).is_err_and(|m| m.contains("Telefonnummer")));
+        let notes = Contact { notes: "n".repeat(MAX_NOTES + 1), ..ok };
+        assert!(check_contact(&notes, true).is_err_and(|m| m.contains("1000")));
+    }
+
+    #[test]
+    fn the_reminder_is_due_before_the_start_unless_that_has_passed() {
+        let rules = amtsweg_domain::appointments::BookingRules { reminder_hours: 24, ..Default::default() };
+        let start = 10 * DAY_MS;
+        assert_eq!(remind_at(&rules, start, 0), Some(9 * DAY_MS));
+        assert_eq!(remind_at(&rules, start, 9 * DAY_MS + 1), None);
+        let none = amtsweg_domain::appointments::BookingRules { reminder_hours: 0, ..Default::default() };
+        assert_eq!(remind_at(&none, start, 0), None);
+    }
+}
