@@ -220,6 +220,44 @@ const DEMO_PASSWORD = "Heidekamp-Demo-2026";
   await page.fill("#feld-primary_color", "#ffff00");
   await page.click("form.stack-form button[type=submit]");
   await audit(page, "Darstellung (Fehler)");
+  // Online appointments: rules with an added question, a calendar and its error state,
+  // the counter's day list, its print view, booking for a caller and the figures.
+  await page.goto(base + "/verwaltung/behoerden/moorbrueck/termine/");
+  await audit(page, "Termine");
+  await page.click("form#feld-regeln button[value=frage]");
+  await audit(page, "Termine: Regeln mit neuer Frage");
+  await page.goto(base + "/verwaltung/behoerden/moorbrueck/termine/");
+  await page.click("main table a[href$='/kalender']");
+  await audit(page, "Terminkalender");
+  await page.fill("#feld-slot_minutes", "zehn");
+  await page.click("form#feld-kalender button[value=speichern]");
+  if (!(await page.isVisible(".error-summary"))) fail("calendar error summary not shown");
+  await audit(page, "Terminkalender (Fehler)");
+  if (await page.isVisible("h1:has-text('Kalender einrichten')")) {
+    // No demo calendar in this Verbund: set one up through the form.
+    await page.fill("#feld-slot_minutes", "10");
+    await page.check("#feld-active");
+    await page.selectOption("#feld-s0_leika", { index: 1 });
+    await page.fill("#feld-s0_minutes", "20");
+    await Promise.all([page.waitForURL(/hinweis=kalender/), page.click("form#feld-kalender button[value=speichern]")]);
+    await audit(page, "Termine (Kalender gespeichert)");
+  }
+  await page.goto(base + "/verwaltung/behoerden/moorbrueck/termine/");
+  const dayList = await page.$("a[href*='/tag?tag=']");
+  if (!dayList) fail("no day list link after setting up a calendar");
+  else {
+    await Promise.all([page.waitForURL(/\/tag\?tag=/), dayList.click()]);
+    await audit(page, "Tagesliste");
+    const dayUrl = page.url();
+    await page.goto(dayUrl + "&druck=1");
+    await audit(page, "Tagesliste (Druckansicht)");
+    await page.goto(dayUrl.replace(/\/tag\?tag=.*/, "/buchen"));
+    await page.click("main form[method=get] input[name=leistung]");
+    await page.click("main form[method=get] button[type=submit]");
+    await audit(page, "Termin für Anrufende buchen");
+    await page.goto(dayUrl.replace(/\/tag\?tag=.*/, "/zahlen"));
+    await audit(page, "Termine: Zahlen");
+  }
   // Form editor: list, new form, editor, fields, rules, preview, JSON, publish, versions, XDatenfelder.
   await page.goto(base + "/verwaltung/behoerden/moorbrueck/formulare/");
   await audit(page, "Formulare");
@@ -489,6 +527,8 @@ const DEMO_PASSWORD = "Heidekamp-Demo-2026";
   await audit(c, "Konto: Vertrauensniveau");
   await c.goto(base + "/konto/antraege/");
   await audit(c, "Konto: Meine Anträge");
+  await c.goto(base + "/konto/termine/");
+  await audit(c, "Konto: Meine Termine");
   await cctx.close();
 }
 
@@ -702,6 +742,78 @@ let caseStates = 0;
   await sctx.close();
 }
 
+// Online appointments, JavaScript off and keyboard only (the demo's calendars): from
+// the service page through the services (and their error), the triage question (and
+// its error), the month, the day (and its error), the held time with the contact
+// form (and its error), the booking, moving, cancelling, and an unknown link.
+let bookingStates = 0;
+{
+  const bctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, javaScriptEnabled: false });
+  const b = await bctx.newPage();
+  const vctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const v = await vctx.newPage();
+  const check = async (label) => {
+    const html = (await b.content()).replace(/<head>/i, `<head><base href="${b.url()}">`);
+    await v.setContent(html, { waitUntil: "load" });
+    await audit(v, "Termin: " + label);
+    bookingStates++;
+  };
+  const go = async (sel, url) => { await b.focus(sel); await Promise.all([b.waitForNavigation({ url }), b.keyboard.press("Enter")]); };
+  const space = async (sel) => { await b.focus(sel); await b.keyboard.press("Space"); };
+  const summary = async (what) => { if (!(await b.isVisible(".error-summary"))) fail(`booking: ${what} error summary not shown`); };
+  await b.goto(base + "/o/moorbrueck/leistungen/personalausweis");
+  let reached = false;
+  for (let i = 0; i < 80 && !reached; i++) {
+    await b.keyboard.press("Tab");
+    const f = b.locator(":focus");
+    reached = (await f.count()) === 1 && ((await f.textContent()) || "").includes("Termin online vereinbaren");
+  }
+  if (!reached) fail("booking link not reachable with Tab");
+  await Promise.all([b.waitForURL(/\/termine\/\?leistung=/), b.keyboard.press("Enter")]);
+  await check("Anliegen");
+  await space("input[name=leistung]:checked");
+  const submitButton = "main form button[type=submit]";
+  await go(submitButton, /\/termine\/fragen/);
+  await summary("services");
+  await check("Anliegen (Fehler)");
+  const ausweis = await b.getAttribute("label:has-text('Personalausweis')", "for");
+  await space(`#${ausweis}`);
+  await go(submitButton, /\/termine\/fragen/);
+  await check("Fragen");
+  await go(submitButton, /\/termine\/standort/);
+  await summary("triage");
+  await check("Fragen (Fehler)");
+  await space("input[name='a_ausweis-verloren'][value=nein]");
+  await go(submitButton, /\/termine\/kalender/);
+  await check("Monat");
+  await go("a[href*='/termine/tag?']", /\/termine\/tag/);
+  await check("Tag");
+  await go(submitButton, /\/termine\/halten/);
+  await summary("time");
+  await check("Tag (Fehler)");
+  await space("input[name=beginn]");
+  await go(submitButton, /\/termin\/[A-Za-z0-9_-]{43}$/);
+  await check("Angaben");
+  const manage = b.url();
+  await go("form[action$='/bestaetigen'] button[type=submit]", /\/termin\//);
+  await summary("contact");
+  await check("Angaben (Fehler)");
+  await b.focus("#name"); await b.keyboard.type("Erika Musterfrau");
+  await b.focus("#email"); await b.keyboard.type("erika@example.org");
+  await go("form[action$='/bestaetigen'] button[type=submit]", /neu=1/);
+  if (!((await b.textContent("h1")) || "").includes("gebucht")) fail("booking not confirmed");
+  await check("Gebucht");
+  await go("a[href$='/verschieben']", /\/verschieben$/);
+  await check("Verschieben");
+  await b.goto(manage);
+  await go("form[action$='/absagen'] button[type=submit]", /\/termin\//);
+  await check("Abgesagt");
+  await b.goto(base + "/termin/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+  await check("Unbekannter Link");
+  await bctx.close();
+  await vctx.close();
+}
+
 await browser.close();
-console.log(`${pages.length * 2 + 2} portal page checks, 61 back-office page states, ${caseStates} case-work page states, 15 account page states, ${applicationStates} application page states, ${failures.length} failures`);
+console.log(`${pages.length * 2 + 2} portal page checks, 61 back-office page states, ${caseStates} case-work page states, 16 account page states, ${applicationStates} application page states, ${bookingStates} booking page states, ${failures.length} failures`);
 if (failures.length) process.exit(1);

@@ -223,6 +223,16 @@ const DEMO_PASSWORD = "Heidekamp-Demo-2026";
   }
   await a.goto(base + "/verwaltung/behoerden/moorbrueck/schnittstellen/");
   await shoot(a, "verwaltung-06-schnittstellen");
+  await a.goto(base + "/verwaltung/behoerden/moorbrueck/termine/");
+  await shoot(a, "verwaltung-07-termine");
+  await Promise.all([a.waitForURL(/\/kalender$/), a.click("main table a[href$='/kalender']")]);
+  await shoot(a, "verwaltung-08-terminkalender");
+  await a.goto(base + "/verwaltung/behoerden/moorbrueck/termine/");
+  const dayList = a.locator("main a[href*='/tag?tag=']").first();
+  if ((await dayList.count()) === 1) {
+    await Promise.all([a.waitForURL(/\/tag\?tag=/), dayList.click()]);
+    await shoot(a, "verwaltung-09-tagesliste");
+  }
   await actx.close();
 }
 

@@ -36,6 +36,27 @@ pub enum Which {
         #[arg(long, default_value_t = 10)]
         seconds: u64,
     },
+    /// The appointment rush: a month of times for one location released at once,
+    /// citizens racing for them through the real HTTP journey (day, hold, confirm);
+    /// afterwards no time may be booked twice and every shown booking must exist.
+    Booking {
+        /// A PostgreSQL server URL (e.g. postgres://postgres@127.0.0.1/postgres): the run
+        /// creates and drops its own database there. Default: SQLite in a temp folder.
+        #[arg(long, alias = "database")]
+        pg: Option<String>,
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        /// At most this long; the run ends earlier when every time is booked.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Counters working in parallel (8: about 10,000 times in the month).
+        #[arg(long, default_value_t = 8)]
+        counters: u16,
+        /// `[web.appointments] group_commit` for the run (SQLite only): `false`
+        /// commits every hold and confirmation by itself, for comparison.
+        #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+        group_commit: bool,
+    },
     /// Cold start of the real binary on a database with this many submissions.
     Startup {
         #[arg(long, default_value_t = 1_000_000)]
@@ -57,6 +78,9 @@ pub async fn run(which: Which) -> anyhow::Result<()> {
         Which::Pages { connections, seconds, path } => pages(connections, Duration::from_secs(seconds), &path).await,
         Which::Startup { submissions } => crate::bench_startup::run(submissions).await,
         Which::Submit { pg, concurrency, seconds } => crate::bench_submit::run(pg, concurrency, seconds).await,
+        Which::Booking { pg, concurrency, seconds, counters, group_commit } => {
+            crate::bench_booking::run(pg, concurrency, seconds, counters, group_commit).await
+        }
         Which::Search { authorities, services_per_authority, rounds } => {
             tokio::task::spawn_blocking(move || search(authorities, services_per_authority, rounds)).await?
         }

@@ -18,12 +18,12 @@ const ANSWERS: &str = "aktion=absenden&f.vorname=Erika&f.familienname=Musterfrau
 &f.versand=wohnung&f.versicherung=ja";
 
 /// Where the benchmark's data lives, and how to remove it afterwards.
-enum Backend {
+pub(crate) enum Backend {
     Sqlite(std::path::PathBuf),
     Postgres { admin: String, db: String },
 }
 
-async fn open(pg: Option<&str>) -> anyhow::Result<(Store, Backend)> {
+pub(crate) async fn open(pg: Option<&str>) -> anyhow::Result<(Store, Backend)> {
     match pg {
         None => {
             let dir = std::env::temp_dir().join(format!("amtsweg-bench-submit-{}", std::process::id()));
@@ -44,7 +44,7 @@ async fn open(pg: Option<&str>) -> anyhow::Result<(Store, Backend)> {
     }
 }
 
-async fn remove(b: Backend) -> anyhow::Result<()> {
+pub(crate) async fn remove(b: Backend) -> anyhow::Result<()> {
     match b {
         Backend::Sqlite(dir) => {
             let _ = std::fs::remove_dir_all(dir);
@@ -60,7 +60,7 @@ async fn remove(b: Backend) -> anyhow::Result<()> {
 
 /// CPU seconds (user + system) of this process so far; Linux only (`/proc`), where
 /// the benchmark runs — elsewhere 0.
-fn cpu_seconds() -> f64 {
+pub(crate) fn cpu_seconds() -> f64 {
     let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return 0.0 };
     // Fields after the command name (which may contain spaces) start after ") ".
     let rest = stat.rsplit_once(") ").map_or("", |(_, r)| r);
@@ -72,7 +72,7 @@ fn cpu_seconds() -> f64 {
 }
 
 /// Peak resident memory of this process in MB (`VmHWM`); 0 where `/proc` is missing.
-fn peak_rss_mb() -> f64 {
+pub(crate) fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(str::to_owned))

@@ -3,12 +3,14 @@
 
 pub mod audit_cmd;
 pub mod bench;
+pub mod bench_booking;
 pub mod bench_client;
 pub mod bench_startup;
 pub mod bench_submit;
 pub mod config;
 pub mod connections;
 pub mod seed;
+pub mod seed_termine;
 pub mod server;
 pub mod staff;
 

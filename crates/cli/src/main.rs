@@ -1,6 +1,6 @@
 //! `amtsweg`: the one binary of the portal. See `amtsweg --help`.
 
-use amtsweg::{bench, config, seed, server, staff};
+use amtsweg::{bench, config, seed, seed_termine, server, staff};
 use amtsweg_domain::staff::Role;
 
 use anyhow::Context;
@@ -228,6 +228,13 @@ async fn run(command: Command, mut cfg: Config) -> anyhow::Result<()> {
             }
             if staff::seed_demo(&store).await? {
                 println!("Demo-Mitarbeiterkonten angelegt.");
+            }
+            if seed_termine::seed(&store).await? {
+                println!(
+                    "Online-Termine angelegt: /o/{}/termine/ und /o/{}/termine/",
+                    seed_termine::COUNTY,
+                    seed_termine::TOWN
+                );
             }
             if let Some(file) = seed::blaue_karte_file() {
                 match seed::import_published_form(&store, &file).await {

@@ -43,13 +43,15 @@ struct FormSeed {
 }
 
 /// The demo's form definitions, embedded in the binary.
-const DEMO_FORMS: [(&str, &str); 6] = [
+const DEMO_FORMS: [(&str, &str); 7] = [
     ("briefwahl.json", include_str!("../demo/forms/briefwahl.json")),
     ("gewerbeanmeldung.json", include_str!("../demo/forms/gewerbeanmeldung.json")),
     ("kita.json", include_str!("../demo/forms/kita.json")),
     ("meldebescheinigung.json", include_str!("../demo/forms/meldebescheinigung.json")),
     ("hundesteuer.json", include_str!("../demo/forms/hundesteuer.json")),
     ("osterfeuer.json", include_str!("../demo/forms/osterfeuer.json")),
+    // Sets `appointment`: the identity card needs a visit, booked after submission.
+    ("personalausweis.json", include_str!("../demo/forms/personalausweis.json")),
 ];
 
 #[derive(Debug, Deserialize)]

@@ -142,6 +142,25 @@ impl Permissions {
             .any(|g| g.authority_id == Some(authority_id) && (g.org_unit_id.is_none() || g.org_unit_id == org_unit_id))
     }
 
+    /// May work the appointment counter of one location of the authority: see its
+    /// day lists (names and contact data), mark, cancel and book there. A case grant
+    /// for the whole authority covers every location; a grant limited to an org unit
+    /// covers the location of that unit only (a unit without a location covers none),
+    /// so staff of one Bürgerbüro see only its bookings. `unit_locations` are the
+    /// authority's org units with their locations, `(org unit id, location id)`.
+    #[must_use]
+    pub fn can_work_counter_at(
+        &self,
+        authority_id: i64,
+        location_id: i64,
+        unit_locations: &[(i64, Option<i64>)],
+    ) -> bool {
+        self.case_grants().filter(|g| g.authority_id == Some(authority_id)).any(|g| match g.org_unit_id {
+            None => true,
+            Some(unit) => unit_locations.iter().any(|&(u, l)| u == unit && l == Some(location_id)),
+        })
+    }
+
     /// The grants that open applications: case work or administration of one authority.
     fn case_grants(&self) -> impl Iterator<Item = &Grant> {
         self.grants.iter().filter(|g| matches!(g.role, Role::AuthorityAdmin | Role::CaseWorker))
@@ -266,6 +285,41 @@ mod tests {
         let both = Permissions::new(vec![grant(Role::VerbundAdmin, None), grant(Role::CaseWorker, Some(2))]);
         assert!(both.can_work_cases(2, None) && !both.can_work_cases(3, None));
         assert_eq!(both.case_authority_ids(), vec![2]);
+    }
+
+    #[test]
+    fn the_counter_of_a_location_follows_the_org_unit_of_the_grant() {
+        // Unit 7 works at location 70, unit 8 at location 80, unit 9 has no location.
+        let units = [(7, Some(70)), (8, Some(80)), (9, None)];
+        let at_7 =
+            Permissions::new(vec![Grant { role: Role::CaseWorker, authority_id: Some(2), org_unit_id: Some(7) }]);
+        assert!(at_7.can_work_counter_at(2, 70, &units));
+        assert!(!at_7.can_work_counter_at(2, 80, &units), "another unit's location");
+        assert!(!at_7.can_work_counter_at(3, 70, &units), "another authority");
+        assert!(!at_7.can_work_counter_at(2, 70, &[(8, Some(80))]), "a unit not of this authority");
+        let at_9 =
+            Permissions::new(vec![Grant { role: Role::CaseWorker, authority_id: Some(2), org_unit_id: Some(9) }]);
+        assert!(!at_9.can_work_counter_at(2, 70, &units), "a unit without a location covers none");
+        let both = Permissions::new(vec![
+            Grant { role: Role::CaseWorker, authority_id: Some(2), org_unit_id: Some(7) },
+            Grant { role: Role::AuthorityAdmin, authority_id: Some(2), org_unit_id: Some(8) },
+        ]);
+        assert!(both.can_work_counter_at(2, 70, &units) && both.can_work_counter_at(2, 80, &units));
+        let whole = Permissions::new(vec![grant(Role::CaseWorker, Some(2))]);
+        assert!(whole.can_work_counter_at(2, 70, &units) && whole.can_work_counter_at(2, 999, &units));
+        assert!(!whole.can_work_counter_at(3, 70, &units));
+        let admin = Permissions::new(vec![grant(Role::AuthorityAdmin, Some(2))]);
+        assert!(admin.can_work_counter_at(2, 80, &units));
+        // Editors configure calendars but see no bookings; nor does the Verbund administrator.
+        let editor = Permissions::new(vec![grant(Role::Editor, Some(2))]);
+        let verbund = Permissions::new(vec![grant(Role::VerbundAdmin, None)]);
+        assert!(!editor.can_work_counter_at(2, 70, &units) && !verbund.can_work_counter_at(2, 70, &units));
+        // A whole-authority editor who works the counter of one unit only.
+        let mixed = Permissions::new(vec![
+            grant(Role::Editor, Some(2)),
+            Grant { role: Role::CaseWorker, authority_id: Some(2), org_unit_id: Some(7) },
+        ]);
+        assert!(mixed.can_work_counter_at(2, 70, &units) && !mixed.can_work_counter_at(2, 80, &units));
     }
 
     #[test]

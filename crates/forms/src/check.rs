@@ -491,6 +491,16 @@ pub fn findings(form: &Form) -> Vec<Finding> {
             c.push(Target::Form, m);
         }
     }
+    // The key is matched against the authority's calendars; a typo would leave the
+    // receipt page without its booking link.
+    if let Some(a) = &form.appointment
+        && !(a.leika.len() == 14 && a.leika.bytes().all(|b| b.is_ascii_digit()))
+    {
+        c.push(
+            Target::Form,
+            format!("Der Leistungsschlüssel für die Terminbuchung muss aus 14 Ziffern bestehen, nicht „{}“.", a.leika),
+        );
+    }
     c.out
 }
 

@@ -22,7 +22,9 @@ pub use engine::{
     Answer, Answers, Problem, check_value, compute, holds, keep_asked, normalize, split_address, validate,
     visible_steps,
 };
-pub use model::{Choice, Computed, Cond, Expr, Field, Form, Group, Item, Kind, Prefill, Repeat, Rule, Step};
+pub use model::{
+    AppointmentOffer, Choice, Computed, Cond, Expr, Field, Form, Group, Item, Kind, Prefill, Repeat, Rule, Step,
+};
 pub use workflow::Workflow;
 
 pub mod diff;

@@ -24,6 +24,22 @@ pub struct Form {
     /// The processing states for the back office; `None`: the default workflow.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workflow: Option<crate::workflow::Workflow>,
+    /// Booking an appointment after submission (e.g. identity documents need a
+    /// personal visit): the receipt page links to the booking, which carries the
+    /// receipt number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub appointment: Option<AppointmentOffer>,
+}
+
+/// The appointment a form offers or requires after submission.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppointmentOffer {
+    /// `true`: the application is only complete with the visit ("Bitte buchen Sie
+    /// jetzt einen Termin"); `false`: the booking is offered.
+    #[serde(default)]
+    pub required: bool,
+    /// The LeiKa key of the service to book (a calendar of the authority must offer it).
+    pub leika: String,
 }
 
 impl Form {

@@ -136,6 +136,15 @@ fn complete_answers(file: &str) -> Answers {
             ("geschwister_anzahl", one("1")),
             ("versicherung", one("ja")),
         ]),
+        "personalausweis.json" => answers(&[
+            ("vorname", one("Erika")),
+            ("familienname", one("Mustermann")),
+            ("geburtsdatum", one("12.08.1964")),
+            ("email", one("erika@example.org")),
+            ("anlass", one("ablauf")),
+            ("ausweisnummer", one("L01X00T47")),
+            ("versicherung", one("ja")),
+        ]),
         other => panic!("{other}: add a complete answer set for this demo form to tests/demo_forms.rs"),
     }
 }

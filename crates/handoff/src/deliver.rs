@@ -532,8 +532,12 @@ pub async fn email_office(
         ));
     }
     body.push_str(&format!("\nIm Portal: {}\n", links.back_office));
-    let mail =
-        EmailMessage { to: t.to.clone(), subject: format!("Antrag {} – {}", p.receipt_number, p.form.title), body };
+    let mail = EmailMessage {
+        to: t.to.clone(),
+        subject: format!("Antrag {} – {}", p.receipt_number, p.form.title),
+        body,
+        attachments: Vec::new(),
+    };
     let message_id = format!("<{}@amtsweg>", p.idempotency_key);
     mailer.send_with_files(&mail, &files, &message_id).await.map_err(|e| Failure::new(e.to_string()))?;
     Ok(format!("E-Mail an {}", t.to))

@@ -81,23 +81,20 @@ impl Mailer {
         }
     }
 
+    /// Sends a queued mail, with its text attachments (an appointment's `.ics`) when
+    /// it has any.
+    ///
     /// # Errors
     /// When the address is invalid or the server refuses.
     pub async fn send(&self, m: &EmailMessage) -> Result<(), MailError> {
         match self {
             Self::Log => {
-                tracing::info!(to = %m.to, subject = %m.subject, body = %m.body, "e-mail (log transport, not sent)");
+                let names: Vec<&str> = m.attachments.iter().map(|a| a.file_name.as_str()).collect();
+                tracing::info!(to = %m.to, subject = %m.subject, body = %m.body, files = ?names, "e-mail (log transport, not sent)");
                 Ok(())
             }
             Self::Smtp { transport, from } => {
-                let to: Mailbox = m.to.parse().map_err(|_| MailError::Address(m.to.clone()))?;
-                let msg = Message::builder()
-                    .from(from.clone())
-                    .to(to)
-                    .subject(m.subject.clone())
-                    .header(lettre::message::header::ContentType::TEXT_PLAIN)
-                    .body(m.body.clone())
-                    .map_err(|e| MailError::Build(e.to_string()))?;
+                let msg = build(from, m, &[], None)?;
                 transport.send(msg).await.map(|_| ()).map_err(|e| MailError::Smtp(e.to_string()))
             }
         }
@@ -114,7 +111,6 @@ impl Mailer {
         files: &[MailFile<'_>],
         message_id: &str,
     ) -> Result<(), MailError> {
-        use lettre::message::{Attachment, MultiPart, SinglePart, header::ContentType};
         match self {
             Self::Log => {
                 let names: Vec<&str> = files.iter().map(|f| f.name).collect();
@@ -122,25 +118,44 @@ impl Mailer {
                 Ok(())
             }
             Self::Smtp { transport, from } => {
-                let to: Mailbox = m.to.parse().map_err(|_| MailError::Address(m.to.clone()))?;
-                let mut body = MultiPart::mixed().singlepart(SinglePart::plain(m.body.clone()));
-                for f in files {
-                    let ct = ContentType::parse(f.content_type).map_err(|e| MailError::Build(e.to_string()))?;
-                    body = body.singlepart(Attachment::new(f.name.to_owned()).body(f.bytes.to_vec(), ct));
-                }
-                let msg = Message::builder()
-                    .from(from.clone())
-                    .to(to)
-                    .subject(m.subject.clone())
-                    // Stable per delivery: a repeat after a lost answer carries the same
-                    // Message-ID, which mail systems use to drop duplicates.
-                    .message_id(Some(message_id.to_owned()))
-                    .multipart(body)
-                    .map_err(|e| MailError::Build(e.to_string()))?;
+                let msg = build(from, m, files, Some(message_id))?;
                 transport.send(msg).await.map(|_| ()).map_err(|e| MailError::Smtp(e.to_string()))
             }
         }
     }
+}
+
+/// The message as it goes out: plain text alone, or `multipart/mixed` with the text
+/// first and then the mail's own text attachments and `files`.
+fn build(
+    from: &Mailbox,
+    m: &EmailMessage,
+    files: &[MailFile<'_>],
+    message_id: Option<&str>,
+) -> Result<Message, MailError> {
+    use lettre::message::{Attachment, MultiPart, SinglePart, header::ContentType};
+    let to: Mailbox = m.to.parse().map_err(|_| MailError::Address(m.to.clone()))?;
+    let mut builder = Message::builder().from(from.clone()).to(to).subject(m.subject.clone());
+    if let Some(id) = message_id {
+        // Stable per delivery: a repeat after a lost answer carries the same
+        // Message-ID, which mail systems use to drop duplicates.
+        builder = builder.message_id(Some(id.to_owned()));
+    }
+    if m.attachments.is_empty() && files.is_empty() {
+        return builder
+            .header(ContentType::TEXT_PLAIN)
+            .body(m.body.clone())
+            .map_err(|e| MailError::Build(e.to_string()));
+    }
+    let parse = |ct: &str| ContentType::parse(ct).map_err(|e| MailError::Build(format!("{ct:?}: {e}")));
+    let mut body = MultiPart::mixed().singlepart(SinglePart::plain(m.body.clone()));
+    for a in &m.attachments {
+        body = body.singlepart(Attachment::new(a.file_name.clone()).body(a.content.clone(), parse(&a.content_type)?));
+    }
+    for f in files {
+        body = body.singlepart(Attachment::new(f.name.to_owned()).body(f.bytes.to_vec(), parse(f.content_type)?));
+    }
+    builder.multipart(body).map_err(|e| MailError::Build(e.to_string()))
 }
 
 /// A file attached to a mail.
@@ -149,4 +164,62 @@ pub struct MailFile<'a> {
     pub name: &'a str,
     pub content_type: &'a str,
     pub bytes: &'a [u8],
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use amtsweg_store::outbox::EmailAttachment;
+
+    fn mail(attachments: Vec<EmailAttachment>) -> EmailMessage {
+        EmailMessage {
+            to: "erika@example.org".into(),
+            subject: "Ihr Termin".into(),
+            body: "Guten Tag, Ihr Termin ist gebucht.".into(),
+            attachments,
+        }
+    }
+
+    fn formatted(m: &EmailMessage, files: &[MailFile<'_>]) -> String {
+        let from: Mailbox = "Amtsweg <noreply@localhost>".parse().unwrap();
+        String::from_utf8(build(&from, m, files, None).unwrap().formatted()).unwrap()
+    }
+
+    #[test]
+    fn a_mail_without_attachments_stays_plain_text() {
+        let out = formatted(&mail(Vec::new()), &[]);
+        assert!(out.contains("Content-Type: text/plain; charset=utf-8"), "{out}");
+        assert!(!out.contains("multipart"), "{out}");
+    }
+
+    #[test]
+    fn the_calendar_file_travels_as_an_attachment() {
+        let ics = "BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nEND:VCALENDAR\r\n";
+        let m = mail(vec![EmailAttachment {
+            file_name: "termin.ics".into(),
+            content_type: "text/calendar; method=REQUEST; charset=UTF-8".into(),
+            content: ics.into(),
+        }]);
+        let out = formatted(&m, &[]);
+        assert!(out.contains("multipart/mixed"), "{out}");
+        assert!(out.contains("Ihr Termin ist gebucht."), "{out}");
+        assert!(out.contains("Content-Type: text/calendar; method=REQUEST; charset=utf-8"), "{out}");
+        assert!(out.contains("Content-Disposition: attachment; filename=\"termin.ics\""), "{out}");
+        assert!(out.contains("METHOD:REQUEST"), "{out}");
+    }
+
+    #[test]
+    fn files_and_text_attachments_go_together_and_a_bad_type_is_refused() {
+        let mut m = mail(vec![EmailAttachment {
+            file_name: "termin.ics".into(),
+            content_type: "text/calendar; method=CANCEL".into(),
+            content: "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n".into(),
+        }]);
+        let files = [MailFile { name: "antrag.json", content_type: "application/json", bytes: b"{}" }];
+        let out = formatted(&m, &files);
+        assert!(out.contains("termin.ics") && out.contains("antrag.json"), "{out}");
+        m.attachments[0].content_type = "kein typ".into();
+        let from: Mailbox = "noreply@localhost".parse().unwrap();
+        assert!(matches!(build(&from, &m, &[], None), Err(MailError::Build(_))));
+    }
 }

@@ -188,6 +188,7 @@ async fn enqueue(store: &Store, from: usize, to: usize) {
             to: format!("person{i}@example.org"),
             subject: format!("Nachricht {i}"),
             body: "Hallo".into(),
+            attachments: Vec::new(),
         })
         .collect();
     let mut tx = store.begin().await.unwrap();

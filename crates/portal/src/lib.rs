@@ -56,6 +56,9 @@ pub struct Settings {
     pub form_files_limit: u64,
     /// Virus scanner for uploads (clamd protocol): `host:port` or `unix:/path`.
     pub clamd: Option<String>,
+    /// Holds and confirmations of appointments share commits through one writer
+    /// task (SQLite only; see [`appointments::writer`]).
+    pub booking_group_commit: bool,
 }
 
 impl Settings {
@@ -86,6 +89,9 @@ pub struct Inner {
     pub settings: Settings,
     /// The one writer that stores submissions in shared commits.
     pub submissions: group_commit::GroupCommit,
+    /// The one writer that stores appointment holds and confirmations in shared
+    /// commits; `None` on PostgreSQL or when switched off (one transaction each).
+    pub bookings: Option<appointments::writer::BookingWriter>,
     /// Receipts of submissions just committed, until the browser fetches them.
     pub fresh_receipts: fresh_receipts::FreshReceipts,
     /// Prints receipts as PDF (the binary wires the typst printer of `crates/pdf`).
@@ -138,6 +144,7 @@ impl Portal {
         rebind::rebind_all(&store, &keyring, objects.as_ref()).await?;
         Ok(Self(Arc::new(Inner {
             submissions: group_commit::GroupCommit::start(store.clone()),
+            bookings: appointments::writer::BookingWriter::for_store(&store, settings.booking_group_commit),
             store,
             keyring,
             objects,

@@ -110,6 +110,7 @@ async fn world(store: &Store) -> World {
         draft_days: 30,
         form_files_limit: 1 << 20,
         clamd: None,
+        booking_group_commit: true,
     };
     let keyring = Keyring::from_base64(&Keyring::new_master_key()).unwrap();
     let objects = amtsweg_portal::open_objects(None).unwrap();

@@ -253,6 +253,7 @@ pub(crate) async fn request_reset(
                 "{greeting}\n\nSie (oder jemand anderes) haben ein neues Passwort angefordert. Der Link gilt {RESET_MINUTES} Minuten und nur einmal:\n\n{}{path}{token}\n\nWenn Sie das nicht waren, ignorieren Sie diese E-Mail; Ihr Passwort bleibt unverändert.\n",
                 state.config.public_base_url.trim_end_matches('/'),
             ),
+            attachments: Vec::new(),
         })
         .await?;
         let action = format!("{}.password_reset_request", who.session_kind());

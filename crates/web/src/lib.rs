@@ -25,6 +25,7 @@ pub mod session;
 mod storage_health;
 pub mod sync;
 mod templates;
+pub(crate) mod termine;
 mod tenant;
 mod theme;
 mod urls;
@@ -107,6 +108,8 @@ pub struct WebConfig {
     pub limits: limits::LimitsConfig,
     /// The sign-in hand-over to member hosts (`[web.sso]`): the port they are served on.
     pub sso: konto::sso::SsoConfig,
+    /// Online appointments (`[web.appointments]`): group commit of bookings on SQLite.
+    pub appointments: amtsweg_portal::appointments::writer::AppointmentsConfig,
 }
 
 impl Default for WebConfig {
@@ -135,6 +138,7 @@ impl Default for WebConfig {
             connections: connections::Connections::default(),
             limits: limits::LimitsConfig::default(),
             sso: konto::sso::SsoConfig::default(),
+            appointments: amtsweg_portal::appointments::writer::AppointmentsConfig::default(),
         }
     }
 }
@@ -164,6 +168,8 @@ pub struct Shared {
     pub saml: Option<Arc<konto::saml::Saml>>,
     /// Request rates and password-hashing slots of this node.
     pub(crate) limits: limits::Limits,
+    /// Which services can be booked where ("Termin vereinbaren" links), read every few seconds.
+    pub(crate) bookable: termine::links::Bookable,
 }
 
 impl std::ops::Deref for AppState {
@@ -196,6 +202,7 @@ impl WebConfig {
             draft_days: self.draft_days,
             form_files_limit: self.form_files_limit,
             clamd: self.clamd.clone(),
+            booking_group_commit: self.appointments.group_commit,
         }
     }
 }
@@ -242,6 +249,7 @@ impl AppState {
             oidc_providers: tokio::sync::Mutex::default(),
             saml,
             limits,
+            bookable: termine::links::Bookable::default(),
         })))
     }
 

@@ -66,10 +66,14 @@ impl PageCache {
 }
 
 fn cacheable_path(path: &str) -> bool {
-    // Applications are never cached: every page carries a citizen's own tokens.
+    // Applications are never cached: every page carries a citizen's own tokens. The
+    // appointment journey carries its state in the query, which this cache drops.
     path == "/"
         || path.starts_with("/leistungen/")
-        || (path.starts_with("/o/") && !path.ends_with(".css") && !path.contains("/antrag/"))
+        || (path.starts_with("/o/")
+            && !path.ends_with(".css")
+            && !path.contains("/antrag/")
+            && !path.contains("/termine/"))
 }
 
 /// Only the place cookie (or no cookie) may be present for a cached answer.

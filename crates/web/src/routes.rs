@@ -126,6 +126,31 @@ fn table() -> Vec<Entry> {
             Public,
             get(crate::antrag::entwurf::resume_page).post(crate::antrag::entwurf::resume),
         ),
+        // Online appointments (`termine/`): the booking journey, the secret manage link
+        // (its token is the key, like the other links from e-mails) and the double opt-in link.
+        r("/o/{slug}/termine", &["GET"], Public, get(crate::pages::add_slash)),
+        r("/o/{slug}/termine/", &["GET"], Public, get(crate::termine::auswahl::start)),
+        r("/o/{slug}/termine/fragen", &["GET"], Public, get(crate::termine::auswahl::questions)),
+        r("/o/{slug}/termine/standort", &["GET"], Public, get(crate::termine::auswahl::location)),
+        r("/o/{slug}/termine/kalender", &["GET"], Public, get(crate::termine::kalender::month)),
+        r("/o/{slug}/termine/tag", &["GET"], Public, get(crate::termine::kalender::day)),
+        r("/o/{slug}/termine/halten", &["POST"], Public, post(crate::termine::halten::hold)),
+        r("/termin/{token}", &["GET"], Public, get(crate::termine::termin::page)),
+        r("/termin/{token}/bestaetigen", &["POST"], Public, post(crate::termine::termin::confirm)),
+        r("/termin/{token}/absagen", &["POST"], Public, post(crate::termine::termin::cancel)),
+        r(
+            "/termin/{token}/verschieben",
+            &["GET", "POST"],
+            Public,
+            get(crate::termine::verschieben::month).post(crate::termine::verschieben::hold),
+        ),
+        r("/termin/{token}/verschieben/tag", &["GET"], Public, get(crate::termine::verschieben::day)),
+        r(
+            "/termin/bestaetigen/{token}",
+            &["GET", "POST"],
+            Public,
+            get(crate::termine::opt_in::page).post(crate::termine::opt_in::confirm),
+        ),
         // The citizen account (`konto/`) and "Meine Anträge".
         r("/konto", &["GET"], Public, get(crate::pages::add_slash)),
         r("/konto/", &["GET"], Citizen, get(crate::konto::profil::overview)),
@@ -200,6 +225,9 @@ fn table() -> Vec<Entry> {
         r("/konto/saml/acs", &["POST"], Public, post(crate::konto::saml::acs)),
         r("/konto/sso/start", &["GET"], Public, get(crate::konto::sso::start)),
         r("/konto/sso/annehmen", &["GET"], Public, get(crate::konto::sso::accept)),
+        r("/konto/termine", &["GET"], Public, get(crate::pages::add_slash)),
+        r("/konto/termine/", &["GET"], Citizen, get(crate::termine::konto::list)),
+        r("/konto/termine/{id}/absagen", &["POST"], Citizen, post(crate::termine::konto::cancel)),
         r("/konto/antraege", &["GET"], Public, get(crate::pages::add_slash)),
         r("/konto/antraege/", &["GET"], Citizen, get(crate::antrag::konto::list)),
         r("/konto/antraege/{id}", &["GET"], Citizen, get(crate::antrag::konto::detail)),
@@ -518,6 +546,73 @@ fn table() -> Vec<Entry> {
             Public,
             get(crate::verwaltung::konten::reset_form).post(crate::verwaltung::konten::reset_submit),
         ),
+        // Online appointments (`verwaltung/termine/`): rules and calendars, the counter's day lists.
+        r(
+            "/verwaltung/behoerden/{slug}/termine/",
+            &["GET"],
+            StaffOfAuthority,
+            get(crate::verwaltung::termine::uebersicht::page),
+        ),
+        r(
+            "/verwaltung/behoerden/{slug}/termine/regeln",
+            &["POST"],
+            StaffOfAuthority,
+            post(crate::verwaltung::termine::uebersicht::save_rules),
+        ),
+        r(
+            "/verwaltung/behoerden/{slug}/termine/{id}/kalender",
+            &["GET", "POST"],
+            StaffOfAuthority,
+            get(crate::verwaltung::termine::kalender::form).post(crate::verwaltung::termine::kalender::submit),
+        ),
+        r(
+            "/verwaltung/behoerden/{slug}/termine/{id}/tag",
+            &["GET"],
+            StaffOfAuthority,
+            get(crate::verwaltung::termine::tag::page),
+        ),
+        r(
+            "/verwaltung/behoerden/{slug}/termine/{id}/tag.csv",
+            &["GET"],
+            StaffOfAuthority,
+            get(crate::verwaltung::termine::tag::csv),
+        ),
+        r(
+            "/verwaltung/behoerden/{slug}/termine/{id}/tag.ics",
+            &["GET"],
+            StaffOfAuthority,
+            get(crate::verwaltung::termine::tag::ics),
+        ),
+        r(
+            "/verwaltung/behoerden/{slug}/termine/{id}/status",
+            &["POST"],
+            StaffOfAuthority,
+            post(crate::verwaltung::termine::tag::mark),
+        ),
+        r(
+            "/verwaltung/behoerden/{slug}/termine/{id}/absagen",
+            &["GET", "POST"],
+            StaffOfAuthority,
+            get(crate::verwaltung::termine::absagen::one_form).post(crate::verwaltung::termine::absagen::one_submit),
+        ),
+        r(
+            "/verwaltung/behoerden/{slug}/termine/{id}/tag-absagen",
+            &["GET", "POST"],
+            StaffOfAuthority,
+            get(crate::verwaltung::termine::absagen::day_form).post(crate::verwaltung::termine::absagen::day_submit),
+        ),
+        r(
+            "/verwaltung/behoerden/{slug}/termine/{id}/buchen",
+            &["GET", "POST"],
+            StaffOfAuthority,
+            get(crate::verwaltung::termine::buchen::form).post(crate::verwaltung::termine::buchen::submit),
+        ),
+        r(
+            "/verwaltung/behoerden/{slug}/termine/{id}/zahlen",
+            &["GET"],
+            StaffOfAuthority,
+            get(crate::verwaltung::termine::zahlen::page),
+        ),
         r("/verwaltung/verbund/behoerden/", &["GET"], VerbundAdmin, get(crate::verwaltung::verbund::list)),
         r(
             "/verwaltung/verbund/behoerden/neu",
@@ -547,6 +642,13 @@ fn table() -> Vec<Entry> {
         r("/api/v1/antraege/{id}/status", &["POST"], ApiScope(crate::api::WRITE), post(crate::api::status)),
         r("/api/v1/antraege/{id}/nachrichten", &["POST"], ApiScope(crate::api::WRITE), post(crate::api::message)),
         r("/api/v1/dateien/{token}", &["GET"], ApiPublic, get(crate::api::signed_download)),
+        r("/api/v1/termine", &["GET"], ApiScope(crate::api::APPOINTMENTS), get(crate::api::appointments_day)),
+        r(
+            "/api/v1/termine/{id}/status",
+            &["POST"],
+            ApiScope(crate::api::APPOINTMENTS),
+            post(crate::api::appointment_status),
+        ),
     ]
 }
 

@@ -428,6 +428,7 @@ impl Ctx<'_> {
             rules: Vec::new(),
             direct_submit: false,
             workflow: None,
+            appointment: None,
         })
     }
 }

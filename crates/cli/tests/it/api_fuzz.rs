@@ -211,6 +211,10 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404",
 [[operations]]
 include-path = "/api/v1/antraege/{id}/nachrichten"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422", "429"]
+
+[[operations]]
+include-path = "/api/v1/termine/{id}/status"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422", "429"]
 "#;
 
 /// The answers of the one-page Briefwahl form (as the rush benchmark sends them).
@@ -256,7 +260,7 @@ async fn schemathesis_finds_no_mismatch_between_the_api_and_its_document() {
     let form = amtsweg::seed::publish_one_page_briefwahl(&store, "moorbrueck").await.unwrap();
     let a = store.authority_by_slug("moorbrueck").await.unwrap().unwrap().id;
     let mut tx = store.begin().await.unwrap();
-    let scopes = "submissions:read submissions:write";
+    let scopes = "submissions:read submissions:write termine";
     tx.insert_api_client(a, "Schemathesis", CLIENT, &amtsweg_web::api::secret_hash(SECRET), scopes).await.unwrap();
     tx.commit().await.unwrap();
     store.close().await;
@@ -305,5 +309,5 @@ async fn schemathesis_finds_no_mismatch_between_the_api_and_its_document() {
     let text = String::from_utf8_lossy(&out.stdout);
     eprintln!("{text}");
     assert!(out.status.success(), "Schemathesis found mismatches:\n{text}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert!(text.contains("Tested: 9"), "every operation was tested: {text}");
+    assert!(text.contains("Tested: 11"), "every operation was tested: {text}");
 }

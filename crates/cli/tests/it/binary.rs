@@ -4,11 +4,11 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-struct Running(Child);
+pub(crate) struct Running(Child);
 
 impl Drop for Running {
     fn drop(&mut self) {
@@ -17,7 +17,7 @@ impl Drop for Running {
     }
 }
 
-fn start_demo(dir: &std::path::Path, port: u16) -> (Running, Vec<String>) {
+pub(crate) fn start_demo(dir: &std::path::Path, port: u16) -> (Running, Vec<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_amtsweg"))
         .args(["--data-dir", dir.to_str().unwrap(), "demo", "--port", &port.to_string()])
         .env("AMTSWEG_LOG", "warn")
@@ -43,7 +43,7 @@ fn start_demo(dir: &std::path::Path, port: u16) -> (Running, Vec<String>) {
     (Running(child), lines)
 }
 
-fn http_get(port: u16, path: &str, host: &str) -> String {
+pub(crate) fn http_get(port: u16, path: &str, host: &str) -> String {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     write!(s, "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").unwrap();

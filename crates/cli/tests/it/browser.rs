@@ -13,6 +13,8 @@ async fn pages_pass_axe_reflow_and_keyboard_checks() {
     let t = amtsweg_store::testing::sqlite().await;
     amtsweg::seed::apply(&t.store, &amtsweg::seed::parse(amtsweg::seed::DEMO).unwrap()).await.unwrap();
     amtsweg::staff::seed_demo(&t.store).await.unwrap();
+    // The demo's appointment calendars, for the booking pages.
+    amtsweg::seed_termine::seed(&t.store).await.unwrap();
     // A confirmed citizen account with one message in its Postfach.
     let mut tx = t.store.begin().await.unwrap();
     let citizen = tx

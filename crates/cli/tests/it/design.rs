@@ -123,7 +123,7 @@ async fn the_back_office_is_navigated_by_area_with_counts_of_what_waits() {
         // An editor works on content and forms only.
         let mut editor = sign_in(app, "redaktion@moorbrueck.example").await;
         let start = get(app, &mut editor, "/verwaltung/").await;
-        assert_eq!(labels(&start.body), ["Übersicht", "Inhalte", "Formulare"], "{}", start.body);
+        assert_eq!(labels(&start.body), ["Übersicht", "Termine", "Inhalte", "Formulare"], "{}", start.body);
         assert_eq!(current(&start.body), ["Übersicht"]);
         let services = get(app, &mut editor, "/verwaltung/behoerden/moorbrueck/leistungen/").await;
         assert_eq!(current(&services.body), ["Inhalte"]);
@@ -133,7 +133,7 @@ async fn the_back_office_is_navigated_by_area_with_counts_of_what_waits() {
         // A case worker: applications and messages, nothing waits yet.
         let mut worker = sign_in(app, "sachbearbeitung@moorbrueck.example").await;
         let start = get(app, &mut worker, "/verwaltung/").await;
-        assert_eq!(labels(&start.body), ["Übersicht", "Anträge", "Nachrichten"], "{}", start.body);
+        assert_eq!(labels(&start.body), ["Übersicht", "Anträge", "Nachrichten", "Termine"], "{}", start.body);
         assert_eq!(count_of(&start.body, "Anträge"), 0);
         assert!(start.body.contains("Keine neuen Anträge."));
 
@@ -192,7 +192,16 @@ async fn the_back_office_is_navigated_by_area_with_counts_of_what_waits() {
         let start = get(app, &mut admin, "/verwaltung/").await;
         assert_eq!(
             labels(&start.body),
-            ["Übersicht", "Anträge", "Nachrichten", "Inhalte", "Formulare", "Schnittstellen", "Einstellungen"]
+            [
+                "Übersicht",
+                "Anträge",
+                "Nachrichten",
+                "Termine",
+                "Inhalte",
+                "Formulare",
+                "Schnittstellen",
+                "Einstellungen"
+            ]
         );
         assert_eq!(count_of(&start.body, "Anträge"), 1);
         let connectors = get(app, &mut admin, "/verwaltung/behoerden/moorbrueck/schnittstellen/").await;

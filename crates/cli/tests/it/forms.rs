@@ -11,7 +11,7 @@ async fn demo_forms_are_published_and_checked_by_the_engine() {
     on_each_backend!(|app| {
         let town = app.authority_id("moorbrueck").await;
         let forms = app.store.store.forms_of(town).await.unwrap();
-        assert_eq!(forms.len(), 5, "Briefwahl, Hundesteuer, Kita, Meldebescheinigung, Osterfeuer");
+        assert_eq!(forms.len(), 6, "Briefwahl, Hundesteuer, Kita, Meldebescheinigung, Osterfeuer, Personalausweis");
         assert!(forms.iter().all(|f| f.published_version == 1 && f.leistung_id.is_some()));
         let briefwahl = app.store.store.form_by_slug(town, "briefwahl").await.unwrap().unwrap();
         let form = app.store.store.form_version(town, briefwahl.id, 1).await.unwrap().unwrap().form().unwrap();

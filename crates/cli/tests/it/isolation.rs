@@ -78,6 +78,18 @@ const TOKEN_ROUTES: &[&str] = &["/verwaltung/einladung/{token}", "/verwaltung/pa
 const VERBUND_ONLY: &[&str] =
     &["/verwaltung/verbund/behoerden/", "/verwaltung/verbund/behoerden/neu", "/verwaltung/verbund/zustaendigkeiten/"];
 
+/// The appointment calendar of a foreign location (created when the demo has none).
+async fn foreign_calendar(app: &crate::support::TestApp, authority_id: i64, location_id: i64) -> i64 {
+    let store = &app.store.store;
+    if let Some(c) = store.appointment_calendars(authority_id).await.unwrap().into_iter().next() {
+        return c.id;
+    }
+    let mut tx = store.begin().await.unwrap();
+    let (id, _) = tx.save_appointment_calendar(authority_id, location_id, "{}", 0).await.unwrap().unwrap();
+    tx.commit().await.unwrap();
+    id
+}
+
 /// A form of a foreign authority (the demo has forms of Moorbrück only).
 async fn foreign_form(app: &crate::support::TestApp, authority_id: i64) -> amtsweg_store::forms::FormRow {
     let store = &app.store.store;
@@ -145,6 +157,7 @@ async fn every_back_office_route_refuses_foreign_authorities() {
                 let foreign_unit = store.org_units(a.id).await.unwrap().into_iter().next().unwrap().id;
                 let foreign_contact = store.contacts(a.id).await.unwrap().into_iter().next().unwrap().id;
                 let foreign_form = foreign_form(app, a.id).await;
+                let foreign_calendar = foreign_calendar(app, a.id, foreign_location).await;
                 for (own_or_foreign, slug) in [("foreign", foreign), ("own path, foreign id", "moorbrueck")] {
                     for (path, methods) in &scoped {
                         if own_or_foreign != "foreign" && !path.contains("{id}") {
@@ -154,8 +167,10 @@ async fn every_back_office_route_refuses_foreign_authorities() {
                             .replace("{slug}", slug)
                             .replace(
                                 "{id}",
-                                &if path.contains("/standorte/") {
+                                &if path.contains("/standorte/") || path.ends_with("/termine/{id}/kalender") {
                                     foreign_location
+                                } else if path.contains("/termine/") {
+                                    foreign_calendar
                                 } else if path.contains("/stellen/") {
                                     foreign_unit
                                 } else if path.contains("/kontakte/") {

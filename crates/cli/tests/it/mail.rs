@@ -198,6 +198,7 @@ async fn the_outbox_delivers_over_smtp_and_retries_when_the_server_is_down() {
             to: "rita@moorbrueck.example".into(),
             subject: "Einladung in die Verwaltung".into(),
             body: "Hallo Rita, bitte folgen Sie dem Link.".into(),
+            attachments: Vec::new(),
         })
         .await
         .unwrap();

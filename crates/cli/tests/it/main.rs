@@ -42,4 +42,8 @@ mod standorte;
 mod support;
 mod tenancy;
 mod tenant_admin;
+mod termine_api;
+mod termine;
+mod termine_demo;
+mod termine_verwaltung;
 mod verwaltung;

@@ -28,6 +28,7 @@ fn form(items: Vec<Item>) -> Form {
         rules: Vec::new(),
         direct_submit: false,
         workflow: None,
+        appointment: None,
     }
 }
 
@@ -226,4 +227,13 @@ fn ids_from_labels() {
     taken.insert("name_2".to_owned());
     assert_eq!(id_from_label("Name", &taken), "name_3");
     assert!(valid_id(&id_from_label("Ärger über „Öl“ – 100 %", &taken)));
+}
+
+#[test]
+fn an_appointment_offer_needs_a_leika_key() {
+    let mut f = form(vec![text("name")]);
+    f.appointment = Some(crate::model::AppointmentOffer { required: true, leika: "99102013001000".into() });
+    assert_eq!(check(&f), Vec::<String>::new());
+    f.appointment = Some(crate::model::AppointmentOffer { required: false, leika: "Ausweis".into() });
+    assert!(check(&f).iter().any(|m| m.contains("Terminbuchung")));
 }

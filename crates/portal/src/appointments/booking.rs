@@ -11,11 +11,12 @@ use super::view::{
     AppointmentView, BookedService, Contact, Personal, contact_hash, open_personal, rules_of, seal_personal, view,
     view_with,
 };
+use super::writer;
 use crate::tokens::{hash_token, random_token};
 use crate::{Portal, PortalError, Result};
 use amtsweg_domain::appointments::time::to_ms;
 use amtsweg_domain::appointments::{AppointmentStatus, FreeTime, reference_code, slots};
-use amtsweg_store::appointments::{AppointmentRow, NewAppointment};
+use amtsweg_store::appointments::{AppointmentRow, BookingWrite, NewAppointment};
 use amtsweg_store::now_ms;
 use jiff::civil::DateTime;
 
@@ -176,14 +177,10 @@ async fn hold_chosen(
         client_key: by.client_key.to_owned(),
     };
     let units = slots::unit_starts_ms(&chosen.calendar, start, chosen.units);
-    let mut tx = portal.store.begin().await?;
-    match tx.hold_appointment(&new, &units, chosen.calendar.counters, now_ms).await? {
-        Some(_) => {
-            tx.commit().await?;
-            Ok(Ok(Held { token, hold_until, reference }))
-        }
+    let write = BookingWrite::Hold { new, unit_starts: units, counters: chosen.calendar.counters, now_ms };
+    match writer::held(writer::book(portal, write).await?)? {
+        Some(_) => Ok(Ok(Held { token, hold_until, reference })),
         None => {
-            drop(tx);
             let next = next_free(portal, chosen, start, now, NEXT_TIMES).await?;
             Ok(Err(Refused {
                 kind: RefusalKind::Taken,
@@ -405,28 +402,22 @@ pub async fn confirm_as(
         Some(ct) => mail::confirm_request(portal, &view, ct, &rules).into_iter().collect(),
         None => mail::confirmation(portal, &view, Some(token), &rules, old_view.as_ref()),
     };
-    let confirm_hash = confirm_token.as_deref().map(hash_token);
-    let mut tx = portal.store.begin().await?;
-    let done = tx
-        .confirm_appointment(
-            row.id,
-            new_status.as_str(),
-            &personal,
-            &hash,
-            confirm_hash.as_deref(),
-            hold_until,
-            remind_at,
-            purge_at,
-            now_ms,
-        )
-        .await?;
-    if !done {
+    // The e-mails are queued in the confirmation's transaction: confirmed means sent.
+    let write = BookingWrite::Confirm {
+        id: row.id,
+        status: new_status.as_str().to_owned(),
+        personal,
+        contact_hash: hash,
+        confirm_hash: confirm_token.as_deref().map(hash_token),
+        hold_until,
+        remind_at,
+        purge_at,
+        now_ms,
+        emails: messages,
+    };
+    if !writer::confirmed(writer::book(portal, write).await?)? {
         return Ok(Err(not_confirmable(AppointmentStatus::Expired).into()));
     }
-    for m in &messages {
-        tx.enqueue_email(m).await?;
-    }
-    tx.commit().await?;
     Ok(Ok(Confirmed { needs_email: double_opt_in, moved, view }))
 }
 
@@ -480,14 +471,10 @@ pub async fn confirm_email(portal: &Portal, confirm_token: &str) -> Result<Resul
     };
     let token = Some(personal.manage.as_str()).filter(|t| !t.is_empty());
     let messages = mail::confirmation(portal, &view, token, &rules, old_view.as_ref());
-    let mut tx = portal.store.begin().await?;
-    if !tx.confirm_by_email(row.id, remind, now_ms).await? {
+    let write = BookingWrite::ConfirmByEmail { id: row.id, remind_at: remind, now_ms, emails: messages };
+    if !writer::confirmed(writer::book(portal, write).await?)? {
         return Ok(Err("Die Frist für die Bestätigung ist abgelaufen und der Termin wurde wieder freigegeben. Bitte buchen Sie erneut.".into()));
     }
-    for m in &messages {
-        tx.enqueue_email(m).await?;
-    }
-    tx.commit().await?;
     Ok(Ok(view))
 }
 

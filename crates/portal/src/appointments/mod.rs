@@ -20,6 +20,7 @@ pub mod mail;
 pub mod manage;
 pub mod sweep;
 pub mod view;
+pub mod writer;
 
 #[cfg(test)]
 pub(crate) mod testing;

@@ -132,6 +132,7 @@ async fn one(t: TestStore) -> Fixture {
             draft_days: 30,
             form_files_limit: 1 << 20,
             clamd: None,
+            booking_group_commit: true,
         },
     )
     .await

@@ -7,6 +7,11 @@ use crate::db::Tx;
 use crate::{Result, StoreError};
 use sea_query::{Expr, ExprTrait, LockType, OnConflict, Order, Query};
 
+#[derive(sqlx::FromRow)]
+struct IdRow {
+    id: i64,
+}
+
 /// What a conditional update of a booking gives back to go on with.
 #[derive(sqlx::FromRow)]
 struct Changed {
@@ -146,9 +151,16 @@ impl Tx {
                 now.into(),
                 now.into(),
             ])
-            .returning_col("id")
+            // A reference or manage hash that is taken (random values, so hardly
+            // ever) is an error without a unique violation, which on PostgreSQL would
+            // abort the caller's transaction.
+            .on_conflict(OnConflict::new().do_nothing().to_owned())
+            .returning(Query::returning().column("id"))
             .to_owned();
-        self.insert_id(&q).await
+        match self.fetch_optional_in_tx::<IdRow>(&q).await? {
+            Some(row) => Ok(row.id),
+            None => Err(StoreError::Invalid("appointment reference or manage link already in use".into())),
+        }
     }
 
     /// Confirms a held booking with the contact data: as `confirmed`, or as
@@ -265,6 +277,24 @@ impl Tx {
             self.free_units(id).await?;
             Ok(true)
         }
+    }
+
+    /// Links a held booking to the citizen who signed in between choosing the time
+    /// and confirming it, so it shows in the account; false when it is no longer
+    /// held or already someone's.
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn link_appointment_citizen(&mut self, id: i64, citizen_id: i64, now_ms: i64) -> Result<bool> {
+        let q = Query::update()
+            .table("appointments")
+            .value("citizen_id", citizen_id)
+            .value("updated_at", now_ms)
+            .and_where(Expr::col("id").eq(id))
+            .and_where(Expr::col("status").eq(HELD))
+            .and_where(Expr::col("citizen_id").is_null())
+            .to_owned();
+        Ok(self.execute(&q).await? == 1)
     }
 
     /// After a booking's row has been moved to an occupying status: makes its units

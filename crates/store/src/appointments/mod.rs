@@ -23,9 +23,11 @@
 //! circle.
 //!
 //! One file per subject: [`settings`] (rules and calendars with optimistic
-//! locking), [`booking`] (hold, confirm, status changes), [`read`] (what pages and
-//! the counter read), [`sweep`] (expiry, reminders, deletion of personal data).
+//! locking), [`booking`] (hold, confirm, status changes), [`batch`] (holds and
+//! confirmations of many citizens in one commit), [`read`] (what pages and the
+//! counter read), [`sweep`] (expiry, reminders, deletion of personal data).
 
+mod batch;
 mod booking;
 mod read;
 mod settings;
@@ -33,6 +35,7 @@ mod sweep;
 
 use serde::Serialize;
 
+pub use batch::{BookingOutcome, BookingWrite};
 pub use read::Figures;
 pub use settings::{CalendarRow, RulesRow};
 

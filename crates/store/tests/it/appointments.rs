@@ -464,9 +464,13 @@ async fn reminders_are_due_once_and_personal_data_is_purged_on_time() {
         let citizen = tx.insert_citizen("erika@example.org", "hash").await.unwrap().unwrap();
         tx.commit().await.unwrap();
         let mut a = booking(c, "T-REMI-0001", T0, 1, Some(NOW + 10 * MINUTE));
-        a.citizen_id = Some(citizen);
         a.receipt_number = Some("2026-000017".into());
         let (id, _) = hold(&store, &a, 1, NOW).await.unwrap();
+        // Signed in after choosing the time: the hold becomes the citizen's, once.
+        let mut tx = store.begin().await.unwrap();
+        assert!(tx.link_appointment_citizen(id, citizen, NOW).await.unwrap());
+        assert!(!tx.link_appointment_citizen(id, citizen, NOW).await.unwrap());
+        tx.commit().await.unwrap();
         assert!(store.appointments_of_citizen(citizen).await.unwrap().is_empty(), "a hold is not listed yet");
         assert!(confirm(&store, id, NOW).await); // remind_at: an hour before T0
         let mine = store.appointments_of_citizen(citizen).await.unwrap();
@@ -522,6 +526,200 @@ async fn e_mails_carry_text_attachments_and_old_payloads_still_read() {
             !serde_json::to_string(&old).unwrap().contains("attachments"),
             "payloads without files stay as they were"
         );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_reference_in_use_is_an_error_that_leaves_the_transaction_usable() {
+    on_both(|store| async move {
+        let c = calendar(&store).await;
+        let mut tx = store.begin().await.unwrap();
+        let a = booking(c, "T-SAME-0001", T0, 1, Some(NOW + 10 * MINUTE));
+        assert!(tx.hold_appointment(&a, &starts(T0, 1), 1, NOW).await.unwrap().is_some());
+        let mut b = booking(c, "T-SAME-0001", T0 + UNIT, 1, Some(NOW + 10 * MINUTE));
+        b.manage_hash = "other".into();
+        assert!(tx.hold_appointment(&b, &starts(T0 + UNIT, 1), 1, NOW).await.is_err());
+        // Still usable on PostgreSQL too: the next statement and the commit work.
+        let c2 = booking(c, "T-SAME-0002", T0 + UNIT, 1, Some(NOW + 10 * MINUTE));
+        assert!(tx.hold_appointment(&c2, &starts(T0 + UNIT, 1), 1, NOW).await.unwrap().is_some());
+        tx.commit().await.unwrap();
+        assert_eq!(occupied(&store, c, NOW).await, vec![(T0, 0), (T0 + UNIT, 0)]);
+    })
+    .await;
+}
+
+/// How fast the store alone books (hold + confirm, one transaction each) with 64
+/// citizens at once: `cargo test -p amtsweg-store --release --test it -- --ignored store_booking_rate --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "measurement, not a test"]
+async fn store_booking_rate() {
+    on_both(|store| async move {
+        let c = calendar(&store).await;
+        let started = std::time::Instant::now();
+        let tasks: Vec<_> = (0..64i64)
+            .map(|w| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let mut n = 0;
+                    for i in 0..40i64 {
+                        let start = T0 + (w * 40 + i) * UNIT;
+                        let a = booking(c, &format!("T-RATE-{w}-{i}"), start, 1, Some(NOW + 10 * MINUTE));
+                        if let Some((id, _)) = hold(&store, &a, 2, NOW).await {
+                            n += i64::from(confirm(&store, id, NOW).await);
+                        }
+                    }
+                    n
+                })
+            })
+            .collect();
+        let mut n = 0;
+        for t in tasks {
+            n += t.await.unwrap();
+        }
+        let s = started.elapsed().as_secs_f64();
+        eprintln!("{n} bookings in {s:.2} s: {:.0} bookings/s", n as f64 / s);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_batch_of_holds_and_confirmations_shares_one_commit_and_survives_a_bad_write() {
+    use amtsweg_store::appointments::{BookingOutcome, BookingWrite};
+    on_both(|store| async move {
+        let c = calendar(&store).await;
+        let hold_at = |reference: &str, start: i64| BookingWrite::Hold {
+            new: booking(c, reference, start, 2, Some(NOW + 10 * MINUTE)),
+            unit_starts: starts(start, 2),
+            counters: 1,
+            now_ms: NOW,
+        };
+        // Two citizens want T0 in the same batch: the first gets it, the second is told it is taken.
+        let out =
+            store.book_all(&[hold_at("T-BAT-1", T0), hold_at("T-BAT-2", T0), hold_at("T-BAT-3", T0 + 2 * UNIT)]).await;
+        let held: Vec<_> = out.into_iter().map(Result::unwrap).collect();
+        let (
+            BookingOutcome::Held(Some((first, _))),
+            BookingOutcome::Held(None),
+            BookingOutcome::Held(Some((third, _))),
+        ) = (held[0], held[1], held[2])
+        else {
+            panic!("unexpected {held:?}");
+        };
+        assert!(store.appointment_by_manage_hash("manage-T-BAT-2").await.unwrap().is_none());
+
+        let mail = EmailMessage {
+            to: "erika@example.org".into(),
+            subject: "Ihr Termin".into(),
+            body: "Guten Tag".into(),
+            attachments: Vec::new(),
+        };
+        let confirm = |id: i64, now_ms: i64| BookingWrite::Confirm {
+            id,
+            status: "confirmed".into(),
+            personal: "sealed".into(),
+            contact_hash: "mac".into(),
+            confirm_hash: None,
+            hold_until: None,
+            remind_at: None,
+            purge_at: T0,
+            now_ms,
+            emails: vec![mail.clone()],
+        };
+        // The third one's confirmation comes too late; a bad hold (no units) fails on
+        // its own and the others are written all the same.
+        let bad = BookingWrite::Hold {
+            new: booking(c, "T-BAT-4", T0 + 6 * UNIT, 1, None),
+            unit_starts: Vec::new(),
+            counters: 1,
+            now_ms: NOW,
+        };
+        let out = store.book_all(&[confirm(first, NOW + MINUTE), bad, confirm(third, NOW + 10 * MINUTE)]).await;
+        assert_eq!(out[0].as_ref().unwrap(), &BookingOutcome::Confirmed(true));
+        assert!(out[1].is_err());
+        assert_eq!(out[2].as_ref().unwrap(), &BookingOutcome::Confirmed(false));
+        assert_eq!(status(&store, c, first).await, "confirmed");
+        assert_eq!(status(&store, c, third).await, "held");
+        assert_eq!(store.outbox_entries(10).await.unwrap().len(), 1, "only the confirmed booking's e-mail");
+    })
+    .await;
+}
+
+/// [`store_booking_rate`] through one writer task that commits whatever arrived
+/// meanwhile in one transaction (`Store::book_all`), as the portal would.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "measurement, not a test"]
+async fn store_booking_rate_with_group_commit() {
+    use amtsweg_store::appointments::{BookingOutcome, BookingWrite};
+    use tokio::sync::{mpsc, oneshot};
+    type Job = (BookingWrite, oneshot::Sender<BookingOutcome>);
+    on_both(|store| async move {
+        let c = calendar(&store).await;
+        let (queue, mut rx) = mpsc::channel::<Job>(1024);
+        let writer = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                while let Some(first) = rx.recv().await {
+                    let mut batch = vec![first];
+                    while let Ok(next) = rx.try_recv() {
+                        batch.push(next);
+                    }
+                    let (writes, replies): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
+                    for (reply, r) in replies.into_iter().zip(store.book_all(&writes).await) {
+                        let _ = reply.send(r.unwrap());
+                    }
+                }
+            })
+        };
+        let started = std::time::Instant::now();
+        let tasks: Vec<_> = (0..64i64)
+            .map(|w| {
+                let queue = queue.clone();
+                tokio::spawn(async move {
+                    let send = |write: BookingWrite| {
+                        let queue = queue.clone();
+                        async move {
+                            let (tx, rx) = oneshot::channel();
+                            queue.send((write, tx)).await.unwrap();
+                            rx.await.unwrap()
+                        }
+                    };
+                    let mut n = 0;
+                    for i in 0..40i64 {
+                        let start = T0 + (w * 40 + i) * UNIT;
+                        let new = booking(c, &format!("T-GRP-{w}-{i}"), start, 1, Some(NOW + 10 * MINUTE));
+                        let held =
+                            send(BookingWrite::Hold { new, unit_starts: starts(start, 1), counters: 2, now_ms: NOW })
+                                .await;
+                        if let BookingOutcome::Held(Some((id, _))) = held {
+                            let done = send(BookingWrite::Confirm {
+                                id,
+                                status: "confirmed".into(),
+                                personal: "sealed".into(),
+                                contact_hash: "mac".into(),
+                                confirm_hash: None,
+                                hold_until: None,
+                                remind_at: None,
+                                purge_at: T0,
+                                now_ms: NOW,
+                                emails: Vec::new(),
+                            })
+                            .await;
+                            n += i64::from(done == BookingOutcome::Confirmed(true));
+                        }
+                    }
+                    n
+                })
+            })
+            .collect();
+        let mut n = 0;
+        for t in tasks {
+            n += t.await.unwrap();
+        }
+        let s = started.elapsed().as_secs_f64();
+        eprintln!("{n} bookings in {s:.2} s: {:.0} bookings/s (group commit)", n as f64 / s);
+        drop(queue);
+        writer.await.unwrap();
     })
     .await;
 }

@@ -94,6 +94,7 @@ pub(crate) async fn send_link(
             j.authority.name,
             when(d.expires_at)
         ),
+        attachments: Vec::new(),
     })
     .await?;
     tx.commit().await?;

@@ -46,6 +46,11 @@ fn html(
         status => v.status, angaben => &v.angaben,
         pdf => format!("{url}/quittung.pdf"), authority_name => &j.authority.name,
         in_account,
+        // Booking after submission: the receipt number is appended in the template.
+        appointment => j.form.appointment.as_ref().map(|o| context! {
+            required => o.required,
+            url => format!("/o/{}/termine/?leistung={}&vorgang=", j.authority.slug, crate::urls::urlencode(&o.leika)),
+        }),
         ..base(state, j, headers, &url, "Antrag eingegangen")
     };
     Ok(state.templates.render("antrag/eingang.html", ctx)?)

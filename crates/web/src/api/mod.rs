@@ -17,6 +17,7 @@ mod auth;
 mod extract;
 mod openapi;
 mod problem;
+mod termine;
 
 pub use auth::{Client, secret_hash};
 pub use openapi::{ApiDoc, openapi, openapi_document};
@@ -26,8 +27,12 @@ pub(crate) use problem::language;
 pub(crate) use antraege::{acknowledge, detail, file, list, message, receipt, signed_download, status};
 pub(crate) use auth::token;
 pub(crate) use openapi::openapi_json;
+pub(crate) use termine::{day as appointments_day, status as appointment_status};
 
 /// Scope to read an authority's submissions.
 pub(crate) const READ: &str = "submissions:read";
 /// Scope to report status and messages back.
 pub(crate) const WRITE: &str = "submissions:write";
+/// Scope to read a location's appointments (with the citizens' contact data) and
+/// mark them attended, missed or cancelled.
+pub(crate) const APPOINTMENTS: &str = "termine";

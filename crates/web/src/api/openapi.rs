@@ -5,6 +5,7 @@
 use super::Problem;
 use super::antraege::*;
 use super::auth::*;
+use super::termine::{AppointmentState, NewAppointmentStatus};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use utoipa::OpenApi;
@@ -66,6 +67,7 @@ impl utoipa::Modify for Conventions {
             &["detail", "receipt", "acknowledge", "status", "message"],
             &[("id", first)],
         );
+        link(openapi, "/api/v1/termine", "200", &["appointment_status"], &[("id", "$response.body#/items/0/id")]);
         link(
             openapi,
             "/api/v1/antraege/{id}",
@@ -106,11 +108,12 @@ fn link(
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Amtsweg API", version = "1", description = "Submissions for back-office software: fetch, acknowledge, report status and messages back. Errors are RFC 9457 problem details."),
-    paths(token, list, detail, receipt, file, acknowledge, status, message, signed_download),
-    components(schemas(Problem, ListStatus)),
+    info(title = "Amtsweg API", version = "1", description = "Submissions for back-office software: fetch, acknowledge, report status and messages back. Appointments for counter software: a location's day, attended, missed, cancelled. Errors are RFC 9457 problem details."),
+    paths(token, list, detail, receipt, file, acknowledge, status, message, signed_download, super::termine::day, super::termine::status),
+    components(schemas(Problem, ListStatus, AppointmentState, NewAppointmentStatus)),
     modifiers(&Security, &Conventions),
-    tags((name = "auth", description = "OAuth 2.0 client credentials"), (name = "submissions", description = "Anträge"))
+    tags((name = "auth", description = "OAuth 2.0 client credentials"), (name = "submissions", description = "Anträge"),
+        (name = "appointments", description = "Termine (scope `termine`)"))
 )]
 pub struct ApiDoc;
 

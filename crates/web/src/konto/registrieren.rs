@@ -47,6 +47,7 @@ pub(super) async fn send_confirmation(state: &AppState, citizen_id: i64, email: 
             state.catalogue().verbund_name,
             link(state, &format!("/konto/bestaetigen/{token}")),
         ),
+        attachments: Vec::new(),
     })
     .await?;
     tx.commit().await?;
@@ -126,6 +127,7 @@ pub async fn submit(
                 link(&state, "/konto/anmelden"),
                 link(&state, "/konto/passwort-vergessen"),
             ),
+            attachments: Vec::new(),
         })
         .await?;
     }

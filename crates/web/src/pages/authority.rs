@@ -124,6 +124,7 @@ pub async fn leistung(
         contacts => c.contacts_of_leistung(l),
         location, hours, open_state,
         responsibility => responsibility(&c, &a, l, &headers),
+        appointment => crate::termine::links::for_service_page(&state, &a, &l.leika, &headers).await?,
         // The trust level a citizen needs is the form's: the form enforces it.
         forms => c.forms_of_leistung(l.id).map(|f| {
             let level = amtsweg_domain::TrustLevel::parse(&f.form.trust_level).unwrap_or(amtsweg_domain::TrustLevel::Normal);

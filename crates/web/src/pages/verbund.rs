@@ -149,11 +149,17 @@ pub async fn leistung(
             return Ok(Redirect::to(&u).into_response());
         }
     }
+    // "Termin vereinbaren" next to each authority that books the service online.
+    let mut booking = Vec::with_capacity(offers.len());
+    for l in &offers {
+        booking.push(crate::termine::links::booking_url(&state, l.authority_id, l.leika.as_str()).await?);
+    }
     let offers: Vec<_> = offers
         .iter()
-        .filter_map(|l| {
+        .zip(booking)
+        .filter_map(|(l, booking)| {
             let a = c.authority(l.authority_id)?;
-            Some(context! { authority => &a.name, url => url_of(l)?, area => area_text(&c, a) })
+            Some(context! { authority => &a.name, url => url_of(l)?, area => area_text(&c, a), booking })
         })
         .collect();
     let crumbs = vec![

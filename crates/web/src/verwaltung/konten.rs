@@ -138,6 +138,7 @@ pub async fn invite_submit(
             a.name,
             state.config.public_base_url.trim_end_matches('/'),
         ),
+        attachments: Vec::new(),
     })
     .await?;
     tx.append_audit(&entry(staff.actor(), Some(a.id), "staff.invite", format!("staff:{id}"))).await?;

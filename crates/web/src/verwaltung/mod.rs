@@ -14,6 +14,7 @@ pub(crate) mod schnittstellen;
 pub(crate) mod seiten;
 pub(crate) mod standorte;
 pub(crate) mod stellen;
+pub(crate) mod termine;
 pub(crate) mod verbund;
 pub(crate) mod zustaendigkeit;
 

@@ -42,6 +42,7 @@ impl Link {
 enum Area {
     Start,
     Cases,
+    Appointments,
     Content,
     Forms,
     Connectors,
@@ -55,6 +56,8 @@ fn area_of(path: &str) -> Area {
         Area::Start
     } else if p.starts_with("/verwaltung/antraege") {
         Area::Cases
+    } else if p.contains("/termine/") {
+        Area::Appointments
     } else if p.contains("/formulare") {
         Area::Forms
     } else if p.contains("/schnittstellen") {
@@ -120,6 +123,14 @@ pub(crate) fn areas(state: &AppState, staff: &StaffContext, path: &str) -> Areas
             Link::new("Nachrichten", "/verwaltung/antraege/?ungelesen=ja".into(), false)
                 .counting(w.unread, "ungelesen"),
         );
+    }
+    let appointments = appointment_authorities(&catalogue, perms);
+    if !appointments.is_empty() {
+        let url = authority_for(&appointments, here).map_or_else(
+            || "/verwaltung/#termine".to_owned(),
+            |a| format!("/verwaltung/behoerden/{}/termine/", a.slug),
+        );
+        main.push(Link::new("Termine", url, current == Area::Appointments));
     }
     let content = authority_for(&editable, here);
     let mut sub = Vec::new();
@@ -208,6 +219,21 @@ pub(crate) fn areas(state: &AppState, staff: &StaffContext, path: &str) -> Areas
     Areas { main: main.iter().map(Link::value).collect(), sub: sub.iter().map(Link::value).collect() }
 }
 
+/// The authorities whose online appointments this person configures (editing the
+/// authority as a whole) or works at the counter (case work).
+fn appointment_authorities<'a>(
+    catalogue: &'a amtsweg_portal::catalogue::Catalogue,
+    perms: &amtsweg_domain::staff::Permissions,
+) -> Vec<&'a Authority> {
+    let cases = perms.case_authority_ids();
+    catalogue
+        .authorities
+        .iter()
+        .map(AsRef::as_ref)
+        .filter(|a: &&Authority| perms.can_edit_authority_wide(a.id) || cases.contains(&a.id))
+        .collect()
+}
+
 /// The cards of the start page: one per area, with what waits and the links into it.
 pub(crate) fn cards(state: &AppState, staff: &StaffContext) -> Vec<Value> {
     let catalogue = state.catalogue();
@@ -261,6 +287,22 @@ pub(crate) fn cards(state: &AppState, staff: &StaffContext) -> Vec<Value> {
         cards.push(context! { id => "inhalte", title => "Inhalte", links, many => editable.len() > 1 });
         let forms = one(&editable).map(|base| vec![link("Formulare bearbeiten".into(), format!("{base}/formulare/"))]);
         cards.push(context! { id => "formulare", title => "Formulare", links => forms.unwrap_or_default(), many => editable.len() > 1 });
+    }
+    let appointments = appointment_authorities(&catalogue, perms);
+    if !appointments.is_empty() {
+        // One link per authority: the day lists and calendars differ by authority.
+        let links = appointments
+            .iter()
+            .map(|a| {
+                let label = if appointments.len() == 1 {
+                    "Online-Termine: Tageslisten und Kalender".to_owned()
+                } else {
+                    format!("Online-Termine: {}", a.name)
+                };
+                link(label, format!("/verwaltung/behoerden/{}/termine/", a.slug))
+            })
+            .collect::<Vec<_>>();
+        cards.push(context! { id => "termine", title => "Termine", links });
     }
     if !administered.is_empty() {
         let links = one(&administered)

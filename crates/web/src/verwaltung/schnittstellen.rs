@@ -22,9 +22,10 @@ use minijinja::{Value, context};
 use serde::{Deserialize, Serialize};
 
 /// Scopes an API client may hold.
-pub const SCOPES: [(&str, &str); 2] = [
+pub const SCOPES: [(&str, &str); 3] = [
     ("submissions:read", "Anträge abrufen und den Empfang bestätigen"),
     ("submissions:write", "Bearbeitungsstand und Nachrichten zurückmelden"),
+    ("termine", "Termine abrufen (mit Namen und Kontaktdaten) und als wahrgenommen, versäumt oder abgesagt melden"),
 ];
 
 /// The secret of a kind of connector: its input and its key in the stored settings.
@@ -521,6 +522,8 @@ pub struct ClientForm {
     lesen: String,
     #[serde(default)]
     schreiben: String,
+    #[serde(default)]
+    termine: String,
 }
 
 /// A new API client: the secret is shown once and stored only as its hash.
@@ -538,6 +541,9 @@ pub async fn create_client(
     }
     if f.schreiben == "1" {
         scopes.push(SCOPES[1].0);
+    }
+    if f.termine == "1" {
+        scopes.push(SCOPES[2].0);
     }
     let refusal = if name.is_empty() || name.chars().count() > 100 {
         Some(problem(

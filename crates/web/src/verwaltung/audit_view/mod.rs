@@ -129,6 +129,34 @@ impl Names<'_> {
         Some((row.receipt_number, workflow))
     }
 
+    /// An appointment calendar by its location: "Standort „Rathaus“, 24.11.2026".
+    async fn calendar(&mut self, authority_id: Option<i64>, rest: &str) -> String {
+        let (id, day) = calendar_parts(rest);
+        let key = format!("calendar:{}:{id}", authority_id.unwrap_or_default());
+        let name = match self.cache.get(&key) {
+            Some(n) => Some(n.clone()),
+            None => {
+                let name = match (authority_id, id.parse::<i64>()) {
+                    (Some(a), Ok(c)) if self.allowed(Some(a)) => {
+                        let row = self.state.store.appointment_calendar(a, c).await.ok().flatten();
+                        row.and_then(|r| self.state.catalogue().location(a, r.location_id).map(|l| l.name.clone()))
+                    }
+                    _ => None,
+                };
+                if let Some(n) = &name {
+                    self.cache.insert(key, n.clone());
+                }
+                name
+            }
+        };
+        let mut out = name.map_or_else(|| format!("Terminkalender Nr. {id}"), |n| format!("Standort „{n}“"));
+        if let Some(d) = day {
+            out.push_str(", ");
+            out.push_str(&d.strftime("%d.%m.%Y").to_string());
+        }
+        out
+    }
+
     async fn target(&mut self, e: &AuditRecord) -> (String, String) {
         let (kind, rest) = e.target.split_once(':').unwrap_or((e.target.as_str(), ""));
         let id = rest.split('/').next().unwrap_or_default();
@@ -174,7 +202,10 @@ impl Names<'_> {
             (_, "period") => format!("Zeitraum {}", rest.replace("..", " bis ")),
             (_, "leika") => format!("LeiKa-Schlüssel {rest}"),
             (_, "audit_log") => String::new(),
-            (_, "connector" | "api_client" | "delivery" | "org_unit" | "contact" | "location") => format!("Nr. {id}"),
+            (_, "calendar" | "appointment_calendar") => self.calendar(e.authority_id, rest).await,
+            (_, "connector" | "api_client" | "delivery" | "org_unit" | "contact" | "location" | "appointment") => {
+                format!("Nr. {id}")
+            }
             _ => e.target.clone(),
         };
         let mut outcome = String::new();
@@ -315,6 +346,15 @@ pub async fn page(
     Ok((status, render_page(&state, "verwaltung/audit.html", ctx)?).into_response())
 }
 
+/// The calendar id and day of a calendar target: `12:2026-11-24` (day lists in the
+/// back office), `12/2026-11-24` (the API) or `12` (configuration).
+fn calendar_parts(rest: &str) -> (&str, Option<jiff::civil::Date>) {
+    match rest.split_once([':', '/']) {
+        Some((id, day)) => (id, day.parse().ok()),
+        None => (rest, None),
+    }
+}
+
 fn csv_field(s: &str) -> String {
     // Quote everything and neutralise spreadsheet formulas.
     let s = if s.starts_with(['=', '+', '-', '@']) { format!("'{s}") } else { s.to_owned() };
@@ -361,4 +401,18 @@ pub async fn csv(
         out,
     )
         .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calendar_targets_of_the_back_office_and_the_api_are_read() {
+        let day = jiff::civil::Date::new(2026, 11, 24).ok();
+        assert_eq!(calendar_parts("12:2026-11-24"), ("12", day));
+        assert_eq!(calendar_parts("12/2026-11-24"), ("12", day));
+        assert_eq!(calendar_parts("12"), ("12", None));
+        assert_eq!(calendar_parts("12/kein-tag"), ("12", None));
+    }
 }

@@ -46,6 +46,7 @@ pub const KINDS: &[(&str, &str)] = &[
     ("api.submission.file", "Anlage über die Schnittstelle abgerufen"),
     ("api.submission.acknowledge", "Empfang über die Schnittstelle bestätigt"),
     ("api.download", "Download-Link benutzt"),
+    ("api.appointments.day", "Termine eines Tages über die Schnittstelle abgerufen"),
     ("delivery.resend", "Übergabe erneut angestoßen"),
     ("delivery.reconciliation", "Abgleich der Übergaben"),
     ("connector.create", "Übergabe eingerichtet"),
@@ -80,6 +81,14 @@ pub const KINDS: &[(&str, &str)] = &[
     ("form.create", "Formular angelegt"),
     ("form.save_draft", "Entwurf eines Formulars gespeichert"),
     ("form.publish", "Formular veröffentlicht"),
+    ("appointment.rules_saved", "Regeln für Online-Termine gespeichert"),
+    ("appointment.calendar_saved", "Terminkalender gespeichert"),
+    ("appointment.day_viewed", "Tagesliste der Termine angesehen"),
+    ("appointment.day_exported", "Tagesliste der Termine heruntergeladen"),
+    ("appointment.status", "Termin als wahrgenommen oder nicht erschienen markiert"),
+    ("appointment.cancelled_by_staff", "Termin von der Behörde abgesagt"),
+    ("appointment.day_cancelled", "Alle Termine eines Tages abgesagt"),
+    ("appointment.booked_on_behalf", "Termin für eine anrufende Person gebucht"),
 ];
 
 /// The name of a kind of action for the filter (the kind itself when unknown).
@@ -174,6 +183,7 @@ pub fn sentence(e: &Entry<'_>) -> String {
         "api.submission.file" => format!("{a} hat eine Anlage von {t} abgerufen"),
         "api.submission.acknowledge" => format!("{a} hat den Empfang von {t} bestätigt"),
         "api.download" => format!("Ein Download-Link für {t} wurde benutzt"),
+        "api.appointments.day" => format!("{a} hat die Termine eines Tages von {t} abgerufen"),
         "delivery.resend" => format!("{a} hat die Übergabe {t} erneut angestoßen"),
         "delivery.reconciliation" => format!("{a} hat den Abgleich der Übergaben abgerufen ({t})"),
         "connector.create" => format!("{a} hat eine Übergabe eingerichtet ({t})"),
@@ -214,6 +224,22 @@ pub fn sentence(e: &Entry<'_>) -> String {
         "form.create" => format!("{a} hat {t} angelegt"),
         "form.save_draft" => format!("{a} hat einen Entwurf für {t} gespeichert"),
         "form.publish" => format!("{a} hat {t} veröffentlicht"),
+        "appointment.rules_saved" => format!("{a} hat die Regeln für Online-Termine gespeichert ({t})"),
+        "appointment.calendar_saved" => format!("{a} hat einen Terminkalender gespeichert ({t})"),
+        "appointment.day_viewed" => format!("{a} hat die Tagesliste der Termine angesehen ({t})"),
+        "appointment.day_exported" => format!("{a} hat die Tagesliste der Termine heruntergeladen ({t})"),
+        "appointment.status" => {
+            let to = match e.outcome {
+                "attended" => "wahrgenommen",
+                "missed" => "nicht erschienen",
+                "cancelled" => "abgesagt",
+                other => other,
+            };
+            format!("{a} hat den Termin {t} als ‚{to}‘ markiert")
+        }
+        "appointment.cancelled_by_staff" => format!("{a} hat den Termin {t} abgesagt"),
+        "appointment.day_cancelled" => format!("{a} hat alle Termine eines Tages abgesagt ({t})"),
+        "appointment.booked_on_behalf" => format!("{a} hat den Termin {t} für eine anrufende Person gebucht"),
         other => format!("{a}: {} ({t})", kind_label(other)),
     };
     let failed_generic = matches!(e.outcome, "failure" | "refused" | "replay")

@@ -205,6 +205,7 @@ pub async fn new_form(
         rules: Vec::new(),
         direct_submit: false,
         workflow: None,
+        appointment: None,
     };
     let id = create(&state, &staff, &a, &slug, service, &form).await?;
     Ok(Redirect::to(&format!("/verwaltung/behoerden/{}/formulare/{id}?hinweis=angelegt", a.slug)).into_response())

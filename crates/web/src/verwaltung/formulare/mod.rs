@@ -311,6 +311,9 @@ pub struct EditorForm {
     mehrfach: String,
     min: String,
     max: String,
+    /// Booking after submission: `nein`, `angeboten` or `erforderlich`.
+    termin: String,
+    termin_leika: String,
 }
 
 /// What a change did: the pane to show next (with its notice and an anchor in it),

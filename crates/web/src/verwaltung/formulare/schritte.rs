@@ -23,7 +23,7 @@ use crate::verwaltung::{StaffContext, base};
 use amtsweg_domain::TrustLevel;
 use amtsweg_forms::check::{Finding, Target};
 use amtsweg_forms::check::{findings, id_from_label, ids_in_use};
-use amtsweg_forms::{Field, Form, Item, Step};
+use amtsweg_forms::{AppointmentOffer, Field, Form, Item, Step};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -163,7 +163,8 @@ fn typed_ctx(t: &EditorForm) -> Value {
         aktion => &t.aktion, title => &t.title, trust_level => &t.trust_level, schritt => &t.schritt,
         schritt_titel => &t.schritt_titel, label => &t.label, art => &t.art, pflicht => t.pflicht == "ja",
         ziel => &t.ziel, bestaetigt => t.bestaetigt == "ja", gruppe_label => &t.gruppe_label,
-        mehrfach => t.mehrfach == "ja", min => &t.min, max => &t.max,
+        mehrfach => t.mehrfach == "ja", min => &t.min, max => &t.max, termin => &t.termin,
+        termin_leika => &t.termin_leika,
     }
 }
 
@@ -179,9 +180,21 @@ fn form_pane(l: &Loaded, typed: Option<&EditorForm>, json: String, json_open: bo
         .iter()
         .map(|t| context! { value => t.as_str(), label => t.label() })
         .collect();
+    // A new offer books the form's own service unless another key is typed.
+    let termin = match &form.appointment {
+        None => "nein",
+        Some(a) if a.required => "erforderlich",
+        Some(_) => "angeboten",
+    };
+    let termin_leika = form
+        .appointment
+        .as_ref()
+        .map(|a| a.leika.clone())
+        .or_else(|| l.service.as_ref().map(|s| s.leika.as_str().to_owned()))
+        .unwrap_or_default();
     context! {
         title => &form.title, trust_level => &form.trust_level, trust_levels, open, json, json_open,
-        steps => form.steps.len(), typed => typed.map(typed_ctx),
+        steps => form.steps.len(), typed => typed.map(typed_ctx), termin, termin_leika,
     }
 }
 
@@ -307,6 +320,25 @@ fn shift<T>(v: &mut [T], i: usize, up: bool) -> bool {
     }
 }
 
+/// The appointment setting of the form pane: none, offered or required, with the
+/// LeiKa key of the service to book.
+fn appointment_offer(choice: &str, leika: &str) -> Result<Option<AppointmentOffer>, Vec<Msg>> {
+    let required = match choice {
+        "nein" => return Ok(None),
+        "angeboten" => false,
+        "erforderlich" => true,
+        _ => return Err(vec![msg("feld-termin", "Bitte wählen Sie, ob nach dem Absenden ein Termin gebucht wird.")]),
+    };
+    let leika: String = leika.chars().filter(|c| !c.is_whitespace()).collect();
+    if leika.len() != 14 || !leika.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(vec![msg(
+            "feld-termin_leika",
+            "Bitte geben Sie den Leistungsschlüssel (14 Ziffern) der Leistung an, für die der Termin gebucht wird.",
+        )]);
+    }
+    Ok(Some(AppointmentOffer { required, leika }))
+}
+
 /// Carries out one change of the editor on `form`.
 fn apply(form: &mut Form, f: &EditorForm, editor: &str) -> Result<Done, Vec<Msg>> {
     let done = |next: String, anchor: String| Ok(Done { anchor, next, input: None });
@@ -326,6 +358,10 @@ fn apply(form: &mut Form, f: &EditorForm, editor: &str) -> Result<Done, Vec<Msg>
             form.title = f.title.trim().to_owned();
             form.trust_level = f.trust_level.clone();
             done(saved(editor), "formular".into())
+        }
+        "termin" => {
+            form.appointment = appointment_offer(&f.termin, &f.termin_leika)?;
+            done(saved(editor), "termin".into())
         }
         "schritt_neu" => {
             let title = f.schritt_titel.trim();
