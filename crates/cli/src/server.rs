@@ -123,8 +123,12 @@ fn spawn_workers(portal: &Portal, cfg: &Config) -> anyhow::Result<Vec<tokio::tas
             .with_connectors(cfg.handoff.connectors(&cfg.outbound)?)
             .map_err(|e| anyhow::anyhow!("delivery worker: {e}"))?
             .spawn(Duration::from_millis(cfg.handoff.poll_ms.max(20)));
-    // Expired drafts and the rows the abuse limits no longer count.
-    let drafts = amtsweg_portal::housekeeping::spawn(portal.clone(), Duration::from_secs(600));
+    // Expired drafts, the rows the abuse limits no longer count, old e-mail content.
+    let drafts = amtsweg_portal::housekeeping::spawn(
+        portal.clone(),
+        Duration::from_secs(600),
+        amtsweg_portal::housekeeping::OutboxRetention::days(cfg.mail.keep_sent_days),
+    );
     Ok(vec![worker, drafts])
 }
 
@@ -154,6 +158,7 @@ async fn shutdown_signal() {
 pub fn web_config(cfg: &Config) -> anyhow::Result<amtsweg_web::WebConfig> {
     let mut web = cfg.web.clone();
     web.connectors = cfg.handoff.connectors(&cfg.outbound)?;
+    web.mail_from = cfg.mail.from.clone();
     web.objects_dir.get_or_insert_with(|| cfg.data_dir.join("objects"));
     if web.master_key.is_none() {
         let path = cfg.data_dir.join("master.key");

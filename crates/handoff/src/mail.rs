@@ -19,6 +19,9 @@ pub struct MailConfig {
     pub username: String,
     pub password: String,
     pub from: String,
+    /// Sent e-mails keep their content (address, names, links) this many days in the
+    /// outbox, then only a marker is left; 0 removes it at the next clean-up.
+    pub keep_sent_days: u32,
 }
 
 impl Default for MailConfig {
@@ -31,6 +34,7 @@ impl Default for MailConfig {
             username: String::new(),
             password: String::new(),
             from: "Amtsweg <noreply@localhost>".into(),
+            keep_sent_days: 7,
         }
     }
 }

@@ -59,6 +59,10 @@ pub struct Settings {
     /// Holds and confirmations of appointments share commits through one writer
     /// task (SQLite only; see [`appointments::writer`]).
     pub booking_group_commit: bool,
+    /// The sender of the portal's e-mails (`[mail] from`, e.g. `Amtsweg <noreply@…>`):
+    /// the ORGANIZER of an appointment's calendar file when the authority has no
+    /// e-mail address. Empty: none known.
+    pub mail_from: String,
 }
 
 impl Settings {

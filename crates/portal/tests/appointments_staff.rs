@@ -111,6 +111,7 @@ async fn world(store: &Store) -> World {
         form_files_limit: 1 << 20,
         clamd: None,
         booking_group_commit: true,
+        mail_from: String::new(),
     };
     let keyring = Keyring::from_base64(&Keyring::new_master_key()).unwrap();
     let objects = amtsweg_portal::open_objects(None).unwrap();
@@ -506,6 +507,147 @@ async fn a_booking_from_an_account_is_cancelled_in_the_postfach_too() {
         assert!(mails.iter().any(|m| m.to == "sven@example.org" && m.subject.starts_with("Termin abgesagt")));
         let again = counter::cancel_one(p, STAFF_A, w.a, id, "").await.unwrap().unwrap_err();
         assert!(again.contains("bereits abgesagt"), "{again}");
+    })
+    .await;
+}
+
+/// The version the calendar of A's location has now.
+async fn version_a(w: &World) -> i64 {
+    config::calendar_for_location(&w.portal, w.a, w.loc_a).await.unwrap().2.unwrap().version
+}
+
+#[tokio::test]
+async fn a_calendar_change_never_leaves_a_booking_outside() {
+    on_both(|w| async move {
+        let p = &w.portal;
+        let cal = calendar_a(&w).await;
+        let date = day_ahead(3);
+        let later = day_ahead(4);
+        book(&w, cal, date.at(8, 10, 0, 0), "Anna").await;
+        book(&w, cal, date.at(8, 10, 0, 0), "Bernd").await;
+        let list = counter::day_list(p, w.a, cal, date).await.unwrap();
+        let on_second = list.iter().find(|v| v.counter == 1).unwrap().reference.clone();
+        let day_de = date.strftime("%d.%m.%Y").to_string();
+
+        // Another slot length would put new units between the booked ones.
+        let mut c = calendar();
+        c.slot_minutes = 5;
+        let m = config::save_calendar(p, STAFF_A, w.a, w.loc_a, &c, 1).await.unwrap().unwrap_err();
+        assert!(m[0].contains("2 gebuchten Terminen"), "{m:?}");
+        assert!(m.iter().any(|l| l.contains(&on_second) && l.contains(&day_de) && l.contains("08:10")), "{m:?}");
+        assert!(m.iter().any(|l| l.contains("Tag absagen")), "{m:?}");
+        assert_eq!(version_a(&w).await, 1, "nothing saved");
+        // So the booked minutes stay booked: a third person gets no 08:10.
+        let taken = booking::hold(p, w.a, &journey(cal), date.at(8, 10, 0, 0), "client-x", None, None).await.unwrap();
+        assert!(taken.is_err(), "both counters are still taken");
+        // One counter fewer, a closed day, a blocked morning: each leaves a booking out.
+        let one = Calendar { counters: 1, ..calendar() };
+        let m = config::save_calendar(p, STAFF_A, w.a, w.loc_a, &one, 1).await.unwrap().unwrap_err();
+        assert!(m[0].contains("1 gebuchten Termin") && m[1].contains(&on_second), "{m:?}");
+        let closed = Calendar { closed_days: vec![date], ..calendar() };
+        let m = config::save_calendar(p, STAFF_A, w.a, w.loc_a, &closed, 1).await.unwrap().unwrap_err();
+        assert!(m[0].contains("2 gebuchten Terminen"), "{m:?}");
+        let shifted = Calendar {
+            hours: Some(std::array::from_fn(|_| vec![Interval { from: 8 * 60 + 5, to: 16 * 60 }])),
+            ..calendar()
+        };
+        assert!(config::save_calendar(p, STAFF_A, w.a, w.loc_a, &shifted, 1).await.unwrap().is_err());
+        // A change that keeps every booking is saved.
+        let wider = Calendar { latest_days: 30, counters: 3, ..calendar() };
+        config::save_calendar(p, STAFF_A, w.a, w.loc_a, &wider, 1).await.unwrap().unwrap();
+        assert_eq!(version_a(&w).await, 2);
+
+        // A time being held counts too; staff are told to wait for it.
+        let held =
+            booking::hold(p, w.a, &journey(cal), later.at(9, 0, 0, 0), "client-y", None, None).await.unwrap().unwrap();
+        counter::cancel_day(p, STAFF_A, w.a, cal, date, "Das Bürgerbüro bleibt geschlossen.").await.unwrap().unwrap();
+        let v = version_a(&w).await;
+        let m = config::save_calendar(p, STAFF_A, w.a, w.loc_a, &c, v).await.unwrap().unwrap_err();
+        assert_eq!(m.len(), 1, "{m:?}");
+        assert!(m[0].contains("Gerade reserviert 1 Person"), "{m:?}");
+        // Once the day of the hold is cancelled too, the slot length can change.
+        counter::cancel_day(p, STAFF_A, w.a, cal, later, "Das Bürgerbüro bleibt geschlossen.").await.unwrap().unwrap();
+        let v = version_a(&w).await;
+        config::save_calendar(p, STAFF_A, w.a, w.loc_a, &c, v).await.unwrap().unwrap();
+        assert!(booking::confirm(p, &held.token, contact("Yvonne"), None).await.unwrap().is_err());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn cancelling_a_day_takes_held_and_unconfirmed_bookings_too() {
+    on_both(|w| async move {
+        let p = &w.portal;
+        let cal = calendar_a(&w).await;
+        let rules = BookingRules { double_opt_in: true, ..BookingRules::default() };
+        config::save_rules(p, STAFF_A, w.a, &rules, 0).await.unwrap().unwrap();
+        let date = day_ahead(2);
+        counter::book_on_behalf(p, STAFF_A, w.a, &journey(cal), date.at(9, 0, 0, 0), contact("Anna"))
+            .await
+            .unwrap()
+            .unwrap();
+        let bernd =
+            booking::hold(p, w.a, &journey(cal), date.at(10, 0, 0, 0), "client-b", None, None).await.unwrap().unwrap();
+        let c = booking::confirm(p, &bernd.token, contact("Bernd"), None).await.unwrap().unwrap();
+        assert!(c.needs_email, "Bernd waits for the e-mail link");
+        let clara =
+            booking::hold(p, w.a, &journey(cal), date.at(11, 0, 0, 0), "client-c", None, None).await.unwrap().unwrap();
+        let before = emails(&p.store).await.len();
+
+        let n = counter::cancel_day(p, STAFF_A, w.a, cal, date, "Wegen eines Stromausfalls geschlossen.")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(n, 3, "confirmed, waiting for the link, and held");
+        let mails = emails(&p.store).await;
+        let mut to: Vec<_> = mails[before..].iter().map(|m| m.to.clone()).collect();
+        to.sort();
+        assert_eq!(to, ["anna@example.org", "bernd@example.org"], "nobody to write to for a bare hold");
+        let (from, to) = counter::day_bounds(date);
+        assert!(p.store.occupied_units(cal, from, to, amtsweg_store::now_ms()).await.unwrap().is_empty());
+        // The one who was holding cannot confirm on the closed day afterwards.
+        assert!(booking::confirm(p, &clara.token, contact("Clara"), None).await.unwrap().is_err());
+        let list = counter::day_list(p, w.a, cal, date).await.unwrap();
+        assert!(list.iter().all(|v| v.status == AppointmentStatus::Cancelled), "{:?}", list.len());
+        assert!(p.store.occupied_units(cal, from, to, amtsweg_store::now_ms()).await.unwrap().is_empty());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn staff_may_book_a_caller_for_today_but_not_in_the_past() {
+    on_both(|w| async move {
+        let p = &w.portal;
+        let whole_day = vec![Interval { from: 0, to: 24 * 60 }];
+        let cal = Calendar { earliest_days: 2, hours: Some(std::array::from_fn(|_| whole_day.clone())), ..calendar() };
+        config::save_calendar(p, STAFF_A, w.a, w.loc_a, &cal, 0).await.unwrap().unwrap();
+        let id = config::calendars(p, w.a).await.unwrap()[0].0.id;
+        let now = amtsweg_portal::time::now_local();
+        let today = now.date();
+        let past = today.at(0, 0, 0, 0);
+        let m =
+            counter::book_on_behalf(p, STAFF_A, w.a, &journey(id), past, contact("Anna")).await.unwrap().unwrap_err();
+        assert!(m.contains("Vergangenheit"), "{m}");
+        let free = counter::free_times(p, w.a, &journey(id), today, now).await.unwrap().unwrap();
+        let Some(first) = free.first() else {
+            eprintln!("too close to midnight for a time today; skipped");
+            return;
+        };
+        assert!(first.start > now);
+        // Citizens keep the notice period of two working days.
+        let refused = booking::hold(p, w.a, &journey(id), first.start, "client-z", None, None).await.unwrap();
+        assert!(refused.unwrap_err().message.contains("frühestens"));
+        let v = counter::book_on_behalf(p, STAFF_A, w.a, &journey(id), first.start, contact("Bernd"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((v.status, v.start), (AppointmentStatus::Confirmed, first.start));
+        let row = p.store.appointment(w.a, v.id).await.unwrap().unwrap();
+        assert_eq!((row.status.as_str(), row.counter, row.booked_by.as_str()), ("confirmed", v.counter, "staff"));
+        let actions = audit_actions(&p.store, w.a).await;
+        assert!(actions.contains(&("appointment.booked_on_behalf".to_owned(), format!("appointment:{}", v.id))));
+        let mails = emails(&p.store).await;
+        assert!(mails.iter().any(|m| m.to == "bernd@example.org" && m.body.contains(&v.reference)));
     })
     .await;
 }

@@ -421,6 +421,21 @@ impl Tx {
         Ok(())
     }
 
+    /// Serialises the transactions that take the same `key` in `namespace` (e.g. one
+    /// client's holds) until this one ends, so a count read here stays true until the
+    /// commit. SQLite already has a single writer; PostgreSQL takes a
+    /// transaction-scoped advisory lock on a hash of the key.
+    pub(crate) async fn lock_key(&mut self, namespace: i32, key: &str) -> Result<()> {
+        if let TxInner::Postgres(t) = &mut self.inner {
+            sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+                .bind(namespace)
+                .bind(key)
+                .execute(&mut **t)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Runs an INSERT … RETURNING id and gives the new id.
     pub(crate) async fn insert_id(&mut self, q: &impl QueryStatementWriter) -> Result<i64> {
         Ok(match &mut self.inner {

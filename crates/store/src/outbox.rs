@@ -12,7 +12,7 @@
 
 use crate::db::{AnyRow, Store, Tx};
 use crate::{Result, StoreError, now_ms};
-use sea_query::{Expr, ExprTrait, LockBehavior, LockType, Order, Query};
+use sea_query::{Cond, Expr, ExprTrait, LockBehavior, LockType, Order, Query};
 use serde::{Deserialize, Serialize};
 
 /// An e-mail as queued. Bodies never contain application data, only notices and links.
@@ -51,11 +51,26 @@ pub struct OutboxRow {
 
 impl OutboxRow {
     /// # Errors
-    /// When the payload is not an e-mail.
+    /// When the payload is not an e-mail, or no longer one because its retention
+    /// has passed ([`REDACTED_PAYLOAD`]).
     pub fn email(&self) -> Result<EmailMessage> {
+        if self.is_redacted() {
+            return Err(StoreError::Invalid(format!("outbox entry {} was redacted after its retention", self.id)));
+        }
         serde_json::from_str(&self.payload).map_err(|e| StoreError::Invalid(e.to_string()))
     }
+
+    /// Whether the content was removed after its retention ([`Tx::redact_outbox`]).
+    #[must_use]
+    pub fn is_redacted(&self) -> bool {
+        self.payload == REDACTED_PAYLOAD
+    }
 }
+
+/// What is left of an e-mail once its retention has passed: the recipient, subject,
+/// body (with names and one-time links) and attachments are gone; id, kind, status,
+/// attempts and dates stay for the operator's statistics.
+pub const REDACTED_PAYLOAD: &str = r#"{"redacted":true}"#;
 
 /// After this many failed attempts an entry is parked as `dead` for a person to look at.
 pub const MAX_ATTEMPTS: i64 = 8;
@@ -251,6 +266,32 @@ impl Tx {
             .to_owned();
         self.execute(&q).await?;
         Ok(())
+    }
+
+    /// Removes the content of finished e-mails (review finding 3: the outbox held
+    /// addresses, names and manage links in clear text for ever): sent ones whose
+    /// `done_at` is at or before `sent_before`, dead ones queued at or before
+    /// `dead_before`. Their payload becomes [`REDACTED_PAYLOAD`] and the last error
+    /// (SMTP answers often repeat the address) is emptied. Pending entries are
+    /// never touched — they still have to be sent. The outbox is not per tenant (an
+    /// e-mail carries no authority), so this runs over all of it. Returns how many
+    /// entries were redacted now.
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn redact_outbox(&mut self, sent_before: i64, dead_before: i64) -> Result<u64> {
+        let finished = Cond::any()
+            .add(Cond::all().add(Expr::col("status").eq("done")).add(Expr::col("done_at").lte(sent_before)))
+            .add(Cond::all().add(Expr::col("status").eq("dead")).add(Expr::col("created_at").lte(dead_before)));
+        let q = Query::update()
+            .table("outbox")
+            .value("payload", REDACTED_PAYLOAD)
+            .value("last_error", "")
+            .and_where(Expr::col("kind").eq("email"))
+            .and_where(Expr::col("payload").ne(REDACTED_PAYLOAD))
+            .cond_where(finished)
+            .to_owned();
+        self.execute(&q).await
     }
 
     /// Stores a one-time link (`invite` or `reset`) for a staff member.

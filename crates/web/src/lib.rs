@@ -110,6 +110,10 @@ pub struct WebConfig {
     pub sso: konto::sso::SsoConfig,
     /// Online appointments (`[web.appointments]`): group commit of bookings on SQLite.
     pub appointments: amtsweg_portal::appointments::writer::AppointmentsConfig,
+    /// The sender address of the portal's e-mails; not read from `[web]`: the binary
+    /// fills it from `[mail] from` (the organizer of appointment calendar files).
+    #[serde(skip)]
+    pub mail_from: String,
 }
 
 impl Default for WebConfig {
@@ -139,6 +143,7 @@ impl Default for WebConfig {
             limits: limits::LimitsConfig::default(),
             sso: konto::sso::SsoConfig::default(),
             appointments: amtsweg_portal::appointments::writer::AppointmentsConfig::default(),
+            mail_from: String::new(),
         }
     }
 }
@@ -203,6 +208,7 @@ impl WebConfig {
             form_files_limit: self.form_files_limit,
             clamd: self.clamd.clone(),
             booking_group_commit: self.appointments.group_commit,
+            mail_from: self.mail_from.clone(),
         }
     }
 }

@@ -138,6 +138,7 @@ fn table() -> Vec<Entry> {
         r("/termin/{token}", &["GET"], Public, get(crate::termine::termin::page)),
         r("/termin/{token}/bestaetigen", &["POST"], Public, post(crate::termine::termin::confirm)),
         r("/termin/{token}/absagen", &["POST"], Public, post(crate::termine::termin::cancel)),
+        r("/termin/{token}/termin.ics", &["GET"], Public, get(crate::termine::kalenderdatei::download)),
         r(
             "/termin/{token}/verschieben",
             &["GET", "POST"],

@@ -199,6 +199,11 @@ async fn a_booking_journey_ends_with_a_calendar_file_and_a_link_that_cancels() {
         let mails = mails_to(app, "erika@example.org").await;
         let ics = mails.iter().flat_map(|m| &m.attachments).map(|a| a.content.clone()).collect::<Vec<_>>().join("\n");
         assert!(ics.contains("BEGIN:VEVENT") && ics.contains("BEGIN:VALARM"), "{ics}");
+        // An invitation calendar programs act on: organizer and the citizen as attendee.
+        let flat = ics.replace("\r\n ", "");
+        assert!(flat.contains("METHOD:REQUEST\r\n") && flat.contains("\r\nORGANIZER;CN="), "{flat}");
+        assert!(flat.contains("\r\nATTENDEE;CN=\"Erika Muster\";"), "{flat}");
+        assert!(flat.contains("RSVP=FALSE:mailto:erika@example.org\r\n"), "{flat}");
         assert!(mails.iter().any(|m| m.body.contains(&format!("/termin/{token}"))), "the manage link is in the mail");
 
         // Cancel by the link: a cancellation with METHOD:CANCEL, the time is free again.
@@ -209,6 +214,15 @@ async fn a_booking_journey_ends_with_a_calendar_file_and_a_link_that_cancels() {
         assert!(after.body.contains("Dieser Termin ist abgesagt"), "{}", after.body);
         let cancel = mails_to(app, "erika@example.org").await;
         assert!(cancel.iter().flat_map(|m| &m.attachments).any(|a| a.content.contains("METHOD:CANCEL")), "{cancel:?}");
+        assert!(
+            cancel
+                .iter()
+                .flat_map(|m| &m.attachments)
+                .filter(|a| a.content.contains("METHOD:CANCEL"))
+                .all(|a| a.content_type.contains("method=CANCEL")
+                    && a.content.replace("\r\n ", "").contains("ATTENDEE;")),
+            "{cancel:?}"
+        );
         let again = first_free_day(
             app,
             &mut jar,
@@ -220,60 +234,147 @@ async fn a_booking_journey_ends_with_a_calendar_file_and_a_link_that_cancels() {
     });
 }
 
+/// Books every unit of `date` (08:00–12:00) before `last` directly in the store, one
+/// confirmed 10-minute appointment each (units someone else holds are skipped), so
+/// that `last` is the only free time of the day.
+async fn fill_day_before(app: &TestApp, calendar: i64, last: &str) {
+    use amtsweg_domain::appointments::time::to_ms;
+    let store = &app.store.store;
+    let aid = app.authority_id(SLUG).await;
+    let row = store.appointment_calendar(aid, calendar).await.unwrap().unwrap();
+    let last: jiff::civil::DateTime = last.parse().unwrap();
+    let mut unit = last.date().at(8, 0, 0, 0);
+    let mut n = 0;
+    while unit < last {
+        let at = to_ms(unit);
+        let a = amtsweg_store::appointments::NewAppointment {
+            authority_id: aid,
+            calendar_id: calendar,
+            location_id: row.location_id,
+            reference: format!("T-FILL-{n:04}"),
+            status: "confirmed".into(),
+            starts_at: at,
+            ends_at: at + 600_000,
+            services: format!("[{{\"leika\":\"{LEIKA}\",\"persons\":1}}]"),
+            persons: 1,
+            manage_hash: format!("fill-{calendar}-{n}"),
+            hold_until: None,
+            citizen_id: None,
+            receipt_number: None,
+            replaces_id: None,
+            booked_by: "staff".into(),
+            client_key: String::new(),
+        };
+        let mut tx = store.begin().await.unwrap();
+        let _ = tx.hold_appointment(&a, &[at], 1, amtsweg_store::now_ms()).await.unwrap();
+        tx.commit().await.unwrap();
+        unit = unit.checked_add(jiff::Span::new().minutes(10)).unwrap();
+        n += 1;
+    }
+}
+
+/// One browser's request through the router, from its own address.
+async fn send(router: axum::Router, req: Request<Body>, ip: u8) -> (u16, String, String) {
+    let mut req = req;
+    req.extensions_mut().insert(amtsweg_web::limits::Client::from_ip(std::net::IpAddr::from([10, 0, 0, ip])));
+    let resp = router.oneshot(req).await.unwrap();
+    let status = resp.status().as_u16();
+    let location = resp.headers().get(header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+    (status, location, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+fn form(path: &str, cookie: &str, body: String) -> Request<Body> {
+    Request::post(path)
+        .header(header::HOST, "localhost")
+        .header(header::ORIGIN, "http://localhost")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::COOKIE, cookie)
+        .body(Body::from(body))
+        .unwrap()
+}
+
+/// How one browser's booking ended.
+enum Outcome {
+    Booked(String),
+    Taken,
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_browsers_racing_for_the_last_free_time_give_exactly_one_booking() {
     on_each_backend!(|app| {
         let calendar = setup(app, 1, &BookingRules::default()).await;
         let mut jar = Jar::default();
-        let day = first_free_day(
-            app,
-            &mut jar,
-            &format!("/o/{SLUG}/termine/kalender?{}", journey(calendar)),
-            &format!("/o/{SLUG}/termine/tag?"),
-        )
-        .await;
-        let time = starts(&day.body).remove(0);
+        let journey_url = format!("/o/{SLUG}/termine/kalender?{}", journey(calendar));
+        let day = first_free_day(app, &mut jar, &journey_url, &format!("/o/{SLUG}/termine/tag?")).await;
+        // The last time of the day (a 20-minute booking before 12:00) stays free.
+        let time = starts(&day.body).pop().unwrap();
+        fill_day_before(app, calendar, &time).await;
+        let day = get(app, &mut jar, &format!("/o/{SLUG}/termine/tag?{}&tag={}", journey(calendar), &time[..10])).await;
+        assert_eq!(day.status, 200, "{}", day.body);
+        assert_eq!(starts(&day.body), vec![time.clone()], "only the last time is left");
         let csrf = hidden(&day.body, "csrf");
         let body = format!("csrf={csrf}&{}&beginn={}", journey(calendar), enc(&time));
+
+        // Fifty browsers at fifty addresses each do the whole booking: hold, then
+        // fill in the contact form and confirm.
         let mut set = tokio::task::JoinSet::new();
         for i in 0..50u8 {
             let router = app.app.clone();
-            let (body, cookie) = (body.clone(), jar.header());
+            let (body, cookie, time) = (body.clone(), jar.header(), time.clone());
             set.spawn(async move {
-                let mut req = Request::post(format!("/o/{SLUG}/termine/halten"))
+                let (status, location, page) =
+                    send(router.clone(), form(&format!("/o/{SLUG}/termine/halten"), &cookie, body), i).await;
+                if status == 409 {
+                    assert!(page.contains("Dieser Termin wurde gerade vergeben"), "{page}");
+                    let next = starts(&page);
+                    assert!(!next.is_empty() && !next.contains(&time), "next free times, not the taken one: {next:?}");
+                    return Outcome::Taken;
+                }
+                assert_eq!(status, 303, "{page}");
+                let token = location.strip_prefix("/termin/").expect("manage link").to_owned();
+                let get = Request::get(&location)
                     .header(header::HOST, "localhost")
-                    .header(header::ORIGIN, "http://localhost")
-                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                    .header(header::COOKIE, cookie)
-                    .body(Body::from(body))
+                    .header(header::COOKIE, &cookie)
+                    .body(Body::empty())
                     .unwrap();
-                // Fifty browsers at fifty addresses (one address may hold only a few times).
-                req.extensions_mut()
-                    .insert(amtsweg_web::limits::Client::from_ip(std::net::IpAddr::from([10, 0, 0, i])));
-                let resp = router.oneshot(req).await.unwrap();
-                let status = resp.status();
-                let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
-                (status.as_u16(), String::from_utf8_lossy(&bytes).into_owned())
+                let (status, _, held) = send(router.clone(), get, i).await;
+                assert_eq!(status, 200, "{held}");
+                let body = format!(
+                    "csrf={}&name=Erika+Muster&email=rennen{i}%40example.org&phone=&notes=",
+                    hidden(&held, "csrf")
+                );
+                let (status, _, page) = send(router, form(&format!("{location}/bestaetigen"), &cookie, body), i).await;
+                assert_eq!(status, 303, "the holder confirms: {page}");
+                Outcome::Booked(token)
             });
         }
-        let mut won = 0;
-        for (status, body) in set.join_all().await {
-            match status {
-                303 => won += 1,
-                409 => {
-                    assert!(body.contains("Dieser Termin wurde gerade vergeben"), "{body}");
-                    let next = starts(&body);
-                    assert!(!next.is_empty() && !next.contains(&time), "next free times, not the taken one: {next:?}");
-                }
-                other => panic!("unexpected {other}: {body}"),
-            }
-        }
-        assert_eq!(won, 1, "exactly one browser holds the time");
+        let outcomes = set.join_all().await;
+        let booked: Vec<&String> =
+            outcomes.iter().filter_map(|o| if let Outcome::Booked(t) = o { Some(t) } else { None }).collect();
+        let taken = outcomes.iter().filter(|o| matches!(o, Outcome::Taken)).count();
+        assert_eq!((booked.len(), taken), (1, 49), "exactly one browser books the time");
+        let winner = view(app, booked[0]).await;
+        assert_eq!(winner.status.as_str(), "confirmed");
+
+        // In the store: both units of the time belong to that one booking, and no
+        // other booking of the day is left at that time (held or otherwise).
         let aid = app.authority_id(SLUG).await;
         let from = amtsweg_domain::appointments::time::to_ms(time.parse().unwrap());
-        let units = app.store.store.occupied_units(calendar, from, from + 1, amtsweg_store::now_ms()).await.unwrap();
-        assert_eq!(units.len(), 1, "one unit row for the time: {units:?}");
-        let _ = aid;
+        let units =
+            app.store.store.occupied_units(calendar, from, from + 20 * 60_000, amtsweg_store::now_ms()).await.unwrap();
+        assert_eq!(units.len(), 2, "two 10-minute units, one counter: {units:?}");
+        let at_time: Vec<_> = app
+            .store
+            .store
+            .appointments_between(aid, calendar, from, from + 20 * 60_000)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|a| a.starts_at >= from)
+            .collect();
+        assert_eq!(at_time.len(), 1, "{at_time:?}");
+        assert_eq!((at_time[0].id, at_time[0].status.as_str()), (winner.id, "confirmed"));
     });
 }
 
@@ -596,5 +697,64 @@ async fn bad_input_gets_a_german_message_and_changes_no_booking() {
 
         // The other booker's appointment is as it was.
         assert_eq!(status_of(app, theirs.id).await, "confirmed");
+    });
+}
+
+#[tokio::test]
+async fn the_manage_page_offers_the_booked_appointment_as_a_calendar_file() {
+    on_each_backend!(|app| {
+        let calendar = setup(app, 2, &BookingRules::default()).await;
+        let mut jar = Jar::default();
+        let (r, _) = hold_first(app, &mut jar, calendar).await;
+        let token = token_of(&r);
+        let ics_url = format!("/termin/{token}/termin.ics");
+        // While only held there is no calendar file yet.
+        let held = get(app, &mut jar, &format!("/termin/{token}")).await;
+        assert!(!held.body.contains(&ics_url), "{}", held.body);
+        assert_eq!(get(app, &mut jar, &ics_url).await.status, 404);
+
+        let r = confirm(app, &mut jar, &token, "kalender@example.org").await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let page = get(app, &mut jar, &format!("/termin/{token}")).await;
+        assert!(page.body.contains(&ics_url), "{}", page.body);
+        assert!(page.body.contains("Termin in den Kalender übernehmen (.ics)"), "{}", page.body);
+
+        let file = get(app, &mut jar, &ics_url).await;
+        assert_eq!(file.status, 200, "{}", file.body);
+        let h = |name| file.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        assert_eq!(h(header::CONTENT_TYPE), "text/calendar; charset=utf-8");
+        assert!(h(header::CONTENT_DISPOSITION).starts_with("attachment;"), "{}", h(header::CONTENT_DISPOSITION));
+        assert_eq!(h(header::CACHE_CONTROL), "no-store");
+        assert_eq!(h(header::REFERRER_POLICY), "same-origin");
+        // Folded lines joined again (RFC 5545 §3.1) before looking for values.
+        let text = file.body.replace("\r\n ", "");
+        assert!(text.starts_with("BEGIN:VCALENDAR\r\n"), "{text}");
+        assert!(text.contains("BEGIN:VEVENT") && text.contains("END:VCALENDAR"), "{text}");
+        let reference = view(app, &token).await.reference;
+        assert!(text.contains(&format!("\r\nUID:{reference}@")), "{text}");
+        let description = text.lines().find(|l| l.starts_with("DESCRIPTION")).unwrap_or_default();
+        assert!(description.contains(&reference), "{text}");
+        assert!(description.contains(&format!("/termin/{token}")), "the manage link is in the entry: {text}");
+        // The same entry as the confirmation e-mail's file.
+        let mails = mails_to(app, "kalender@example.org").await;
+        let mailed = mails.iter().flat_map(|m| &m.attachments).find(|a| a.file_name == "termin.ics").unwrap();
+        assert!(mailed.content.replace("\r\n ", "").contains(&format!("\r\nUID:{reference}@")));
+
+        // A wrong or altered link gets the 404 page, not somebody's calendar file.
+        let mut wrong = token.clone();
+        let last = if wrong.ends_with('A') { "B" } else { "A" };
+        wrong.replace_range(wrong.len() - 1.., last);
+        let r = get(app, &mut jar, &format!("/termin/{wrong}/termin.ics")).await;
+        assert_eq!(r.status, 404);
+        assert!(!r.body.contains("BEGIN:VCALENDAR"));
+        assert_eq!(get(app, &mut jar, "/termin/kurz/termin.ics").await.status, 404);
+
+        // After cancelling, the file is gone too.
+        let csrf = hidden(&page.body, "csrf");
+        let r = post(app, &mut jar, &format!("/termin/{token}/absagen"), &format!("csrf={csrf}")).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let r = get(app, &mut jar, &ics_url).await;
+        assert_eq!(r.status, 404);
+        assert!(r.body.contains("Zurück zum Termin"), "{}", r.body);
     });
 }

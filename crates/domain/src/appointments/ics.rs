@@ -18,6 +18,14 @@ pub struct IcsOrganizer {
     pub email: String,
 }
 
+/// The citizen the appointment is for. RFC 5546 wants at least one ATTENDEE in a
+/// REQUEST or CANCEL; Outlook and Google ignore such a file without one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IcsAttendee {
+    pub name: String,
+    pub email: String,
+}
+
 /// One appointment in a calendar file. Times are civil Berlin times.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IcsEvent {
@@ -37,22 +45,36 @@ pub struct IcsEvent {
     pub alarm_minutes: Option<u32>,
     pub cancelled: bool,
     pub organizer: Option<IcsOrganizer>,
+    /// Written only in REQUEST and CANCEL files (a PUBLISH file has no attendees).
+    pub attendee: Option<IcsAttendee>,
     /// DTSTAMP: when this file was made (no clock in the domain, so it is passed in).
     pub stamp: Timestamp,
 }
 
-/// One VCALENDAR with the events. `cancel` writes METHOD:CANCEL (every event counts
-/// as cancelled); otherwise METHOD:REQUEST when an event has an organizer and
-/// METHOD:PUBLISH without one (RFC 5546 allows REQUEST only with an ORGANIZER).
+/// The METHOD of a calendar file (RFC 5546). REQUEST and CANCEL are scheduling
+/// messages and need an ORGANIZER and an ATTENDEE in every event; without them the
+/// file is a PUBLISH, and a cancellation is then told by STATUS:CANCELLED and the
+/// raised SEQUENCE alone (never a CANCEL without an organizer, which clients drop).
+#[must_use]
+pub fn method(events: &[IcsEvent], cancel: bool) -> &'static str {
+    let scheduling = !events.is_empty()
+        && events.iter().all(|e| {
+            e.organizer.as_ref().is_some_and(|o| !mailto(&o.email).is_empty())
+                && e.attendee.as_ref().is_some_and(|a| !mailto(&a.email).is_empty())
+        });
+    match (scheduling, cancel) {
+        (true, true) => "CANCEL",
+        (true, false) => "REQUEST",
+        (false, _) => "PUBLISH",
+    }
+}
+
+/// One VCALENDAR with the events. `cancel`: every event counts as cancelled, and the
+/// method is CANCEL where [`method`] allows it.
 #[must_use]
 pub fn ics(events: &[IcsEvent], cancel: bool) -> String {
-    let method = if cancel {
-        "CANCEL"
-    } else if !events.is_empty() && events.iter().all(|e| e.organizer.is_some()) {
-        "REQUEST"
-    } else {
-        "PUBLISH"
-    };
+    let method = method(events, cancel);
+    let scheduling = method != "PUBLISH";
     let mut out = String::new();
     let mut line = |s: &str| push_folded(&mut out, s);
     line("BEGIN:VCALENDAR");
@@ -79,8 +101,16 @@ pub fn ics(events: &[IcsEvent], cancel: bool) -> String {
             // URI values are not TEXT: no backslash escaping, only line folding.
             line(&format!("URL:{}", url.replace(['\r', '\n'], "")));
         }
-        if let Some(org) = &e.organizer {
-            line(&format!("ORGANIZER;CN={}:mailto:{}", param(&org.name), org.email.replace(['\r', '\n'], "")));
+        if let Some(org) = e.organizer.as_ref().filter(|o| !mailto(&o.email).is_empty()) {
+            line(&format!("ORGANIZER;CN={}:mailto:{}", param(&org.name), mailto(&org.email)));
+        }
+        if let (Some(att), true) = (&e.attendee, scheduling) {
+            // The citizen booked it themselves: accepted, no reply wanted.
+            line(&format!(
+                "ATTENDEE;CN={};ROLE=REQ-PARTICIPANT;PARTSTAT=ACCEPTED;RSVP=FALSE:mailto:{}",
+                param(&att.name),
+                mailto(&att.email)
+            ));
         }
         line(if cancelled { "STATUS:CANCELLED" } else { "STATUS:CONFIRMED" });
         line("TRANSP:OPAQUE");
@@ -122,6 +152,18 @@ pub fn escape(s: &str) -> String {
         }
     }
     out
+}
+
+/// An e-mail address as the body of a `mailto:` URI: trimmed, without the
+/// characters that could end the property or start a parameter (control
+/// characters, white space, quotes, `;`, `,`, `<`, `>`); empty when it is no address.
+fn mailto(email: &str) -> String {
+    let clean: String = email
+        .trim()
+        .chars()
+        .filter(|c| !c.is_control() && !c.is_whitespace() && !matches!(c, '"' | ';' | ',' | '<' | '>'))
+        .collect();
+    if clean.contains('@') { clean } else { String::new() }
 }
 
 /// A parameter value (CN=…): quoted, without the characters a quoted value cannot hold.
@@ -171,6 +213,7 @@ mod tests {
                 name: "Stadt Moorbrück".into(),
                 email: "termine@moorbrueck.example".into(),
             }),
+            attendee: Some(IcsAttendee { name: "Erika Muster".into(), email: "erika@example.org".into() }),
             stamp: jiff::Timestamp::from_second(1_795_000_000).unwrap(),
         }
     }
@@ -216,7 +259,7 @@ mod tests {
         assert!(flat.contains("DESCRIPTION:Bitte mitbringen: Lichtbild\\; alter Ausweis\\nTermin ändern: https://"));
         // A newline in the summary cannot start a new property.
         let sneaky = IcsEvent { summary: "Termin\r\nATTENDEE:mailto:x@example.org".into(), ..event() };
-        assert!(!ics(&[sneaky], false).contains("\r\nATTENDEE"));
+        assert!(!ics(&[sneaky], false).contains("\r\nATTENDEE:mailto:x@"));
     }
 
     #[test]
@@ -241,12 +284,65 @@ mod tests {
         assert!(!flat.contains("VALARM"));
     }
 
+    const ATTENDEE: &str =
+        "ATTENDEE;CN=\"Erika Muster\";ROLE=REQ-PARTICIPANT;PARTSTAT=ACCEPTED;RSVP=FALSE:mailto:erika@example.org\r\n";
+
+    #[test]
+    fn a_request_and_a_cancel_name_organizer_and_attendee() {
+        for cancel in [false, true] {
+            let flat = unfold(&ics(&[event()], cancel));
+            assert!(flat.contains(if cancel { "METHOD:CANCEL\r\n" } else { "METHOD:REQUEST\r\n" }));
+            assert!(flat.contains("ORGANIZER;CN=\"Stadt Moorbrück\":mailto:termine@moorbrueck.example\r\n"));
+            assert!(flat.contains(ATTENDEE), "{flat}");
+        }
+    }
+
+    #[test]
+    fn without_an_organizer_or_attendee_a_cancellation_is_published_not_sent_as_cancel() {
+        for e in [
+            IcsEvent { organizer: None, sequence: 1, ..event() },
+            IcsEvent { attendee: None, sequence: 1, ..event() },
+            IcsEvent { organizer: Some(IcsOrganizer { name: "x".into(), email: " ".into() }), sequence: 1, ..event() },
+        ] {
+            let flat = unfold(&ics(std::slice::from_ref(&e), true));
+            assert_eq!(method(std::slice::from_ref(&e), true), "PUBLISH");
+            assert!(flat.contains("METHOD:PUBLISH\r\n"), "{flat}");
+            assert!(!flat.contains("METHOD:CANCEL") && !flat.contains("ATTENDEE"), "{flat}");
+            // Still understood as a cancellation: same UID, higher sequence, cancelled.
+            assert!(flat.contains("STATUS:CANCELLED\r\n") && flat.contains("SEQUENCE:1\r\n"));
+            assert!(flat.contains("UID:T-7KQ2-M9XD@amtsweg.example\r\n"));
+            assert_eq!(method(&[e], false), "PUBLISH");
+        }
+    }
+
+    #[test]
+    fn names_and_addresses_cannot_break_out_of_their_parameter_or_property() {
+        let e = IcsEvent {
+            attendee: Some(IcsAttendee {
+                name: "Erika \"Eri\" Muster;ROLE=CHAIR:\r\nX".into(),
+                email: " erika@example.org\r\nATTENDEE:mailto:evil@example.org; ".into(),
+            }),
+            ..event()
+        };
+        let text = ics(&[e], false);
+        let flat = unfold(&text);
+        assert!(
+            flat.contains(
+                "ATTENDEE;CN=\"Erika Eri Muster;ROLE=CHAIR:X\";ROLE=REQ-PARTICIPANT;PARTSTAT=ACCEPTED;RSVP=FALSE:mailto:erika@example.orgATTENDEE:mailto:evil@example.org\r\n"
+            ),
+            "{flat}"
+        );
+        assert_eq!(flat.matches("ATTENDEE").count(), 2, "one property, not two: {flat}");
+        assert_eq!(text.matches("\r\nATTENDEE").count(), 1);
+    }
+
     #[test]
     fn the_day_export_publishes_several_events() {
         let a = IcsEvent { organizer: None, alarm_minutes: None, ..event() };
         let b = IcsEvent { uid: "T-2222-3333@amtsweg.example".into(), cancelled: true, ..a.clone() };
         let text = ics(&[a, b], false);
         assert!(text.contains("METHOD:PUBLISH\r\n"));
+        assert!(!text.contains("ATTENDEE"), "a published file lists no attendees");
         assert_eq!(text.matches("BEGIN:VEVENT").count(), 2);
         assert_eq!(text.matches("STATUS:CANCELLED").count(), 1);
     }

@@ -16,7 +16,7 @@ pub mod time;
 pub mod triage;
 
 pub use holidays::is_public_holiday_ni;
-pub use ics::{IcsEvent, IcsOrganizer, ics};
+pub use ics::{IcsAttendee, IcsEvent, IcsOrganizer, ics};
 pub use reference::reference_code;
 pub use settings::{
     BlockedPeriod, BookingLimit, BookingRules, Calendar, CalendarService, TriageAnswer, TriageEffect, TriageQuestion,

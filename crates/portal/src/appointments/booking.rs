@@ -8,15 +8,15 @@
 use super::journey::{Chosen, Journey, NEXT_TIMES, choose, next_free};
 use super::mail;
 use super::view::{
-    AppointmentView, BookedService, Contact, Personal, contact_hash, open_personal, rules_of, seal_personal, view,
-    view_with,
+    AppointmentView, BookedService, Contact, Personal, calendar_of, contact_hash, open_personal, rules_of,
+    seal_personal, view, view_with,
 };
 use super::writer;
 use crate::tokens::{hash_token, random_token};
 use crate::{Portal, PortalError, Result};
-use amtsweg_domain::appointments::time::to_ms;
-use amtsweg_domain::appointments::{AppointmentStatus, FreeTime, reference_code, slots};
-use amtsweg_store::appointments::{AppointmentRow, BookingWrite, NewAppointment};
+use amtsweg_domain::appointments::time::{from_ms, to_ms};
+use amtsweg_domain::appointments::{AppointmentStatus, BookingLimit, FreeTime, reference_code, slots};
+use amtsweg_store::appointments::{AppointmentRow, BookingWrite, ClientLimit, ContactLimit, NewAppointment};
 use amtsweg_store::now_ms;
 use jiff::civil::DateTime;
 
@@ -24,6 +24,17 @@ use jiff::civil::DateTime;
 /// confirming them: enough for a family booking one after the other, too few to
 /// block a calendar.
 pub const MAX_HOLDS_PER_CLIENT: i64 = 3;
+
+/// A client may make at most this many bookings per hour that stand (held, waiting
+/// for the e-mail or confirmed): more than a family or a helper at a kiosk needs,
+/// and it stops a bot that confirms every hold with a made-up e-mail address from
+/// taking a whole calendar (the per-person limit counts addresses, which cost a bot
+/// nothing). Staff bookings are exempt.
+pub const MAX_BOOKINGS_PER_CLIENT_HOUR: i64 = 10;
+
+/// The limits of one client, counted inside the hold's transaction.
+const CLIENT_LIMIT: ClientLimit =
+    ClientLimit { open: MAX_HOLDS_PER_CLIENT, recent: MAX_BOOKINGS_PER_CLIENT_HOUR, window_ms: HOUR_MS };
 
 const MINUTE_MS: i64 = 60_000;
 const HOUR_MS: i64 = 3_600_000;
@@ -130,17 +141,11 @@ async fn hold_chosen(
 ) -> Result<Result<Held, Refused>> {
     let now = crate::time::now_local();
     let now_ms = now_ms();
-    if !by.client_key.is_empty()
-        && portal.store.count_active_holds_by_client(by.client_key, now_ms).await? >= MAX_HOLDS_PER_CLIENT
-    {
-        return Ok(Err(Refused {
-            kind: RefusalKind::TooManyHolds,
-            message: format!(
-                "Sie haben gerade {MAX_HOLDS_PER_CLIENT} Termine reserviert, ohne sie zu bestätigen. Bitte bestätigen Sie zuerst einen davon oder warten Sie {} Minuten, bis die Reservierungen verfallen.",
-                chosen.rules.hold_minutes
-            ),
-            next: Vec::new(),
-        }));
+    let limited = !by.client_key.is_empty() && by.booked_by != "staff";
+    // Asked here for a quick answer without a write; the hold's transaction counts
+    // again under a lock, which is what holds when many requests come at once.
+    if limited && let Some(refused) = client_over_limit(portal, chosen, by.client_key, now_ms).await? {
+        return Ok(Err(refused));
     }
     if let Err(e) = slots::is_bookable_start(&chosen.calendar, &chosen.opening, start, chosen.units, now) {
         let next = next_free(portal, chosen, start.max(now), now, NEXT_TIMES).await?;
@@ -177,10 +182,21 @@ async fn hold_chosen(
         client_key: by.client_key.to_owned(),
     };
     let units = slots::unit_starts_ms(&chosen.calendar, start, chosen.units);
-    let write = BookingWrite::Hold { new, unit_starts: units, counters: chosen.calendar.counters, now_ms };
+    let write = BookingWrite::Hold {
+        new,
+        unit_starts: units,
+        counters: chosen.calendar.counters,
+        now_ms,
+        client_limit: limited.then_some(CLIENT_LIMIT),
+    };
     match writer::held(writer::book(portal, write).await?)? {
         Some(_) => Ok(Ok(Held { token, hold_until, reference })),
         None => {
+            // Refused inside the transaction: the time was taken, or this client
+            // went over its limit meanwhile (many requests at once).
+            if limited && let Some(refused) = client_over_limit(portal, chosen, by.client_key, now_ms).await? {
+                return Ok(Err(refused));
+            }
             let next = next_free(portal, chosen, start, now, NEXT_TIMES).await?;
             Ok(Err(Refused {
                 kind: RefusalKind::Taken,
@@ -189,6 +205,22 @@ async fn hold_chosen(
             }))
         }
     }
+}
+
+/// The refusal when the client is over one of its limits (see [`CLIENT_LIMIT`]).
+async fn client_over_limit(portal: &Portal, chosen: &Chosen, client_key: &str, now_ms: i64) -> Result<Option<Refused>> {
+    let (open, recent) = portal.store.client_booking_counts(client_key, now_ms, CLIENT_LIMIT.window_ms).await?;
+    let message = if open >= CLIENT_LIMIT.open {
+        format!(
+            "Sie haben gerade {MAX_HOLDS_PER_CLIENT} Termine reserviert, ohne sie zu bestätigen. Bitte bestätigen Sie zuerst einen davon oder warten Sie {} Minuten, bis die Reservierungen verfallen.",
+            chosen.rules.hold_minutes
+        )
+    } else if recent >= CLIENT_LIMIT.recent {
+        "Von diesem Anschluss wurden in kurzer Zeit zu viele Termine gebucht. Bitte versuchen Sie es in einer Stunde noch einmal oder rufen Sie uns an.".to_owned()
+    } else {
+        return Ok(None);
+    };
+    Ok(Some(Refused { kind: RefusalKind::TooManyHolds, message, next: Vec::new() }))
 }
 
 /// Whether an appointment can still be moved (or cancelled) by the citizen.
@@ -335,6 +367,9 @@ pub async fn confirm_as(
         Ok(c) => c,
         Err(m) => return Ok(Err(m)),
     };
+    if let Some(m) = no_longer_offered(portal, &row).await? {
+        return Ok(Err(m));
+    }
     let rules = rules_of(portal, row.authority_id).await?;
     let hash = if contact.email.is_empty() { String::new() } else { contact_hash(portal, &contact.email)? };
     let old = match row.replaces_id {
@@ -346,9 +381,7 @@ pub async fn confirm_as(
     if row.replaces_id.is_some()
         && !old.as_ref().is_some_and(|o| matches!(o.status.as_str(), "confirmed" | "preconfirmed"))
     {
-        return Ok(Err(
-            "Der Termin, den Sie verschieben wollten, ist inzwischen abgesagt oder schon verschoben. Bitte buchen Sie einen neuen Termin.".into(),
-        ));
+        return Ok(Err(MOVED_ALREADY.into()));
     }
     if !by_staff && let Some(limit) = rules.limit.filter(|l| l.count > 0) {
         let span = i64::from(limit.days) * DAY_MS;
@@ -365,12 +398,15 @@ pub async fn confirm_as(
             count -= 1;
         }
         if count >= i64::from(limit.count) {
-            return Ok(Err(format!(
-                "Mit dieser E-Mail-Adresse sind schon {count} Termine gebucht. Pro Person sind höchstens {} Termine innerhalb von {} Tagen möglich. Bitte sagen Sie einen anderen Termin ab oder wählen Sie einen späteren Tag.",
-                limit.count, limit.days
-            )));
+            return Ok(Err(limit_message(count, limit)));
         }
     }
+    // Counted again inside the confirmation's transaction, where it holds when two
+    // confirmations with one address come at the same moment.
+    let contact_limit = rules.limit.filter(|l| l.count > 0 && !by_staff).map(|l| {
+        let span = i64::from(l.days) * DAY_MS;
+        ContactLimit { count: i64::from(l.count), from_ms: row.starts_at - span, to_ms: row.starts_at + span }
+    });
     // Moving a confirmed booking to the same address needs no second e-mail round:
     // the address was proven when it was first confirmed.
     let proven = old.as_ref().is_some_and(|o| o.status == "confirmed" && !hash.is_empty() && o.contact_hash == hash);
@@ -407,19 +443,89 @@ pub async fn confirm_as(
         id: row.id,
         status: new_status.as_str().to_owned(),
         personal,
-        contact_hash: hash,
+        contact_hash: hash.clone(),
         confirm_hash: confirm_token.as_deref().map(hash_token),
         hold_until,
         remind_at,
         purge_at,
         now_ms,
         emails: messages,
+        // Signed in since the hold: the booking goes into the account, in the
+        // confirmation's transaction.
+        citizen_id: citizen_id.filter(|_| row.citizen_id.is_none()),
+        contact_limit,
     };
     if !writer::confirmed(writer::book(portal, write).await?)? {
-        return Ok(Err(not_confirmable(AppointmentStatus::Expired).into()));
+        return Ok(Err(refusal_reason(portal, &row, &hash, rules.limit.filter(|_| !by_staff)).await?));
     }
     Ok(Ok(Confirmed { needs_email: double_opt_in, moved, view }))
 }
+
+fn limit_message(count: i64, limit: BookingLimit) -> String {
+    format!(
+        "Mit dieser E-Mail-Adresse sind schon {count} Termine gebucht. Pro Person sind höchstens {} Termine innerhalb von {} Tagen möglich. Bitte sagen Sie einen anderen Termin ab oder wählen Sie einen späteren Tag.",
+        limit.count, limit.days
+    )
+}
+
+/// Why the store refused a confirmation that looked fine before: the moved booking
+/// was moved or cancelled meanwhile, the address went over its limit meanwhile, or
+/// the hold ran out.
+async fn refusal_reason(
+    portal: &Portal,
+    row: &AppointmentRow,
+    hash: &str,
+    limit: Option<BookingLimit>,
+) -> Result<String> {
+    if let Some(old) = row.replaces_id {
+        let old = portal.store.appointment(row.authority_id, old).await?;
+        if !old.is_some_and(|o| matches!(o.status.as_str(), "confirmed" | "preconfirmed")) {
+            return Ok(MOVED_ALREADY.into());
+        }
+    }
+    if let Some(limit) = limit.filter(|l| l.count > 0) {
+        let span = i64::from(limit.days) * DAY_MS;
+        let count = portal
+            .store
+            .count_bookings_by_contact(row.authority_id, hash, row.starts_at - span, row.starts_at + span)
+            .await?;
+        if count >= i64::from(limit.count) {
+            return Ok(limit_message(count, limit));
+        }
+    }
+    Ok(not_confirmable(AppointmentStatus::Expired).into())
+}
+
+/// Why the booked time is no longer given by the calendar as it is now, if so:
+/// staff may close the day, block the time or switch the calendar off while a
+/// citizen holds a time or waits for the confirmation e-mail.
+///
+/// # Errors
+/// Store errors; a stored calendar that does not parse.
+async fn no_longer_offered(portal: &Portal, row: &AppointmentRow) -> Result<Option<String>> {
+    let Some((_, calendar, location)) = calendar_of(portal, row.authority_id, row.calendar_id).await? else {
+        return Ok(Some(NOT_OFFERED.into()));
+    };
+    if !calendar.active {
+        return Ok(Some(NOT_OFFERED.into()));
+    }
+    let (start, end) = (from_ms(row.starts_at), from_ms(row.ends_at));
+    if let Some(reason) = slots::closed_reason(&calendar, &location.hours(), start.date()) {
+        return Ok(Some(format!(
+            "Am {} werden inzwischen keine Termine mehr vergeben ({reason}). Ihr Termin wurde daher nicht gebucht. Bitte wählen Sie einen anderen Tag.",
+            start.date().strftime("%d.%m.%Y")
+        )));
+    }
+    if slots::blocked_at(&calendar, start, end) {
+        return Ok(Some("Zu dieser Zeit werden inzwischen keine Termine mehr vergeben. Ihr Termin wurde daher nicht gebucht. Bitte wählen Sie eine andere Uhrzeit.".into()));
+    }
+    Ok(None)
+}
+
+const NOT_OFFERED: &str =
+    "An diesem Standort werden zurzeit keine Termine online vergeben. Ihr Termin wurde daher nicht gebucht.";
+
+const MOVED_ALREADY: &str = "Der Termin, den Sie verschieben wollten, ist inzwischen abgesagt oder schon verschoben. Bitte buchen Sie einen neuen Termin.";
 
 /// When the reminder is due: `reminder_hours` before the start, none when that has
 /// passed already or the authority sends none.
@@ -455,9 +561,15 @@ pub async fn confirm_email(portal: &Portal, confirm_token: &str) -> Result<Resul
             ));
         }
     }
+    if let Some(m) = no_longer_offered(portal, &row).await? {
+        return Ok(Err(m));
+    }
     let rules = rules_of(portal, row.authority_id).await?;
     let remind = remind_at(&rules, row.starts_at, now_ms);
-    let personal = open_personal(portal, &row).await.unwrap_or_default();
+    // Confirming without the contact data would book a time nobody is told about.
+    let personal = open_personal(portal, &row)
+        .await
+        .ok_or_else(|| PortalError::Internal(format!("the contact data of appointment {} does not open", row.id)))?;
     let mut shown = row.clone();
     shown.status = AppointmentStatus::Confirmed.as_str().to_owned();
     shown.hold_until = None;

@@ -8,8 +8,10 @@ use super::view::parse_calendar;
 use crate::{Portal, PortalError, Result};
 use amtsweg_domain::appointments::{BookingRules, Calendar};
 use amtsweg_domain::audit::AuditEntry;
-use amtsweg_store::Location;
 use amtsweg_store::appointments::CalendarRow;
+use amtsweg_store::{Location, now_ms};
+
+mod fit;
 
 /// What a stale form is told: another person saved first.
 pub const CONFLICT_RULES: &str = "Inzwischen hat jemand anderes die Regeln für Termine geändert. Bitte laden Sie \
@@ -133,12 +135,36 @@ pub async fn save_calendar(
     if !problems.is_empty() {
         return Ok(Err(problems));
     }
+    // The calendar being replaced: bookings that fit it must fit the new one too.
+    let old = match portal
+        .store
+        .appointment_calendars(authority_id)
+        .await?
+        .into_iter()
+        .find(|c| c.location_id == location_id)
+    {
+        Some(row) if row.version != version => return Ok(Err(vec![CONFLICT_CALENDAR.to_owned()])),
+        Some(row) => Some(parse_calendar(&row)?),
+        None => None,
+    };
     let settings = serde_json::to_string(calendar).map_err(|e| PortalError::Internal(e.to_string()))?;
     let mut tx = portal.store.begin().await?;
+    // Saved first: on PostgreSQL the update locks the calendar row, so another save
+    // or a day cancellation waits; on SQLite this transaction is the only writer. The
+    // bookings read next are then the ones the new calendar must carry; if it cannot,
+    // the transaction is dropped, which rolls the save back.
     let Some((id, new_version)) = tx.save_appointment_calendar(authority_id, location_id, &settings, version).await?
     else {
         return Ok(Err(vec![CONFLICT_CALENDAR.to_owned()]));
     };
+    if let Some(old) = &old {
+        let now = now_ms();
+        let bookings = tx.active_appointments_for_update(authority_id, id, now, i64::MAX, now).await?;
+        let misfits = fit::misfits(old, calendar, &location.hours(), &bookings);
+        if !misfits.is_empty() {
+            return Ok(Err(fit::messages(&misfits)));
+        }
+    }
     tx.append_audit(&entry(
         actor,
         authority_id,

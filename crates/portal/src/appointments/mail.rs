@@ -7,7 +7,7 @@
 use super::view::AppointmentView;
 use crate::Portal;
 use amtsweg_domain::LeikaKey;
-use amtsweg_domain::appointments::{BookingRules, IcsEvent, IcsOrganizer, ics};
+use amtsweg_domain::appointments::{BookingRules, IcsAttendee, IcsEvent, IcsOrganizer, ics};
 use amtsweg_store::outbox::{EmailAttachment, EmailMessage};
 use std::fmt::Write as _;
 
@@ -70,11 +70,14 @@ pub fn event(
     if let Some(u) = &url {
         let _ = write!(description, "\n\nTermin absagen oder verschieben: {u}");
     }
-    let organizer = portal
-        .catalogue()
-        .authority(v.authority_id)
-        .filter(|a| !a.email.trim().is_empty())
-        .map(|a| IcsOrganizer { name: a.name.clone(), email: a.email.trim().to_owned() });
+    let organizer = organizer(portal, v);
+    // The citizen as ATTENDEE makes the file an invitation calendar programs act on
+    // (RFC 5546); staff exports clear it again.
+    let attendee = v
+        .contact
+        .as_ref()
+        .filter(|c| !c.email.trim().is_empty())
+        .map(|c| IcsAttendee { name: c.name.trim().to_owned(), email: c.email.trim().to_owned() });
     IcsEvent {
         uid: format!("{}@{}", v.reference, host(portal)),
         sequence: u32::from(cancelled),
@@ -87,24 +90,57 @@ pub fn event(
         alarm_minutes: Some(alarm_minutes(rules)),
         cancelled,
         organizer,
+        attendee,
         stamp: jiff::Timestamp::now(),
     }
+}
+
+/// Who organises the appointment: the authority's e-mail address, else the portal's
+/// sender (`[mail] from`). Without either the calendar file is a PUBLISH.
+fn organizer(portal: &Portal, v: &AppointmentView) -> Option<IcsOrganizer> {
+    let catalogue = portal.catalogue();
+    let authority = catalogue.authority(v.authority_id);
+    if let Some(a) = authority.as_ref().filter(|a| !a.email.trim().is_empty()) {
+        return Some(IcsOrganizer { name: a.name.clone(), email: a.email.trim().to_owned() });
+    }
+    let (name, email) = mailbox(&portal.settings.mail_from)?;
+    let name = authority.map(|a| a.name.clone()).filter(|n| !n.is_empty()).unwrap_or(name);
+    Some(IcsOrganizer { name, email })
+}
+
+/// `Name <address>` or a bare address → (name, address); `None` without an address.
+fn mailbox(from: &str) -> Option<(String, String)> {
+    let from = from.trim();
+    let (name, email) = match (from.rfind('<'), from.ends_with('>')) {
+        (Some(i), true) => (from[..i].trim().trim_matches('"').trim(), &from[i + 1..from.len() - 1]),
+        _ => ("", from),
+    };
+    let email = email.trim();
+    (email.contains('@') && !email.contains(char::is_whitespace)).then(|| (name.to_owned(), email.to_owned()))
 }
 
 fn attachment(events: &[IcsEvent], cancel: bool) -> EmailAttachment {
     EmailAttachment {
         file_name: if cancel { "termin-abgesagt.ics".into() } else { "termin.ics".into() },
+        // The content type names the same METHOD as the file (RFC 6047).
         content_type: format!(
             "text/calendar; charset=utf-8; method={}",
-            if cancel { "CANCEL" } else { method(events) }
+            amtsweg_domain::appointments::ics::method(events, cancel)
         ),
         content: ics(events, cancel),
     }
 }
 
-/// The METHOD the domain writes for events that are not cancelled.
-fn method(events: &[IcsEvent]) -> &'static str {
-    if !events.is_empty() && events.iter().all(|e| e.organizer.is_some()) { "REQUEST" } else { "PUBLISH" }
+/// The calendar file of a booked appointment for the download on the manage page:
+/// the same file the confirmation e-mail carries, so both say the same.
+#[must_use]
+pub fn calendar_file(
+    portal: &Portal,
+    v: &AppointmentView,
+    manage_token: Option<&str>,
+    rules: &BookingRules,
+) -> EmailAttachment {
+    attachment(&[event(portal, v, manage_token, rules, false)], false)
 }
 
 fn greeting(v: &AppointmentView) -> String {
@@ -300,4 +336,21 @@ pub fn reminder(
 fn booking_link(portal: &Portal, v: &AppointmentView) -> String {
     let slug = portal.catalogue().authority(v.authority_id).map(|a| a.slug.to_string()).unwrap_or_default();
     format!("{}/o/{slug}/termine/", portal.settings.base_url())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mailbox;
+
+    #[test]
+    fn the_sender_address_is_read_with_or_without_a_name() {
+        assert_eq!(
+            mailbox("Amtsweg <noreply@amtsweg.example>"),
+            Some(("Amtsweg".into(), "noreply@amtsweg.example".into()))
+        );
+        assert_eq!(mailbox("\"Stadt A\" <a@example.org>"), Some(("Stadt A".into(), "a@example.org".into())));
+        assert_eq!(mailbox(" a@example.org "), Some((String::new(), "a@example.org".into())));
+        assert_eq!(mailbox(""), None);
+        assert_eq!(mailbox("Amtsweg <>"), None);
+    }
 }

@@ -133,6 +133,7 @@ async fn one(t: TestStore) -> Fixture {
             form_files_limit: 1 << 20,
             clamd: None,
             booking_group_commit: true,
+            mail_from: "Amtsweg <noreply@portal.example>".into(),
         },
     )
     .await

@@ -421,3 +421,164 @@ async fn one_link_moves_its_booking_once_and_a_proven_address_needs_no_second_li
         fx.cleanup().await;
     }
 }
+
+/// A bot on one address cannot take a calendar: 20 holds at once give 3, and holding
+/// and confirming with ever new e-mail addresses stops after 10 bookings an hour.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_cannot_book_a_whole_calendar() {
+    for fx in both().await {
+        let mut tasks = Vec::new();
+        for i in 0..20i8 {
+            let portal = fx.portal.clone();
+            let authority = fx.authority;
+            tasks.push(tokio::spawn(async move {
+                let start = at(8 + i / 3, (i % 3) * 20);
+                booking::hold(&portal, authority, &journey(), start, "bot", None, None).await.unwrap()
+            }));
+        }
+        let mut held = Vec::new();
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(h) => held.push(h),
+                Err(r) => assert_eq!(r.kind, RefusalKind::TooManyHolds, "{}", r.message),
+            }
+        }
+        assert_eq!(held.len() as i64, booking::MAX_HOLDS_PER_CLIENT, "{}", fx.t.name);
+        let person = |i: usize| Contact { email: format!("bot{i}@example.org"), ..erika() };
+        for (i, h) in held.iter().enumerate() {
+            booking::confirm(&fx.portal, &h.token, person(i), None).await.unwrap().unwrap();
+        }
+        let mut i = held.len();
+        let refused = loop {
+            let k = i - held.len();
+            let start = at(15 + i8::try_from(k / 3).unwrap(), i8::try_from(k % 3).unwrap() * 20);
+            match hold(&fx, &journey(), start.hour(), start.minute(), "bot").await {
+                Ok(h) => booking::confirm(&fx.portal, &h.token, person(i), None).await.unwrap().unwrap(),
+                Err(r) => break r,
+            };
+            i += 1;
+        };
+        assert_eq!(i as i64, booking::MAX_BOOKINGS_PER_CLIENT_HOUR, "{}", fx.t.name);
+        assert_eq!(refused.kind, RefusalKind::TooManyHolds);
+        assert!(refused.message.contains("zu viele Termine gebucht"), "{}", refused.message);
+        // Other addresses book on.
+        hold(&fx, &journey(), 17, 40, "neighbour").await.unwrap();
+        fx.cleanup().await;
+    }
+}
+
+/// Staff close the day (or block the time, or switch the calendar off) while a
+/// citizen holds a time or waits for the confirmation e-mail: it cannot be confirmed.
+#[tokio::test]
+async fn a_time_closed_after_the_hold_cannot_be_confirmed() {
+    for fx in both().await {
+        let held = hold(&fx, &journey(), 10, 0, "").await.unwrap();
+        let mut cal = super::testing::calendar();
+        cal.closed_days = vec![day()];
+        fx.set_calendar(&cal).await;
+        let r = booking::confirm(&fx.portal, &held.token, erika(), None).await.unwrap();
+        assert!(r.unwrap_err().contains("keine Termine mehr vergeben (Schließtag)"), "{}", fx.t.name);
+        assert!(fx.mails().await.is_empty());
+
+        fx.set_calendar(&super::testing::calendar()).await;
+        let held = hold(&fx, &journey(), 11, 0, "").await.unwrap();
+        let mut cal = super::testing::calendar();
+        cal.blocked = vec![amtsweg_domain::appointments::BlockedPeriod {
+            from: at(11, 10),
+            to: at(12, 0),
+            reason: "Schulung".into(),
+        }];
+        fx.set_calendar(&cal).await;
+        let r = booking::confirm(&fx.portal, &held.token, erika(), None).await.unwrap();
+        assert!(r.unwrap_err().contains("keine Termine mehr vergeben"));
+
+        fx.set_rules(&BookingRules { double_opt_in: true, ..BookingRules::default() }).await;
+        fx.set_calendar(&super::testing::calendar()).await;
+        let held = hold(&fx, &journey(), 13, 0, "").await.unwrap();
+        assert!(booking::confirm(&fx.portal, &held.token, erika(), None).await.unwrap().unwrap().needs_email);
+        let link = fx.mails().await[0].body.lines().find(|l| l.contains("/termin/bestaetigen/")).unwrap().to_owned();
+        let mut cal = super::testing::calendar();
+        cal.active = false;
+        fx.set_calendar(&cal).await;
+        let r = booking::confirm_email(&fx.portal, link.rsplit('/').next().unwrap()).await.unwrap();
+        assert!(r.unwrap_err().contains("zurzeit keine Termine online"));
+        let v = booking::by_token(&fx.portal, &held.token).await.unwrap().unwrap();
+        assert_eq!(v.status, AppointmentStatus::Preconfirmed, "not confirmed");
+        fx.cleanup().await;
+    }
+}
+
+/// Two new times held from one manage link (two tabs) and confirmed at the same
+/// moment: one move, one refusal — never two bookings.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_moves_confirmed_at_once_leave_one_booking() {
+    for fx in both().await {
+        let old = book(&fx, 9, 0, erika()).await;
+        let v = booking::by_token(&fx.portal, &old).await.unwrap().unwrap();
+        let j = manage::journey_of(&v, Vec::new());
+        let tab1 = manage::move_hold(&fx.portal, &old, &j, at(15, 0), "").await.unwrap().unwrap();
+        let tab2 = manage::move_hold(&fx.portal, &old, &j, at(16, 0), "").await.unwrap().unwrap();
+        let tasks: Vec<_> = [tab1.token.clone(), tab2.token.clone()]
+            .into_iter()
+            .map(|t| {
+                let portal = fx.portal.clone();
+                tokio::spawn(async move { booking::confirm(&portal, &t, erika(), None).await.unwrap() })
+            })
+            .collect();
+        let mut ok = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(c) => {
+                    assert!(c.moved);
+                    ok += 1;
+                }
+                Err(m) => assert!(m.contains("schon verschoben"), "{m}"),
+            }
+        }
+        assert_eq!(ok, 1, "{}", fx.t.name);
+        let mut standing = 0;
+        for t in [&old, &tab1.token, &tab2.token] {
+            let v = booking::by_token(&fx.portal, t).await.unwrap().unwrap();
+            standing += i32::from(v.status == AppointmentStatus::Confirmed);
+        }
+        assert_eq!(standing, 1, "{}: one booking stands", fx.t.name);
+        fx.cleanup().await;
+    }
+}
+
+/// A citizen who signs in between choosing the time and confirming it finds the
+/// booking in the account.
+#[tokio::test]
+async fn signing_in_before_confirming_puts_the_booking_into_the_account() {
+    for fx in both().await {
+        fx.set_rules(&BookingRules { double_opt_in: true, ..BookingRules::default() }).await;
+        let mut tx = fx.portal.store.begin().await.unwrap();
+        let citizen = tx.insert_citizen("erika@example.org", "x").await.unwrap().unwrap();
+        tx.commit().await.unwrap();
+        let held = hold(&fx, &journey(), 10, 0, "").await.unwrap();
+        let c = booking::confirm(&fx.portal, &held.token, erika(), Some(citizen)).await.unwrap().unwrap();
+        assert!(!c.needs_email, "signed in: no e-mail link needed");
+        let mine = manage::citizen_appointments(&fx.portal, citizen).await.unwrap();
+        assert_eq!(mine.len(), 1, "{}", fx.t.name);
+        assert_eq!(mine[0].citizen_id, Some(citizen));
+        fx.cleanup().await;
+    }
+}
+
+/// When the sealed contact data of a booking waiting for its e-mail confirmation
+/// does not open, the link fails loudly instead of confirming a booking nobody hears of.
+#[tokio::test]
+async fn a_confirmation_link_whose_contact_data_does_not_open_confirms_nothing() {
+    for fx in both().await {
+        fx.set_rules(&BookingRules { double_opt_in: true, ..BookingRules::default() }).await;
+        let held = hold(&fx, &journey(), 10, 0, "").await.unwrap();
+        booking::confirm(&fx.portal, &held.token, erika(), None).await.unwrap().unwrap();
+        let link = fx.mails().await[0].body.lines().find(|l| l.contains("/termin/bestaetigen/")).unwrap().to_owned();
+        execute_sql(&fx.portal.store, "UPDATE appointments SET personal = 'kaputt'").await;
+        let r = booking::confirm_email(&fx.portal, link.rsplit('/').next().unwrap()).await;
+        assert!(matches!(r, Err(PortalError::Internal(_))), "{}", fx.t.name);
+        let row = fx.portal.store.appointment_by_manage_hash(&crate::tokens::hash_token(&held.token)).await;
+        assert_eq!(row.unwrap().unwrap().status, "preconfirmed");
+        fx.cleanup().await;
+    }
+}

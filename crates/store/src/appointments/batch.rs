@@ -16,6 +16,7 @@
 //! whose writes are retried one by one.
 
 use super::NewAppointment;
+use super::booking::{ClientLimit, ContactLimit};
 use crate::db::{Store, Tx};
 use crate::outbox::EmailMessage;
 use crate::{Result, StoreError};
@@ -23,10 +24,12 @@ use crate::{Result, StoreError};
 /// One write of a booking journey, owned so it can be queued to a writer task.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BookingWrite {
-    /// [`Tx::hold_appointment`].
-    Hold { new: NewAppointment, unit_starts: Vec<i64>, counters: u16, now_ms: i64 },
+    /// [`Tx::hold_appointment`]; with `client_limit`, [`Tx::hold_appointment_limited`].
+    Hold { new: NewAppointment, unit_starts: Vec<i64>, counters: u16, now_ms: i64, client_limit: Option<ClientLimit> },
     /// [`Tx::confirm_appointment`], and when it succeeds the `emails` are queued in
-    /// the same transaction.
+    /// the same transaction. Refused (`Confirmed(false)`, nothing written) when the
+    /// person is over `contact_limit`. `citizen_id`: the citizen who signed in since
+    /// the hold, linked to the booking in the same transaction.
     Confirm {
         id: i64,
         status: String,
@@ -38,6 +41,8 @@ pub enum BookingWrite {
         purge_at: i64,
         now_ms: i64,
         emails: Vec<EmailMessage>,
+        citizen_id: Option<i64>,
+        contact_limit: Option<ContactLimit>,
     },
     /// [`Tx::confirm_by_email`], with `emails` queued when it succeeds.
     ConfirmByEmail { id: i64, remind_at: Option<i64>, now_ms: i64, emails: Vec<EmailMessage> },
@@ -96,9 +101,9 @@ impl Tx {
     /// As the write's own method.
     pub async fn book(&mut self, w: &BookingWrite) -> Result<BookingOutcome> {
         Ok(match w {
-            BookingWrite::Hold { new, unit_starts, counters, now_ms } => {
-                BookingOutcome::Held(self.hold_appointment(new, unit_starts, *counters, *now_ms).await?)
-            }
+            BookingWrite::Hold { new, unit_starts, counters, now_ms, client_limit } => BookingOutcome::Held(
+                self.hold_appointment_limited(new, unit_starts, *counters, *now_ms, *client_limit).await?,
+            ),
             BookingWrite::Confirm {
                 id,
                 status,
@@ -110,7 +115,19 @@ impl Tx {
                 purge_at,
                 now_ms,
                 emails,
+                citizen_id,
+                contact_limit,
             } => {
+                if let Some(limit) = contact_limit
+                    && !self.within_contact_limit(*id, contact_hash, *limit, *now_ms).await?
+                {
+                    return Ok(BookingOutcome::Confirmed(false));
+                }
+                if let Some(citizen) = citizen_id {
+                    // Only a held booking nobody owns yet is linked; the confirmation
+                    // below then goes through or this transaction's answer is false.
+                    self.link_appointment_citizen(*id, *citizen, *now_ms).await?;
+                }
                 let ok = self
                     .confirm_appointment(
                         *id,

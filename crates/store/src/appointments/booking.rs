@@ -12,6 +12,41 @@ struct IdRow {
     id: i64,
 }
 
+#[derive(sqlx::FromRow)]
+struct OwnerRow {
+    authority_id: i64,
+    replaces_id: Option<i64>,
+}
+
+/// Advisory lock namespaces (PostgreSQL) that make the limits below exact under
+/// concurrency: one client's holds, one person's confirmations, one after another.
+const CLIENT_LOCK: i32 = 7_315_019;
+const CONTACT_LOCK: i32 = 7_315_020;
+
+/// What one client (a browser or address, `client_key`) may hold and book, so that
+/// a bot cannot take a whole calendar by confirming with made-up e-mail addresses.
+/// Checked inside the hold's transaction (see [`Tx::hold_appointment_limited`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientLimit {
+    /// Held or waiting for the e-mail confirmation at the same time.
+    pub open: i64,
+    /// Bookings made within `window_ms` that still stand (held, waiting or
+    /// confirmed; cancelled and run-out ones do not count).
+    pub recent: i64,
+    pub window_ms: i64,
+}
+
+/// The per-person limit: at most `count` other bookings (waiting or confirmed) with
+/// the same contact hash at the authority, starting in `[from_ms, to_ms)`. The
+/// booking a move replaces is not counted. Checked inside the confirmation's
+/// transaction (see [`BookingWrite::Confirm`](super::BookingWrite::Confirm)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContactLimit {
+    pub count: i64,
+    pub from_ms: i64,
+    pub to_ms: i64,
+}
+
 /// What a conditional update of a booking gives back to go on with.
 #[derive(sqlx::FromRow)]
 struct Changed {
@@ -60,7 +95,7 @@ impl Tx {
         let Some(&first) = free.first() else {
             return Ok(None);
         };
-        let id = self.insert_appointment(a, first, units).await?;
+        let id = self.insert_appointment(a, first, units, now_ms).await?;
         for counter in free {
             let mut q = Query::insert()
                 .into_table("appointment_units")
@@ -103,8 +138,83 @@ impl Tx {
         Ok(None)
     }
 
-    async fn insert_appointment(&mut self, a: &NewAppointment, counter: i64, units: i64) -> Result<i64> {
-        let now = crate::now_ms();
+    /// [`Tx::hold_appointment`], unless the client is over its `limit` (counted in
+    /// this transaction, under a lock per client): then `None` as for a taken time,
+    /// and nothing is written. Staff bookings and holds without a client key are not
+    /// limited.
+    ///
+    /// # Errors
+    /// As [`Tx::hold_appointment`].
+    pub async fn hold_appointment_limited(
+        &mut self,
+        a: &NewAppointment,
+        unit_starts: &[i64],
+        counters: u16,
+        now_ms: i64,
+        limit: Option<ClientLimit>,
+    ) -> Result<Option<(i64, i64)>> {
+        if let Some(l) = limit
+            && !a.client_key.is_empty()
+            && a.booked_by != "staff"
+        {
+            self.lock_key(CLIENT_LOCK, &a.client_key).await?;
+            let open = self.count_in_tx(&super::read::client_open_query(&a.client_key, now_ms)).await?;
+            let recent =
+                self.count_in_tx(&super::read::client_recent_query(&a.client_key, now_ms, l.window_ms)).await?;
+            if open >= l.open || recent >= l.recent {
+                return Ok(None);
+            }
+        }
+        self.hold_appointment(a, unit_starts, counters, now_ms).await
+    }
+
+    /// Whether confirming booking `id` with `contact_hash` keeps the person within
+    /// `limit`; counted under a lock per person, so two confirmations with one
+    /// address at the same moment cannot both slip under it.
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn within_contact_limit(
+        &mut self,
+        id: i64,
+        contact_hash: &str,
+        limit: ContactLimit,
+        now_ms: i64,
+    ) -> Result<bool> {
+        if contact_hash.is_empty() {
+            return Ok(true);
+        }
+        let q = Query::select()
+            .columns(["authority_id", "replaces_id"])
+            .from("appointments")
+            .and_where(Expr::col("id").eq(id))
+            .to_owned();
+        let Some(owner) = self.fetch_optional_in_tx::<OwnerRow>(&q).await? else {
+            return Ok(false);
+        };
+        self.lock_key(CONTACT_LOCK, contact_hash).await?;
+        let mut q = Query::select();
+        q.expr_as(Expr::col("id").count(), "n")
+            .from("appointments")
+            .and_where(Expr::col("authority_id").eq(owner.authority_id))
+            .and_where(Expr::col("contact_hash").eq(contact_hash))
+            .and_where(Expr::col("starts_at").gte(limit.from_ms))
+            .and_where(Expr::col("starts_at").lt(limit.to_ms))
+            .and_where(Expr::col("status").is_in([PRECONFIRMED, CONFIRMED]))
+            .and_where(Expr::col("hold_until").is_null().or(Expr::col("hold_until").gt(now_ms)))
+            .and_where(Expr::col("id").ne(id));
+        if let Some(old) = owner.replaces_id {
+            // The booking being moved is given up when this one is confirmed.
+            q.and_where(Expr::col("id").ne(old));
+        }
+        Ok(self.count_in_tx(&q).await? < limit.count)
+    }
+
+    async fn count_in_tx(&mut self, q: &sea_query::SelectStatement) -> Result<i64> {
+        Ok(self.fetch_optional_in_tx::<super::read::CountRow>(q).await?.map_or(0, |r| r.n))
+    }
+
+    async fn insert_appointment(&mut self, a: &NewAppointment, counter: i64, units: i64, now: i64) -> Result<i64> {
         let q = Query::insert()
             .into_table("appointments")
             .columns([
@@ -311,16 +421,7 @@ impl Tx {
         now_ms: i64,
     ) -> Result<bool> {
         if self.lock_units(id).await? != changed.units {
-            let q = Query::update()
-                .table("appointments")
-                .value("status", EXPIRED)
-                .value("personal", "")
-                .value("contact_hash", "")
-                .value("updated_at", now_ms)
-                .and_where(Expr::col("id").eq(id))
-                .to_owned();
-            self.execute(&q).await?;
-            self.free_units(id).await?;
+            self.give_up(id, now_ms).await?;
             return Ok(false);
         }
         let q = Query::update()
@@ -340,9 +441,29 @@ impl Tx {
                 .to_owned();
             if self.execute(&q).await? == 1 {
                 self.free_units(old).await?;
+            } else {
+                // The old booking was cancelled or moved meanwhile (a second move
+                // from the same link, confirmed at the same moment): this one must
+                // not stand beside the first, or the citizen would hold two times.
+                self.give_up(id, now_ms).await?;
+                return Ok(false);
             }
         }
         Ok(true)
+    }
+
+    /// Expires a booking that cannot be confirmed after all and frees its time.
+    async fn give_up(&mut self, id: i64, now_ms: i64) -> Result<()> {
+        let q = Query::update()
+            .table("appointments")
+            .value("status", EXPIRED)
+            .value("personal", "")
+            .value("contact_hash", "")
+            .value("updated_at", now_ms)
+            .and_where(Expr::col("id").eq(id))
+            .to_owned();
+        self.execute(&q).await?;
+        self.free_units(id).await
     }
 
     /// Locks a booking's unit rows in the lock order and counts them.

@@ -31,11 +31,13 @@ mod batch;
 mod booking;
 mod read;
 mod settings;
+mod staff;
 mod sweep;
 
 use serde::Serialize;
 
 pub use batch::{BookingOutcome, BookingWrite};
+pub use booking::{ClientLimit, ContactLimit};
 pub use read::Figures;
 pub use settings::{CalendarRow, RulesRow};
 

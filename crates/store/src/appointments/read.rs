@@ -5,7 +5,7 @@ use super::booking::occupying;
 use super::{APPOINTMENT_COLUMNS, ATTENDED, AppointmentRow, CANCELLED, CONFIRMED, EXPIRED, HELD, MISSED, PRECONFIRMED};
 use crate::Result;
 use crate::db::Store;
-use sea_query::{Expr, ExprTrait, Order, Query};
+use sea_query::{Expr, ExprTrait, Order, Query, SelectStatement};
 use serde::Serialize;
 
 #[derive(sqlx::FromRow)]
@@ -15,8 +15,32 @@ pub(super) struct UnitRow {
 }
 
 #[derive(sqlx::FromRow)]
-struct CountRow {
-    n: i64,
+pub(super) struct CountRow {
+    pub(super) n: i64,
+}
+
+/// A client's holds and bookings waiting for the e-mail confirmation that last at `now_ms`.
+pub(super) fn client_open_query(client_key: &str, now_ms: i64) -> SelectStatement {
+    Query::select()
+        .expr_as(Expr::col("id").count(), "n")
+        .from("appointments")
+        .and_where(Expr::col("client_key").eq(client_key))
+        .and_where(Expr::col("hold_until").gt(now_ms))
+        .and_where(Expr::col("status").is_in([HELD, PRECONFIRMED]))
+        .to_owned()
+}
+
+/// A client's bookings made within `window_ms` before `now_ms` that still stand:
+/// held or waiting (not run out), confirmed, attended or missed.
+pub(super) fn client_recent_query(client_key: &str, now_ms: i64, window_ms: i64) -> SelectStatement {
+    Query::select()
+        .expr_as(Expr::col("id").count(), "n")
+        .from("appointments")
+        .and_where(Expr::col("client_key").eq(client_key))
+        .and_where(Expr::col("created_at").gt(now_ms - window_ms))
+        .and_where(Expr::col("status").is_not_in([CANCELLED, EXPIRED]))
+        .and_where(Expr::col("hold_until").is_null().or(Expr::col("hold_until").gt(now_ms)))
+        .to_owned()
 }
 
 #[derive(sqlx::FromRow)]
@@ -186,6 +210,21 @@ impl Store {
             .and_where(Expr::col("status").eq(HELD))
             .to_owned();
         Ok(self.fetch_optional::<CountRow>(&q).await?.map_or(0, |r| r.n))
+    }
+
+    /// A client's (open, recent) bookings as [`ClientLimit`](super::ClientLimit)
+    /// counts them: held or waiting for the e-mail confirmation now, and made within
+    /// `window_ms` and still standing.
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn client_booking_counts(&self, client_key: &str, now_ms: i64, window_ms: i64) -> Result<(i64, i64)> {
+        let open = self.fetch_optional::<CountRow>(&client_open_query(client_key, now_ms)).await?.map_or(0, |r| r.n);
+        let recent = self
+            .fetch_optional::<CountRow>(&client_recent_query(client_key, now_ms, window_ms))
+            .await?
+            .map_or(0, |r| r.n);
+        Ok((open, recent))
     }
 
     /// The authority's bookings of a calendar starting in `[from_ms, to_ms)` by outcome.

@@ -593,6 +593,7 @@ async fn a_batch_of_holds_and_confirmations_shares_one_commit_and_survives_a_bad
             unit_starts: starts(start, 2),
             counters: 1,
             now_ms: NOW,
+            client_limit: None,
         };
         // Two citizens want T0 in the same batch: the first gets it, the second is told it is taken.
         let out =
@@ -625,6 +626,8 @@ async fn a_batch_of_holds_and_confirmations_shares_one_commit_and_survives_a_bad
             purge_at: T0,
             now_ms,
             emails: vec![mail.clone()],
+            citizen_id: None,
+            contact_limit: None,
         };
         // The third one's confirmation comes too late; a bad hold (no units) fails on
         // its own and the others are written all the same.
@@ -633,6 +636,7 @@ async fn a_batch_of_holds_and_confirmations_shares_one_commit_and_survives_a_bad
             unit_starts: Vec::new(),
             counters: 1,
             now_ms: NOW,
+            client_limit: None,
         };
         let out = store.book_all(&[confirm(first, NOW + MINUTE), bad, confirm(third, NOW + 10 * MINUTE)]).await;
         assert_eq!(out[0].as_ref().unwrap(), &BookingOutcome::Confirmed(true));
@@ -688,9 +692,14 @@ async fn store_booking_rate_with_group_commit() {
                     for i in 0..40i64 {
                         let start = T0 + (w * 40 + i) * UNIT;
                         let new = booking(c, &format!("T-GRP-{w}-{i}"), start, 1, Some(NOW + 10 * MINUTE));
-                        let held =
-                            send(BookingWrite::Hold { new, unit_starts: starts(start, 1), counters: 2, now_ms: NOW })
-                                .await;
+                        let held = send(BookingWrite::Hold {
+                            new,
+                            unit_starts: starts(start, 1),
+                            counters: 2,
+                            now_ms: NOW,
+                            client_limit: None,
+                        })
+                        .await;
                         if let BookingOutcome::Held(Some((id, _))) = held {
                             let done = send(BookingWrite::Confirm {
                                 id,
@@ -703,6 +712,8 @@ async fn store_booking_rate_with_group_commit() {
                                 purge_at: T0,
                                 now_ms: NOW,
                                 emails: Vec::new(),
+                                citizen_id: None,
+                                contact_limit: None,
                             })
                             .await;
                             n += i64::from(done == BookingOutcome::Confirmed(true));
@@ -722,4 +733,201 @@ async fn store_booking_rate_with_group_commit() {
         writer.await.unwrap();
     })
     .await;
+}
+
+/// A write of a booking in a transaction of its own, as the portal does on PostgreSQL.
+async fn book_one(
+    store: &Store,
+    w: amtsweg_store::appointments::BookingWrite,
+) -> amtsweg_store::appointments::BookingOutcome {
+    let mut tx = store.begin().await.unwrap();
+    let out = tx.book(&w).await.unwrap();
+    tx.commit().await.unwrap();
+    out
+}
+
+fn confirm_write(id: i64, contact: &str, now_ms: i64) -> amtsweg_store::appointments::BookingWrite {
+    amtsweg_store::appointments::BookingWrite::Confirm {
+        id,
+        status: "confirmed".into(),
+        personal: "sealed".into(),
+        contact_hash: contact.into(),
+        confirm_hash: None,
+        hold_until: None,
+        remind_at: None,
+        purge_at: T0,
+        now_ms,
+        emails: Vec::new(),
+        citizen_id: None,
+        contact_limit: None,
+    }
+}
+
+/// A bot cannot take a calendar from one address: many holds at once give at most
+/// the open limit, and holding and confirming one after the other stops at the
+/// hourly limit. Staff bookings are not limited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_client_cannot_hold_or_book_more_than_its_limits() {
+    use amtsweg_store::appointments::{BookingOutcome, BookingWrite, ClientLimit};
+    on_both(|store| async move {
+        let c = calendar(&store).await;
+        let limit = ClientLimit { open: 3, recent: 5, window_ms: 60 * MINUTE };
+        let hold_write = |reference: String, start: i64, client: &str, by: &str| {
+            let mut new = booking(c, &reference, start, 1, Some(NOW + 10 * MINUTE));
+            new.client_key = client.into();
+            new.booked_by = by.into();
+            BookingWrite::Hold {
+                new,
+                unit_starts: starts(start, 1),
+                counters: 2,
+                now_ms: NOW,
+                client_limit: Some(limit),
+            }
+        };
+        let tasks: Vec<_> = (0..20i64)
+            .map(|i| {
+                let (store, w) = (store.clone(), hold_write(format!("T-BOT-{i}"), T0 + i * UNIT, "bot", "citizen"));
+                tokio::spawn(async move { book_one(&store, w).await })
+            })
+            .collect();
+        let mut held = Vec::new();
+        for t in tasks {
+            if let BookingOutcome::Held(Some((id, _))) = t.await.unwrap() {
+                held.push(id);
+            }
+        }
+        assert_eq!(held.len(), 3, "20 holds at once from one address: 3 go through");
+        assert_eq!(store.client_booking_counts("bot", NOW, 60 * MINUTE).await.unwrap(), (3, 3));
+        // Confirming frees the open limit, but the bookings still count for the hour.
+        for id in &held {
+            assert_eq!(book_one(&store, confirm_write(*id, "mac-x", NOW)).await, BookingOutcome::Confirmed(true));
+        }
+        for i in 0..2 {
+            let out = book_one(&store, hold_write(format!("T-BOT-B{i}"), T0 + (30 + i) * UNIT, "bot", "citizen")).await;
+            let BookingOutcome::Held(Some((id, _))) = out else { panic!("{out:?}") };
+            assert_eq!(book_one(&store, confirm_write(id, "mac-y", NOW)).await, BookingOutcome::Confirmed(true));
+        }
+        assert_eq!(store.client_booking_counts("bot", NOW, 60 * MINUTE).await.unwrap(), (0, 5));
+        let refused = book_one(&store, hold_write("T-BOT-C".into(), T0 + 40 * UNIT, "bot", "citizen")).await;
+        assert_eq!(refused, BookingOutcome::Held(None), "the hourly limit");
+        assert!(store.appointment_by_manage_hash("manage-T-BOT-C").await.unwrap().is_none(), "nothing kept");
+        // Another address, staff, and the same address an hour later are not stopped.
+        let other = book_one(&store, hold_write("T-OTH-1".into(), T0 + 40 * UNIT, "other", "citizen")).await;
+        assert!(matches!(other, BookingOutcome::Held(Some(_))));
+        let staff = book_one(&store, hold_write("T-STF-1".into(), T0 + 41 * UNIT, "bot", "staff")).await;
+        assert!(matches!(staff, BookingOutcome::Held(Some(_))));
+        assert_eq!(store.client_booking_counts("bot", NOW + 61 * MINUTE, 60 * MINUTE).await.unwrap(), (0, 0));
+    })
+    .await;
+}
+
+/// Two new times held from one manage link and confirmed at the same moment: one
+/// move goes through, the other is refused and expired — the citizen never ends up
+/// with two bookings.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_moves_of_one_booking_confirmed_at_once_leave_one_booking() {
+    use amtsweg_store::appointments::BookingOutcome;
+    on_both(|store| async move {
+        let c = calendar(&store).await;
+        for round in 0..5i64 {
+            let base = T0 + round * 20 * UNIT;
+            let (old, _) =
+                hold(&store, &booking(c, &format!("T-MOV-{round}-0"), base, 1, Some(NOW + 10 * MINUTE)), 2, NOW)
+                    .await
+                    .unwrap();
+            assert!(confirm(&store, old, NOW).await);
+            let mut ids = Vec::new();
+            for tab in 1..=2i64 {
+                let mut m =
+                    booking(c, &format!("T-MOV-{round}-{tab}"), base + tab * 4 * UNIT, 1, Some(NOW + 10 * MINUTE));
+                m.replaces_id = Some(old);
+                ids.push(hold(&store, &m, 2, NOW).await.unwrap().0);
+            }
+            let tasks: Vec<_> = ids
+                .iter()
+                .map(|id| {
+                    let (store, w) = (store.clone(), confirm_write(*id, "mac-erika", NOW + MINUTE));
+                    tokio::spawn(async move { book_one(&store, w).await })
+                })
+                .collect();
+            let mut ok = 0;
+            for t in tasks {
+                ok += i32::from(t.await.unwrap() == BookingOutcome::Confirmed(true));
+            }
+            assert_eq!(ok, 1, "round {round}: exactly one move");
+            assert_eq!(status(&store, c, old).await, "cancelled");
+            let mut states = vec![status(&store, c, ids[0]).await, status(&store, c, ids[1]).await];
+            states.sort();
+            assert_eq!(states, ["confirmed", "expired"], "round {round}");
+            let units = store.occupied_units(c.calendar, base, base + 20 * UNIT, NOW + MINUTE).await.unwrap();
+            assert_eq!(units.len(), 1, "round {round}: only the moved booking's unit");
+        }
+    })
+    .await;
+}
+
+/// The per-person limit holds inside the confirmation: of several confirmations with
+/// one address at once, only as many as allowed go through; the booking being moved
+/// does not count. A citizen who signed in since the hold is linked on confirmation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_limit_per_person_and_the_account_are_settled_in_the_confirmation() {
+    use amtsweg_store::appointments::{BookingOutcome, BookingWrite, ContactLimit};
+    on_both(|store| async move {
+        let c = calendar(&store).await;
+        let limit = ContactLimit { count: 2, from_ms: T0 - 24 * 60 * MINUTE, to_ms: T0 + 24 * 60 * MINUTE };
+        let mut ids = Vec::new();
+        for i in 0..6i64 {
+            let a = booking(c, &format!("T-LIM-{i}"), T0 + i * UNIT, 1, Some(NOW + 10 * MINUTE));
+            ids.push(hold(&store, &a, 2, NOW).await.unwrap().0);
+        }
+        let tasks: Vec<_> = ids
+            .iter()
+            .map(|id| {
+                let mut w = confirm_write(*id, "mac-same", NOW);
+                if let BookingWrite::Confirm { contact_limit, .. } = &mut w {
+                    *contact_limit = Some(limit);
+                }
+                let store = store.clone();
+                tokio::spawn(async move { book_one(&store, w).await })
+            })
+            .collect();
+        let mut ok = 0;
+        for t in tasks {
+            ok += i32::from(t.await.unwrap() == BookingOutcome::Confirmed(true));
+        }
+        assert_eq!(ok, 2, "at most two bookings per person");
+        assert_eq!(
+            store.count_bookings_by_contact(c.authority, "mac-same", limit.from_ms, limit.to_ms).await.unwrap(),
+            2
+        );
+
+        // A move of one of them is within the limit: the old one goes.
+        let mut confirmed = Vec::new();
+        for id in &ids {
+            if status(&store, c, *id).await == "confirmed" {
+                confirmed.push(*id);
+            }
+        }
+        let mut m = booking(c, "T-LIM-MOVE", T0 + 10 * UNIT, 1, Some(NOW + 10 * MINUTE));
+        m.replaces_id = Some(confirmed[0]);
+        let (moved, _) = hold(&store, &m, 2, NOW).await.unwrap();
+        let s = seed_citizen(&store).await;
+        let mut w = confirm_write(moved, "mac-same", NOW);
+        if let BookingWrite::Confirm { contact_limit, citizen_id, .. } = &mut w {
+            *contact_limit = Some(limit);
+            *citizen_id = Some(s);
+        }
+        assert_eq!(book_one(&store, w).await, BookingOutcome::Confirmed(true));
+        let row = store.appointment(c.authority, moved).await.unwrap().unwrap();
+        assert_eq!(row.citizen_id, Some(s), "linked to the account signed in since the hold");
+        assert_eq!(store.appointments_of_citizen(s).await.unwrap().len(), 1);
+    })
+    .await;
+}
+
+async fn seed_citizen(store: &Store) -> i64 {
+    let mut tx = store.begin().await.unwrap();
+    let citizen = tx.insert_citizen("erika@example.org", "hash").await.unwrap().unwrap();
+    tx.commit().await.unwrap();
+    citizen
 }

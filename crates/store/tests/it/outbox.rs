@@ -130,3 +130,66 @@ async fn a_sent_email_is_never_claimed_again() {
     })
     .await;
 }
+
+/// Review finding 3: once their retention has passed, sent and dead e-mails keep
+/// no address, name, link or error text — only id, kind, status and counts. The two
+/// cut-offs are separate, pending e-mails are never touched, and a second run
+/// finds nothing more.
+#[tokio::test]
+async fn finished_emails_lose_their_content_after_their_retention() {
+    on_both(|store| async move {
+        let ids = enqueue(&store, 3).await;
+        let (sent, dead, waiting) = (ids[0], ids[1], ids[2]);
+        let claimed = store.claim_outbox(10, 60_000).await.unwrap();
+        assert_eq!(claimed.len(), 3);
+        let mut tx = store.begin().await.unwrap();
+        tx.mark_outbox_done(sent).await.unwrap();
+        // The last allowed attempt fails: the entry is parked as dead.
+        let last_try = amtsweg_store::outbox::OutboxRow {
+            attempts: amtsweg_store::outbox::MAX_ATTEMPTS - 1,
+            ..claimed[1].clone()
+        };
+        tx.mark_outbox_failed(&last_try, "550 no such user person1@example.org", 0).await.unwrap();
+        tx.mark_outbox_failed(&claimed[2], "SMTP: connection refused", i64::MAX).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(entry(&store, dead).await.status, "dead");
+        let now = amtsweg_store::now_ms();
+
+        // Not old enough yet: nothing changes.
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(tx.redact_outbox(now - 3_600_000, now - 3_600_000).await.unwrap(), 0);
+        tx.commit().await.unwrap();
+        assert_eq!(entry(&store, sent).await.email().unwrap(), mail(0));
+
+        // The sent e-mail's retention has passed, the dead one's not yet.
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(tx.redact_outbox(now, now - 3_600_000).await.unwrap(), 1);
+        tx.commit().await.unwrap();
+        let done = entry(&store, sent).await;
+        assert!(done.is_redacted());
+        assert_eq!((done.kind.as_str(), done.status.as_str(), done.attempts), ("email", "done", 0));
+        assert!(done.email().is_err(), "a redacted entry is never read as an e-mail");
+        assert_eq!(entry(&store, dead).await.email().unwrap(), mail(1), "dead ones are kept longer");
+
+        // Now the dead one too; its error (which named the address) goes with it.
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(tx.redact_outbox(now, now).await.unwrap(), 1);
+        assert_eq!(tx.redact_outbox(now, now).await.unwrap(), 0, "nothing left to redact");
+        tx.commit().await.unwrap();
+        let parked = entry(&store, dead).await;
+        assert!(parked.is_redacted());
+        assert_eq!((parked.status.as_str(), parked.attempts, parked.last_error.as_str()), ("dead", 8, ""));
+
+        // No trace of the recipients of finished e-mails is left in the table.
+        for row in store.outbox_entries(100).await.unwrap().iter().filter(|r| r.id != waiting) {
+            for trace in ["person0", "person1", "Nachricht", "Hallo", "550"] {
+                assert!(!row.payload.contains(trace) && !row.last_error.contains(trace), "{trace} in {row:?}");
+            }
+        }
+        // The e-mail that still has to go out keeps everything.
+        let pending = entry(&store, waiting).await;
+        assert_eq!((pending.status.as_str(), pending.email().unwrap()), ("pending", mail(2)));
+        assert_eq!(pending.last_error, "SMTP: connection refused");
+    })
+    .await;
+}

@@ -15,6 +15,7 @@
 pub(crate) mod auswahl;
 pub(crate) mod halten;
 pub(crate) mod kalender;
+pub(crate) mod kalenderdatei;
 pub(crate) mod konto;
 pub(crate) mod links;
 pub(crate) mod opt_in;

@@ -200,6 +200,7 @@ async fn render(
         double_opt_in => rules.double_opt_in && me.is_none() && v.citizen_id.is_none(),
         csrf => &csrf, action => format!("{base}/bestaetigen"), cancel_action => format!("{base}/absagen"),
         move_url => manage::can_change(v, now).then(|| format!("{base}/verschieben")),
+        ics_url => (st == Stage::Confirmed).then(|| format!("{base}/termin.ics")),
         email => v.contact.as_ref().map(|c| c.email.clone()),
         confirm_until => v.hold_until.map(amtsweg_portal::time::when),
         documents => documents(state, v),

@@ -18,6 +18,7 @@ use amtsweg_store::appointments::AppointmentRow;
 use amtsweg_store::now_ms;
 use amtsweg_store::outbox::EmailMessage;
 use jiff::civil::Date;
+use std::collections::HashMap;
 
 /// Statuses staff may cancel from.
 const CANCELLABLE: [&str; 3] = ["held", "preconfirmed", "confirmed"];
@@ -76,9 +77,17 @@ pub async fn cancel_one(
     Ok(Ok(v))
 }
 
-/// Cancels every booking of a calendar on `date` that has not begun yet, tells each
-/// citizen with `message`, and closes the day in the calendar. Returns how many
-/// bookings were cancelled. `Ok(Err(message))` says what to change, in German.
+/// Cancels every booking of a calendar on `date` that has not begun yet — confirmed
+/// ones, those waiting for their e-mail confirmation and times held right now —,
+/// tells each citizen with a contact (not the holders, who gave none yet) with
+/// `message`, and closes the day in the calendar. Returns how many bookings were
+/// cancelled. `Ok(Err(message))` says what to change, in German.
+///
+/// The bookings are read, cancelled and the day closed in one transaction (the
+/// rows locked on PostgreSQL), so nothing confirmed remains on the closed day. The
+/// e-mails and Postfach messages are prepared before it (the Postfach stores its
+/// files and keys outside the transaction); a booking that turns up in between is
+/// noticed inside and the whole is tried again.
 ///
 /// # Errors
 /// `NotFound` for another authority's or an unknown calendar; store, object-store
@@ -91,62 +100,81 @@ pub async fn cancel_day(
     date: Date,
     message: &str,
 ) -> Result<Result<usize, String>> {
-    let (row, mut calendar, _) = calendar_of(portal, authority_id, calendar_id).await?.ok_or(PortalError::NotFound)?;
+    if portal.store.appointment_calendar(authority_id, calendar_id).await?.is_none() {
+        return Err(PortalError::NotFound);
+    }
     if let Err(m) = check_message(message, true) {
         return Ok(Err(m));
     }
-    let now = now_ms();
     let (from, to) = day_bounds(date);
-    if to <= now {
+    if to <= now_ms() {
         return Ok(Err("Dieser Tag ist vorbei; seine Termine können nicht mehr abgesagt werden.".into()));
     }
     let rules = rules_of(portal, authority_id).await?;
-    let bookings: Vec<AppointmentRow> = portal
-        .store
-        .appointments_between(authority_id, calendar_id, from, to)
-        .await?
-        .into_iter()
-        .filter(|r| why_not(r, now).is_none())
-        .collect();
-    // Sealed and stored before the transaction (the Postfach files and keys are
-    // written outside it); a failure here changes nothing.
-    let mut notices = Vec::with_capacity(bookings.len());
-    for r in &bookings {
-        let v = view(portal, r).await?;
-        match notice(portal, &v, &rules, message).await? {
-            Ok(n) => notices.push(n),
-            Err(m) => return Ok(Err(m)),
+    for _ in 0..DAY_ATTEMPTS {
+        let (row, mut calendar, _) =
+            calendar_of(portal, authority_id, calendar_id).await?.ok_or(PortalError::NotFound)?;
+        let now = now_ms();
+        // Bookings that have begun are marked, not cancelled.
+        let from = from.max(now + 1);
+        let mut notices: HashMap<i64, Notice> = HashMap::new();
+        for r in portal.store.appointments_between(authority_id, calendar_id, from, to).await? {
+            if why_not(&r, now).is_none() {
+                let v = view(portal, &r).await?;
+                match notice(portal, &v, &rules, message).await? {
+                    Ok(n) => notices.insert(r.id, n),
+                    Err(m) => return Ok(Err(m)),
+                };
+            }
         }
-    }
-    let closes = !calendar.closed_days.contains(&date);
-    if closes {
-        calendar.closed_days.push(date);
-        calendar.closed_days.sort();
-    }
-    let settings = serde_json::to_string(&calendar).map_err(|e| PortalError::Internal(e.to_string()))?;
-    let mut tx = portal.store.begin().await?;
-    let mut cancelled = 0;
-    for (r, n) in bookings.iter().zip(notices) {
-        // One the citizen cancelled a moment ago is simply skipped.
-        if tx.set_appointment_status(authority_id, r.id, &CANCELLABLE, "cancelled", now).await? {
-            send(portal, &mut tx, n).await?;
-            cancelled += 1;
+        let closes = !calendar.closed_days.contains(&date);
+        if closes {
+            calendar.closed_days.push(date);
+            calendar.closed_days.sort();
         }
+        let settings = serde_json::to_string(&calendar).map_err(|e| PortalError::Internal(e.to_string()))?;
+        let mut tx = portal.store.begin().await?;
+        // The day is closed first: no hold made from now on can be confirmed on it
+        // (confirming re-checks the calendar), and on PostgreSQL the calendar row
+        // stays locked against another save until this transaction ends.
+        if closes
+            && tx.save_appointment_calendar(authority_id, row.location_id, &settings, row.version).await?.is_none()
+        {
+            continue;
+        }
+        let bookings = tx.active_appointments_for_update(authority_id, calendar_id, from, to, now).await?;
+        if bookings.iter().any(|b| b.status != "held" && !notices.contains_key(&b.id)) {
+            // Confirmed since the notices were prepared: prepare again.
+            continue;
+        }
+        let mut cancelled = 0;
+        for b in &bookings {
+            if tx.set_appointment_status(authority_id, b.id, &CANCELLABLE, "cancelled", now).await? {
+                cancelled += 1;
+                if let Some(n) = notices.remove(&b.id).filter(|_| b.status != "held") {
+                    send(portal, &mut tx, n).await?;
+                }
+            }
+        }
+        tx.append_audit(&audit(
+            actor,
+            authority_id,
+            "appointment.day_cancelled",
+            &format!("appointment_calendar:{calendar_id}"),
+            &format!("{date}:{cancelled}"),
+        ))
+        .await?;
+        tx.commit().await?;
+        return Ok(Ok(cancelled));
     }
-    if closes && tx.save_appointment_calendar(authority_id, row.location_id, &settings, row.version).await?.is_none() {
-        return Ok(Err(super::super::config::CONFLICT_CALENDAR.into()));
-    }
-    tx.append_audit(&audit(
-        actor,
-        authority_id,
-        "appointment.day_cancelled",
-        &format!("appointment_calendar:{calendar_id}"),
-        &format!("{date}:{cancelled}"),
-    ))
-    .await?;
-    tx.commit().await?;
-    Ok(Ok(cancelled))
+    Ok(Err("Während der Absage wurden an diesem Tag laufend Termine gebucht oder der Kalender geändert. Bitte \
+            versuchen Sie es noch einmal."
+        .into()))
 }
+
+/// How often [`cancel_day`] starts again when bookings or the calendar change
+/// while it prepares the messages.
+const DAY_ATTEMPTS: usize = 3;
 
 /// Why staff cannot cancel a booking (any more), if so.
 fn why_not(row: &AppointmentRow, now_ms: i64) -> Option<&'static str> {

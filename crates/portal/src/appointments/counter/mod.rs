@@ -1,6 +1,6 @@
 //! The counter's side of appointments: the day list of a location with the contact
 //! data opened, search by booking number or name, marking a booking attended or
-//! missed, booking on behalf of a caller; cancelling one booking or a whole day
+//! missed; booking on behalf of a caller ([`behalf`]); cancelling one booking or a whole day
 //! ([`cancel`]), the day as CSV and calendar file ([`export`]) and the figures of a
 //! month ([`figures`]).
 //!
@@ -9,24 +9,24 @@
 //! shows personal data only to staff of that authority. Changes are written with an
 //! audit entry naming ids and kinds, never personal values.
 
+pub mod behalf;
 pub mod cancel;
 pub mod export;
 pub mod figures;
 
+pub use behalf::{book_on_behalf, free_times};
 pub use cancel::{cancel_day, cancel_one};
 pub use export::{day_csv, day_ics};
 pub use figures::{MonthFigures, figures};
 
-use super::booking::{HoldBy, check_contact, confirm_as, hold_as};
-use super::journey::Journey;
-use super::view::{AppointmentView, Contact, calendar_of, view};
+use super::view::{AppointmentView, view};
 use crate::{Portal, PortalError, Result};
 use amtsweg_domain::appointments::AppointmentStatus;
 use amtsweg_domain::appointments::reference::normalize_reference;
 use amtsweg_domain::appointments::time::to_ms;
 use amtsweg_domain::audit::AuditEntry;
 use amtsweg_store::now_ms;
-use jiff::civil::{Date, DateTime, Time};
+use jiff::civil::{Date, Time};
 
 /// Search looks this many days before and after the day it starts from.
 pub const SEARCH_DAYS: i64 = 30;
@@ -151,62 +151,6 @@ pub async fn mark(
     let mut v = view(portal, &row).await?;
     v.status = to;
     Ok(Ok(v))
-}
-
-/// Books a time for a caller: confirmed at once, marked as booked by staff, no
-/// per-person limit; the confirmation with the manage link and calendar file goes
-/// out only when an e-mail address was given.
-///
-/// # Errors
-/// Store and crypto errors. What staff must change is `Ok(Err(message))`
-/// (time taken or outside the calendar, contact data, services).
-pub async fn book_on_behalf(
-    portal: &Portal,
-    actor: &str,
-    authority_id: i64,
-    journey: &Journey,
-    start: DateTime,
-    contact: Contact,
-) -> Result<Result<AppointmentView, String>> {
-    // Checked before the hold, so a typing mistake does not block the time.
-    let contact = match check_contact(&contact, false) {
-        Ok(c) => c,
-        Err(m) => return Ok(Err(staff_wording(&m))),
-    };
-    if let Some(id) = journey.calendar
-        && calendar_of(portal, authority_id, id).await?.is_none()
-    {
-        return Err(PortalError::NotFound);
-    }
-    let by = HoldBy { client_key: "", citizen_id: None, replaces: None, booked_by: "staff" };
-    let held = match hold_as(portal, authority_id, journey, start, by).await? {
-        Ok(h) => h,
-        Err(refused) => return Ok(Err(refused.message)),
-    };
-    let confirmed = match confirm_as(portal, &held.token, contact, None, true).await? {
-        Ok(c) => c,
-        Err(m) => {
-            // Give the time back rather than leave it held until the hold runs out.
-            if let Some(row) = portal.store.appointment_by_reference(authority_id, &held.reference).await? {
-                let mut tx = portal.store.begin().await?;
-                tx.set_appointment_status(authority_id, row.id, &["held"], "expired", now_ms()).await?;
-                tx.commit().await?;
-            }
-            return Ok(Err(m));
-        }
-    };
-    let id = confirmed.view.id;
-    let mut tx = portal.store.begin().await?;
-    tx.append_audit(&audit(
-        actor,
-        authority_id,
-        "appointment.booked_on_behalf",
-        &format!("appointment:{id}"),
-        "success",
-    ))
-    .await?;
-    tx.commit().await?;
-    Ok(Ok(confirmed.view))
 }
 
 /// The contact checks speak to the citizen ("Ihren Namen"); staff type for a caller.

@@ -91,7 +91,8 @@ async fn render(
     let mut bookable = false;
     if shown.asked {
         let now = crate::render::now_local();
-        match journey::day(&state.portal, a.id, j, shown.day, now).await? {
+        // Staff may book from today on (see counter::free_times).
+        match counter::free_times(&state.portal, a.id, j, shown.day, now).await? {
             Ok(free) => {
                 bookable = true;
                 times = free
