@@ -8,14 +8,15 @@
 use super::journey::{Chosen, Journey, NEXT_TIMES, choose, next_free};
 use super::mail;
 use super::view::{
-    AppointmentView, BookedService, Contact, Personal, calendar_of, contact_hash, open_personal, rules_of,
-    seal_personal, view, view_with,
+    AppointmentView, BookedService, Contact, Personal, booked_services, calendar_of, contact_hash, open_personal,
+    rules_of, seal_personal, view, view_with,
 };
 use super::writer;
 use crate::tokens::{hash_token, random_token};
 use crate::{Portal, PortalError, Result};
 use amtsweg_domain::appointments::time::{from_ms, to_ms};
-use amtsweg_domain::appointments::{AppointmentStatus, BookingLimit, FreeTime, reference_code, slots};
+use amtsweg_domain::appointments::{AppointmentStatus, BookingLimit, Calendar, FreeTime, reference_code, slots};
+use amtsweg_domain::opening_hours::OpeningHours;
 use amtsweg_store::appointments::{AppointmentRow, BookingWrite, ClientLimit, ContactLimit, NewAppointment};
 use amtsweg_store::now_ms;
 use jiff::civil::DateTime;
@@ -188,13 +189,20 @@ async fn hold_chosen(
         counters: chosen.calendar.counters,
         now_ms,
         client_limit: limited.then_some(CLIENT_LIMIT),
+        // The time was checked against this calendar; the hold's transaction
+        // refuses it when staff saved another one meanwhile.
+        calendar_version: chosen.row.version,
     };
     match writer::held(writer::book(portal, write).await?)? {
         Some(_) => Ok(Ok(Held { token, hold_until, reference })),
         None => {
-            // Refused inside the transaction: the time was taken, or this client
-            // went over its limit meanwhile (many requests at once).
+            // Refused inside the transaction: the time was taken, the calendar was
+            // changed, or this client went over its limit meanwhile (many requests
+            // at once).
             if limited && let Some(refused) = client_over_limit(portal, chosen, by.client_key, now_ms).await? {
+                return Ok(Err(refused));
+            }
+            if let Some(refused) = calendar_changed(portal, authority_id, chosen, journey, start, now).await? {
                 return Ok(Err(refused));
             }
             let next = next_free(portal, chosen, start, now, NEXT_TIMES).await?;
@@ -206,6 +214,32 @@ async fn hold_chosen(
         }
     }
 }
+
+/// The refusal when the calendar the time was chosen from has been saved anew
+/// since: the next free times then come from the calendar as it is now (or, when
+/// the journey no longer fits it, what the citizen must change).
+async fn calendar_changed(
+    portal: &Portal,
+    authority_id: i64,
+    chosen: &Chosen,
+    journey: &Journey,
+    start: DateTime,
+    now: DateTime,
+) -> Result<Option<Refused>> {
+    let current = portal.store.appointment_calendar(authority_id, chosen.row.id).await?.map(|r| r.version);
+    if current == Some(chosen.row.version) {
+        return Ok(None);
+    }
+    let journey = Journey { calendar: Some(chosen.row.id), ..journey.clone() };
+    let now_chosen = match choose(portal, authority_id, &journey).await? {
+        Ok(c) => c,
+        Err(m) => return Ok(Some(Refused::invalid(m))),
+    };
+    let next = next_free(portal, &now_chosen, start.max(now), now, NEXT_TIMES).await?;
+    Ok(Some(Refused { kind: RefusalKind::Taken, message: CALENDAR_CHANGED.into(), next }))
+}
+
+const CALENDAR_CHANGED: &str = "Die Terminzeiten dieses Standorts wurden gerade geändert, Ihre Uhrzeit ist so nicht mehr frei. Bitte wählen Sie erneut – die nächsten freien Zeiten stehen unten.";
 
 /// The refusal when the client is over one of its limits (see [`CLIENT_LIMIT`]).
 async fn client_over_limit(portal: &Portal, chosen: &Chosen, client_key: &str, now_ms: i64) -> Result<Option<Refused>> {
@@ -519,8 +553,36 @@ async fn no_longer_offered(portal: &Portal, row: &AppointmentRow) -> Result<Opti
     if slots::blocked_at(&calendar, start, end) {
         return Ok(Some("Zu dieser Zeit werden inzwischen keine Termine mehr vergeben. Ihr Termin wurde daher nicht gebucht. Bitte wählen Sie eine andere Uhrzeit.".into()));
     }
+    if !fits(&calendar, &location.hours(), row) {
+        return Ok(Some(TIMES_CHANGED.into()));
+    }
     Ok(None)
 }
+
+/// Whether a held booking still fits the calendar as it is now, apart from the
+/// booking window (a time held just before the window moved on stays bookable):
+/// its counter still works, its units lie on the calendar's grid (same slot
+/// length, inside the hours), and its services are still offered. A booking on a
+/// counter that was taken away, or on an old grid, would not be kept apart from
+/// other bookings by the units' primary key.
+fn fits(calendar: &Calendar, opening: &OpeningHours, row: &AppointmentRow) -> bool {
+    let Ok(units) = u16::try_from(row.units) else { return false };
+    if row.counter < 0 || row.counter >= i64::from(calendar.counters) {
+        return false;
+    }
+    if row.ends_at - row.starts_at != i64::from(units) * i64::from(calendar.slot_minutes) * MINUTE_MS {
+        return false;
+    }
+    if booked_services(row).iter().any(|s| calendar.service(&s.leika).is_none()) {
+        return false;
+    }
+    let start = from_ms(row.starts_at);
+    // The window is left out: the first and last day as seen from the time of the hold.
+    let unbounded = Calendar { earliest_days: 0, latest_days: u16::MAX, ..calendar.clone() };
+    slots::is_bookable_start(&unbounded, opening, start, units, crate::time::now_local()).is_ok()
+}
+
+const TIMES_CHANGED: &str = "Die Terminzeiten dieses Standorts wurden inzwischen geändert, Ihre Uhrzeit wird so nicht mehr angeboten. Ihr Termin wurde daher nicht gebucht. Bitte wählen Sie eine andere Uhrzeit.";
 
 const NOT_OFFERED: &str =
     "An diesem Standort werden zurzeit keine Termine online vergeben. Ihr Termin wurde daher nicht gebucht.";

@@ -93,6 +93,39 @@ fn is_receipt_number(s: &str) -> bool {
     !s.is_empty() && s.len() <= 40 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
+/// Told when the journey carries a receipt number no application of the authority has.
+pub const RECEIPT_UNKNOWN: &str = "Zu dieser Vorgangsnummer gibt es keinen Antrag bei dieser Behörde.";
+
+/// Whether the journey's receipt number (if any) belongs to an application of the
+/// authority. The query string is the citizen's to edit: without this check any
+/// string would show up to staff as a linked application.
+///
+/// # Errors
+/// Store errors.
+pub async fn receipt_known(portal: &Portal, authority_id: i64, journey: &Journey) -> Result<bool> {
+    Ok(match &journey.receipt {
+        Some(r) => portal.store.submission_exists(authority_id, r).await?,
+        None => true,
+    })
+}
+
+/// Drops a receipt number that no application of the authority has, so the journey
+/// can go on without it; returns the notice to show then ([`RECEIPT_UNKNOWN`]).
+///
+/// # Errors
+/// Store errors.
+pub async fn drop_unknown_receipt(
+    portal: &Portal,
+    authority_id: i64,
+    journey: &mut Journey,
+) -> Result<Option<&'static str>> {
+    if receipt_known(portal, authority_id, journey).await? {
+        return Ok(None);
+    }
+    journey.receipt = None;
+    Ok(Some(RECEIPT_UNKNOWN))
+}
+
 /// A service bookable at one or more locations of an authority.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OfferedService {
@@ -195,7 +228,8 @@ pub struct Chosen {
 }
 
 /// Checks a journey: services chosen and offered at the chosen (or the only)
-/// location, persons allowed, triage answered and not ending the journey.
+/// location, persons allowed, triage answered and not ending the journey, and the
+/// receipt number (if any) one of the authority's applications.
 ///
 /// # Errors
 /// Store errors; `Ok(Err(message))` for what the citizen must change.
@@ -208,6 +242,10 @@ pub async fn choose(portal: &Portal, authority_id: i64, journey: &Journey) -> Re
     }
     if journey.persons == 0 {
         return Ok(Err("Bitte geben Sie an, für wie viele Personen der Termin ist (mindestens 1).".into()));
+    }
+    // Every hold goes through here, so no booking is linked to a made-up application.
+    if !receipt_known(portal, authority_id, journey).await? {
+        return Ok(Err(RECEIPT_UNKNOWN.into()));
     }
     let rules = rules_of(portal, authority_id).await?;
     let triage = match triage_outcome(&rules, journey) {

@@ -582,3 +582,147 @@ async fn a_confirmation_link_whose_contact_data_does_not_open_confirms_nothing()
         fx.cleanup().await;
     }
 }
+
+/// A receipt number links a booking to an application only when the authority has
+/// that application: a made-up (or another authority's) number is refused before the
+/// hold, and the first step drops it with a notice so the citizen can go on.
+#[tokio::test]
+async fn a_booking_links_only_a_receipt_number_the_authority_has_issued() {
+    use amtsweg_store::submissions::NewSubmission;
+    for fx in both().await {
+        let form: amtsweg_forms::Form = serde_json::from_value(serde_json::json!({
+            "id": "ausweis", "title": "Ausweis", "steps": [{"id": "a", "title": "A", "items": []}]
+        }))
+        .unwrap();
+        let slug = amtsweg_domain::Slug::parse("ausweis").unwrap();
+        let mut tx = fx.portal.store.begin().await.unwrap();
+        let form_id = tx.create_form(fx.authority, &slug, None, &form, None).await.unwrap();
+        let s = NewSubmission {
+            form_token: "antrag-1",
+            authority_id: fx.authority,
+            form_id,
+            form_version: 1,
+            title: "Ausweis",
+            org_unit_id: None,
+            citizen_id: None,
+            browser_hash: "b",
+            data: "sealed",
+            data_hash: "h",
+            receipt_prefix: "MO",
+            year: 2026,
+            confirmation: None,
+        };
+        let receipt = tx.submit(&s).await.unwrap().receipt_number;
+        tx.commit().await.unwrap();
+        let with = |r: &str| Journey { receipt: Some(r.into()), ..journey() };
+
+        let made_up = with("MO-2026-999999");
+        let refused = hold(&fx, &made_up, 10, 0, "").await.unwrap_err();
+        assert_eq!((refused.kind, refused.message.as_str()), (RefusalKind::Invalid, journey::RECEIPT_UNKNOWN));
+        let now = crate::time::now_local();
+        let times = journey::day(&fx.portal, fx.authority, &made_up, day(), now).await.unwrap();
+        assert_eq!(times.unwrap_err(), journey::RECEIPT_UNKNOWN, "{}", fx.t.name);
+        let mut dropped = made_up.clone();
+        let notice = journey::drop_unknown_receipt(&fx.portal, fx.authority, &mut dropped).await.unwrap();
+        assert_eq!((notice, dropped.receipt), (Some(journey::RECEIPT_UNKNOWN), None));
+        assert!(!journey::receipt_known(&fx.portal, fx.other_authority, &with(&receipt)).await.unwrap());
+
+        let held = hold(&fx, &with(&receipt), 10, 0, "").await.unwrap();
+        let v = booking::by_token(&fx.portal, &held.token).await.unwrap().unwrap();
+        assert_eq!(v.receipt_number.as_deref(), Some(receipt.as_str()));
+        fx.cleanup().await;
+    }
+}
+
+/// Staff save the calendar (here: the grid moves five minutes) while a citizen's
+/// hold is on its way: the hold waits for the save, is refused, writes nothing,
+/// and the citizen is offered the next free times of the calendar as it is now.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hold_chosen_before_a_calendar_save_writes_nothing_and_offers_the_new_times() {
+    for fx in both().await {
+        let mut cal = super::testing::calendar();
+        cal.hours = Some(std::array::from_fn(|_| {
+            vec![amtsweg_domain::opening_hours::Interval { from: 8 * 60 + 5, to: 18 * 60 }]
+        }));
+        let row = fx.portal.store.appointment_calendar(fx.authority, fx.calendar).await.unwrap().unwrap();
+        let mut tx = fx.portal.store.begin().await.unwrap();
+        let settings = serde_json::to_string(&cal).unwrap();
+        assert!(
+            tx.save_appointment_calendar(fx.authority, row.location_id, &settings, row.version)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        let pending = {
+            let portal = fx.portal.clone();
+            let authority = fx.authority;
+            tokio::spawn(async move {
+                booking::hold(&portal, authority, &journey(), at(10, 0), "browser-1", None, None).await.unwrap()
+            })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert!(!pending.is_finished(), "{}: the hold waits for the calendar save", fx.t.name);
+        tx.commit().await.unwrap();
+        let refused = pending.await.unwrap().unwrap_err();
+        assert_eq!(refused.kind, RefusalKind::Taken, "{}", fx.t.name);
+        assert!(refused.message.contains("gerade geändert"), "{}", refused.message);
+        assert!(!refused.next.is_empty());
+        assert!(refused.next.iter().all(|t| t.start.minute() % 10 == 5), "times of the new grid: {:?}", refused.next);
+        assert_eq!(
+            amtsweg_store::testing::count_containing(&fx.portal.store, "appointments", "status", "held").await,
+            0
+        );
+        // Chosen again from the saved calendar, the hold goes through.
+        assert!(hold(&fx, &journey(), 10, 5, "browser-1").await.is_ok());
+        fx.cleanup().await;
+    }
+}
+
+/// A time held on the second counter before staff took that counter away cannot
+/// be confirmed — neither directly nor by the e-mail link — while the booking on
+/// the counter that stays can.
+#[tokio::test]
+async fn a_hold_on_a_counter_taken_away_since_cannot_be_confirmed() {
+    for fx in both().await {
+        let two = amtsweg_domain::appointments::Calendar { counters: 2, ..super::testing::calendar() };
+        fx.set_calendar(&two).await;
+        let first = hold(&fx, &journey(), 10, 0, "").await.unwrap();
+        let second = hold(&fx, &journey(), 10, 0, "").await.unwrap();
+        let counter = |t: String| {
+            let portal = fx.portal.clone();
+            async move { booking::by_token(&portal, &t).await.unwrap().unwrap().counter }
+        };
+        assert_eq!((counter(first.token.clone()).await, counter(second.token.clone()).await), (0, 1));
+        fx.set_calendar(&super::testing::calendar()).await;
+        let r = booking::confirm(&fx.portal, &second.token, erika(), None).await.unwrap();
+        assert!(r.unwrap_err().contains("inzwischen geändert"), "{}", fx.t.name);
+        let v = booking::by_token(&fx.portal, &second.token).await.unwrap().unwrap();
+        assert_eq!(v.status, AppointmentStatus::Held, "not confirmed");
+        assert!(booking::confirm(&fx.portal, &first.token, erika(), None).await.unwrap().is_ok());
+        assert_eq!(fx.mails().await.len(), 1, "only the first booking's e-mail");
+
+        // Waiting for the e-mail confirmation when the counter goes.
+        fx.set_rules(&BookingRules { double_opt_in: true, ..BookingRules::default() }).await;
+        fx.set_calendar(&two).await;
+        let _ = hold(&fx, &journey(), 14, 0, "").await.unwrap();
+        let waiting = hold(&fx, &journey(), 14, 0, "").await.unwrap();
+        assert_eq!(counter(waiting.token.clone()).await, 1);
+        assert!(booking::confirm(&fx.portal, &waiting.token, erika(), None).await.unwrap().unwrap().needs_email);
+        let link = fx
+            .mails()
+            .await
+            .last()
+            .unwrap()
+            .body
+            .lines()
+            .find(|l| l.contains("/termin/bestaetigen/"))
+            .unwrap()
+            .to_owned();
+        fx.set_calendar(&super::testing::calendar()).await;
+        let r = booking::confirm_email(&fx.portal, link.rsplit('/').next().unwrap()).await.unwrap();
+        assert!(r.unwrap_err().contains("inzwischen geändert"));
+        let v = booking::by_token(&fx.portal, &waiting.token).await.unwrap().unwrap();
+        assert_eq!(v.status, AppointmentStatus::Preconfirmed, "not confirmed");
+        fx.cleanup().await;
+    }
+}

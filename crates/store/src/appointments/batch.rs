@@ -25,7 +25,17 @@ use crate::{Result, StoreError};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BookingWrite {
     /// [`Tx::hold_appointment`]; with `client_limit`, [`Tx::hold_appointment_limited`].
-    Hold { new: NewAppointment, unit_starts: Vec<i64>, counters: u16, now_ms: i64, client_limit: Option<ClientLimit> },
+    /// Refused (`Held(None)`, nothing written) when the calendar is no longer at
+    /// `calendar_version`, the version the time was chosen from (see
+    /// [`Tx::calendar_at_version`]).
+    Hold {
+        new: NewAppointment,
+        unit_starts: Vec<i64>,
+        counters: u16,
+        now_ms: i64,
+        client_limit: Option<ClientLimit>,
+        calendar_version: i64,
+    },
     /// [`Tx::confirm_appointment`], and when it succeeds the `emails` are queued in
     /// the same transaction. Refused (`Confirmed(false)`, nothing written) when the
     /// person is over `contact_limit`. `citizen_id`: the citizen who signed in since
@@ -51,7 +61,8 @@ pub enum BookingWrite {
 /// What a [`BookingWrite`] came to, committed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BookingOutcome {
-    /// The booking's id and counter, or `None`: the time is taken.
+    /// The booking's id and counter, or `None`: the time is taken (or the calendar
+    /// changed, or the client is over its limit).
     Held(Option<(i64, i64)>),
     /// Whether the confirmation went through (false: the hold ran out, or the
     /// status changed meanwhile; no e-mail was queued).
@@ -101,9 +112,16 @@ impl Tx {
     /// As the write's own method.
     pub async fn book(&mut self, w: &BookingWrite) -> Result<BookingOutcome> {
         Ok(match w {
-            BookingWrite::Hold { new, unit_starts, counters, now_ms, client_limit } => BookingOutcome::Held(
-                self.hold_appointment_limited(new, unit_starts, *counters, *now_ms, *client_limit).await?,
-            ),
+            BookingWrite::Hold { new, unit_starts, counters, now_ms, client_limit, calendar_version } => {
+                // First, before any other lock: a calendar saved since the time was
+                // chosen may have another grid, fewer counters or a closed day.
+                if !self.calendar_at_version(new.authority_id, new.calendar_id, *calendar_version).await? {
+                    return Ok(BookingOutcome::Held(None));
+                }
+                BookingOutcome::Held(
+                    self.hold_appointment_limited(new, unit_starts, *counters, *now_ms, *client_limit).await?,
+                )
+            }
             BookingWrite::Confirm {
                 id,
                 status,

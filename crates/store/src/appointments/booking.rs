@@ -13,6 +13,11 @@ struct IdRow {
 }
 
 #[derive(sqlx::FromRow)]
+struct VersionRow {
+    version: i64,
+}
+
+#[derive(sqlx::FromRow)]
 struct OwnerRow {
     authority_id: i64,
     replaces_id: Option<i64>,
@@ -56,11 +61,33 @@ struct Changed {
 }
 
 impl Tx {
+    /// Whether the authority's calendar `calendar_id` is still at `version`, the one the free times
+    /// of a hold were worked out from. Call it first in the hold's transaction: on
+    /// PostgreSQL the row is read `FOR SHARE`, so a calendar save (which updates that
+    /// row first) either waits until the hold is committed — and then sees it among
+    /// the bookings it checks — or has committed already, and this reads its new
+    /// version. On SQLite the transaction is the only writer anyway.
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn calendar_at_version(&mut self, authority_id: i64, calendar_id: i64, version: i64) -> Result<bool> {
+        let q = Query::select()
+            .column("version")
+            .from("appointment_calendars")
+            .and_where(Expr::col("authority_id").eq(authority_id))
+            .and_where(Expr::col("id").eq(calendar_id))
+            .lock(LockType::Share)
+            .to_owned();
+        Ok(self.fetch_optional_in_tx::<VersionRow>(&q).await?.is_some_and(|r| r.version == version))
+    }
+
     /// Holds a time: stores the booking and its units (`unit_starts`, the starts of
     /// the units in ms) on the first of `counters` counters where all of them are
     /// free at `now_ms`. Returns the booking's id and counter, or `None` when every
     /// counter is taken — then nothing of it is kept. Units of holds that have run
-    /// out are taken over.
+    /// out are taken over. The caller checks first, in the same transaction, that
+    /// the calendar is the one the time was chosen from ([`Tx::calendar_at_version`];
+    /// [`BookingWrite::Hold`](super::BookingWrite::Hold) does).
     ///
     /// # Errors
     /// On database errors, or no units or counters.

@@ -1,5 +1,6 @@
 //! Reading stored submissions: by form token (the idempotency key of a submit), for
-//! an authority, for a citizen's account, and counting them.
+//! an authority, for a citizen's account, whether a receipt number exists, and
+//! counting them.
 //!
 //! Every read is scoped by authority or citizen, so no caller can see another's
 //! submission by forgetting a filter. The staff inbox with its filters is in
@@ -36,6 +37,27 @@ impl Store {
             .and_where(Expr::col("id").eq(id))
             .to_owned();
         self.fetch_optional(&q).await
+    }
+
+    /// Whether an authority has a submission with this receipt number (the
+    /// `UNIQUE (authority_id, receipt_number)` index answers it). The booking journey
+    /// links an appointment to an application only when this holds, so a made-up
+    /// number never shows up to staff as a linked application.
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn submission_exists(&self, authority_id: i64, receipt_number: &str) -> Result<bool> {
+        #[derive(sqlx::FromRow)]
+        struct N {
+            n: i64,
+        }
+        let q = Query::select()
+            .expr_as(Expr::col("id").count(), "n")
+            .from("submissions")
+            .and_where(Expr::col("authority_id").eq(authority_id))
+            .and_where(Expr::col("receipt_number").eq(receipt_number))
+            .to_owned();
+        Ok(self.fetch_optional::<N>(&q).await?.is_some_and(|r| r.n > 0))
     }
 
     /// One submission of a citizen.

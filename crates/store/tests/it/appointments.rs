@@ -594,6 +594,7 @@ async fn a_batch_of_holds_and_confirmations_shares_one_commit_and_survives_a_bad
             counters: 1,
             now_ms: NOW,
             client_limit: None,
+            calendar_version: 1,
         };
         // Two citizens want T0 in the same batch: the first gets it, the second is told it is taken.
         let out =
@@ -637,6 +638,7 @@ async fn a_batch_of_holds_and_confirmations_shares_one_commit_and_survives_a_bad
             counters: 1,
             now_ms: NOW,
             client_limit: None,
+            calendar_version: 1,
         };
         let out = store.book_all(&[confirm(first, NOW + MINUTE), bad, confirm(third, NOW + 10 * MINUTE)]).await;
         assert_eq!(out[0].as_ref().unwrap(), &BookingOutcome::Confirmed(true));
@@ -698,6 +700,7 @@ async fn store_booking_rate_with_group_commit() {
                             counters: 2,
                             now_ms: NOW,
                             client_limit: None,
+                            calendar_version: 1,
                         })
                         .await;
                         if let BookingOutcome::Held(Some((id, _))) = held {
@@ -782,6 +785,7 @@ async fn one_client_cannot_hold_or_book_more_than_its_limits() {
                 counters: 2,
                 now_ms: NOW,
                 client_limit: Some(limit),
+                calendar_version: 1,
             }
         };
         let tasks: Vec<_> = (0..20i64)
@@ -930,4 +934,63 @@ async fn seed_citizen(store: &Store) -> i64 {
     let citizen = tx.insert_citizen("erika@example.org", "hash").await.unwrap().unwrap();
     tx.commit().await.unwrap();
     citizen
+}
+
+/// A hold checks in its own transaction that the calendar is still the version its
+/// time was chosen from: one worked out from an older calendar is refused and
+/// writes nothing — also when it comes while the calendar is being saved: it waits
+/// for the save and is refused after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hold_chosen_from_a_calendar_saved_meanwhile_writes_nothing() {
+    use amtsweg_store::appointments::{BookingOutcome, BookingWrite};
+    on_both(|store| async move {
+        let c = calendar(&store).await;
+        let hold_write = |reference: &str, start: i64, version: i64| BookingWrite::Hold {
+            new: booking(c, reference, start, 2, Some(NOW + 10 * MINUTE)),
+            unit_starts: starts(start, 2),
+            counters: 2,
+            now_ms: NOW,
+            client_limit: None,
+            calendar_version: version,
+        };
+        let save = |settings: &'static str, version: i64| {
+            let store = store.clone();
+            async move {
+                let mut tx = store.begin().await.unwrap();
+                let saved = tx.save_appointment_calendar(c.authority, c.location, settings, version).await.unwrap();
+                (tx, saved)
+            }
+        };
+        // Staff took a counter away (version 1 → 2) before the hold arrived.
+        let (tx, saved) = save(r#"{"counters":1}"#, 1).await;
+        assert_eq!(saved, Some((c.calendar, 2)));
+        tx.commit().await.unwrap();
+        assert_eq!(book_one(&store, hold_write("T-OLD-1", T0, 1)).await, BookingOutcome::Held(None));
+        assert!(store.appointment_by_manage_hash("manage-T-OLD-1").await.unwrap().is_none());
+        assert!(occupied(&store, c, NOW).await.is_empty(), "no unit written");
+
+        // In a batch too, beside a hold chosen from the current calendar.
+        let out = store.book_all(&[hold_write("T-OLD-2", T0, 1), hold_write("T-NEW-1", T0 + 4 * UNIT, 2)]).await;
+        assert_eq!(out[0].as_ref().unwrap(), &BookingOutcome::Held(None));
+        assert!(matches!(out[1].as_ref().unwrap(), BookingOutcome::Held(Some(_))));
+        assert!(store.appointment_by_manage_hash("manage-T-OLD-2").await.unwrap().is_none());
+        assert_eq!(occupied(&store, c, NOW).await.len(), 2, "only the current hold's units");
+
+        // A hold that comes while a save is being written waits for it, then sees
+        // the new version and is refused.
+        let (tx, saved) = save(r#"{"counters":2}"#, 2).await;
+        assert_eq!(saved, Some((c.calendar, 3)));
+        let pending = {
+            let (store, w) = (store.clone(), hold_write("T-OLD-3", T0 + 8 * UNIT, 2));
+            tokio::spawn(async move { book_one(&store, w).await })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert!(!pending.is_finished(), "the hold waits for the calendar save");
+        tx.commit().await.unwrap();
+        assert_eq!(pending.await.unwrap(), BookingOutcome::Held(None));
+        assert!(store.appointment_by_manage_hash("manage-T-OLD-3").await.unwrap().is_none());
+        let again = book_one(&store, hold_write("T-NEW-2", T0 + 8 * UNIT, 3)).await;
+        assert!(matches!(again, BookingOutcome::Held(Some(_))), "chosen again from the saved calendar: held");
+    })
+    .await;
 }

@@ -117,6 +117,11 @@ async fn submit_once_with_receipt_numbers_per_authority() {
         assert_eq!(store.count_submissions(s.town).await.unwrap(), 2);
         assert!(store.submission(s.county, first.id).await.unwrap().is_none(), "tenant isolation");
         assert_eq!(store.submission_by_token("t1").await.unwrap().unwrap().status, "eingegangen");
+        // The booking journey links an appointment only to a receipt of the same authority.
+        assert!(store.submission_exists(s.town, "MO-2026-000002").await.unwrap());
+        assert!(!store.submission_exists(s.county, "MO-2026-000002").await.unwrap(), "tenant isolation");
+        assert!(store.submission_exists(s.county, "HK-2026-000001").await.unwrap());
+        assert!(!store.submission_exists(s.town, "MO-2026-000003").await.unwrap(), "not issued");
     })
     .await;
 }

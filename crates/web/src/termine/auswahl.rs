@@ -62,6 +62,13 @@ pub(crate) async fn services_page(
     offers: &[OfferedService],
     errors: ChoiceErrors,
 ) -> Result<Response, AppError> {
+    // A receipt number no application of this authority has is dropped here, where the
+    // journey starts again, with a notice instead of an error the citizen cannot fix.
+    let mut j = j.clone();
+    let receipt_notice = journey::drop_unknown_receipt(&state.portal, a.id, &mut j).await?;
+    let mut errors = errors;
+    errors.services = errors.services.filter(|m| m != journey::RECEIPT_UNKNOWN);
+    let j = &j;
     let max = max_persons(state, a.id).await?;
     let services: Vec<Value> = offers
         .iter()
@@ -77,7 +84,7 @@ pub(crate) async fn services_page(
     let keep: Vec<Value> = j.receipt.iter().map(|r| context! { name => "vorgang", value => r }).collect();
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     let ctx = context! {
-        services, keep, receipt => &j.receipt,
+        services, keep, receipt => &j.receipt, receipt_notice,
         persons => j.persons.max(1), person_choices => (1..=max).collect::<Vec<u8>>(),
         service_error => errors.services, persons_error => errors.persons, errors => summary,
         ..page_base(state, a, headers, uri, "Anliegen wählen")

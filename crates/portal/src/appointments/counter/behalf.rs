@@ -133,11 +133,10 @@ pub async fn book_on_behalf(
 
     let units = slots::unit_starts_ms(&chosen.calendar, start, chosen.units);
     let mut tx = portal.store.begin().await?;
-    // The calendar the time was checked against must still be the current one
-    // (on SQLite this transaction is the only writer from here on).
-    if portal.store.appointment_calendar(authority_id, chosen.row.id).await?.map(|r| r.version)
-        != Some(chosen.row.version)
-    {
+    // The calendar the time was checked against must still be the current one:
+    // read in this transaction, on PostgreSQL under a share lock that a concurrent
+    // calendar save waits for (on SQLite this transaction is the only writer).
+    if !tx.calendar_at_version(authority_id, chosen.row.id, chosen.row.version).await? {
         return Ok(Err(CALENDAR_CHANGED.into()));
     }
     let Some((id, counter)) = tx.hold_appointment(&new, &units, chosen.calendar.counters, now_ms).await? else {
