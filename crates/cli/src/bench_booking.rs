@@ -146,12 +146,7 @@ struct Browser {
 impl Browser {
     async fn connect(addr: SocketAddr, n: usize) -> anyhow::Result<Self> {
         let conn = Connection::connect(addr).await?;
-        Ok(Self {
-            origin: conn.origin(),
-            conn,
-            forwarded: format!("10.{}.{}.{}", (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff),
-            cookies: Vec::new(),
-        })
+        Ok(Self { origin: conn.origin(), conn, forwarded: address(n), cookies: Vec::new() })
     }
 
     async fn send(&mut self, method: &str, path: &str, form: Option<&str>) -> anyhow::Result<Answer> {
@@ -175,6 +170,11 @@ impl Browser {
         }
         Ok(a)
     }
+}
+
+/// The `n`th address of the network 10.0.0.0/8.
+fn address(n: usize) -> String {
+    format!("10.{}.{}.{}", (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff)
 }
 
 /// The fields of one form of a page, as a browser would send them.
@@ -344,8 +344,13 @@ async fn citizen(addr: SocketAddr, setup: Arc<Setup>, n: usize, until: Instant) 
     let mut rng = Rng(0x5eed_0000_0000 ^ (n as u64).wrapping_mul(0x1000_0000_01b3));
     let mut days = setup.days.clone();
     let mut browser = Browser::connect(addr, n).await?;
+    let mut visit = 0_usize;
     'booking: while Instant::now() < until && !days.is_empty() {
         browser.cookies.clear();
+        // Each booking is another citizen on another line: the per-client limits
+        // (open holds, bookings per hour) must not count the load generator.
+        visit += 1;
+        browser.forwarded = address((visit << 8) | (n & 0xff));
         let start = Instant::now();
         let d = rng.below(days.len());
         let path = setup.day_path(days[d]);

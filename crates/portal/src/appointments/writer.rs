@@ -115,13 +115,10 @@ pub(crate) async fn book(portal: &Portal, w: BookingWrite) -> Result<BookingOutc
     if let Some(writer) = &portal.bookings {
         return Ok(writer.write(w).await?);
     }
+    // Committed also when refused, as in a batch: a confirmation that finds its
+    // units taken over marks the booking expired, the same on both paths.
     let mut tx = portal.store.begin().await?;
     let outcome = tx.book(&w).await?;
-    // A refused write changes nothing worth keeping: roll it back as the single
-    // transaction always did.
-    if matches!(outcome, BookingOutcome::Held(None) | BookingOutcome::Confirmed(false)) {
-        return Ok(outcome);
-    }
     tx.commit().await?;
     Ok(outcome)
 }
