@@ -155,6 +155,18 @@ mod tests {
     }
 
     #[test]
+    fn group_commit_of_bookings_is_on_unless_switched_off() {
+        figment::Jail::expect_with(|jail| {
+            assert!(Config::load(None).map_err(|e| e.to_string())?.web.appointments.group_commit);
+            jail.create_file("c.toml", "[web.appointments]\ngroup_commit = false\n")?;
+            let c = Config::load(Some(Path::new("c.toml"))).map_err(|e| e.to_string())?;
+            assert!(!c.web.appointments.group_commit);
+            assert!(!c.web.portal_settings().booking_group_commit);
+            Ok(())
+        });
+    }
+
+    #[test]
     fn wrong_types_are_reported() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("b.toml", "sync_interval_ms = \"oft\"\n")?;
