@@ -403,6 +403,7 @@ async fn the_trust_guard_sends_normal_sessions_to_the_explanation() {
 const PUBLIC: &[&str] = &[
     "/konto",
     "/konto/antraege",
+    "/konto/termine",
     "/konto/anmelden",
     "/konto/anmelden/code",
     "/konto/registrieren",
