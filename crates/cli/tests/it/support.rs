@@ -162,6 +162,16 @@ impl TestApp {
 /// Runs `f` against the demo Verbund on each backend.
 #[macro_export]
 macro_rules! on_each_backend {
+    (config = $config:expr, |$app:ident| $body:block) => {
+        for $app in $crate::support::apps_with($config).await {
+            eprintln!("backend: {}", $app.name());
+            {
+                let $app = &$app;
+                $body
+            }
+            $app.cleanup().await;
+        }
+    };
     (|$app:ident| $body:block) => {
         for $app in $crate::support::apps().await {
             eprintln!("backend: {}", $app.name());
