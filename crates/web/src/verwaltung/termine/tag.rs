@@ -222,30 +222,41 @@ fn file_name(location: &Location, day: Date, ext: &str) -> String {
     format!("termine-{}-{day}.{ext}", location.slug)
 }
 
+/// Which export of a day: its file extension and content type.
+#[derive(Clone, Copy)]
+enum Export {
+    Csv,
+    Ics,
+}
+
 pub async fn csv(
-    State(state): State<AppState>,
+    state: State<AppState>,
     staff: StaffContext,
     headers: HeaderMap,
-    Path((slug, calendar_id)): Path<(String, i64)>,
-    Query(query): Query<ExportQuery>,
+    path: Path<(String, i64)>,
+    query: Query<ExportQuery>,
 ) -> Result<Response, AppError> {
-    let a = staff.appointment_counter(&state, &slug)?;
-    let (row, _, location) = calendar(&state, &staff, &a, calendar_id).await?;
-    let day = day_of(&query.tag);
-    let list = counter::day_list(&state.portal, a.id, row.id, day).await?;
-    let actor = staff.actor();
-    let target = format!("calendar:{}:{day}", row.id);
-    crate::audit::audit_view(&state, &headers, &actor, Some(a.id), "appointment.day_exported", &target).await?;
-    let body = counter::day_csv(&list);
-    Ok(crate::download::attachment(body.into_bytes(), &file_name(&location, day, "csv"), "text/csv; charset=utf-8"))
+    export(state, staff, headers, path, query, Export::Csv).await
 }
 
 pub async fn ics(
+    state: State<AppState>,
+    staff: StaffContext,
+    headers: HeaderMap,
+    path: Path<(String, i64)>,
+    query: Query<ExportQuery>,
+) -> Result<Response, AppError> {
+    export(state, staff, headers, path, query, Export::Ics).await
+}
+
+/// A day of one calendar as a download; every export is audited (it holds personal data).
+async fn export(
     State(state): State<AppState>,
     staff: StaffContext,
     headers: HeaderMap,
     Path((slug, calendar_id)): Path<(String, i64)>,
     Query(query): Query<ExportQuery>,
+    kind: Export,
 ) -> Result<Response, AppError> {
     let a = staff.appointment_counter(&state, &slug)?;
     let (row, _, location) = calendar(&state, &staff, &a, calendar_id).await?;
@@ -254,10 +265,9 @@ pub async fn ics(
     let actor = staff.actor();
     let target = format!("calendar:{}:{day}", row.id);
     crate::audit::audit_view(&state, &headers, &actor, Some(a.id), "appointment.day_exported", &target).await?;
-    let body = counter::day_ics(&state.portal, &list);
-    Ok(crate::download::attachment(
-        body.into_bytes(),
-        &file_name(&location, day, "ics"),
-        "text/calendar; charset=utf-8",
-    ))
+    let (body, ext, content_type) = match kind {
+        Export::Csv => (counter::day_csv(&list), "csv", "text/csv; charset=utf-8"),
+        Export::Ics => (counter::day_ics(&state.portal, &list), "ics", "text/calendar; charset=utf-8"),
+    };
+    Ok(crate::download::attachment(body.into_bytes(), &file_name(&location, day, ext), content_type))
 }
