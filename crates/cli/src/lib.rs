@@ -9,6 +9,7 @@ pub mod bench_startup;
 pub mod bench_submit;
 pub mod config;
 pub mod connections;
+pub mod payments_cmd;
 pub mod seed;
 pub mod seed_termine;
 pub mod server;

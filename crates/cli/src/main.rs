@@ -70,6 +70,11 @@ enum Command {
         #[command(subcommand)]
         action: KeysCommand,
     },
+    /// Fees and payments: bank statements.
+    Payments {
+        #[command(subcommand)]
+        action: PaymentsCommand,
+    },
     /// Benchmarks that print a human summary and a final JSON line.
     Bench {
         #[command(subcommand)]
@@ -150,6 +155,23 @@ enum KeysCommand {
         /// Read the new key (base64 of 32 bytes) from standard input instead of generating one.
         #[arg(long)]
         new_key_stdin: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PaymentsCommand {
+    /// Read a bank statement (camt.053, versions 001.02 and 001.08) of one of the
+    /// authority's invoice accounts: credits naming an open invoice or claim with the
+    /// right amount are booked, the rest is listed for the back office. A statement
+    /// read before changes nothing. Exit code 1 when the file is refused.
+    ImportCamt {
+        file: PathBuf,
+        /// Slug of the authority whose account the statement is of.
+        #[arg(long)]
+        authority: String,
+        /// Only check and report; store nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -418,6 +440,16 @@ async fn run(command: Command, mut cfg: Config) -> anyhow::Result<()> {
                 amtsweg_portal::Keyring::new_master_key()
             };
             server::rotate_master_key(&cfg, &new_key).await
+        }
+        Command::Payments { action: PaymentsCommand::ImportCamt { file, authority, dry_run } } => {
+            match amtsweg::payments_cmd::import_camt(&cfg, &file, &authority, dry_run).await? {
+                Ok(report) => print!("{}", amtsweg::payments_cmd::render(&report)),
+                Err(refused) => {
+                    eprintln!("Kontoauszug abgelehnt: {refused}");
+                    std::process::exit(1);
+                }
+            }
+            Ok(())
         }
         Command::Audit { action: AuditCommand::Verify } => {
             if !amtsweg::audit_cmd::verify(&cfg).await? {

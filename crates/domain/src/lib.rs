@@ -12,6 +12,7 @@ pub mod leistung;
 pub mod library;
 pub mod opening_hours;
 pub mod pages;
+pub mod payment;
 pub mod place;
 pub mod receipt;
 pub mod staff;

@@ -22,6 +22,20 @@ pub struct Receipt {
     /// Attachments as (file name, size in bytes). No checksums: the receipt is for
     /// people; the hand-over packages for the authority carry them for machines.
     pub files: Vec<(String, i64)>,
+    /// What is to be paid and how, when the form charges a fee.
+    pub payment: Option<ReceiptPayment>,
+}
+
+/// The payment part of a receipt: Kassenzeichen, amount, state and — for an
+/// invoice — the bank details with a GiroCode.
+#[derive(Debug, Clone, Default)]
+pub struct ReceiptPayment {
+    /// (label, value), e.g. ("Kassenzeichen", "MOO-2026-000001"), ("Betrag", "12,50 €").
+    pub lines: Vec<(String, String)>,
+    /// The GiroCode as an SVG document (no scripts, no external references).
+    pub girocode_svg: Option<String>,
+    /// A sentence for the citizen, e.g. how to pay.
+    pub note: String,
 }
 
 /// Prints a receipt as a PDF. Blocking and CPU-bound: callers run it off the async

@@ -142,6 +142,14 @@ impl Permissions {
             .any(|g| g.authority_id == Some(authority_id) && (g.org_unit_id.is_none() || g.org_unit_id == org_unit_id))
     }
 
+    /// May handle the authority's payments (overview, reconciliation, counter
+    /// payments, refunds): case workers and administrators of the whole authority.
+    /// Money is not split by org unit, so a grant limited to one unit does not cover it.
+    #[must_use]
+    pub fn can_handle_payments(&self, authority_id: i64) -> bool {
+        self.can_work_cases(authority_id, None)
+    }
+
     /// May work the appointment counter of one location of the authority: see its
     /// day lists (names and contact data), mark, cancel and book there. A case grant
     /// for the whole authority covers every location; a grant limited to an org unit
@@ -274,6 +282,18 @@ mod tests {
         assert!(editor.case_authority_ids().is_empty());
         let admin = Permissions::new(vec![grant(Role::AuthorityAdmin, Some(2))]);
         assert!(admin.can_work_cases(2, Some(9)));
+    }
+
+    #[test]
+    fn payments_need_a_case_grant_for_the_whole_authority() {
+        let unit =
+            Permissions::new(vec![Grant { role: Role::CaseWorker, authority_id: Some(2), org_unit_id: Some(7) }]);
+        assert!(!unit.can_handle_payments(2));
+        let whole = Permissions::new(vec![grant(Role::CaseWorker, Some(2))]);
+        assert!(whole.can_handle_payments(2) && !whole.can_handle_payments(3));
+        assert!(Permissions::new(vec![grant(Role::AuthorityAdmin, Some(2))]).can_handle_payments(2));
+        assert!(!Permissions::new(vec![grant(Role::Editor, Some(2))]).can_handle_payments(2));
+        assert!(!Permissions::new(vec![grant(Role::VerbundAdmin, None)]).can_handle_payments(2));
     }
 
     #[test]

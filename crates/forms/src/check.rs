@@ -491,6 +491,17 @@ pub fn findings(form: &Form) -> Vec<Finding> {
             c.push(Target::Form, m);
         }
     }
+    if let Some(p) = &form.payment {
+        if !form.computed.iter().any(|c| c.id == p.amount) {
+            c.push(
+                Target::Form,
+                format!("Der Betrag der Zahlung verweist auf den unbekannten berechneten Wert „{}“.", p.amount),
+            );
+        }
+        if p.purpose.chars().count() > 100 {
+            c.push(Target::Form, "Der Zahlungszweck darf höchstens 100 Zeichen lang sein.".into());
+        }
+    }
     // The key is matched against the authority's calendars; a typo would leave the
     // receipt page without its booking link.
     if let Some(a) = &form.appointment

@@ -23,7 +23,8 @@ pub use engine::{
     visible_steps,
 };
 pub use model::{
-    AppointmentOffer, Choice, Computed, Cond, Expr, Field, Form, Group, Item, Kind, Prefill, Repeat, Rule, Step,
+    AppointmentOffer, Choice, Computed, Cond, Expr, Field, Form, FormPayMode, Group, Item, Kind, PaymentSpec, Prefill,
+    Repeat, Rule, Step,
 };
 pub use workflow::Workflow;
 

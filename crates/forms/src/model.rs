@@ -29,6 +29,45 @@ pub struct Form {
     /// receipt number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub appointment: Option<AppointmentOffer>,
+    /// The fee of this form is to be paid: online before release, by invoice or at
+    /// the counter. The amount is one of the computed values (in cents).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment: Option<PaymentSpec>,
+}
+
+/// How a form's fee is paid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FormPayMode {
+    /// Online before the application is released to the authority.
+    Vorab,
+    /// By invoice (bank transfer with GiroCode) after submission.
+    Rechnung,
+    /// At the counter.
+    VorOrt,
+}
+
+impl FormPayMode {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Vorab => "vorab",
+            Self::Rechnung => "rechnung",
+            Self::VorOrt => "vor_ort",
+        }
+    }
+}
+
+/// The payment a form asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentSpec {
+    pub mode: FormPayMode,
+    /// The id of the computed value that is the amount (cents).
+    pub amount: String,
+    /// What the payment is for, shown to the citizen and the provider; empty: the form's title.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub purpose: String,
 }
 
 /// The appointment a form offers or requires after submission.

@@ -7,6 +7,16 @@ use serde::{Deserialize, Serialize};
 /// The state every submission starts in.
 pub const RECEIVED: &str = "eingegangen";
 
+/// A submission whose fee must be paid before it is released to the authority: not
+/// in the inbox, not delivered, not counted. Reserved: no workflow may use it.
+pub const AWAITING_PAYMENT: &str = "zahlung_ausstehend";
+
+/// A submission that was never paid and has expired. Reserved like [`AWAITING_PAYMENT`].
+pub const PAYMENT_EXPIRED: &str = "zahlung_abgelaufen";
+
+/// The states the payment sets, outside every workflow.
+pub const RESERVED_STATES: [&str; 2] = [AWAITING_PAYMENT, PAYMENT_EXPIRED];
+
 /// A final outcome of a state, e.g. "bewilligt" for "abgeschlossen".
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Outcome {
@@ -99,6 +109,11 @@ impl Workflow {
     /// an unknown id (from an older workflow) is shown as it is.
     #[must_use]
     pub fn label(&self, status: &str, sub_status: &str) -> String {
+        match status {
+            AWAITING_PAYMENT => return "Zahlung ausstehend".to_owned(),
+            PAYMENT_EXPIRED => return "Nicht bezahlt (abgelaufen)".to_owned(),
+            _ => {}
+        }
         let Some(s) = self.state(status) else { return status.to_owned() };
         match s.outcomes.iter().find(|o| o.id == sub_status) {
             Some(o) => format!("{}: {}", s.label, o.label),
@@ -153,6 +168,9 @@ impl Workflow {
             if !seen.insert(s.id.as_str()) {
                 out.push(format!("Den Bearbeitungsstand „{}“ gibt es zweimal.", s.id));
             }
+            if RESERVED_STATES.contains(&s.id.as_str()) {
+                out.push(format!("Die Kennung „{}“ ist für die Zahlung reserviert; wählen Sie eine andere.", s.id));
+            }
             if s.label.trim().is_empty() {
                 out.push(format!("Der Bearbeitungsstand „{}“ hat keine Bezeichnung.", s.id));
             }
@@ -186,6 +204,23 @@ mod tests {
         assert!(w.check_transition(RECEIVED, "in_bearbeitung", "", "").is_ok());
         assert!(w.check_transition("in_bearbeitung", "abgeschlossen", "bewilligt", "").is_ok());
         assert_eq!(w.label("abgeschlossen", "abgelehnt"), "Abgeschlossen: Abgelehnt");
+    }
+
+    #[test]
+    fn payment_states_are_reserved_and_labelled() {
+        let w = Workflow::default();
+        assert_eq!(w.label(AWAITING_PAYMENT, ""), "Zahlung ausstehend");
+        assert_eq!(w.label(PAYMENT_EXPIRED, ""), "Nicht bezahlt (abgelaufen)");
+        let mut own = Workflow::default();
+        own.states[1].id = AWAITING_PAYMENT.into();
+        for s in &mut own.states {
+            for n in s.next.iter_mut().chain(s.on_reply.iter_mut()) {
+                if n == "in_bearbeitung" {
+                    *n = AWAITING_PAYMENT.into();
+                }
+            }
+        }
+        assert_eq!(own.problems().len(), 1, "{:?}", own.problems());
     }
 
     #[test]

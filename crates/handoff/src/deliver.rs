@@ -568,6 +568,8 @@ pub fn webhook_body(p: &Package, links: &Links) -> serde_json::Value {
         "receipt_pdf_url": links.receipt_pdf,
         "files": files,
         "back_office_url": links.back_office,
+        // The fee and its payment (amounts in cents); null when the form charges none.
+        "payment": p.payment,
     })
 }
 

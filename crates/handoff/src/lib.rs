@@ -10,6 +10,7 @@ pub mod deliver;
 pub mod fitconnect;
 pub mod mail;
 pub mod package;
+pub mod payment;
 pub mod xdomea;
 
 /// The outbound-URL policy every connector uses (its own crate, shared with sign-in).

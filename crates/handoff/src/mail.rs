@@ -85,8 +85,8 @@ impl Mailer {
         }
     }
 
-    /// Sends a queued mail, with its text attachments (an appointment's `.ics`) when
-    /// it has any.
+    /// Sends a queued mail, with its attachments (an appointment's `.ics`, a GiroCode
+    /// image) when it has any.
     ///
     /// # Errors
     /// When the address is invalid or the server refuses.
@@ -130,7 +130,7 @@ impl Mailer {
 }
 
 /// The message as it goes out: plain text alone, or `multipart/mixed` with the text
-/// first and then the mail's own text attachments and `files`.
+/// first and then the mail's own attachments and `files`.
 fn build(
     from: &Mailbox,
     m: &EmailMessage,
@@ -154,7 +154,16 @@ fn build(
     let parse = |ct: &str| ContentType::parse(ct).map_err(|e| MailError::Build(format!("{ct:?}: {e}")));
     let mut body = MultiPart::mixed().singlepart(SinglePart::plain(m.body.clone()));
     for a in &m.attachments {
-        body = body.singlepart(Attachment::new(a.file_name.clone()).body(a.content.clone(), parse(&a.content_type)?));
+        let part = Attachment::new(a.file_name.clone());
+        let part = if a.encoding.is_empty() {
+            part.body(a.content.clone(), parse(&a.content_type)?)
+        } else {
+            // Binary (a GiroCode image): queued as base64 text, sent as bytes (lettre
+            // picks the transfer encoding).
+            let bytes = a.bytes().map_err(|e| MailError::Build(e.to_string()))?;
+            part.body(bytes, parse(&a.content_type)?)
+        };
+        body = body.singlepart(part);
     }
     for f in files {
         body = body.singlepart(Attachment::new(f.name.to_owned()).body(f.bytes.to_vec(), parse(f.content_type)?));
@@ -203,6 +212,7 @@ mod tests {
             file_name: "termin.ics".into(),
             content_type: "text/calendar; method=REQUEST; charset=UTF-8".into(),
             content: ics.into(),
+            encoding: String::new(),
         }]);
         let out = formatted(&m, &[]);
         assert!(out.contains("multipart/mixed"), "{out}");
@@ -213,11 +223,33 @@ mod tests {
     }
 
     #[test]
+    fn binary_attachments_are_sent_as_bytes_and_broken_base64_is_refused() {
+        let png = [0x89u8, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, 0xff, 0xfe];
+        let m = mail(vec![EmailAttachment::binary("girocode.png", "image/png", &png)]);
+        let out = formatted(&m, &[]);
+        assert!(out.contains("Content-Type: image/png"), "{out}");
+        assert!(out.contains("Content-Disposition: attachment; filename=\"girocode.png\""), "{out}");
+        assert!(out.contains("Content-Transfer-Encoding: base64"), "{out}");
+        // The bytes arrive, not the queued base64 text encoded a second time.
+        let part = out.split("filename=\"girocode.png\"").nth(1).unwrap();
+        let b64: String =
+            part.split("\r\n\r\n").nth(1).unwrap().split("\r\n--").next().unwrap().split_whitespace().collect();
+        use base64::Engine as _;
+        assert_eq!(base64::engine::general_purpose::STANDARD.decode(b64).unwrap(), png);
+
+        let mut broken = EmailAttachment::binary("girocode.png", "image/png", &png);
+        broken.content = "%%% kein base64".into();
+        let from: Mailbox = "noreply@localhost".parse().unwrap();
+        assert!(matches!(build(&from, &mail(vec![broken]), &[], None), Err(MailError::Build(_))));
+    }
+
+    #[test]
     fn files_and_text_attachments_go_together_and_a_bad_type_is_refused() {
         let mut m = mail(vec![EmailAttachment {
             file_name: "termin.ics".into(),
             content_type: "text/calendar; method=CANCEL".into(),
             content: "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n".into(),
+            encoding: String::new(),
         }]);
         let files = [MailFile { name: "antrag.json", content_type: "application/json", bytes: b"{}" }];
         let out = formatted(&m, &files);

@@ -42,6 +42,30 @@ pub struct PackageFile {
     pub bytes: Vec<u8>,
 }
 
+/// The payment of a submission, for the receiver (FIT-Connect `paymentInformation`,
+/// xdomea fields, webhook `payment`). Amounts in cents.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PackagePayment {
+    /// `vorab`, `rechnung`, `vor_ort` or `forderung`.
+    pub mode: String,
+    /// FIT-Connect's words: `INITIAL` (open), `BOOKED` (paid), `FAILED`, `CANCELED`.
+    pub status: String,
+    pub kassenzeichen: String,
+    /// ISO 11649 creditor reference (`RF…`), empty when none.
+    pub rf_reference: String,
+    pub amount_cents: i64,
+    pub paid_cents: i64,
+    /// `GIROPAY`, `PAYDIRECT`, `CREDITCARD`, `PAYPAL`, `INVOICE` or `OTHER`.
+    pub payment_method: String,
+    /// The provider's transaction id (≤ 36 characters `[A-Za-z0-9_-]`), empty when
+    /// there was no online payment.
+    pub transaction_id: String,
+    /// The transaction's REST address at the provider (status query).
+    pub transaction_url: Option<String>,
+    /// When the payment was booked, milliseconds since the epoch (UTC).
+    pub paid_at_ms: Option<i64>,
+}
+
 /// A submission ready to hand over.
 #[derive(Debug, Clone, Serialize)]
 pub struct Package {
@@ -61,6 +85,9 @@ pub struct Package {
     pub files: Vec<PackageFile>,
     /// Stable per submission and target: the receiver uses it to recognise a repeat.
     pub idempotency_key: String,
+    /// The fee and its payment, when the form charges one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payment: Option<PackagePayment>,
 }
 
 #[cfg(test)]
@@ -103,6 +130,7 @@ pub(crate) mod sample {
                 bytes: scan,
             }],
             idempotency_key: "amtsweg-42-1".into(),
+            payment: None,
         }
     }
 }

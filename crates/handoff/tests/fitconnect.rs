@@ -163,6 +163,7 @@ fn package() -> Package {
             },
         ],
         idempotency_key: "amtsweg-4711-fitconnect".into(),
+        payment: None,
     }
 }
 

@@ -7,7 +7,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use amtsweg_handoff::package::{Package, PackageAuthority, PackageFile, PackageForm};
+use amtsweg_handoff::package::{Package, PackageAuthority, PackageFile, PackageForm, PackagePayment};
 use amtsweg_handoff::xdomea::{self, Export};
 use sha2::Digest as _;
 use std::collections::BTreeMap;
@@ -67,6 +67,19 @@ fn package() -> Package {
             },
         ],
         idempotency_key: "amtsweg-42-xdomea".into(),
+        // The payment's fields are part of what the schema checks.
+        payment: Some(PackagePayment {
+            mode: "vorab".into(),
+            status: "BOOKED".into(),
+            kassenzeichen: "MOO-2026-000042".into(),
+            rf_reference: "RF10MOO2026000042".into(),
+            amount_cents: 1250,
+            paid_cents: 1250,
+            payment_method: "CREDITCARD".into(),
+            transaction_id: "9b2f4c1e-0a7d-4e55-9d1c-7f3a2b6c8d90".into(),
+            transaction_url: None,
+            paid_at_ms: Some(1_794_999_000_000),
+        }),
     }
 }
 

@@ -156,6 +156,17 @@ const TEMPLATE: &str = r#"
   #pairs(([Bezeichnung], [Wert]), d.computed)
 ]
 
+#if d.payment != none [
+  == Zahlung
+  #pairs(([Angabe], [Wert]), d.payment.lines)
+  #if d.payment.svg != none [
+    #block(above: 1em, image(bytes(d.payment.svg), format: "svg", width: 4.5cm, alt: d.payment.alt))
+  ]
+  #if d.payment.note != "" [
+    #d.payment.note
+  ]
+]
+
 == Anlagen
 
 #if d.files.len() == 0 [
@@ -196,11 +207,29 @@ const PROFILES: &[(&str, &[PdfStandard])] = &[
 ];
 
 fn render_with(r: &Receipt, created: Option<Datetime>) -> Result<Rendered, String> {
-    let result = compile(r).and_then(|(doc, mut warnings)| {
-        let (pdf, profile, more) = export(&doc, &r.receipt_number, created)?;
-        warnings.extend(more);
-        Ok(Rendered { pdf, warnings, profile })
-    });
+    let once = |r: &Receipt| {
+        compile(r).and_then(|(doc, mut warnings)| {
+            let (pdf, profile, more) = export(&doc, &r.receipt_number, created)?;
+            warnings.extend(more);
+            Ok(Rendered { pdf, warnings, profile })
+        })
+    };
+    let mut result = once(r);
+    // The GiroCode is a picture typst draws from SVG; should it ever refuse one,
+    // the citizen still gets the receipt, with the bank details as text.
+    if let Err(e) = &result
+        && r.payment.as_ref().is_some_and(|p| p.girocode_svg.is_some())
+    {
+        let mut plain = r.clone();
+        if let Some(p) = plain.payment.as_mut() {
+            p.girocode_svg = None;
+        }
+        let first = e.clone();
+        result = once(&plain).map(|mut out| {
+            out.warnings.push(format!("printed without the GiroCode: {first}"));
+            out
+        });
+    }
     // Typst memoizes globally; without eviction a long-running server would
     // keep every receipt's intermediate results forever.
     typst::comemo::evict(2);
@@ -300,6 +329,14 @@ fn data_json(r: &Receipt, a: &Assets) -> serde_json::Value {
             json!({ "title": t, "rows": pairs(rows) })
         }).collect::<Vec<_>>(),
         "computed": pairs(&r.computed),
+        "payment": r.payment.as_ref().map(|p| json!({
+            "lines": pairs(&p.lines),
+            // The SVG is markup for typst's SVG reader, never typst markup; it is ours
+            // (qr module) and holds no user text but the escaped title.
+            "svg": p.girocode_svg.clone(),
+            "alt": "GiroCode: QR-Code für die Überweisung mit Ihrer Banking-App",
+            "note": c(&p.note),
+        })),
         "files": r.files.iter().map(|(name, size)| json!({
             "name": c(name),
             "size": human_size(*size),

@@ -28,7 +28,61 @@ fn sample() -> Receipt {
         ],
         computed: vec![("Gebühr".into(), "12,50 €".into())],
         files: vec![("Impfpass.pdf".into(), 123_456), ("Foto [1].jpg".into(), 3_500_000)],
+        payment: None,
     }
+}
+
+/// A small SVG of the shape the portal's QR module writes (title, one path).
+const QR_SVG: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 29 29" role="img" aria-label="GiroCode"><title>GiroCode &amp; &lt;Test&gt;</title><rect width="29" height="29" fill="#fff"/><path fill="#000" shape-rendering="crispEdges" d="M4 4h7v1h-7zM4 5h1v5h-1zM18 4h7v7h-7z"/></svg>"##;
+
+fn with_payment(svg: Option<&str>) -> Receipt {
+    let mut r = sample();
+    r.payment = Some(amtsweg_domain::receipt::ReceiptPayment {
+        lines: vec![
+            ("Kassenzeichen".into(), "MOO-2026-000017".into()),
+            ("Betrag".into(), "12,50 €".into()),
+            ("IBAN".into(), "DE02 1203 0000 0000 2020 51".into()),
+        ],
+        girocode_svg: svg.map(str::to_owned),
+        note: "Bitte überweisen Sie den Betrag bis zum 07.12.2026.".into(),
+    });
+    r
+}
+
+fn images_in(frame: &Frame) -> usize {
+    frame
+        .items()
+        .map(|(_, item)| match item {
+            FrameItem::Group(g) => images_in(&g.frame),
+            FrameItem::Image(..) => 1,
+            _ => 0,
+        })
+        .sum()
+}
+
+#[test]
+fn the_payment_section_with_the_girocode_stays_pdfa() {
+    let r = with_payment(Some(QR_SVG));
+    let text = plain_text(&r);
+    for needle in ["Zahlung", "Kassenzeichen", "MOO-2026-000017", "DE02 1203 0000 0000 2020 51", "07.12.2026"] {
+        assert!(text.contains(needle), "missing {needle:?} in {text}");
+    }
+    let (doc, _) = compile(&r).unwrap();
+    assert_eq!(doc.pages().iter().map(|p| images_in(&p.frame)).sum::<usize>(), 1, "the GiroCode is drawn");
+    let out = render_with(&r, fixed_date()).unwrap();
+    assert_eq!(out.profile, 0, "fell back: {:?}", out.warnings);
+    assert!(out.warnings.is_empty(), "{:?}", out.warnings);
+    // Without a picture the section is text only.
+    let (doc, _) = compile(&with_payment(None)).unwrap();
+    assert_eq!(doc.pages().iter().map(|p| images_in(&p.frame)).sum::<usize>(), 0);
+}
+
+#[test]
+fn an_svg_typst_refuses_leaves_the_receipt_without_the_picture() {
+    let out = render_with(&with_payment(Some("<svg this is not")), fixed_date()).unwrap();
+    assert!(out.pdf.starts_with(b"%PDF-"));
+    assert!(out.warnings.iter().any(|w| w.contains("without the GiroCode")), "{:?}", out.warnings);
+    assert_eq!(out.profile, 0, "fell back: {:?}", out.warnings);
 }
 
 fn fixed_date() -> Option<Datetime> {

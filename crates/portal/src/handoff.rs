@@ -133,6 +133,7 @@ pub async fn package(portal: &Portal, authority_id: i64, submission_id: i64, key
         receipt_pdf,
         files,
         idempotency_key: key.to_owned(),
+        payment: crate::payments::view::package_payment(portal, authority_id, s.id).await?,
     })
 }
 

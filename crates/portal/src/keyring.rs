@@ -128,6 +128,31 @@ pub mod record {
     pub fn connector(id: i64) -> String {
         format!("connector:{id}")
     }
+
+    /// A payment connector's settings (a table of its own, so its own record name).
+    #[must_use]
+    pub fn payment_connector(id: i64) -> String {
+        format!("payment-connector:{id}")
+    }
+
+    /// Sealed texts of a payment (refund reasons, payout IBAN), by the payment's id.
+    #[must_use]
+    pub fn payment(id: i64) -> String {
+        format!("payment:{id}")
+    }
+
+    /// A bank statement entry's details and note, by its key (known before the insert).
+    #[must_use]
+    pub fn bank_entry(authority_id: i64, key: &str) -> String {
+        format!("bank-entry:{authority_id}:{key}")
+    }
+
+    /// A claim's title, by Kassenzeichen and due date (its natural key, known before
+    /// the upsert).
+    #[must_use]
+    pub fn claim(authority_id: i64, kassenzeichen: &str, due_on: &str) -> String {
+        format!("claim:{authority_id}:{kassenzeichen}:{due_on}")
+    }
 }
 
 /// The master key and the data keys unwrapped so far.

@@ -17,16 +17,19 @@ pub mod catalogue;
 pub mod drafts;
 mod error;
 pub mod files;
+pub mod finanzen;
 pub mod fresh_receipts;
 pub mod group_commit;
 pub mod handoff;
 pub mod housekeeping;
 pub mod keyring;
 pub mod markdown;
+pub mod payments;
 pub mod postfach;
 pub mod profile;
 pub mod rebind;
 pub mod receipt;
+pub mod reconcile;
 pub mod search_docs;
 pub mod second_factor;
 pub mod submission;
@@ -96,6 +99,9 @@ pub struct Inner {
     /// The one writer that stores appointment holds and confirmations in shared
     /// commits; `None` on PostgreSQL or when switched off (one transaction each).
     pub bookings: Option<appointments::writer::BookingWriter>,
+    /// The booking rules and calendars of each authority, parsed (see
+    /// [`appointments::settings_cache`]).
+    pub appointment_settings: appointments::settings_cache::SettingsCache,
     /// Receipts of submissions just committed, until the browser fetches them.
     pub fresh_receipts: fresh_receipts::FreshReceipts,
     /// Prints receipts as PDF (the binary wires the typst printer of `crates/pdf`).
@@ -149,6 +155,7 @@ impl Portal {
         Ok(Self(Arc::new(Inner {
             submissions: group_commit::GroupCommit::start(store.clone()),
             bookings: appointments::writer::BookingWriter::for_store(&store, settings.booking_group_commit),
+            appointment_settings: appointments::settings_cache::SettingsCache::default(),
             store,
             keyring,
             objects,

@@ -33,6 +33,7 @@ pub async fn pdf(portal: &Portal, authority: &Authority, form: &Form, s: &Submis
             .map(|a| (a.label, a.value))
             .collect(),
         files: data.files.iter().map(|f| (f.name.clone(), f.size)).collect(),
+        payment: crate::payments::view::receipt_payment(portal, s.authority_id, s.id).await?,
     };
     let printer = std::sync::Arc::clone(&portal.printer);
     tokio::task::spawn_blocking(move || printer.print(&doc))

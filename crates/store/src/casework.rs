@@ -84,6 +84,11 @@ impl Store {
         if let Some(s) = &f.status {
             q.and_where(Expr::col("status").eq(s.as_str()));
         }
+        // Applications waiting for (or expired without) payment are not the
+        // authority's yet: only a filter asking for exactly that state shows them.
+        if !f.status.as_deref().is_some_and(|s| crate::payments::RESERVED_STATES.contains(&s)) {
+            q.and_where(Expr::col("status").is_not_in(crate::payments::RESERVED_STATES));
+        }
         if !f.exclude_status.is_empty() {
             q.and_where(Expr::col("status").is_not_in(f.exclude_status.clone()));
         }

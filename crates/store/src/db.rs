@@ -85,12 +85,19 @@ pub struct Store {
     /// The key of the audit chain, set once by the application (see `audit_log.rs`);
     /// shared by every clone, so handles taken before it was set use it too.
     pub(crate) audit_key: std::sync::Arc<std::sync::OnceLock<amtsweg_domain::audit::ChainKey>>,
+    /// Counts committed changes of appointment rules and calendars made through this
+    /// handle (see [`Store::appointment_settings_generation`]).
+    settings_generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// A write transaction. Dropped without [`Tx::commit`] it rolls back.
 pub struct Tx {
     inner: TxInner,
     pub(crate) audit_key: Option<amtsweg_domain::audit::ChainKey>,
+    settings_generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Whether this transaction wrote appointment settings: its commit moves the
+    /// generation on once more.
+    settings_touched: bool,
 }
 
 enum TxInner {
@@ -190,7 +197,11 @@ impl Store {
         let checkpoint = pool(1).connect_with(writing).await?;
         let read = pool(8).connect_with(opts.read_only(true)).await?;
         let checkpointer = std::sync::Arc::new(Checkpointer::start(checkpoint));
-        Ok(Self { pools: Pools::Sqlite { read, write, checkpointer }, audit_key: std::sync::Arc::default() })
+        Ok(Self {
+            pools: Pools::Sqlite { read, write, checkpointer },
+            audit_key: std::sync::Arc::default(),
+            settings_generation: std::sync::Arc::default(),
+        })
     }
 
     /// The directory of the SQLite database file (None on PostgreSQL): the health
@@ -208,7 +219,11 @@ impl Store {
     pub async fn open_postgres(url: &str) -> Result<Self> {
         let pool =
             PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(10)).connect(url).await?;
-        Ok(Self { pools: Pools::Postgres(pool), audit_key: std::sync::Arc::default() })
+        Ok(Self {
+            pools: Pools::Postgres(pool),
+            audit_key: std::sync::Arc::default(),
+            settings_generation: std::sync::Arc::default(),
+        })
     }
 
     #[must_use]
@@ -228,7 +243,22 @@ impl Store {
             Pools::Sqlite { write, .. } => TxInner::Sqlite(write.begin().await?),
             Pools::Postgres(p) => TxInner::Postgres(p.begin().await?),
         };
-        Ok(Tx { inner, audit_key: self.audit_key.get().copied() })
+        Ok(Tx {
+            inner,
+            audit_key: self.audit_key.get().copied(),
+            settings_generation: std::sync::Arc::clone(&self.settings_generation),
+            settings_touched: false,
+        })
+    }
+
+    /// A number that changes whenever appointment rules or calendars were saved
+    /// through this store (any clone of it) and when such a save commits. A cache of
+    /// those settings is current while the number it was loaded under is; changes
+    /// made by other processes (other nodes) are not counted, so such a cache also
+    /// needs an age limit.
+    #[must_use]
+    pub fn appointment_settings_generation(&self) -> u64 {
+        self.settings_generation.load(std::sync::atomic::Ordering::Acquire)
     }
 
     pub(crate) async fn fetch_all<T: AnyRow>(&self, q: &impl QueryStatementWriter) -> Result<Vec<T>> {
@@ -370,7 +400,18 @@ impl Tx {
             TxInner::Sqlite(t) => t.commit().await?,
             TxInner::Postgres(t) => t.commit().await?,
         }
+        if self.settings_touched {
+            self.settings_generation.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        }
         Ok(())
+    }
+
+    /// Marks appointment settings as changed: the generation moves on now (a read
+    /// running alongside may still see the old row and must not be cached as
+    /// current) and again at the commit.
+    pub(crate) fn touch_appointment_settings(&mut self) {
+        self.settings_touched = true;
+        self.settings_generation.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
     }
 
     pub(crate) async fn execute(&mut self, q: &impl QueryStatementWriter) -> Result<u64> {

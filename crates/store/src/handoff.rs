@@ -239,6 +239,8 @@ impl Store {
             .and_where(Expr::col("authority_id").eq(authority_id))
             .and_where(Expr::col("id").gt(after_id))
             .and_where(Expr::col("id").not_in_subquery(acked))
+            // Held until paid (or expired unpaid): not released to the authority.
+            .and_where(Expr::col("status").is_not_in(crate::payments::RESERVED_STATES))
             .order_by("id", Order::Asc)
             .limit(limit)
             .to_owned();

@@ -20,6 +20,7 @@ pub mod limits;
 mod migrate;
 pub mod outbox;
 pub mod pages;
+pub mod payments;
 pub mod rows;
 pub mod second_factor;
 pub mod space;

@@ -99,6 +99,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0017_appointments.sql"),
         postgres: include_str!("../migrations/postgres/0017_appointments.sql"),
     },
+    Migration {
+        version: 18,
+        sqlite: include_str!("../migrations/sqlite/0018_payments.sql"),
+        postgres: include_str!("../migrations/postgres/0018_payments.sql"),
+    },
 ];
 
 impl Store {

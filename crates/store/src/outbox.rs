@@ -27,13 +27,62 @@ pub struct EmailMessage {
     pub attachments: Vec<EmailAttachment>,
 }
 
-/// A text attachment of an e-mail, such as an appointment's calendar file.
+/// An attachment of an e-mail: text such as an appointment's calendar file, or
+/// binary (a GiroCode image) carried as base64 in the queued JSON.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EmailAttachment {
     pub file_name: String,
     /// e.g. `text/calendar; method=REQUEST`.
     pub content_type: String,
+    /// The text itself, or the bytes in standard base64 when `encoding` is `base64`.
     pub content: String,
+    /// `""`: `content` is the text; `"base64"`: `content` holds binary bytes.
+    /// Absent in payloads queued before binary attachments, hence the default.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub encoding: String,
+}
+
+/// The [`EmailAttachment::encoding`] of binary attachments.
+pub const ENCODING_BASE64: &str = "base64";
+
+impl EmailAttachment {
+    /// A text attachment.
+    #[must_use]
+    pub fn text(file_name: &str, content_type: &str, content: &str) -> Self {
+        Self {
+            file_name: file_name.to_owned(),
+            content_type: content_type.to_owned(),
+            content: content.to_owned(),
+            encoding: String::new(),
+        }
+    }
+
+    /// A binary attachment (e.g. `image/png`), stored as base64.
+    #[must_use]
+    pub fn binary(file_name: &str, content_type: &str, bytes: &[u8]) -> Self {
+        use base64::Engine as _;
+        Self {
+            file_name: file_name.to_owned(),
+            content_type: content_type.to_owned(),
+            content: base64::engine::general_purpose::STANDARD.encode(bytes),
+            encoding: ENCODING_BASE64.to_owned(),
+        }
+    }
+
+    /// The bytes to send: the text's UTF-8, or the decoded base64.
+    ///
+    /// # Errors
+    /// When a base64 attachment does not decode, or the encoding is unknown.
+    pub fn bytes(&self) -> Result<Vec<u8>> {
+        use base64::Engine as _;
+        match self.encoding.as_str() {
+            "" => Ok(self.content.as_bytes().to_vec()),
+            ENCODING_BASE64 => base64::engine::general_purpose::STANDARD
+                .decode(&self.content)
+                .map_err(|e| StoreError::Invalid(format!("attachment {}: {e}", self.file_name))),
+            other => Err(StoreError::Invalid(format!("attachment {}: unknown encoding {other:?}", self.file_name))),
+        }
+    }
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -21,8 +21,11 @@ pub struct Waiting {
     pub unread: i64,
 }
 
-/// States that end an application in the default workflow (as the inbox's "offen").
-const CLOSED: [&str; 2] = ["abgeschlossen", "zurueckgezogen"];
+/// States that end an application in the default workflow (as the inbox's "offen"),
+/// and the payment's reserved states: an application waiting for payment (or
+/// expired unpaid) is not the authority's work yet.
+const CLOSED: [&str; 4] =
+    ["abgeschlossen", "zurueckgezogen", crate::payments::AWAITING_PAYMENT, crate::payments::PAYMENT_EXPIRED];
 
 fn in_scope(table: &str, scope: &CaseScope) -> Cond {
     scope.iter().fold(Cond::any(), |any, (authority, unit)| {

@@ -120,6 +120,15 @@ fn table() -> Vec<Entry> {
             Public,
             get(crate::antrag::eingang::receipt_pdf),
         ),
+        // Paying the fee: the receipt's "Jetzt bezahlen" and the provider's way back
+        // (its secret is the key, like the links from e-mails).
+        r(
+            "/o/{slug}/antrag/{form}/eingang/{token}/bezahlen",
+            &["POST"],
+            Public,
+            post(crate::antrag::zahlung::pay),
+        ),
+        r("/zahlung/{secret}", &["GET"], Public, get(crate::antrag::zahlung::returned)),
         r(
             "/o/{slug}/antrag/fortsetzen/{secret}",
             &["GET", "POST"],
@@ -229,6 +238,13 @@ fn table() -> Vec<Entry> {
         r("/konto/termine", &["GET"], Public, get(crate::pages::add_slash)),
         r("/konto/termine/", &["GET"], Citizen, get(crate::termine::konto::list)),
         r("/konto/termine/{id}/absagen", &["POST"], Citizen, post(crate::termine::konto::cancel)),
+        // "Meine Finanzen": claims of the linked finance accounts, notices, paying.
+        r("/konto/finanzen", &["GET"], Public, get(crate::pages::add_slash)),
+        r("/konto/finanzen/", &["GET"], Citizen, get(crate::konto::finanzen::overview)),
+        r("/konto/finanzen/verknuepfen", &["POST"], Citizen, post(crate::konto::finanzen::link)),
+        r("/konto/finanzen/{id}", &["GET"], Citizen, get(crate::konto::finanzen::claim)),
+        r("/konto/finanzen/{id}/bezahlen", &["POST"], Citizen, post(crate::konto::finanzen::pay)),
+        r("/konto/finanzen/{id}/bescheide/{doc}", &["GET"], Citizen, get(crate::konto::finanzen::notice)),
         r("/konto/antraege", &["GET"], Public, get(crate::pages::add_slash)),
         r("/konto/antraege/", &["GET"], Citizen, get(crate::antrag::konto::list)),
         r("/konto/antraege/{id}", &["GET"], Citizen, get(crate::antrag::konto::detail)),
@@ -306,6 +322,8 @@ fn table() -> Vec<Entry> {
         r("/verwaltung/antraege/{id}/zuweisung", &["POST"], StaffCase, post(crate::verwaltung::antraege::assign)),
         r("/verwaltung/antraege/zuweisen", &["POST"], StaffCase, post(crate::verwaltung::antraege::assign_many)),
         r("/verwaltung/antraege/{id}/wiederaufnahme", &["POST"], StaffCase, post(crate::verwaltung::antraege::reopen)),
+        r("/verwaltung/antraege/{id}/zahlung", &["POST"], StaffCase, post(crate::verwaltung::antraege::counter_payment)),
+        r("/verwaltung/antraege/{id}/erstattung", &["POST"], StaffCase, post(crate::verwaltung::antraege::refund_payment)),
         r(
             "/verwaltung/antraege/{id}/nachrichten/{attachment}",
             &["GET"],
@@ -614,6 +632,90 @@ fn table() -> Vec<Entry> {
             StaffOfAuthority,
             get(crate::verwaltung::termine::zahlen::page),
         ),
+        // Fees and payments (`verwaltung/zahlungen/`): connectors and settings, bank statements and
+        // reconciliation, the period CSV, activation codes and claims.
+        r(
+            "/verwaltung/behoerden/{slug}/zahlungen/",
+            &["GET"],
+            StaffOfAuthority,
+            get(crate::verwaltung::zahlungen::uebersicht::page),
+        ),
+        r(
+            "/verwaltung/behoerden/{slug}/zahlungen/einstellungen",
+            &["GET", "POST"],
+            StaffOfAuthority,
+            get(crate::verwaltung::zahlungen::einstellungen::form)
+                .post(crate::verwaltung::zahlungen::einstellungen::submit),
+        ),
+        r(
+            "/verwaltung/behoerden/{slug}/zahlungen/verbindungen",
+            &["POST"],
+            StaffOfAuthority,
+            post(crate::verwaltung::zahlungen::verbindungen::create),
+        ),
+        r(
+            "/verwaltung/behoerden/{slug}/zahlungen/verbindungen/{id}",
+            &["POST"],
+            StaffOfAuthority,
+            post(crate::verwaltung::zahlungen::verbindungen::toggle),
+        ),
+        r(
+            "/verwaltung/behoerden/{slug}/zahlungen/verbindungen/{id}/bearbeiten",
+            &["GET", "POST"],
+            StaffOfAuthority,
+            get(crate::verwaltung::zahlungen::verbindungen::edit_form)
+                .post(crate::verwaltung::zahlungen::verbindungen::edit_submit),
+        ),
+        r(
+            "/verwaltung/behoerden/{slug}/zahlungen/kontoauszuege",
+            &["GET", "POST"],
+            StaffOfAuthority,
+            get(crate::verwaltung::zahlungen::kontoauszuege::page)
+                .post(crate::verwaltung::zahlungen::kontoauszuege::upload),
+        ),
+        r(
+            "/verwaltung/behoerden/{slug}/zahlungen/abgleich",
+            &["GET"],
+            StaffOfAuthority,
+            get(crate::verwaltung::zahlungen::abgleich::page),
+        ),
+        r(
+            "/verwaltung/behoerden/{slug}/zahlungen/abgleich/{id}/zuordnen",
+            &["POST"],
+            StaffOfAuthority,
+            post(crate::verwaltung::zahlungen::abgleich::assign),
+        ),
+        r(
+            "/verwaltung/behoerden/{slug}/zahlungen/abgleich/{id}/erledigt",
+            &["POST"],
+            StaffOfAuthority,
+            post(crate::verwaltung::zahlungen::abgleich::dismiss),
+        ),
+        r(
+            "/verwaltung/behoerden/{slug}/zahlungen/erstattungen/{id}/erledigt",
+            &["POST"],
+            StaffOfAuthority,
+            post(crate::verwaltung::zahlungen::uebersicht::refund_done),
+        ),
+        r(
+            "/verwaltung/behoerden/{slug}/zahlungen/zahlungen.csv",
+            &["GET"],
+            StaffOfAuthority,
+            get(crate::verwaltung::zahlungen::bericht::csv),
+        ),
+        r(
+            "/verwaltung/behoerden/{slug}/zahlungen/aktivierungscodes",
+            &["GET", "POST"],
+            StaffOfAuthority,
+            get(crate::verwaltung::zahlungen::codes::page).post(crate::verwaltung::zahlungen::codes::create),
+        ),
+        r(
+            "/verwaltung/behoerden/{slug}/zahlungen/forderungen",
+            &["GET", "POST"],
+            StaffOfAuthority,
+            get(crate::verwaltung::zahlungen::forderungen::page)
+                .post(crate::verwaltung::zahlungen::forderungen::upload),
+        ),
         r("/verwaltung/verbund/behoerden/", &["GET"], VerbundAdmin, get(crate::verwaltung::verbund::list)),
         r(
             "/verwaltung/verbund/behoerden/neu",
@@ -650,6 +752,9 @@ fn table() -> Vec<Entry> {
             ApiScope(crate::api::APPOINTMENTS),
             post(crate::api::appointment_status),
         ),
+        r("/api/v1/forderungen", &["POST"], ApiScope(crate::api::FINANCE), post(crate::api::finance_claims)),
+        r("/api/v1/zahlungen", &["GET"], ApiScope(crate::api::FINANCE), get(crate::api::finance_payments)),
+        r("/api/v1/aktivierungscodes", &["POST"], ApiScope(crate::api::FINANCE), post(crate::api::finance_activation_code)),
     ]
 }
 

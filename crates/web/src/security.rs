@@ -205,9 +205,11 @@ async fn error_pages(State(state): State<AppState>, req: Request, next: Next) ->
     out
 }
 
-/// Paths that accept file uploads (Postfach replies, steps of applications) get
+/// Paths that accept file uploads (Postfach replies, steps of applications, claims
+/// with their notices) get
 /// `upload_limit`; everything else `body_limit`.
-const UPLOAD_PATHS: &[&str] = &["/konto/postfach/", "/verwaltung/antraege/", "/api/v1/antraege/"];
+const UPLOAD_PATHS: &[&str] =
+    &["/konto/postfach/", "/verwaltung/antraege/", "/api/v1/antraege/", "/api/v1/forderungen"];
 
 /// Caps the request body: a declared length over the limit is refused at once (413),
 /// and a body that turns out longer while streaming fails when it crosses the limit,

@@ -429,6 +429,7 @@ impl Ctx<'_> {
             direct_submit: false,
             workflow: None,
             appointment: None,
+            payment: None,
         })
     }
 }

@@ -266,6 +266,7 @@ async fn submissions_reach_the_office_mailbox_with_a_size_cap() {
             bytes: [b"%PDF-1.4 ".as_slice(), &vec![b'x'; file_bytes]].concat(),
         }],
         idempotency_key: format!("amtsweg-1-7-{file_bytes}"),
+        payment: None,
     };
     let links = Links { back_office: "https://portal.example/verwaltung/antraege/7".into(), ..Links::default() };
     let target = EmailTarget { to: "ordnungsamt@moorbrueck.example".into(), max_mb: 1 };

@@ -16,6 +16,7 @@ mod demo_consistency;
 mod design;
 mod disk_full;
 mod editing;
+mod finanzen_api;
 mod form_editor;
 mod forms;
 mod fuzz_form_step;

@@ -29,6 +29,7 @@ fn form(items: Vec<Item>) -> Form {
         direct_submit: false,
         workflow: None,
         appointment: None,
+        payment: None,
     }
 }
 
@@ -236,4 +237,24 @@ fn an_appointment_offer_needs_a_leika_key() {
     assert_eq!(check(&f), Vec::<String>::new());
     f.appointment = Some(crate::model::AppointmentOffer { required: false, leika: "Ausweis".into() });
     assert!(check(&f).iter().any(|m| m.contains("Terminbuchung")));
+}
+
+#[test]
+fn the_payment_names_a_computed_amount() {
+    let mut f = form(vec![]);
+    f.computed.push(Computed { id: "gebuehr".into(), label: "Gebühr".into(), expr: Expr::Cents(1200) });
+    let json = serde_json::json!({"mode": "vorab", "amount": "gebuehr"});
+    f.payment = Some(serde_json::from_value(json).unwrap());
+    assert_eq!(check(&f), Vec::<String>::new());
+    let back: Form = serde_json::from_str(&serde_json::to_string(&f).unwrap()).unwrap();
+    assert_eq!(back.payment.as_ref().map(|p| p.mode), Some(crate::model::FormPayMode::Vorab));
+    f.payment = Some(crate::model::PaymentSpec {
+        mode: crate::model::FormPayMode::Rechnung,
+        amount: "jahressteuer".into(),
+        purpose: String::new(),
+    });
+    assert_eq!(check(&f).len(), 1, "{:?}", check(&f));
+    assert!(check(&f)[0].contains("jahressteuer"));
+    let unknown_mode = serde_json::json!({"mode": "bar", "amount": "gebuehr"});
+    assert!(serde_json::from_value::<crate::model::PaymentSpec>(unknown_mode).is_err());
 }

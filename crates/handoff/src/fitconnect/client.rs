@@ -2,9 +2,7 @@
 //! announce, upload each attachment, submit), every request with our idempotency key.
 
 use super::metadata::service_identifier;
-use super::{
-    FitConnectConfig, FitConnectError, PublicJwk, Trust, attachments, crypto, data_json, encrypt_jwe, metadata,
-};
+use super::{FitConnectConfig, FitConnectError, PublicJwk, Trust, attachments, data_json, encrypt_jwe, metadata_json};
 use crate::package::Package;
 use amtsweg_outbound::{Failure, Policy};
 use serde_json::{Value, json};
@@ -62,8 +60,7 @@ pub async fn deliver(
 
     let atts = attachments(p);
     let data = data_json(p, &atts)?;
-    let meta = metadata(p, &data, &atts);
-    let meta = serde_json::to_vec(&meta).map_err(crypto)?;
+    let meta = metadata_json(p, &data, &atts)?;
 
     let announce = json!({
         "destinationId": destination_id,

@@ -3,6 +3,7 @@
 
 use super::FitConnectError;
 use crate::package::Package;
+use amtsweg_domain::payment::Cents;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -160,7 +161,7 @@ pub fn metadata(p: &Package, data: &[u8], attachments: &[Attachment<'_>]) -> Val
             })
         })
         .collect();
-    json!({
+    let mut meta = json!({
         "contentStructure": {
             "data": {
                 "hash": {"type": "sha512", "content": sha512_hex(data)},
@@ -172,7 +173,89 @@ pub fn metadata(p: &Package, data: &[u8], attachments: &[Attachment<'_>]) -> Val
         // applicationDate is left out on purpose: it is a local calendar date and we
         // only have UTC here; the data JSON carries the exact `submittedAt` instead.
         "additionalReferenceInfo": {"senderReference": p.receipt_number},
-    })
+    });
+    if let (Some(info), Value::Object(map)) = (payment_information(p), &mut meta) {
+        map.insert("paymentInformation".into(), info);
+    }
+    meta
+}
+
+/// The metadata exactly as sent: [`metadata`] with `paymentInformation.grossAmount`
+/// written as decimal text from integer cents (`12.50`), never through a float.
+///
+/// # Errors
+/// [`FitConnectError::Package`] if it cannot be serialised.
+pub fn metadata_json(p: &Package, data: &[u8], attachments: &[Attachment<'_>]) -> Result<Vec<u8>, FitConnectError> {
+    use serde_json::Map;
+    use serde_json::value::RawValue;
+    #[derive(serde::Serialize)]
+    struct Info<'a> {
+        #[serde(flatten)]
+        fields: &'a Map<String, Value>,
+        #[serde(rename = "grossAmount")]
+        gross: Box<RawValue>,
+    }
+    #[derive(serde::Serialize)]
+    struct Sent<'a> {
+        #[serde(flatten)]
+        rest: &'a Map<String, Value>,
+        #[serde(rename = "paymentInformation")]
+        info: Info<'a>,
+    }
+    let bad = |e: serde_json::Error| FitConnectError::Package(format!("metadata cannot be serialised: {e}"));
+    let meta = metadata(p, data, attachments);
+    let gross = p.payment.as_ref().map(|pay| pay.amount_cents).filter(|c| *c > 0);
+    match (meta, gross) {
+        (Value::Object(mut rest), Some(cents)) if rest.contains_key("paymentInformation") => {
+            let Some(Value::Object(fields)) = rest.remove("paymentInformation") else {
+                return Err(FitConnectError::Package("paymentInformation is no object".into()));
+            };
+            let gross = RawValue::from_string(Cents(cents).decimal()).map_err(bad)?;
+            serde_json::to_vec(&Sent { rest: &rest, info: Info { fields: &fields, gross } }).map_err(bad)
+        }
+        (meta, _) => serde_json::to_vec(&meta).map_err(bad),
+    }
+}
+
+/// `paymentInformation` (metadata schema 1.0.0) of a package with a payment, without
+/// `grossAmount` (see [`metadata_json`]). `None` without a payment, or when no id fits
+/// the schema's `transactionId` (a required field).
+fn payment_information(p: &Package) -> Option<Value> {
+    const METHODS: [&str; 6] = ["GIROPAY", "PAYDIRECT", "CREDITCARD", "PAYPAL", "INVOICE", "OTHER"];
+    const STATES: [&str; 4] = ["INITIAL", "BOOKED", "FAILED", "CANCELED"];
+    let pay = p.payment.as_ref()?;
+    // No online transaction (invoice, counter): the Kassenzeichen identifies the payment.
+    let transaction_id = if crate::payment::xbezahl::is_id(&pay.transaction_id) {
+        pay.transaction_id.clone()
+    } else {
+        let id: String = pay
+            .kassenzeichen
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '-' })
+            .take(36)
+            .collect();
+        Some(id).filter(|id| crate::payment::xbezahl::is_id(id))?
+    };
+    let method = if METHODS.contains(&pay.payment_method.as_str()) {
+        pay.payment_method.as_str()
+    } else if pay.mode == "rechnung" {
+        "INVOICE"
+    } else {
+        "OTHER"
+    };
+    let status = if STATES.contains(&pay.status.as_str()) { pay.status.as_str() } else { "INITIAL" };
+    let mut info = serde_json::Map::new();
+    info.insert("transactionId".into(), transaction_id.into());
+    info.insert("transactionReference".into(), pay.kassenzeichen.clone().into());
+    info.insert("paymentMethod".into(), method.into());
+    info.insert("status".into(), status.into());
+    if let Some(url) = pay.transaction_url.as_deref().filter(|u| reqwest::Url::parse(u).is_ok()) {
+        info.insert("transactionUrl".into(), url.into());
+    }
+    if let (Some(ms), "BOOKED") = (pay.paid_at_ms, status) {
+        info.insert("transactionTimestamp".into(), rfc3339_utc(ms).into());
+    }
+    Some(Value::Object(info))
 }
 
 /// Lower-case hex SHA-512, the only hash the metadata schema allows.

@@ -29,7 +29,7 @@ mod trust;
 pub use client::deliver;
 pub use config::FitConnectConfig;
 pub use jwe::{PublicJwk, encrypt_jwe};
-pub use metadata::{Attachment, Purpose, attachments, data_json, metadata, schema_uri, sha512_hex};
+pub use metadata::{Attachment, Purpose, attachments, data_json, metadata, metadata_json, schema_uri, sha512_hex};
 pub use trust::{Trust, TrustConfig};
 
 use std::fmt;

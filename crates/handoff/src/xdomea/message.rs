@@ -69,6 +69,7 @@ pub(super) fn message(
 
     let submitted_s = xs_date_time(submitted);
     let version = p.form.version.to_string();
+    let zahlung = p.payment.as_ref().map(zahlung_felder).unwrap_or_default();
     let mut felder: Vec<(&str, &str, &str)> = vec![
         ("Eingangsnummer", "Eingangsnummer des Antrags", p.receipt_number.as_str()),
         ("Eingangszeitpunkt", "Zeitpunkt des Eingangs (UTC)", submitted_s.as_str()),
@@ -86,6 +87,9 @@ pub(super) fn message(
         "SHA-256 über die Antragsdaten und Anlagen (wie auf der Eingangsbestätigung)",
         &p.data_hash,
     ));
+    for (feld, beschreibung, wert) in &zahlung {
+        felder.push((feld, beschreibung, wert.as_str()));
+    }
     x.erweiterung(ERWEITERUNG_VORGANG, "Amtsweg Antrag", &felder)?;
 
     x.close("Vorgang")?;
@@ -93,6 +97,38 @@ pub(super) fn message(
     x.close("SchriftgutobjektZumAblegen")?;
     x.close(NACHRICHTENTYP)?;
     x.finish()
+}
+
+/// The payment as fields of the Vorgang's extension: Kassenzeichen, state, amount
+/// and paid amount in euro (decimal point), and when it was paid.
+fn zahlung_felder(z: &crate::package::PackagePayment) -> Vec<(&'static str, &'static str, String)> {
+    use amtsweg_domain::payment::Cents;
+    let stand = match z.status.as_str() {
+        "BOOKED" => "bezahlt",
+        "FAILED" => "fehlgeschlagen",
+        "CANCELED" => "abgebrochen",
+        _ => "offen",
+    };
+    let mut v = vec![
+        ("Zahlungsart", "Art der Zahlung (vorab, rechnung, vor_ort, forderung)", z.mode.clone()),
+        ("Kassenzeichen", "Kassenzeichen der Gebühr", z.kassenzeichen.clone()),
+        ("Zahlungsstand", "Stand der Zahlung (offen, bezahlt, fehlgeschlagen, abgebrochen)", stand.to_owned()),
+        ("Betrag", "Zu zahlender Betrag in Euro", Cents(z.amount_cents).decimal()),
+        ("BezahlterBetrag", "Bezahlter Betrag in Euro", Cents(z.paid_cents).decimal()),
+    ];
+    if !z.rf_reference.is_empty() {
+        v.push(("RFReferenz", "Strukturierte Gläubigerreferenz (ISO 11649)", z.rf_reference.clone()));
+    }
+    if !z.payment_method.is_empty() {
+        v.push(("Zahlweg", "Zahlweg beim Bezahldienst", z.payment_method.clone()));
+    }
+    if !z.transaction_id.is_empty() {
+        v.push(("Transaktion", "Transaktionskennung des Bezahldienstes", z.transaction_id.clone()));
+    }
+    if let Some(t) = z.paid_at_ms.and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok()) {
+        v.push(("BezahltAm", "Zeitpunkt der Zahlung (UTC)", xs_date_time(t)));
+    }
+    v
 }
 
 /// A small layer over quick-xml's writer: every element in the xdomea namespace, all text

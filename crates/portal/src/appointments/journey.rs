@@ -4,7 +4,7 @@
 //! the offered services, the triage outcome, the days of a month with free times and
 //! the free times of a day.
 
-use super::view::{calendar_of, location, parse_calendar, rules_of, service_title};
+use super::view::{calendar_of, location, rules_of, service_title};
 use crate::{Portal, Result};
 pub use amtsweg_domain::appointments::TriageOutcome;
 use amtsweg_domain::appointments::time::to_ms;
@@ -13,7 +13,7 @@ use amtsweg_domain::opening_hours::OpeningHours;
 use amtsweg_store::Location;
 use amtsweg_store::appointments::CalendarRow;
 use jiff::civil::{Date, DateTime};
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 /// More services than this in one booking are refused (the form offers checkboxes).
 pub const MAX_SERVICES: usize = 10;
@@ -159,10 +159,11 @@ pub async fn offers(portal: &Portal, authority_id: i64) -> Result<Vec<OfferedSer
 
 /// The active calendars of an authority, parsed (one that does not parse is skipped and logged).
 async fn active_calendars(portal: &Portal, authority_id: i64) -> Result<Vec<(CalendarRow, Calendar)>> {
+    let settings = super::settings_cache::settings(portal, authority_id).await?;
     let mut out = Vec::new();
-    for row in portal.store.appointment_calendars(authority_id).await? {
-        match parse_calendar(&row) {
-            Ok(cal) if cal.active => out.push((row, cal)),
+    for (row, parsed) in &settings.calendars {
+        match parsed {
+            Ok(cal) if cal.active => out.push((row.clone(), cal.clone())),
             Ok(_) => {}
             Err(e) => tracing::error!(calendar = row.id, error = %e, "calendar skipped"),
         }
@@ -429,27 +430,20 @@ pub async fn next_free(
     Ok(out)
 }
 
-/// The units taken (start ms, counter) on the days `from..=to`.
-async fn occupied(
-    portal: &Portal,
-    chosen: &Chosen,
-    from: Date,
-    to: Date,
-    now: DateTime,
-) -> Result<HashSet<(i64, i64)>> {
+/// The counters taken at each unit start (ms → bit set) on the days `from..=to`.
+async fn occupied(portal: &Portal, chosen: &Chosen, from: Date, to: Date, now: DateTime) -> Result<Occupied> {
     let from_ms = to_ms(from.to_datetime(jiff::civil::Time::midnight()));
     let to = to_ms(to.tomorrow().unwrap_or(to).to_datetime(jiff::civil::Time::midnight()));
-    Ok(portal.store.occupied_units(chosen.row.id, from_ms, to, to_ms(now)).await?.into_iter().collect())
+    Ok(portal.store.occupied_counters(chosen.row.id, from_ms, to, to_ms(now)).await?.into_iter().collect())
 }
 
-fn free_on(
-    chosen: &Chosen,
-    opening: &OpeningHours,
-    date: Date,
-    now: DateTime,
-    occupied: &HashSet<(i64, i64)>,
-) -> Vec<FreeTime> {
-    let taken = |start: DateTime, counter: u16| -> bool { occupied.contains(&(to_ms(start), i64::from(counter))) };
+/// Unit start (ms) → the counters taken then, bit `n` for counter `n`.
+type Occupied = HashMap<i64, u64>;
+
+fn free_on(chosen: &Chosen, opening: &OpeningHours, date: Date, now: DateTime, occupied: &Occupied) -> Vec<FreeTime> {
+    let taken = |start: DateTime, counter: u16| -> bool {
+        counter < 64 && occupied.get(&to_ms(start)).is_some_and(|mask| mask & (1u64 << counter) != 0)
+    };
     slots::day_times(&chosen.calendar, opening, date, chosen.units, now, &taken)
 }
 

@@ -128,6 +128,7 @@ fn attachment(events: &[IcsEvent], cancel: bool) -> EmailAttachment {
             amtsweg_domain::appointments::ics::method(events, cancel)
         ),
         content: ics(events, cancel),
+        encoding: String::new(),
     }
 }
 

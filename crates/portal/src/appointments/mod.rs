@@ -18,6 +18,7 @@ pub mod counter;
 pub mod journey;
 pub mod mail;
 pub mod manage;
+pub mod settings_cache;
 pub mod sweep;
 pub mod view;
 pub mod writer;

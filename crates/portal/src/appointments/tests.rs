@@ -726,3 +726,26 @@ async fn a_hold_on_a_counter_taken_away_since_cannot_be_confirmed() {
         fx.cleanup().await;
     }
 }
+
+/// The rules and calendars kept in memory are never older than the last save made
+/// through the store: the very next step sees a change, whoever saved it here.
+#[tokio::test]
+async fn a_saved_change_of_rules_or_calendar_is_seen_by_the_next_step() {
+    use super::view::{calendar_of, rules_of};
+    for fx in both().await {
+        let before = rules_of(&fx.portal, fx.authority).await.unwrap();
+        assert!(free_at(&fx, 10, 0).await, "{}", fx.t.name);
+        fx.set_rules(&BookingRules { hold_minutes: before.hold_minutes + 3, ..before.clone() }).await;
+        let after = rules_of(&fx.portal, fx.authority).await.unwrap();
+        assert_eq!(after.hold_minutes, before.hold_minutes + 3, "{}", fx.t.name);
+        let (_, mut cal, _) = calendar_of(&fx.portal, fx.authority, fx.calendar).await.unwrap().unwrap();
+        cal.active = false;
+        fx.set_calendar(&cal).await;
+        let offered = journey::day(&fx.portal, fx.authority, &journey(), day(), crate::time::now_local()).await.unwrap();
+        assert!(offered.is_err(), "{}: a calendar switched off offers nothing at once", fx.t.name);
+        cal.active = true;
+        fx.set_calendar(&cal).await;
+        assert!(free_at(&fx, 10, 0).await, "{}", fx.t.name);
+        fx.cleanup().await;
+    }
+}

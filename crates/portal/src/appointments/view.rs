@@ -257,7 +257,8 @@ pub(crate) async fn view_with(
 }
 
 /// A calendar of an authority, parsed, with its location; `None` when the authority
-/// has no such calendar.
+/// has no such calendar. From the settings kept in memory (see
+/// [`super::settings_cache`]).
 ///
 /// # Errors
 /// Store errors; a stored calendar that does not parse.
@@ -266,8 +267,8 @@ pub async fn calendar_of(
     authority_id: i64,
     calendar_id: i64,
 ) -> Result<Option<(CalendarRow, Calendar, Location)>> {
-    let Some(row) = portal.store.appointment_calendar(authority_id, calendar_id).await? else { return Ok(None) };
-    let calendar = parse_calendar(&row)?;
+    let settings = super::settings_cache::settings(portal, authority_id).await?;
+    let Some((row, calendar)) = settings.calendar(calendar_id)? else { return Ok(None) };
     let location = location(portal, authority_id, row.location_id).await?;
     Ok(Some((row, calendar, location)))
 }
@@ -281,14 +282,11 @@ pub fn parse_calendar(row: &CalendarRow) -> Result<Calendar> {
         .map_err(|e| PortalError::Internal(format!("calendar {} does not parse: {e}", row.id)))
 }
 
-/// The booking rules of an authority; the defaults when it stored none.
+/// The booking rules of an authority; the defaults when it stored none. From the
+/// settings kept in memory (see [`super::settings_cache`]).
 ///
 /// # Errors
 /// Store errors; stored rules that do not parse.
 pub async fn rules_of(portal: &Portal, authority_id: i64) -> Result<BookingRules> {
-    match portal.store.appointment_rules(authority_id).await? {
-        Some(r) => serde_json::from_str(&r.settings)
-            .map_err(|e| PortalError::Internal(format!("booking rules of {authority_id} do not parse: {e}"))),
-        None => Ok(BookingRules::default()),
-    }
+    Ok(super::settings_cache::settings(portal, authority_id).await?.rules.clone())
 }

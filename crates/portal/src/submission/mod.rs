@@ -180,6 +180,8 @@ pub async fn store(
     // only for the account or the browser that applied.
     let status = crate::receipt::status_path(portal, app.authority.slug.as_str(), &app.published.slug, app.token)?;
     let link = format!("{}{status}", portal.settings.base_url());
+    // The fee, decided and numbered before the commit (which stays free of I/O).
+    let plan = crate::payments::plan::for_submission(portal, app, &data.computed).await?;
     let mail = app.email.clone().map(|to| {
         let copy = if copy {
             let sections = amtsweg_forms::display::sections(form, answers, files);
@@ -187,14 +189,15 @@ pub async fn store(
         } else {
             String::new()
         };
+        let payment = plan.as_ref().map(|p| p.mail_text.as_str()).unwrap_or_default();
         EmailMessage {
             to,
             subject: format!("Eingangsbestätigung {{eingangsnummer}} – {}", form.title),
             body: format!(
-                "Guten Tag,\n\n{} hat Ihren Antrag „{}“ erhalten.\nEingangsnummer: {{eingangsnummer}}\n\nDen Stand Ihres Antrags sehen Sie unter diesem Link (er zeigt keine persönlichen Angaben; bitte geben Sie ihn nicht weiter):\n{link}\n{copy}\nBitte geben Sie die Eingangsnummer bei Rückfragen an.\n",
+                "Guten Tag,\n\n{} hat Ihren Antrag „{}“ erhalten.\nEingangsnummer: {{eingangsnummer}}\n{payment}\nDen Stand Ihres Antrags sehen Sie unter diesem Link (er zeigt keine persönlichen Angaben; bitte geben Sie ihn nicht weiter):\n{link}\n{copy}\nBitte geben Sie die Eingangsnummer bei Rückfragen an.\n",
                 app.authority.name, form.title
             ),
-            attachments: Vec::new(),
+            attachments: plan.as_ref().and_then(|p| p.attachment.clone()).into_iter().collect(),
         }
     });
     let year = i64::from(crate::time::now_local().year());
@@ -218,9 +221,11 @@ pub async fn store(
         year,
         confirmation: mail,
     };
-    match portal.submissions.submit(new).await {
+    // With a payment the receipt page reads the store: it shows the payment's state.
+    let with_payment = plan.is_some();
+    match portal.submissions.submit_with_payment(new, plan.map(|p| p.payment)).await {
         Ok(s) => {
-            if s.new {
+            if s.new && !with_payment {
                 let receipt = FreshReceipt {
                     authority_id: app.authority.id,
                     form_id: app.published.form_id,

@@ -109,6 +109,7 @@ impl Tx {
         settings: &str,
         expected_version: i64,
     ) -> Result<Option<i64>> {
+        self.touch_appointment_settings();
         let now = now_ms();
         let written = if expected_version == 0 {
             let q = Query::insert()
@@ -145,6 +146,7 @@ impl Tx {
         settings: &str,
         expected_version: i64,
     ) -> Result<Option<(i64, i64)>> {
+        self.touch_appointment_settings();
         let now = now_ms();
         if expected_version == 0 {
             let q = Query::select()

@@ -7,10 +7,17 @@
 //! each when the batch fails, and [`Tx::submit`] is a batch of one. A form token
 //! already stored yields the first submission again, so a resent final step stores
 //! nothing twice.
+//!
+//! A submission may come with its payment (`*_with`): the payment row is written in
+//! the same transaction, and a submission whose fee is to be paid first (`hold`) is
+//! stored as `zahlung_ausstehend` without deliveries — released later, in the
+//! transaction that books its payment.
 
 use super::{NewSubmission, OwnedSubmission, RECEIPT_PLACEHOLDER, STATUS_RECEIVED, Submitted, receipt_number};
 use crate::db::{Store, Tx};
 use crate::outbox::EmailMessage;
+use crate::payments::core::{PAYMENT_INSERT_COLUMNS, payment_values};
+use crate::payments::{AWAITING_PAYMENT, NewPayment};
 use crate::{Result, StoreError, now_ms};
 use sea_query::{Expr, ExprTrait, OnConflict, Order, Query};
 
@@ -23,10 +30,25 @@ impl Store {
     /// # Errors
     /// Per submission, as [`Tx::submit`] and the commit.
     pub async fn submit_all(&self, batch: &[OwnedSubmission]) -> Vec<Result<Submitted>> {
+        let items: Vec<(NewSubmission<'_>, Option<&NewPayment>)> = batch.iter().map(|s| (s.as_new(), None)).collect();
+        self.submit_batch(&items).await
+    }
+
+    /// [`Store::submit_all`] for submissions with their payments (see
+    /// [`Tx::submit_many_with`]).
+    ///
+    /// # Errors
+    /// Per submission, as [`Tx::submit_many_with`] and the commit.
+    pub async fn submit_all_with(&self, batch: &[(OwnedSubmission, Option<NewPayment>)]) -> Vec<Result<Submitted>> {
+        let items: Vec<(NewSubmission<'_>, Option<&NewPayment>)> =
+            batch.iter().map(|(s, p)| (s.as_new(), p.as_ref())).collect();
+        self.submit_batch(&items).await
+    }
+
+    async fn submit_batch(&self, batch: &[(NewSubmission<'_>, Option<&NewPayment>)]) -> Vec<Result<Submitted>> {
         let together = async {
             let mut tx = self.begin().await?;
-            let all: Vec<NewSubmission<'_>> = batch.iter().map(OwnedSubmission::as_new).collect();
-            let out = tx.submit_many(&all).await?;
+            let out = tx.submit_many_with(batch).await?;
             tx.commit().await?;
             Ok::<_, StoreError>(out)
         }
@@ -35,12 +57,12 @@ impl Store {
             return done.into_iter().map(Ok).collect();
         }
         let mut out = Vec::with_capacity(batch.len());
-        for s in batch {
+        for item in batch {
             let one = async {
                 let mut tx = self.begin().await?;
-                let r = tx.submit(&s.as_new()).await?;
+                let mut r = tx.submit_many_with(std::slice::from_ref(item)).await?;
                 tx.commit().await?;
-                Ok(r)
+                r.pop().ok_or_else(|| StoreError::Invalid("no submission stored".into()))
             }
             .await;
             out.push(one);
@@ -88,7 +110,26 @@ impl Tx {
     /// # Errors
     /// On database errors; then the caller's transaction must be rolled back.
     pub async fn submit_many(&mut self, batch: &[NewSubmission<'_>]) -> Result<Vec<Submitted>> {
+        let items: Vec<(NewSubmission<'_>, Option<&NewPayment>)> = batch.iter().map(|s| (s.clone(), None)).collect();
+        self.submit_many_with(&items).await
+    }
+
+    /// [`Tx::submit_many`] with each submission's payment, if it has one: the payment
+    /// row is written with it (one more statement for the batch), and a submission
+    /// whose payment says `hold` is stored as `zahlung_ausstehend` and gets no
+    /// deliveries until its payment releases it. A token already stored keeps its
+    /// first submission and payment.
+    ///
+    /// # Errors
+    /// On database errors; then the caller's transaction must be rolled back.
+    pub async fn submit_many_with(
+        &mut self,
+        batch_with: &[(NewSubmission<'_>, Option<&NewPayment>)],
+    ) -> Result<Vec<Submitted>> {
         use std::collections::HashMap;
+        let batch: Vec<&NewSubmission<'_>> = batch_with.iter().map(|(s, _)| s).collect();
+        let payment_of: HashMap<&str, &NewPayment> =
+            batch_with.iter().filter_map(|(s, p)| p.map(|p| (s.form_token, p))).rev().collect();
         #[derive(sqlx::FromRow)]
         struct Stored {
             id: i64,
@@ -120,7 +161,7 @@ impl Tx {
         // The new ones: each token's first occurrence that is not stored yet.
         let mut seen = std::collections::HashSet::new();
         let fresh: Vec<&NewSubmission<'_>> =
-            batch.iter().filter(|s| !known.contains_key(s.form_token) && seen.insert(s.form_token)).collect();
+            batch.iter().copied().filter(|s| !known.contains_key(s.form_token) && seen.insert(s.form_token)).collect();
         if fresh.is_empty() {
             return Ok(batch.iter().filter_map(|s| known.get(s.form_token).cloned()).collect());
         }
@@ -170,7 +211,8 @@ impl Tx {
                 s.title.into(),
                 s.citizen_id.into(),
                 s.browser_hash.into(),
-                STATUS_RECEIVED.into(),
+                if payment_of.get(s.form_token).is_some_and(|p| p.hold) { AWAITING_PAYMENT } else { STATUS_RECEIVED }
+                    .into(),
                 s.data.into(),
                 s.data_hash.into(),
                 now.into(),
@@ -180,12 +222,28 @@ impl Tx {
         }
         // RETURNING does not promise the order of VALUES: matched by token.
         let stored = self.fetch_all_in_tx::<Stored>(&q).await?;
-        let ids: Vec<i64> = stored.iter().map(|e| e.id).collect();
+        // Held submissions get their deliveries when their payment releases them.
+        let released: Vec<i64> = stored
+            .iter()
+            .filter(|e| !payment_of.get(e.form_token.as_str()).is_some_and(|p| p.hold))
+            .map(|e| e.id)
+            .collect();
+        let mut payments = Query::insert().into_table("payments").columns(PAYMENT_INSERT_COLUMNS).to_owned();
+        let mut any_payment = false;
+        for e in &stored {
+            if let Some(p) = payment_of.get(e.form_token.as_str()) {
+                payments.values_panic(payment_values(p, Some(e.id), None, now));
+                any_payment = true;
+            }
+        }
         for e in stored {
             let s = Submitted { id: e.id, receipt_number: e.receipt_number, submitted_at: e.submitted_at, new: true };
             known.insert(e.form_token, s);
         }
-        self.enqueue_deliveries(&ids, now).await?;
+        self.enqueue_deliveries(&released, now).await?;
+        if any_payment {
+            self.execute(&payments).await?;
+        }
         let fresh_tokens: Vec<&str> = fresh.iter().map(|s| s.form_token).collect();
         let padded_tokens = crate::db::padded(&fresh_tokens);
         let q = Query::insert()

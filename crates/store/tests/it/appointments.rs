@@ -97,8 +97,20 @@ async fn set_status(store: &Store, c: Cal, id: i64, from: &[&str], to: &str) -> 
     ok
 }
 
+/// The occupied units; checks on the way that the day pages' bit sets per start
+/// (`occupied_counters`) say the same.
 async fn occupied(store: &Store, c: Cal, now: i64) -> Vec<(i64, i64)> {
-    store.occupied_units(c.calendar, T0 - 24 * 60 * MINUTE, T0 + 30 * 24 * 60 * MINUTE, now).await.unwrap()
+    let (from, to) = (T0 - 24 * 60 * MINUTE, T0 + 30 * 24 * 60 * MINUTE);
+    let units = store.occupied_units(c.calendar, from, to, now).await.unwrap();
+    let from_masks: Vec<(i64, i64)> = store
+        .occupied_counters(c.calendar, from, to, now)
+        .await
+        .unwrap()
+        .into_iter()
+        .flat_map(|(start, mask)| (0..64).filter(move |n| mask & (1u64 << n) != 0).map(move |n| (start, n)))
+        .collect();
+    assert_eq!(from_masks, units, "bit sets per start differ from the units");
+    units
 }
 
 #[tokio::test]
@@ -513,6 +525,7 @@ async fn e_mails_carry_text_attachments_and_old_payloads_still_read() {
                 file_name: "termin.ics".into(),
                 content_type: "text/calendar; method=REQUEST".into(),
                 content: "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n".into(),
+                encoding: String::new(),
             }],
         };
         let mut tx = store.begin().await.unwrap();

@@ -8,6 +8,7 @@
 mod appointments;
 mod catalogue;
 mod editing;
+mod finanzen;
 mod fixtures;
 mod forms;
 mod group_commit;
@@ -15,6 +16,8 @@ mod handoff;
 mod konto;
 mod library;
 mod outbox;
+mod payments;
+mod payments_bank;
 mod schema;
 mod staff;
 mod submissions;

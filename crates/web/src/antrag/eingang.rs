@@ -12,7 +12,7 @@ use amtsweg_forms::display::{FileInfo, Line};
 use amtsweg_portal::submission::SubmissionData;
 use amtsweg_store::submissions::SubmissionRow;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use minijinja::context;
 use serde::Deserialize;
@@ -135,43 +135,90 @@ pub(crate) fn receipt_view(
 /// (see `fresh_receipt`), later from the store.
 pub(crate) async fn receipt(
     State(state): State<AppState>,
-    mut j: Journey,
+    j: Journey,
     headers: HeaderMap,
     Path((_, _, token)): Path<(String, String, String)>,
+    uri: Uri,
 ) -> Result<Response, AppError> {
-    let fresh = state.portal.fresh_receipts.take(&token, |f| {
+    // `?zahlung=`: what the payment provider's return page learnt.
+    let notice = super::zahlung::Outcome::in_query(uri.query());
+    show_receipt(&state, j, &headers, &token, notice, None).await
+}
+
+/// The receipt page again with why paying could not begin (409).
+pub(crate) async fn receipt_with_error(
+    state: &AppState,
+    j: Journey,
+    headers: &HeaderMap,
+    token: &str,
+    error: String,
+) -> Result<Response, AppError> {
+    let mut r = show_receipt(state, j, headers, token, None, Some(error)).await?;
+    *r.status_mut() = StatusCode::CONFLICT;
+    Ok(r)
+}
+
+async fn show_receipt(
+    state: &AppState,
+    mut j: Journey,
+    headers: &HeaderMap,
+    token: &str,
+    notice: Option<super::zahlung::Outcome>,
+    error: Option<String>,
+) -> Result<Response, AppError> {
+    let fresh = state.portal.fresh_receipts.take(token, |f| {
         f.authority_id == j.authority.id
             && f.form_id == j.published.form_id
             && j.may_access(f.citizen_id, &f.browser_hash)
     });
-    let r = match fresh {
+    // Applications with a fee are never kept as fresh receipts: their page always
+    // comes from the store, with the payment's current state.
+    let (r, payment) = match fresh {
         Some(f) => {
-            j.use_version(&state, f.form_version).await?;
+            j.use_version(state, f.form_version).await?;
             let status = j.form.workflow().label(amtsweg_store::submissions::STATUS_RECEIVED, "");
-            Receipt {
+            let r = Receipt {
                 number: f.receipt_number,
                 submitted_at: f.submitted_at,
                 status,
                 data: f.data,
                 in_account: f.citizen_id.is_some(),
-            }
+                payment: None,
+            };
+            (r, None)
         }
         None => {
-            let s = own_submission(&state, &mut j, &token).await?;
+            let s = own_submission(state, &mut j, token).await?;
             let data = amtsweg_portal::submission::open_data(&state.portal, &s).await?;
             let status = j.form.workflow().label(&s.status, &s.sub_status);
-            Receipt {
+            let payment = amtsweg_portal::payments::view::of_submission(&state.portal, s.authority_id, s.id).await?;
+            let shown = match &payment {
+                Some(p) => {
+                    let pay = super::zahlung::pay_csrf(state, &j, token)?
+                        .map(|csrf| (format!("{}/bezahlen", j.receipt_url(token)), csrf));
+                    Some(super::receipt_page::PaymentPart {
+                        payment: super::zahlung::payment_context(p, pay),
+                        notice: notice.map(|n| n.given(&p.status).notice()),
+                        error,
+                    })
+                }
+                None => None,
+            };
+            let r = Receipt {
                 number: s.receipt_number,
                 submitted_at: s.submitted_at,
                 status,
                 data,
                 in_account: s.citizen_id.is_some(),
-            }
+                payment: shown,
+            };
+            (r, payment)
         }
     };
     let angaben = ReceiptAnswers::new(&j.form, &r.data).render(&state.templates)?;
-    let page = super::receipt_page::render(&state, &j, &headers, &token, &r, angaben)?;
-    Ok(super::journey::no_store(axum::response::Html(page).into_response()))
+    let page = super::receipt_page::render(state, &j, headers, token, &r, angaben)?;
+    let response = super::journey::no_store(axum::response::Html(page).into_response());
+    Ok(super::zahlung::allow_provider(response, payment.as_ref()))
 }
 
 /// Back after submitting: the draft's pages (check page, steps) went with the draft.

@@ -23,6 +23,7 @@ pub(crate) mod receipt_page;
 pub(crate) mod schritt;
 pub(crate) mod start;
 pub mod upload;
+pub(crate) mod zahlung;
 
 pub(crate) use eingang::{pdf_response, receipt_view};
 

@@ -20,6 +20,16 @@ pub(super) struct Receipt {
     pub status: String,
     pub data: SubmissionData,
     pub in_account: bool,
+    /// The fee to pay and how (none for forms without one).
+    pub payment: Option<PaymentPart>,
+}
+
+/// The payment part of a receipt (`antrag::zahlung`): the payment with the pay
+/// form, what the provider's return said, and why paying could not begin.
+pub(super) struct PaymentPart {
+    pub payment: Value,
+    pub notice: Option<Value>,
+    pub error: Option<String>,
 }
 
 pub(crate) type ReceiptPages = Cuts<FormPageKey>;
@@ -39,6 +49,7 @@ fn html(
     headers: &HeaderMap,
     v: &Values<'_>,
     in_account: bool,
+    payment: Option<&PaymentPart>,
 ) -> Result<String, AppError> {
     let url = j.receipt_url(v.token);
     let ctx = context! {
@@ -46,6 +57,8 @@ fn html(
         status => v.status, angaben => &v.angaben,
         pdf => format!("{url}/quittung.pdf"), authority_name => &j.authority.name,
         in_account,
+        payment => payment.map(|p| &p.payment), payment_notice => payment.and_then(|p| p.notice.as_ref()),
+        payment_error => payment.and_then(|p| p.error.as_deref()),
         // Booking after submission: the receipt number is appended in the template.
         appointment => j.form.appointment.as_ref().map(|o| context! {
             required => o.required,
@@ -73,9 +86,14 @@ pub(super) fn render(
         status: &r.status,
         angaben: Value::from_safe_string(angaben),
     };
-    let cacheable = j.citizen.is_none() && !r.in_account && !state.templates.has_overrides() && plain(token);
+    // A payment's state changes while the page is seen again: never from the cache.
+    let cacheable = j.citizen.is_none()
+        && !r.in_account
+        && r.payment.is_none()
+        && !state.templates.has_overrides()
+        && plain(token);
     if !cacheable {
-        return html(state, j, headers, &full(angaben), r.in_account);
+        return html(state, j, headers, &full(angaben), r.in_account, r.payment.as_ref());
     }
     let mut escaped = [String::new(), String::new(), String::new()];
     for (out, text) in escaped.iter_mut().zip([&r.number, &submitted, &r.status]) {
@@ -96,7 +114,7 @@ pub(super) fn render(
         status: m_status,
         angaben: Value::from(m_angaben.as_str()),
     };
-    let page = html(state, j, headers, &marked, false)?;
+    let page = html(state, j, headers, &marked, false, None)?;
     let marks: Vec<&str> = marks.iter().map(String::as_str).collect();
     match Cut::new(&page, &marks) {
         Some(cut) => {
@@ -104,6 +122,6 @@ pub(super) fn render(
             state.receipt_pages.put(key, Arc::clone(&cut));
             Ok(cut.fill(&values))
         }
-        None => html(state, j, headers, &full(angaben), false),
+        None => html(state, j, headers, &full(angaben), false, None),
     }
 }

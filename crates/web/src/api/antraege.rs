@@ -188,6 +188,8 @@ pub struct SubmissionDetail {
     history: Vec<HistoryEntry>,
     /// States the submission may move to next.
     next_statuses: Vec<String>,
+    /// The fee, when the form charges one.
+    payment: Option<SubmissionPayment>,
 }
 
 pub(super) fn unknown_submission() -> Problem {
@@ -199,9 +201,36 @@ pub(super) fn unknown_submission() -> Problem {
     )
 }
 
+/// Whether the submission is held for its payment (or expired unpaid).
+fn held(s: &SubmissionRow) -> bool {
+    amtsweg_store::payments::RESERVED_STATES.contains(&s.status.as_str())
+}
+
+/// The fee of a submission and how far it is paid.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SubmissionPayment {
+    /// `vorab` (paid before release), `rechnung` (invoice), `vor_ort` (at the counter).
+    mode: String,
+    /// `open`, `partly_paid`, `paid`, `expired`, `cancelled`.
+    status: String,
+    kassenzeichen: String,
+    /// Structured creditor reference (ISO 11649), e.g. `RF18539007547034`; may be empty.
+    rf_reference: String,
+    amount_cents: i64,
+    paid_cents: i64,
+    refunded_cents: i64,
+    /// `YYYY-MM-DD` for invoices.
+    #[schema(value_type = Option<String>, format = Date)]
+    due_date: Option<String>,
+    /// RFC 3339, UTC.
+    paid_at: Option<String>,
+}
+
 pub(crate) async fn own(state: &AppState, client: &Client, id: i64) -> Result<casework::Case, Problem> {
     let row = state.store.submission(client.row.authority_id, id).await.map_err(Problem::from)?;
-    if row.is_none() {
+    // An application waiting for its payment (or whose payment expired) was never
+    // released to the authority: for the API it does not exist.
+    if row.is_none_or(|s| held(&s)) {
         return Err(unknown_submission());
     }
     casework::open_case(&state.portal, client.row.authority_id, id).await.map_err(Problem::from)
@@ -253,6 +282,19 @@ pub(crate) async fn detail(
         })
         .collect();
     let acknowledged_at = state.store.acknowledged_at(id, client.row.id).await.map_err(Problem::from)?.map(rfc3339);
+    let payment = state.store.payment_of_submission(s.authority_id, id).await.map_err(Problem::from)?.map(|p| {
+        SubmissionPayment {
+            mode: p.mode,
+            status: p.status,
+            kassenzeichen: p.kassenzeichen,
+            rf_reference: p.rf_reference,
+            amount_cents: p.amount_cents,
+            paid_cents: p.paid_cents,
+            refunded_cents: p.refunded_cents,
+            due_date: Some(p.due_on).filter(|d| !d.is_empty()),
+            paid_at: p.paid_at.map(rfc3339),
+        }
+    });
     client.audit(&state, "api.submission.view", &format!("submission:{id}")).await?;
     Ok(Json(SubmissionDetail {
         id,
@@ -280,6 +322,7 @@ pub(crate) async fn detail(
                 }
             })
             .collect(),
+        payment,
     }))
 }
 
@@ -503,7 +546,13 @@ pub(crate) async fn signed_download(
     };
     let (submission, file) = amtsweg_portal::handoff::check_download_token(&state.portal, &token).ok_or_else(gone)?;
     let ids: Vec<i64> = state.catalogue().authorities.iter().map(|a| a.id).collect();
-    let row = state.store.submission_in(&ids, submission).await.map_err(Problem::from)?.ok_or_else(gone)?;
+    let row = state
+        .store
+        .submission_in(&ids, submission)
+        .await
+        .map_err(Problem::from)?
+        .filter(|s| !held(s))
+        .ok_or_else(gone)?;
     let target = format!("submission:{submission}/file:{file}");
     crate::audit::audit(&state, "link", Some(row.authority_id), "api.download", &target, "success")
         .await

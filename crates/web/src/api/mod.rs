@@ -15,6 +15,7 @@
 mod antraege;
 mod auth;
 mod extract;
+mod finanzen;
 mod openapi;
 mod problem;
 mod termine;
@@ -26,6 +27,9 @@ pub(crate) use problem::language;
 
 pub(crate) use antraege::{acknowledge, detail, file, list, message, receipt, signed_download, status};
 pub(crate) use auth::token;
+pub(crate) use finanzen::{
+    FINANCE, activation_code as finance_activation_code, claims as finance_claims, payments as finance_payments,
+};
 pub(crate) use openapi::openapi_json;
 pub(crate) use termine::{day as appointments_day, status as appointment_status};
 

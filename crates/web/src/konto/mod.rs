@@ -4,6 +4,7 @@
 //! the central account host (`sso`).
 
 pub(crate) mod anmelden;
+pub(crate) mod finanzen;
 pub(crate) mod identity;
 pub(crate) mod niveau;
 pub(crate) mod oidc;

@@ -16,6 +16,7 @@ pub(crate) mod standorte;
 pub(crate) mod stellen;
 pub(crate) mod termine;
 pub(crate) mod verbund;
+pub(crate) mod zahlungen;
 pub(crate) mod zustaendigkeit;
 
 use crate::AppState;

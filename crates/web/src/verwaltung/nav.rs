@@ -43,6 +43,7 @@ enum Area {
     Start,
     Cases,
     Appointments,
+    Payments,
     Content,
     Forms,
     Connectors,
@@ -58,6 +59,8 @@ fn area_of(path: &str) -> Area {
         Area::Cases
     } else if p.contains("/termine/") {
         Area::Appointments
+    } else if p.contains("/zahlungen/") {
+        Area::Payments
     } else if p.contains("/formulare") {
         Area::Forms
     } else if p.contains("/schnittstellen") {
@@ -131,6 +134,14 @@ pub(crate) fn areas(state: &AppState, staff: &StaffContext, path: &str) -> Areas
             |a| format!("/verwaltung/behoerden/{}/termine/", a.slug),
         );
         main.push(Link::new("Termine", url, current == Area::Appointments));
+    }
+    let payments = payment_authorities(&catalogue, perms);
+    if !payments.is_empty() {
+        let url = authority_for(&payments, here).map_or_else(
+            || "/verwaltung/#zahlungen".to_owned(),
+            |a| format!("/verwaltung/behoerden/{}/zahlungen/", a.slug),
+        );
+        main.push(Link::new("Zahlungen", url, current == Area::Payments));
     }
     let content = authority_for(&editable, here);
     let mut sub = Vec::new();
@@ -234,6 +245,20 @@ fn appointment_authorities<'a>(
         .collect()
 }
 
+/// The authorities whose payments this person handles (case work for the whole
+/// authority) or sets up (administration).
+fn payment_authorities<'a>(
+    catalogue: &'a amtsweg_portal::catalogue::Catalogue,
+    perms: &amtsweg_domain::staff::Permissions,
+) -> Vec<&'a Authority> {
+    catalogue
+        .authorities
+        .iter()
+        .map(AsRef::as_ref)
+        .filter(|a: &&Authority| perms.can_handle_payments(a.id) || perms.can_administer(a.id))
+        .collect()
+}
+
 /// The cards of the start page: one per area, with what waits and the links into it.
 pub(crate) fn cards(state: &AppState, staff: &StaffContext) -> Vec<Value> {
     let catalogue = state.catalogue();
@@ -303,6 +328,21 @@ pub(crate) fn cards(state: &AppState, staff: &StaffContext) -> Vec<Value> {
             })
             .collect::<Vec<_>>();
         cards.push(context! { id => "termine", title => "Termine", links });
+    }
+    let payments = payment_authorities(&catalogue, perms);
+    if !payments.is_empty() {
+        let links = payments
+            .iter()
+            .map(|a| {
+                let label = if payments.len() == 1 {
+                    "Zahlungen: Abgleich, Erstattungen, Verbindungen".to_owned()
+                } else {
+                    format!("Zahlungen: {}", a.name)
+                };
+                link(label, format!("/verwaltung/behoerden/{}/zahlungen/", a.slug))
+            })
+            .collect::<Vec<_>>();
+        cards.push(context! { id => "zahlungen", title => "Zahlungen", links });
     }
     if !administered.is_empty() {
         let links = one(&administered)

@@ -22,10 +22,11 @@ use minijinja::{Value, context};
 use serde::{Deserialize, Serialize};
 
 /// Scopes an API client may hold.
-pub const SCOPES: [(&str, &str); 3] = [
+pub const SCOPES: [(&str, &str); 4] = [
     ("submissions:read", "Anträge abrufen und den Empfang bestätigen"),
     ("submissions:write", "Bearbeitungsstand und Nachrichten zurückmelden"),
     ("termine", "Termine abrufen (mit Namen und Kontaktdaten) und als wahrgenommen, versäumt oder abgesagt melden"),
+    ("finanzen", "Forderungen mit Bescheiden senden, Zahlungen abrufen und Aktivierungscodes erzeugen (Finanzsoftware)"),
 ];
 
 /// The secret of a kind of connector: its input and its key in the stored settings.
@@ -524,6 +525,8 @@ pub struct ClientForm {
     schreiben: String,
     #[serde(default)]
     termine: String,
+    #[serde(default)]
+    finanzen: String,
 }
 
 /// A new API client: the secret is shown once and stored only as its hash.
@@ -544,6 +547,9 @@ pub async fn create_client(
     }
     if f.termine == "1" {
         scopes.push(SCOPES[2].0);
+    }
+    if f.finanzen == "1" {
+        scopes.push(SCOPES[3].0);
     }
     let refusal = if name.is_empty() || name.chars().count() > 100 {
         Some(problem(

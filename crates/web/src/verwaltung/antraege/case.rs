@@ -26,6 +26,12 @@ pub(super) struct Typed {
     pub text: String,
     pub note: String,
     pub reason: String,
+    /// The payment panel's forms (counter payment, refund).
+    pub pay_amount: String,
+    pub pay_method: String,
+    pub refund_amount: String,
+    pub refund_reason: String,
+    pub refund_iban: String,
 }
 
 /// Which form of the page an error belongs to, and its message.
@@ -137,6 +143,11 @@ pub(super) async fn render_case(
         error, error_field, consequence,
         typed => context! { status => &typed.status, text => &typed.text, note => &typed.note, reason => &typed.reason },
         notice, max_files => MAX_ATTACHMENTS, max_mb => MAX_ATTACHMENT_BYTES / 1024 / 1024,
+        payment => super::zahlung::panel(state, staff, case).await?,
+        pay_typed => context! {
+            amount => &typed.pay_amount, method => &typed.pay_method, refund_amount => &typed.refund_amount,
+            refund_reason => &typed.refund_reason, refund_iban => &typed.refund_iban,
+        },
         ..base(state, Some(staff), "/verwaltung/antraege/")
     };
     let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
@@ -157,6 +168,8 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "zuweisung" => Some("Zuständigkeit und Frist sind gespeichert."),
         "erneut" => Some("Die Übergabe wird erneut versucht."),
         "wieder" => Some("Der Antrag ist wieder in Bearbeitung. Die antragstellende Person ist informiert."),
+        "zahlung" => Some("Die Zahlung ist gebucht."),
+        "erstattung" => Some("Die Erstattung ist erfasst. Die Kasse zahlt sie aus; die antragstellende Person sieht sie."),
         _ => None,
     }
 }

@@ -9,10 +9,12 @@
 mod actions;
 mod case;
 mod inbox;
+mod zahlung;
 
 pub use actions::{assign, change_status, message, note, reopen, resend};
 pub use case::{detail, file, message_file, pdf};
 pub use inbox::{assign_many, list};
+pub use zahlung::{counter_payment, refund_payment};
 
 use super::StaffContext;
 use crate::AppState;

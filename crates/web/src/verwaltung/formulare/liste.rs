@@ -206,6 +206,7 @@ pub async fn new_form(
         direct_submit: false,
         workflow: None,
         appointment: None,
+        payment: None,
     };
     let id = create(&state, &staff, &a, &slug, service, &form).await?;
     Ok(Redirect::to(&format!("/verwaltung/behoerden/{}/formulare/{id}?hinweis=angelegt", a.slug)).into_response())

@@ -1,0 +1,799 @@
+//! Reconciliation: bank statements (camt.053) matched against what is open,
+//! refunds, and the per-period report.
+//!
+//! An imported statement must belong to one of the authority's invoice accounts
+//! (its `rechnung` connectors) — a statement of another account is refused as a
+//! whole, nothing is stored. Each credit in euro is matched by the RF reference or
+//! the Kassenzeichen in its remittance information ([`match_credit`]): one
+//! candidate with exactly the open amount is booked at once (source `bank`, which
+//! releases a held application); partial and over-payments, entries naming several
+//! or none, reversals and other currencies wait for a person ([`to_resolve`],
+//! [`assign`], [`dismiss`]); debits are only listed. A statement imported again is
+//! recognised by its account and identifier (and the file's hash) and changes
+//! nothing; a file with known and new statements imports the new ones. All of one
+//! file is written in one transaction.
+//!
+//! The debtor's name, account and remittance text are sealed under the authority's
+//! key (bound to the entry); the RF reference stays clear for matching.
+
+pub mod refund;
+pub mod report;
+
+use crate::casework::Actor;
+use crate::keyring::{authority_scope, record};
+use crate::{Portal, PortalError, Result};
+use amtsweg_domain::audit::AuditEntry;
+use amtsweg_domain::payment::kassenzeichen::compact;
+use amtsweg_domain::payment::reconcile::{Candidate, MatchKind, match_credit};
+use amtsweg_domain::payment::{Cents, Iban, normalize_rf, rf_printed};
+use amtsweg_handoff::payment::camt::{self, Entry, Statement};
+use amtsweg_store::outbox::EmailMessage;
+use amtsweg_store::payments::bank::{
+    MATCH_ASSIGNED, MATCH_DEBIT, MATCH_DISMISSED, MATCH_EXACT, MATCH_FOREIGN, MATCH_UNMATCHED, TO_RESOLVE,
+};
+use amtsweg_store::payments::{BankEntryRow, NewBankEntry, NewBooking, NewStatement, SOURCE_BANK};
+use serde::{Deserialize, Serialize};
+use sha2::Digest;
+use std::collections::HashMap;
+
+/// Purposes an entry's texts are sealed for (bound to the entry's key).
+const DETAILS: &str = "payment:bank_details";
+const NOTE: &str = "payment:bank_note";
+
+/// The booking method of a bank credit.
+pub const METHOD_TRANSFER: &str = "ueberweisung";
+
+/// Longest note accepted when an entry is dismissed.
+pub const MAX_NOTE: usize = 1000;
+
+/// What an import did (or, as a dry run, would do).
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportReport {
+    /// Nothing was stored.
+    pub dry_run: bool,
+    pub statements: Vec<StatementReport>,
+}
+
+/// One statement of the file.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatementReport {
+    pub statement_id: String,
+    pub account_iban: String,
+    /// camt.053 version, e.g. `001.02`.
+    pub version: String,
+    pub from: String,
+    pub to: String,
+    /// Imported before: nothing of it was looked at again.
+    pub known: bool,
+    /// Entries not booked by the bank yet (e.g. `PDNG`): not taken over.
+    pub pending: usize,
+    pub lines: Vec<ReportLine>,
+}
+
+/// One entry (or, for a collective credit, one of its transactions).
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportLine {
+    /// The stored entry; `None` in a dry run.
+    pub entry_id: Option<i64>,
+    pub amount: Cents,
+    pub currency: String,
+    pub credit: bool,
+    /// YYYY-MM-DD.
+    pub booking_date: String,
+    /// `bank_entries.match`.
+    pub r#match: String,
+    /// The Kassenzeichen matched (booked or suggested), '' when none.
+    pub kassenzeichen: String,
+    /// The held application released by this credit.
+    pub released: Option<i64>,
+}
+
+impl ReportLine {
+    /// What happened, in German.
+    #[must_use]
+    pub fn label(&self) -> String {
+        let kz = &self.kassenzeichen;
+        match self.r#match.as_str() {
+            MATCH_EXACT => format!("gebucht auf Kassenzeichen {kz}"),
+            MATCH_FOREIGN => format!("andere Währung ({}) – bitte prüfen", self.currency),
+            m if !kz.is_empty() => format!("{} (Kassenzeichen {kz})", match_label(m)),
+            m => match_label(m).to_owned(),
+        }
+    }
+}
+
+impl ImportReport {
+    /// Lines of new statements with this match.
+    #[must_use]
+    pub fn count(&self, m: &str) -> usize {
+        self.statements.iter().flat_map(|s| &s.lines).filter(|l| l.r#match == m).count()
+    }
+
+    /// Credits booked at once.
+    #[must_use]
+    pub fn booked(&self) -> usize {
+        self.count(MATCH_EXACT)
+    }
+
+    /// Credits a person has to resolve.
+    #[must_use]
+    pub fn to_resolve(&self) -> usize {
+        self.statements
+            .iter()
+            .flat_map(|s| &s.lines)
+            .filter(|l| l.credit && TO_RESOLVE.contains(&l.r#match.as_str()))
+            .count()
+    }
+
+    /// Statements that were known already.
+    #[must_use]
+    pub fn known(&self) -> usize {
+        self.statements.iter().filter(|s| s.known).count()
+    }
+
+    /// One sentence for people, e.g. after an upload.
+    #[must_use]
+    pub fn summary_de(&self) -> String {
+        let new = self.statements.len() - self.known();
+        let verb = if self.dry_run { "würden" } else { "wurden" };
+        let mut parts = vec![format!(
+            "{new} neue{} Kontoauszug{}",
+            if new == 1 { "r" } else { "" },
+            if new == 1 { "" } else { "e" }
+        )];
+        if self.known() > 0 {
+            parts.push(format!("{} bereits eingelesen (unverändert)", self.known()));
+        }
+        parts.push(format!("{} Zahlung{} {verb} gebucht", self.booked(), if self.booked() == 1 { "" } else { "en" }));
+        parts.push(format!("{} zu klären", self.to_resolve()));
+        let debits = self.count(MATCH_DEBIT);
+        if debits > 0 {
+            parts.push(format!("{debits} Abbuchung{} aufgeführt", if debits == 1 { "" } else { "en" }));
+        }
+        format!("{}.", parts.join(", "))
+    }
+}
+
+/// What a match means, for people.
+#[must_use]
+pub fn match_label(m: &str) -> &'static str {
+    match m {
+        MATCH_EXACT => "gebucht",
+        "partial" => "Teilzahlung – bitte prüfen",
+        "over" => "Überzahlung – bitte prüfen",
+        "ambiguous" => "mehrere Kassenzeichen genannt – bitte zuordnen",
+        MATCH_UNMATCHED => "nicht zugeordnet – bitte prüfen",
+        MATCH_DEBIT => "Abbuchung (nur aufgeführt)",
+        MATCH_FOREIGN => "andere Währung – bitte prüfen",
+        MATCH_ASSIGNED => "zugeordnet und gebucht",
+        MATCH_DISMISSED => "erledigt ohne Buchung",
+        _ => "unbekannt",
+    }
+}
+
+/// The sealed details of an entry.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EntryDetails {
+    pub debtor: String,
+    pub debtor_iban: String,
+    pub remittance: Vec<String>,
+    pub creditor_refs: Vec<String>,
+    pub end_to_end: String,
+    pub bank_ref: String,
+    pub reversal: bool,
+}
+
+/// One entry to store, cut from the statement.
+struct Row {
+    key: String,
+    amount: Cents,
+    credit: bool,
+    currency: String,
+    booking_date: String,
+    value_date: String,
+    reversal: bool,
+    details: EntryDetails,
+}
+
+impl Row {
+    /// The RF reference named in the structured field, '' when none.
+    fn reference(&self) -> String {
+        self.details.creditor_refs.iter().find_map(|r| normalize_rf(r)).unwrap_or_default()
+    }
+
+    fn remittance(&self) -> String {
+        self.details.remittance.join(" ")
+    }
+
+    /// The match before candidates are asked: money out, other currencies and
+    /// reversals are never booked by the import.
+    fn fixed_match(&self) -> Option<&'static str> {
+        if !self.credit {
+            Some(MATCH_DEBIT)
+        } else if self.currency != "EUR" {
+            Some(MATCH_FOREIGN)
+        } else if self.reversal {
+            Some(MATCH_UNMATCHED)
+        } else {
+            None
+        }
+    }
+}
+
+/// The booked entries of a statement as rows: a collective credit whose
+/// transactions carry their own amounts (adding up to the entry) becomes one row
+/// per transaction, so each is matched on its own.
+fn rows_of(s: &Statement, pending: &mut usize) -> Vec<Row> {
+    let mut out = Vec::new();
+    for e in &s.entries {
+        if !e.booked {
+            *pending += 1;
+            continue;
+        }
+        let key = format!("{}/{}/{}", s.account_iban, s.statement_id, e.index);
+        let split = e.details.len() > 1
+            && e.details.iter().all(|d| d.amount.is_some())
+            && e.details.iter().map(|d| d.amount.map_or(0, |a| a.0)).sum::<i64>() == e.amount.0;
+        if split {
+            for (n, d) in e.details.iter().enumerate() {
+                out.push(row(e, format!("{key}.{n}"), d.amount.unwrap_or(e.amount), std::slice::from_ref(d)));
+            }
+        } else {
+            out.push(row(e, key, e.amount, &e.details));
+        }
+    }
+    out
+}
+
+fn row(e: &Entry, key: String, amount: Cents, details: &[camt::TxDetail]) -> Row {
+    let first =
+        |f: fn(&camt::TxDetail) -> &String| details.iter().map(f).find(|s| !s.is_empty()).cloned().unwrap_or_default();
+    Row {
+        key,
+        amount,
+        credit: e.credit,
+        currency: e.currency.clone(),
+        booking_date: e.booking_date.clone(),
+        value_date: e.value_date.clone(),
+        reversal: e.reversal,
+        details: EntryDetails {
+            debtor: first(|d| &d.debtor_name),
+            debtor_iban: first(|d| &d.debtor_iban),
+            remittance: details.iter().flat_map(|d| d.unstructured.iter().cloned()).collect(),
+            creditor_refs: details.iter().flat_map(|d| d.creditor_refs.iter().cloned()).collect(),
+            end_to_end: first(|d| &d.end_to_end),
+            bank_ref: e.servicer_ref.clone(),
+            reversal: e.reversal,
+        },
+    }
+}
+
+/// Matches one row against the candidates; an exact match lowers the candidate's
+/// open amount, so a second transfer for the same invoice in the file is an
+/// over-payment.
+fn classify(r: &Row, cands: &mut [Candidate]) -> (String, Option<usize>) {
+    if let Some(m) = r.fixed_match() {
+        return (m.to_owned(), None);
+    }
+    let (kind, idx) = match_credit(r.amount, &r.details.creditor_refs, &r.remittance(), cands);
+    if kind == MatchKind::Exact
+        && let Some(i) = idx
+    {
+        cands[i].open = Cents(Ord::max(cands[i].open.0 - r.amount.0, 0));
+    }
+    (kind.as_str().to_owned(), idx)
+}
+
+/// The IBANs of the authority's invoice accounts (every `rechnung` connector, also
+/// one switched off: transfers for its invoices still arrive).
+async fn invoice_ibans(portal: &Portal, authority_id: i64) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for c in portal.store.payment_connectors_of(authority_id).await? {
+        if let Some(a) = crate::payments::account_of(portal, &c).await
+            && let Ok(iban) = Iban::parse(&a.iban)
+        {
+            out.push(iban.as_str().to_owned());
+        }
+    }
+    Ok(out)
+}
+
+/// Checks the file and its accounts; the statements, or what to tell the person.
+async fn read_file(portal: &Portal, authority_id: i64, bytes: &[u8]) -> Result<Result<Vec<Statement>, String>> {
+    let statements = match camt::parse(bytes) {
+        Ok(s) => s,
+        Err(e) => return Ok(Err(e.german())),
+    };
+    let name = portal.catalogue().authority(authority_id).map(|a| a.name.clone()).ok_or(PortalError::NotFound)?;
+    let accounts = invoice_ibans(portal, authority_id).await?;
+    if accounts.is_empty() {
+        return Ok(Err(format!(
+            "Für {name} ist kein Konto für Rechnungen eingerichtet. Richten Sie unter „Zahlungen“ eine Verbindung \
+             „Rechnung mit Überweisung“ ein; erst dann können Kontoauszüge dieses Kontos eingelesen werden."
+        )));
+    }
+    for s in &statements {
+        if !accounts.contains(&s.account_iban) {
+            let printed = Iban::parse(&s.account_iban).map_or_else(|_| s.account_iban.clone(), |i| i.printed());
+            return Ok(Err(format!(
+                "Der Kontoauszug {} gehört zum Konto {printed}. Dieses Konto ist bei {name} nicht als Konto für \
+                 Rechnungen eingerichtet. Es wurde nichts eingelesen.",
+                s.statement_id
+            )));
+        }
+    }
+    Ok(Ok(statements))
+}
+
+/// The hash that recognises a statement of this file again: SHA-256 of the file
+/// and the statement's position in it.
+fn statement_hash(file: &[u8], position: usize) -> String {
+    let mut h = sha2::Sha256::new();
+    h.update(file);
+    h.update(format!("\n#{position}").as_bytes());
+    hex::encode(h.finalize())
+}
+
+fn report_of(s: &Statement, known: bool, pending: usize) -> StatementReport {
+    StatementReport {
+        statement_id: s.statement_id.clone(),
+        account_iban: s.account_iban.clone(),
+        version: s.version.clone(),
+        from: s.from.clone(),
+        to: s.to.clone(),
+        known,
+        pending,
+        lines: Vec::new(),
+    }
+}
+
+/// Checks a camt.053 file as [`import_camt`] would import it, storing nothing.
+///
+/// # Errors
+/// On store or crypto errors.
+pub async fn check_camt(portal: &Portal, authority_id: i64, bytes: &[u8]) -> Result<Result<ImportReport, String>> {
+    let statements = match read_file(portal, authority_id, bytes).await? {
+        Ok(s) => s,
+        Err(m) => return Ok(Err(m)),
+    };
+    let mut cands = portal.store.match_candidates(authority_id).await?;
+    let mut report = ImportReport { dry_run: true, statements: Vec::new() };
+    for (pos, s) in statements.iter().enumerate() {
+        let mut pending = 0;
+        let rows = rows_of(s, &mut pending);
+        let known = portal
+            .store
+            .statement_known(authority_id, &s.account_iban, &s.statement_id, &statement_hash(bytes, pos))
+            .await?;
+        let mut sr = report_of(s, known, pending);
+        if !known {
+            for r in &rows {
+                let (m, idx) = classify(r, &mut cands);
+                sr.lines.push(line(r, None, m, idx.map(|i| cands[i].kassenzeichen.clone()), None));
+            }
+        }
+        report.statements.push(sr);
+    }
+    Ok(Ok(report))
+}
+
+fn line(r: &Row, entry_id: Option<i64>, m: String, kz: Option<String>, released: Option<i64>) -> ReportLine {
+    ReportLine {
+        entry_id,
+        amount: r.amount,
+        currency: r.currency.clone(),
+        credit: r.credit,
+        booking_date: r.booking_date.clone(),
+        r#match: m,
+        kassenzeichen: kz.unwrap_or_default(),
+        released,
+    }
+}
+
+/// Imports a camt.053 file of one of the authority's invoice accounts: new
+/// statements and their entries are stored, exact credits booked (releasing held
+/// applications), the rest left for a person. `Ok(Err(..))` says in German why the
+/// file was refused — then nothing was stored.
+///
+/// # Errors
+/// On store or crypto errors.
+pub async fn import_camt(
+    portal: &Portal,
+    actor: &Actor,
+    authority_id: i64,
+    bytes: &[u8],
+) -> Result<Result<ImportReport, String>> {
+    let statements = match read_file(portal, authority_id, bytes).await? {
+        Ok(s) => s,
+        Err(m) => return Ok(Err(m)),
+    };
+    let scope = authority_scope(authority_id);
+    portal.keyring.ready(&portal.store, &scope).await?;
+    // Everything sealed before the transaction, which then holds no crypto work.
+    let mut prepared = Vec::new();
+    for (pos, s) in statements.iter().enumerate() {
+        let mut pending = 0;
+        let rows = rows_of(s, &mut pending);
+        let mut sealed = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let json = serde_json::to_string(&r.details).map_err(|e| PortalError::Internal(e.to_string()))?;
+            sealed.push(
+                portal.seal_bound(&scope, DETAILS, &record::bank_entry(authority_id, &r.key), json.as_bytes()).await?,
+            );
+        }
+        prepared.push((s, statement_hash(bytes, pos), pending, rows, sealed));
+    }
+    let today = crate::time::now_local().date().to_string();
+    let mut cands = portal.store.match_candidates(authority_id).await?;
+    // The notices for applications an exact credit may release, made before the
+    // transaction (the booking queues one only when it really releases).
+    let mut mails: HashMap<i64, EmailMessage> = HashMap::new();
+    let mut dry = cands.clone();
+    for (_, _, _, rows, _) in &prepared {
+        for r in rows {
+            if let (m, Some(i)) = classify(r, &mut dry)
+                && m == MATCH_EXACT
+                && let Some(pid) = dry[i].payment_id
+                && !mails.contains_key(&pid)
+                && let Some(mail) = release_mail(portal, authority_id, pid).await?
+            {
+                mails.insert(pid, mail);
+            }
+        }
+    }
+    let mut report = ImportReport { dry_run: false, statements: Vec::new() };
+    let mut tx = portal.store.begin().await?;
+    for (s, sha, pending, rows, sealed) in &prepared {
+        let new = NewStatement {
+            authority_id,
+            account_iban: &s.account_iban,
+            statement_id: &s.statement_id,
+            message_id: &s.message_id,
+            electronic_seq: &s.electronic_seq,
+            version: &s.version,
+            sha256: sha,
+            from_date: &s.from,
+            to_date: &s.to,
+            entries: i64::try_from(rows.len()).unwrap_or(i64::MAX),
+            imported_by: &actor.name,
+        };
+        let Some(statement_ref) = tx.insert_statement(&new).await? else {
+            report.statements.push(report_of(s, true, *pending));
+            continue;
+        };
+        let mut sr = report_of(s, false, *pending);
+        for (r, details) in rows.iter().zip(sealed) {
+            let (m, idx) = classify(r, &mut cands);
+            let c = idx.map(|i| cands[i].clone());
+            let reference = r.reference();
+            let e = NewBankEntry {
+                statement_ref,
+                authority_id,
+                entry_key: &r.key,
+                amount_cents: r.amount.0,
+                credit: r.credit,
+                currency: &r.currency,
+                booking_date: &r.booking_date,
+                value_date: &r.value_date,
+                reference: &reference,
+                details,
+                r#match: &m,
+                payment_id: c.as_ref().and_then(|c| c.payment_id),
+                claim_id: c.as_ref().and_then(|c| c.claim_id),
+            };
+            let Some(entry_id) = tx.insert_bank_entry(&e).await? else { continue };
+            let mut released = None;
+            if m == MATCH_EXACT
+                && let Some(c) = &c
+            {
+                let booked_on = first_day(&[&r.booking_date, &r.value_date], &today);
+                let b = NewBooking {
+                    authority_id,
+                    payment_id: c.payment_id,
+                    claim_id: c.claim_id,
+                    source: SOURCE_BANK,
+                    amount_cents: r.amount.0,
+                    method: METHOD_TRANSFER,
+                    reference: if reference.is_empty() { &c.kassenzeichen } else { &reference },
+                    bank_entry_id: Some(entry_id),
+                    attempt_id: None,
+                    actor: &actor.audit,
+                    booked_on: &booked_on,
+                };
+                let mail = c.payment_id.and_then(|p| mails.get(&p));
+                released = tx.book_payment(&b, mail).await?.released;
+            }
+            sr.lines.push(line(r, Some(entry_id), m, c.map(|c| c.kassenzeichen), released));
+        }
+        tx.append_audit(&AuditEntry {
+            at: amtsweg_store::now_ms(),
+            actor: actor.audit.clone(),
+            authority_id: Some(authority_id),
+            action: "payment.camt_import".into(),
+            target: format!("bank_statement:{statement_ref}"),
+            outcome: format!(
+                "success:booked:{}:open:{}",
+                sr.lines.iter().filter(|l| l.r#match == MATCH_EXACT).count(),
+                sr.lines.iter().filter(|l| l.credit && TO_RESOLVE.contains(&l.r#match.as_str())).count()
+            ),
+        })
+        .await?;
+        report.statements.push(sr);
+    }
+    tx.commit().await?;
+    Ok(Ok(report))
+}
+
+/// The notice for the application a payment holds, if it is held and has an
+/// address.
+async fn release_mail(portal: &Portal, authority_id: i64, payment_id: i64) -> Result<Option<EmailMessage>> {
+    match portal.store.payment(authority_id, payment_id).await? {
+        Some(p) => crate::payments::mail::release_notice(portal, &p).await,
+        None => Ok(None),
+    }
+}
+
+/// The first non-empty day, else `fallback`.
+fn first_day(days: &[&String], fallback: &str) -> String {
+    days.iter().find(|d| !d.is_empty()).map_or_else(|| fallback.to_owned(), |d| (*d).clone())
+}
+
+/// An entry for people, its sealed texts opened.
+#[derive(Debug, Clone, Serialize)]
+pub struct EntryView {
+    pub id: i64,
+    pub statement_ref: i64,
+    pub amount: Cents,
+    /// "12,50 €".
+    pub amount_de: String,
+    pub credit: bool,
+    pub currency: String,
+    /// "03.05.2026".
+    pub booking_date: String,
+    pub value_date: String,
+    /// The RF reference, printed in groups; '' when none.
+    pub reference: String,
+    pub details: EntryDetails,
+    /// The debtor's IBAN printed in groups.
+    pub debtor_iban: String,
+    pub r#match: String,
+    pub match_label: String,
+    /// The Kassenzeichen of the payment or claim it was matched (or assigned) to.
+    pub kassenzeichen: String,
+    pub note: String,
+    pub resolved_by: String,
+    pub resolved_at: String,
+    pub to_resolve: bool,
+}
+
+/// Opens an entry for people.
+///
+/// # Errors
+/// On store errors (a sealed text that does not open shows as a notice).
+pub async fn entry_view(portal: &Portal, e: &BankEntryRow) -> Result<EntryView> {
+    let scope = authority_scope(e.authority_id);
+    let rec = record::bank_entry(e.authority_id, &e.entry_key);
+    let open = |purpose: &'static str, sealed: &str| {
+        let (scope, rec, sealed) = (scope.clone(), rec.clone(), sealed.to_owned());
+        async move {
+            if sealed.is_empty() {
+                return None;
+            }
+            match portal.open_bound_text(&scope, purpose, &rec, &sealed).await {
+                Ok(t) => Some(t),
+                Err(err) => {
+                    tracing::error!(error = %err, entry = e.id, "bank entry text does not open");
+                    None
+                }
+            }
+        }
+    };
+    let details = match open(DETAILS, &e.details).await {
+        Some(json) => serde_json::from_str(&json).unwrap_or_default(),
+        None => EntryDetails { debtor: "(nicht lesbar)".into(), ..EntryDetails::default() },
+    };
+    let note = if e.note.is_empty() {
+        String::new()
+    } else {
+        open(NOTE, &e.note).await.unwrap_or_else(|| "(nicht lesbar)".into())
+    };
+    let kassenzeichen = match (e.payment_id, e.claim_id) {
+        (Some(p), _) => portal.store.payment(e.authority_id, p).await?.map(|p| p.kassenzeichen).unwrap_or_default(),
+        (None, Some(c)) => portal.store.claim(e.authority_id, c).await?.map(|c| c.kassenzeichen).unwrap_or_default(),
+        (None, None) => String::new(),
+    };
+    Ok(EntryView {
+        id: e.id,
+        statement_ref: e.statement_ref,
+        amount: Cents(e.amount_cents),
+        amount_de: Cents(e.amount_cents).german(),
+        credit: e.credit == 1,
+        currency: e.currency.clone(),
+        booking_date: german_day(&e.booking_date),
+        value_date: german_day(&e.value_date),
+        reference: if e.reference.is_empty() { String::new() } else { rf_printed(&e.reference) },
+        debtor_iban: Iban::parse(&details.debtor_iban).map_or_else(|_| details.debtor_iban.clone(), |i| i.printed()),
+        details,
+        r#match: e.r#match.clone(),
+        match_label: match_label(&e.r#match).to_owned(),
+        kassenzeichen,
+        note,
+        resolved_by: e.resolved_by.clone(),
+        resolved_at: e.resolved_at.map(crate::time::berlin_time).unwrap_or_default(),
+        to_resolve: e.credit == 1 && e.resolved_at.is_none() && TO_RESOLVE.contains(&e.r#match.as_str()),
+    })
+}
+
+fn german_day(iso: &str) -> String {
+    iso.parse::<jiff::civil::Date>().map(|d| d.strftime("%d.%m.%Y").to_string()).unwrap_or_else(|_| iso.to_owned())
+}
+
+/// The authority's entries a person has to resolve, oldest first.
+///
+/// # Errors
+/// On store errors.
+pub async fn to_resolve(portal: &Portal, authority_id: i64) -> Result<Vec<EntryView>> {
+    let mut out = Vec::new();
+    for e in portal.store.bank_entries_to_resolve(authority_id).await? {
+        out.push(entry_view(portal, &e).await?);
+    }
+    Ok(out)
+}
+
+/// The entries of one statement of the authority.
+///
+/// # Errors
+/// On store errors.
+pub async fn statement_entries(portal: &Portal, authority_id: i64, statement_ref: i64) -> Result<Vec<EntryView>> {
+    let mut out = Vec::new();
+    for e in portal.store.bank_entries_of_statement(authority_id, statement_ref).await? {
+        out.push(entry_view(portal, &e).await?);
+    }
+    Ok(out)
+}
+
+/// The entry of the authority, if a person can still resolve it; else the German
+/// reason.
+async fn open_entry(portal: &Portal, authority_id: i64, entry_id: i64) -> Result<Result<BankEntryRow, String>> {
+    let Some(e) = portal.store.bank_entry(authority_id, entry_id).await? else {
+        return Ok(Err("Diese Buchung gibt es nicht.".into()));
+    };
+    if e.credit != 1 || e.resolved_at.is_some() || !TO_RESOLVE.contains(&e.r#match.as_str()) {
+        return Ok(Err("Diese Buchung ist bereits erledigt.".into()));
+    }
+    Ok(Ok(e))
+}
+
+/// Books a credit a person recognised to the payment or claim with `kassenzeichen`
+/// (audited as `payment.bank_assign`). A held application paid in full is released.
+///
+/// # Errors
+/// On store errors.
+pub async fn assign(
+    portal: &Portal,
+    actor: &Actor,
+    authority_id: i64,
+    entry_id: i64,
+    kassenzeichen: &str,
+) -> Result<Result<(), String>> {
+    let e = match open_entry(portal, authority_id, entry_id).await? {
+        Ok(e) => e,
+        Err(m) => return Ok(Err(m)),
+    };
+    if e.currency != "EUR" {
+        return Ok(Err(format!(
+            "Die Buchung ist in {} und kann keiner Zahlung in Euro zugeordnet werden. Bitte klären Sie sie mit der \
+             Kasse und schließen Sie sie dann mit einer Notiz ab.",
+            e.currency
+        )));
+    }
+    let want = compact(kassenzeichen);
+    if want.is_empty() {
+        return Ok(Err("Bitte geben Sie das Kassenzeichen an, dem die Zahlung gehört.".into()));
+    }
+    let cands = portal.store.match_candidates(authority_id).await?;
+    let hits: Vec<&Candidate> = cands.iter().filter(|c| compact(&c.kassenzeichen) == want).collect();
+    let c = match hits.as_slice() {
+        [] => {
+            return Ok(Err(format!(
+                "Zum Kassenzeichen „{}“ gibt es keine Zahlung und keine Forderung.",
+                kassenzeichen.trim()
+            )));
+        }
+        [c] => (*c).clone(),
+        _ => {
+            return Ok(Err(format!(
+                "Das Kassenzeichen „{}“ gehört zu mehreren Zahlungen oder Forderungen; bitte klären Sie die \
+                 Buchung mit der Kasse.",
+                kassenzeichen.trim()
+            )));
+        }
+    };
+    let booked_on = first_day(&[&e.booking_date, &e.value_date], &crate::time::now_local().date().to_string());
+    let mail = match c.payment_id {
+        Some(p) => release_mail(portal, authority_id, p).await?,
+        None => None,
+    };
+    let mut tx = portal.store.begin().await?;
+    if !tx.resolve_entry(authority_id, e.id, MATCH_ASSIGNED, c.payment_id, c.claim_id, "", &actor.name).await? {
+        return Ok(Err("Diese Buchung ist bereits erledigt.".into()));
+    }
+    let b = NewBooking {
+        authority_id,
+        payment_id: c.payment_id,
+        claim_id: c.claim_id,
+        source: SOURCE_BANK,
+        amount_cents: e.amount_cents,
+        method: METHOD_TRANSFER,
+        reference: if e.reference.is_empty() { &c.kassenzeichen } else { &e.reference },
+        bank_entry_id: Some(e.id),
+        attempt_id: None,
+        actor: &actor.audit,
+        booked_on: &booked_on,
+    };
+    tx.book_payment(&b, mail.as_ref()).await?;
+    tx.append_audit(&AuditEntry {
+        at: amtsweg_store::now_ms(),
+        actor: actor.audit.clone(),
+        authority_id: Some(authority_id),
+        action: "payment.bank_assign".into(),
+        target: format!("bank_entry:{}", e.id),
+        outcome: match (c.payment_id, c.claim_id) {
+            (Some(p), _) => format!("success:payment:{p}"),
+            (None, Some(cl)) => format!("success:claim:{cl}"),
+            _ => "success".into(),
+        },
+    })
+    .await?;
+    tx.commit().await?;
+    Ok(Ok(()))
+}
+
+/// Closes an entry without booking (not a payment of the portal, paid back by the
+/// treasury, …) with a note saying why (audited as `payment.bank_dismiss`).
+///
+/// # Errors
+/// On store or crypto errors.
+pub async fn dismiss(
+    portal: &Portal,
+    actor: &Actor,
+    authority_id: i64,
+    entry_id: i64,
+    note: &str,
+) -> Result<Result<(), String>> {
+    let e = match open_entry(portal, authority_id, entry_id).await? {
+        Ok(e) => e,
+        Err(m) => return Ok(Err(m)),
+    };
+    let note = note.trim();
+    if note.is_empty() {
+        return Ok(Err("Bitte schreiben Sie kurz, warum die Buchung ohne Zuordnung erledigt ist.".into()));
+    }
+    if note.chars().count() > MAX_NOTE {
+        return Ok(Err(format!("Die Notiz darf höchstens {MAX_NOTE} Zeichen lang sein.")));
+    }
+    let sealed = portal
+        .seal_bound(
+            &authority_scope(authority_id),
+            NOTE,
+            &record::bank_entry(authority_id, &e.entry_key),
+            note.as_bytes(),
+        )
+        .await?;
+    let mut tx = portal.store.begin().await?;
+    if !tx.resolve_entry(authority_id, e.id, MATCH_DISMISSED, None, None, &sealed, &actor.name).await? {
+        return Ok(Err("Diese Buchung ist bereits erledigt.".into()));
+    }
+    tx.append_audit(&AuditEntry {
+        at: amtsweg_store::now_ms(),
+        actor: actor.audit.clone(),
+        authority_id: Some(authority_id),
+        action: "payment.bank_dismiss".into(),
+        target: format!("bank_entry:{}", e.id),
+        outcome: "success".into(),
+    })
+    .await?;
+    tx.commit().await?;
+    Ok(Ok(()))
+}
