@@ -34,12 +34,19 @@ pub async fn list(State(state): State<AppState>, me: CitizenContext) -> Result<R
             title, authority, url => format!("{url}{}/{}", d.token, d.step), changed => when(d.updated_at), expires => when(d.expires_at),
         });
     }
-    let submissions: Vec<_> = state
-        .store
-        .submissions_of_citizen(me.citizen.id)
-        .await?
+    let rows = state.store.submissions_of_citizen(me.citizen.id).await?;
+    let ids: Vec<i64> = rows.iter().map(|s| s.id).collect();
+    let payments = state.store.payments_of_submissions(&ids).await?;
+    let submissions: Vec<_> = rows
         .into_iter()
         .map(|s| {
+            let payment = payments.iter().find(|p| p.submission_id == Some(s.id)).map(|p| {
+                context! {
+                    status => amtsweg_portal::payments::view::status_label(p),
+                    amount => amtsweg_domain::payment::Cents(p.amount_cents).german(),
+                    paid => p.status == "paid",
+                }
+            });
             let authority = state.catalogue().authority(s.authority_id).map(|a| a.name.clone()).unwrap_or_default();
             let status = state.catalogue().form_by_id(s.authority_id, s.form_id).map_or_else(
                 || amtsweg_forms::Workflow::default().label(&s.status, &s.sub_status),
@@ -47,7 +54,7 @@ pub async fn list(State(state): State<AppState>, me: CitizenContext) -> Result<R
             );
             context! {
                 id => s.id, title => s.title, receipt_number => s.receipt_number, status,
-                submitted => when(s.submitted_at), authority,
+                submitted => when(s.submitted_at), authority, payment,
             }
         })
         .collect();
@@ -75,6 +82,17 @@ pub async fn detail(
 ) -> Result<Response, AppError> {
     let (s, a, form) = own(&state, &me, id).await?;
     let data = open_data(&state.portal, &s).await?;
+    let payment_view = amtsweg_portal::payments::view::of_submission(&state.portal, s.authority_id, s.id).await?;
+    // Paying goes through the receipt's form (the citizen owns the receipt): offered
+    // while the form is still published.
+    let receipt = state
+        .catalogue()
+        .form_by_id(s.authority_id, s.form_id)
+        .map(|f| format!("/o/{}/antrag/{}/eingang/{}", a.slug, f.slug, s.form_token));
+    let payment = payment_view.as_ref().map(|p| {
+        let pay = receipt.as_ref().map(|r| (format!("{r}/bezahlen"), me.session.record.csrf_token.clone()));
+        super::zahlung::payment_context(p, pay)
+    });
     let (sections, computed, files) = receipt_view(&form, &data);
     let workflow = form.workflow();
     let mut history = Vec::new();
@@ -100,10 +118,11 @@ pub async fn detail(
             thread => s.thread_id, reopened,
             asks => workflow.state(&s.status).is_some_and(|st| st.asks_citizen),
         },
-        authority => a.name, sections, computed, files, history,
+        authority => a.name, sections, computed, files, history, payment,
         ..crate::konto::base(&state, Some(&me), &format!("/konto/antraege/{id}"))
     };
-    Ok(render_page(&state, "konto/antrag.html", ctx)?.into_response())
+    let r = render_page(&state, "konto/antrag.html", ctx)?.into_response();
+    Ok(super::zahlung::allow_provider(r, payment_view.as_ref()))
 }
 
 pub async fn pdf(State(state): State<AppState>, me: CitizenContext, Path(id): Path<i64>) -> Result<Response, AppError> {

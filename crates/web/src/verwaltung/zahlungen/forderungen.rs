@@ -50,7 +50,7 @@ async fn render(
             context! {
                 kassenzeichen => &c.kassenzeichen, due => german_day(&c.due_on), kind => &c.kind,
                 amount => euro(c.amount_cents), open => finanzen::open_amount(c, &bookings).german(),
-                state => ClaimState::parse(&c.state).map_or(c.state.as_str(), ClaimState::label_de),
+                state => ClaimState::parse(&c.state).map_or_else(|| c.state.clone(), |s| s.label_de().to_owned()),
                 dunning => c.dunning_level, account => accounts.get(&c.finance_account_id),
                 source => if c.source == "csv" { "CSV-Datei" } else { "Schnittstelle" },
             }

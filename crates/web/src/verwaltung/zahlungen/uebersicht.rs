@@ -62,11 +62,11 @@ async fn reviews(state: &AppState, authority_id: i64) -> Result<Vec<Value>, AppE
             Some(id) => state.store.submission(authority_id, id).await?,
             None => None,
         };
-        let status = PaymentStatus::parse(&p.status).map_or(p.status.as_str(), PaymentStatus::label_de);
+        let status = PaymentStatus::parse(&p.status).map_or_else(|| p.status.clone(), |s| s.label_de().to_owned());
         out.push(context! {
             kassenzeichen => &p.kassenzeichen, purpose => &p.purpose, amount => euro(p.amount_cents),
             paid => euro(p.paid_cents), status,
-            review => Review::parse(&p.review).map_or(p.review.as_str(), Review::label_de),
+            review => Review::parse(&p.review).map_or_else(|| p.review.clone(), |r| r.label_de().to_owned()),
             submission => submission.map(|s| context! { id => s.id, receipt_number => s.receipt_number }),
         });
     }
