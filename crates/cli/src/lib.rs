@@ -12,6 +12,7 @@ pub mod connections;
 pub mod payments_cmd;
 pub mod seed;
 pub mod seed_termine;
+pub mod seed_zahlungen;
 pub mod server;
 pub mod staff;
 

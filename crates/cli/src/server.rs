@@ -54,6 +54,10 @@ pub async fn serve(store: Store, cfg: Config, demo: bool) -> anyhow::Result<()> 
     }
     // The application first: the workers run on it alone; the web edge wraps it.
     let portal = web.open_portal(store, crate::printer()).await.context("cannot start the portal")?;
+    // The demo's payment provider is a simulation on a listener of its own (a real
+    // foreign origin for the browser); `serve` never starts it. It lives as long as
+    // this function: dropping it stops it.
+    let (_simulator, payments) = if demo { start_demo_payments(&portal).await? } else { (None, None) };
     let _workers = spawn_workers(&portal, &cfg)?;
     let checkpoints = crate::audit_cmd::spawn_checkpointer(&portal, &cfg)?;
     let anchored = portal.clone();
@@ -94,6 +98,9 @@ pub async fn serve(store: Store, cfg: Config, demo: bool) -> anyhow::Result<()> 
                 None => println!("  {:<42} {} ({where_})", d.email, d.role.label()),
             }
         }
+        if let Some(p) = &payments {
+            print_demo_payments(p, &addr.to_string());
+        }
         println!("Beenden mit Strg+C.\n");
     }
     drop(catalogue);
@@ -108,9 +115,55 @@ pub async fn serve(store: Store, cfg: Config, demo: bool) -> anyhow::Result<()> 
     Ok(())
 }
 
+/// Starts the demo's XBezahldienste simulator on `127.0.0.1:0` and points the demo's
+/// payment connector at it (`seed_zahlungen`).
+async fn start_demo_payments(
+    portal: &Portal,
+) -> anyhow::Result<(Option<amtsweg_handoff::payment::simulator::Simulator>, Option<crate::seed_zahlungen::DemoPayments>)>
+{
+    let sim = amtsweg_handoff::payment::simulator::Simulator::start("127.0.0.1:0", true)
+        .await
+        .context("cannot start the payment simulator")?;
+    let seeded = crate::seed_zahlungen::seed(portal, &sim.base_url).await.context("demo payments")?;
+    Ok((Some(sim), seeded))
+}
+
+/// What the demo offers for paying, and where the simulation runs.
+fn print_demo_payments(p: &crate::seed_zahlungen::DemoPayments, addr: &str) {
+    use crate::seed_zahlungen as z;
+    println!("Bezahlen in der Demo (Stadt Moorbrück):");
+    println!(
+        "  SIMULATION: Der Bezahldienst der Demo läuft auf {}/ – er ist nur nachgebildet, es fließt kein Geld.",
+        p.simulator_url
+    );
+    // The form asks for trust level "hoch": online only with a configured ID provider (BundID).
+    println!(
+        "  Meldebescheinigung: Gebühr online vor der Weiterleitung   http://{addr}/o/{}/antrag/meldebescheinigung/ (Vertrauensniveau „hoch“: braucht einen eingerichteten Anmeldedienst wie BundID)",
+        z::TOWN
+    );
+    println!(
+        "  Hundesteuer: Rechnung mit IBAN und GiroCode                http://{addr}/o/{}/antrag/hundesteuer/",
+        z::TOWN
+    );
+    println!(
+        "  Bürgerkonto mit Forderungen: {} (Passwort: {})   http://{addr}/konto/finanzen/",
+        z::CITIZEN_EMAIL,
+        z::CITIZEN_PASSWORD
+    );
+    match &p.activation {
+        Some((code, until)) => println!(
+            "  Aktivierungscode für Personenkonto {} (Stadt Moorbrück): {code} – gültig bis {until}; unter „Meine Finanzen“ eingeben",
+            z::ACCOUNT
+        ),
+        None => println!("  Personenkonto {} ist bereits mit einem Bürgerkonto verknüpft.", z::ACCOUNT),
+    }
+}
+
 /// The background work of one node, on the application alone (no web state): the
-/// leased outbox (e-mails and hand-off deliveries, one loop) and the draft sweeper. They run until the
-/// process ends; the handles let a caller abort them.
+/// leased outbox (e-mails and hand-off deliveries, one loop), the draft sweeper, the
+/// payment worker (asks the providers about open payments, expires unpaid
+/// applications) and the finance webhooks. They run until the process ends; the
+/// handles let a caller abort them.
 fn spawn_workers(portal: &Portal, cfg: &Config) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
     let mailer = amtsweg_handoff::mail::Mailer::from_config(&cfg.mail).context("invalid [mail] configuration")?;
     if mailer.is_none() {
@@ -129,7 +182,15 @@ fn spawn_workers(portal: &Portal, cfg: &Config) -> anyhow::Result<Vec<tokio::tas
         Duration::from_secs(600),
         amtsweg_portal::housekeeping::OutboxRetention::days(cfg.mail.keep_sent_days),
     );
-    Ok(vec![worker, drafts])
+    // XBezahldienste sends no notifications: every open payment is asked about.
+    let outbound = cfg.handoff.connectors(&cfg.outbound)?.outbound;
+    let payments = amtsweg_portal::payments::worker::spawn(
+        portal.clone(),
+        amtsweg_handoff::payment::Gateway::new(outbound.clone(), Duration::from_secs(20)),
+        Duration::from_secs(2),
+    );
+    let finance = amtsweg_portal::finanzen::webhook::spawn(portal.clone(), outbound, Duration::from_secs(10));
+    Ok(vec![worker, drafts, payments, finance])
 }
 
 async fn shutdown_signal() {

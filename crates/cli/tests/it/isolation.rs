@@ -108,6 +108,129 @@ async fn foreign_form(app: &crate::support::TestApp, authority_id: i64) -> amtsw
     store.form_by_slug(authority_id, slug.as_str()).await.unwrap().unwrap()
 }
 
+/// Payment records of a foreign authority: a payment connector, a bank entry to
+/// resolve and a refund to pay out (created once per authority).
+struct ForeignPayments {
+    connector: i64,
+    entry: i64,
+    refund: i64,
+}
+
+async fn foreign_payments(app: &crate::support::TestApp, authority_id: i64) -> ForeignPayments {
+    use amtsweg_store::payments::{NewBankEntry, NewBooking, NewPayment, NewStatement};
+    let store = &app.store.store;
+    if let Some(c) = store.payment_connectors_of(authority_id).await.unwrap().first() {
+        let entry = store.bank_entries_to_resolve(authority_id).await.unwrap()[0].id;
+        let refund = store.refunds_open(authority_id).await.unwrap()[0].id;
+        return ForeignPayments { connector: c.id, entry, refund };
+    }
+    let account = r#"{"recipient": "Fremde Kasse", "iban": "DE02120300000000202051", "bic": ""}"#;
+    let connector =
+        amtsweg_portal::payments::connectors::add(&app.state.portal, authority_id, None, "rechnung", "Fremde Kasse", account)
+            .await
+            .unwrap();
+    let form = foreign_form(app, authority_id).await;
+    let s = amtsweg_store::submissions::OwnedSubmission {
+        form_token: format!("fremd-zahlung-{authority_id}"),
+        authority_id,
+        form_id: form.id,
+        form_version: 1,
+        title: "Fremdes Formular".into(),
+        org_unit_id: None,
+        citizen_id: None,
+        browser_hash: "b".into(),
+        data: "sealed".into(),
+        data_hash: "h".into(),
+        receipt_prefix: "FRZ".into(),
+        year: 2026,
+        confirmation: None,
+    };
+    let kz = format!("FREMD-{authority_id}");
+    let p = NewPayment {
+        authority_id,
+        mode: "rechnung".into(),
+        connector_id: None,
+        kassenzeichen: kz.clone(),
+        rf_reference: amtsweg_domain::payment::rf_from(&kz).unwrap(),
+        purpose: "Fremde Gebühr".into(),
+        amount_cents: 1000,
+        booking: "[]".into(),
+        due_on: "2026-12-31".into(),
+        expires_at: None,
+        citizen_id: None,
+        hold: false,
+    };
+    let sub = store.submit_all_with(&[(s, Some(p))]).await.pop().unwrap().unwrap();
+    let payment = store.payment_of_submission(authority_id, sub.id).await.unwrap().unwrap().id;
+    let mut tx = store.begin().await.unwrap();
+    let b = NewBooking {
+        authority_id,
+        payment_id: Some(payment),
+        claim_id: None,
+        source: "counter",
+        amount_cents: 1000,
+        method: "bar",
+        reference: "",
+        bank_entry_id: None,
+        attempt_id: None,
+        actor: "staff:0",
+        booked_on: "2026-05-05",
+    };
+    tx.book_payment(&b, None).await.unwrap();
+    let refund = tx
+        .insert_refund(&amtsweg_store::payments::refunds::NewRefund {
+            authority_id,
+            payment_id: payment,
+            amount_cents: 100,
+            reason: "sealed",
+            method: "payout",
+            payout_iban: "",
+            actor: "staff:0",
+            booked_on: "2026-05-05",
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    let statement = tx
+        .insert_statement(&NewStatement {
+            authority_id,
+            account_iban: "DE02120300000000202051",
+            statement_id: "FREMD-1",
+            message_id: "M",
+            electronic_seq: "",
+            version: "001.08",
+            sha256: "fremd",
+            from_date: "",
+            to_date: "",
+            entries: 1,
+            imported_by: "test",
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    let entry = tx
+        .insert_bank_entry(&NewBankEntry {
+            statement_ref: statement,
+            authority_id,
+            entry_key: "fremd-1",
+            amount_cents: 700,
+            credit: true,
+            currency: "EUR",
+            booking_date: "2026-05-05",
+            value_date: "2026-05-05",
+            reference: "",
+            details: "",
+            r#match: "unmatched",
+            payment_id: None,
+            claim_id: None,
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    tx.commit().await.unwrap();
+    ForeignPayments { connector, entry, refund }
+}
+
 #[tokio::test]
 async fn every_back_office_route_refuses_foreign_authorities() {
     // Hundreds of POSTs from one test client: request rates are tested in abuse_limits,
@@ -164,6 +287,7 @@ async fn every_back_office_route_refuses_foreign_authorities() {
                 let foreign_contact = store.contacts(a.id).await.unwrap().into_iter().next().unwrap().id;
                 let foreign_form = foreign_form(app, a.id).await;
                 let foreign_calendar = foreign_calendar(app, a.id, foreign_location).await;
+                let foreign_pay = foreign_payments(app, a.id).await;
                 for (own_or_foreign, slug) in [("foreign", foreign), ("own path, foreign id", "moorbrueck")] {
                     for (path, methods) in &scoped {
                         if own_or_foreign != "foreign" && !path.contains("{id}") {
@@ -173,7 +297,13 @@ async fn every_back_office_route_refuses_foreign_authorities() {
                             .replace("{slug}", slug)
                             .replace(
                                 "{id}",
-                                &if path.contains("/standorte/") || path.ends_with("/termine/{id}/kalender") {
+                                &if path.contains("/zahlungen/verbindungen/") {
+                                    foreign_pay.connector
+                                } else if path.contains("/zahlungen/abgleich/") {
+                                    foreign_pay.entry
+                                } else if path.contains("/zahlungen/erstattungen/") {
+                                    foreign_pay.refund
+                                } else if path.contains("/standorte/") || path.ends_with("/termine/{id}/kalender") {
                                     foreign_location
                                 } else if path.contains("/termine/") {
                                     foreign_calendar
@@ -233,6 +363,10 @@ async fn every_back_office_route_refuses_foreign_authorities() {
                     }
                 }
                 assert!(store.submission_events(submission).await.unwrap().is_empty(), "nothing written");
+                let c = store.payment_connector(foreign_pay.connector).await.unwrap().unwrap();
+                assert_eq!((c.active, c.name.as_str()), (1, "Fremde Kasse"), "foreign payment connector unchanged");
+                assert!(store.bank_entry(a.id, foreign_pay.entry).await.unwrap().unwrap().resolved_at.is_none());
+                assert_eq!(store.refunds_open(a.id).await.unwrap().len(), 1, "foreign refund still to pay out");
                 let still = store.leistung_by_id(a.id, l.id).await.unwrap().unwrap();
                 assert_eq!(still.name, l.name, "foreign service unchanged");
                 assert!(store.draft(a.id, l.id).await.unwrap().is_none(), "no foreign draft written");

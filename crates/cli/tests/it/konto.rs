@@ -404,6 +404,7 @@ const PUBLIC: &[&str] = &[
     "/konto",
     "/konto/antraege",
     "/konto/termine",
+    "/konto/finanzen",
     "/konto/anmelden",
     "/konto/anmelden/code",
     "/konto/registrieren",
@@ -432,7 +433,7 @@ async fn every_account_route_needs_a_session() {
             if PUBLIC.contains(&path) {
                 continue;
             }
-            let url = path.replace("{thread}", "1").replace("{id}", "1");
+            let url = path.replace("{thread}", "1").replace("{id}", "1").replace("{doc}", "1");
             for m in methods {
                 let r = if *m == "GET" {
                     get(app, &mut anonymous, &url).await

@@ -136,11 +136,8 @@ impl ImportReport {
     pub fn summary_de(&self) -> String {
         let new = self.statements.len() - self.known();
         let verb = if self.dry_run { "würden" } else { "wurden" };
-        let mut parts = vec![format!(
-            "{new} neue{} Kontoauszug{}",
-            if new == 1 { "r" } else { "" },
-            if new == 1 { "" } else { "e" }
-        )];
+        let mut parts =
+            vec![if new == 1 { "1 neuer Kontoauszug".to_owned() } else { format!("{new} neue Kontoauszüge") }];
         if self.known() > 0 {
             parts.push(format!("{} bereits eingelesen (unverändert)", self.known()));
         }

@@ -87,11 +87,8 @@ pub(super) fn render(
         angaben: Value::from_safe_string(angaben),
     };
     // A payment's state changes while the page is seen again: never from the cache.
-    let cacheable = j.citizen.is_none()
-        && !r.in_account
-        && r.payment.is_none()
-        && !state.templates.has_overrides()
-        && plain(token);
+    let cacheable =
+        j.citizen.is_none() && !r.in_account && r.payment.is_none() && !state.templates.has_overrides() && plain(token);
     if !cacheable {
         return html(state, j, headers, &full(angaben), r.in_account, r.payment.as_ref());
     }

@@ -89,10 +89,26 @@ impl Outcome {
     /// What the page says after the citizen came back: (kind of alert, text).
     pub(crate) fn notice(self) -> Value {
         let (kind, title, text) = match self {
-            Self::Paid => ("success", "Vielen Dank – Ihre Zahlung ist eingegangen", "Sie erhalten eine Bestätigung per E-Mail, wenn Sie eine E-Mail-Adresse angegeben haben."),
-            Self::Cancelled => ("warning", "Sie haben die Zahlung abgebrochen", "Es wurde nichts bezahlt. Sie können es unten noch einmal versuchen."),
-            Self::Failed => ("warning", "Die Zahlung hat nicht geklappt", "Es wurde nichts bezahlt. Sie können es unten noch einmal versuchen, auch mit einer anderen Zahlungsart."),
-            Self::Pending => ("info", "Wir prüfen Ihre Zahlung noch", "Der Bezahldienst hat uns das Ergebnis noch nicht mitgeteilt. Wir fragen regelmäßig nach; Sie erhalten eine E-Mail, sobald die Zahlung eingegangen ist."),
+            Self::Paid => (
+                "success",
+                "Vielen Dank – Ihre Zahlung ist eingegangen",
+                "Sie erhalten eine Bestätigung per E-Mail, wenn Sie eine E-Mail-Adresse angegeben haben.",
+            ),
+            Self::Cancelled => (
+                "warning",
+                "Sie haben die Zahlung abgebrochen",
+                "Es wurde nichts bezahlt. Sie können es unten noch einmal versuchen.",
+            ),
+            Self::Failed => (
+                "warning",
+                "Die Zahlung hat nicht geklappt",
+                "Es wurde nichts bezahlt. Sie können es unten noch einmal versuchen, auch mit einer anderen Zahlungsart.",
+            ),
+            Self::Pending => (
+                "info",
+                "Wir prüfen Ihre Zahlung noch",
+                "Der Bezahldienst hat uns das Ergebnis noch nicht mitgeteilt. Wir fragen regelmäßig nach; Sie erhalten eine E-Mail, sobald die Zahlung eingegangen ist.",
+            ),
         };
         context! { kind, title, text }
     }

@@ -178,7 +178,9 @@ pub async fn pay(
 ) -> Result<Response, AppError> {
     match online::start_for_claim(&state.portal, &gateway(&state), me.citizen.id, id).await? {
         Started::Redirect(url) => Ok(Redirect::to(&url).into_response()),
-        Started::AlreadyPaid => Ok(Redirect::to(&format!("/konto/finanzen/{id}?zahlung=bezahlt#zahlung")).into_response()),
+        Started::AlreadyPaid => {
+            Ok(Redirect::to(&format!("/konto/finanzen/{id}?zahlung=bezahlt#zahlung")).into_response())
+        }
         Started::Refused(message) => render_claim(&state, &me, id, None, Some(message)).await,
     }
 }

@@ -4,14 +4,15 @@
 //! an amount depending on one answer — stored as the sum of the parts — plus a
 //! Befreiung: the amount is 0,00 € when an answer is one of up to four chosen ones
 //! (fire brigades and associations pay no fee). Amounts of other shapes (written in
-//! the JSON) are shown read-only.
+//! the JSON) are shown read-only. Also how a computed amount is paid: online before
+//! the application is released, by invoice, or at the counter (`payment`).
 
 use super::eingaben::Reader;
 use super::feld::condition_pairs;
 use super::{Msg, RulesForm, euro, expr_text, msg};
 use amtsweg_forms::check::Finding;
 use amtsweg_forms::check::id_from_label;
-use amtsweg_forms::{Computed, Cond, Expr, Form, Item};
+use amtsweg_forms::{Computed, Cond, Expr, Form, FormPayMode, Item, PaymentSpec};
 use minijinja::{Value, context};
 use std::collections::BTreeSet;
 
@@ -394,15 +395,48 @@ pub(super) fn apply(form: &mut Form, f: &RulesForm) -> Result<(), Vec<Msg>> {
             existing(form)?;
             form.computed.remove(f.nr);
         }
+        "berechnet_zahlung" => form.payment = payment_of(form, f)?,
         _ => return Err(vec![msg("berechnet", "Diese Aktion gibt es nicht.")]),
     }
     Ok(())
 }
 
+/// How the fee is paid, from the payment inputs; `None` for no payment.
+fn payment_of(form: &Form, f: &RulesForm) -> Result<Option<PaymentSpec>, Vec<Msg>> {
+    let mode = match f.zahlung_art.as_str() {
+        "" => return Ok(None),
+        "vorab" => FormPayMode::Vorab,
+        "rechnung" => FormPayMode::Rechnung,
+        "vor_ort" => FormPayMode::VorOrt,
+        _ => return Err(vec![msg("feld-zahlung_art", "Bitte wählen Sie eine der angebotenen Zahlweisen.")]),
+    };
+    let mut errors = Vec::new();
+    let amount = f.zahlung_betrag.trim();
+    if amount.is_empty() {
+        errors.push(msg("feld-zahlung_betrag", "Bitte wählen Sie den berechneten Betrag, der zu bezahlen ist."));
+    } else if !form.computed.iter().any(|c| c.id == amount) {
+        errors.push(msg(
+            "feld-zahlung_betrag",
+            "Diesen berechneten Betrag gibt es nicht mehr. Bitte wählen Sie einen der angebotenen.",
+        ));
+    }
+    let purpose = f.zahlung_zweck.trim();
+    if purpose.chars().count() > 100 {
+        errors.push(msg("feld-zahlung_zweck", "Der Zahlungszweck darf höchstens 100 Zeichen lang sein."));
+    }
+    if errors.is_empty() {
+        Ok(Some(PaymentSpec { mode, amount: amount.to_owned(), purpose: purpose.to_owned() }))
+    } else {
+        Err(errors)
+    }
+}
+
 /// The input of the builder a finding of the check is most likely about.
 pub(super) fn finding_anchor(aktion: &str, f: &Finding) -> &'static str {
     let m = &f.message;
-    if aktion == "berechnet_loeschen" {
+    if aktion == "berechnet_zahlung" || m.contains("Zahlung") {
+        "feld-zahlung_betrag"
+    } else if aktion == "berechnet_loeschen" {
         "berechnet"
     } else if m.contains("Staffel") {
         "feld-staffel_einheiten"
@@ -447,7 +481,24 @@ pub(super) fn view(form: &Form, typed: &RulesForm) -> Value {
         .then(|| form.computed.get(typed.nr))
         .flatten()
         .map(|c| context! { nr => typed.nr, label => &c.label });
-    context! { list, groups, conditions, countable, exempt_slots, editing }
+    // The payment inputs: what was typed after an error, else what the form says.
+    let typed_payment = typed.aktion == "berechnet_zahlung";
+    let (art, betrag, zweck) = match (&form.payment, typed_payment) {
+        (_, true) => (typed.zahlung_art.clone(), typed.zahlung_betrag.clone(), typed.zahlung_zweck.clone()),
+        (Some(p), false) => {
+            let art = match p.mode {
+                FormPayMode::Vorab => "vorab",
+                FormPayMode::Rechnung => "rechnung",
+                FormPayMode::VorOrt => "vor_ort",
+            };
+            (art.to_owned(), p.amount.clone(), p.purpose.clone())
+        }
+        (None, false) => Default::default(),
+    };
+    let amounts: Vec<Value> =
+        form.computed.iter().map(|c| context! { id => &c.id, label => &c.label, selected => c.id == betrag }).collect();
+    let payment = context! { art, zweck, amounts };
+    context! { list, groups, conditions, countable, exempt_slots, editing, payment }
 }
 
 #[cfg(test)]

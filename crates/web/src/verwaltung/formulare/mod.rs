@@ -358,6 +358,11 @@ pub struct RulesForm {
     befreit_2: String,
     befreit_3: String,
     befreit_4: String,
+    /// Payment of the fee (`berechnet`): mode (`vorab`, `rechnung`, `vor_ort`, empty:
+    /// none), the computed amount and the purpose.
+    zahlung_art: String,
+    zahlung_betrag: String,
+    zahlung_zweck: String,
 }
 
 fn euro(cents: i64) -> String {

@@ -46,8 +46,10 @@ async fn render(
         .into_iter()
         .map(|e| {
             let mine = typed.entry == e.id;
-            let kassenzeichen = if mine && typed.problem.is_some() { typed.kassenzeichen.clone() } else { e.kassenzeichen.clone() };
-            let error = typed.problem.as_ref().filter(|_| mine).map(|p| context! { field => &p.field, message => &p.message });
+            let kassenzeichen =
+                if mine && typed.problem.is_some() { typed.kassenzeichen.clone() } else { e.kassenzeichen.clone() };
+            let error =
+                typed.problem.as_ref().filter(|_| mine).map(|p| context! { field => &p.field, message => &p.message });
             context! {
                 id => e.id, amount => &e.amount_de, currency => &e.currency, day => &e.booking_date,
                 label => &e.match_label, reference => &e.reference, debtor => &e.details.debtor,

@@ -81,7 +81,10 @@ pub async fn create(
         t => match t.parse::<i64>() {
             Ok(d) => d,
             Err(_) => {
-                let p = Problem::new("feld-tage", "Bitte geben Sie die Gültigkeit als ganze Zahl von Tagen an (1 bis 365).");
+                let p = Problem::new(
+                    "feld-tage",
+                    "Bitte geben Sie die Gültigkeit als ganze Zahl von Tagen an (1 bis 365).",
+                );
                 return render(&state, &staff, &a, &uri, &f, &[p]).await;
             }
         },

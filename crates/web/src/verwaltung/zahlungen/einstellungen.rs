@@ -18,15 +18,11 @@ use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::{Value, context};
 
-
 /// The rows of the booking table: every service of the authority (LeiKa key, name),
 /// after the row for all services (`""`).
 fn services(state: &AppState, a: &Authority) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = state
-        .catalogue()
-        .leistungen_of(a.id)
-        .map(|l| (l.leika.as_str().to_owned(), l.name.clone()))
-        .collect();
+    let mut out: Vec<(String, String)> =
+        state.catalogue().leistungen_of(a.id).map(|l| (l.leika.as_str().to_owned(), l.name.clone())).collect();
     out.sort_by(|x, y| x.1.cmp(&y.1));
     out.dedup_by(|x, y| x.0 == y.0);
     out.insert(0, (String::new(), "Alle Leistungen (wenn eine Leistung keine eigenen Angaben hat)".to_owned()));
@@ -278,7 +274,12 @@ mod tests {
     #[test]
     fn problems_lead_to_their_inputs() {
         let t = Typed::from_pairs(
-            &pairs(&[("kassenzeichen", "{jahr}"), ("stunden", "0"), ("tage", "x"), ("b0_extra", "ohne Gleichheitszeichen")]),
+            &pairs(&[
+                ("kassenzeichen", "{jahr}"),
+                ("stunden", "0"),
+                ("tage", "x"),
+                ("b0_extra", "ohne Gleichheitszeichen"),
+            ]),
             &services(),
         );
         let fields: Vec<String> = t.parse().unwrap_err().into_iter().map(|p| p.field).collect();

@@ -100,7 +100,8 @@ struct Upload {
 async fn read_upload(mut mp: Multipart) -> Result<Upload, AppError> {
     let unreadable =
         |_| AppError::BadRequest("Die Datei kam unvollständig an. Bitte laden Sie sie noch einmal hoch.".into());
-    let mut up = Upload { csrf: String::new(), check_only: false, file_name: String::new(), bytes: Vec::new(), too_big: false };
+    let mut up =
+        Upload { csrf: String::new(), check_only: false, file_name: String::new(), bytes: Vec::new(), too_big: false };
     while let Some(mut field) = mp.next_field().await.map_err(unreadable)? {
         match field.name() {
             Some("csrf") => up.csrf = field.text().await.map_err(unreadable)?,

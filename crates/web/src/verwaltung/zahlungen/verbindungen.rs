@@ -321,7 +321,10 @@ fn check_inputs(state: &AppState, a: &Authority, f: &ConnectorForm, old: Option<
         }
         "finanzen_webhook" => {
             if empty(&f.wh_url) {
-                out.push(Problem::new("wh_url", "Bitte geben Sie die Adresse an, die benachrichtigt wird (https://…)."));
+                out.push(Problem::new(
+                    "wh_url",
+                    "Bitte geben Sie die Adresse an, die benachrichtigt wird (https://…).",
+                ));
             }
             if empty(&f.wh_secret) && !stored(&["secret"]) {
                 out.push(Problem::new(
@@ -400,15 +403,23 @@ pub async fn create(
         }
     };
     let id = connectors::add(&state.portal, a.id, form_id, &f.art, f.name.trim(), &json).await?;
-    audit(&state, &staff.actor(), Some(a.id), "payment_connector.create", &format!("payment_connector:{id}"), "success")
-        .await?;
+    audit(
+        &state,
+        &staff.actor(),
+        Some(a.id),
+        "payment_connector.create",
+        &format!("payment_connector:{id}"),
+        "success",
+    )
+    .await?;
     Ok(Redirect::to(&format!("{}?hinweis=verbindung#verbindungen", base_url(&a))).into_response())
 }
 
 /// A connector of the authority with its opened settings (404 for another's).
 async fn connector_of(state: &AppState, a: &Authority, id: &str) -> Result<(PaymentConnectorRow, Json), AppError> {
     let id: i64 = id.trim().parse().map_err(|_| AppError::NotFound)?;
-    let c = state.store.payment_connectors_of(a.id).await?.into_iter().find(|c| c.id == id).ok_or(AppError::NotFound)?;
+    let c =
+        state.store.payment_connectors_of(a.id).await?.into_iter().find(|c| c.id == id).ok_or(AppError::NotFound)?;
     let text = connectors::open_config(&state.portal, &c).await?;
     let settings = serde_json::from_str(&text).map_err(|e| AppError::Internal(e.to_string()))?;
     Ok((c, settings))
@@ -467,8 +478,15 @@ pub async fn edit_submit(
         return Err(AppError::NotFound);
     }
     let outcome = if f.secret_typed() { "success, secret replaced" } else { "success" };
-    audit(&state, &staff.actor(), Some(a.id), "payment_connector.update", &format!("payment_connector:{}", c.id), outcome)
-        .await?;
+    audit(
+        &state,
+        &staff.actor(),
+        Some(a.id),
+        "payment_connector.update",
+        &format!("payment_connector:{}", c.id),
+        outcome,
+    )
+    .await?;
     Ok(Redirect::to(&format!("{}?hinweis=geaendert#verbindungen", base_url(&a))).into_response())
 }
 
@@ -507,7 +525,11 @@ mod tests {
     #[test]
     fn secrets_are_kept_when_left_empty_and_replaced_when_typed() {
         let old = json!({"url": "https://fin.example/hook", "secret": "a".repeat(40)});
-        let f = ConnectorForm { art: "finanzen_webhook".into(), wh_url: "https://fin.example/neu".into(), ..Default::default() };
+        let f = ConnectorForm {
+            art: "finanzen_webhook".into(),
+            wh_url: "https://fin.example/neu".into(),
+            ..Default::default()
+        };
         assert_eq!(f.settings(Some(&old))["secret"], json!("a".repeat(40)));
         let f = ConnectorForm { wh_secret: "b".repeat(40), ..f };
         assert_eq!(f.settings(Some(&old))["secret"], json!("b".repeat(40)));
