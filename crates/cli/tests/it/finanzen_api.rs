@@ -94,7 +94,10 @@ async fn a_batch_of_claims_is_stored_once_and_the_same_batch_again_changes_nothi
     on_each_backend!(|app| {
         let key = client(app, "moorbrueck", "fin-mb", "finanzen").await;
         let a = app.authority_id("moorbrueck").await;
-        let items = [with_notice(grundsteuer("5.100.000123", "2026-05-15", 12_345)), grundsteuer("5.100.000123", "2026-02-15", 0)];
+        let items = [
+            with_notice(grundsteuer("5.100.000123", "2026-05-15", 12_345)),
+            grundsteuer("5.100.000123", "2026-02-15", 0),
+        ];
         let (r, v) = api(app, "POST", "/api/v1/forderungen", &key, Some(&batch(&items))).await;
         assert_eq!(r.status, 200, "{}", r.body);
         assert_eq!(results(&v), ["created", "created"]);
@@ -108,7 +111,10 @@ async fn a_batch_of_claims_is_stored_once_and_the_same_batch_again_changes_nothi
         assert_eq!(v["items"][0]["claim_id"], id);
 
         // Paid in part meanwhile: the finance software sends the claim again.
-        let changed = [with_notice(grundsteuer("5.100.000123", "2026-05-15", 2_345)), grundsteuer("5.100.000123", "2026-02-15", 0)];
+        let changed = [
+            with_notice(grundsteuer("5.100.000123", "2026-05-15", 2_345)),
+            grundsteuer("5.100.000123", "2026-02-15", 0),
+        ];
         let (_, v) = api(app, "POST", "/api/v1/forderungen", &key, Some(&batch(&changed))).await;
         assert_eq!(results(&v), ["updated", "unchanged"]);
 
@@ -125,7 +131,8 @@ async fn a_batch_of_claims_is_stored_once_and_the_same_batch_again_changes_nothi
         // Titles and notice names are sealed; the notice itself too.
         assert_eq!(count_containing(store, "claims", "title", "Quartalsrate").await, 0);
         assert_eq!(count_containing(store, "claim_documents", "file_name", "Grundsteuerbescheid").await, 0);
-        let stored = app.state.portal.objects.get(&docs[0].object_key.as_str().into()).await.unwrap().bytes().await.unwrap();
+        let stored =
+            app.state.portal.objects.get(&docs[0].object_key.as_str().into()).await.unwrap().bytes().await.unwrap();
         assert!(!stored.windows(5).any(|w| w == b"%PDF-"), "the notice is sealed at rest");
         let audit = store.audit_entries(Some(&[a]), 50).await.unwrap();
         assert!(audit.iter().any(|e| e.action == "finance.claims.api" && e.actor == "api:fin-mb"), "{audit:?}");
@@ -142,7 +149,8 @@ async fn duplicate_and_malformed_claims_refuse_the_whole_batch_naming_each() {
         // The same Kassenzeichen and due date twice (also written differently).
         let mut twice = grundsteuer("5-100-000123", "2026-05-15", 100);
         twice["title"] = "Andere Schreibweise".into();
-        let items = [grundsteuer("5.100.000123", "2026-05-15", 100), grundsteuer("5.100.000123", "2026-08-15", 100), twice];
+        let items =
+            [grundsteuer("5.100.000123", "2026-05-15", 100), grundsteuer("5.100.000123", "2026-08-15", 100), twice];
         let (r, v) = api(app, "POST", path, &key, Some(&batch(&items))).await;
         let detail = problem(&r, &v, 422, "invalid-request");
         assert!(detail.contains("claims/2: ") && detail.contains("doppelt"), "{detail}");
@@ -293,16 +301,28 @@ async fn the_payments_feed_pages_with_seit() {
     on_each_backend!(|app| {
         let key = client(app, "moorbrueck", "fin-mb", "finanzen").await;
         let a = app.authority_id("moorbrueck").await;
-        let (_, v) = api(app, "POST", "/api/v1/forderungen", &key, Some(&batch(&[grundsteuer("5.100.1", "2026-05-15", 12_345)]))).await;
+        let (_, v) = api(
+            app,
+            "POST",
+            "/api/v1/forderungen",
+            &key,
+            Some(&batch(&[grundsteuer("5.100.1", "2026-05-15", 12_345)])),
+        )
+        .await;
         let claim = v["items"][0]["claim_id"].as_i64().unwrap();
         let (r, v) = api(app, "GET", "/api/v1/zahlungen", &key, None).await;
         assert_eq!(r.status, 200, "{}", r.body);
-        assert_eq!((v["items"].as_array().unwrap().len(), v["next"].as_i64(), v["more"].as_bool()), (0, Some(0), Some(false)));
+        assert_eq!(
+            (v["items"].as_array().unwrap().len(), v["next"].as_i64(), v["more"].as_bool()),
+            (0, Some(0), Some(false))
+        );
         for cents in [100, 200, 300, 400, -50] {
             book(app, a, Some(claim), cents).await;
         }
         let (_, v) = api(app, "GET", "/api/v1/zahlungen?limit=2", &key, None).await;
-        let seqs = |v: &serde_json::Value| v["items"].as_array().unwrap().iter().map(|i| i["seq"].as_i64().unwrap()).collect::<Vec<_>>();
+        let seqs = |v: &serde_json::Value| {
+            v["items"].as_array().unwrap().iter().map(|i| i["seq"].as_i64().unwrap()).collect::<Vec<_>>()
+        };
         assert_eq!(seqs(&v), [1, 2]);
         assert_eq!((v["next"].as_i64(), v["more"].as_bool()), (Some(2), Some(true)));
         let first = &v["items"][0];
@@ -330,10 +350,18 @@ async fn the_payments_feed_pages_with_seit() {
 async fn an_activation_code_from_the_api_links_a_citizen_once() {
     on_each_backend!(|app| {
         let key = client(app, "moorbrueck", "fin-mb", "finanzen").await;
-        let (_, v) =
-            api(app, "POST", "/api/v1/forderungen", &key, Some(&batch(&[with_notice(grundsteuer("5.100.1", "2026-05-15", 12_345))]))).await;
+        let (_, v) = api(
+            app,
+            "POST",
+            "/api/v1/forderungen",
+            &key,
+            Some(&batch(&[with_notice(grundsteuer("5.100.1", "2026-05-15", 12_345))])),
+        )
+        .await;
         let claim = v["items"][0]["claim_id"].as_i64().unwrap();
-        let (r, v) = api(app, "POST", "/api/v1/aktivierungscodes", &key, Some(r#"{"account":"MB-10042","valid_days":30}"#)).await;
+        let (r, v) =
+            api(app, "POST", "/api/v1/aktivierungscodes", &key, Some(r#"{"account":"MB-10042","valid_days":30}"#))
+                .await;
         assert_eq!(r.status, 201, "{}", r.body);
         assert_eq!(r.headers["cache-control"], "no-store");
         let code = v["code"].as_str().unwrap().to_owned();
@@ -360,7 +388,10 @@ async fn an_activation_code_from_the_api_links_a_citizen_once() {
         assert!(finanzen::citizen_overview(portal, erika).await.unwrap().is_empty());
         // Typed as people type it: lower case, spaces.
         let typed = code.to_lowercase().replace('-', " ");
-        assert_eq!(finanzen::activate(portal, erika, "c1", &typed).await.unwrap(), Activation::Linked("Stadt Moorbrück".into()));
+        assert_eq!(
+            finanzen::activate(portal, erika, "c1", &typed).await.unwrap(),
+            Activation::Linked("Stadt Moorbrück".into())
+        );
         assert_eq!(finanzen::activate(portal, max, "c2", &code).await.unwrap(), Activation::Used);
         let overview = finanzen::citizen_overview(portal, erika).await.unwrap();
         assert_eq!(overview.len(), 1);
@@ -390,7 +421,8 @@ async fn receiver() -> (String, Arc<Mutex<Vec<(String, String)>>>) {
         axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
             let s = s.clone();
             async move {
-                let sig = headers.get("x-amtsweg-signature").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+                let sig =
+                    headers.get("x-amtsweg-signature").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
                 let n = {
                     let mut seen = s.lock().unwrap();
                     seen.push((sig, body));
@@ -416,9 +448,10 @@ async fn the_webhook_pokes_the_finance_software_signed_and_tries_again() {
         let portal = &app.state.portal;
         let policy = app.state.config.connectors.outbound.clone();
         let config = serde_json::json!({ "url": url, "secret": SECRET }).to_string();
-        let hook = amtsweg_portal::payments::connectors::add(portal, a, None, "finanzen_webhook", "Finanzsoftware", &config)
-            .await
-            .unwrap();
+        let hook =
+            amtsweg_portal::payments::connectors::add(portal, a, None, "finanzen_webhook", "Finanzsoftware", &config)
+                .await
+                .unwrap();
         let round = finanzen::webhook::run_once(portal, &policy).await.unwrap();
         assert_eq!((round.poked, round.failed), (0, 0), "nothing to tell yet");
 

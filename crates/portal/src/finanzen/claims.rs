@@ -202,7 +202,24 @@ struct Prepared {
     kassenzeichen: String,
     due_on: String,
     hash: String,
-    notices: Vec<(String, String, Vec<u8>, String)>,
+    notices: Vec<PreparedNotice>,
+}
+
+/// A notice of an item, trimmed, with its hash.
+struct PreparedNotice {
+    title: String,
+    file_name: String,
+    bytes: Vec<u8>,
+    sha256: String,
+}
+
+/// A notice whose file is stored: what its row gets.
+struct StoredNotice {
+    title: String,
+    sealed_name: String,
+    key: String,
+    size: i64,
+    sha256: String,
 }
 
 /// Stores a batch of claims of the authority (source `api`): every item is checked
@@ -288,11 +305,16 @@ pub(super) async fn upsert(
         let mut listed = Vec::new();
         for n in &u.notices {
             let sha = hex::encode(Sha256::digest(&n.bytes));
-            if notices.iter().any(|(_, _, _, s): &(String, String, Vec<u8>, String)| *s == sha) {
+            if notices.iter().any(|p: &PreparedNotice| p.sha256 == sha) {
                 continue;
             }
             listed.push((n.title.trim().to_owned(), n.file_name.trim().to_owned(), sha.clone()));
-            notices.push((n.title.trim().to_owned(), n.file_name.trim().to_owned(), n.bytes.clone(), sha));
+            notices.push(PreparedNotice {
+                title: n.title.trim().to_owned(),
+                file_name: n.file_name.trim().to_owned(),
+                bytes: n.bytes.clone(),
+                sha256: sha,
+            });
         }
         prepared.push(Prepared {
             kassenzeichen: u.claim.kassenzeichen.trim().to_owned(),
@@ -313,20 +335,25 @@ pub(super) async fn upsert(
     // Files first (an object left by a batch that then fails is harmless: it is
     // found by its content the next time).
     let mut sealed_titles = Vec::with_capacity(items.len());
-    let mut sealed_notices: Vec<Vec<(String, String, String, i64, String)>> = Vec::with_capacity(items.len());
+    let mut sealed_notices: Vec<Vec<StoredNotice>> = Vec::with_capacity(items.len());
     for (i, (u, p)) in items.iter().zip(&prepared).enumerate() {
         let rec = record::claim(authority_id, &p.kassenzeichen, &p.due_on);
         sealed_titles.push(portal.seal_bound(&scope, CLAIM_TITLE, &rec, u.claim.title.trim().as_bytes()).await?);
         let mut docs = Vec::new();
         if !unchanged[i] {
-            for (title, name, bytes, sha) in &p.notices {
-                let key = notice_key(authority_id, sha);
+            for n in &p.notices {
+                let key = notice_key(authority_id, &n.sha256);
                 let object = record::object(&key);
-                let sealed = portal.seal_bound(&scope, NOTICE_FILE, &object, bytes).await?;
+                let sealed = portal.seal_bound(&scope, NOTICE_FILE, &object, &n.bytes).await?;
                 crate::files::put(portal, &key, sealed.into_bytes()).await?;
-                let sealed_name = portal.seal_bound(&scope, NOTICE_FILE_NAME, &object, name.as_bytes()).await?;
-                let size = i64::try_from(bytes.len()).unwrap_or(i64::MAX);
-                docs.push((title.clone(), sealed_name, key, size, sha.clone()));
+                let sealed_name = portal.seal_bound(&scope, NOTICE_FILE_NAME, &object, n.file_name.as_bytes()).await?;
+                docs.push(StoredNotice {
+                    title: n.title.clone(),
+                    sealed_name,
+                    key,
+                    size: i64::try_from(n.bytes.len()).unwrap_or(i64::MAX),
+                    sha256: n.sha256.clone(),
+                });
             }
         }
         sealed_notices.push(docs);
@@ -368,8 +395,8 @@ pub(super) async fn upsert(
             Upserted::Updated(_) => updated += 1,
             Upserted::Unchanged(_) => same += 1,
         }
-        for (title, name, key, size, sha) in &sealed_notices[i] {
-            tx.add_claim_document(r.id(), authority_id, title, name, key, *size, sha).await?;
+        for n in &sealed_notices[i] {
+            tx.add_claim_document(r.id(), authority_id, &n.title, &n.sealed_name, &n.key, n.size, &n.sha256).await?;
         }
         out.push((p.kassenzeichen.clone(), r));
     }

@@ -96,16 +96,16 @@ fn parse(bytes: &[u8]) -> std::result::Result<Vec<ClaimUpload>, Vec<(usize, Stri
         return Err(vec![(0, "Die Datei ist zu groß: höchstens 5 MB.".into())]);
     }
     let Ok(text) = std::str::from_utf8(bytes) else {
-        return Err(vec![(0, "Die Datei ist nicht in UTF-8 gespeichert. Bitte speichern Sie sie als „CSV UTF-8“.".into())]);
+        return Err(vec![(
+            0,
+            "Die Datei ist nicht in UTF-8 gespeichert. Bitte speichern Sie sie als „CSV UTF-8“.".into(),
+        )]);
     };
     let text = text.trim_start_matches('\u{feff}');
     let first = text.lines().next().unwrap_or_default();
     let delimiter = if first.matches(';').count() >= first.matches(',').count() { b';' } else { b',' };
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .flexible(true)
-        .has_headers(true)
-        .from_reader(text.as_bytes());
+    let mut reader =
+        csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).has_headers(true).from_reader(text.as_bytes());
     let headers = match reader.headers() {
         Ok(h) => h.clone(),
         Err(e) => return Err(vec![(1, format!("Die Kopfzeile ist nicht lesbar: {e}"))]),

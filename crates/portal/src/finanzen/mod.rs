@@ -28,8 +28,7 @@ pub use claims::{
 pub use csv_import::{CSV_HEADER, import_csv};
 pub use view::{
     AuthorityClaims, ClaimBooking, ClaimSummary, ClaimView, NoticeRef, citizen_overview, claim_for_citizen,
-    notice_for_citizen,
-    open_amount,
+    notice_for_citizen, open_amount,
 };
 
 use crate::keyring::authority_scope;

@@ -16,8 +16,11 @@ use serde::Serialize;
 /// zero. The finance software's next sync replaces the estimate.
 #[must_use]
 pub fn open_amount(c: &ClaimRow, bookings: &[BookingRow]) -> Cents {
-    let since: i64 =
-        bookings.iter().filter(|b| b.claim_id == Some(c.id) && b.created_at > c.synced_at).map(|b| b.amount_cents).sum();
+    let since: i64 = bookings
+        .iter()
+        .filter(|b| b.claim_id == Some(c.id) && b.created_at > c.synced_at)
+        .map(|b| b.amount_cents)
+        .sum();
     Cents((c.open_cents - since).max(0))
 }
 
@@ -114,8 +117,11 @@ fn date_label(iso: &str) -> String {
 async fn summary(portal: &Portal, c: &ClaimRow, bookings: &[BookingRow], today: jiff::civil::Date) -> ClaimSummary {
     let open = open_amount(c, bookings);
     let state = ClaimState::parse(&c.state).unwrap_or(ClaimState::Open);
-    let paid_since_sync: i64 =
-        bookings.iter().filter(|b| b.claim_id == Some(c.id) && b.created_at > c.synced_at).map(|b| b.amount_cents).sum();
+    let paid_since_sync: i64 = bookings
+        .iter()
+        .filter(|b| b.claim_id == Some(c.id) && b.created_at > c.synced_at)
+        .map(|b| b.amount_cents)
+        .sum();
     let payable = state.is_payable() && open.0 > 0;
     let state_label = if state.is_payable() && open.0 == 0 {
         "Bezahlt – Buchung folgt".to_owned()
@@ -233,8 +239,11 @@ pub async fn claim_for_citizen(portal: &Portal, citizen_id: i64, claim_id: i64) 
             });
         notices.push(NoticeRef { id: d.id, title: d.title, file_name, size: d.size });
     }
-    let bank =
-        if s.payable { crate::payments::invoice_account(portal, c.authority_id, None).await?.map(|(_, a)| a) } else { None };
+    let bank = if s.payable {
+        crate::payments::invoice_account(portal, c.authority_id, None).await?.map(|(_, a)| a)
+    } else {
+        None
+    };
     let girocode_svg = bank.as_ref().and_then(|b| girocode(b, &c, s.open));
     let online = crate::payments::online_connector(portal, c.authority_id, None).await?.is_some();
     let iban_printed = bank

@@ -258,7 +258,9 @@ impl Tx {
             .and_where(Expr::col("authority_id").eq(authority_id))
             .to_owned();
         if self.fetch_optional_in_tx::<IdRow>(&q).await?.is_none() {
-            return Err(crate::StoreError::Invalid(format!("no finance account {account_id} of authority {authority_id}")));
+            return Err(crate::StoreError::Invalid(format!(
+                "no finance account {account_id} of authority {authority_id}"
+            )));
         }
         let q = Query::insert()
             .into_table("activation_codes")
@@ -283,12 +285,7 @@ impl Tx {
     ///
     /// # Errors
     /// On database errors.
-    pub async fn use_activation_code(
-        &mut self,
-        code_hash: &str,
-        citizen_id: i64,
-        now: i64,
-    ) -> Result<ActivationUse> {
+    pub async fn use_activation_code(&mut self, code_hash: &str, citizen_id: i64, now: i64) -> Result<ActivationUse> {
         let q = Query::select()
             .columns(ACTIVATION_CODE_COLUMNS)
             .from("activation_codes")
@@ -371,7 +368,10 @@ impl Store {
         let q = Query::select()
             .columns(CLAIM_COLUMNS.map(|c| ("claims", c)))
             .from("claims")
-            .inner_join("finance_accounts", Expr::col(("finance_accounts", "id")).equals(("claims", "finance_account_id")))
+            .inner_join(
+                "finance_accounts",
+                Expr::col(("finance_accounts", "id")).equals(("claims", "finance_account_id")),
+            )
             .and_where(Expr::col(("finance_accounts", "citizen_id")).eq(citizen_id))
             // The account's authority, not only the claim's: a claim is never shown
             // through an account of another authority.
@@ -391,7 +391,10 @@ impl Store {
         let q = Query::select()
             .columns(CLAIM_COLUMNS.map(|c| ("claims", c)))
             .from("claims")
-            .inner_join("finance_accounts", Expr::col(("finance_accounts", "id")).equals(("claims", "finance_account_id")))
+            .inner_join(
+                "finance_accounts",
+                Expr::col(("finance_accounts", "id")).equals(("claims", "finance_account_id")),
+            )
             .and_where(Expr::col(("finance_accounts", "citizen_id")).eq(citizen_id))
             .and_where(Expr::col(("finance_accounts", "authority_id")).equals(("claims", "authority_id")))
             .and_where(Expr::col(("claims", "id")).eq(claim_id))

@@ -38,7 +38,10 @@ async fn claims_are_stored_once_per_kassenzeichen_and_due_date() {
 
         let created = tx.upsert_claim(&claim(s.town, account, "5.100.1", "2026-05-15", "h1")).await.unwrap();
         let Upserted::Created(id) = created else { panic!("{created:?}") };
-        assert_eq!(tx.upsert_claim(&claim(s.town, account, "5.100.1", "2026-05-15", "h1")).await.unwrap(), Upserted::Unchanged(id));
+        assert_eq!(
+            tx.upsert_claim(&claim(s.town, account, "5.100.1", "2026-05-15", "h1")).await.unwrap(),
+            Upserted::Unchanged(id)
+        );
         let q2 = tx.upsert_claim(&claim(s.town, account, "5.100.1", "2026-08-15", "h1")).await.unwrap();
         assert!(matches!(q2, Upserted::Created(other) if other != id), "another due date is another claim");
         tx.commit().await.unwrap();
@@ -46,7 +49,8 @@ async fn claims_are_stored_once_per_kassenzeichen_and_due_date() {
 
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         let mut tx = store.begin().await.unwrap();
-        let changed = NewClaim { open_cents: 0, state: "settled", ..claim(s.town, account, "5.100.1", "2026-05-15", "h2") };
+        let changed =
+            NewClaim { open_cents: 0, state: "settled", ..claim(s.town, account, "5.100.1", "2026-05-15", "h2") };
         assert_eq!(tx.upsert_claim(&changed).await.unwrap(), Upserted::Updated(id));
         // The same again changes nothing, not even the time of the last sync.
         assert_eq!(tx.upsert_claim(&changed).await.unwrap(), Upserted::Unchanged(id));
@@ -61,9 +65,15 @@ async fn claims_are_stored_once_per_kassenzeichen_and_due_date() {
 
         // Notices: attached once per content.
         let mut tx = store.begin().await.unwrap();
-        assert!(tx.add_claim_document(id, s.town, "Bescheid", "n", "authorities/1/bescheide/ab", 10, "ab").await.unwrap());
-        assert!(!tx.add_claim_document(id, s.town, "Bescheid", "n", "authorities/1/bescheide/ab", 10, "ab").await.unwrap());
-        assert!(tx.add_claim_document(id, s.town, "Mahnung", "m", "authorities/1/bescheide/cd", 12, "cd").await.unwrap());
+        assert!(
+            tx.add_claim_document(id, s.town, "Bescheid", "n", "authorities/1/bescheide/ab", 10, "ab").await.unwrap()
+        );
+        assert!(
+            !tx.add_claim_document(id, s.town, "Bescheid", "n", "authorities/1/bescheide/ab", 10, "ab").await.unwrap()
+        );
+        assert!(
+            tx.add_claim_document(id, s.town, "Mahnung", "m", "authorities/1/bescheide/cd", 12, "cd").await.unwrap()
+        );
         tx.commit().await.unwrap();
         let docs = store.claim_documents(id).await.unwrap();
         assert_eq!(docs.iter().map(|d| d.title.as_str()).collect::<Vec<_>>(), ["Bescheid", "Mahnung"]);
@@ -188,7 +198,10 @@ async fn the_feed_lists_bookings_in_sequence_and_pages() {
         assert_eq!(all[1].kassenzeichen, "5.100.1", "booked on the claim directly");
         assert_eq!(all[1].due_on.as_deref(), Some("2026-05-15"));
         assert_eq!((all[2].kassenzeichen.as_str(), all[2].due_on.as_deref()), ("", None));
-        assert_eq!((all[0].amount_cents, all[0].source.as_str(), all[0].booked_on.as_str()), (5_000, "bank", "2026-05-16"));
+        assert_eq!(
+            (all[0].amount_cents, all[0].source.as_str(), all[0].booked_on.as_str()),
+            (5_000, "bank", "2026-05-16")
+        );
         let page = store.finance_feed(s.town, 1, 1).await.unwrap();
         assert_eq!(page.iter().map(|r| r.feed_seq).collect::<Vec<_>>(), [2]);
         assert!(store.finance_feed(s.town, 3, 10).await.unwrap().is_empty());
@@ -205,7 +218,8 @@ async fn the_finance_webhook_is_due_while_it_has_news_and_its_retry_time_came() 
     on_both(|store: Store| async move {
         let s = seed(&store).await;
         let mut tx = store.begin().await.unwrap();
-        let hook = tx.insert_payment_connector(s.town, None, "finanzen_webhook", "Finanzsoftware", "sealed").await.unwrap();
+        let hook =
+            tx.insert_payment_connector(s.town, None, "finanzen_webhook", "Finanzsoftware", "sealed").await.unwrap();
         let off = tx.insert_payment_connector(s.town, None, "finanzen_webhook", "Alt", "sealed").await.unwrap();
         tx.set_payment_connector_active(s.town, off, false).await.unwrap();
         tx.insert_payment_connector(s.town, None, "rechnung", "Konto", "sealed").await.unwrap();

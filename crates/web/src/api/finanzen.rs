@@ -247,9 +247,7 @@ fn item(v: &Value) -> Result<ClaimUpload, Vec<String>> {
         Some(Value::String(s)) => {
             let st = ClaimState::parse(s);
             if st.is_none() {
-                problems.push(format!(
-                    "state: „{s}“ ist kein Stand (open, partly_paid, settled, dunning, cancelled)."
-                ));
+                problems.push(format!("state: „{s}“ ist kein Stand (open, partly_paid, settled, dunning, cancelled)."));
             }
             st
         }
@@ -352,7 +350,8 @@ fn refused(findings: &[String]) -> Problem {
     const SHOWN: usize = 50;
     let list = findings.iter().take(SHOWN).cloned().collect::<Vec<_>>().join("; ");
     let more = findings.len().saturating_sub(SHOWN);
-    let (de, en) = if more > 0 { (format!(" (und {more} weitere)"), format!(" (and {more} more)")) } else { Default::default() };
+    let (de, en) =
+        if more > 0 { (format!(" (und {more} weitere)"), format!(" (and {more} more)")) } else { Default::default() };
     invalid(
         &format!("Der Stapel wurde nicht gespeichert: {list}{de}"),
         &format!("The batch was not stored; its problems (in German): {list}{en}"),
@@ -363,7 +362,10 @@ fn refused(findings: &[String]) -> Problem {
 /// `claims/<i>: message` for one about the item as a whole.
 fn pointer(i: usize, m: &str) -> String {
     match m.split_once(": ") {
-        Some((field, rest)) if !field.is_empty() && field.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'/') => {
+        Some((field, rest))
+            if !field.is_empty()
+                && field.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'/') =>
+        {
             format!("claims/{i}/{field}: {rest}")
         }
         _ => format!("claims/{i}: {m}"),
@@ -427,7 +429,12 @@ pub(crate) async fn claims(
         items: stored
             .into_iter()
             .zip(dues)
-            .map(|((kassenzeichen, r), due_date)| ClaimResult { kassenzeichen, due_date, claim_id: r.id(), result: r.as_str() })
+            .map(|((kassenzeichen, r), due_date)| ClaimResult {
+                kassenzeichen,
+                due_date,
+                claim_id: r.id(),
+                result: r.as_str(),
+            })
             .collect(),
     }))
 }
@@ -617,7 +624,15 @@ mod tests {
             "amount_cents": "1", "account": "A", "state": "offen", "dunning_level": 9, "farbe": "rot",
             "notices": [{"title": "B", "file_name": "b.pdf", "content_base64": "%%"}]});
         let found = item(&v).unwrap_err();
-        for field in ["farbe:", "kassenzeichen:", "due_date:", "amount_cents:", "state:", "dunning_level:", "notices/0/content_base64:"] {
+        for field in [
+            "farbe:",
+            "kassenzeichen:",
+            "due_date:",
+            "amount_cents:",
+            "state:",
+            "dunning_level:",
+            "notices/0/content_base64:",
+        ] {
             assert!(found.iter().any(|m| m.starts_with(field)), "{field} in {found:?}");
         }
         assert!(item(&serde_json::json!([])).is_err());

@@ -183,7 +183,7 @@ fn render(
     })
     .ok()
     .and_then(|p| {
-        let year = i16::try_from(crate::render::now_local().year()).unwrap_or(2026);
+        let year = crate::render::now_local().year();
         p.render(year, 42, &a.slug.as_str().to_uppercase().chars().take(3).collect::<String>()).ok()
     });
     let status = if conflict {
