@@ -49,4 +49,7 @@ mod termine_api;
 mod termine_demo;
 mod termine_verwaltung;
 mod verwaltung;
+mod zahlung;
+mod zahlung_camt;
+mod zahlung_demo;
 mod zahlung_verwaltung;

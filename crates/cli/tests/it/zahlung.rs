@@ -171,9 +171,15 @@ async fn deliveries(app: &TestApp, s: &SubmissionRow) -> usize {
 async fn api_key(app: &TestApp) -> String {
     let a = app.authority_id(TOWN).await;
     let mut tx = app.store.store.begin().await.unwrap();
-    tx.insert_api_client(a, "Fachverfahren", "fachverfahren", &amtsweg_web::api::secret_hash("geheim-0123456789"), "submissions:read")
-        .await
-        .unwrap();
+    tx.insert_api_client(
+        a,
+        "Fachverfahren",
+        "fachverfahren",
+        &amtsweg_web::api::secret_hash("geheim-0123456789"),
+        "submissions:read",
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
     "fachverfahren:geheim-0123456789".into()
 }
@@ -419,7 +425,9 @@ async fn an_amount_the_provider_reports_differently_releases_nothing() {
         // For a person to resolve: the payment is listed for review.
         let a = app.authority_id(TOWN).await;
         assert_eq!(app.store.store.payments_in_review(a).await.unwrap().len(), 1);
-        assert!(!get(app, &mut sign_in(app, WORKER).await, "/verwaltung/antraege/").await.body.contains(&s.receipt_number));
+        assert!(
+            !get(app, &mut sign_in(app, WORKER).await, "/verwaltung/antraege/").await.body.contains(&s.receipt_number)
+        );
     });
 }
 
@@ -451,10 +459,18 @@ async fn an_unpaid_application_expires_with_a_notice() {
 async fn an_invoice_carries_one_girocode_on_the_receipt_page_in_the_email_and_in_the_pdf() {
     on_each_backend!(|app| {
         let a = app.authority_id(TOWN).await;
-        let account = InvoiceAccount { recipient: "Stadtkasse Moorbrück".into(), iban: IBAN.into(), bic: "BYLADEM1001".into() };
-        connectors::add(&app.state.portal, a, None, "rechnung", "Stadtkasse", &serde_json::to_string(&account).unwrap())
-            .await
-            .unwrap();
+        let account =
+            InvoiceAccount { recipient: "Stadtkasse Moorbrück".into(), iban: IBAN.into(), bic: "BYLADEM1001".into() };
+        connectors::add(
+            &app.state.portal,
+            a,
+            None,
+            "rechnung",
+            "Stadtkasse",
+            &serde_json::to_string(&account).unwrap(),
+        )
+        .await
+        .unwrap();
         let form = fee_form(app, "rechnung", "rechnung").await;
         let (mut erika, erika_id) = citizen(app, "erika.rechnung@example.org").await;
         let receipt = apply(app, &mut erika, &form, "erika.rechnung@example.org").await;
@@ -464,7 +480,8 @@ async fn an_invoice_carries_one_girocode_on_the_receipt_page_in_the_email_and_in
         assert_eq!(deliveries(app, &s).await, 0, "no hand-off connector here");
 
         // The page: bank details, RF reference, the GiroCode inline.
-        let svg = amtsweg_portal::payments::girocode_svg(&account, Cents(1250), &p.rf_reference, &p.kassenzeichen).unwrap();
+        let svg =
+            amtsweg_portal::payments::girocode_svg(&account, Cents(1250), &p.rf_reference, &p.kassenzeichen).unwrap();
         let page = get(app, &mut erika, &receipt).await;
         assert!(page.body.contains(IBAN_PRINTED) && page.body.contains("BYLADEM1001"), "{}", page.body);
         assert!(page.body.contains(&amtsweg_domain::payment::rf_printed(&p.rf_reference)), "{}", page.body);
@@ -481,8 +498,16 @@ async fn an_invoice_carries_one_girocode_on_the_receipt_page_in_the_email_and_in
             .filter_map(|r| r.email().ok())
             .find(|m| m.to == "erika.rechnung@example.org" && m.body.contains(&s.receipt_number))
             .expect("a confirmation e-mail");
-        assert!(confirmation.body.contains(IBAN_PRINTED) && confirmation.body.contains("12,50 €"), "{}", confirmation.body);
-        let png = confirmation.attachments.iter().find(|f| f.content_type == "image/png").expect("the GiroCode as PNG");
+        assert!(
+            confirmation.body.contains(IBAN_PRINTED) && confirmation.body.contains("12,50 €"),
+            "{}",
+            confirmation.body
+        );
+        let png = confirmation
+            .attachments
+            .iter()
+            .find(|f| f.content_type == "image/png")
+            .unwrap_or_else(|| panic!("the GiroCode as PNG: {confirmation:?}"));
         assert!(png.file_name.starts_with("GiroCode-"), "{}", png.file_name);
         assert_eq!(
             png.bytes().unwrap(),
@@ -510,7 +535,8 @@ async fn an_invoice_carries_one_girocode_on_the_receipt_page_in_the_email_and_in
 /// The status and raw bytes of a GET (a `Reply` holds its body as text).
 async fn get_bytes(app: &TestApp, jar: &Jar, path: &str) -> (u16, Vec<u8>) {
     use tower::ServiceExt;
-    let req = Request::get(path).header("host", "localhost").header("cookie", jar.header()).body(Body::empty()).unwrap();
+    let req =
+        Request::get(path).header("host", "localhost").header("cookie", jar.header()).body(Body::empty()).unwrap();
     let resp = app.app.clone().oneshot(req).await.unwrap();
     let status = resp.status().as_u16();
     (status, axum::body::to_bytes(resp.into_body(), 16 * 1024 * 1024).await.unwrap().to_vec())

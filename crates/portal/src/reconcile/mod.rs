@@ -135,13 +135,19 @@ impl ImportReport {
     #[must_use]
     pub fn summary_de(&self) -> String {
         let new = self.statements.len() - self.known();
-        let verb = if self.dry_run { "würden" } else { "wurden" };
+        let booked = self.booked();
+        let verb = match (self.dry_run, booked == 1) {
+            (true, true) => "würde",
+            (true, false) => "würden",
+            (false, true) => "wurde",
+            (false, false) => "wurden",
+        };
         let mut parts =
             vec![if new == 1 { "1 neuer Kontoauszug".to_owned() } else { format!("{new} neue Kontoauszüge") }];
         if self.known() > 0 {
             parts.push(format!("{} bereits eingelesen (unverändert)", self.known()));
         }
-        parts.push(format!("{} Zahlung{} {verb} gebucht", self.booked(), if self.booked() == 1 { "" } else { "en" }));
+        parts.push(format!("{booked} Zahlung{} {verb} gebucht", if booked == 1 { "" } else { "en" }));
         parts.push(format!("{} zu klären", self.to_resolve()));
         let debits = self.count(MATCH_DEBIT);
         if debits > 0 {

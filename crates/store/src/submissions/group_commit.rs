@@ -290,7 +290,8 @@ impl Tx {
                     to: m.to.clone(),
                     subject: m.subject.replace(RECEIPT_PLACEHOLDER, receipt),
                     body: m.body.replace(RECEIPT_PLACEHOLDER, receipt),
-                    attachments: Vec::new(),
+                    // An invoice's GiroCode (PNG) travels with the confirmation.
+                    attachments: m.attachments.clone(),
                 })
             })
             .collect();

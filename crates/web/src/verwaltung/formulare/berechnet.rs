@@ -643,4 +643,29 @@ mod tests {
         assert_eq!((p.fixed, p.exempt.clone()), (Some(1500), vec!["umfang=halbtags".to_owned()]));
         assert!(tiered_text(&form, &dog_tax).contains("90,00 € für die erste Einheit, 135,00 € für jede weitere"));
     }
+
+    /// How the fee is paid: a mode and one of the computed amounts, or nothing.
+    #[test]
+    fn the_payment_names_a_computed_amount() {
+        let mut form = form();
+        form.computed.push(Computed { id: "gebuehr".into(), label: "Gebühr".into(), expr: Expr::Cents(1500) });
+        let f = |art: &str, betrag: &str| RulesForm {
+            aktion: "berechnet_zahlung".into(),
+            zahlung_art: art.into(),
+            zahlung_betrag: betrag.into(),
+            ..RulesForm::default()
+        };
+        apply(&mut form, &f("vorab", "gebuehr")).unwrap();
+        let p = form.payment.clone().unwrap();
+        assert_eq!((p.mode, p.amount.as_str()), (FormPayMode::Vorab, "gebuehr"));
+        let refused = |art: &str, betrag: &str| {
+            let mut form = form.clone();
+            apply(&mut form, &f(art, betrag)).unwrap_err().into_iter().map(|m| m.href).collect::<Vec<_>>()
+        };
+        assert_eq!(refused("rechnung", ""), ["#feld-zahlung_betrag"]);
+        assert_eq!(refused("rechnung", "weg"), ["#feld-zahlung_betrag"]);
+        assert_eq!(refused("bar", "gebuehr"), ["#feld-zahlung_art"]);
+        apply(&mut form, &f("", "")).unwrap();
+        assert!(form.payment.is_none());
+    }
 }
