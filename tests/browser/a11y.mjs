@@ -529,6 +529,23 @@ const DEMO_PASSWORD = "Heidekamp-Demo-2026";
   await audit(c, "Konto: Meine Anträge");
   await c.goto(base + "/konto/termine/");
   await audit(c, "Konto: Meine Termine");
+  await c.goto(base + "/konto/finanzen/");
+  await audit(c, "Konto: Meine Finanzen");
+  if (!(await c.textContent("main")).includes("Grundsteuer 2026, 2. Quartal")) fail("linked claims not listed");
+  // A wrong activation code: the error summary leads to the field.
+  await c.fill("#code", "ABCD-EFGH-JKLM");
+  await c.click("form[action='/konto/finanzen/verknuepfen'] button[type=submit]");
+  if (!(await c.isVisible(".error-summary a[href='#code']"))) fail("activation error summary not shown");
+  await audit(c, "Konto: Meine Finanzen (Fehler)");
+  // One claim: notice, bank details and GiroCode; reflows at 320 px.
+  await c.click("table.claims a");
+  await c.waitForURL(/\/konto\/finanzen\/\d+$/);
+  await audit(c, "Konto: Forderung");
+  if (!(await c.isVisible(".girocode svg"))) fail("claim page shows no GiroCode");
+  await c.setViewportSize({ width: 320, height: 640 });
+  const claimOverflow = await c.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  if (claimOverflow > 1) fail(`Konto: Forderung: horizontal scrolling at 320 px (${claimOverflow} px)`);
+  await c.setViewportSize({ width: 1280, height: 900 });
   await cctx.close();
 }
 

@@ -122,10 +122,14 @@ async fn world(store: &Store, printer: Arc<dyn amtsweg_domain::receipt::ReceiptP
         ("vorort", "Fundsache abholen", "vor_ort", 500, None),
         ("frei", "Gebührenfreie Bescheinigung", "vorab", 0, None),
     ] {
-        let id = tx.create_form(a, &Slug::parse(slug).unwrap(), leistung, &form(title, mode, cents), None).await.unwrap();
+        let id =
+            tx.create_form(a, &Slug::parse(slug).unwrap(), leistung, &form(title, mode, cents), None).await.unwrap();
         tx.publish_form(a, id, 1, None).await.unwrap();
     }
-    let id = tx.create_form(b, &Slug::parse("vorab").unwrap(), None, &form("Bescheinigung", "vorab", 700), None).await.unwrap();
+    let id = tx
+        .create_form(b, &Slug::parse("vorab").unwrap(), None, &form("Bescheinigung", "vorab", 700), None)
+        .await
+        .unwrap();
     tx.publish_form(b, id, 1, None).await.unwrap();
     tx.commit().await.unwrap();
     let settings = Settings {
@@ -200,7 +204,9 @@ impl World {
 
     async fn online_connector(&self, authority_id: i64, sim: &Simulator) -> i64 {
         let cfg = json!({"base_url": sim.base_url, "originator_id": "amtsweg", "endpoint_id": "03358017"});
-        connectors::add(&self.portal, authority_id, None, "xbezahldienste", "Simulator", &cfg.to_string()).await.unwrap()
+        connectors::add(&self.portal, authority_id, None, "xbezahldienste", "Simulator", &cfg.to_string())
+            .await
+            .unwrap()
     }
 
     async fn invoice_connector(&self, authority_id: i64) -> i64 {
@@ -378,7 +384,8 @@ async fn paying_online_releases_once_and_the_hand_off_carries_it() {
         assert_eq!(w.deliveries(&s).await, 1, "released with its hand-off");
         let p = w.payment(&s).await;
         assert_eq!((p.status.as_str(), p.paid_cents, p.review.as_str()), ("paid", 1250, ""));
-        let released: Vec<_> = w.emails().await.into_iter().filter(|m| m.subject.starts_with("Zahlung eingegangen")).collect();
+        let released: Vec<_> =
+            w.emails().await.into_iter().filter(|m| m.subject.starts_with("Zahlung eingegangen")).collect();
         assert_eq!(released.len(), 1);
         assert!(released[0].body.contains("/status/t-online?schluessel="), "{}", released[0].body);
 
@@ -401,7 +408,10 @@ async fn paying_online_releases_once_and_the_hand_off_carries_it() {
         let v = view::of_submission(&w.portal, w.a, s.id).await.unwrap().unwrap();
         assert!(!v.held && !v.can_pay_online);
         assert_eq!(v.bookings.len(), 1);
-        assert_eq!((v.bookings[0].source_label.as_str(), v.bookings[0].method_label.as_str()), ("Online", "Kreditkarte"));
+        assert_eq!(
+            (v.bookings[0].source_label.as_str(), v.bookings[0].method_label.as_str()),
+            ("Online", "Kreditkarte")
+        );
 
         // A forged or foreign secret finds nothing.
         assert!(online::on_return(&w.portal, &gw, &"A".repeat(43)).await.unwrap().is_none());
@@ -530,10 +540,7 @@ async fn refusals_and_hangs_at_creation_abandon_the_attempt() {
         redirect(online::start_for_submission(&w.portal, &gw, w.a, s.id).await.unwrap());
         // Without an online connector there is nothing to start.
         let s = w.submit(w.b, "vorab", "t-b").await;
-        assert!(matches!(
-            online::start_for_submission(&w.portal, &gw, w.b, s.id).await.unwrap(),
-            Started::Refused(_)
-        ));
+        assert!(matches!(online::start_for_submission(&w.portal, &gw, w.b, s.id).await.unwrap(), Started::Refused(_)));
     })
     .await;
 }
@@ -576,7 +583,8 @@ async fn unpaid_applications_expire_and_a_late_payment_still_releases() {
         assert_eq!(w.status(&unpaid).await, PAYMENT_EXPIRED);
         assert_eq!(w.payment(&unpaid).await.status, "expired");
         assert_eq!(w.status(&paying).await, AWAITING_PAYMENT);
-        let notices: Vec<_> = w.emails().await.into_iter().filter(|m| m.subject.starts_with("Antrag nicht bezahlt")).collect();
+        let notices: Vec<_> =
+            w.emails().await.into_iter().filter(|m| m.subject.starts_with("Antrag nicht bezahlt")).collect();
         assert_eq!(notices.len(), 1);
         assert!(notices[0].body.contains(&unpaid.receipt_number) && !notices[0].body.contains("Erika"));
         assert!(matches!(
@@ -655,7 +663,8 @@ async fn the_receipt_pdf_carries_the_payment_with_the_girocode() {
         assert!(rp.girocode_svg.is_some());
         match pdftotext(&pdf) {
             Some(text) => {
-                for needle in ["Zahlung", "Kassenzeichen", p.kassenzeichen.as_str(), "DE02 1203 0000 0000 2020 51", "48,00 €"]
+                for needle in
+                    ["Zahlung", "Kassenzeichen", p.kassenzeichen.as_str(), "DE02 1203 0000 0000 2020 51", "48,00 €"]
                 {
                     assert!(text.contains(needle), "missing {needle:?} in {text}");
                 }
@@ -701,6 +710,68 @@ async fn connector_settings_are_sealed_to_their_connector() {
         let row = w.store.payment_connector(id).await.unwrap().unwrap();
         assert_eq!(row.name, "Simulator 2");
         assert!(connectors::open_config(&w.portal, &row).await.unwrap().contains("0815"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_linked_citizen_pays_a_claim_online_once() {
+    on_both(|w| async move {
+        let sim = Simulator::start("127.0.0.1:0", false).await.unwrap();
+        let gw = gateway(Duration::from_secs(5));
+        w.online_connector(w.a, &sim).await;
+        let mut tx = w.store.begin().await.unwrap();
+        let citizen = tx.insert_citizen("erika@example.org", "x").await.unwrap().unwrap();
+        let other = tx.insert_citizen("max@example.org", "x").await.unwrap().unwrap();
+        let account = tx.upsert_finance_account(w.a, "MB-10042").await.unwrap();
+        let rf = amtsweg_domain::payment::rf_from("GRST-2026-0042").unwrap();
+        let claim = tx
+            .upsert_claim(&amtsweg_store::payments::NewClaim {
+                authority_id: w.a,
+                finance_account_id: account,
+                kassenzeichen: "GRST-2026-0042",
+                due_on: "2026-05-15",
+                kind: "Grundsteuer",
+                title: "sealed elsewhere",
+                rf_reference: &rf,
+                source: "api",
+                payload_hash: "h1",
+                amount_cents: 12_000,
+                open_cents: 8_000,
+                state: "partly_paid",
+                dunning_level: 0,
+            })
+            .await
+            .unwrap()
+            .id();
+        tx.insert_activation_code(w.a, account, "code-hash", amtsweg_store::now_ms() + 60_000, "staff:1")
+            .await
+            .unwrap();
+        tx.use_activation_code("code-hash", citizen, amtsweg_store::now_ms()).await.unwrap();
+        tx.commit().await.unwrap();
+
+        // Only the linked citizen finds it.
+        assert!(matches!(
+            online::start_for_claim(&w.portal, &gw, other, claim).await,
+            Err(amtsweg_portal::PortalError::NotFound)
+        ));
+        let first = redirect(online::start_for_claim(&w.portal, &gw, citizen, claim).await.unwrap());
+        let again = redirect(online::start_for_claim(&w.portal, &gw, citizen, claim).await.unwrap());
+        assert_eq!(first, again, "one transaction for two clicks");
+        assert_eq!(sim.transactions().len(), 1);
+        assert!(sim.raw_requests()[0].contains("\"grosAmount\":80.00"), "the open amount");
+        let (txid, secret) = last_transaction(&sim);
+        sim.settle(&txid, ProviderStatus::Payed, "GIROPAY");
+        let r = online::on_return(&w.portal, &gw, &secret).await.unwrap().unwrap();
+        assert_eq!((r.back, r.status), (Back::Claim { claim_id: claim }, ProviderStatus::Payed));
+        let bookings = w.store.bookings_of_claims(&[claim]).await.unwrap();
+        assert_eq!(
+            bookings.iter().map(|b| (b.amount_cents, b.claim_id)).collect::<Vec<_>>(),
+            vec![(8_000, Some(claim))]
+        );
+        // The finance software has not synced since: nothing is open any more.
+        assert_eq!(online::start_for_claim(&w.portal, &gw, citizen, claim).await.unwrap(), Started::AlreadyPaid);
+        assert_eq!(sim.transactions().len(), 1);
     })
     .await;
 }

@@ -51,6 +51,9 @@ async fn pages_pass_axe_reflow_and_keyboard_checks() {
     )
     .await
     .unwrap();
+    // "Meine Finanzen": an account of the town linked to the citizen, with an open
+    // claim (notice, bank details, GiroCode) and a settled one.
+    seed_finances(&state, town, citizen).await;
     let server = tokio::spawn(async move { axum::serve(listener, amtsweg_web::router(state)).await });
     let out = tokio::task::spawn_blocking(move || {
         let mut cmd = Command::new("node");
@@ -70,4 +73,52 @@ async fn pages_pass_axe_reflow_and_keyboard_checks() {
     eprintln!("{stdout}\n{stderr}");
     assert!(out.status.success(), "browser checks failed:\n{stderr}");
     t.cleanup().await;
+}
+
+async fn seed_finances(state: &amtsweg_web::AppState, town: i64, citizen: i64) {
+    use amtsweg_domain::payment::{Cents, ClaimInput, ClaimState};
+    use amtsweg_portal::finanzen::{ClaimUpload, NoticeUpload};
+    let claim = |kz: &str, title: &str, due: &str, open: i64| ClaimInput {
+        kassenzeichen: kz.into(),
+        due_on: due.parse().unwrap(),
+        kind: "Grundsteuer".into(),
+        title: title.into(),
+        amount: Cents(12_345),
+        open: Cents(open),
+        state: if open == 0 { ClaimState::Settled } else { ClaimState::Open },
+        dunning_level: 0,
+        account: "MB-10042".into(),
+    };
+    let notice = NoticeUpload {
+        title: "Grundsteuerbescheid 2026".into(),
+        file_name: "Grundsteuerbescheid-2026.pdf".into(),
+        bytes: b"%PDF-1.7\n% Demo\n".to_vec(),
+    };
+    let items = vec![
+        ClaimUpload {
+            claim: claim("GS-2026-0042", "Grundsteuer 2026, 2. Quartal", "2026-05-15", 12_345),
+            notices: vec![notice],
+        },
+        ClaimUpload {
+            claim: claim("GS-2026-0041", "Grundsteuer 2026, 1. Quartal", "2026-02-15", 0),
+            notices: Vec::new(),
+        },
+    ];
+    amtsweg_portal::finanzen::upsert_claims(&state.portal, town, "test", items).await.unwrap().unwrap();
+    amtsweg_portal::payments::connectors::add(
+        &state.portal,
+        town,
+        None,
+        "rechnung",
+        "Stadtkasse",
+        r#"{"recipient":"Stadtkasse Moorbrück","iban":"DE02120300000000202051","bic":"BYLADEM1001"}"#,
+    )
+    .await
+    .unwrap();
+    let (code, _) = amtsweg_portal::finanzen::create_activation_code(&state.portal, "test", town, "MB-10042", 30)
+        .await
+        .unwrap()
+        .unwrap();
+    let linked = amtsweg_portal::finanzen::activate(&state.portal, citizen, "test", &code).await.unwrap();
+    assert!(matches!(linked, amtsweg_portal::finanzen::Activation::Linked(_)), "{linked:?}");
 }

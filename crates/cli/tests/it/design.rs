@@ -133,7 +133,12 @@ async fn the_back_office_is_navigated_by_area_with_counts_of_what_waits() {
         // A case worker: applications and messages, nothing waits yet.
         let mut worker = sign_in(app, "sachbearbeitung@moorbrueck.example").await;
         let start = get(app, &mut worker, "/verwaltung/").await;
-        assert_eq!(labels(&start.body), ["Übersicht", "Anträge", "Nachrichten", "Termine"], "{}", start.body);
+        assert_eq!(
+            labels(&start.body),
+            ["Übersicht", "Anträge", "Nachrichten", "Termine", "Zahlungen"],
+            "{}",
+            start.body
+        );
         assert_eq!(count_of(&start.body, "Anträge"), 0);
         assert!(start.body.contains("Keine neuen Anträge."));
 
@@ -197,6 +202,7 @@ async fn the_back_office_is_navigated_by_area_with_counts_of_what_waits() {
                 "Anträge",
                 "Nachrichten",
                 "Termine",
+                "Zahlungen",
                 "Inhalte",
                 "Formulare",
                 "Schnittstellen",
@@ -206,6 +212,8 @@ async fn the_back_office_is_navigated_by_area_with_counts_of_what_waits() {
         assert_eq!(count_of(&start.body, "Anträge"), 1);
         let connectors = get(app, &mut admin, "/verwaltung/behoerden/moorbrueck/schnittstellen/").await;
         assert_eq!(current(&connectors.body), ["Schnittstellen"]);
+        let payments = get(app, &mut admin, "/verwaltung/behoerden/moorbrueck/zahlungen/").await;
+        assert_eq!(current(&payments.body), ["Zahlungen"]);
         let look = get(app, &mut admin, "/verwaltung/behoerden/moorbrueck/darstellung").await;
         assert_eq!(current(&look.body), ["Einstellungen"]);
         for sub in ["Darstellung", "Konten", "Protokoll"] {
@@ -217,6 +225,7 @@ async fn the_back_office_is_navigated_by_area_with_counts_of_what_waits() {
             "bereich-nachrichten",
             "bereich-inhalte",
             "bereich-formulare",
+            "bereich-zahlungen",
             "bereich-schnittstellen",
             "bereich-einstellungen",
         ] {

@@ -125,10 +125,16 @@ async fn foreign_payments(app: &crate::support::TestApp, authority_id: i64) -> F
         return ForeignPayments { connector: c.id, entry, refund };
     }
     let account = r#"{"recipient": "Fremde Kasse", "iban": "DE02120300000000202051", "bic": ""}"#;
-    let connector =
-        amtsweg_portal::payments::connectors::add(&app.state.portal, authority_id, None, "rechnung", "Fremde Kasse", account)
-            .await
-            .unwrap();
+    let connector = amtsweg_portal::payments::connectors::add(
+        &app.state.portal,
+        authority_id,
+        None,
+        "rechnung",
+        "Fremde Kasse",
+        account,
+    )
+    .await
+    .unwrap();
     let form = foreign_form(app, authority_id).await;
     let s = amtsweg_store::submissions::OwnedSubmission {
         form_token: format!("fremd-zahlung-{authority_id}"),

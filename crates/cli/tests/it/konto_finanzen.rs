@@ -403,3 +403,78 @@ async fn a_held_application_says_payment_outstanding_and_the_way_back_from_the_p
         assert!(page.body.contains("Vielen Dank") && !page.body.contains("abgebrochen"), "{}", page.body);
     });
 }
+
+/// The citizen at the (simulated) provider presses `aktion`; returns the portal path
+/// the provider sends the browser back to (`/zahlung/<secret>`).
+async fn at_provider(pay: &str, aktion: &str) -> String {
+    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let r = browser
+        .post(pay)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("aktion={aktion}&zahlart=CREDITCARD"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let back = r.headers()["location"].to_str().unwrap().to_owned();
+    back.strip_prefix("http://127.0.0.1:8080").unwrap_or_else(|| panic!("not the portal: {back}")).to_owned()
+}
+
+#[tokio::test]
+async fn a_claim_is_paid_online_after_a_cancelled_try_and_shows_paid_until_the_finance_software_books_it() {
+    use amtsweg_handoff::payment::simulator::Simulator;
+    let config = crate::outbound::local_receivers(amtsweg_handoff::deliver::Connectors::default());
+    on_each_backend!(config = config.clone(), |app| {
+        let sim = Simulator::start("127.0.0.1:0", false).await.unwrap();
+        let cfg =
+            serde_json::json!({"base_url": sim.base_url, "originator_id": "moorbrueck", "endpoint_id": "finanzen"});
+        amtsweg_portal::payments::connectors::add(
+            &app.state.portal,
+            town(app).await,
+            None,
+            "xbezahldienste",
+            "Bezahldienst",
+            &cfg.to_string(),
+        )
+        .await
+        .unwrap();
+        let kz = claims_for(app, "MB-9").await;
+        let (mut erika, erika_id) = citizen(app, "erika@example.org").await;
+        assert_eq!(link(app, &mut erika, &code_for(app, "MB-9").await).await.status, 303);
+        let id = claim_id(app, erika_id, &kz).await;
+        let url = format!("/konto/finanzen/{id}");
+
+        let page = get(app, &mut erika, &url).await;
+        assert!(page.body.contains("Jetzt 90,00 € online bezahlen"), "{}", page.body);
+        let csp = page.headers["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains(&format!("form-action 'self' {}", sim.base_url)), "{csp}");
+        let csrf = hidden(&page.body, "csrf");
+
+        // Cancelled at the provider: back to the claim, still open.
+        let r = post(app, &mut erika, &format!("{url}/bezahlen"), &format!("csrf={csrf}")).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        assert!(r.location().starts_with(&format!("{}/pay/", sim.base_url)), "{}", r.location());
+        let back = app.get(&at_provider(r.location(), "abbrechen").await).await;
+        assert_eq!(back.status, 303, "{}", back.body);
+        assert_eq!(back.location(), format!("{url}?zahlung=abgebrochen#zahlung"));
+        let page = get(app, &mut erika, &format!("{url}?zahlung=abgebrochen")).await;
+        assert!(page.body.contains("Sie haben die Zahlung abgebrochen"), "{}", page.body);
+        assert!(page.body.contains("online bezahlen"));
+
+        // Paid on the second try.
+        let r = post(app, &mut erika, &format!("{url}/bezahlen"), &format!("csrf={csrf}")).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let back = app.get(&at_provider(r.location(), "bezahlen").await).await;
+        assert_eq!(back.location(), format!("{url}?zahlung=bezahlt#zahlung"));
+        let page = get(app, &mut erika, &format!("{url}?zahlung=bezahlt")).await;
+        assert!(page.body.contains("Vielen Dank – Ihre Zahlung ist eingegangen"), "{}", page.body);
+        assert!(page.body.contains("Bezahlt – Buchung folgt") && page.body.contains("online bezahlt"), "{}", page.body);
+        assert!(!page.body.contains("online bezahlen"), "nothing left to pay");
+        // Pressing the (old) button again pays nothing twice.
+        let r = post(app, &mut erika, &format!("{url}/bezahlen"), &format!("csrf={csrf}")).await;
+        assert_eq!(r.location(), format!("{url}?zahlung=bezahlt#zahlung"));
+        assert_eq!(sim.transactions().len(), 2);
+        let overview = get(app, &mut erika, "/konto/finanzen/").await;
+        assert!(overview.body.contains("Zurzeit ist nichts offen."), "{}", overview.body);
+    });
+}

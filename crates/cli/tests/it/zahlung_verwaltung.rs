@@ -54,8 +54,17 @@ async fn application(app: &TestApp, kz: &str, mode: &str, cents: i64) -> (i64, i
     let a = app.authority_id("moorbrueck").await;
     let f = app.state.portal.catalogue().all_forms().find(|p| p.authority_id == a).map(|p| (p.form_id, p.version));
     let (form_id, version) = f.unwrap();
+    // Sealed as the portal seals a submission's data, so the case page opens it.
+    let token = format!("zahlung-{kz}");
+    let data = serde_json::json!({
+        "form": "test", "version": version, "answers": {}, "computed": [["gebuehr", cents]], "files": []
+    });
+    let scope = amtsweg_portal::keyring::authority_scope(a);
+    let record = amtsweg_portal::keyring::record::submission(&token);
+    let sealed =
+        app.state.portal.seal_bound(&scope, "antrag:submission", &record, data.to_string().as_bytes()).await.unwrap();
     let s = OwnedSubmission {
-        form_token: format!("zahlung-{kz}"),
+        form_token: token,
         authority_id: a,
         form_id,
         form_version: version,
@@ -63,7 +72,7 @@ async fn application(app: &TestApp, kz: &str, mode: &str, cents: i64) -> (i64, i
         org_unit_id: None,
         citizen_id: None,
         browser_hash: "b".into(),
-        data: "sealed".into(),
+        data: sealed,
         data_hash: "h".into(),
         receipt_prefix: "MBR".into(),
         year: 2026,

@@ -150,6 +150,31 @@ pub fn check_upload(u: &ClaimUpload) -> Vec<(Field, String)> {
     out
 }
 
+/// Every problem of a batch's items (each with its index in the batch), as
+/// `field: message` with the API's field names: [`check_upload`] of each, and
+/// duplicates — the same Kassenzeichen (written in any way) and due date twice.
+pub fn check_batch<'a>(items: impl IntoIterator<Item = (usize, &'a ClaimUpload)>) -> Vec<(usize, String)> {
+    let mut problems = Vec::new();
+    let mut seen: HashMap<(String, jiff::civil::Date), usize> = HashMap::new();
+    for (i, u) in items {
+        problems.extend(check_upload(u).into_iter().map(|(f, m)| (i, api_message(f, &m))));
+        let key = (compact(&u.claim.kassenzeichen), u.claim.due_on);
+        if let Some(first) = seen.get(&key) {
+            problems.push((
+                i,
+                format!(
+                    "Die Forderung mit dem Kassenzeichen „{}“ und der Fälligkeit {} steht doppelt im Stapel (schon an Stelle {first}).",
+                    u.claim.kassenzeichen.trim(),
+                    u.claim.due_on
+                ),
+            ));
+        } else {
+            seen.insert(key, i);
+        }
+    }
+    problems
+}
+
 /// A message about `field` of an item as the API lists it: `due_date: …`.
 fn api_message(field: Field, message: &str) -> String {
     let name = field.api();
@@ -251,23 +276,7 @@ pub(super) async fn upsert(
     if items.len() > max {
         problems.push((max, format!("Ein Stapel kann höchstens {max} Forderungen enthalten.")));
     }
-    let mut seen: HashMap<(String, jiff::civil::Date), usize> = HashMap::new();
-    for (i, u) in items.iter().enumerate() {
-        problems.extend(check_upload(u).into_iter().map(|(f, m)| (i, api_message(f, &m))));
-        let key = (compact(&u.claim.kassenzeichen), u.claim.due_on);
-        if let Some(first) = seen.get(&key) {
-            problems.push((
-                i,
-                format!(
-                    "Die Forderung mit dem Kassenzeichen „{}“ und der Fälligkeit {} steht doppelt im Stapel (schon an Stelle {first}).",
-                    u.claim.kassenzeichen.trim(),
-                    u.claim.due_on
-                ),
-            ));
-        } else {
-            seen.insert(key, i);
-        }
-    }
+    problems.extend(check_batch(items.iter().enumerate()));
     if let Some(addr) = &portal.settings.clamd {
         for (i, u) in items.iter().enumerate() {
             for (j, n) in u.notices.iter().enumerate() {

@@ -23,7 +23,8 @@ pub use activation::{
     failure_key,
 };
 pub use claims::{
-    ClaimUpload, Field, MAX_BATCH, MAX_NOTICE_BYTES, MAX_NOTICES, NoticeUpload, check_upload, upsert_claims,
+    ClaimUpload, Field, MAX_BATCH, MAX_NOTICE_BYTES, MAX_NOTICES, NoticeUpload, check_batch, check_upload, claim_rf,
+    upsert_claims,
 };
 pub use csv_import::{CSV_HEADER, import_csv};
 pub use view::{

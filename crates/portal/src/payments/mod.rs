@@ -113,7 +113,12 @@ pub(crate) async fn account_of(portal: &Portal, c: &PaymentConnectorRow) -> Opti
 ///
 /// # Errors
 /// When a field breaks EPC069-12 (German message).
-pub fn girocode_payload(account: &InvoiceAccount, amount: Cents, rf: &str, kassenzeichen: &str) -> Result<String, String> {
+pub fn girocode_payload(
+    account: &InvoiceAccount,
+    amount: Cents,
+    rf: &str,
+    kassenzeichen: &str,
+) -> Result<String, String> {
     let name: String = account.recipient.chars().take(70).collect();
     let remittance = if rf.is_empty() { Remittance::Text(kassenzeichen) } else { Remittance::Structured(rf) };
     payload(&GiroCode {

@@ -120,7 +120,8 @@ pub async fn start_for_claim(portal: &Portal, gw: &Gateway, citizen_id: i64, cla
         Some(p) => p,
         None => {
             let settings = super::settings::load(portal, claim.authority_id).await?;
-            let booking = super::plan::Booking { leika: String::new(), data: settings.booking_data("", &claim.kassenzeichen) };
+            let booking =
+                super::plan::Booking { leika: String::new(), data: settings.booking_data("", &claim.kassenzeichen) };
             let new = NewPayment {
                 authority_id: claim.authority_id,
                 mode: amtsweg_domain::payment::PayMode::Forderung.as_str().into(),
@@ -266,7 +267,8 @@ async fn start(portal: &Portal, gw: &Gateway, p: &PaymentRow, form_id: Option<i6
     match client.create(&request).await {
         Ok(created) => {
             let mut tx = portal.store.begin().await?;
-            let stored = tx.attempt_created(attempt.id, &created.transaction_id, &created.transaction_url, sent_at).await;
+            let stored =
+                tx.attempt_created(attempt.id, &created.transaction_id, &created.transaction_url, sent_at).await;
             match stored {
                 Ok(true) => {
                     tx.commit().await?;

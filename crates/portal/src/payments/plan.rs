@@ -51,7 +51,11 @@ impl Booking {
 ///
 /// # Errors
 /// On store errors.
-pub async fn for_submission(portal: &Portal, app: &Application<'_>, computed: &[(String, i64)]) -> Result<Option<Plan>> {
+pub async fn for_submission(
+    portal: &Portal,
+    app: &Application<'_>,
+    computed: &[(String, i64)],
+) -> Result<Option<Plan>> {
     let Some(spec) = app.form.payment.as_ref() else { return Ok(None) };
     let Some(amount) = computed.iter().find(|(id, _)| *id == spec.amount).map(|(_, c)| Cents(*c)) else {
         // The form check refuses an unknown id; a value hidden by a condition is no fee.
@@ -95,13 +99,18 @@ pub async fn for_submission(portal: &Portal, app: &Application<'_>, computed: &[
             let due = crate::time::now_local().date().checked_add(jiff::Span::new().days(days)).ok();
             (due.map(|d| d.to_string()).unwrap_or_default(), None)
         }
-        PayMode::Vorab => (String::new(), Some(now + i64::from(settings.expire_unpaid_hours.clamp(1, 720)) * 3_600_000)),
+        PayMode::Vorab => {
+            (String::new(), Some(now + i64::from(settings.expire_unpaid_hours.clamp(1, 720)) * 3_600_000))
+        }
         _ => (String::new(), None),
     };
-    let mail_text = mail_text(mode, amount, &kassenzeichen, &rf, &due_on, expires_at, account.as_ref(), &authority.name);
+    let mail_text =
+        mail_text(mode, amount, &kassenzeichen, &rf, &due_on, expires_at, account.as_ref(), &authority.name);
     let attachment = match &account {
         Some(a) if amount <= Cents::MAX_GIROCODE => match super::girocode_png(a, amount, &rf, &kassenzeichen) {
-            Ok(png) => Some(EmailAttachment::binary(&format!("GiroCode-{}.png", file_safe(&kassenzeichen)), "image/png", &png)),
+            Ok(png) => {
+                Some(EmailAttachment::binary(&format!("GiroCode-{}.png", file_safe(&kassenzeichen)), "image/png", &png))
+            }
             Err(e) => {
                 tracing::warn!(authority = authority.id, error = %e, "no GiroCode for an invoice");
                 None

@@ -281,9 +281,7 @@ mod tests {
         assert_eq!(w, h);
         let channels = info.color_type.samples();
         let row_len = info.line_size;
-        let rows = (0..h)
-            .map(|y| (0..w).map(|x| buf[y * row_len + x * channels] < 128).collect())
-            .collect();
+        let rows = (0..h).map(|y| (0..w).map(|x| buf[y * row_len + x * channels] < 128).collect()).collect();
         (w, rows)
     }
 
@@ -369,20 +367,16 @@ mod tests {
     #[test]
     fn long_runs_of_digits_and_capitals_get_their_own_segments() {
         let seg = |s: &'static str| {
-            segments(s.as_bytes())
-                .into_iter()
-                .map(|(m, p)| (m, std::str::from_utf8(p).unwrap()))
-                .collect::<Vec<_>>()
+            segments(s.as_bytes()).into_iter().map(|(m, p)| (m, std::str::from_utf8(p).unwrap())).collect::<Vec<_>>()
         };
         assert_eq!(
             seg("IBAN DE33100205000001194700 x"),
             vec![(Mode::Byte, "IBAN DE"), (Mode::Numeric, "33100205000001194700"), (Mode::Byte, " x")]
         );
-        assert_eq!(seg("ab ABCDEFGHIJ KLMNOPQRSTU cd"), vec![
-            (Mode::Byte, "ab"),
-            (Mode::Alphanumeric, " ABCDEFGHIJ KLMNOPQRSTU "),
-            (Mode::Byte, "cd")
-        ]);
+        assert_eq!(
+            seg("ab ABCDEFGHIJ KLMNOPQRSTU cd"),
+            vec![(Mode::Byte, "ab"), (Mode::Alphanumeric, " ABCDEFGHIJ KLMNOPQRSTU "), (Mode::Byte, "cd")]
+        );
         assert_eq!(seg("1234567890123456789"), vec![(Mode::Numeric, "1234567890123456789")]);
         assert_eq!(seg("12345678901234567890x"), vec![(Mode::Numeric, "12345678901234567890"), (Mode::Byte, "x")]);
         assert_eq!(seg("RF18 5390 0754 7034"), vec![(Mode::Alphanumeric, "RF18 5390 0754 7034")]);

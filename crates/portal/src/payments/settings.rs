@@ -8,8 +8,7 @@ use amtsweg_domain::payment::PaymentSettings;
 use amtsweg_forms::FormPayMode;
 
 /// Shown when the settings changed since the form was opened.
-pub const CONFLICT: &str =
-    "Jemand hat die Zahlungseinstellungen inzwischen geändert. Bitte laden Sie die Seite neu und tragen Sie Ihre Änderung erneut ein.";
+pub const CONFLICT: &str = "Jemand hat die Zahlungseinstellungen inzwischen geändert. Bitte laden Sie die Seite neu und tragen Sie Ihre Änderung erneut ein.";
 
 /// The authority's settings and their version (0: never saved, the defaults). Stored
 /// settings that no longer parse count as the defaults (logged), so a bad document

@@ -3,7 +3,9 @@
 //! tells the receiving system. Read-only.
 
 use crate::{Portal, Result};
-use amtsweg_domain::payment::{Cents, Iban, InvoiceAccount, PayMode, PaymentStatus, ProviderStatus, Review, rf_printed};
+use amtsweg_domain::payment::{
+    Cents, Iban, InvoiceAccount, PayMode, PaymentStatus, ProviderStatus, Review, rf_printed,
+};
 use amtsweg_domain::receipt::ReceiptPayment;
 use amtsweg_handoff::package::PackagePayment;
 use amtsweg_store::payments::{AWAITING_PAYMENT, BookingRow, KIND_RECHNUNG, PAYMENT_EXPIRED, PaymentRow, RefundRow};
@@ -168,7 +170,9 @@ pub async fn view(
     let last = attempts.last();
     let mut can_pay_online = false;
     let mut provider_origin = None;
-    if payable && open <= Cents::MAX_ONLINE && matches!(mode, Some(PayMode::Vorab | PayMode::Rechnung | PayMode::Forderung))
+    if payable
+        && open <= Cents::MAX_ONLINE
+        && matches!(mode, Some(PayMode::Vorab | PayMode::Rechnung | PayMode::Forderung))
     {
         let own = match p.connector_id {
             Some(id) => portal.store.payment_connector(id).await?.filter(|c| c.active == 1),
@@ -238,7 +242,10 @@ pub async fn view(
         due_on: super::german_date(&p.due_on),
         expires: if held { p.expires_at.map(crate::time::when).unwrap_or_default() } else { String::new() },
         review: Review::parse(&p.review).map(|r| r.label_de().to_owned()).unwrap_or_default(),
-        iban: account.as_ref().map(|a| Iban::parse(&a.iban).map_or_else(|_| a.iban.clone(), |i| i.printed())).unwrap_or_default(),
+        iban: account
+            .as_ref()
+            .map(|a| Iban::parse(&a.iban).map_or_else(|_| a.iban.clone(), |i| i.printed()))
+            .unwrap_or_default(),
         bank: account,
         girocode_svg,
         can_pay_online,

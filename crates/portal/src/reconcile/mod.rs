@@ -24,7 +24,7 @@ use crate::keyring::{authority_scope, record};
 use crate::{Portal, PortalError, Result};
 use amtsweg_domain::audit::AuditEntry;
 use amtsweg_domain::payment::kassenzeichen::compact;
-use amtsweg_domain::payment::reconcile::{Candidate, MatchKind, match_credit};
+use amtsweg_domain::payment::reconcile::{Candidate, MatchKind, find_rf_references, match_credit};
 use amtsweg_domain::payment::{Cents, Iban, normalize_rf, rf_printed};
 use amtsweg_handoff::payment::camt::{self, Entry, Statement};
 use amtsweg_store::outbox::EmailMessage;
@@ -272,20 +272,84 @@ fn row(e: &Entry, key: String, amount: Cents, details: &[camt::TxDetail]) -> Row
     }
 }
 
-/// Matches one row against the candidates; an exact match lowers the candidate's
-/// open amount, so a second transfer for the same invoice in the file is an
-/// over-payment.
-fn classify(r: &Row, cands: &mut [Candidate]) -> (String, Option<usize>) {
-    if let Some(m) = r.fixed_match() {
-        return (m.to_owned(), None);
+/// The candidates a credit may pay, indexed by RF reference and compact
+/// Kassenzeichen: a row is matched against the few it can name (the same result
+/// as [`match_credit`] over all of them), so a statement of many entries is matched
+/// in time linear in its size rather than entries × candidates.
+#[derive(Clone)]
+struct Matcher {
+    cands: Vec<Candidate>,
+    by_rf: HashMap<String, Vec<usize>>,
+    by_kz: HashMap<String, Vec<usize>>,
+    longest: usize,
+}
+
+impl Matcher {
+    fn new(cands: Vec<Candidate>) -> Self {
+        let mut by_rf: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut by_kz: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, c) in cands.iter().enumerate() {
+            if !c.rf.is_empty() {
+                by_rf.entry(c.rf.clone()).or_default().push(i);
+            }
+            // Shorter ones are never found in a text (`mentions_kassenzeichen`).
+            let kz = compact(&c.kassenzeichen);
+            if kz.len() >= 4 {
+                by_kz.entry(kz).or_default().push(i);
+            }
+        }
+        let longest = by_kz.keys().map(String::len).max().unwrap_or(0);
+        Self { cands, by_rf, by_kz, longest }
     }
-    let (kind, idx) = match_credit(r.amount, &r.details.creditor_refs, &r.remittance(), cands);
-    if kind == MatchKind::Exact
-        && let Some(i) = idx
-    {
-        cands[i].open = Cents(Ord::max(cands[i].open.0 - r.amount.0, 0));
+
+    /// The candidates named by the references or, as whole tokens or runs of
+    /// tokens, by the texts.
+    fn shortlist(&self, structured: &[String], remittance: &str) -> Vec<usize> {
+        let mut out: Vec<usize> = Vec::new();
+        let refs = structured.iter().filter_map(|s| normalize_rf(s)).chain(find_rf_references(remittance));
+        for r in refs {
+            out.extend(self.by_rf.get(&r).into_iter().flatten());
+        }
+        for text in structured.iter().map(String::as_str).chain(std::iter::once(remittance)) {
+            let tokens: Vec<String> = text
+                .split(|c: char| !c.is_ascii_alphanumeric())
+                .filter(|t| !t.is_empty())
+                .map(str::to_ascii_uppercase)
+                .collect();
+            for i in 0..tokens.len() {
+                let mut joined = String::new();
+                for t in &tokens[i..] {
+                    joined.push_str(t);
+                    if joined.len() > self.longest {
+                        break;
+                    }
+                    out.extend(self.by_kz.get(&joined).into_iter().flatten());
+                }
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
     }
-    (kind.as_str().to_owned(), idx)
+
+    /// Matches one row; an exact match lowers the candidate's open amount, so a
+    /// second transfer for the same invoice in the file is an over-payment.
+    fn classify(&mut self, r: &Row) -> (String, Option<usize>) {
+        if let Some(m) = r.fixed_match() {
+            return (m.to_owned(), None);
+        }
+        let remittance = r.remittance();
+        let short = self.shortlist(&r.details.creditor_refs, &remittance);
+        let sub: Vec<Candidate> = short.iter().map(|&i| self.cands[i].clone()).collect();
+        let (kind, j) = match_credit(r.amount, &r.details.creditor_refs, &remittance, &sub);
+        let idx = j.map(|j| short[j]);
+        if kind == MatchKind::Exact
+            && let Some(i) = idx
+        {
+            self.cands[i].open = Cents(Ord::max(self.cands[i].open.0 - r.amount.0, 0));
+        }
+        (kind.as_str().to_owned(), idx)
+    }
 }
 
 /// The IBANs of the authority's invoice accounts (every `rechnung` connector, also
@@ -360,7 +424,7 @@ pub async fn check_camt(portal: &Portal, authority_id: i64, bytes: &[u8]) -> Res
         Ok(s) => s,
         Err(m) => return Ok(Err(m)),
     };
-    let mut cands = portal.store.match_candidates(authority_id).await?;
+    let mut matcher = Matcher::new(portal.store.match_candidates(authority_id).await?);
     let mut report = ImportReport { dry_run: true, statements: Vec::new() };
     for (pos, s) in statements.iter().enumerate() {
         let mut pending = 0;
@@ -372,8 +436,8 @@ pub async fn check_camt(portal: &Portal, authority_id: i64, bytes: &[u8]) -> Res
         let mut sr = report_of(s, known, pending);
         if !known {
             for r in &rows {
-                let (m, idx) = classify(r, &mut cands);
-                sr.lines.push(line(r, None, m, idx.map(|i| cands[i].kassenzeichen.clone()), None));
+                let (m, idx) = matcher.classify(r);
+                sr.lines.push(line(r, None, m, idx.map(|i| matcher.cands[i].kassenzeichen.clone()), None));
             }
         }
         report.statements.push(sr);
@@ -428,16 +492,16 @@ pub async fn import_camt(
         prepared.push((s, statement_hash(bytes, pos), pending, rows, sealed));
     }
     let today = crate::time::now_local().date().to_string();
-    let mut cands = portal.store.match_candidates(authority_id).await?;
+    let mut matcher = Matcher::new(portal.store.match_candidates(authority_id).await?);
     // The notices for applications an exact credit may release, made before the
     // transaction (the booking queues one only when it really releases).
     let mut mails: HashMap<i64, EmailMessage> = HashMap::new();
-    let mut dry = cands.clone();
+    let mut dry = matcher.clone();
     for (_, _, _, rows, _) in &prepared {
         for r in rows {
-            if let (m, Some(i)) = classify(r, &mut dry)
+            if let (m, Some(i)) = dry.classify(r)
                 && m == MATCH_EXACT
-                && let Some(pid) = dry[i].payment_id
+                && let Some(pid) = dry.cands[i].payment_id
                 && !mails.contains_key(&pid)
                 && let Some(mail) = release_mail(portal, authority_id, pid).await?
             {
@@ -467,8 +531,8 @@ pub async fn import_camt(
         };
         let mut sr = report_of(s, false, *pending);
         for (r, details) in rows.iter().zip(sealed) {
-            let (m, idx) = classify(r, &mut cands);
-            let c = idx.map(|i| cands[i].clone());
+            let (m, idx) = matcher.classify(r);
+            let c = idx.map(|i| matcher.cands[i].clone());
             let reference = r.reference();
             let e = NewBankEntry {
                 statement_ref,
@@ -799,4 +863,80 @@ pub async fn dismiss(
     .await?;
     tx.commit().await?;
     Ok(Ok(()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use amtsweg_domain::payment::rf_from;
+    use proptest::prelude::*;
+
+    fn cands() -> Vec<Candidate> {
+        let mut out = Vec::new();
+        for (i, kz) in
+            ["MB-2026-000123", "MB-2026-000124", "HUND-7", "AB1", "539007547034", "MB-2026-000123"].iter().enumerate()
+        {
+            out.push(Candidate {
+                payment_id: Some(i64::try_from(i).unwrap()),
+                claim_id: None,
+                kassenzeichen: (*kz).to_owned(),
+                rf: if i == 2 { String::new() } else { rf_from(kz).unwrap() },
+                open: Cents(1000 * (i64::try_from(i).unwrap() % 3)),
+            });
+        }
+        out
+    }
+
+    fn row(amount: i64, refs: Vec<String>, text: String) -> Row {
+        Row {
+            key: "k".into(),
+            amount: Cents(amount),
+            credit: true,
+            currency: "EUR".into(),
+            booking_date: String::new(),
+            value_date: String::new(),
+            reversal: false,
+            details: EntryDetails { creditor_refs: refs, remittance: vec![text], ..EntryDetails::default() },
+        }
+    }
+
+    fn piece() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("MB-2026-000123".to_owned()),
+            Just("mb 2026 000124".to_owned()),
+            Just("MB2026000124X".to_owned()),
+            Just("HUND-7".to_owned()),
+            Just("AB1".to_owned()),
+            Just(amtsweg_domain::payment::rf_printed(&rf_from("539007547034").unwrap())),
+            Just(rf_from("HUND-7").unwrap()),
+            Just("Miete".to_owned()),
+            "[A-Z0-9 -]{0,12}",
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn the_index_finds_what_a_full_scan_finds(
+            pieces in proptest::collection::vec(piece(), 0..5),
+            refs in proptest::collection::vec(piece(), 0..2),
+            amount in 0i64..3000,
+        ) {
+            let all = cands();
+            let text = pieces.join(" ");
+            let want = match_credit(Cents(amount), &refs, &text, &all);
+            let (m, idx) = Matcher::new(all).classify(&row(amount, refs, text));
+            prop_assert_eq!((m.as_str(), idx), (want.0.as_str(), want.1));
+        }
+    }
+
+    #[test]
+    fn an_exact_payment_lowers_what_is_open() {
+        let mut m = Matcher::new(cands());
+        assert_eq!(m.classify(&row(1000, vec![], "MB-2026-000124".into())), ("exact".into(), Some(1)));
+        assert_eq!(m.classify(&row(1000, vec![], "MB-2026-000124".into())), ("over".into(), Some(1)));
+        assert_eq!(m.classify(&row(1000, vec![], "MB-2026-000123".into())).0, "ambiguous", "two payments share it");
+        let mut debit = row(1000, vec![], "MB-2026-000124".into());
+        debit.credit = false;
+        assert_eq!(m.classify(&debit), ("debit".into(), None));
+    }
 }

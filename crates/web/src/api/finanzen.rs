@@ -36,7 +36,8 @@ pub enum ClaimStateName {
 }
 
 /// A notice (Bescheid) of a claim: a PDF of at most 5 MB.
-#[derive(Debug, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)] // Documents the JSON; items are read field by field to name each problem.
 pub struct NoticeItem {
     /// e.g. "Grundsteuerbescheid 2026".
@@ -53,7 +54,8 @@ pub struct NoticeItem {
 /// A claim as the finance software knows it. Claims are identified by
 /// Kassenzeichen and due date: the same pair again updates the claim, and the same
 /// item unchanged changes nothing.
-#[derive(Debug, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)] // Documents the JSON; items are read field by field to name each problem.
 pub struct ClaimItem {
     /// 1 to 35 printable ASCII characters, e.g. `5.100.000123`.
@@ -91,7 +93,8 @@ pub struct ClaimItem {
 }
 
 /// A batch of claims: stored as a whole or not at all.
-#[derive(Debug, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)] // Documents the JSON; items are read field by field to name each problem.
 pub struct ClaimBatch {
     #[schema(min_items = 1, max_items = 500)]
@@ -409,13 +412,19 @@ pub(crate) async fn claims(
     let mut items = Vec::with_capacity(list.len());
     for (i, v) in list.iter().enumerate() {
         match item(v) {
-            Ok(u) => items.push(u),
-            Err(ms) => findings.extend(ms.into_iter().map(|m| format!("claims/{i}/{m}"))),
+            Ok(u) => items.push((i, u)),
+            Err(ms) => findings.extend(ms.into_iter().map(|m| (i, format!("claims/{i}/{m}")))),
         }
     }
+    // The items that could be read are checked at once too: one answer lists all.
+    findings.extend(
+        finanzen::check_batch(items.iter().map(|(i, u)| (*i, u))).into_iter().map(|(i, m)| (i, pointer(i, &m))),
+    );
     if !findings.is_empty() {
-        return Err(refused(&findings));
+        findings.sort_by_key(|(i, _)| *i);
+        return Err(refused(&findings.into_iter().map(|(_, m)| m).collect::<Vec<_>>()));
     }
+    let items: Vec<ClaimUpload> = items.into_iter().map(|(_, u)| u).collect();
     let dues: Vec<String> = items.iter().map(|u| u.claim.due_on.to_string()).collect();
     let actor = client.actor().audit;
     let stored = finanzen::upsert_claims(&state.portal, client.row.authority_id, &actor, items)
@@ -621,7 +630,7 @@ mod tests {
     #[test]
     fn every_problem_of_an_item_names_its_field() {
         let v = serde_json::json!({"kassenzeichen": 5, "due_date": "15.05.2026", "kind": "G", "title": "T",
-            "amount_cents": "1", "account": "A", "state": "offen", "dunning_level": 9, "farbe": "rot",
+            "amount_cents": "1", "account": "A", "state": "offen", "dunning_level": 300, "farbe": "rot",
             "notices": [{"title": "B", "file_name": "b.pdf", "content_base64": "%%"}]});
         let found = item(&v).unwrap_err();
         for field in [
