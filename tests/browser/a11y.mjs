@@ -258,6 +258,33 @@ const DEMO_PASSWORD = "Heidekamp-Demo-2026";
     await page.goto(dayUrl.replace(/\/tag\?tag=.*/, "/zahlen"));
     await audit(page, "Termine: Zahlen");
   }
+  // Payments: the overview, a new invoice account with a wrong IBAN (error state),
+  // the settings, statements, reconciliation, an activation letter and the claims.
+  const payments = base + "/verwaltung/behoerden/moorbrueck/zahlungen/";
+  await page.goto(payments);
+  await audit(page, "Zahlungen");
+  await page.goto(payments + "?art=rechnung");
+  await audit(page, "Zahlungen: neue Verbindung");
+  await page.fill("#name", "Stadtkasse");
+  await page.fill("#re_empfaenger", "Stadtkasse Moorbrück");
+  await page.fill("#re_iban", "DE03 1203 0000 0000 2020 51");
+  await page.click("form[action$='/zahlungen/verbindungen'] button[type=submit]");
+  if (!(await page.isVisible(".error-summary"))) fail("payment connector error summary not shown");
+  await audit(page, "Zahlungen: neue Verbindung (Fehler)");
+  await page.goto(payments + "einstellungen");
+  await audit(page, "Zahlungen: Einstellungen");
+  await page.goto(payments + "kontoauszuege");
+  await audit(page, "Zahlungen: Kontoauszüge");
+  await page.goto(payments + "abgleich");
+  await audit(page, "Zahlungen: Abgleich");
+  await page.goto(payments + "aktivierungscodes");
+  await audit(page, "Zahlungen: Aktivierungscodes");
+  await page.fill("#feld-konto", "MB-10042");
+  await page.click("form[action$='/aktivierungscodes'] button[type=submit]");
+  if (!(await page.isVisible("article.letter"))) fail("activation letter not shown");
+  await audit(page, "Zahlungen: Brief mit Aktivierungscode");
+  await page.goto(payments + "forderungen");
+  await audit(page, "Zahlungen: Forderungen");
   // Form editor: list, new form, editor, fields, rules, preview, JSON, publish, versions, XDatenfelder.
   await page.goto(base + "/verwaltung/behoerden/moorbrueck/formulare/");
   await audit(page, "Formulare");

@@ -172,6 +172,11 @@ impl World {
     /// Submits form `slug` of authority `a` (anonymously, with an e-mail answer);
     /// returns the stored submission.
     async fn submit(&self, authority_id: i64, slug: &str, token: &str) -> SubmissionRow {
+        self.submit_by(authority_id, slug, token, None).await
+    }
+
+    /// [`World::submit`] from the account `citizen` (or anonymously).
+    async fn submit_by(&self, authority_id: i64, slug: &str, token: &str, citizen: Option<i64>) -> SubmissionRow {
         let catalogue = self.portal.catalogue();
         let published = catalogue.form(authority_id, slug).unwrap();
         let authority = catalogue.authority(authority_id).unwrap().clone();
@@ -186,7 +191,7 @@ impl World {
             form: &published.form,
             version: published.version,
             token,
-            owner: Owner { citizen_id: None, browser_hash: "browser".into() },
+            owner: Owner { citizen_id: citizen, browser_hash: "browser".into() },
             email: Some("erika@example.org".into()),
             receipt_path: format!("/o/{}/antrag/{slug}/eingang/{token}", authority.slug.as_str()),
         };
@@ -316,7 +321,14 @@ async fn the_plan_follows_the_form_and_falls_back_when_the_authority_cannot_take
         let due = amtsweg_portal::time::now_local().date().checked_add(jiff::Span::new().days(14)).unwrap();
         assert_eq!(p.due_on, due.to_string());
         let s = w.submit(w.a, "vorort", "t-vorort").await;
-        assert_eq!(w.payment(&s).await.mode, "vor_ort");
+        let first = w.payment(&s).await;
+        assert_eq!(first.mode, "vor_ort");
+        // The same token again: the same submission and payment, no number spent.
+        let again = w.submit(w.a, "vorort", "t-vorort").await;
+        assert_eq!((again.id, w.payment(&again).await.id), (s.id, first.id));
+        let next = w.submit(w.a, "vorort", "t-vorort-2").await;
+        let n = |kz: &str| kz.rsplit('-').next().unwrap().parse::<i64>().unwrap();
+        assert_eq!(n(&w.payment(&next).await.kassenzeichen), n(&first.kassenzeichen) + 1);
 
         // The confirmation e-mails carry the payment part; the invoice its GiroCode.
         let mails = w.emails().await;
@@ -506,8 +518,8 @@ async fn a_second_click_creates_no_second_transaction_and_a_failure_can_be_retri
         let (txid2, secret2) = last_transaction(&sim);
         sim.settle(&txid2, ProviderStatus::Payed, "CREDITCARD");
         assert_eq!(online::on_return(&w.portal, &gw, &secret2).await.unwrap().unwrap().status, ProviderStatus::Payed);
-        // A late success of the cancelled one after that: not booked twice … it is
-        // booked (money was taken), marked for a person, and releases nothing again.
+        // A late success of the cancelled one after that: the money was taken, so it
+        // is booked — marked for a person (overpaid), releasing nothing again.
         sim.settle(&txid, ProviderStatus::Payed, "CREDITCARD");
         w.make_due().await;
         worker::run_once(&w.portal, &gw).await.unwrap();
@@ -772,6 +784,43 @@ async fn a_linked_citizen_pays_a_claim_online_once() {
         // The finance software has not synced since: nothing is open any more.
         assert_eq!(online::start_for_claim(&w.portal, &gw, citizen, claim).await.unwrap(), Started::AlreadyPaid);
         assert_eq!(sim.transactions().len(), 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_payer_is_named_only_when_the_connector_asks_and_the_account_knows_them() {
+    on_both(|w| async move {
+        use amtsweg_domain::konto::{ProfileField, ProfileSource};
+        let sim = Simulator::start("127.0.0.1:0", false).await.unwrap();
+        let gw = gateway(Duration::from_secs(5));
+        let cfg = json!({"base_url": sim.base_url, "originator_id": "amtsweg", "endpoint_id": "03358017", "send_requestor": true});
+        connectors::add(&w.portal, w.a, None, "xbezahldienste", "Simulator", &cfg.to_string()).await.unwrap();
+        let mut tx = w.store.begin().await.unwrap();
+        let citizen = tx.insert_citizen("erika@example.org", "x").await.unwrap().unwrap();
+        tx.commit().await.unwrap();
+        amtsweg_portal::profile::ready(&w.portal).await.unwrap();
+        for (f, v) in [
+            (ProfileField::GivenName, "Erika"),
+            (ProfileField::FamilyName, "Mustermann"),
+            (ProfileField::Street, "Große Straße 12a"),
+            (ProfileField::Plz, "37199"),
+            (ProfileField::City, "Moorbrück"),
+        ] {
+            let source = ProfileSource::SelfEntered;
+            amtsweg_portal::profile::set(&w.portal, citizen, f, v, &source, TrustLevel::Normal).await.unwrap();
+        }
+        let s = w.submit_by(w.a, "vorab", "t-named", Some(citizen)).await;
+        redirect(online::start_for_submission(&w.portal, &gw, w.a, s.id).await.unwrap());
+        let anonymous = w.submit(w.a, "vorab", "t-anonymous").await;
+        redirect(online::start_for_submission(&w.portal, &gw, w.a, anonymous.id).await.unwrap());
+        let requests = sim.requests();
+        let r = &requests[0]["requestor"];
+        assert_eq!((r["name"].as_str(), r["firstName"].as_str()), (Some("Mustermann"), Some("Erika")));
+        assert_eq!(r["address"]["street"], "Große Straße");
+        assert_eq!(r["address"]["houseNumber"], "12a");
+        assert_eq!(r["address"]["postalCode"], "37199");
+        assert!(requests[1].get("requestor").is_none(), "an anonymous applicant is not named");
     })
     .await;
 }

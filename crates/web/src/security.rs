@@ -211,17 +211,23 @@ async fn error_pages(State(state): State<AppState>, req: Request, next: Next) ->
 const UPLOAD_PATHS: &[&str] =
     &["/konto/postfach/", "/verwaltung/antraege/", "/api/v1/antraege/", "/api/v1/forderungen"];
 
+/// Back-office uploads under an authority's path: bank statements (camt.053, up to
+/// 20 MB) and claims files.
+const UPLOAD_SUFFIXES: &[&str] = &["/zahlungen/kontoauszuege", "/zahlungen/forderungen"];
+
 /// Caps the request body: a declared length over the limit is refused at once (413),
 /// and a body that turns out longer while streaming fails when it crosses the limit,
 /// so nothing beyond the limit is ever buffered.
 async fn limit_body(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let path = req.uri().path();
-    let limit =
-        if UPLOAD_PATHS.iter().any(|p| path.starts_with(p)) || (path.starts_with("/o/") && path.contains("/antrag/")) {
-            state.config.upload_limit
-        } else {
-            state.config.body_limit
-        };
+    let limit = if UPLOAD_PATHS.iter().any(|p| path.starts_with(p))
+        || (path.starts_with("/o/") && path.contains("/antrag/"))
+        || (path.starts_with("/verwaltung/behoerden/") && UPLOAD_SUFFIXES.iter().any(|s| path.ends_with(s)))
+    {
+        state.config.upload_limit
+    } else {
+        state.config.body_limit
+    };
     let declared =
         req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > limit) {

@@ -547,3 +547,139 @@ async fn applications_held_for_their_payment_are_absent_from_the_api_until_paid(
         assert!(v["payment"]["paid_at"].as_str().is_some_and(|t| t.ends_with('Z')), "{v}");
     });
 }
+
+async fn new_code(app: &TestApp, key: &str, account: &str) -> String {
+    let body = serde_json::json!({ "account": account }).to_string();
+    let (r, v) = api(app, "POST", "/api/v1/aktivierungscodes", key, Some(&body)).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    v["code"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn wrong_used_and_expired_codes_are_counted_and_throttled() {
+    on_each_backend!(|app| {
+        let key = client(app, "moorbrueck", "fin-mb", "finanzen").await;
+        let portal = &app.state.portal;
+        let store = &app.store.store;
+        let (_, erika) = crate::konto::citizen(app, "erika.drossel@example.org").await;
+        let (_, max) = crate::konto::citizen(app, "max.drossel@example.org").await;
+        let right = new_code(app, &key, "MB-1").await;
+        let expired = new_code(app, &key, "MB-2").await;
+        execute_sql(
+            store,
+            &format!(
+                "UPDATE activation_codes SET expires_at = 1 WHERE code_hash = '{}'",
+                finanzen::code_hash(&expired)
+            ),
+        )
+        .await;
+        assert_eq!(finanzen::activate(portal, erika, "c1", &expired).await.unwrap(), Activation::Expired);
+        assert_eq!(finanzen::activate(portal, erika, "c1", "ABCD-EFGH-JKMN").await.unwrap(), Activation::Wrong);
+        assert_eq!(finanzen::activate(portal, erika, "c1", "kein Code").await.unwrap(), Activation::Wrong);
+        assert_eq!(
+            finanzen::activate(portal, max, "c2", &right).await.unwrap(),
+            Activation::Linked("Stadt Moorbrück".into())
+        );
+        assert_eq!(finanzen::activate(portal, erika, "c1", &right).await.unwrap(), Activation::Used);
+        assert_eq!(finanzen::activate(portal, erika, "c1", "ABCD-EFGH-JKMP").await.unwrap(), Activation::Wrong);
+        // Five failures within the hour: every try is refused, even a right code.
+        let fresh = new_code(app, &key, "MB-3").await;
+        assert_eq!(finanzen::activate(portal, erika, "c1", &fresh).await.unwrap(), Activation::Throttled);
+        assert_eq!(store.failures_of(&finanzen::failure_key(erika), 0).await.unwrap().count, 5);
+        assert!(
+            store
+                .finance_account(app.authority_id("moorbrueck").await, "MB-3")
+                .await
+                .unwrap()
+                .unwrap()
+                .citizen_id
+                .is_none()
+        );
+        // Another citizen is not held back by Erika's failures.
+        assert_eq!(
+            finanzen::activate(portal, max, "c2", &fresh).await.unwrap(),
+            Activation::Linked("Stadt Moorbrück".into())
+        );
+    });
+}
+
+#[tokio::test]
+async fn claims_from_a_csv_file_are_stored_like_a_batch() {
+    on_each_backend!(|app| {
+        let portal = &app.state.portal;
+        let a = app.authority_id("moorbrueck").await;
+        let csv = "Kassenzeichen;Fällig am;Art;Bezeichnung;Betrag;Offen;Stand;Mahnstufe;Personenkonto\n\
+                   7.200.55;01.07.2026;Hundesteuer;Hundesteuer 2026;96,00;96,00;offen;0;MB-10042\n\
+                   7.300.12;15.02.2026;Zweitwohnungsteuer;Zweitwohnungsteuer 1. Rate;1.250,00;1.250,00;in Mahnung;1;MB-10042\n";
+        let done = finanzen::import_csv(portal, a, "staff:1", csv.as_bytes()).await.unwrap().unwrap();
+        let kinds: Vec<&str> = done.iter().map(|(_, r)| r.as_str()).collect();
+        assert_eq!(kinds, ["created", "created"]);
+        let again = finanzen::import_csv(portal, a, "staff:1", csv.as_bytes()).await.unwrap().unwrap();
+        assert!(again.iter().all(|(_, r)| r.as_str() == "unchanged"), "{again:?}");
+        let dunning = app.store.store.claim_by_key(a, "7.300.12", "2026-02-15").await.unwrap().unwrap();
+        assert_eq!(
+            (dunning.amount_cents, dunning.state.as_str(), dunning.dunning_level, dunning.source.as_str()),
+            (125_000, "dunning", 1, "csv")
+        );
+
+        let bad = "Kassenzeichen;Fällig am;Art;Bezeichnung;Betrag;Personenkonto\n\
+                   8.1;01.07.2026;Hundesteuer;Hund;96,00;MB-1\n\
+                   8.2;01.07.2026;Hundesteuer;Hund;12.50;MB-1\n";
+        let problems = finanzen::import_csv(portal, a, "staff:1", bad.as_bytes()).await.unwrap().unwrap_err();
+        assert_eq!(problems.iter().map(|(l, _)| *l).collect::<Vec<_>>(), [3], "{problems:?}");
+        assert!(app.store.store.claim_by_key(a, "8.1", "2026-07-01").await.unwrap().is_none(), "all or nothing");
+    });
+}
+
+#[tokio::test]
+async fn the_citizen_sees_what_is_open_after_the_portals_payments_and_how_to_pay_it() {
+    on_each_backend!(|app| {
+        let key = client(app, "moorbrueck", "fin-mb", "finanzen").await;
+        let portal = &app.state.portal;
+        let a = app.authority_id("moorbrueck").await;
+        let items = [grundsteuer("5.100.1", "2026-05-15", 12_345), grundsteuer("5.100.1", "2026-02-15", 0)];
+        let (_, v) = api(app, "POST", "/api/v1/forderungen", &key, Some(&batch(&items))).await;
+        let (open_id, settled_id) =
+            (v["items"][0]["claim_id"].as_i64().unwrap(), v["items"][1]["claim_id"].as_i64().unwrap());
+        let (_, v) = api(app, "POST", "/api/v1/aktivierungscodes", &key, Some(r#"{"account":"MB-10042"}"#)).await;
+        let (_, erika) = crate::konto::citizen(app, "erika.offen@example.org").await;
+        finanzen::activate(portal, erika, "c", v["code"].as_str().unwrap()).await.unwrap();
+
+        let account = serde_json::json!({"recipient": "Stadtkasse Moorbrück", "iban": "DE02120300000000202051", "bic": "BYLADEM1001"});
+        amtsweg_portal::payments::connectors::add(portal, a, None, "rechnung", "Stadtkasse", &account.to_string())
+            .await
+            .unwrap();
+        let view = finanzen::claim_for_citizen(portal, erika, open_id).await.unwrap().unwrap();
+        assert_eq!(view.claim.open_label, "123,45 €");
+        assert!(view.claim.payable);
+        assert_eq!(view.bank.as_ref().unwrap().recipient, "Stadtkasse Moorbrück");
+        assert_eq!(view.iban_printed, "DE02 1203 0000 0000 2020 51");
+        assert!(view.rf_printed.starts_with("RF"), "{}", view.rf_printed);
+        let svg = view.girocode_svg.as_deref().unwrap();
+        assert!(svg.starts_with("<svg") && svg.contains("<title>") && svg.contains("123,45"), "{svg}");
+        assert!(!view.can_pay_online, "no online connector");
+        let settled = finanzen::claim_for_citizen(portal, erika, settled_id).await.unwrap().unwrap();
+        assert!(!settled.claim.payable && settled.girocode_svg.is_none());
+
+        // Paid in part through the portal: shown at once, until the next sync.
+        book(app, a, Some(open_id), 10_000).await;
+        let overview = finanzen::citizen_overview(portal, erika).await.unwrap();
+        assert_eq!(overview[0].open_total_label, "23,45 €");
+        assert_eq!(overview[0].settled.iter().map(|c| c.id).collect::<Vec<_>>(), [settled_id]);
+        book(app, a, Some(open_id), 2_345).await;
+        let overview = finanzen::citizen_overview(portal, erika).await.unwrap();
+        assert!(overview[0].open.is_empty());
+        let paid = overview[0].settled.iter().find(|c| c.id == open_id).unwrap();
+        assert_eq!(paid.state_label, "Bezahlt – Buchung folgt");
+        // The finance software's next sync is the truth again.
+        let (_, v) =
+            api(app, "POST", "/api/v1/forderungen", &key, Some(&batch(&[grundsteuer("5.100.1", "2026-05-15", 0)])))
+                .await;
+        assert_eq!(results(&v), ["updated"]);
+        let view = finanzen::claim_for_citizen(portal, erika, open_id).await.unwrap().unwrap();
+        assert_eq!(
+            (view.claim.state, view.claim.state_label.as_str(), view.bookings.len()),
+            ("settled", "Ausgeglichen", 2)
+        );
+    });
+}

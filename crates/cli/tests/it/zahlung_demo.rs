@@ -308,6 +308,42 @@ async fn the_demo_meldebescheinigung_is_paid_through_the_simulation_before_relea
         assert_eq!(app.store.store.submission(town, s.id).await.unwrap().unwrap().status, "eingegangen");
         let page = get(app, &mut erika, &receipt).await;
         assert!(page.body.contains("PayPal") && !page.body.contains("Zahlung ausstehend"), "{}", page.body);
+
+        // A claim of the finance account, paid online through the same simulation once
+        // the printed code linked it; the booking is in the finance software's feed.
+        let code = z::seed(&app.state.portal, &sim.base_url).await.unwrap().unwrap().activation.unwrap().0;
+        let page = get(app, &mut erika, "/konto/finanzen/").await;
+        let csrf = hidden(&page.body, "csrf");
+        let r = post(app, &mut erika, "/konto/finanzen/verknuepfen", &format!("csrf={csrf}&code={}", enc(&code))).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let claims = app.store.store.claims_of_citizen(citizen.id).await.unwrap();
+        let dog = claims.iter().find(|c| c.kind == "Hundesteuer").unwrap();
+        let page = get(app, &mut erika, &format!("/konto/finanzen/{}", dog.id)).await;
+        let r = post(
+            app,
+            &mut erika,
+            &format!("/konto/finanzen/{}/bezahlen", dog.id),
+            &format!("csrf={}", hidden(&page.body, "csrf")),
+        )
+        .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let pay = r.location().to_owned();
+        assert!(pay.starts_with(&sim.base_url), "{pay}");
+        let r = client
+            .post(&pay)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("aktion=bezahlen&zahlart=GIROPAY")
+            .send()
+            .await
+            .unwrap();
+        let back = r.headers()["location"].to_str().unwrap().to_owned();
+        let r = app.get(&back["http://127.0.0.1:8080".len()..]).await;
+        assert_eq!(r.location(), format!("/konto/finanzen/{}?zahlung=bezahlt#zahlung", dog.id));
+        let feed = app.store.store.finance_feed(town, 0, 100).await.unwrap();
+        assert_eq!(
+            feed.iter().map(|f| (f.amount_cents, f.claim_id)).collect::<Vec<_>>(),
+            vec![(750, None), (9000, Some(dog.id))]
+        );
     });
 }
 

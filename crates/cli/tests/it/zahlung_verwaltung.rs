@@ -306,6 +306,10 @@ async fn a_statement_is_uploaded_and_its_leftovers_resolved() {
         let r = upload(app, &mut jar, &page, &[], "auszug.txt", b"Kein XML").await;
         assert_eq!(r.status, 422);
         assert!(r.body.contains("Der Kontoauszug wurde nicht eingelesen") && r.body.contains("auszug.txt"));
+        // Statements may be larger than ordinary forms (the upload limit applies).
+        let big = vec![b'x'; 3 * 1024 * 1024];
+        let r = upload(app, &mut jar, &page, &[], "gross.xml", &big).await;
+        assert_eq!(r.status, 422, "read and refused as not XML, not cut off");
         let r = upload(app, &mut jar, &page, &[("pruefen", "ja")], "auszug.xml", &file).await;
         assert_eq!(r.status, 200, "{}", r.body);
         assert!(r.body.contains("Prüfung – nichts gespeichert"));

@@ -17,7 +17,9 @@ use crate::tokens::{hash_token, random_token};
 use crate::{Portal, PortalError, Result};
 use amtsweg_domain::payment::{Cents, ClaimState, PaymentStatus, ProviderStatus, xbezahl_description, xbezahl_purpose};
 use amtsweg_handoff::payment::Gateway;
-use amtsweg_handoff::payment::xbezahl::{Item, PaymentRequest, ProviderError, TransactionStatus, XBezahlConfig};
+use amtsweg_handoff::payment::xbezahl::{
+    Item, PaymentRequest, ProviderError, Requestor, RequestorAddress, TransactionStatus, XBezahlConfig,
+};
 use amtsweg_store::payments::{
     AttemptRow, BeginAttempt, KIND_XBEZAHLDIENSTE, NewAttempt, NewPayment, Observation, PaymentConnectorRow,
     PaymentRow, Recorded,
@@ -261,7 +263,7 @@ async fn start(portal: &Portal, gw: &Gateway, p: &PaymentRow, form_id: Option<i6
             single_tax: Cents(0),
             booking,
         }],
-        requestor: None,
+        requestor: if cfg.send_requestor { requestor(portal, p.citizen_id).await? } else { None },
     };
     let sent_at = amtsweg_store::now_ms();
     match client.create(&request).await {
@@ -293,6 +295,36 @@ async fn start(portal: &Portal, gw: &Gateway, p: &PaymentRow, form_id: Option<i6
             }))
         }
     }
+}
+
+/// The person paying, from the profile of the citizen's account — only for a
+/// connector that asks for it (`send_requestor`), and only when the profile has a
+/// family name. Anonymous applicants are never named: their answers stay sealed.
+async fn requestor(portal: &Portal, citizen_id: Option<i64>) -> Result<Option<Requestor>> {
+    use amtsweg_domain::konto::ProfileField as F;
+    let Some(id) = citizen_id else { return Ok(None) };
+    let profile = crate::profile::profile(portal, id).await?;
+    let get = |f: F| profile.iter().find(|e| e.field == f.key()).map(|e| e.value.trim().to_owned()).unwrap_or_default();
+    let name = get(F::FamilyName);
+    if name.is_empty() {
+        return Ok(None);
+    }
+    let (street, plz, city) = (get(F::Street), get(F::Plz), get(F::City));
+    let address = (!street.is_empty() && !plz.is_empty() && !city.is_empty()).then(|| {
+        // "Große Straße 12a": the house number is the last word when it starts with a digit.
+        let (road, number) = match street.rsplit_once(' ') {
+            Some((road, n)) if n.starts_with(|c: char| c.is_ascii_digit()) => (road.trim().to_owned(), n.to_owned()),
+            _ => (street.clone(), String::new()),
+        };
+        RequestorAddress { street: road, house_number: number, postal_code: plz, city, country: "DE".into() }
+    });
+    Ok(Some(Requestor {
+        name,
+        first_name: get(F::GivenName),
+        is_organization: false,
+        organization_name: String::new(),
+        address,
+    }))
 }
 
 async fn abandon(portal: &Portal, attempt_id: i64, why: &str) -> Result<()> {

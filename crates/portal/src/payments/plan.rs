@@ -64,6 +64,11 @@ pub async fn for_submission(
     if amount.0 <= 0 {
         return Ok(None);
     }
+    // Sent again (a retry with the same form token): the first submission keeps its
+    // payment; no second Kassenzeichen is spent on it.
+    if portal.store.submission_by_token(app.token).await?.is_some() {
+        return Ok(None);
+    }
     let authority = app.authority;
     let form_id = Some(app.published.form_id);
     let settings = super::settings::load(portal, authority.id).await?;

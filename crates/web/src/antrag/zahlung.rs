@@ -86,13 +86,14 @@ impl Outcome {
         }
     }
 
-    /// What the page says after the citizen came back: (kind of alert, text).
+    /// What the page says after the citizen came back: the kind of alert, its title
+    /// and text.
     pub(crate) fn notice(self) -> Value {
         let (kind, title, text) = match self {
             Self::Paid => (
                 "success",
                 "Vielen Dank – Ihre Zahlung ist eingegangen",
-                "Sie erhalten eine Bestätigung per E-Mail, wenn Sie eine E-Mail-Adresse angegeben haben.",
+                "Der Bezahldienst hat Ihre Zahlung bestätigt. Den aktuellen Stand sehen Sie unten.",
             ),
             Self::Cancelled => (
                 "warning",
@@ -188,27 +189,39 @@ pub(crate) async fn returned(
 ) -> Result<Response, AppError> {
     let r = online::on_return(&state.portal, &gateway(&state), &secret).await?.ok_or(AppError::NotFound)?;
     let outcome = Outcome::of(r.status);
-    let (target, authority) = match &r.back {
+    let (target, authority, elsewhere) = match &r.back {
         Back::Submission { authority_id, submission_id, form_token } => {
             let c = state.catalogue();
             let authority = c.authority(*authority_id).cloned();
-            let form = match state.store.submission(*authority_id, *submission_id).await? {
-                Some(s) => c.form_by_id(*authority_id, s.form_id),
-                None => None,
-            };
+            let s = state.store.submission(*authority_id, *submission_id).await?.ok_or(AppError::NotFound)?;
+            let form = c.form_by_id(*authority_id, s.form_id);
             let target = match (&authority, form) {
                 (Some(a), Some(f)) => format!("/o/{}/antrag/{}/eingang/{form_token}", a.slug, f.slug),
                 // A form no longer offered: the application is still in the account.
                 _ => format!("/konto/antraege/{submission_id}"),
             };
-            (target, authority)
+            let elsewhere = match &authority {
+                // A citizen's application opens wherever they sign in.
+                Some(a) if s.citizen_id.is_none() && !may_open_here(&state, &headers, &s).await? => {
+                    own_host(&state, &headers, a)
+                }
+                _ => None,
+            };
+            (target, authority, elsewhere)
         }
-        Back::Claim { claim_id } => (format!("/konto/finanzen/{claim_id}"), None),
+        Back::Claim { claim_id } => (format!("/konto/finanzen/{claim_id}"), None, None),
+    };
+    // The provider sends everyone back to the central address; an application made
+    // without an account on the authority's own host opens only there (its browser
+    // cookie belongs to that host), so continue there.
+    let back = match elsewhere {
+        Some(origin) => format!("{origin}{target}"),
+        None => target.clone(),
     };
     let mut response = if outcome == Outcome::Pending {
-        pending_page(&state, &headers, authority.as_ref(), &target)?
+        pending_page(&state, &headers, authority.as_ref(), &target, &back)?
     } else {
-        Redirect::to(&format!("{target}?zahlung={}#zahlung", outcome.word())).into_response()
+        Redirect::to(&format!("{back}?zahlung={}#zahlung", outcome.word())).into_response()
     };
     // The secret is in this address: it must not travel on, nor be kept.
     let h = response.headers_mut();
@@ -217,12 +230,54 @@ pub(crate) async fn returned(
     Ok(response)
 }
 
+/// Whether this browser may open the application's receipt on this host: its
+/// citizen's session, or the browser cookie it was sent with (what the receipt
+/// page itself checks, see `Journey::may_access`).
+async fn may_open_here(
+    state: &AppState,
+    headers: &HeaderMap,
+    s: &amtsweg_store::submissions::SubmissionRow,
+) -> Result<bool, AppError> {
+    if let Some(session) = crate::session::current(state, headers, "citizen").await?
+        && s.citizen_id == Some(session.record.subject_id)
+    {
+        return Ok(true);
+    }
+    let cookie = crate::session::cookie_value(headers, super::DRAFT_COOKIE);
+    Ok(!s.browser_hash.is_empty()
+        && cookie.is_some_and(|b| crate::session::tokens_match(&crate::session::hash_token(b), &s.browser_hash)))
+}
+
+/// The origin of the authority's own host name (`https://moorbrueck.example`, with
+/// the port member hosts are served on) when it has one and this request did not
+/// come to it.
+fn own_host(state: &AppState, headers: &HeaderMap, a: &amtsweg_domain::Authority) -> Option<String> {
+    let host = a.hosts.first()?;
+    let here = crate::konto::sso::this_host(headers);
+    if crate::konto::sso::without_port(&here) == host.as_str() {
+        return None;
+    }
+    let base = &state.config.public_base_url;
+    let (scheme, rest) = base.split_once("://").unwrap_or(("https", base));
+    let authority = rest.split('/').next().unwrap_or_default();
+    let default = if scheme == "https" { 443 } else { 80 };
+    let port = state.config.sso.member_port.or_else(|| {
+        let name = crate::konto::sso::without_port(authority);
+        authority[name.len()..].strip_prefix(':').and_then(|p| p.parse().ok())
+    });
+    Some(match port {
+        Some(p) if p != default => format!("{scheme}://{host}:{p}"),
+        _ => format!("{scheme}://{host}"),
+    })
+}
+
 /// "We are still checking your payment": the way back to the receipt or claim.
 fn pending_page(
     state: &AppState,
     headers: &HeaderMap,
     authority: Option<&amtsweg_domain::Authority>,
     target: &str,
+    back: &str,
 ) -> Result<Response, AppError> {
     let c = state.catalogue();
     let mut crumbs = Vec::new();
@@ -233,7 +288,7 @@ fn pending_page(
     let base = base_context(state, &c, authority, headers, target, crumbs);
     let claim = target.starts_with("/konto/finanzen/");
     let ctx = context! {
-        title => "Wir prüfen Ihre Zahlung", back => format!("{target}?zahlung=offen#zahlung"), claim,
+        title => "Wir prüfen Ihre Zahlung", back => format!("{back}?zahlung=offen#zahlung"), claim,
         notice => Outcome::Pending.notice(), ..base
     };
     Ok(render_page(state, "antrag/zahlung.html", ctx)?.into_response())
