@@ -686,6 +686,23 @@ let applicationStates = 0;
   await check("Osterfeuer Angaben prüfen");
   await submit('form[action$="/absenden"] button[type=submit]', /\/eingang\//);
   await check("Osterfeuer Eingangsbestätigung");
+
+  // Hundesteuer: billed by invoice — the receipt's payment part with the bank
+  // details and the GiroCode.
+  await a.goto(base + "/o/moorbrueck/antrag/hundesteuer/");
+  await type("#f-name", "Erika Musterfrau");
+  await type("#f-email", "hund@example.org");
+  await submit(next, /\/hunde$/);
+  await type("#g-hunde-0-rufname", "Bello");
+  await type("#g-hunde-0-rasse", "Mischling");
+  await type("#g-hunde-0-seit", "01.03.2024");
+  await submit(next, /\/zahlung$/);
+  await press("#f-versicherung-ja");
+  await submit(next, /\/pruefen$/);
+  await submit('form[action$="/absenden"] button[type=submit]', /\/eingang\//);
+  await check("Hundesteuer Eingangsbestätigung (Rechnung mit GiroCode)");
+  const invoice = await a.textContent("main");
+  if (!invoice.includes("DE02 1203 0000 0000 2020 51") || (await a.locator(".girocode svg").count()) !== 1) fail("invoice receipt without bank details or GiroCode");
   await actx.close();
   await vctx.close();
 }

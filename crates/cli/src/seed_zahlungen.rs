@@ -386,11 +386,13 @@ mod tests {
         assert!(a.starts_with(b"%PDF-1.4") && a.ends_with(b"%%EOF\n"));
         assert_eq!(a, super::notice("Hundesteuerbescheid 2026", "Stadt Moorbrück", &["Betrag (90,00 €)".into()]));
         assert!(a.len() < 4096);
-        // The cross-reference table points at the objects.
-        let text = String::from_utf8_lossy(&a);
-        let start: usize = text.rsplit("startxref\n").next().unwrap().lines().next().unwrap().parse().unwrap();
-        assert!(a[start..].starts_with(b"xref\n"));
-        let first: usize = text[start..].lines().nth(3).unwrap()[..10].parse().unwrap();
+        // The cross-reference table points at the objects (byte offsets: the file is
+        // not UTF-8, so it is read as bytes).
+        let tail = &a[a.len() - 40..];
+        let at = tail.windows(10).position(|w| w == b"startxref\n").unwrap() + 10;
+        let start: usize = std::str::from_utf8(&tail[at..]).unwrap().lines().next().unwrap().parse().unwrap();
+        assert!(a[start..].starts_with(b"xref\n0 7\n0000000000 65535 f \n"));
+        let first: usize = std::str::from_utf8(&a[start + 29..start + 39]).unwrap().parse().unwrap();
         assert!(a[first..].starts_with(b"1 0 obj"));
         // Umlauts and the euro sign in WinAnsi, parentheses escaped.
         assert!(a.windows(3).any(|w| w == b"br\xFC"));

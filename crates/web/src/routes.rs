@@ -122,12 +122,7 @@ fn table() -> Vec<Entry> {
         ),
         // Paying the fee: the receipt's "Jetzt bezahlen" and the provider's way back
         // (its secret is the key, like the links from e-mails).
-        r(
-            "/o/{slug}/antrag/{form}/eingang/{token}/bezahlen",
-            &["POST"],
-            Public,
-            post(crate::antrag::zahlung::pay),
-        ),
+        r("/o/{slug}/antrag/{form}/eingang/{token}/bezahlen", &["POST"], Public, post(crate::antrag::zahlung::pay)),
         r("/zahlung/{secret}", &["GET"], Public, get(crate::antrag::zahlung::returned)),
         r(
             "/o/{slug}/antrag/fortsetzen/{secret}",
@@ -322,8 +317,18 @@ fn table() -> Vec<Entry> {
         r("/verwaltung/antraege/{id}/zuweisung", &["POST"], StaffCase, post(crate::verwaltung::antraege::assign)),
         r("/verwaltung/antraege/zuweisen", &["POST"], StaffCase, post(crate::verwaltung::antraege::assign_many)),
         r("/verwaltung/antraege/{id}/wiederaufnahme", &["POST"], StaffCase, post(crate::verwaltung::antraege::reopen)),
-        r("/verwaltung/antraege/{id}/zahlung", &["POST"], StaffCase, post(crate::verwaltung::antraege::counter_payment)),
-        r("/verwaltung/antraege/{id}/erstattung", &["POST"], StaffCase, post(crate::verwaltung::antraege::refund_payment)),
+        r(
+            "/verwaltung/antraege/{id}/zahlung",
+            &["POST"],
+            StaffCase,
+            post(crate::verwaltung::antraege::counter_payment),
+        ),
+        r(
+            "/verwaltung/antraege/{id}/erstattung",
+            &["POST"],
+            StaffCase,
+            post(crate::verwaltung::antraege::refund_payment),
+        ),
         r(
             "/verwaltung/antraege/{id}/nachrichten/{attachment}",
             &["GET"],
@@ -754,7 +759,12 @@ fn table() -> Vec<Entry> {
         ),
         r("/api/v1/forderungen", &["POST"], ApiScope(crate::api::FINANCE), post(crate::api::finance_claims)),
         r("/api/v1/zahlungen", &["GET"], ApiScope(crate::api::FINANCE), get(crate::api::finance_payments)),
-        r("/api/v1/aktivierungscodes", &["POST"], ApiScope(crate::api::FINANCE), post(crate::api::finance_activation_code)),
+        r(
+            "/api/v1/aktivierungscodes",
+            &["POST"],
+            ApiScope(crate::api::FINANCE),
+            post(crate::api::finance_activation_code),
+        ),
     ]
 }
 

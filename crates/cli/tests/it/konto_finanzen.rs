@@ -404,6 +404,72 @@ async fn a_held_application_says_payment_outstanding_and_the_way_back_from_the_p
     });
 }
 
+/// A paid attempt of the payment of submission `sid` (as the worker would record
+/// it); returns the secret of its return address.
+async fn paid_attempt(app: &TestApp, sid: i64, connector: i64) -> String {
+    let a = town(app).await;
+    let p = app.store.store.payment_of_submission(a, sid).await.unwrap().unwrap();
+    let secret = amtsweg_portal::tokens::random_token();
+    let mut tx = app.store.store.begin().await.unwrap();
+    let new = NewAttempt {
+        payment_id: p.id,
+        authority_id: a,
+        connector_id: connector,
+        request_id: "aw-test-2",
+        return_hash: &amtsweg_portal::tokens::hash_token(&secret),
+        amount_cents: 1250,
+        reuse_younger_than_ms: 0,
+    };
+    let BeginAttempt::Created(attempt) = tx.begin_attempt(&new).await.unwrap() else { panic!("no attempt") };
+    assert!(tx.attempt_created(attempt.id, "tx-test-2", "https://127.0.0.1:9/pay/2", 1).await.unwrap());
+    let seen = Observation {
+        attempt_id: attempt.id,
+        status: ProviderStatus::Payed,
+        seen_at: amtsweg_store::now_ms(),
+        transaction_reference: "ref-2",
+        payment_method: "GIROPAY",
+        reported_cents: Some(1250),
+    };
+    tx.record_observation(&seen, None).await.unwrap();
+    tx.commit().await.unwrap();
+    secret
+}
+
+#[tokio::test]
+async fn an_anonymous_applicant_comes_back_to_the_host_whose_browser_cookie_opens_the_receipt() {
+    on_each_backend!(|app| {
+        let connector = amtsweg_portal::payments::connectors::add(
+            &app.state.portal,
+            town(app).await,
+            None,
+            "xbezahldienste",
+            "Bezahldienst",
+            r#"{"base_url":"https://127.0.0.1:9","originator_id":"moorbrueck","endpoint_id":"antraege"}"#,
+        )
+        .await
+        .unwrap();
+        let form = fee_form(app, "vorab-anonym", "vorab").await;
+        let mut browser = Jar::default();
+        let receipt = apply(app, &mut browser, &form).await;
+        let page = get(app, &mut browser, &receipt).await;
+        assert!(page.body.contains("Zahlung ausstehend"), "{}", page.body);
+        let token = receipt.rsplit('/').next().unwrap();
+        let sid = app.store.store.submission_by_token(token).await.unwrap().unwrap().id;
+        let secret = paid_attempt(app, sid, connector).await;
+        let back = format!("/zahlung/{secret}");
+        // The browser that applied, here: back to the receipt here.
+        let r = get(app, &mut browser, &back).await;
+        assert_eq!(r.location(), format!("{receipt}?zahlung=bezahlt#zahlung"));
+        // The provider's return reaches the central address without that browser's
+        // cookie (it applied on the town's own host): continue there.
+        let r = app.get(&back).await;
+        assert_eq!(r.status, 303);
+        assert_eq!(r.location(), format!("http://moorbrueck.localhost:8080{receipt}?zahlung=bezahlt#zahlung"));
+        let page = get(app, &mut browser, &format!("{receipt}?zahlung=bezahlt")).await;
+        assert!(page.body.contains("Vielen Dank") && page.body.contains("giropay"), "{}", page.body);
+    });
+}
+
 /// The citizen at the (simulated) provider presses `aktion`; returns the portal path
 /// the provider sends the browser back to (`/zahlung/<secret>`).
 async fn at_provider(pay: &str, aktion: &str) -> String {

@@ -741,7 +741,8 @@ async fn a_saved_change_of_rules_or_calendar_is_seen_by_the_next_step() {
         let (_, mut cal, _) = calendar_of(&fx.portal, fx.authority, fx.calendar).await.unwrap().unwrap();
         cal.active = false;
         fx.set_calendar(&cal).await;
-        let offered = journey::day(&fx.portal, fx.authority, &journey(), day(), crate::time::now_local()).await.unwrap();
+        let offered =
+            journey::day(&fx.portal, fx.authority, &journey(), day(), crate::time::now_local()).await.unwrap();
         assert!(offered.is_err(), "{}: a calendar switched off offers nothing at once", fx.t.name);
         cal.active = true;
         fx.set_calendar(&cal).await;

@@ -205,6 +205,16 @@ const ITEM_FIELDS: [&str; 10] = [
     "notices",
 ];
 
+/// A JSON number that is a whole number: `12` and (as JSON Schema counts it) `12.0`.
+fn whole(n: &serde_json::Number) -> Option<i64> {
+    n.as_i64().or_else(|| {
+        let f = n.as_f64()?;
+        // Within ±2^53 every whole f64 is exact, so the cast loses nothing.
+        #[allow(clippy::cast_possible_truncation)]
+        (f.fract() == 0.0 && f.abs() <= 9_007_199_254_740_992.0).then_some(f as i64)
+    })
+}
+
 /// Reads one item of the batch; every problem as `field: message`.
 fn item(v: &Value) -> Result<ClaimUpload, Vec<String>> {
     let Some(o) = v.as_object() else { return Err(vec!["Jede Forderung ist ein JSON-Objekt.".into()]) };
@@ -235,7 +245,7 @@ fn item(v: &Value) -> Result<ClaimUpload, Vec<String>> {
         problems.push(format!("due_date: „{due}“ ist kein Datum im Format JJJJ-MM-TT."));
     }
     let amount = match o.get("amount_cents") {
-        Some(Value::Number(n)) if n.is_i64() => n.as_i64(),
+        Some(Value::Number(n)) if whole(n).is_some() => whole(n),
         Some(_) => {
             problems.push("amount_cents: ganze Zahl (Cent) erwartet.".into());
             None
@@ -264,7 +274,7 @@ fn item(v: &Value) -> Result<ClaimUpload, Vec<String>> {
             (Some(ClaimState::Settled | ClaimState::Cancelled), _) => Some(0),
             (_, a) => a,
         },
-        Some(Value::Number(n)) if n.is_i64() => n.as_i64(),
+        Some(Value::Number(n)) if whole(n).is_some() => whole(n),
         Some(_) => {
             problems.push("open_cents: ganze Zahl (Cent) erwartet.".into());
             None
@@ -272,7 +282,7 @@ fn item(v: &Value) -> Result<ClaimUpload, Vec<String>> {
     };
     let dunning = match o.get("dunning_level") {
         None | Some(Value::Null) => Some(0),
-        Some(Value::Number(n)) => n.as_u64().and_then(|n| u8::try_from(n).ok()).or_else(|| {
+        Some(Value::Number(n)) => whole(n).and_then(|n| u8::try_from(n).ok()).or_else(|| {
             problems.push("dunning_level: Zahl von 0 bis 3 erwartet.".into());
             None
         }),
@@ -562,8 +572,8 @@ pub struct ActivationRequest {
     account: String,
     /// How long the code is valid, in days (default 60).
     #[serde(default)]
-    #[schema(minimum = 1, maximum = 365)]
-    valid_days: Option<i64>,
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 365)]
+    valid_days: Option<serde_json::Number>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -593,7 +603,12 @@ pub(crate) async fn activation_code(
 ) -> Result<Response, Problem> {
     client.require(FINANCE)?;
     let actor = client.actor().audit;
-    let days = r.valid_days.unwrap_or(60);
+    let days = match &r.valid_days {
+        None => 60,
+        Some(n) => whole(n).ok_or_else(|| {
+            invalid("valid_days ist eine ganze Zahl von 1 bis 365.", "valid_days is a whole number from 1 to 365.")
+        })?,
+    };
     match finanzen::create_activation_code(&state.portal, &actor, client.row.authority_id, &r.account, days)
         .await
         .map_err(Problem::from)?
@@ -645,6 +660,11 @@ mod tests {
             assert!(found.iter().any(|m| m.starts_with(field)), "{field} in {found:?}");
         }
         assert!(item(&serde_json::json!([])).is_err());
+        let mut float = ok();
+        float["amount_cents"] = serde_json::json!(12345.0);
+        assert_eq!(item(&float).unwrap().claim.amount, Cents(12345), "JSON Schema counts 12345.0 as an integer");
+        float["amount_cents"] = serde_json::json!(123.5);
+        assert!(item(&float).is_err());
         assert_eq!(pointer(3, "due_date: x"), "claims/3/due_date: x");
         assert_eq!(pointer(3, "notices/1: x"), "claims/3/notices/1: x");
         assert_eq!(pointer(3, "Die Forderung: doppelt"), "claims/3: Die Forderung: doppelt");

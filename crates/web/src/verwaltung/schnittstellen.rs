@@ -26,7 +26,7 @@ pub const SCOPES: [(&str, &str); 4] = [
     ("submissions:read", "Anträge abrufen und den Empfang bestätigen"),
     ("submissions:write", "Bearbeitungsstand und Nachrichten zurückmelden"),
     ("termine", "Termine abrufen (mit Namen und Kontaktdaten) und als wahrgenommen, versäumt oder abgesagt melden"),
-    ("finanzen", "Forderungen mit Bescheiden senden, Zahlungen abrufen und Aktivierungscodes erzeugen (Finanzsoftware)"),
+    ("finanzen", "Forderungen mit Bescheiden senden, Zahlungen abrufen, Aktivierungscodes erzeugen"),
 ];
 
 /// The secret of a kind of connector: its input and its key in the stored settings.

@@ -169,7 +169,9 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "erneut" => Some("Die Übergabe wird erneut versucht."),
         "wieder" => Some("Der Antrag ist wieder in Bearbeitung. Die antragstellende Person ist informiert."),
         "zahlung" => Some("Die Zahlung ist gebucht."),
-        "erstattung" => Some("Die Erstattung ist erfasst. Die Kasse zahlt sie aus; die antragstellende Person sieht sie."),
+        "erstattung" => {
+            Some("Die Erstattung ist erfasst. Die Kasse zahlt sie aus; die antragstellende Person sieht sie.")
+        }
         _ => None,
     }
 }
