@@ -328,6 +328,11 @@ async fn a_held_application_says_payment_outstanding_and_the_way_back_from_the_p
         assert_eq!(page.headers["cache-control"], "no-store");
         let list = get(app, &mut erika, "/konto/antraege/").await;
         assert!(list.body.contains("Zahlung ausstehend"), "{}", list.body);
+        // The account's page of the application offers the same button.
+        let detail = get(app, &mut erika, &format!("/konto/antraege/{}", submission_id(app, erika_id).await)).await;
+        assert!(detail.body.contains(&format!("action=\"{receipt}/bezahlen\"")), "{}", detail.body);
+        let csp = detail.headers["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("form-action 'self' https://127.0.0.1:9"), "{csp}");
 
         // Only the owner may start paying, and only from a page of this session.
         let pay = format!("{receipt}/bezahlen");
