@@ -104,6 +104,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0018_payments.sql"),
         postgres: include_str!("../migrations/postgres/0018_payments.sql"),
     },
+    Migration {
+        version: 19,
+        sqlite: include_str!("../migrations/sqlite/0019_claim_sync_watermark.sql"),
+        postgres: include_str!("../migrations/postgres/0019_claim_sync_watermark.sql"),
+    },
 ];
 
 impl Store {

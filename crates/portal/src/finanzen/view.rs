@@ -16,12 +16,7 @@ use serde::Serialize;
 /// zero. The finance software's next sync replaces the estimate.
 #[must_use]
 pub fn open_amount(c: &ClaimRow, bookings: &[BookingRow]) -> Cents {
-    let since: i64 = bookings
-        .iter()
-        .filter(|b| b.claim_id == Some(c.id) && b.created_at > c.synced_at)
-        .map(|b| b.amount_cents)
-        .sum();
-    Cents((c.open_cents - since).max(0))
+    Cents(c.open_after(bookings))
 }
 
 /// One claim in a list.
@@ -117,11 +112,7 @@ fn date_label(iso: &str) -> String {
 async fn summary(portal: &Portal, c: &ClaimRow, bookings: &[BookingRow], today: jiff::civil::Date) -> ClaimSummary {
     let open = open_amount(c, bookings);
     let state = ClaimState::parse(&c.state).unwrap_or(ClaimState::Open);
-    let paid_since_sync: i64 = bookings
-        .iter()
-        .filter(|b| b.claim_id == Some(c.id) && b.created_at > c.synced_at)
-        .map(|b| b.amount_cents)
-        .sum();
+    let paid_since_sync = c.booked_since_sync(bookings);
     let payable = state.is_payable() && open.0 > 0;
     let state_label = if state.is_payable() && open.0 == 0 {
         "Bezahlt – Buchung folgt".to_owned()

@@ -98,15 +98,7 @@ pub async fn start_for_claim(portal: &Portal, gw: &Gateway, citizen_id: i64, cla
     if !ClaimState::parse(&claim.state).is_some_and(ClaimState::is_payable) {
         return Ok(Started::Refused("Diese Forderung ist nicht mehr offen.".into()));
     }
-    let booked: i64 = portal
-        .store
-        .bookings_of_claims(&[claim.id])
-        .await?
-        .iter()
-        .filter(|b| b.created_at > claim.synced_at)
-        .map(|b| b.amount_cents)
-        .sum();
-    let open = (claim.open_cents - booked).max(0);
+    let open = claim.open_after(&portal.store.bookings_of_claims(&[claim.id]).await?);
     if open == 0 {
         return Ok(Started::AlreadyPaid);
     }

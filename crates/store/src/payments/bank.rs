@@ -431,7 +431,7 @@ impl Store {
             .from("payment_bookings")
             .inner_join("claims", Expr::col(("claims", "id")).equals(("payment_bookings", "claim_id")))
             .and_where(Expr::col(("payment_bookings", "authority_id")).eq(authority_id))
-            .and_where(Expr::col(("payment_bookings", "created_at")).gt(Expr::col(("claims", "synced_at"))))
+            .and_where(Expr::col(("payment_bookings", "id")).gt(Expr::col(("claims", "synced_booking_id"))))
             .group_by_col(("payment_bookings", "claim_id"))
             .to_owned();
         let rows: Vec<ClaimSum> = self.fetch_all(&q).await?;

@@ -125,7 +125,8 @@ impl Tx {
 
     /// Stores or updates a claim (by authority, Kassenzeichen and due date). The same
     /// payload hash as stored changes nothing (`Unchanged`); a new one replaces
-    /// every field and sets `synced_at`.
+    /// every field and sets `synced_at` and the watermark of the bookings the new
+    /// open amount already holds.
     ///
     /// # Errors
     /// On database errors.
@@ -143,9 +144,15 @@ impl Tx {
             if old.payload_hash == c.payload_hash {
                 return Ok(Upserted::Unchanged(old.id));
             }
+            let watermark = Query::select()
+                .expr(Expr::cust("COALESCE(MAX(id), 0)"))
+                .from("payment_bookings")
+                .and_where(Expr::col("claim_id").eq(old.id))
+                .to_owned();
             let q = Query::update()
                 .table("claims")
                 .value("finance_account_id", c.finance_account_id)
+                .value("synced_booking_id", Expr::SubQuery(None, Box::new(watermark.into())))
                 .value("kind", c.kind)
                 .value("title", c.title)
                 .value("amount_cents", c.amount_cents)

@@ -371,11 +371,34 @@ pub struct ClaimRow {
     pub source: String,
     pub payload_hash: String,
     pub synced_at: i64,
+    /// The highest id of the claim's bookings when it was last synced: the synced
+    /// open amount already holds those.
+    pub synced_booking_id: i64,
     pub created_at: i64,
     pub updated_at: i64,
 }
 
-pub const CLAIM_COLUMNS: [&str; 17] = [
+impl ClaimRow {
+    /// The money the portal booked on this claim since the finance software last
+    /// synced it (refunds negative): bookings newer than the sync's watermark.
+    #[must_use]
+    pub fn booked_since_sync(&self, bookings: &[BookingRow]) -> i64 {
+        bookings
+            .iter()
+            .filter(|b| b.claim_id == Some(self.id) && b.id > self.synced_booking_id)
+            .map(|b| b.amount_cents)
+            .sum()
+    }
+
+    /// The open amount as the portal sees it: the synced figure less what the
+    /// portal booked since, never below zero.
+    #[must_use]
+    pub fn open_after(&self, bookings: &[BookingRow]) -> i64 {
+        (self.open_cents - self.booked_since_sync(bookings)).max(0)
+    }
+}
+
+pub const CLAIM_COLUMNS: [&str; 18] = [
     "id",
     "authority_id",
     "finance_account_id",
@@ -391,6 +414,7 @@ pub const CLAIM_COLUMNS: [&str; 17] = [
     "source",
     "payload_hash",
     "synced_at",
+    "synced_booking_id",
     "created_at",
     "updated_at",
 ];

@@ -262,3 +262,35 @@ async fn the_finance_webhook_is_due_while_it_has_news_and_its_retry_time_came() 
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_sync_holds_the_bookings_made_before_it_and_none_after() {
+    on_both(|store: Store| async move {
+        let s = seed(&store).await;
+        // Everything in one transaction, so sync and bookings share milliseconds:
+        // only the order may decide what the synced amount holds.
+        let mut tx = store.begin().await.unwrap();
+        let account = tx.upsert_finance_account(s.town, "MB-10042").await.unwrap();
+        let id = tx.upsert_claim(&claim(s.town, account, "5.100.1", "2026-05-15", "h1")).await.unwrap().id();
+        tx.book_payment(&booking(s.town, None, Some(id), 2_345), None).await.unwrap();
+        tx.commit().await.unwrap();
+        let c = store.claim(s.town, id).await.unwrap().unwrap();
+        let bookings = store.bookings_of_claims(&[id]).await.unwrap();
+        assert_eq!(c.open_after(&bookings), 10_000, "booked after the sync: subtracted");
+
+        // The finance software learns of the payment and sends the claim again.
+        let mut tx = store.begin().await.unwrap();
+        let resent = NewClaim { open_cents: 10_000, ..claim(s.town, account, "5.100.1", "2026-05-15", "h2") };
+        tx.upsert_claim(&resent).await.unwrap();
+        tx.book_payment(&booking(s.town, None, Some(id), 1_000), None).await.unwrap();
+        tx.commit().await.unwrap();
+        let c = store.claim(s.town, id).await.unwrap().unwrap();
+        let bookings = store.bookings_of_claims(&[id]).await.unwrap();
+        assert_eq!(c.booked_since_sync(&bookings), 1_000, "only the booking after the new sync");
+        assert_eq!(c.open_after(&bookings), 9_000, "not subtracted twice");
+        let candidates = store.match_candidates(s.town).await.unwrap();
+        let open: Vec<i64> = candidates.iter().filter(|m| m.claim_id == Some(id)).map(|m| m.open.0).collect();
+        assert_eq!(open, [9_000], "the bank matcher sees the same open amount");
+    })
+    .await;
+}
