@@ -100,6 +100,10 @@ enum UserCommand {
     },
     /// Print the current second-factor code for a Base32 secret (for demos and tests).
     TotpCode { secret: String },
+    /// Disable a staff account (offboarding): all its sessions end at once and nobody
+    /// can sign in to it; only a new invitation opens it again. The last administrator
+    /// of an authority is refused.
+    Disable { email: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -303,6 +307,15 @@ async fn run(command: Command, mut cfg: Config) -> anyhow::Result<()> {
             let code = amtsweg_web::current_totp_code(&secret)
                 .ok_or_else(|| anyhow::anyhow!("kein gültiger Base32-Schlüssel"))?;
             println!("{code}");
+            Ok(())
+        }
+        Command::User { action: UserCommand::Disable { email } } => {
+            let store = server::open_store(&cfg).await?;
+            let result = staff::disable(&store, &email).await;
+            store.close().await;
+            let ended = result?;
+            println!("Konto {email} deaktiviert; {ended} Sitzung(en) beendet.");
+            println!("Zurück kommt die Person nur mit einer neuen Einladung.");
             Ok(())
         }
         Command::User { action: UserCommand::CreateAdmin { email, name, authority, password_stdin } } => {

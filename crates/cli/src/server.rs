@@ -4,7 +4,7 @@
 use crate::config::Config;
 use amtsweg_portal::Portal;
 use amtsweg_store::Store;
-use amtsweg_web::{AppState, router, sync};
+use amtsweg_web::{AppState, router_with, sync};
 use anyhow::Context;
 use std::time::Duration;
 
@@ -44,7 +44,18 @@ fn redact(url: &str) -> String {
     }
 }
 
-pub async fn serve(store: Store, cfg: Config, demo: bool) -> anyhow::Result<()> {
+pub async fn serve(store: Store, mut cfg: Config, demo: bool) -> anyhow::Result<()> {
+    // The demo's simulated BundID, unless a real `[web.saml]` is configured: only
+    // this flag (set by `amtsweg demo` alone) mounts it, never the configuration.
+    let demo_bundid = if demo && cfg.web.saml.is_none() {
+        let dir = cfg.data_dir.join("demo-bundid");
+        let (settings, idp) = amtsweg_web::demo_bundid::prepare(&dir, &cfg.web.public_base_url)
+            .map_err(|e| anyhow::anyhow!("demo ID provider: {e}"))?;
+        cfg.web.saml = Some(settings);
+        Some(idp)
+    } else {
+        None
+    };
     let web = web_config(&cfg)?;
     if !web.connectors.fitconnect.is_configured() {
         tracing::warn!(
@@ -101,6 +112,9 @@ pub async fn serve(store: Store, cfg: Config, demo: bool) -> anyhow::Result<()> 
         if let Some(p) = &payments {
             print_demo_payments(p, &addr.to_string());
         }
+        if demo_bundid.is_some() {
+            print_demo_bundid(&addr.to_string());
+        }
         println!("Beenden mit Strg+C.\n");
     }
     drop(catalogue);
@@ -108,7 +122,8 @@ pub async fn serve(store: Store, cfg: Config, demo: bool) -> anyhow::Result<()> 
     // request the peer address (`ConnectInfo`), the client of the abuse limits
     // (`amtsweg_web::limits`).
     let limits = state.config.connections;
-    crate::connections::serve(listener, router(state), limits, shutdown_signal()).await;
+    let extra = demo_bundid.map(amtsweg_web::demo_bundid::router).unwrap_or_default();
+    crate::connections::serve(listener, router_with(state, extra), limits, shutdown_signal()).await;
     // The last signed head of the audit chain, once nothing writes any more.
     checkpoints.abort();
     crate::audit_cmd::final_checkpoint(&anchored, &cfg).await;
@@ -136,9 +151,9 @@ fn print_demo_payments(p: &crate::seed_zahlungen::DemoPayments, addr: &str) {
         "  SIMULATION: Der Bezahldienst der Demo läuft auf {}/ – er ist nur nachgebildet, es fließt kein Geld.",
         p.simulator_url
     );
-    // The form asks for trust level "hoch": online only with a configured ID provider (BundID).
+    // The form asks for trust level "hoch": the demo signs in there through its simulated BundID.
     println!(
-        "  Meldebescheinigung: Gebühr online vor der Weiterleitung   http://{addr}/o/{}/antrag/meldebescheinigung/ (Vertrauensniveau „hoch“: braucht einen eingerichteten Anmeldedienst wie BundID)",
+        "  Meldebescheinigung: Gebühr online vor der Weiterleitung   http://{addr}/o/{}/antrag/meldebescheinigung/ (Vertrauensniveau „hoch“: Anmeldung über die BundID, in der Demo über die Test-BundID)",
         z::TOWN
     );
     println!(
@@ -157,6 +172,16 @@ fn print_demo_payments(p: &crate::seed_zahlungen::DemoPayments, addr: &str) {
         ),
         None => println!("  Personenkonto {} ist bereits mit einem Bürgerkonto verknüpft.", z::ACCOUNT),
     }
+}
+
+/// What the simulated BundID is for, and where it is.
+fn print_demo_bundid(addr: &str) {
+    use amtsweg_web::demo_bundid::{LABEL, PATH};
+    println!("Anmelden mit Vertrauensniveau (SIMULATION, keine echte BundID):");
+    println!(
+        "  „{LABEL}“ unter http://{addr}{PATH} – Testperson und Vertrauensniveau (normal, substanziell, hoch) wählen; damit lassen sich Meldebescheinigung (hoch), Kita-Anmeldung und Gewerbeanmeldung (substanziell) abschließen."
+    );
+    println!("  Anmelden: http://{addr}/konto/anmelden → „Anmelden mit {LABEL}“");
 }
 
 /// The background work of one node, on the application alone (no web state): the

@@ -4,6 +4,7 @@ use amtsweg_domain::audit::AuditEntry;
 use amtsweg_domain::staff::{Grant, Role};
 use amtsweg_store::Store;
 use amtsweg_store::staff::NewStaff;
+use amtsweg_store::staff_admin::StaffChangeRefused;
 use anyhow::{Context, anyhow, bail};
 
 /// One demo login, printed by `amtsweg demo`.
@@ -165,6 +166,47 @@ pub async fn create(store: &Store, account: &NewAccount<'_>) -> anyhow::Result<i
     .await?;
     tx.commit().await?;
     Ok(id)
+}
+
+/// Disables a staff account (offboarding): every session ends at once, nobody can
+/// sign in to it, open links stop working; audited as `system:cli`. Refused for the
+/// last administrator of an authority. Returns how many sessions ended.
+///
+/// # Errors
+/// When no account has the address, it is disabled already, it is the last
+/// administrator of an authority (with how to add another), or the store fails.
+pub async fn disable(store: &Store, email: &str) -> anyhow::Result<u64> {
+    let user =
+        store.staff_by_email(email).await?.ok_or_else(|| anyhow!("es gibt kein Konto mit der Adresse {email}"))?;
+    let mut tx = store.begin().await?;
+    let ended = match tx.disable_staff(user.id).await? {
+        Ok(n) => n,
+        Err(StaffChangeRefused::AlreadyDisabled) => bail!("das Konto {email} ist bereits deaktiviert"),
+        Err(StaffChangeRefused::LastAdministrator { authority_id }) => {
+            drop(tx);
+            let slug = store
+                .authorities()
+                .await?
+                .into_iter()
+                .find(|a| a.id == authority_id)
+                .map_or_else(|| authority_id.to_string(), |a| a.slug.as_str().to_owned());
+            bail!(
+                "{email} ist die letzte Administration der Behörde „{slug}“ und wird nicht deaktiviert. Legen Sie zuerst eine weitere an: amtsweg user create-admin --authority {slug} --email … --name … (oder laden Sie in der Verwaltung eine Person mit der Rolle „{}“ ein); danach geht es.",
+                Role::AuthorityAdmin.label()
+            )
+        }
+    };
+    tx.append_audit(&AuditEntry {
+        at: amtsweg_store::now_ms(),
+        actor: "system:cli".into(),
+        authority_id: None,
+        action: "staff.disable".into(),
+        target: format!("staff:{}", user.id),
+        outcome: "success".into(),
+    })
+    .await?;
+    tx.commit().await?;
+    Ok(ended)
 }
 
 /// Seeds the demo accounts when no staff account exists yet. Returns whether it did.

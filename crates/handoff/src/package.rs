@@ -62,6 +62,9 @@ pub struct PackagePayment {
     pub transaction_id: String,
     /// The transaction's REST address at the provider (status query).
     pub transaction_url: Option<String>,
+    /// The provider's own reference of an online payment (`transactionReference`
+    /// of its answer), empty when there was none.
+    pub provider_reference: String,
     /// When the payment was booked, milliseconds since the epoch (UTC).
     pub paid_at_ms: Option<i64>,
 }

@@ -327,3 +327,31 @@ fn conformance_multi_statement_and_v8_details() {
     assert_eq!(e.details[0].debtor_name, "NAME NAME");
     assert_eq!(e.details[0].creditor_refs, ["4654654654654654"]);
 }
+
+#[test]
+fn every_schema_valid_amount_and_reversal_form_is_read() {
+    let v2 = "camt.053.001.02";
+    let amount = |text: &str| camt::parse(&wrap(v2, &entry(text))).unwrap()[0].entries[0].amount;
+    // xs:decimal: a leading plus, no integer digits, no fraction digits.
+    assert_eq!(amount("+1.00"), Cents(100));
+    assert_eq!(amount(".5"), Cents(50));
+    assert_eq!(amount("1"), Cents(100));
+    assert_eq!(amount("1."), Cents(100));
+    assert_eq!(amount("12.50000"), Cents(1250));
+    // Three decimals in another currency: read, listed for a person (never matched),
+    // and the rest of the file stays readable.
+    let bhd = entry("1.234").replace("Ccy=\"EUR\"", "Ccy=\"BHD\"");
+    let both = bhd.replace(
+        "</Ntry></Stmt>",
+        "</Ntry><Ntry><Amt Ccy=\"EUR\">5.00</Amt><CdtDbtInd>CRDT</CdtDbtInd>\
+        <Sts>BOOK</Sts></Ntry></Stmt>",
+    );
+    let s = camt::parse(&wrap(v2, &both)).unwrap();
+    assert_eq!((s[0].entries[0].currency.as_str(), s[0].entries[0].amount), ("BHD", Cents(123)));
+    assert_eq!(s[0].entries[1].amount, Cents(500));
+    // RvslInd is xs:boolean: `1` is a reversal as much as `true`.
+    for (text, reversal) in [("true", true), ("1", true), ("false", false), ("0", false)] {
+        let e = entry("1.00").replace("<Sts>", &format!("<RvslInd>{text}</RvslInd><Sts>"));
+        assert_eq!(camt::parse(&wrap(v2, &e)).unwrap()[0].entries[0].reversal, reversal, "{text}");
+    }
+}

@@ -25,6 +25,7 @@ fn payment() -> PackagePayment {
             "https://epay.example/api/v1/paymenttransaction/amtsweg/03358017/9b2f4c1e-0a7d-4e55-9d1c-7f3a2b6c8d90"
                 .into(),
         ),
+        provider_reference: "EPAY-2026-77812".into(),
         paid_at_ms: Some(1_794_999_000_000),
     }
 }
@@ -81,7 +82,9 @@ fn fitconnect_metadata_carries_payment_information_with_an_exact_gross_amount() 
     assert!(text.contains(r#""grossAmount":19.99"#), "decimal text from cents: {text}");
     let info = &meta["paymentInformation"];
     assert_eq!(info["transactionId"], "9b2f4c1e-0a7d-4e55-9d1c-7f3a2b6c8d90");
-    assert_eq!(info["transactionReference"], "MOO-2026-000042");
+    // Paid online: the provider's own reference, as the schema's "Informationen vom
+    // Bezahldienst"; the Kassenzeichen stays in xdomea and the webhook.
+    assert_eq!(info["transactionReference"], "EPAY-2026-77812");
     assert_eq!(info["paymentMethod"], "CREDITCARD");
     assert_eq!(info["status"], "BOOKED");
     assert_eq!(info["transactionTimestamp"], "2026-11-18T10:50:00.000Z");
@@ -101,6 +104,7 @@ fn fitconnect_metadata_carries_payment_information_with_an_exact_gross_amount() 
         payment_method: String::new(),
         transaction_id: String::new(),
         transaction_url: None,
+        provider_reference: String::new(),
         paid_at_ms: None,
         amount_cents: 4800,
         ..payment()
@@ -108,6 +112,7 @@ fn fitconnect_metadata_carries_payment_information_with_an_exact_gross_amount() 
     let (bytes, meta) = sent_metadata(&package(Some(invoice)));
     let info = &meta["paymentInformation"];
     assert_eq!(info["transactionId"], "MOO-2026-000042");
+    assert_eq!(info["transactionReference"], "MOO-2026-000042", "no provider: the Kassenzeichen");
     assert_eq!(info["paymentMethod"], "INVOICE");
     assert!(info.get("transactionTimestamp").is_none() && info.get("transactionUrl").is_none());
     assert!(String::from_utf8(bytes).unwrap().contains(r#""grossAmount":48.00"#));

@@ -37,6 +37,7 @@ fn config(sim: &Simulator) -> XBezahlConfig {
         endpoint_id: "03358017".into(),
         auth: XBezahlAuth::None,
         send_requestor: false,
+        pay_origin: None,
     }
 }
 

@@ -78,6 +78,7 @@ fn package() -> Package {
             payment_method: "CREDITCARD".into(),
             transaction_id: "9b2f4c1e-0a7d-4e55-9d1c-7f3a2b6c8d90".into(),
             transaction_url: None,
+            provider_reference: String::new(),
             paid_at_ms: Some(1_794_999_000_000),
         }),
     }

@@ -9,6 +9,7 @@ use amtsweg_domain::payment::{Cents, rf_from};
 use amtsweg_domain::receipt::{Receipt, ReceiptPrinter};
 use amtsweg_domain::{Ars, AuthorityKind, Slug};
 use amtsweg_portal::casework::Actor;
+use amtsweg_portal::payments::counter;
 use amtsweg_portal::reconcile::{self, ImportReport, refund, report};
 use amtsweg_portal::{Keyring, Portal, Settings};
 use amtsweg_store::audit_log::AuditQuery;
@@ -587,6 +588,47 @@ async fn the_period_csv_answers_what_was_asked_paid_and_is_open() {
         let other = report::period_csv(&w.portal, w.b, may(1), today.max(may(31))).await.unwrap();
         assert_eq!(other.trim_start_matches('\u{feff}').trim_end(), report::CSV_HEADER.join(";"));
         assert!(report::period_csv(&w.portal, w.a, may(31), may(1)).await.is_err());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_payment_booked_while_a_statement_is_read_is_not_booked_again() {
+    on_both(|w| async move {
+        let (sub, p) = submit(&w, "MO-2026-000301", "rechnung", 1250, false).await;
+        let file = camt(&[("S-RACE", IBAN, vec![credit("12.50", "MO-2026-000301")])]);
+        // Matched against the open 12,50 € …
+        let prepared = reconcile::prepare_camt(&w.portal, w.a, &file).await.unwrap().unwrap();
+        // … while the fee is paid at the counter …
+        counter::record_counter_payment(&w.portal, &staff(), w.a, sub, Cents(1250), "bar").await.unwrap().unwrap();
+        // … so the transfer is an over-payment for a person, not a second exact booking.
+        let r = reconcile::apply_camt(&w.portal, &staff(), prepared).await.unwrap();
+        assert_eq!(r.statements[0].lines[0].r#match, "over");
+        assert_eq!(bookings(&w, p).await, [("counter".to_owned(), 1250)]);
+        let pay = w.store.payment(w.a, p).await.unwrap().unwrap();
+        assert_eq!((pay.paid_cents, pay.review.as_str()), (1250, ""));
+        assert_eq!(reconcile::to_resolve(&w.portal, w.a).await.unwrap().len(), 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_same_refund_sent_twice_at_once_is_recorded_once() {
+    on_both(|w| async move {
+        let (sub, p) = submit(&w, "MO-2026-000302", "rechnung", 3000, false).await;
+        counter::record_counter_payment(&w.portal, &staff(), w.a, sub, Cents(3000), "bar").await.unwrap().unwrap();
+        let actor = staff();
+        let once = || refund::refund(&w.portal, &actor, w.a, p, Cents(1000), "Ermäßigung", None);
+        let (a, b) = tokio::join!(once(), once());
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert!(a.is_ok() != b.is_ok(), "one of two identical refunds: {a:?} {b:?}");
+        let e = a.err().or(b.err()).unwrap();
+        assert!(e.contains("gerade erst erfasst"), "{e}");
+        assert_eq!(w.store.refunds_of(p).await.unwrap().len(), 1, "one payout instruction");
+        assert_eq!(bookings(&w, p).await, [("counter".to_owned(), 3000), ("refund".to_owned(), -1000)]);
+        // Another amount is another refund.
+        refund::refund(&w.portal, &actor, w.a, p, Cents(500), "Rest", None).await.unwrap().unwrap();
+        assert_eq!(w.store.refunds_of(p).await.unwrap().len(), 2);
     })
     .await;
 }

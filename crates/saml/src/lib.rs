@@ -10,6 +10,7 @@
 pub mod c14n;
 mod decrypt;
 pub mod dsig;
+pub mod idp;
 mod metadata;
 mod request;
 mod response;

@@ -25,6 +25,7 @@ pub mod rows;
 pub mod second_factor;
 pub mod space;
 pub mod staff;
+pub mod staff_admin;
 pub mod submissions;
 #[cfg(feature = "test-support")]
 pub mod testing;

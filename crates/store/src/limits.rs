@@ -137,6 +137,33 @@ impl Tx {
         Ok(())
     }
 
+    /// Counts a try under `account_key` from `client` before it runs (so parallel
+    /// tries cannot all pass the limit); returns its id, to take it back with
+    /// [`withdraw_failure`](Self::withdraw_failure) when it turns out not to be a
+    /// failure.
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn record_try_from(&mut self, account_key: &str, client: &str) -> Result<i64> {
+        let q = Query::insert()
+            .into_table("login_failures")
+            .columns(["account_key", "client", "at"])
+            .values_panic([account_key.into(), client.into(), now_ms().into()])
+            .returning_col("id")
+            .to_owned();
+        self.insert_id(&q).await
+    }
+
+    /// Takes back a try counted by [`record_try_from`](Self::record_try_from).
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn withdraw_failure(&mut self, id: i64) -> Result<()> {
+        let q = Query::delete().from_table("login_failures").and_where(Expr::col("id").eq(id)).to_owned();
+        self.execute(&q).await?;
+        Ok(())
+    }
+
     /// Notes which client began a draft (for the quotas per client).
     ///
     /// # Errors

@@ -109,6 +109,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0019_claim_sync_watermark.sql"),
         postgres: include_str!("../migrations/postgres/0019_claim_sync_watermark.sql"),
     },
+    Migration {
+        version: 21,
+        sqlite: include_str!("../migrations/sqlite/0021_staff_offboarding.sql"),
+        postgres: include_str!("../migrations/postgres/0021_staff_offboarding.sql"),
+    },
 ];
 
 impl Store {

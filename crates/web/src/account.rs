@@ -290,8 +290,14 @@ pub(crate) async fn set_password_by_link(
         return Ok(false);
     }
     match who {
-        // Setting a staff password also ends the account's sessions.
-        Who::Staff => tx.set_staff_password(id, &hash).await?,
+        // Setting a staff password also ends the account's sessions; an accepted
+        // invitation is also the only way back for a disabled account.
+        Who::Staff => {
+            tx.set_staff_password(id, &hash).await?;
+            if kind == "invite" {
+                tx.enable_staff(id).await?;
+            }
+        }
         Who::Citizen => {
             tx.set_citizen_password(id, &hash).await?;
             tx.delete_sessions_of(who.session_kind(), id).await?;

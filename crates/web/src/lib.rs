@@ -10,6 +10,7 @@ pub mod assets;
 mod audit;
 pub mod connections;
 mod csrf;
+pub mod demo_bundid;
 mod download;
 mod error;
 pub mod konto;

@@ -1,7 +1,8 @@
 //! The one route map of the portal: every route with its path, methods, handler and
 //! access class, in one list. The router is built from it and the tests walk it
 //! (tenant isolation, sessions, API scopes), so a new route is covered the moment
-//! it exists. Nothing else declares routes.
+//! it exists. Nothing else declares routes — except the demo's simulated BundID
+//! (`crate::demo_bundid`), which only `amtsweg demo` merges and `serve` never has.
 //!
 //! Paths follow the German URL segments, and so do the web modules that serve
 //! them (`verwaltung/`, `konto/`, `antrag/`, `api/`, `pages/`).
@@ -330,6 +331,12 @@ fn table() -> Vec<Entry> {
             post(crate::verwaltung::antraege::refund_payment),
         ),
         r(
+            "/verwaltung/antraege/{id}/pruefung",
+            &["POST"],
+            StaffCase,
+            post(crate::verwaltung::antraege::resolve_review),
+        ),
+        r(
             "/verwaltung/antraege/{id}/nachrichten/{attachment}",
             &["GET"],
             StaffCase,
@@ -553,6 +560,25 @@ fn table() -> Vec<Entry> {
             get(crate::verwaltung::konten::invite_form).post(crate::verwaltung::konten::invite_submit),
         ),
         r(
+            "/verwaltung/behoerden/{slug}/mitarbeitende/",
+            &["GET"],
+            StaffOfAuthority,
+            get(crate::verwaltung::mitarbeitende::list),
+        ),
+        r(
+            "/verwaltung/behoerden/{slug}/mitarbeitende/{id}/rollen",
+            &["POST"],
+            StaffOfAuthority,
+            post(crate::verwaltung::mitarbeitende::change_role),
+        ),
+        r(
+            "/verwaltung/behoerden/{slug}/mitarbeitende/{id}/deaktivieren",
+            &["POST"],
+            StaffOfAuthority,
+            post(crate::verwaltung::mitarbeitende::disable),
+        ),
+        r("/verwaltung/verbund/mitarbeitende/", &["GET"], VerbundAdmin, get(crate::verwaltung::mitarbeitende::all)),
+        r(
             "/verwaltung/einladung/{token}",
             &["GET", "POST"],
             Public,
@@ -715,6 +741,18 @@ fn table() -> Vec<Entry> {
             get(crate::verwaltung::zahlungen::codes::page).post(crate::verwaltung::zahlungen::codes::create),
         ),
         r(
+            "/verwaltung/behoerden/{slug}/zahlungen/aktivierungscodes/{id}/trennen",
+            &["POST"],
+            StaffOfAuthority,
+            post(crate::verwaltung::zahlungen::codes::unlink),
+        ),
+        r(
+            "/verwaltung/behoerden/{slug}/zahlungen/aktivierungscodes/{id}/widerrufen",
+            &["POST"],
+            StaffOfAuthority,
+            post(crate::verwaltung::zahlungen::codes::revoke),
+        ),
+        r(
             "/verwaltung/behoerden/{slug}/zahlungen/forderungen",
             &["GET", "POST"],
             StaffOfAuthority,
@@ -765,6 +803,7 @@ fn table() -> Vec<Entry> {
             ApiScope(crate::api::FINANCE),
             post(crate::api::finance_activation_code),
         ),
+        r("/api/v1/personenkonten/trennen", &["POST"], ApiScope(crate::api::FINANCE), post(crate::api::finance_unlink)),
     ]
 }
 

@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 const PDF: &[u8] = b"%PDF-1.4\n% Grundsteuerbescheid Demo\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n";
 
 /// An API client of `authority` with `scopes`; returns its `X-API-Key` value.
-async fn client(app: &TestApp, authority: &str, id: &str, scopes: &str) -> String {
+pub(crate) async fn client(app: &TestApp, authority: &str, id: &str, scopes: &str) -> String {
     let a = app.authority_id(authority).await;
     let mut tx = app.store.store.begin().await.unwrap();
     tx.insert_api_client(a, "Finanzsoftware", id, &amtsweg_web::api::secret_hash("geheim-0123456789"), scopes)
@@ -29,7 +29,13 @@ async fn client(app: &TestApp, authority: &str, id: &str, scopes: &str) -> Strin
     format!("{id}:geheim-0123456789")
 }
 
-async fn api(app: &TestApp, method: &str, path: &str, key: &str, body: Option<&str>) -> (Reply, serde_json::Value) {
+pub(crate) async fn api(
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    key: &str,
+    body: Option<&str>,
+) -> (Reply, serde_json::Value) {
     let b = Request::builder().method(method).uri(path).header("host", "127.0.0.1:8080").header("x-api-key", key);
     let req = match body {
         Some(json) => b.header("content-type", "application/json").body(Body::from(json.to_owned())).unwrap(),
@@ -40,7 +46,7 @@ async fn api(app: &TestApp, method: &str, path: &str, key: &str, body: Option<&s
     (r, v)
 }
 
-fn problem(r: &Reply, v: &serde_json::Value, status: u16, kind: &str) -> String {
+pub(crate) fn problem(r: &Reply, v: &serde_json::Value, status: u16, kind: &str) -> String {
     assert_eq!(r.status, status, "{}", r.body);
     assert_eq!(r.headers["content-type"], "application/problem+json", "{}", r.body);
     assert_eq!(v["type"], format!("https://amtsweg.de/probleme/{kind}"), "{}", r.body);
@@ -65,7 +71,7 @@ fn b64(bytes: &[u8]) -> String {
     out
 }
 
-fn grundsteuer(kz: &str, due: &str, open: i64) -> serde_json::Value {
+pub(crate) fn grundsteuer(kz: &str, due: &str, open: i64) -> serde_json::Value {
     serde_json::json!({
         "kassenzeichen": kz, "due_date": due, "kind": "Grundsteuer", "title": "Quartalsrate Grundsteuer",
         "amount_cents": 12_345, "open_cents": open, "state": if open == 0 { "settled" } else { "open" },
@@ -81,7 +87,7 @@ fn with_notice(mut claim: serde_json::Value) -> serde_json::Value {
     claim
 }
 
-fn batch(items: &[serde_json::Value]) -> String {
+pub(crate) fn batch(items: &[serde_json::Value]) -> String {
     serde_json::json!({ "claims": items }).to_string()
 }
 
@@ -548,7 +554,7 @@ async fn applications_held_for_their_payment_are_absent_from_the_api_until_paid(
     });
 }
 
-async fn new_code(app: &TestApp, key: &str, account: &str) -> String {
+pub(crate) async fn new_code(app: &TestApp, key: &str, account: &str) -> String {
     let body = serde_json::json!({ "account": account }).to_string();
     let (r, v) = api(app, "POST", "/api/v1/aktivierungscodes", key, Some(&body)).await;
     assert_eq!(r.status, 201, "{}", r.body);
@@ -681,5 +687,87 @@ async fn the_citizen_sees_what_is_open_after_the_portals_payments_and_how_to_pay
             (view.claim.state, view.claim.state_label.as_str(), view.bookings.len()),
             ("settled", "Ausgeglichen", 2)
         );
+    });
+}
+
+#[tokio::test]
+async fn a_dunning_resend_made_before_a_payment_was_read_keeps_that_payment_subtracted() {
+    on_each_backend!(|app| {
+        let key = client(app, "moorbrueck", "fin-mb", "finanzen").await;
+        let portal = &app.state.portal;
+        let a = app.authority_id("moorbrueck").await;
+        let (_, v) = api(
+            app,
+            "POST",
+            "/api/v1/forderungen",
+            &key,
+            Some(&batch(&[grundsteuer("5.100.1", "2026-05-15", 12_345)])),
+        )
+        .await;
+        let id = v["items"][0]["claim_id"].as_i64().unwrap();
+        let (_, v) = api(app, "POST", "/api/v1/aktivierungscodes", &key, Some(r#"{"account":"MB-10042"}"#)).await;
+        let (_, erika) = crate::konto::citizen(app, "erika.mahnung@example.org").await;
+        finanzen::activate(portal, erika, "c", v["code"].as_str().unwrap()).await.unwrap();
+        // The finance software has read the feed so far (nothing yet) ...
+        let (_, feed) = api(app, "GET", "/api/v1/zahlungen", &key, None).await;
+        let read = feed["next"].as_i64().unwrap();
+        // ... the citizen pays in full ...
+        book(app, a, Some(id), 12_345).await;
+        // ... and the dunning run, computed before it read that payment, arrives.
+        let mut dunning = grundsteuer("5.100.1", "2026-05-15", 12_345);
+        dunning["state"] = "dunning".into();
+        dunning["dunning_level"] = 1.into();
+        dunning["zahlungen_bis"] = read.into();
+        let (r, v) = api(app, "POST", "/api/v1/forderungen", &key, Some(&batch(&[dunning.clone()]))).await;
+        assert_eq!(results(&v), ["updated"], "{}", r.body);
+        let view = finanzen::claim_for_citizen(portal, erika, id).await.unwrap().unwrap();
+        assert_eq!(view.claim.open_label, "0,00 €", "the payment is not shown as open again");
+        assert!(!view.claim.payable, "and cannot be paid twice");
+
+        // A position beyond the feed is refused, naming the field.
+        dunning["zahlungen_bis"] = 99.into();
+        dunning["dunning_level"] = 2.into();
+        let (r, v) = api(app, "POST", "/api/v1/forderungen", &key, Some(&batch(&[dunning.clone()]))).await;
+        let detail = problem(&r, &v, 422, "invalid-request");
+        assert!(detail.contains("claims/0/zahlungen_bis"), "{detail}");
+        dunning["zahlungen_bis"] = "eins".into();
+        let (r, v) = api(app, "POST", "/api/v1/forderungen", &key, Some(&batch(&[dunning]))).await;
+        assert!(problem(&r, &v, 422, "invalid-request").contains("claims/0/zahlungen_bis"));
+
+        // Without the field the figures count as holding every payment so far.
+        let (_, v) =
+            api(app, "POST", "/api/v1/forderungen", &key, Some(&batch(&[grundsteuer("5.100.1", "2026-05-15", 100)])))
+                .await;
+        assert_eq!(results(&v), ["updated"]);
+        let view = finanzen::claim_for_citizen(portal, erika, id).await.unwrap().unwrap();
+        assert_eq!(view.claim.open_label, "1,00 €");
+
+        // The CSV import takes the position as an optional column.
+        let csv = format!(
+            "Kassenzeichen;Fällig am;Art;Bezeichnung;Betrag;Offen;Stand;Mahnstufe;Personenkonto;Zahlungen bis\n\
+             5.100.1;15.05.2026;Grundsteuer;Quartalsrate Grundsteuer;123,45;123,45;in Mahnung;1;MB-10042;{read}\n"
+        );
+        finanzen::import_csv(portal, a, "staff:1", csv.as_bytes()).await.unwrap().unwrap();
+        let view = finanzen::claim_for_citizen(portal, erika, id).await.unwrap().unwrap();
+        assert_eq!(view.claim.open_label, "0,00 €");
+    });
+}
+
+#[tokio::test]
+async fn a_client_without_the_scope_is_refused_before_its_batch_is_read() {
+    on_each_backend!(|app| {
+        let reader = client(app, "moorbrueck", "fin-lesen", "submissions:read").await;
+        // Not even the body's type is looked at: 403, not 415.
+        let req = Request::builder()
+            .method("POST")
+            .uri("/api/v1/forderungen")
+            .header("host", "127.0.0.1:8080")
+            .header("x-api-key", &reader)
+            .header("content-type", "text/plain")
+            .body(Body::from("x".repeat(1024)))
+            .unwrap();
+        let r = app.request(req).await;
+        let v = serde_json::from_str(&r.body).unwrap_or(serde_json::Value::Null);
+        problem(&r, &v, 403, "insufficient-scope");
     });
 }

@@ -75,8 +75,12 @@ async fn foreign_submission(app: &crate::support::TestApp, authority_id: i64) ->
 const TOKEN_ROUTES: &[&str] = &["/verwaltung/einladung/{token}", "/verwaltung/passwort-neu/{token}"];
 
 /// Routes for the Verbund administrator alone: everyone else gets 403.
-const VERBUND_ONLY: &[&str] =
-    &["/verwaltung/verbund/behoerden/", "/verwaltung/verbund/behoerden/neu", "/verwaltung/verbund/zustaendigkeiten/"];
+const VERBUND_ONLY: &[&str] = &[
+    "/verwaltung/verbund/behoerden/",
+    "/verwaltung/verbund/behoerden/neu",
+    "/verwaltung/verbund/zustaendigkeiten/",
+    "/verwaltung/verbund/mitarbeitende/",
+];
 
 /// The appointment calendar of a foreign location (created when the demo has none).
 async fn foreign_calendar(app: &crate::support::TestApp, authority_id: i64, location_id: i64) -> i64 {
@@ -294,6 +298,13 @@ async fn every_back_office_route_refuses_foreign_authorities() {
                 let foreign_form = foreign_form(app, a.id).await;
                 let foreign_calendar = foreign_calendar(app, a.id, foreign_location).await;
                 let foreign_pay = foreign_payments(app, a.id).await;
+                // A person of that authority (else one with no role at the own authority).
+                let foreign_staff = match store.staff_list(Some(a.id)).await.unwrap().first() {
+                    Some(p) => p.id,
+                    None => {
+                        store.staff_by_email("verbund-admin@landkreis-heidekamp.example").await.unwrap().unwrap().id
+                    }
+                };
                 for (own_or_foreign, slug) in [("foreign", foreign), ("own path, foreign id", "moorbrueck")] {
                     for (path, methods) in &scoped {
                         if own_or_foreign != "foreign" && !path.contains("{id}") {
@@ -319,6 +330,8 @@ async fn every_back_office_route_refuses_foreign_authorities() {
                                     foreign_contact
                                 } else if path.contains("/formulare/") {
                                     foreign_form.id
+                                } else if path.contains("/mitarbeitende/") {
+                                    foreign_staff
                                 } else {
                                     l.id
                                 }
@@ -369,6 +382,7 @@ async fn every_back_office_route_refuses_foreign_authorities() {
                     }
                 }
                 assert!(store.submission_events(submission).await.unwrap().is_empty(), "nothing written");
+                assert!(!store.staff_by_id(foreign_staff).await.unwrap().unwrap().disabled, "foreign staff untouched");
                 let c = store.payment_connector(foreign_pay.connector).await.unwrap().unwrap();
                 assert_eq!((c.active, c.name.as_str()), (1, "Fremde Kasse"), "foreign payment connector unchanged");
                 assert!(store.bank_entry(a.id, foreign_pay.entry).await.unwrap().unwrap().resolved_at.is_none());

@@ -146,6 +146,67 @@ async fn an_activation_code_links_once_and_wrong_used_or_expired_codes_are_refus
 }
 
 #[tokio::test]
+async fn staff_part_an_account_from_its_citizen_and_a_new_code_revokes_the_older_one() {
+    on_each_backend!(|app| {
+        let kz = claims_for(app, "MB-9").await;
+        let (mut erika, erika_id) = citizen(app, "erika@example.org").await;
+        assert_eq!(link(app, &mut erika, &code_for(app, "MB-9").await).await.status, 303);
+        assert!(get(app, &mut erika, "/konto/finanzen/").await.body.contains("Hundesteuer 2026 für Bello"));
+        let id = claim_id(app, erika_id, &kz).await;
+        // A letter that went astray, then a new one: the old code works no more.
+        let lost = code_for(app, "MB-9").await;
+        let fresh = code_for(app, "MB-9").await;
+        let (mut max, _) = citizen(app, "max@example.org").await;
+        let r = link(app, &mut max, &lost).await;
+        assert_eq!(r.status, 422);
+        assert!(r.body.contains("stimmt nicht"), "answers like an unknown code: {}", r.body);
+
+        // The case worker parts the account from Erika on the activation codes page.
+        let mut staff = crate::verwaltung::sign_in(app, "sachbearbeitung@moorbrueck.example").await;
+        let page_url = "/verwaltung/behoerden/moorbrueck/zahlungen/aktivierungscodes";
+        let page = get(app, &mut staff, page_url).await;
+        let account = app.store.store.finance_account(town(app).await, "MB-9").await.unwrap().unwrap();
+        let action = format!("{page_url}/{}/trennen", account.id);
+        assert!(page.body.contains(&format!("action=\"{action}\"")), "{}", page.body);
+        assert!(page.body.contains("Verknüpfung von MB-9 aufheben"));
+        // Without the form's token nothing happens.
+        let r = post(app, &mut staff, &action, "csrf=falsch").await;
+        assert_eq!(r.status, 403, "{}", r.body);
+        assert!(get(app, &mut erika, "/konto/finanzen/").await.body.contains("Hundesteuer 2026 für Bello"));
+        let r = post(app, &mut staff, &action, &format!("csrf={}", hidden(&page.body, "csrf"))).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let after = get(app, &mut staff, r.location()).await;
+        assert!(after.body.contains("Die Verknüpfung ist aufgehoben"), "{}", after.body);
+
+        // At once Erika sees nothing of the account, and its open code is revoked too.
+        let overview = get(app, &mut erika, "/konto/finanzen/").await;
+        assert!(!overview.body.contains("Bello") && !overview.body.contains(&kz), "{}", overview.body);
+        assert_eq!(get(app, &mut erika, &format!("/konto/finanzen/{id}")).await.status, 404);
+        let r = link(app, &mut max, &fresh).await;
+        assert!(r.body.contains("stimmt nicht"), "{}", r.body);
+        // Another authority's staff cannot reach it; the audit log names the action.
+        let r = post(
+            app,
+            &mut staff,
+            &format!("/verwaltung/behoerden/moorbrueck/zahlungen/aktivierungscodes/{}/widerrufen", account.id + 999),
+            &format!("csrf={}", hidden(&after.body, "csrf")),
+        )
+        .await;
+        assert_eq!(r.status, 404);
+        let q = amtsweg_store::audit_log::AuditQuery {
+            authorities: Some(vec![town(app).await]),
+            limit: 1000,
+            ..Default::default()
+        };
+        let log = app.store.store.audit_page(&q).await.unwrap().0;
+        assert!(log.iter().any(|e| e.action == "finance.unlink"), "audited");
+        // A new letter links again.
+        assert_eq!(link(app, &mut max, &code_for(app, "MB-9").await).await.status, 303);
+        assert!(get(app, &mut max, "/konto/finanzen/").await.body.contains("Hundesteuer 2026 für Bello"));
+    });
+}
+
+#[tokio::test]
 async fn claims_and_notices_are_shown_only_to_the_linked_citizen() {
     on_each_backend!(|app| {
         let kz = claims_for(app, "MB-7").await;
@@ -287,9 +348,44 @@ async fn an_invoice_receipt_shows_iban_rf_reference_and_a_girocode() {
         // "Meine Anträge" shows the fee and its state, the detail the bank details.
         let list = get(app, &mut erika, "/konto/antraege/").await;
         assert!(list.body.contains("12,50 € – Offen"), "{}", list.body);
+        let kz = format!("Kassenzeichen <span class=\"kassenzeichen\">{}</span>", p.kassenzeichen);
+        assert!(list.body.contains(&kz), "the list names the Kassenzeichen: {}", list.body);
         let id = submission_id(app, erika_id).await;
         let detail = get(app, &mut erika, &format!("/konto/antraege/{id}")).await;
         assert!(detail.body.contains(IBAN_PRINTED) && detail.body.contains(&rf), "{}", detail.body);
+
+        // Paid at the counter, then partly refunded: the citizen reads why.
+        let town = town(app).await;
+        let staff = amtsweg_portal::casework::Actor { name: "Stadtkasse".into(), audit: "staff:1".into() };
+        amtsweg_portal::payments::counter::record_counter_payment(
+            &app.state.portal,
+            &staff,
+            town,
+            id,
+            Cents(1250),
+            "bar",
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        let reason = "Ermäßigte Gebühr für Schülerinnen und Schüler";
+        amtsweg_portal::reconcile::refund::refund(
+            &app.state.portal,
+            &staff,
+            town,
+            p.id,
+            Cents(250),
+            reason,
+            Some(IBAN),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        let detail = get(app, &mut erika, &format!("/konto/antraege/{id}")).await;
+        assert!(detail.body.contains("Erstattungen") && detail.body.contains("2,50 €"), "{}", detail.body);
+        assert!(detail.body.contains(&format!("Grund: {reason}")), "{}", detail.body);
+        let page = get(app, &mut erika, &receipt).await;
+        assert!(page.body.contains(&format!("Grund: {reason}")), "the receipt too: {}", page.body);
     });
 }
 
@@ -547,5 +643,123 @@ async fn a_claim_is_paid_online_after_a_cancelled_try_and_shows_paid_until_the_f
         assert_eq!(sim.transactions().len(), 2);
         let overview = get(app, &mut erika, "/konto/finanzen/").await;
         assert!(overview.body.contains("Zurzeit ist nichts offen."), "{}", overview.body);
+    });
+}
+
+#[tokio::test]
+async fn wrong_codes_sent_at_once_get_no_more_tries_than_the_limit() {
+    on_each_backend!(|app| {
+        let (_, erika) = crate::konto::citizen(app, "erika.parallel@example.org").await;
+        let mut set = tokio::task::JoinSet::new();
+        for i in 0..12u8 {
+            let portal = app.state.portal.clone();
+            let guess = format!("ABCD-EFGH-JK{}{}", char::from(b'A' + i), char::from(b'M' + i));
+            set.spawn(async move { amtsweg_portal::finanzen::activate(&portal, erika, "c", &guess).await.unwrap() });
+        }
+        let answers = set.join_all().await;
+        let wrong = answers.iter().filter(|a| **a == amtsweg_portal::finanzen::Activation::Wrong).count();
+        let throttled = answers.iter().filter(|a| **a == amtsweg_portal::finanzen::Activation::Throttled).count();
+        // Tries running at once see each other's count, so some may be refused early;
+        // never do more than the limit get through.
+        let limit = usize::try_from(amtsweg_portal::finanzen::MAX_FAILURES_PER_HOUR).unwrap();
+        assert!((1..=limit).contains(&wrong) && wrong + throttled == 12, "{answers:?}");
+        let counted =
+            app.store.store.failures_of(&amtsweg_portal::finanzen::failure_key(erika), 0).await.unwrap().count;
+        assert_eq!(usize::try_from(counted).unwrap(), wrong, "refused tries are not counted");
+    });
+}
+
+#[tokio::test]
+async fn the_finance_software_parts_an_account_and_a_new_code_revokes_the_older_one() {
+    on_each_backend!(|app| {
+        let key = crate::finanzen_api::client(app, "moorbrueck", "fin-mb", "finanzen").await;
+        let portal = &app.state.portal;
+        let store = &app.store.store;
+        let (_, v) = crate::finanzen_api::api(
+            app,
+            "POST",
+            "/api/v1/forderungen",
+            &key,
+            Some(&crate::finanzen_api::batch(&[crate::finanzen_api::grundsteuer("5.100.1", "2026-05-15", 12_345)])),
+        )
+        .await;
+        let id = v["items"][0]["claim_id"].as_i64().unwrap();
+        let (_, erika) = crate::konto::citizen(app, "erika.trennen@example.org").await;
+        let (_, max) = crate::konto::citizen(app, "max.trennen@example.org").await;
+        let first = crate::finanzen_api::new_code(app, &key, "MB-10042").await;
+        let second = crate::finanzen_api::new_code(app, &key, "MB-10042").await;
+        assert_eq!(
+            amtsweg_portal::finanzen::activate(portal, erika, "c", &first).await.unwrap(),
+            amtsweg_portal::finanzen::Activation::Wrong,
+            "revoked"
+        );
+        assert!(matches!(
+            amtsweg_portal::finanzen::activate(portal, erika, "c", &second).await.unwrap(),
+            amtsweg_portal::finanzen::Activation::Linked(_)
+        ));
+        let unused = crate::finanzen_api::new_code(app, &key, "MB-10042").await;
+        assert!(amtsweg_portal::finanzen::claim_for_citizen(portal, erika, id).await.unwrap().is_some());
+
+        let (r, v) = crate::finanzen_api::api(
+            app,
+            "POST",
+            "/api/v1/personenkonten/trennen",
+            &key,
+            Some(r#"{"account":"MB-10042"}"#),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!((v["unlinked"].as_bool(), v["revoked_codes"].as_u64()), (Some(true), Some(1)));
+        assert!(
+            amtsweg_portal::finanzen::claim_for_citizen(portal, erika, id).await.unwrap().is_none(),
+            "hidden at once"
+        );
+        assert!(amtsweg_portal::finanzen::citizen_overview(portal, erika).await.unwrap().is_empty());
+        assert_eq!(
+            amtsweg_portal::finanzen::activate(portal, max, "c2", &unused).await.unwrap(),
+            amtsweg_portal::finanzen::Activation::Wrong
+        );
+        let a = app.authority_id("moorbrueck").await;
+        assert!(store.finance_account(a, "MB-10042").await.unwrap().unwrap().citizen_id.is_none());
+
+        let (r, v) = crate::finanzen_api::api(
+            app,
+            "POST",
+            "/api/v1/personenkonten/trennen",
+            &key,
+            Some(r#"{"account":"MB-10042"}"#),
+        )
+        .await;
+        assert_eq!((v["unlinked"].as_bool(), v["revoked_codes"].as_u64()), (Some(false), Some(0)), "{}", r.body);
+        let (r, v) = crate::finanzen_api::api(
+            app,
+            "POST",
+            "/api/v1/personenkonten/trennen",
+            &key,
+            Some(r#"{"account":"MB-999"}"#),
+        )
+        .await;
+        crate::finanzen_api::problem(&r, &v, 404, "not-found");
+        // Another authority's client does not reach this account.
+        let bh = crate::finanzen_api::client(app, "birkhusen", "fin-bh", "finanzen").await;
+        let (r, v) = crate::finanzen_api::api(
+            app,
+            "POST",
+            "/api/v1/personenkonten/trennen",
+            &bh,
+            Some(r#"{"account":"MB-10042"}"#),
+        )
+        .await;
+        crate::finanzen_api::problem(&r, &v, 404, "not-found");
+        let reader = crate::finanzen_api::client(app, "moorbrueck", "fin-lesen", "submissions:read").await;
+        let (r, v) = crate::finanzen_api::api(
+            app,
+            "POST",
+            "/api/v1/personenkonten/trennen",
+            &reader,
+            Some(r#"{"account":"MB-10042"}"#),
+        )
+        .await;
+        crate::finanzen_api::problem(&r, &v, 403, "insufficient-scope");
     });
 }

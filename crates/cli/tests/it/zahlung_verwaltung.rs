@@ -572,3 +572,65 @@ async fn a_form_gets_its_payment_mode_on_the_rules_page() {
         assert!(page.body.contains("<option value=\"rechnung\" selected>"), "shown as stored");
     });
 }
+
+#[tokio::test]
+async fn a_payment_in_review_is_closed_on_the_case_page_and_releases_once() {
+    on_each_backend!(|app| {
+        let a = app.authority_id("moorbrueck").await;
+        let (held, payment) = application(app, "MBR-2026-000301", "vorab", 1200).await;
+        // Part paid, held, and marked for a person (e.g. another amount reported).
+        let mut tx = app.store.store.begin().await.unwrap();
+        let b = amtsweg_store::payments::NewBooking {
+            authority_id: a,
+            payment_id: Some(payment),
+            claim_id: None,
+            source: "online",
+            amount_cents: 500,
+            method: "CREDITCARD",
+            reference: "T-1",
+            bank_entry_id: None,
+            attempt_id: None,
+            actor: "bezahldienst",
+            booked_on: "2026-05-05",
+        };
+        tx.book_payment(&b, None).await.unwrap();
+        assert!(tx.set_payment_review(a, payment, "amount_mismatch").await.unwrap());
+        tx.commit().await.unwrap();
+        execute_status(app, held, AWAITING_PAYMENT).await;
+
+        let mut jar = sign_in(app, CASE_WORKER).await;
+        let case = format!("/verwaltung/antraege/{held}");
+        let page = get(app, &mut jar, &case).await;
+        assert!(
+            page.body.contains("Prüfung abschließen") && page.body.contains("value=\"freigeben\""),
+            "{}",
+            page.body
+        );
+        let overview = get(app, &mut jar, BASE).await;
+        assert!(overview.body.contains(&format!("/verwaltung/antraege/{held}#zahlung")), "linked from the review list");
+        let action = format!("{case}/pruefung");
+        let r = submit(app, &mut jar, &case, &action, &[("entscheidung", "freigeben"), ("notiz", "")]).await;
+        assert_eq!(r.status, 422);
+        assert!(r.body.contains("was Sie geprüft haben"));
+        let r = post(app, &mut jar, &action, &form(&[("entscheidung", "freigeben"), ("notiz", "ok")])).await;
+        assert_eq!(r.status, 403, "no CSRF token");
+        let r =
+            submit(app, &mut jar, &case, &action, &[("entscheidung", "freigeben"), ("notiz", "Differenz erstattet")])
+                .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        execute_status(app, held, "eingegangen").await;
+        let p = app.store.store.payment(a, payment).await.unwrap().unwrap();
+        assert_eq!(p.review, "");
+        let page = get(app, &mut jar, &format!("{case}?hinweis=pruefung")).await;
+        assert!(
+            page.body.contains("Die Prüfung der Zahlung ist abgeschlossen")
+                && !page.body.contains("value=\"freigeben\"")
+        );
+        assert_eq!(actions(app, a).await.iter().filter(|x| *x == "payment.review").count(), 1);
+    });
+}
+
+async fn execute_status(app: &TestApp, submission: i64, status: &str) {
+    let a = app.authority_id("moorbrueck").await;
+    assert_eq!(app.store.store.submission(a, submission).await.unwrap().unwrap().status, status);
+}

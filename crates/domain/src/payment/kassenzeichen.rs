@@ -178,11 +178,13 @@ pub fn xbezahl_purpose(kassenzeichen: &str, title: &str) -> String {
     if out.is_empty() { "Gebuehr".to_owned() } else { out }
 }
 
-/// The XBezahldienste `description` (≤ 250 characters): ASCII letters, digits,
-/// spaces and `- . , : / ( ) +`; everything else becomes a space.
+/// The XBezahldienste `description` (≤ 250 characters of
+/// `^[\w\d\s-,\.\u00C0-\u017F]+$`): ASCII letters, digits, spaces and `- . , _`;
+/// everything else becomes a space — "Frankfurt (Oder)" is "Frankfurt Oder", since
+/// the provider refuses the whole payment for one character it does not accept.
 #[must_use]
 pub fn xbezahl_description(s: &str) -> String {
-    let allowed = |c: char| if c.is_ascii_alphanumeric() || " -.,:/()+_".contains(c) { c } else { ' ' };
+    let allowed = |c: char| if c.is_ascii_alphanumeric() || " -.,_".contains(c) { c } else { ' ' };
     let text: String = ascii(s).chars().map(allowed).collect();
     let mut out = squeeze(&text);
     out.truncate(250);
@@ -236,5 +238,7 @@ mod tests {
         assert!(d.len() <= 250);
         assert!(!d.contains('<') && !d.contains('„'));
         assert!(d.starts_with("Gebuehr script fuer Hundesteuer"));
+        let d = xbezahl_description("An-/Ummeldung: Wohnung (Haupt+Neben) & ’Kfz’, Frankfurt (Oder)");
+        assert_eq!(d, "An- Ummeldung Wohnung Haupt Neben Kfz , Frankfurt Oder");
     }
 }

@@ -237,11 +237,19 @@ pub enum Review {
     PaidAfterExpiry,
     /// The provider never reported a final state.
     NoFinalStatus,
+    /// A held application expired with part of its fee paid: refund or collect the rest.
+    ExpiredPartlyPaid,
 }
 
 impl Review {
-    pub const ALL: [Review; 5] =
-        [Self::None, Self::AmountMismatch, Self::Overpaid, Self::PaidAfterExpiry, Self::NoFinalStatus];
+    pub const ALL: [Review; 6] = [
+        Self::None,
+        Self::AmountMismatch,
+        Self::Overpaid,
+        Self::PaidAfterExpiry,
+        Self::NoFinalStatus,
+        Self::ExpiredPartlyPaid,
+    ];
 
     #[must_use]
     pub fn parse(s: &str) -> Option<Self> {
@@ -256,6 +264,7 @@ impl Review {
             Self::Overpaid => "overpaid",
             Self::PaidAfterExpiry => "paid_after_expiry",
             Self::NoFinalStatus => "no_final_status",
+            Self::ExpiredPartlyPaid => "expired_partly_paid",
         }
     }
 
@@ -267,6 +276,9 @@ impl Review {
             Self::Overpaid => "Es wurde mehr bezahlt als angefordert.",
             Self::PaidAfterExpiry => "Bezahlt, nachdem der Antrag als nicht bezahlt abgelaufen war.",
             Self::NoFinalStatus => "Der Bezahldienst hat keinen abschließenden Stand gemeldet.",
+            Self::ExpiredPartlyPaid => {
+                "Die Frist ist abgelaufen, obwohl ein Teil bezahlt war: bitte erstatten oder den Rest einfordern."
+            }
         }
     }
 }

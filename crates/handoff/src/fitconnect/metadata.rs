@@ -246,7 +246,11 @@ fn payment_information(p: &Package) -> Option<Value> {
     let status = if STATES.contains(&pay.status.as_str()) { pay.status.as_str() } else { "INITIAL" };
     let mut info = serde_json::Map::new();
     info.insert("transactionId".into(), transaction_id.into());
-    info.insert("transactionReference".into(), pay.kassenzeichen.clone().into());
+    // "Die Informationen vom Bezahldienst": for an online payment the provider's
+    // reference (it may have assigned the treasury's own Kassenzeichen); otherwise
+    // ours. The Kassenzeichen itself travels in xdomea and the webhook.
+    let reference = if pay.provider_reference.trim().is_empty() { &pay.kassenzeichen } else { &pay.provider_reference };
+    info.insert("transactionReference".into(), reference.clone().into());
     info.insert("paymentMethod".into(), method.into());
     info.insert("status".into(), status.into());
     if let Some(url) = pay.transaction_url.as_deref().filter(|u| reqwest::Url::parse(u).is_ok()) {

@@ -258,7 +258,8 @@ impl Reader<'_> {
             currency,
             credit,
             booked: status == "BOOK",
-            reversal: self.text_at(ntry, &["RvslInd"]) == "true",
+            // xs:boolean: `true` or `1` (a reversal is never matched automatically).
+            reversal: matches!(self.text_at(ntry, &["RvslInd"]).as_str(), "true" | "1"),
             booking_date,
             value_date,
             servicer_ref: self.text_at(ntry, &["AcctSvcrRef"]),
@@ -331,16 +332,29 @@ impl Reader<'_> {
 }
 
 /// `<Amt Ccy="EUR">8.850</Amt>` → 885 cents and `EUR`. Amounts are never negative in
-/// camt (the direction is `CdtDbtInd`).
+/// camt (the direction is `CdtDbtInd`). Every xs:decimal form is read (`+1.00`, `.5`,
+/// `1.`). An amount in another currency with digits below its hundredth (`BHD
+/// 1.234`) is cut to hundredths: such an entry is never matched, only listed for a
+/// person, and must not make the whole file unreadable. In euro a digit below the
+/// cent stays an error (ISO 4217 gives the euro two decimals).
 fn amount(amt: Node<'_, '_>) -> Result<(Cents, String), String> {
     let text = amt.text().unwrap_or_default().trim();
     let currency = amt.attribute("Ccy").unwrap_or_default().trim().to_owned();
     if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
         return Err(format!("Währung „{currency}“ ist kein ISO-4217-Code"));
     }
-    if text.starts_with(['-', '+']) {
+    if text.starts_with('-') {
         return Err(format!("Betrag „{text}“ mit Vorzeichen"));
     }
-    let cents = Cents::parse_decimal(text).map_err(|_| format!("Betrag „{text}“ ist kein Betrag in Cent"))?;
+    let plain = text.strip_prefix('+').unwrap_or(text);
+    let plain = plain.strip_suffix('.').unwrap_or(plain);
+    let mut plain = if plain.starts_with('.') { format!("0{plain}") } else { plain.to_owned() };
+    if currency != "EUR"
+        && let Some((int, frac)) = plain.split_once('.')
+        && frac.len() > 2
+    {
+        plain = format!("{int}.{}", &frac[..2]);
+    }
+    let cents = Cents::parse_decimal(&plain).map_err(|_| format!("Betrag „{text}“ ist kein Betrag in Cent"))?;
     Ok((cents, currency))
 }

@@ -81,6 +81,7 @@ impl PaymentTarget {
         let urls: Vec<&str> = match self {
             Self::XBezahl(c) => {
                 let mut v = vec![c.base_url.as_str()];
+                v.extend(c.pay_origin.as_deref());
                 if let xbezahl::XBezahlAuth::OAuth2 { token_url, .. } = &c.auth {
                     v.push(token_url);
                 }

@@ -40,6 +40,8 @@ pub enum CreateBehaviour {
     Garbage,
     /// Never answer (until the simulator stops).
     Hang,
+    /// Create, but answer without `transactionRedirectUrl` (only the REST address).
+    RestUrlOnly,
 }
 
 /// How the simulator answers `GET /paymenttransaction/…/{transactionId}`.
@@ -90,6 +92,8 @@ struct Inner {
     token_requests: usize,
     token_lifetime_s: u64,
     counter: u64,
+    /// Where the pay pages are said to be, when not on `base_url`.
+    pay_base: Option<String>,
 }
 
 struct Shared {
@@ -165,6 +169,12 @@ impl Simulator {
 
     pub fn set_create(&self, b: CreateBehaviour) {
         self.shared.lock().create = b;
+    }
+
+    /// Names pay pages under `base` (e.g. another host name for this simulator)
+    /// instead of its own address.
+    pub fn set_pay_base(&self, base: &str) {
+        self.shared.lock().pay_base = Some(base.trim_end_matches('/').to_owned());
     }
 
     pub fn set_status(&self, b: StatusBehaviour) {
@@ -364,7 +374,7 @@ async fn create(
         inner.create
     };
     match behaviour {
-        CreateBehaviour::Normal => {}
+        CreateBehaviour::Normal | CreateBehaviour::RestUrlOnly => {}
         CreateBehaviour::PaymentExists => {
             return problem(StatusCode::CONFLICT, "PAYMENT_EXISTS", "a payment request with this requestId exists");
         }
@@ -426,7 +436,9 @@ async fn create(
         description: request.description.clone().unwrap_or_default(),
         settled_at: None,
     };
-    let answer = transaction_json(&s.base_url, &t, &body);
+    let pay_base = inner.pay_base.clone().unwrap_or_else(|| s.base_url.clone());
+    let pay = (behaviour != CreateBehaviour::RestUrlOnly).then_some(pay_base.as_str());
+    let answer = transaction_json(&s.base_url, pay, &t, &body);
     inner.transactions.push(t);
     json(StatusCode::CREATED, answer)
 }
@@ -434,14 +446,17 @@ async fn create(
 /// `{"paymentRequest": …, "paymentInformation": {…}}` — `request` is JSON text (the
 /// request as received, amounts as sent; or for status answers a short form with the
 /// amount the provider reports), embedded unchanged.
-fn transaction_json(base: &str, t: &Transaction, request: &str) -> String {
+/// `pay_base`: where the pay pages are; `None` leaves `transactionRedirectUrl` out.
+fn transaction_json(base: &str, pay_base: Option<&str>, t: &Transaction, request: &str) -> String {
     let mut info = serde_json::Map::new();
     info.insert("transactionId".into(), t.id.clone().into());
     info.insert(
         "transactionUrl".into(),
         format!("{base}/paymenttransaction/{}/{}/{}", t.originator, t.endpoint, t.id).into(),
     );
-    info.insert("transactionRedirectUrl".into(), format!("{base}/pay/{}", t.id).into());
+    if let Some(pay_base) = pay_base {
+        info.insert("transactionRedirectUrl".into(), format!("{pay_base}/pay/{}", t.id).into());
+    }
     info.insert("transactionReference".into(), t.reference.clone().into());
     info.insert("status".into(), t.status.as_str().into());
     if t.status == ProviderStatus::Payed {
@@ -504,7 +519,8 @@ async fn status(
     let mut text = request.to_string();
     text.pop();
     let _ = write!(text, ",\"grosAmount\":{}}}", amount.decimal());
-    json(StatusCode::OK, transaction_json(&s.base_url, &shown, &text))
+    let pay_base = inner.pay_base.clone().unwrap_or_else(|| s.base_url.clone());
+    json(StatusCode::OK, transaction_json(&s.base_url, Some(&pay_base), &shown, &text))
 }
 
 // ---------------------------------------------------------------------------------

@@ -36,6 +36,10 @@ pub struct XBezahlConfig {
     /// provider needs them (data minimisation).
     #[serde(default)]
     pub send_requestor: bool,
+    /// The origin of the provider's pay page (`https://pay.example`) when it is not
+    /// the API's: the only other place the citizen may be sent to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pay_origin: Option<String>,
 }
 
 /// How we sign in at the provider. Secrets never appear in `Debug` output.
@@ -88,13 +92,7 @@ fn purpose_ok(s: &str) -> bool {
 
 /// `^[\w\d\s-,\.\u00C0-\u017F]+$` (`description`, booking data), at most 250.
 fn description_ok(s: &str) -> bool {
-    !s.is_empty()
-        && s.chars().count() <= 250
-        && s.chars().all(|c| {
-            c.is_ascii_alphanumeric()
-                || matches!(c, '_' | '-' | ',' | '.' | '\u{C0}'..='\u{17F}')
-                || c.is_ascii_whitespace()
-        })
+    !s.is_empty() && s.chars().count() <= 250 && s.chars().all(clean::text_char)
 }
 
 impl XBezahlConfig {
@@ -109,6 +107,15 @@ impl XBezahlConfig {
             return Err(
                 "Die Adresse des Bezahldienstes darf keine Parameter (?…) und keinen Anker (#…) enthalten.".into()
             );
+        }
+        if let Some(pay) = &self.pay_origin {
+            let url = policy.check(pay).map_err(|r| format!("Adresse der Bezahlseite: {}", r.german()))?;
+            let bare = matches!(url.path(), "" | "/") && url.query().is_none() && url.fragment().is_none();
+            if !bare || !url.username().is_empty() || url.password().is_some() {
+                return Err("Die Adresse der Bezahlseite ist nur Schema und Rechner, z. B. https://bezahlen.example \
+                            (ohne Pfad, Parameter oder Anker)."
+                    .into());
+            }
         }
         for (what, id) in [("Originator-ID", &self.originator_id), ("Endpoint-ID", &self.endpoint_id)] {
             if !is_id(id) {
@@ -150,6 +157,19 @@ impl XBezahlConfig {
     #[must_use]
     pub fn status_url(&self, transaction_id: &str) -> String {
         format!("{}/{transaction_id}", self.collection_url())
+    }
+
+    /// The one origin the citizen is sent to for paying (`scheme://host[:port]`):
+    /// the configured pay-page origin, else the API's. Pages that lead there name it
+    /// in `form-action`; a pay page elsewhere is refused.
+    #[must_use]
+    pub fn pay_page_origin(&self) -> Option<String> {
+        let url = self.pay_origin.as_deref().unwrap_or(&self.base_url);
+        reqwest::Url::parse(url.trim())
+            .ok()
+            .filter(|u| matches!(u.scheme(), "https" | "http"))
+            .map(|u| u.origin().ascii_serialization())
+            .filter(|o| o != "null")
     }
 }
 
@@ -314,7 +334,7 @@ struct WireRequest<'a> {
     redirect_url: &'a str,
     items: Vec<WireItem<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    requestor: Option<WireRequestor<'a>>,
+    requestor: Option<clean::WireRequestor>,
 }
 
 #[derive(Serialize)]
@@ -332,29 +352,6 @@ struct WireItem<'a> {
     single_tax_amount: Box<RawValue>,
     #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
     booking_data: serde_json::Map<String, serde_json::Value>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct WireRequestor<'a> {
-    name: &'a str,
-    #[serde(skip_serializing_if = "str::is_empty")]
-    first_name: &'a str,
-    is_organization: bool,
-    #[serde(skip_serializing_if = "str::is_empty")]
-    organization_name: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    address: Option<WireAddress<'a>>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct WireAddress<'a> {
-    street: &'a str,
-    house_number: &'a str,
-    postal_code: &'a str,
-    city: &'a str,
-    country: &'a str,
 }
 
 /// A non-negative amount as a raw JSON number, `12.50`.
@@ -452,19 +449,7 @@ pub fn request_body(r: &PaymentRequest) -> Result<String, ProviderError> {
         .map_err(|e| ProviderError::Config(format!("Zeitstempel: {e}")))?
         .strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
         .to_string();
-    let requestor = r.requestor.as_ref().map(|p| WireRequestor {
-        name: &p.name,
-        first_name: &p.first_name,
-        is_organization: p.is_organization,
-        organization_name: &p.organization_name,
-        address: p.address.as_ref().map(|a| WireAddress {
-            street: &a.street,
-            house_number: &a.house_number,
-            postal_code: &a.postal_code,
-            city: &a.city,
-            country: &a.country,
-        }),
-    });
+    let requestor = r.requestor.as_ref().and_then(clean::WireRequestor::of);
     let wire = WireRequest {
         request_id: &r.request_id,
         request_timestamp: timestamp,
@@ -601,6 +586,25 @@ impl Client {
         let pay = self.policy.check(&pay).map_err(|r| {
             ProviderError::NotAllowed(format!("Die Bezahlseite des Bezahldienstes ist nicht erlaubt: {}", r.german()))
         })?;
+        // The status address is JSON for programs, not a page a citizen can pay on.
+        let rest = reqwest::Url::parse(&self.cfg.status_url(&transaction_id)).ok();
+        let same = |u: &reqwest::Url| {
+            rest.as_ref().is_some_and(|r| {
+                r.origin() == u.origin() && r.path().trim_end_matches('/') == u.path().trim_end_matches('/')
+            })
+        };
+        if same(&pay) {
+            return Err(ProviderError::Garbage("the pay page named is the transaction's REST address".into()));
+        }
+        // Only to the provider's own pages: the API's origin or the configured
+        // pay-page origin — never a host an answer names on its own.
+        let origin = pay.origin().ascii_serialization();
+        if self.cfg.pay_page_origin().as_deref() != Some(origin.as_str()) {
+            return Err(ProviderError::NotAllowed(format!(
+                "Der Bezahldienst nennt eine Bezahlseite auf {origin}, nicht auf der eingetragenen Adresse \
+                 der Bezahlseite. Bitte die „Adresse der Bezahlseite“ der Verbindung prüfen."
+            )));
+        }
         Ok(Created { transaction_id, transaction_url: pay.to_string() })
     }
 
@@ -762,6 +766,8 @@ fn refusal(status: u16, body: &[u8]) -> ProviderError {
         _ => ProviderError::Refused { code: "UNSPECIFIED".into(), http: status, detail },
     }
 }
+
+mod clean;
 
 #[cfg(test)]
 mod tests;

@@ -47,8 +47,9 @@ pub fn code_hash(code: &str) -> String {
 
 /// Makes an activation code for the authority's finance account `account_ref`
 /// (created when the finance software has not sent it yet), valid for
-/// `valid_days` (1 to 365). Returns the code — shown once, never stored — and when
-/// it expires (ms).
+/// `valid_days` (1 to 365). Older unused codes of the account are revoked: only the
+/// newest letter links. Returns the code — shown once, never stored — and when it
+/// expires (ms).
 ///
 /// # Errors
 /// On store errors; a German message for a bad account or validity.
@@ -72,6 +73,7 @@ pub async fn create_activation_code(
     let expires_at = now + valid_days * DAY_MS;
     let mut tx = portal.store.begin().await?;
     let account = tx.upsert_finance_account(authority_id, account_ref).await?;
+    let revoked = tx.revoke_activation_codes(authority_id, account).await?;
     tx.insert_activation_code(authority_id, account, &code_hash(&code), expires_at, actor).await?;
     tx.append_audit(&AuditEntry {
         at: now,
@@ -79,11 +81,70 @@ pub async fn create_activation_code(
         authority_id: Some(authority_id),
         action: "finance.activation_code".into(),
         target: format!("finance_account:{account}"),
-        outcome: "success".into(),
+        outcome: if revoked == 0 { "success".into() } else { format!("success revoked={revoked}") },
     })
     .await?;
     tx.commit().await?;
     Ok(Ok((code, expires_at)))
+}
+
+/// What [`unlink`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unlinked {
+    /// The account was linked to a citizen, and is no longer.
+    pub unlinked: bool,
+    /// Unused activation codes revoked.
+    pub revoked_codes: u64,
+}
+
+/// Ends the link of the authority's finance account `account_ref` to its citizen
+/// (`unlink`: the citizen no longer sees its claims, at once) and revokes its unused
+/// activation codes (`revoke`) — for a letter that was lost or reached the wrong
+/// person. Audited. `None` when the authority has no such account.
+///
+/// # Errors
+/// On store errors.
+pub async fn unlink(
+    portal: &Portal,
+    actor: &str,
+    authority_id: i64,
+    account_id: i64,
+    unlink: bool,
+    revoke: bool,
+) -> Result<Option<Unlinked>> {
+    let Some(account) = portal.store.finance_account_by_id(account_id).await? else { return Ok(None) };
+    if account.authority_id != authority_id {
+        return Ok(None);
+    }
+    let mut tx = portal.store.begin().await?;
+    let unlinked = unlink && tx.unlink_finance_account(authority_id, account.id).await?;
+    let revoked_codes = if revoke { tx.revoke_activation_codes(authority_id, account.id).await? } else { 0 };
+    let target = format!("finance_account:{}", account.id);
+    let now = now_ms();
+    if unlinked {
+        tx.append_audit(&AuditEntry {
+            at: now,
+            actor: actor.to_owned(),
+            authority_id: Some(authority_id),
+            action: "finance.unlink".into(),
+            target: target.clone(),
+            outcome: format!("success citizen={}", account.citizen_id.unwrap_or_default()),
+        })
+        .await?;
+    }
+    if revoked_codes > 0 {
+        tx.append_audit(&AuditEntry {
+            at: now,
+            actor: actor.to_owned(),
+            authority_id: Some(authority_id),
+            action: "finance.activation_code.revoke".into(),
+            target,
+            outcome: format!("success revoked={revoked_codes}"),
+        })
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(Some(Unlinked { unlinked, revoked_codes }))
 }
 
 /// A citizen enters an activation code (`client`: the stored form of the client,
@@ -96,10 +157,19 @@ pub async fn create_activation_code(
 /// On store errors.
 pub async fn activate(portal: &Portal, citizen_id: i64, client: &str, code: &str) -> Result<Activation> {
     let key = failure_key(citizen_id);
+    // The try is counted before it runs and taken back when it links (or is
+    // refused): parallel tries then each see the others, so no more than the limit
+    // of them get through — a check before and a count after would let all pass.
+    let mut tx = portal.store.begin().await?;
+    let counted = tx.record_try_from(&key, client).await?;
+    tx.commit().await?;
     let since = now_ms() - HOUR_MS;
-    if portal.store.failures_of(&key, since).await?.count >= MAX_FAILURES_PER_HOUR
-        || portal.store.failures_of_client("aktivierung:", client, since).await? >= MAX_FAILURES_PER_CLIENT
+    if portal.store.failures_of(&key, since).await?.count > MAX_FAILURES_PER_HOUR
+        || portal.store.failures_of_client("aktivierung:", client, since).await? > MAX_FAILURES_PER_CLIENT
     {
+        let mut tx = portal.store.begin().await?;
+        tx.withdraw_failure(counted).await?;
+        tx.commit().await?;
         return Ok(Activation::Throttled);
     }
     let used = match normalize_activation_code(code) {
@@ -108,6 +178,7 @@ pub async fn activate(portal: &Portal, citizen_id: i64, client: &str, code: &str
             let mut tx = portal.store.begin().await?;
             let used = tx.use_activation_code(&code_hash(&code), citizen_id, now_ms()).await?;
             if let ActivationUse::Linked { authority_id, finance_account_id } = used {
+                tx.withdraw_failure(counted).await?;
                 tx.append_audit(&AuditEntry {
                     at: now_ms(),
                     actor: format!("citizen:{citizen_id}"),
@@ -122,17 +193,12 @@ pub async fn activate(portal: &Portal, citizen_id: i64, client: &str, code: &str
             used
         }
     };
-    let answer = match used {
+    Ok(match used {
         ActivationUse::Linked { authority_id, .. } => {
-            let name = super::authority_name(portal, authority_id).await?;
-            return Ok(Activation::Linked(name));
+            Activation::Linked(super::authority_name(portal, authority_id).await?)
         }
         ActivationUse::Unknown => Activation::Wrong,
         ActivationUse::Used | ActivationUse::LinkedElsewhere => Activation::Used,
         ActivationUse::Expired => Activation::Expired,
-    };
-    let mut tx = portal.store.begin().await?;
-    tx.record_failure_from(&key, client).await?;
-    tx.commit().await?;
-    Ok(answer)
+    })
 }

@@ -39,6 +39,10 @@ pub struct ClaimUpload {
     pub notices: Vec<NoticeUpload>,
 }
 
+/// A claim as sent with the last sequence of the payments feed its figures include
+/// (`zahlungen_bis`), if the sender said.
+pub type ClaimAsOf = (ClaimUpload, Option<i64>);
+
 /// The part of an item a problem is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Field {
@@ -51,6 +55,8 @@ pub enum Field {
     State,
     DunningLevel,
     Account,
+    /// The last sequence of the payments feed the figures include (`zahlungen_bis`).
+    PaymentsUpto,
     /// The notice at this index.
     Notice(usize),
     /// The item as a whole (e.g. a duplicate).
@@ -71,6 +77,7 @@ impl Field {
             Self::State => "state".into(),
             Self::DunningLevel => "dunning_level".into(),
             Self::Account => "account".into(),
+            Self::PaymentsUpto => "zahlungen_bis".into(),
             Self::Notice(i) => format!("notices/{i}"),
             Self::Item => String::new(),
         }
@@ -89,6 +96,7 @@ impl Field {
             Self::State => "Stand",
             Self::DunningLevel => "Mahnstufe",
             Self::Account => "Personenkonto",
+            Self::PaymentsUpto => "Zahlungen bis",
             Self::Notice(_) => "Bescheid",
             Self::Item => "Zeile",
         }
@@ -261,6 +269,23 @@ pub async fn upsert_claims(
     actor: &str,
     items: Vec<ClaimUpload>,
 ) -> Result<Result<Vec<(String, Upserted)>, Vec<(usize, String)>>> {
+    upsert_claims_as_of(portal, authority_id, actor, items.into_iter().map(|u| (u, None)).collect()).await
+}
+
+/// [`upsert_claims`] where each item may say up to which sequence of the payments
+/// feed (`GET /api/v1/zahlungen`, `zahlungen_bis`) its figures include: the portal
+/// then keeps subtracting only the bookings after it from the open amount shown —
+/// a dunning run computed before the finance software read a payment does not show
+/// that payment as open again. A position beyond the feed's last is refused.
+///
+/// # Errors
+/// On store, object-store or crypto errors.
+pub async fn upsert_claims_as_of(
+    portal: &Portal,
+    authority_id: i64,
+    actor: &str,
+    items: Vec<ClaimAsOf>,
+) -> Result<Result<Vec<(String, Upserted)>, Vec<(usize, String)>>> {
     upsert(portal, authority_id, actor, items, "api", MAX_BATCH).await
 }
 
@@ -268,15 +293,31 @@ pub(super) async fn upsert(
     portal: &Portal,
     authority_id: i64,
     actor: &str,
-    items: Vec<ClaimUpload>,
+    items: Vec<ClaimAsOf>,
     source: &str,
     max: usize,
 ) -> Result<Result<Vec<(String, Upserted)>, Vec<(usize, String)>>> {
+    let (items, positions): (Vec<ClaimUpload>, Vec<Option<i64>>) = items.into_iter().unzip();
     let mut problems = Vec::new();
     if items.len() > max {
         problems.push((max, format!("Ein Stapel kann höchstens {max} Forderungen enthalten.")));
     }
     problems.extend(check_batch(items.iter().enumerate()));
+    if positions.iter().any(Option::is_some) {
+        // A position beyond the feed would count bookings made later as included.
+        let last = portal.store.last_feed_seq(authority_id).await?;
+        for (i, p) in positions.iter().enumerate() {
+            if let Some(p) = p.filter(|p| !(0..=last).contains(p)) {
+                problems.push((
+                    i,
+                    api_message(
+                        Field::PaymentsUpto,
+                        &format!("Die Position {p} liegt nicht im Zahlungsfeed (0 bis {last})."),
+                    ),
+                ));
+            }
+        }
+    }
     if let Some(addr) = &portal.settings.clamd {
         for (i, u) in items.iter().enumerate() {
             for (j, n) in u.notices.iter().enumerate() {
@@ -398,7 +439,7 @@ pub(super) async fn upsert(
             state: u.claim.state.as_str(),
             dunning_level: i64::from(u.claim.dunning_level),
         };
-        let r = tx.upsert_claim(&c).await?;
+        let r = tx.upsert_claim_as_of(&c, positions[i]).await?;
         match r {
             Upserted::Created(_) => created += 1,
             Upserted::Updated(_) => updated += 1,

@@ -3,8 +3,10 @@
 //! save it) or `,`, amounts as people type them (`1.234,50`), dates as `15.05.2026`
 //! or `2026-05-15`. Like a batch of the API, the file is stored as a whole or not at
 //! all, and the same file again changes nothing. Notices come through the API only.
+//! An optional column „Zahlungen bis“ names the last sequence of the payments feed
+//! the figures include (see `upsert_claims_as_of`).
 
-use super::claims::{ClaimUpload, Field, check_upload, upsert};
+use super::claims::{ClaimAsOf, ClaimUpload, Field, check_upload, upsert};
 use crate::{Portal, Result};
 use amtsweg_domain::payment::{Cents, ClaimInput, ClaimState, compact};
 use amtsweg_store::payments::Upserted;
@@ -31,6 +33,7 @@ fn column(name: &str) -> Option<Field> {
         "stand" => Field::State,
         "mahnstufe" => Field::DunningLevel,
         "personenkonto" => Field::Account,
+        "zahlungen bis" => Field::PaymentsUpto,
         _ => return None,
     })
 }
@@ -91,7 +94,7 @@ pub async fn import_csv(
 }
 
 /// The claims of a CSV file, or every problem by line.
-fn parse(bytes: &[u8]) -> std::result::Result<Vec<ClaimUpload>, Vec<(usize, String)>> {
+fn parse(bytes: &[u8]) -> std::result::Result<Vec<ClaimAsOf>, Vec<(usize, String)>> {
     if bytes.len() > MAX_BYTES {
         return Err(vec![(0, "Die Datei ist zu groß: höchstens 5 MB.".into())]);
     }
@@ -184,7 +187,15 @@ fn parse(bytes: &[u8]) -> std::result::Result<Vec<ClaimUpload>, Vec<(usize, Stri
         if level.is_none() {
             bad(Field::DunningLevel, "Die Mahnstufe ist eine Zahl von 0 bis 3.".into());
         }
-        let (Some(due), Ok(amount), Ok(open), Some(level)) = (due, amount, open, level) else { continue };
+        // Optional: the last sequence of the payments feed the figures include.
+        let upto = get(Field::PaymentsUpto);
+        let upto = if upto.is_empty() { Some(None) } else { upto.parse::<i64>().ok().filter(|p| *p >= 0).map(Some) };
+        if upto.is_none() {
+            bad(Field::PaymentsUpto, "Die Position im Zahlungsfeed ist eine ganze Zahl ab 0.".into());
+        }
+        let (Some(due), Ok(amount), Ok(open), Some(level), Some(upto)) = (due, amount, open, level, upto) else {
+            continue;
+        };
         let u = ClaimUpload {
             claim: ClaimInput {
                 kassenzeichen: get(Field::Kassenzeichen),
@@ -215,7 +226,7 @@ fn parse(bytes: &[u8]) -> std::result::Result<Vec<ClaimUpload>, Vec<(usize, Stri
         } else {
             seen.insert(key, line);
         }
-        items.push(u);
+        items.push((u, upto));
     }
     if items.is_empty() && problems.is_empty() {
         problems.push((0, "Die Datei enthält keine Forderungen.".into()));
@@ -236,13 +247,21 @@ mod tests {
                    5.100.1;2026-02-15;Grundsteuer;\"Grundsteuer; Q1\";1.234,50;0;ausgeglichen;0;MB-10042\n";
         let items = parse(csv.as_bytes()).unwrap();
         assert_eq!(items.len(), 2);
-        assert_eq!(items[0].claim.amount, Cents(123_450));
-        assert_eq!(items[0].claim.due_on, jiff::civil::date(2026, 5, 15));
-        assert_eq!(items[1].claim.title, "Grundsteuer; Q1");
-        assert_eq!(items[1].claim.state, ClaimState::Settled);
+        assert_eq!(items[0].0.claim.amount, Cents(123_450));
+        assert_eq!(items[0].0.claim.due_on, jiff::civil::date(2026, 5, 15));
+        assert_eq!(items[1].0.claim.title, "Grundsteuer; Q1");
+        assert_eq!(items[1].0.claim.state, ClaimState::Settled);
         let comma = "kassenzeichen,faellig am,art,bezeichnung,betrag,personenkonto\nK1,01.07.2026,Hundesteuer,Hund,\"96,00\",P1\n";
         let items = parse(comma.as_bytes()).unwrap();
-        assert_eq!((items[0].claim.open, items[0].claim.state), (Cents(9_600), ClaimState::Open));
+        assert_eq!((items[0].0.claim.open, items[0].0.claim.state), (Cents(9_600), ClaimState::Open));
+        assert_eq!(items[0].1, None, "no position without the column");
+        let upto = "Kassenzeichen;Fällig am;Art;Bezeichnung;Betrag;Personenkonto;Zahlungen bis\n\
+                    K1;01.07.2026;Hundesteuer;Hund;96,00;P1;17\n\
+                    K2;01.07.2026;Hundesteuer;Hund;96,00;P1;\n";
+        let items = parse(upto.as_bytes()).unwrap();
+        assert_eq!((items[0].1, items[1].1), (Some(17), None));
+        let bad = upto.replace(";17", ";-1");
+        assert!(parse(bad.as_bytes()).unwrap_err()[0].1.starts_with("Zahlungen bis:"));
     }
 
     #[test]

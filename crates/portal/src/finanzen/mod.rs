@@ -19,12 +19,12 @@ mod view;
 pub mod webhook;
 
 pub use activation::{
-    Activation, MAX_FAILURES_PER_CLIENT, MAX_FAILURES_PER_HOUR, activate, code_hash, create_activation_code,
-    failure_key,
+    Activation, MAX_FAILURES_PER_CLIENT, MAX_FAILURES_PER_HOUR, Unlinked, activate, code_hash, create_activation_code,
+    failure_key, unlink,
 };
 pub use claims::{
-    ClaimUpload, Field, MAX_BATCH, MAX_NOTICE_BYTES, MAX_NOTICES, NoticeUpload, check_batch, check_upload, claim_rf,
-    upsert_claims,
+    ClaimAsOf, ClaimUpload, Field, MAX_BATCH, MAX_NOTICE_BYTES, MAX_NOTICES, NoticeUpload, check_batch, check_upload,
+    claim_rf, upsert_claims, upsert_claims_as_of,
 };
 pub use csv_import::{CSV_HEADER, import_csv};
 pub use view::{

@@ -6,7 +6,7 @@ use crate::casework::Actor;
 use crate::{Portal, Result};
 use amtsweg_domain::audit::AuditEntry;
 use amtsweg_domain::payment::{Cents, PaymentStatus};
-use amtsweg_store::payments::{NewBooking, SOURCE_COUNTER};
+use amtsweg_store::payments::{NewBooking, PaymentRow, SOURCE_COUNTER};
 
 /// How money can be taken at the counter: (stored word, label).
 pub const METHODS: [(&str, &str); 3] =
@@ -34,20 +34,19 @@ pub async fn record_counter_payment(
     if !METHODS.iter().any(|(m, _)| *m == method) {
         return Ok(Err("Bitte wählen Sie, wie bezahlt wurde.".into()));
     }
-    match PaymentStatus::parse(&p.status) {
-        Some(PaymentStatus::Open | PaymentStatus::PartlyPaid | PaymentStatus::Expired) => {}
-        Some(PaymentStatus::Paid) => return Ok(Err("Die Gebühr ist bereits bezahlt.".into())),
-        _ => return Ok(Err("Diese Zahlung ist storniert.".into())),
-    }
-    let open = Cents(p.amount_cents - p.paid_cents);
     if amount.0 <= 0 {
         return Ok(Err("Bitte geben Sie einen Betrag über 0,00 € ein.".into()));
     }
-    if amount > open {
-        return Ok(Err(format!("Der Betrag ist höher als der offene Betrag von {}.", open.german())));
-    }
     let mail = super::mail::release_notice(portal, &p).await?;
     let mut tx = portal.store.begin().await?;
+    // Checked on the locked row: a double click, a colleague or an online payment
+    // booked meanwhile is seen here, so the money is booked once.
+    let Some(p) = tx.lock_payment(authority_id, p.id).await? else {
+        return Ok(Err("Für diesen Antrag ist keine Gebühr zu bezahlen.".into()));
+    };
+    if let Some(refusal) = refusal(&p, amount) {
+        return Ok(Err(refusal));
+    }
     let booked = tx
         .book_payment(
             &NewBooking {
@@ -82,4 +81,18 @@ pub async fn record_counter_payment(
     .await?;
     tx.commit().await?;
     Ok(Ok(()))
+}
+
+/// Why `amount` cannot be booked on the payment as it is now (German), if not.
+fn refusal(p: &PaymentRow, amount: Cents) -> Option<String> {
+    match PaymentStatus::parse(&p.status) {
+        Some(PaymentStatus::Open | PaymentStatus::PartlyPaid | PaymentStatus::Expired) => {}
+        Some(PaymentStatus::Paid) => return Some("Die Gebühr ist bereits bezahlt.".into()),
+        _ => return Some("Diese Zahlung ist storniert.".into()),
+    }
+    let open = Cents(p.amount_cents - p.paid_cents);
+    if open.0 <= 0 {
+        return Some("Die Gebühr ist bereits bezahlt.".into());
+    }
+    (amount > open).then(|| format!("Der Betrag ist höher als der offene Betrag von {}.", open.german()))
 }

@@ -3,8 +3,8 @@
 //! ([`online`]) with a poll worker that learns every outcome even when the citizen
 //! never comes back ([`worker`]), payments at the counter ([`counter`]), what the
 //! citizen, the case worker and the hand-off see ([`view`]), GiroCodes ([`qr`]), the
-//! notices by e-mail ([`mail`]), and the authority's payment connectors and settings
-//! ([`connectors`], [`settings`]).
+//! notices by e-mail ([`mail`]), closing a payment's review ([`review`]), and the
+//! authority's payment connectors and settings ([`connectors`], [`settings`]).
 //!
 //! A form asking for payment *before* release (`vorab`) stores its submission as
 //! `zahlung_ausstehend`: the store keeps it out of every inbox, count and API list and
@@ -20,6 +20,7 @@ pub mod mail;
 pub mod online;
 pub mod plan;
 pub mod qr;
+pub mod review;
 pub mod settings;
 pub mod view;
 pub mod worker;

@@ -95,27 +95,28 @@ pub async fn start_for_submission(
 /// Not found; store errors.
 pub async fn start_for_claim(portal: &Portal, gw: &Gateway, citizen_id: i64, claim_id: i64) -> Result<Started> {
     let claim = portal.store.claim_of_citizen(citizen_id, claim_id).await?.ok_or(PortalError::NotFound)?;
-    if !ClaimState::parse(&claim.state).is_some_and(ClaimState::is_payable) {
-        return Ok(Started::Refused("Diese Forderung ist nicht mehr offen.".into()));
-    }
-    let open = claim.open_after(&portal.store.bookings_of_claims(&[claim.id]).await?);
-    if open == 0 {
-        return Ok(Started::AlreadyPaid);
-    }
     let Some((connector, _)) = super::online_connector(portal, claim.authority_id, None).await? else {
         return Ok(Started::Refused(NOT_ONLINE.into()));
     };
-    let reusable = portal
-        .store
-        .open_payment_of_claim(claim.authority_id, claim.id)
-        .await?
-        .filter(|p| p.amount_cents == open && p.paid_cents == 0);
+    let settings = super::settings::load(portal, claim.authority_id).await?;
+    let booking = super::plan::Booking { leika: String::new(), data: settings.booking_data("", &claim.kassenzeichen) };
+    let booking = serde_json::to_string(&booking).map_err(|e| PortalError::Internal(e.to_string()))?;
+    // Found or made under the claim's lock: two clicks (two tabs) at once get one
+    // payment, whose own lock then starts one attempt.
+    let mut tx = portal.store.begin().await?;
+    let locked = tx.claim_for_payment(claim.authority_id, claim.id).await?.ok_or(PortalError::NotFound)?;
+    let claim = locked.claim;
+    if !ClaimState::parse(&claim.state).is_some_and(ClaimState::is_payable) {
+        return Ok(Started::Refused("Diese Forderung ist nicht mehr offen.".into()));
+    }
+    let open = locked.open_cents;
+    if open == 0 {
+        return Ok(Started::AlreadyPaid);
+    }
+    let reusable = locked.open_payment.filter(|p| p.amount_cents == open && p.paid_cents == 0);
     let p = match reusable {
         Some(p) => p,
         None => {
-            let settings = super::settings::load(portal, claim.authority_id).await?;
-            let booking =
-                super::plan::Booking { leika: String::new(), data: settings.booking_data("", &claim.kassenzeichen) };
             let new = NewPayment {
                 authority_id: claim.authority_id,
                 mode: amtsweg_domain::payment::PayMode::Forderung.as_str().into(),
@@ -124,18 +125,17 @@ pub async fn start_for_claim(portal: &Portal, gw: &Gateway, citizen_id: i64, cla
                 rf_reference: claim.rf_reference.clone(),
                 purpose: claim.kind.clone(),
                 amount_cents: open,
-                booking: serde_json::to_string(&booking).map_err(|e| PortalError::Internal(e.to_string()))?,
+                booking,
                 due_on: claim.due_on.clone(),
                 expires_at: None,
                 citizen_id: Some(citizen_id),
                 hold: false,
             };
-            let mut tx = portal.store.begin().await?;
             let id = tx.insert_claim_payment(&new, claim.id).await?;
-            tx.commit().await?;
-            portal.store.payment(claim.authority_id, id).await?.ok_or(PortalError::NotFound)?
+            tx.lock_payment(claim.authority_id, id).await?.ok_or(PortalError::NotFound)?
         }
     };
+    tx.commit().await?;
     start(portal, gw, &p, None, &claim.kind).await
 }
 

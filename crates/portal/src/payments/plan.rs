@@ -45,9 +45,9 @@ impl Booking {
 /// The payment of an application about to be stored, or `None` when its form
 /// charges nothing (no payment part, or the amount computed is zero). The mode is
 /// the form's where the authority can take it so: `vorab` needs an active
-/// XBezahldienste connector (and an amount payable online), `rechnung` a valid
-/// account; otherwise the fee is due at the counter (`vor_ort`) and the application
-/// is released at once.
+/// XBezahldienste connector (and an amount payable online), else it becomes an
+/// invoice where there is an account; `rechnung` needs a valid account; otherwise
+/// the fee is due at the counter (`vor_ort`). Only `vorab` holds the application.
 ///
 /// # Errors
 /// On store errors.
@@ -82,7 +82,14 @@ pub async fn for_submission(
     let (mode, connector_id, account) = match spec.mode {
         FormPayMode::Vorab => match super::online_connector(portal, authority.id, form_id).await? {
             Some((c, _)) if amount <= Cents::MAX_ONLINE => (PayMode::Vorab, Some(c.id), None),
-            _ => (PayMode::VorOrt, None, None),
+            // Not payable online here (no working provider, or more than a provider
+            // takes): an invoice where the authority has an account, so the citizen
+            // still gets the bank details and a GiroCode; the back office's overview
+            // warns about the form either way.
+            _ => match super::invoice_account(portal, authority.id, form_id).await? {
+                Some((c, a)) => (PayMode::Rechnung, Some(c.id), Some(a)),
+                None => (PayMode::VorOrt, None, None),
+            },
         },
         FormPayMode::Rechnung => match super::invoice_account(portal, authority.id, form_id).await? {
             Some((c, a)) => (PayMode::Rechnung, Some(c.id), Some(a)),

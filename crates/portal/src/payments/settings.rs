@@ -93,8 +93,8 @@ pub async fn warnings(portal: &Portal, authority_id: i64) -> Result<Vec<String>>
             FormPayMode::Vorab if super::online_connector(portal, authority_id, Some(form_id)).await?.is_none() => {
                 out.push(format!(
                     "„{title}“ verlangt die Zahlung vor der Weiterleitung, aber es gibt keine funktionierende \
-                     Verbindung zu einem Bezahldienst. Anträge werden deshalb sofort weitergeleitet; die Gebühr ist \
-                     vor Ort zu bezahlen."
+                     Verbindung zu einem Bezahldienst. Anträge werden deshalb sofort weitergeleitet; die Gebühr wird \
+                     per Rechnung erhoben, wenn ein Konto für Überweisungen eingetragen ist, sonst vor Ort."
                 ));
             }
             FormPayMode::Rechnung if super::invoice_account(portal, authority_id, Some(form_id)).await?.is_none() => {

@@ -82,6 +82,8 @@ pub struct RefundView {
     pub status_label: String,
     pub created: String,
     pub done: String,
+    /// Why the money is paid back (the citizen sees it), '' when it does not open.
+    pub reason: String,
 }
 
 /// How money came in, for people.
@@ -127,16 +129,6 @@ fn refund_label(status: &str) -> &'static str {
 #[must_use]
 pub fn status_label(p: &PaymentRow) -> String {
     PaymentStatus::parse(&p.status).map_or_else(|| p.status.clone(), |s| s.label_de().to_owned())
-}
-
-/// `scheme://host[:port]` of an http(s) URL.
-fn origin(url: &str) -> Option<String> {
-    let (scheme, rest) = url.split_once("://")?;
-    if scheme != "https" && scheme != "http" {
-        return None;
-    }
-    let host = rest.split(['/', '?', '#']).next().filter(|h| !h.is_empty())?;
-    Some(format!("{scheme}://{host}"))
 }
 
 /// The payment of the authority's submission as pages show it; `None` without one.
@@ -188,10 +180,9 @@ pub async fn view(
         };
         if let Some(cfg) = cfg {
             can_pay_online = true;
-            let running = last
-                .filter(|a| a.provider_status == ProviderStatus::Initial.as_str() && !a.transaction_url.is_empty())
-                .and_then(|a| origin(&a.transaction_url));
-            provider_origin = running.or_else(|| origin(&cfg.base_url));
+            // The configured pay-page origin only, never one an answer named: the
+            // client refuses pay pages elsewhere, so nothing else needs to be reached.
+            provider_origin = cfg.pay_page_origin();
         }
     }
     let account = if mode == Some(PayMode::Rechnung) || mode == Some(PayMode::Forderung) {
@@ -222,7 +213,11 @@ pub async fn view(
         _ => None,
     };
     let bookings = portal.store.bookings_of_payment(p.id).await?.iter().map(booking_view).collect();
-    let refunds = portal.store.refunds_of(p.id).await?.iter().map(refund_view).collect();
+    let mut refunds = Vec::new();
+    for r in portal.store.refunds_of(p.id).await? {
+        let reason = crate::reconcile::refund::view(portal, &r, &p.kassenzeichen).await.reason;
+        refunds.push(RefundView { reason, ..refund_view(&r) });
+    }
     Ok(PaymentView {
         id: p.id,
         mode: p.mode.clone(),
@@ -282,6 +277,7 @@ fn refund_view(r: &RefundRow) -> RefundView {
         status_label: refund_label(&r.status).to_owned(),
         created: crate::time::when(r.created_at),
         done: r.done_at.map(crate::time::when).unwrap_or_default(),
+        reason: String::new(),
     }
 }
 
@@ -378,20 +374,7 @@ pub async fn package_payment(portal: &Portal, authority_id: i64, submission_id: 
         payment_method,
         transaction_id,
         transaction_url,
+        provider_reference: online.map(|b| b.reference.clone()).unwrap_or_default(),
         paid_at_ms: p.paid_at,
     }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::origin;
-
-    #[test]
-    fn origins() {
-        assert_eq!(origin("https://pay.example/pay/1?x=2").as_deref(), Some("https://pay.example"));
-        assert_eq!(origin("http://127.0.0.1:4000/pay/1").as_deref(), Some("http://127.0.0.1:4000"));
-        assert_eq!(origin("https://pay.example").as_deref(), Some("https://pay.example"));
-        assert_eq!(origin("javascript://x/"), None);
-        assert_eq!(origin("https:///x"), None);
-    }
 }

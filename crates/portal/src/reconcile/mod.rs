@@ -28,7 +28,7 @@ use crate::{Portal, PortalError, Result};
 use amtsweg_domain::audit::AuditEntry;
 use amtsweg_domain::payment::kassenzeichen::compact;
 use amtsweg_domain::payment::reconcile::{Candidate, MatchKind, find_rf_references, match_credit};
-use amtsweg_domain::payment::{Cents, Iban, normalize_rf, rf_printed};
+use amtsweg_domain::payment::{Cents, Iban, PaymentStatus, normalize_rf, rf_printed};
 use amtsweg_handoff::payment::camt::{self, Entry, Statement};
 use amtsweg_store::outbox::EmailMessage;
 use amtsweg_store::payments::bank::{
@@ -464,7 +464,8 @@ fn line(r: &Row, entry_id: Option<i64>, m: String, kz: Option<String>, released:
 /// Imports a camt.053 file of one of the authority's invoice accounts: new
 /// statements and their entries are stored, exact credits booked (releasing held
 /// applications), the rest left for a person. `Ok(Err(..))` says in German why the
-/// file was refused — then nothing was stored.
+/// file was refused — then nothing was stored. [`prepare_camt`], then
+/// [`apply_camt`].
 ///
 /// # Errors
 /// On store or crypto errors.
@@ -474,17 +475,48 @@ pub async fn import_camt(
     authority_id: i64,
     bytes: &[u8],
 ) -> Result<Result<ImportReport, String>> {
-    let statements = match read_file(portal, authority_id, bytes).await? {
+    match prepare_camt(portal, authority_id, bytes).await? {
+        Ok(prepared) => Ok(Ok(apply_camt(portal, actor, prepared).await?)),
+        Err(m) => Ok(Err(m)),
+    }
+}
+
+/// One statement of a prepared file: the statement, its hash, how many entries are
+/// pending at the bank, its rows and their sealed details.
+type PreparedStatement = (Statement, String, usize, Vec<Row>, Vec<String>);
+
+/// A camt.053 file read, its texts sealed and its credits matched against what was
+/// open when it was read; [`apply_camt`] stores it, deciding each booking again on
+/// what is open then.
+pub struct PreparedImport {
+    authority_id: i64,
+    statements: Vec<PreparedStatement>,
+    matcher: Matcher,
+    /// The payments an exact credit may book, with the notices for applications
+    /// they may release (made before the transaction; queued only on a release).
+    payments: Vec<i64>,
+    mails: HashMap<i64, EmailMessage>,
+    /// The claims an exact credit may book.
+    claims: Vec<i64>,
+}
+
+/// Reads, checks, seals and matches a camt.053 file for [`apply_camt`], storing
+/// nothing. `Ok(Err(..))` says in German why the file was refused.
+///
+/// # Errors
+/// On store or crypto errors.
+pub async fn prepare_camt(portal: &Portal, authority_id: i64, bytes: &[u8]) -> Result<Result<PreparedImport, String>> {
+    let read = match read_file(portal, authority_id, bytes).await? {
         Ok(s) => s,
         Err(m) => return Ok(Err(m)),
     };
     let scope = authority_scope(authority_id);
     portal.keyring.ready(&portal.store, &scope).await?;
     // Everything sealed before the transaction, which then holds no crypto work.
-    let mut prepared = Vec::new();
-    for (pos, s) in statements.iter().enumerate() {
+    let mut statements = Vec::new();
+    for (pos, s) in read.into_iter().enumerate() {
         let mut pending = 0;
-        let rows = rows_of(s, &mut pending);
+        let rows = rows_of(&s, &mut pending);
         let mut sealed = Vec::with_capacity(rows.len());
         for r in &rows {
             let json = serde_json::to_string(&r.details).map_err(|e| PortalError::Internal(e.to_string()))?;
@@ -492,29 +524,67 @@ pub async fn import_camt(
                 portal.seal_bound(&scope, DETAILS, &record::bank_entry(authority_id, &r.key), json.as_bytes()).await?,
             );
         }
-        prepared.push((s, statement_hash(bytes, pos), pending, rows, sealed));
+        statements.push((s, statement_hash(bytes, pos), pending, rows, sealed));
     }
-    let today = crate::time::now_local().date().to_string();
-    let mut matcher = Matcher::new(portal.store.match_candidates(authority_id).await?);
-    // The notices for applications an exact credit may release, made before the
-    // transaction (the booking queues one only when it really releases).
+    let matcher = Matcher::new(portal.store.match_candidates(authority_id).await?);
     let mut mails: HashMap<i64, EmailMessage> = HashMap::new();
+    let (mut payments, mut claims) = (Vec::new(), Vec::new());
     let mut dry = matcher.clone();
-    for (_, _, _, rows, _) in &prepared {
+    for (_, _, _, rows, _) in &statements {
         for r in rows {
-            if let (m, Some(i)) = dry.classify(r)
-                && m == MATCH_EXACT
-                && let Some(pid) = dry.cands[i].payment_id
-                && !mails.contains_key(&pid)
-                && let Some(mail) = release_mail(portal, authority_id, pid).await?
+            let (m, idx) = dry.classify(r);
+            if m == MATCH_EXACT
+                && let Some(cid) = idx.and_then(|i| dry.cands[i].claim_id)
+                && !claims.contains(&cid)
             {
-                mails.insert(pid, mail);
+                claims.push(cid);
+            }
+            if m == MATCH_EXACT
+                && let Some(pid) = idx.and_then(|i| dry.cands[i].payment_id)
+                && !payments.contains(&pid)
+            {
+                payments.push(pid);
+                if let Some(mail) = release_mail(portal, authority_id, pid).await? {
+                    mails.insert(pid, mail);
+                }
             }
         }
     }
+    Ok(Ok(PreparedImport { authority_id, statements, matcher, payments, claims, mails }))
+}
+
+/// Stores a prepared camt.053 file in one transaction. The payments and then the
+/// claims it may book are locked first, each in ascending id order (so it waits for,
+/// and never deadlocks with, other bookings, which lock one payment and then the
+/// feed counter), and their open amounts read again: one paid meanwhile (online, at
+/// the counter, by another import) is not booked a second time — its credit waits
+/// for a person as an over-payment.
+///
+/// # Errors
+/// On store errors.
+pub async fn apply_camt(portal: &Portal, actor: &Actor, prepared: PreparedImport) -> Result<ImportReport> {
+    let PreparedImport { authority_id, statements, mut matcher, mut payments, claims, mails } = prepared;
+    let today = crate::time::now_local().date().to_string();
     let mut report = ImportReport { dry_run: false, statements: Vec::new() };
     let mut tx = portal.store.begin().await?;
-    for (s, sha, pending, rows, sealed) in &prepared {
+    payments.sort_unstable();
+    for pid in payments {
+        let open = tx.lock_payment(authority_id, pid).await?.map_or(0, |p| {
+            if p.status == PaymentStatus::Cancelled.as_str() { 0 } else { (p.amount_cents - p.paid_cents).max(0) }
+        });
+        for c in matcher.cands.iter_mut().filter(|c| c.payment_id == Some(pid)) {
+            c.open = Cents(open);
+        }
+    }
+    let mut claims = claims;
+    claims.sort_unstable();
+    for cid in claims {
+        let open = tx.claim_for_payment(authority_id, cid).await?.map_or(0, |c| c.open_cents);
+        for c in matcher.cands.iter_mut().filter(|c| c.claim_id == Some(cid)) {
+            c.open = Cents(open);
+        }
+    }
+    for (s, sha, pending, rows, sealed) in &statements {
         let new = NewStatement {
             authority_id,
             account_iban: &s.account_iban,
@@ -592,7 +662,7 @@ pub async fn import_camt(
         report.statements.push(sr);
     }
     tx.commit().await?;
-    Ok(Ok(report))
+    Ok(report)
 }
 
 /// The notice for the application a payment holds, if it is held and has an

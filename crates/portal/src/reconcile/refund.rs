@@ -22,6 +22,10 @@ use serde::Serialize;
 const REASON: &str = "payment:refund_reason";
 const PAYOUT_IBAN: &str = "payment:refund_iban";
 
+/// A refund of the same amount of the same payment within this time is taken for the
+/// same refund sent twice.
+const SAME_REFUND_MS: i64 = 60 * 1000;
+
 /// Longest reason accepted.
 pub const MAX_REASON: usize = 500;
 
@@ -143,6 +147,17 @@ pub async fn refund(
 
     let booked_on = crate::time::now_local().date().to_string();
     let mut tx = portal.store.begin().await?;
+    // Under the payment's lock: the same refund sent twice (a double click, two
+    // people) would fit under the cap both times but must be paid out once.
+    if tx.lock_payment(authority_id, p.id).await?.is_some()
+        && tx.same_refund_since(p.id, amount.0, amtsweg_store::now_ms() - SAME_REFUND_MS).await?
+    {
+        return Ok(Err(format!(
+            "Eine Erstattung über {} wurde für diese Zahlung gerade erst erfasst. Wenn wirklich ein zweites Mal \
+             erstattet werden soll, erfassen Sie sie bitte in einer Minute noch einmal.",
+            amount.german()
+        )));
+    }
     let new = NewRefund {
         authority_id,
         payment_id: p.id,

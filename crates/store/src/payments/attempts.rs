@@ -340,7 +340,8 @@ impl Tx {
     /// (source `online`, the reported amount or the attempt's) — which releases a
     /// held submission, with `release_mail`, in this same transaction. A second
     /// PAYED books nothing. A reported amount other than the attempt's is booked as
-    /// reported, marked `amount_mismatch`, and releases nothing.
+    /// reported, marked `amount_mismatch`, and releases nothing; a reported amount of
+    /// zero or less is not booked at all, only marked `amount_mismatch`.
     ///
     /// Also schedules the next poll (and ends polling when there is none; an attempt
     /// that never reached a final state marks its payment `no_final_status`).
@@ -389,8 +390,12 @@ impl Tx {
         if next.is_none() && !status.is_final() {
             self.review_unless_set(a.payment_id, Review::NoFinalStatus.as_str()).await?;
         }
-        let booked = if merged == Some(ProviderStatus::Payed) {
-            let amount = o.reported_cents.unwrap_or(a.amount_cents);
+        let amount = o.reported_cents.unwrap_or(a.amount_cents);
+        let booked = if merged == Some(ProviderStatus::Payed) && amount <= 0 {
+            // Nothing or less than nothing is no money taken: a person looks.
+            self.review_unless_set(a.payment_id, Review::AmountMismatch.as_str()).await?;
+            None
+        } else if merged == Some(ProviderStatus::Payed) {
             let method = if o.payment_method.is_empty() { a.payment_method.as_str() } else { o.payment_method };
             let reference = if o.transaction_reference.is_empty() {
                 a.transaction_id.clone().unwrap_or_default()

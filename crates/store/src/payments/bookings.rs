@@ -7,7 +7,8 @@
 //! a booking that commits late.
 
 use super::{
-    AWAITING_PAYMENT, BOOKING_COLUMNS, BookingRow, PAYMENT_COLUMNS, PAYMENT_EXPIRED, PaymentRow, SOURCE_REFUND,
+    AWAITING_PAYMENT, BOOKING_COLUMNS, BookingRow, CLAIM_COLUMNS, ClaimRow, PAYMENT_COLUMNS, PAYMENT_EXPIRED,
+    PaymentRow, SOURCE_REFUND,
 };
 use crate::casework::NewEvent;
 use crate::db::{Store, Tx};
@@ -64,8 +65,8 @@ impl Store {
         self.fetch_all(&q).await
     }
 
-    /// Payments to pay before release (`vorab`) that are still open, whose time ran
-    /// out (`expires_at <= now`) and whose submission is still held. Oldest first.
+    /// Payments to pay before release (`vorab`) that are still open or partly paid,
+    /// whose time ran out (`expires_at <= now`) and whose submission is still held. Oldest first.
     ///
     /// # Errors
     /// On database errors.
@@ -78,7 +79,7 @@ impl Store {
         let q = Query::select()
             .columns(PAYMENT_COLUMNS)
             .from("payments")
-            .and_where(Expr::col("status").eq(PaymentStatus::Open.as_str()))
+            .and_where(Expr::col("status").is_in([PaymentStatus::Open.as_str(), PaymentStatus::PartlyPaid.as_str()]))
             .and_where(Expr::col("expires_at").lte(now))
             .and_where(Expr::col("mode").eq(PayMode::Vorab.as_str()))
             .and_where(Expr::col("submission_id").in_subquery(held))
@@ -206,7 +207,8 @@ impl Tx {
         } else {
             PaymentStatus::from_amounts(Cents(p.amount_cents), Cents(paid))
         };
-        let status = if was_expired && status == PaymentStatus::Open { PaymentStatus::Expired } else { status };
+        // An expired payment stays expired until it is paid in full (which releases).
+        let status = if was_expired && status != PaymentStatus::Paid { PaymentStatus::Expired } else { status };
         // The first reason for a person to look stays; money arriving adds one.
         let review = if !p.review.is_empty() || b.source == SOURCE_REFUND {
             p.review.clone()
@@ -215,6 +217,9 @@ impl Tx {
         } else if was_expired && b.amount_cents > 0 {
             Review::PaidAfterExpiry.as_str().to_owned()
         } else if paid > p.amount_cents {
+            Review::Overpaid.as_str().to_owned()
+        } else if b.amount_cents > 0 && self.claim_overpaid(claim_id).await? {
+            // Online and bank money for one claim together exceed what it asked.
             Review::Overpaid.as_str().to_owned()
         } else {
             String::new()
@@ -284,14 +289,16 @@ impl Tx {
 
     /// Expires an unpaid payment to pay before release: the payment becomes
     /// `expired`, its held submission `zahlung_abgelaufen` (public history entry),
-    /// and `mail` is queued. Only when the payment is still open, its time ran out by
+    /// and `mail` is queued; a partly paid one is marked `expired_partly_paid` for a
+    /// person. Only when the payment is still open or partly paid, its time ran out by
     /// `now`, and its submission is still held; false otherwise (paid meanwhile).
     ///
     /// # Errors
     /// On database errors.
     pub async fn expire_payment(&mut self, payment_id: i64, now: i64, mail: Option<&EmailMessage>) -> Result<bool> {
         let Some(p) = self.payment_locked(payment_id).await? else { return Ok(false) };
-        if p.status != PaymentStatus::Open.as_str() || p.expires_at.is_none_or(|e| e > now) {
+        let partly = p.status == PaymentStatus::PartlyPaid.as_str();
+        if !(partly || p.status == PaymentStatus::Open.as_str()) || p.expires_at.is_none_or(|e| e > now) {
             return Ok(false);
         }
         let Some(sid) = p.submission_id else { return Ok(false) };
@@ -305,9 +312,13 @@ impl Tx {
         if self.execute(&q).await? != 1 {
             return Ok(false);
         }
+        // Money was taken for an application that will not go on: a person refunds
+        // it or collects the rest (a payment of the rest still releases).
+        let review = if partly && p.review.is_empty() { Review::ExpiredPartlyPaid.as_str() } else { p.review.as_str() };
         let q = Query::update()
             .table("payments")
             .value("status", PaymentStatus::Expired.as_str())
+            .value("review", review)
             .value("updated_at", now_ms())
             .and_where(Expr::col("id").eq(p.id))
             .to_owned();
@@ -327,6 +338,69 @@ impl Tx {
         Ok(true)
     }
 
+    /// Locks a payment of the authority until the transaction ends (PostgreSQL:
+    /// `FOR UPDATE`; SQLite has one writer) and answers it as it is now: checks made
+    /// on it stay true until the commit.
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn lock_payment(&mut self, authority_id: i64, payment_id: i64) -> Result<Option<PaymentRow>> {
+        Ok(self.payment_locked(payment_id).await?.filter(|p| p.authority_id == authority_id))
+    }
+
+    /// Whether the portal's bookings on a claim since its last sync exceed the open
+    /// amount the finance software synced (e.g. paid online and by transfer).
+    async fn claim_overpaid(&mut self, claim_id: Option<i64>) -> Result<bool> {
+        let Some(claim_id) = claim_id else { return Ok(false) };
+        let q =
+            Query::select().columns(CLAIM_COLUMNS).from("claims").and_where(Expr::col("id").eq(claim_id)).to_owned();
+        let Some(claim) = self.fetch_optional_in_tx::<ClaimRow>(&q).await? else { return Ok(false) };
+        let q = Query::select()
+            .columns(BOOKING_COLUMNS)
+            .from("payment_bookings")
+            .and_where(Expr::col("claim_id").eq(claim_id))
+            .and_where(Expr::col("id").gt(claim.synced_booking_id))
+            .to_owned();
+        let since: Vec<BookingRow> = self.fetch_all_in_tx(&q).await?;
+        Ok(claim.booked_since_sync(&since) > claim.open_cents)
+    }
+
+    /// Closes the review of a payment of the authority: with `release`, its held
+    /// application is released (only when money was booked on it); the review is
+    /// cleared either way. The payment row is locked, so two people closing it at
+    /// once release once. `Ok(Err(why))`: nothing changed — no review (any more),
+    /// nothing held, or no money booked.
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn resolve_review(
+        &mut self,
+        authority_id: i64,
+        payment_id: i64,
+        release: bool,
+        actor: &str,
+        mail: Option<&EmailMessage>,
+    ) -> Result<std::result::Result<ResolvedReview, ReviewRefusal>> {
+        let Some(p) = self.lock_payment(authority_id, payment_id).await? else {
+            return Ok(Err(ReviewRefusal::NoReview));
+        };
+        if p.review.is_empty() {
+            return Ok(Err(ReviewRefusal::NoReview));
+        }
+        let mut released = None;
+        if release {
+            if p.paid_cents - p.refunded_cents <= 0 {
+                return Ok(Err(ReviewRefusal::NothingPaid));
+            }
+            match p.submission_id {
+                Some(sid) if self.release_submission(sid, actor, mail).await? => released = Some(sid),
+                _ => return Ok(Err(ReviewRefusal::NotHeld)),
+            }
+        }
+        self.set_payment_review(authority_id, p.id, "").await?;
+        Ok(Ok(ResolvedReview { review: p.review, released }))
+    }
+
     /// Sets (or with '' clears) the review of a payment of the authority.
     ///
     /// # Errors
@@ -341,6 +415,26 @@ impl Tx {
             .to_owned();
         Ok(self.execute(&q).await? == 1)
     }
+}
+
+/// What [`Tx::resolve_review`] closed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedReview {
+    /// The review that was closed.
+    pub review: String,
+    /// The submission released now, if any.
+    pub released: Option<i64>,
+}
+
+/// Why [`Tx::resolve_review`] changed nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReviewRefusal {
+    /// The payment has no review (closed meanwhile) or is not the authority's.
+    NoReview,
+    /// Release asked, but the application is not held (any more).
+    NotHeld,
+    /// Release asked, but no money is booked on the payment.
+    NothingPaid,
 }
 
 #[derive(sqlx::FromRow)]

@@ -131,6 +131,18 @@ impl Tx {
     /// # Errors
     /// On database errors.
     pub async fn upsert_claim(&mut self, c: &NewClaim<'_>) -> Result<Upserted> {
+        self.upsert_claim_as_of(c, None).await
+    }
+
+    /// [`upsert_claim`](Self::upsert_claim) of a resend whose figures include the
+    /// authority's finance feed up to `payments_upto` (the last sequence the finance
+    /// software had read): the watermark is then the highest booking of the claim
+    /// within that position, so a booking it had not read yet stays subtracted from
+    /// the open amount shown. `None`: every booking so far counts as included.
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn upsert_claim_as_of(&mut self, c: &NewClaim<'_>, payments_upto: Option<i64>) -> Result<Upserted> {
         let q = Query::select()
             .columns(CLAIM_COLUMNS)
             .from("claims")
@@ -144,11 +156,14 @@ impl Tx {
             if old.payload_hash == c.payload_hash {
                 return Ok(Upserted::Unchanged(old.id));
             }
-            let watermark = Query::select()
+            let mut watermark = Query::select()
                 .expr(Expr::cust("COALESCE(MAX(id), 0)"))
                 .from("payment_bookings")
                 .and_where(Expr::col("claim_id").eq(old.id))
                 .to_owned();
+            if let Some(upto) = payments_upto {
+                watermark.and_where(Expr::col("feed_seq").lte(upto));
+            }
             let q = Query::update()
                 .table("claims")
                 .value("finance_account_id", c.finance_account_id)
@@ -283,6 +298,23 @@ impl Tx {
             .returning_col("id")
             .to_owned();
         self.insert_id(&q).await
+    }
+
+    /// Revokes the unused activation codes of a finance account of the authority
+    /// (a letter lost, or a new code made): they are deleted, so a revoked code
+    /// answers exactly like one never made; the audit log keeps the revocation.
+    /// Returns how many were revoked.
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn revoke_activation_codes(&mut self, authority_id: i64, account_id: i64) -> Result<u64> {
+        let q = Query::delete()
+            .from_table("activation_codes")
+            .and_where(Expr::col("authority_id").eq(authority_id))
+            .and_where(Expr::col("finance_account_id").eq(account_id))
+            .and_where(Expr::col("used_at").is_null())
+            .to_owned();
+        self.execute(&q).await
     }
 
     /// Uses an activation code for a citizen: the code is marked used and its
@@ -543,6 +575,25 @@ impl Store {
         self.fetch_all(&q).await
     }
 
+    /// How many unused, unexpired activation codes each finance account of the
+    /// authority has (accounts without any are left out).
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn open_activation_codes(&self, authority_id: i64, now: i64) -> Result<Vec<(i64, i64)>> {
+        let q = Query::select()
+            .column("finance_account_id")
+            .expr_as(Expr::col("id").count(), "n")
+            .from("activation_codes")
+            .and_where(Expr::col("authority_id").eq(authority_id))
+            .and_where(Expr::col("used_at").is_null())
+            .and_where(Expr::col("expires_at").gt(now))
+            .group_by_col("finance_account_id")
+            .to_owned();
+        let rows: Vec<OpenCodesRow> = self.fetch_all(&q).await?;
+        Ok(rows.into_iter().map(|r| (r.finance_account_id, r.n)).collect())
+    }
+
     /// The activation codes of a finance account of the authority, newest first.
     ///
     /// # Errors
@@ -557,6 +608,12 @@ impl Store {
             .to_owned();
         self.fetch_all(&q).await
     }
+}
+
+#[derive(sqlx::FromRow)]
+struct OpenCodesRow {
+    finance_account_id: i64,
+    n: i64,
 }
 
 #[derive(sqlx::FromRow)]

@@ -1,12 +1,12 @@
 //! Settings, connectors and payments of an authority, and the Kassenzeichen numbers.
 
 use super::{
-    CONNECTOR_COLUMNS, NewPayment, PAYMENT_COLUMNS, PaymentConnectorRow, PaymentRow, PaymentSettingsRow,
-    SETTINGS_COLUMNS,
+    BOOKING_COLUMNS, BookingRow, CLAIM_COLUMNS, CONNECTOR_COLUMNS, ClaimRow, NewPayment, PAYMENT_COLUMNS,
+    PaymentConnectorRow, PaymentRow, PaymentSettingsRow, SETTINGS_COLUMNS,
 };
 use crate::db::{Store, Tx};
 use crate::{Result, now_ms};
-use sea_query::{Expr, ExprTrait, OnConflict, Order, Query};
+use sea_query::{Expr, ExprTrait, LockType, OnConflict, Order, Query};
 
 impl Store {
     /// The authority's payment settings, if it ever saved some.
@@ -319,6 +319,43 @@ impl Tx {
         self.insert_id(&q).await
     }
 
+    /// Locks a claim of the authority until the transaction ends (PostgreSQL:
+    /// `FOR UPDATE`; SQLite has one writer) and answers it with its open amount as
+    /// the portal sees it and its newest open payment: finding or creating the
+    /// claim's payment under this lock makes two clicks at once find one payment.
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn claim_for_payment(&mut self, authority_id: i64, claim_id: i64) -> Result<Option<ClaimToPay>> {
+        let q = Query::select()
+            .columns(CLAIM_COLUMNS)
+            .from("claims")
+            .and_where(Expr::col("authority_id").eq(authority_id))
+            .and_where(Expr::col("id").eq(claim_id))
+            .lock(LockType::Update)
+            .to_owned();
+        let Some(claim) = self.fetch_optional_in_tx::<ClaimRow>(&q).await? else { return Ok(None) };
+        let q = Query::select()
+            .columns(BOOKING_COLUMNS)
+            .from("payment_bookings")
+            .and_where(Expr::col("claim_id").eq(claim_id))
+            .and_where(Expr::col("id").gt(claim.synced_booking_id))
+            .to_owned();
+        let bookings: Vec<BookingRow> = self.fetch_all_in_tx(&q).await?;
+        let open_cents = claim.open_after(&bookings);
+        let q = Query::select()
+            .columns(PAYMENT_COLUMNS)
+            .from("payments")
+            .and_where(Expr::col("authority_id").eq(authority_id))
+            .and_where(Expr::col("claim_id").eq(claim_id))
+            .and_where(Expr::col("status").eq(amtsweg_domain::payment::PaymentStatus::Open.as_str()))
+            .order_by("id", Order::Desc)
+            .limit(1)
+            .to_owned();
+        let open_payment = self.fetch_optional_in_tx::<PaymentRow>(&q).await?;
+        Ok(Some(ClaimToPay { claim, open_cents, open_payment }))
+    }
+
     /// Stores the payment of a claim (mode `forderung`) — one per online attempt
     /// period; it shares the claim's Kassenzeichen.
     ///
@@ -344,6 +381,16 @@ impl Tx {
             .to_owned();
         self.insert_id(&q).await
     }
+}
+
+/// A claim locked for paying it ([`Tx::claim_for_payment`]).
+#[derive(Debug, Clone)]
+pub struct ClaimToPay {
+    pub claim: ClaimRow,
+    /// The synced open amount less what the portal booked since, never below zero.
+    pub open_cents: i64,
+    /// The claim's newest open payment.
+    pub open_payment: Option<PaymentRow>,
 }
 
 pub(crate) const PAYMENT_INSERT_COLUMNS: [&str; 16] = [

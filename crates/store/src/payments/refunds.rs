@@ -111,6 +111,24 @@ impl Tx {
         Ok(Some(self.insert_id(&q).await?))
     }
 
+    /// Whether a refund of `amount_cents` of this payment was recorded at `since` or
+    /// later: a second click on the same refund. Meant to be asked after
+    /// [`Tx::lock_payment`], so two submissions at once see each other.
+    ///
+    /// # Errors
+    /// On database errors.
+    pub async fn same_refund_since(&mut self, payment_id: i64, amount_cents: i64, since: i64) -> Result<bool> {
+        let q = Query::select()
+            .columns(REFUND_COLUMNS)
+            .from("payment_refunds")
+            .and_where(Expr::col("payment_id").eq(payment_id))
+            .and_where(Expr::col("amount_cents").eq(amount_cents))
+            .and_where(Expr::col("created_at").gte(since))
+            .limit(1)
+            .to_owned();
+        Ok(self.fetch_optional_in_tx::<RefundRow>(&q).await?.is_some())
+    }
+
     /// Marks an instructed refund of the authority as paid out. False when there is
     /// no such refund or it was marked before.
     ///

@@ -294,3 +294,79 @@ async fn a_sync_holds_the_bookings_made_before_it_and_none_after() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_resend_computed_before_a_payment_was_read_keeps_that_payment_subtracted() {
+    on_both(|store: Store| async move {
+        let s = seed(&store).await;
+        let mut tx = store.begin().await.unwrap();
+        let account = tx.upsert_finance_account(s.town, "MB-10042").await.unwrap();
+        let id = tx.upsert_claim(&claim(s.town, account, "5.100.1", "2026-05-15", "h1")).await.unwrap().id();
+        // Another booking of the authority first, so feed position and booking differ.
+        tx.book_payment(&booking(s.town, None, None, 100), None).await.unwrap();
+        tx.commit().await.unwrap();
+        let read = store.last_feed_seq(s.town).await.unwrap();
+        // The citizen pays everything; the finance software has read the feed only
+        // up to `read` when its dunning run sends the claim again, still all open.
+        let mut tx = store.begin().await.unwrap();
+        tx.book_payment(&booking(s.town, None, Some(id), 12_345), None).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        let dunning =
+            NewClaim { state: "dunning", dunning_level: 1, ..claim(s.town, account, "5.100.1", "2026-05-15", "h2") };
+        assert_eq!(tx.upsert_claim_as_of(&dunning, Some(read)).await.unwrap(), Upserted::Updated(id));
+        tx.commit().await.unwrap();
+        let c = store.claim(s.town, id).await.unwrap().unwrap();
+        let bookings = store.bookings_of_claims(&[id]).await.unwrap();
+        assert_eq!(c.open_after(&bookings), 0, "the payment it had not read stays subtracted");
+
+        // Once it has read the payment, its figures hold it.
+        let mut tx = store.begin().await.unwrap();
+        let all = store.last_feed_seq(s.town).await.unwrap();
+        let settled =
+            NewClaim { open_cents: 0, state: "settled", ..claim(s.town, account, "5.100.1", "2026-05-15", "h3") };
+        tx.upsert_claim_as_of(&settled, Some(all)).await.unwrap();
+        tx.commit().await.unwrap();
+        let c = store.claim(s.town, id).await.unwrap().unwrap();
+        assert_eq!(c.booked_since_sync(&bookings), 0, "not subtracted twice");
+
+        // Without a position (as before): every booking so far counts as held.
+        let mut tx = store.begin().await.unwrap();
+        tx.upsert_claim(&dunning).await.unwrap();
+        tx.commit().await.unwrap();
+        let c = store.claim(s.town, id).await.unwrap().unwrap();
+        assert_eq!(c.open_after(&bookings), 12_345);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn revoked_codes_answer_like_unknown_ones_and_an_unlinked_account_shows_nothing() {
+    on_both(|store: Store| async move {
+        let s = seed(&store).await;
+        let now = now_ms();
+        let mut tx = store.begin().await.unwrap();
+        let erika = tx.insert_citizen("erika@example.org", "hash").await.unwrap().unwrap();
+        let account = tx.upsert_finance_account(s.town, "MB-10042").await.unwrap();
+        tx.upsert_claim(&claim(s.town, account, "5.100.1", "2026-05-15", "h1")).await.unwrap();
+        tx.insert_activation_code(s.town, account, "used", now + 60_000, "staff:1").await.unwrap();
+        tx.insert_activation_code(s.town, account, "lost", now + 60_000, "staff:1").await.unwrap();
+        tx.commit().await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        assert!(matches!(tx.use_activation_code("used", erika, now).await.unwrap(), ActivationUse::Linked { .. }));
+        tx.commit().await.unwrap();
+        assert_eq!(store.open_activation_codes(s.town, now).await.unwrap(), [(account, 1)]);
+        assert_eq!(store.claims_of_citizen(erika).await.unwrap().len(), 1);
+
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(tx.revoke_activation_codes(s.county, account).await.unwrap(), 0, "not another authority's");
+        assert_eq!(tx.revoke_activation_codes(s.town, account).await.unwrap(), 1, "only the unused one");
+        assert!(tx.unlink_finance_account(s.town, account).await.unwrap());
+        assert_eq!(tx.use_activation_code("lost", erika, now).await.unwrap(), ActivationUse::Unknown);
+        assert_eq!(tx.use_activation_code("used", erika, now).await.unwrap(), ActivationUse::Used);
+        tx.commit().await.unwrap();
+        assert!(store.claims_of_citizen(erika).await.unwrap().is_empty(), "unlinked: nothing shown");
+        assert!(store.open_activation_codes(s.town, now).await.unwrap().is_empty());
+    })
+    .await;
+}

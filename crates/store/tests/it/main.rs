@@ -20,6 +20,7 @@ mod payments;
 mod payments_bank;
 mod schema;
 mod staff;
+mod staff_offboarding;
 mod submissions;
 
 use amtsweg_store::Store;

@@ -9,6 +9,7 @@ use amtsweg_domain::payment::ProviderStatus;
 use amtsweg_store::casework::InboxFilter;
 use amtsweg_store::handoff::NewConnector;
 use amtsweg_store::outbox::EmailMessage;
+use amtsweg_store::payments::bookings::{ResolvedReview, ReviewRefusal};
 use amtsweg_store::payments::{
     AWAITING_PAYMENT, BeginAttempt, NewAttempt, NewBooking, NewPayment, Observation, PAYMENT_EXPIRED,
 };
@@ -251,6 +252,46 @@ async fn an_amount_mismatch_is_booked_for_review_and_releases_nothing() {
         assert_eq!((p.paid_cents, p.review.as_str()), (1500, "amount_mismatch"));
         assert_eq!(store.payments_in_review(w.town).await.unwrap().iter().map(|r| r.id).collect::<Vec<_>>(), [p.id]);
         assert!(store.payments_in_review(w.county).await.unwrap().is_empty());
+
+        // A person closes the review: released once, the review cleared.
+        let mut tx = store.begin().await.unwrap();
+        let refused = tx.resolve_review(w.county, p.id, true, "staff:1", None).await.unwrap();
+        assert_eq!(refused, Err(ReviewRefusal::NoReview), "another authority's payment");
+        let done = tx.resolve_review(w.town, p.id, true, "staff:1", Some(&mail("e@example.org"))).await.unwrap();
+        assert_eq!(done, Ok(ResolvedReview { review: "amount_mismatch".into(), released: Some(s.id) }));
+        let again = tx.resolve_review(w.town, p.id, true, "staff:1", None).await.unwrap();
+        assert_eq!(again, Err(ReviewRefusal::NoReview), "once");
+        tx.commit().await.unwrap();
+        assert_eq!(status_of(&store, &w, s.id).await, "eingegangen");
+        assert_eq!(store.deliveries_of(w.town, s.id).await.unwrap().len(), 1);
+        assert!(store.payments_in_review(w.town).await.unwrap().is_empty());
+        // A release needs a held application (this one went on).
+        let mut tx = store.begin().await.unwrap();
+        assert!(tx.set_payment_review(w.town, p.id, "overpaid").await.unwrap());
+        let refused = tx.resolve_review(w.town, p.id, true, "staff:1", None).await.unwrap();
+        assert_eq!(refused, Err(ReviewRefusal::NotHeld));
+        assert!(tx.resolve_review(w.town, p.id, false, "staff:1", None).await.unwrap().is_ok(), "checked");
+        tx.commit().await.unwrap();
+        assert_eq!(store.deliveries_of(w.town, s.id).await.unwrap().len(), 1, "nothing handed off again");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn nothing_or_less_reported_as_paid_is_not_booked() {
+    on_both(|store| async move {
+        let w = world(&store).await;
+        for (n, cents) in [(1, 0), (2, -1250)] {
+            let kz = format!("MO-2026-00004{n}");
+            let s = submit(&store, &w, &format!("t-z{n}"), Some(payment(&w, &kz, "vorab", 1250))).await;
+            let p = store.payment_of_submission(w.town, s.id).await.unwrap().unwrap();
+            let a = attempt(&store, &w, p.id, &format!("z{n}")).await;
+            assert!(!observe(&store, a, ProviderStatus::Payed, 10, Some(cents)).await);
+            assert!(store.bookings_of_payment(p.id).await.unwrap().is_empty(), "{cents}: no booking");
+            let p = store.payment(w.town, p.id).await.unwrap().unwrap();
+            assert_eq!((p.paid_cents, p.status.as_str(), p.review.as_str()), (0, "open", "amount_mismatch"));
+            assert_eq!(status_of(&store, &w, s.id).await, AWAITING_PAYMENT);
+        }
     })
     .await;
 }

@@ -44,6 +44,7 @@ pub async fn list(State(state): State<AppState>, me: CitizenContext) -> Result<R
                 context! {
                     status => amtsweg_portal::payments::view::status_label(p),
                     amount => amtsweg_domain::payment::Cents(p.amount_cents).german(),
+                    kassenzeichen => &p.kassenzeichen,
                     paid => p.status == "paid",
                 }
             });

@@ -11,7 +11,7 @@ use crate::AppState;
 use amtsweg_domain::payment::{Cents, ClaimInput, ClaimState};
 use amtsweg_portal::finanzen::{self, ClaimUpload, MAX_BATCH, MAX_NOTICES, NoticeUpload};
 use axum::Json;
-use axum::extract::{FromRequest, Request, State};
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
@@ -90,6 +90,13 @@ pub struct ClaimItem {
     /// At most three notices; one already stored (the same content) is kept once.
     #[schema(max_items = 3)]
     notices: Option<Vec<NoticeItem>>,
+    /// The last `seq` of `GET /api/v1/zahlungen` the figures (`open_cents`, `state`)
+    /// include. The portal then keeps subtracting the payments after it from the
+    /// open amount it shows, so a claim computed before the finance software read a
+    /// payment does not show that payment as open again. Without it the figures
+    /// count as including every payment so far. At most the feed's last `seq`.
+    #[schema(minimum = 0)]
+    zahlungen_bis: Option<i64>,
 }
 
 /// A batch of claims: stored as a whole or not at all.
@@ -127,14 +134,21 @@ pub struct ClaimBatchResult {
     items: Vec<ClaimResult>,
 }
 
-/// The JSON body of a batch, read with the larger upload limit (notices make it
-/// big): only `application/json`, 413 beyond `upload_limit`, 422 when not JSON.
-pub struct BatchBody(Value);
+/// A batch from a client with the `finanzen` scope: the client is checked before
+/// the body is read at all (a client without the scope gets 403 without the server
+/// reading a large body), then the JSON body is read with the larger upload limit
+/// (notices make it big): only `application/json`, 413 beyond `upload_limit`, 422
+/// when not JSON.
+pub struct BatchBody(Client, Value);
 
 impl FromRequest<AppState> for BatchBody {
     type Rejection = Problem;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Problem> {
+        let (mut parts, body) = req.into_parts();
+        let client = Client::from_request_parts(&mut parts, state).await?;
+        client.require(FINANCE)?;
+        let req = Request::from_parts(parts, body);
         let json = req
             .headers()
             .get(header::CONTENT_TYPE)
@@ -176,7 +190,7 @@ impl FromRequest<AppState> for BatchBody {
                 ));
             }
         };
-        super::antraege::json_body(&bytes).map(Self)
+        super::antraege::json_body(&bytes).map(|v| Self(client, v))
     }
 }
 
@@ -192,7 +206,7 @@ fn is_length_error(e: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
-const ITEM_FIELDS: [&str; 10] = [
+const ITEM_FIELDS: [&str; 11] = [
     "kassenzeichen",
     "due_date",
     "kind",
@@ -203,6 +217,7 @@ const ITEM_FIELDS: [&str; 10] = [
     "dunning_level",
     "account",
     "notices",
+    "zahlungen_bis",
 ];
 
 /// A JSON number that is a whole number: `12` and (as JSON Schema counts it) `12.0`.
@@ -215,8 +230,9 @@ fn whole(n: &serde_json::Number) -> Option<i64> {
     })
 }
 
-/// Reads one item of the batch; every problem as `field: message`.
-fn item(v: &Value) -> Result<ClaimUpload, Vec<String>> {
+/// Reads one item of the batch with its `zahlungen_bis`; every problem as
+/// `field: message`.
+fn item(v: &Value) -> Result<(ClaimUpload, Option<i64>), Vec<String>> {
     let Some(o) = v.as_object() else { return Err(vec!["Jede Forderung ist ein JSON-Objekt.".into()]) };
     let mut problems = Vec::new();
     for k in o.keys() {
@@ -312,12 +328,20 @@ fn item(v: &Value) -> Result<ClaimUpload, Vec<String>> {
             Vec::new()
         }
     };
-    let (Some(due_on), Some(amount), Some(open), Some(state), Some(dunning_level), true) =
-        (due_on, amount, open, state, dunning, problems.is_empty())
+    let upto = match o.get("zahlungen_bis") {
+        None | Some(Value::Null) => Some(None),
+        Some(Value::Number(n)) if whole(n).is_some_and(|n| n >= 0) => Some(whole(n)),
+        Some(_) => {
+            problems.push("zahlungen_bis: ganze Zahl ab 0 (eine seq des Zahlungsfeeds) erwartet.".into());
+            None
+        }
+    };
+    let (Some(due_on), Some(amount), Some(open), Some(state), Some(dunning_level), Some(upto), true) =
+        (due_on, amount, open, state, dunning, upto, problems.is_empty())
     else {
         return Err(problems);
     };
-    Ok(ClaimUpload {
+    let upload = ClaimUpload {
         claim: ClaimInput {
             kassenzeichen,
             due_on,
@@ -330,7 +354,8 @@ fn item(v: &Value) -> Result<ClaimUpload, Vec<String>> {
             account,
         },
         notices,
-    })
+    };
+    Ok((upload, upto))
 }
 
 fn notice(v: &Value) -> Result<NoticeUpload, Vec<String>> {
@@ -390,7 +415,8 @@ fn pointer(i: usize, m: &str) -> String {
 /// Kassenzeichen and due date within the batch, a notice that is no PDF) refuses it
 /// with 422, naming each as `claims/<index>/<field>`, and nothing is stored.
 /// Otherwise each claim is created, updated, or left unchanged when it is the same
-/// as stored — so sending a batch again is safe.
+/// as stored — so sending a batch again is safe. A client without the `finanzen`
+/// scope is refused before the body is read.
 #[utoipa::path(post, path = "/api/v1/forderungen", tag = "finance", operation_id = "claims_upsert",
     request_body = ClaimBatch, security(("bearer" = []), ("api_key" = [])),
     responses((status = 200, body = ClaimBatchResult), (status = 401, body = Problem, content_type = "application/problem+json"),
@@ -400,10 +426,8 @@ fn pointer(i: usize, m: &str) -> String {
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub(crate) async fn claims(
     State(state): State<AppState>,
-    client: Client,
-    BatchBody(body): BatchBody,
+    BatchBody(client, body): BatchBody,
 ) -> Result<Json<ClaimBatchResult>, Problem> {
-    client.require(FINANCE)?;
     let Some(o) = body.as_object() else {
         return Err(refused(&["Der Inhalt ist ein JSON-Objekt mit der Liste „claims“.".into()]));
     };
@@ -428,16 +452,16 @@ pub(crate) async fn claims(
     }
     // The items that could be read are checked at once too: one answer lists all.
     findings.extend(
-        finanzen::check_batch(items.iter().map(|(i, u)| (*i, u))).into_iter().map(|(i, m)| (i, pointer(i, &m))),
+        finanzen::check_batch(items.iter().map(|(i, (u, _))| (*i, u))).into_iter().map(|(i, m)| (i, pointer(i, &m))),
     );
     if !findings.is_empty() {
         findings.sort_by_key(|(i, _)| *i);
         return Err(refused(&findings.into_iter().map(|(_, m)| m).collect::<Vec<_>>()));
     }
-    let items: Vec<ClaimUpload> = items.into_iter().map(|(_, u)| u).collect();
-    let dues: Vec<String> = items.iter().map(|u| u.claim.due_on.to_string()).collect();
+    let items: Vec<finanzen::ClaimAsOf> = items.into_iter().map(|(_, u)| u).collect();
+    let dues: Vec<String> = items.iter().map(|(u, _)| u.claim.due_on.to_string()).collect();
     let actor = client.actor().audit;
-    let stored = finanzen::upsert_claims(&state.portal, client.row.authority_id, &actor, items)
+    let stored = finanzen::upsert_claims_as_of(&state.portal, client.row.authority_id, &actor, items)
         .await
         .map_err(Problem::from)?
         .map_err(|problems| {
@@ -588,7 +612,8 @@ pub struct ActivationCode {
 /// Makes a one-time activation code for a taxpayer's account, for a letter to the
 /// taxpayer's address: entered in the citizen account, it links that account to
 /// the Personenkonto (and shows its claims there). The account need not have
-/// claims yet.
+/// claims yet. Older unused codes of the account stop working: only the newest
+/// letter links.
 #[utoipa::path(post, path = "/api/v1/aktivierungscodes", tag = "finance", operation_id = "activation_code",
     request_body = ActivationRequest, security(("bearer" = []), ("api_key" = [])),
     responses((status = 201, body = ActivationCode), (status = 401, body = Problem, content_type = "application/problem+json"),
@@ -623,6 +648,61 @@ pub(crate) async fn activation_code(
     }
 }
 
+/// A taxpayer's account to part from its citizen.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UnlinkRequest {
+    /// The account (Personenkonto) in the finance software.
+    #[schema(min_length = 1, max_length = 64)]
+    account: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UnlinkResult {
+    /// The account was linked to a citizen account and no longer is.
+    unlinked: bool,
+    /// Unused activation codes of the account that no longer work.
+    revoked_codes: u64,
+}
+
+/// Parts a taxpayer's account from the citizen account it is linked to — the
+/// citizen no longer sees its claims, at once — and revokes its unused activation
+/// codes: for a letter that was lost or reached the wrong person. A new code
+/// (`POST /api/v1/aktivierungscodes`) links it again. Making a new code also
+/// revokes the older unused ones on its own. 404 for an account the portal does not
+/// know.
+#[utoipa::path(post, path = "/api/v1/personenkonten/trennen", tag = "finance", operation_id = "account_unlink",
+    request_body = UnlinkRequest, security(("bearer" = []), ("api_key" = [])),
+    responses((status = 200, body = UnlinkResult), (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub(crate) async fn unlink(
+    State(state): State<AppState>,
+    client: Client,
+    super::extract::ApiJson(r): super::extract::ApiJson<UnlinkRequest>,
+) -> Result<Json<UnlinkResult>, Problem> {
+    client.require(FINANCE)?;
+    let authority = client.row.authority_id;
+    let not_found = || {
+        Problem::new(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            "Dieses Personenkonto kennt das Portal nicht.".into(),
+            "The portal does not know this account.".into(),
+        )
+    };
+    let account = state.store.finance_account(authority, r.account.trim()).await.map_err(Problem::from)?;
+    let account = account.ok_or_else(not_found)?;
+    let done = finanzen::unlink(&state.portal, &client.actor().audit, authority, account.id, true, true)
+        .await
+        .map_err(Problem::from)?
+        .ok_or_else(not_found)?;
+    Ok(Json(UnlinkResult { unlinked: done.unlinked, revoked_codes: done.revoked_codes }))
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::panic)]
@@ -635,11 +715,16 @@ mod tests {
 
     #[test]
     fn items_default_what_they_may_leave_out() {
-        let u = item(&ok()).unwrap();
+        let (u, upto) = item(&ok()).unwrap();
+        assert_eq!(upto, None);
         assert_eq!((u.claim.open, u.claim.state, u.claim.dunning_level), (Cents(12345), ClaimState::Open, 0));
         let mut settled = ok();
         settled["state"] = "settled".into();
-        assert_eq!(item(&settled).unwrap().claim.open, Cents(0));
+        assert_eq!(item(&settled).unwrap().0.claim.open, Cents(0));
+        settled["zahlungen_bis"] = 7.into();
+        assert_eq!(item(&settled).unwrap().1, Some(7));
+        settled["zahlungen_bis"] = (-1).into();
+        assert!(item(&settled).unwrap_err()[0].starts_with("zahlungen_bis:"));
     }
 
     #[test]
@@ -662,7 +747,7 @@ mod tests {
         assert!(item(&serde_json::json!([])).is_err());
         let mut float = ok();
         float["amount_cents"] = serde_json::json!(12345.0);
-        assert_eq!(item(&float).unwrap().claim.amount, Cents(12345), "JSON Schema counts 12345.0 as an integer");
+        assert_eq!(item(&float).unwrap().0.claim.amount, Cents(12345), "JSON Schema counts 12345.0 as an integer");
         float["amount_cents"] = serde_json::json!(123.5);
         assert!(item(&float).is_err());
         assert_eq!(pointer(3, "due_date: x"), "claims/3/due_date: x");

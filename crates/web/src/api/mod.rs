@@ -29,6 +29,7 @@ pub(crate) use antraege::{acknowledge, detail, file, list, message, receipt, sig
 pub(crate) use auth::token;
 pub(crate) use finanzen::{
     FINANCE, activation_code as finance_activation_code, claims as finance_claims, payments as finance_payments,
+    unlink as finance_unlink,
 };
 pub(crate) use openapi::openapi_json;
 pub(crate) use termine::{day as appointments_day, status as appointment_status};

@@ -111,7 +111,7 @@ fn link(
 #[openapi(
     info(title = "Amtsweg API", version = "1", description = "Submissions for back-office software: fetch, acknowledge, report status and messages back. Appointments for counter software: a location's day, attended, missed, cancelled. Claims and payments for finance software: send claims with notices, read the payments taken, make activation codes. Errors are RFC 9457 problem details."),
     paths(token, list, detail, receipt, file, acknowledge, status, message, signed_download, super::termine::day, super::termine::status,
-        super::finanzen::claims, super::finanzen::payments, super::finanzen::activation_code),
+        super::finanzen::claims, super::finanzen::payments, super::finanzen::activation_code, super::finanzen::unlink),
     components(schemas(Problem, ListStatus, AppointmentState, NewAppointmentStatus, ClaimStateName, UpsertResult, BookingSource)),
     modifiers(&Security, &Conventions),
     tags((name = "auth", description = "OAuth 2.0 client credentials"), (name = "submissions", description = "Anträge"),

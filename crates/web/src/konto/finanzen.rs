@@ -102,21 +102,15 @@ pub async fn link(
     Ok(r)
 }
 
-/// `scheme://host[:port]` of an http(s) URL.
-fn origin(url: &str) -> Option<String> {
-    let (scheme, rest) = url.split_once("://")?;
-    let host = rest.split(['/', '?', '#']).next().filter(|h| !h.is_empty())?;
-    matches!(scheme, "https" | "http").then(|| format!("{scheme}://{host}"))
-}
-
-/// Where the pay button of a claim continues: the provider's origin, for the page's
-/// `form-action` (see `antrag::zahlung::allow_provider`).
+/// Where the pay button of a claim continues: the connector's pay-page origin (the
+/// only one its pay pages may be on), for the page's `form-action` (see
+/// `antrag::zahlung::allow_provider`).
 async fn provider_origin(state: &AppState, v: &ClaimView) -> Result<Option<String>, AppError> {
     if !v.can_pay_online {
         return Ok(None);
     }
     let found = amtsweg_portal::payments::online_connector(&state.portal, v.claim.authority_id, None).await?;
-    Ok(found.and_then(|(_, cfg)| origin(&cfg.base_url)))
+    Ok(found.and_then(|(_, cfg)| cfg.pay_page_origin()))
 }
 
 async fn render_claim(
@@ -195,17 +189,4 @@ pub async fn notice(
     let (name, bytes) =
         finanzen::notice_for_citizen(&state.portal, me.citizen.id, id, doc).await?.ok_or(AppError::NotFound)?;
     Ok(crate::download::attachment(bytes, &name, "application/pdf"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::origin;
-
-    #[test]
-    fn origins_of_provider_addresses() {
-        assert_eq!(origin("https://pay.example/api/v1").as_deref(), Some("https://pay.example"));
-        assert_eq!(origin("http://127.0.0.1:4000").as_deref(), Some("http://127.0.0.1:4000"));
-        assert_eq!(origin("ftp://x/"), None);
-        assert_eq!(origin("https://"), None);
-    }
 }

@@ -46,10 +46,13 @@ pub const SIGN_IN_PATHS: &[&str] = &[
     "/o/{slug}/antrag/{form}/{token}/gespeichert",
     "/o/{slug}/antrag/fortsetzen/{secret}",
     "/api/v1/token",
+    // An activation code of a finance account (its own throttle counts failures).
+    "/konto/finanzen/verknuepfen",
 ];
 
-/// GET routes that search or export.
-const EXPENSIVE_PATHS: &[&str] = &["/suche", "/api/v1/suche", "/ort"];
+/// GET routes that search or export, or ask a payment provider (the return page
+/// asks it on every load).
+const EXPENSIVE_PATHS: &[&str] = &["/suche", "/api/v1/suche", "/ort", "/zahlung/{secret}"];
 
 /// The class of a route (its path pattern as in the route map) for a method;
 /// `None` for what is not limited.
@@ -203,6 +206,8 @@ mod tests {
         assert_eq!(class_of("/verwaltung/protokoll.csv", &Method::GET), Some(Class::Expensive));
         assert_eq!(class_of("/o/{slug}/", &Method::GET), None);
         assert_eq!(class_of("/konto/anmelden", &Method::POST), Some(Class::SignIn));
+        assert_eq!(class_of("/konto/finanzen/verknuepfen", &Method::POST), Some(Class::SignIn));
+        assert_eq!(class_of("/zahlung/{secret}", &Method::GET), Some(Class::Expensive));
         assert_eq!(class_of("/o/{slug}/antrag/{form}/", &Method::POST), Some(Class::Post));
     }
 

@@ -97,6 +97,8 @@ pub async fn invite_submit(
     let role = Role::parse(&f.role).ok().filter(|r| *r != Role::VerbundAdmin);
     let unit: Option<i64> = f.stelle.trim().parse().ok();
     let unit_ok = unit.is_none_or(|u| state.catalogue().org_unit(a.id, u).is_some());
+    // A disabled account comes back only through a new invitation (offboarding).
+    let existing = state.store.staff_by_email(&email).await?;
     let error = if !email.contains('@') || email.len() < 3 || email.chars().any(char::is_whitespace) {
         Some("Bitte geben Sie eine gültige E-Mail-Adresse ein.".to_owned())
     } else if f.name.trim().is_empty() {
@@ -105,7 +107,7 @@ pub async fn invite_submit(
         Some("Bitte wählen Sie eine Rolle.".to_owned())
     } else if !unit_ok || (unit.is_some() && role == Some(Role::AuthorityAdmin)) {
         Some("Die Administration gilt immer für die ganze Behörde; andere Rollen können auf eine Stelle dieser Behörde beschränkt werden.".to_owned())
-    } else if state.store.staff_by_email(&email).await?.is_some() {
+    } else if existing.as_ref().is_some_and(|u| !u.disabled) {
         Some(format!("Für {email} gibt es bereits ein Konto."))
     } else {
         None
@@ -115,15 +117,23 @@ pub async fn invite_submit(
     };
     let token = session::random_token();
     let mut tx = state.store.begin().await?;
-    // "!" is no Argon2 hash: nobody can sign in before accepting the invitation.
-    let id = tx
-        .insert_staff(&NewStaff {
-            email: email.clone(),
-            display_name: f.name.trim().to_owned(),
-            password_hash: "!".into(),
-            totp_secret: None,
-        })
-        .await?;
+    let id = match &existing {
+        // Its old roles go: the invitation grants what this administrator decides.
+        Some(old) => {
+            tx.reset_disabled_staff_roles(old.id).await?;
+            old.id
+        }
+        // "!" is no Argon2 hash: nobody can sign in before accepting the invitation.
+        None => {
+            tx.insert_staff(&NewStaff {
+                email: email.clone(),
+                display_name: f.name.trim().to_owned(),
+                password_hash: amtsweg_store::staff_admin::UNUSABLE_PASSWORD.into(),
+                totp_secret: None,
+            })
+            .await?
+        }
+    };
     tx.grant_role(id, &Grant { role, authority_id: Some(a.id), org_unit_id: unit }).await?;
     let expires = amtsweg_store::now_ms() + INVITE_DAYS * 86_400_000;
     tx.insert_staff_token(&session::hash_token(&token), "invite", id, expires).await?;
@@ -141,7 +151,8 @@ pub async fn invite_submit(
         attachments: Vec::new(),
     })
     .await?;
-    tx.append_audit(&entry(staff.actor(), Some(a.id), "staff.invite", format!("staff:{id}"))).await?;
+    let action = if existing.is_some() { "staff.reinvite" } else { "staff.invite" };
+    tx.append_audit(&entry(staff.actor(), Some(a.id), action, format!("staff:{id}"))).await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!("/verwaltung/behoerden/{}/einladen?hinweis=1", a.slug)).into_response())
 }

@@ -103,7 +103,8 @@ pub async fn submit(
             session::record_sign_in_failure(&state, &email, &client).await?;
             let actor = other.map_or_else(|| "anonymous".to_owned(), |u| format!("staff:{}", u.id));
             audit(&state, &actor, None, "login", "staff", "failure").await?;
-            let msg = "E-Mail-Adresse oder Passwort ist falsch.";
+            // The same words for a disabled account: nothing more is revealed.
+            let msg = "E-Mail-Adresse oder Passwort ist falsch. Wurde Ihr Zugang beendet, kann ihn nur die Administration Ihrer Behörde mit einer neuen Einladung wieder öffnen.";
             return Ok(render_login(&state, &fresh_csrf, &next, &email, Some(msg), StatusCode::UNPROCESSABLE_ENTITY));
         }
     };
@@ -112,6 +113,11 @@ pub async fn submit(
     let (token, _) =
         session::start(&state, "staff", user.id, !needs_code, &session::Identification::password()).await?;
     audit(&state, &format!("staff:{}", user.id), None, "login.password", "staff", "success").await?;
+    if !needs_code {
+        let mut tx = state.store.begin().await?;
+        tx.record_staff_sign_in(user.id, amtsweg_store::now_ms()).await?;
+        tx.commit().await?;
+    }
     let target =
         if needs_code { format!("/verwaltung/anmelden/code?weiter={}", super::urlencode(&next)) } else { next };
     let mut r = Redirect::to(&target).into_response();
@@ -224,6 +230,7 @@ pub async fn code_submit(
         tx.set_pending_totp(&s.record.id_hash, None).await?;
     }
     tx.mark_second_factor_done(&s.record.id_hash).await?;
+    tx.record_staff_sign_in(user.id, amtsweg_store::now_ms()).await?;
     tx.commit().await?;
     let action = if user.totp_secret.is_none() { "second_factor.enrol" } else { "login.second_factor" };
     audit(&state, &format!("staff:{}", user.id), None, action, "staff", "success").await?;

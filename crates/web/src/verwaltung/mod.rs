@@ -9,6 +9,7 @@ pub(crate) mod formulare;
 pub(crate) mod konten;
 pub(crate) mod leistungen;
 pub(crate) mod login;
+pub(crate) mod mitarbeitende;
 mod nav;
 pub(crate) mod schnittstellen;
 pub(crate) mod seiten;

@@ -67,6 +67,7 @@ fn area_of(path: &str) -> Area {
         Area::Connectors
     } else if p.contains("/darstellung")
         || p.contains("/einladen")
+        || p.contains("/mitarbeitende/")
         || p.starts_with("/verwaltung/protokoll")
         || p.starts_with("/verwaltung/verbund/")
     {
@@ -211,6 +212,11 @@ pub(crate) fn areas(state: &AppState, staff: &StaffContext, path: &str) -> Areas
                     p.starts_with(&format!("{base}/darstellung")),
                 ));
                 sub.push(Link::new("Konten", format!("{base}/einladen"), p.starts_with(&format!("{base}/einladen"))));
+                sub.push(Link::new(
+                    "Mitarbeitende",
+                    format!("{base}/mitarbeitende/"),
+                    p.starts_with(&format!("{base}/mitarbeitende/")),
+                ));
             }
             sub.push(Link::new("Protokoll", "/verwaltung/protokoll/".into(), p.starts_with("/verwaltung/protokoll")));
             if perms.is_verbund_admin() {
@@ -223,6 +229,11 @@ pub(crate) fn areas(state: &AppState, staff: &StaffContext, path: &str) -> Areas
                     "Zuständigkeiten",
                     "/verwaltung/verbund/zustaendigkeiten/".into(),
                     p.starts_with("/verwaltung/verbund/zustaendigkeiten"),
+                ));
+                sub.push(Link::new(
+                    "Alle Mitarbeitenden",
+                    "/verwaltung/verbund/mitarbeitende/".into(),
+                    p.starts_with("/verwaltung/verbund/mitarbeitende"),
                 ));
             }
         }
@@ -354,11 +365,13 @@ pub(crate) fn cards(state: &AppState, staff: &StaffContext) -> Vec<Value> {
         if let Some(base) = one(&administered) {
             links.push(link("Darstellung".into(), format!("{base}/darstellung")));
             links.push(link("Konten: Mitarbeitende einladen".into(), format!("{base}/einladen")));
+            links.push(link("Mitarbeitende: Rollen und Zugänge".into(), format!("{base}/mitarbeitende/")));
         }
         links.push(link("Protokoll".into(), "/verwaltung/protokoll/".into()));
         if perms.is_verbund_admin() {
             links.push(link("Behörden im Verbund".into(), "/verwaltung/verbund/behoerden/".into()));
             links.push(link("Zuständigkeiten".into(), "/verwaltung/verbund/zustaendigkeiten/".into()));
+            links.push(link("Alle Mitarbeitenden".into(), "/verwaltung/verbund/mitarbeitende/".into()));
         }
         cards.push(context! { id => "einstellungen", title => "Einstellungen", links, many => administered.len() > 1 });
     }

@@ -91,6 +91,37 @@ pub(super) fn is_description_text(s: &str) -> bool {
         })
 }
 
+/// The requestor as the published models allow it: names and street like a
+/// description (≤ 250), house number `[\w\d-]` (≤ 20), postcode digits (≤ 5), city
+/// like a description without the full stop, a two-letter country.
+fn requestor(p: &WireRequestor) -> Result<(), String> {
+    let text = |v: &Option<String>, what: &str, dot: bool| match v {
+        Some(t) if t.chars().count() > 250 || !is_description_text(t) || (!dot && t.contains('.')) => {
+            Err(format!("requestor {what} has more than 250 characters or characters not allowed"))
+        }
+        _ => Ok(()),
+    };
+    if p.name.as_deref().is_none_or(|n| n.trim().is_empty()) {
+        return Err("requestor needs a name".into());
+    }
+    text(&p.name, "name", true)?;
+    text(&p.first_name, "firstName", true)?;
+    text(&p.organization_name, "organizationName", true)?;
+    let Some(a) = &p.address else { return Ok(()) };
+    text(&a.street, "street", true)?;
+    text(&a.city, "city", false)?;
+    if a.house_number.as_deref().is_some_and(|h| h.len() > 20 || !is_id(&h[..h.len().min(36)]) || h.is_empty()) {
+        return Err("requestor houseNumber must be 1 to 20 letters, digits or hyphens".into());
+    }
+    if a.postal_code.as_deref().is_some_and(|c| !(1..=5).contains(&c.len()) || !c.bytes().all(|b| b.is_ascii_digit())) {
+        return Err("requestor postalCode must be 1 to 5 digits".into());
+    }
+    if a.country.as_deref().is_some_and(|c| c.len() != 2 || !c.bytes().all(|b| b.is_ascii_uppercase())) {
+        return Err("requestor country must be two upper-case letters".into());
+    }
+    Ok(())
+}
+
 /// A JSON number as cents, or why not.
 pub(super) fn money(raw: &RawValue, what: &str) -> Result<Cents, String> {
     let text = raw.get();
@@ -134,15 +165,7 @@ pub(super) fn validate(r: &WireRequest) -> Result<Cents, Refusal> {
         return Err(Validation("redirectUrl must be an absolute http or https URL of at most 2082 characters".into()));
     }
     if let Some(p) = &r.requestor {
-        let name_ok = p.name.as_deref().is_some_and(|n| !n.trim().is_empty() && n.chars().count() <= 100);
-        let country_ok = p
-            .address
-            .as_ref()
-            .and_then(|a| a.country.as_deref())
-            .is_none_or(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase()));
-        if !name_ok || !country_ok {
-            return Err(Validation("requestor needs a name of at most 100 characters and a two-letter country".into()));
-        }
+        requestor(p).map_err(Validation)?;
     }
     if !(1..=99).contains(&r.items.len()) {
         return Err(Validation("items must hold 1 to 99 positions".into()));

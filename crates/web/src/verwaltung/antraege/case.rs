@@ -169,6 +169,7 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "erneut" => Some("Die Übergabe wird erneut versucht."),
         "wieder" => Some("Der Antrag ist wieder in Bearbeitung. Die antragstellende Person ist informiert."),
         "zahlung" => Some("Die Zahlung ist gebucht."),
+        "pruefung" => Some("Die Prüfung der Zahlung ist abgeschlossen."),
         "erstattung" => {
             Some("Die Erstattung ist erfasst. Die Kasse zahlt sie aus; die antragstellende Person sieht sie.")
         }

@@ -14,7 +14,7 @@ mod zahlung;
 pub use actions::{assign, change_status, message, note, reopen, resend};
 pub use case::{detail, file, message_file, pdf};
 pub use inbox::{assign_many, list};
-pub use zahlung::{counter_payment, refund_payment};
+pub use zahlung::{counter_payment, refund_payment, resolve_review};
 
 use super::StaffContext;
 use crate::AppState;

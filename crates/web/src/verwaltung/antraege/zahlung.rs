@@ -1,8 +1,9 @@
 //! The payment of one application in case work: its state, what was booked and
 //! refunded (the panel of the case page), a payment taken at the counter (which
 //! releases an application held for payment, exactly once) and a refund with its
-//! reason (a payout instruction for the treasury, shown to the citizen). Errors show
-//! the case page again with what was typed.
+//! reason (a payout instruction for the treasury, shown to the citizen), and closing
+//! a payment's review ("Prüfung abschließen": release the held application or mark
+//! it checked, with a note). Errors show the case page again with what was typed.
 
 use super::case::{Typed, render_case};
 use super::{StaffContext, actor, case_for};
@@ -11,7 +12,7 @@ use crate::csrf::Csrf;
 use crate::error::AppError;
 use amtsweg_domain::payment::Cents;
 use amtsweg_portal::casework::Case;
-use amtsweg_portal::payments::{counter, view};
+use amtsweg_portal::payments::{counter, review, view};
 use amtsweg_portal::reconcile::refund;
 use axum::Form;
 use axum::extract::{Path, State};
@@ -34,6 +35,8 @@ pub(super) async fn panel(state: &AppState, staff: &StaffContext, case: &Case) -
         can_refund => refundable > 0 && staff.perms.can_handle_payments(s.authority_id),
         refundable => Cents(refundable).german(), open_input => german_input(p.open_cents),
         refundable_input => german_input(refundable), methods,
+        can_resolve => !p.review.is_empty() && staff.perms.can_handle_payments(s.authority_id),
+        can_release => (p.held || p.expired_unpaid) && p.paid_cents - p.refunded_cents > 0, review_max => review::MAX_NOTE,
     }))
 }
 
@@ -123,6 +126,38 @@ pub async fn refund_payment(
     match refund::refund(&state.portal, &actor(&staff), a, p.id, amount, &f.grund, iban).await? {
         Ok(()) => Ok(Redirect::to(&format!("/verwaltung/antraege/{id}?hinweis=erstattung#zahlung")).into_response()),
         Err(m) => render_case(&state, &staff, &case, Some(("erstattung", m)), &typed, None).await,
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ReviewForm {
+    csrf: String,
+    /// `freigeben` or `geprueft`.
+    entscheidung: String,
+    notiz: String,
+}
+
+/// Closes the review of the application's payment ("Prüfung abschließen").
+pub async fn resolve_review(
+    State(state): State<AppState>,
+    staff: StaffContext,
+    Path(id): Path<i64>,
+    Csrf(Form(f)): Csrf<Form<ReviewForm>>,
+) -> Result<Response, AppError> {
+    let case = case_for(&state, &staff, id).await?;
+    require_payments(&staff, &case)?;
+    let decision = match f.entscheidung.as_str() {
+        "freigeben" => review::Decision::Release,
+        "geprueft" => review::Decision::Checked,
+        _ => {
+            let m = "Bitte wählen Sie, wie die Prüfung ausgeht.".to_owned();
+            return render_case(&state, &staff, &case, Some(("pruefung", m)), &Typed::default(), None).await;
+        }
+    };
+    match review::resolve(&state.portal, &actor(&staff), case.row.authority_id, id, decision, &f.notiz).await? {
+        Ok(()) => Ok(Redirect::to(&format!("/verwaltung/antraege/{id}?hinweis=pruefung#zahlung")).into_response()),
+        Err(m) => render_case(&state, &staff, &case, Some(("pruefung", m)), &Typed::default(), None).await,
     }
 }
 

@@ -30,6 +30,9 @@ pub const KINDS: &[(&str, &str)] = &[
     ("staff.invite", "Person eingeladen"),
     ("staff.accept_invite", "Einladung angenommen"),
     ("staff.create", "Konto angelegt"),
+    ("staff.roles", "Rollen einer Person geändert"),
+    ("staff.disable", "Konto deaktiviert"),
+    ("staff.reinvite", "Deaktivierte Person neu eingeladen"),
     ("submission.view", "Antrag angesehen"),
     ("submission.receipt", "Antrag als PDF heruntergeladen"),
     ("submission.file", "Anlage eines Antrags heruntergeladen"),
@@ -96,12 +99,15 @@ pub const KINDS: &[(&str, &str)] = &[
     ("payment.counter", "Zahlung vor Ort erfasst"),
     ("payment.refund", "Erstattung angewiesen"),
     ("payment.refund_done", "Erstattung als ausgezahlt markiert"),
+    ("payment.review", "Prüfung einer Zahlung abgeschlossen"),
     ("payment.camt_import", "Kontoauszug eingelesen"),
     ("payment.bank_assign", "Zahlungseingang zugeordnet"),
     ("payment.bank_dismiss", "Zahlungseingang ohne Zuordnung erledigt"),
     ("payment.report", "Zahlungsübersicht heruntergeladen"),
     ("finance.activation_code", "Aktivierungscode für das Finanzkonto erzeugt"),
     ("finance.link", "Finanzkonto mit dem Bürgerkonto verknüpft"),
+    ("finance.unlink", "Verknüpfung des Finanzkontos aufgehoben"),
+    ("finance.activation_code.revoke", "Aktivierungscodes widerrufen"),
 ];
 
 /// The name of a kind of action for the filter (the kind itself when unknown).
@@ -180,6 +186,9 @@ pub fn sentence(e: &Entry<'_>) -> String {
         "staff.invite" => format!("{a} hat {t} eingeladen"),
         "staff.accept_invite" => format!("{a} hat die Einladung angenommen und ein Passwort gesetzt"),
         "staff.create" => format!("{a} hat das Konto von {t} angelegt"),
+        "staff.roles" => format!("{a} hat die Rollen von {t} geändert"),
+        "staff.disable" => format!("{a} hat das Konto von {t} deaktiviert"),
+        "staff.reinvite" => format!("{a} hat {t} neu eingeladen"),
         "submission.view" => format!("{a} hat {t} angesehen"),
         "submission.receipt" => format!("{a} hat {t} als PDF heruntergeladen"),
         "submission.file" => format!("{a} hat eine Anlage von {t} heruntergeladen"),
@@ -260,12 +269,17 @@ pub fn sentence(e: &Entry<'_>) -> String {
         "payment.counter" => format!("{a} hat eine Zahlung vor Ort zu {t} erfasst"),
         "payment.refund" => format!("{a} hat eine Erstattung zu {t} angewiesen"),
         "payment.refund_done" => format!("{a} hat die Erstattung {t} als ausgezahlt markiert"),
+        "payment.review" => format!("{a} hat die Prüfung der Zahlung zu {t} abgeschlossen"),
         "payment.camt_import" => format!("{a} hat einen Kontoauszug eingelesen ({t})"),
         "payment.bank_assign" => format!("{a} hat den Zahlungseingang {t} zugeordnet"),
         "payment.bank_dismiss" => format!("{a} hat den Zahlungseingang {t} ohne Zuordnung erledigt"),
         "payment.report" => format!("{a} hat die Zahlungsübersicht {t} heruntergeladen"),
         "finance.activation_code" => format!("{a} hat einen Aktivierungscode für das Finanzkonto {t} erzeugt"),
         "finance.link" => format!("{a} hat das Finanzkonto {t} mit dem Bürgerkonto verknüpft"),
+        "finance.unlink" => format!("{a} hat die Verknüpfung des Finanzkontos {t} mit dem Bürgerkonto aufgehoben"),
+        "finance.activation_code.revoke" => {
+            format!("{a} hat die offenen Aktivierungscodes des Finanzkontos {t} widerrufen")
+        }
         other => format!("{a}: {} ({t})", kind_label(other)),
     };
     let failed_generic = matches!(e.outcome, "failure" | "refused" | "replay")

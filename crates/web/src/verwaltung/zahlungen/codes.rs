@@ -1,12 +1,15 @@
 //! Activation codes (`…/zahlungen/aktivierungscodes`): a citizen's account is linked
 //! to a finance account (Personenkonto) of the finance software only by a one-time
 //! code the authority sends by letter. The page makes a code for a Personenkonto and
-//! shows it once, as a letter ready to print; only its hash is stored. It also lists
-//! the finance accounts and whether a citizen has linked them.
+//! shows it once, as a letter ready to print; only its hash is stored, and older
+//! unused codes of the account stop working. It also lists the finance accounts and
+//! whether a citizen has linked them, with a button to part a linked account from
+//! its citizen and one to revoke an account's unused codes (a letter lost or sent
+//! to the wrong person).
 
 use super::{Problem, StaffContext, authority_value, base_url, invalid, no_store};
 use crate::AppState;
-use crate::csrf::Csrf;
+use crate::csrf::{Csrf, NoFields};
 use crate::error::AppError;
 use crate::render::render_page;
 use amtsweg_domain::Authority;
@@ -15,7 +18,7 @@ use amtsweg_portal::time::when;
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::{Value, context};
 use serde::Deserialize;
 
@@ -39,18 +42,36 @@ async fn render(
     typed: &CodeForm,
     problems: &[Problem],
 ) -> Result<Response, AppError> {
+    let open: std::collections::HashMap<i64, i64> =
+        state.store.open_activation_codes(a.id, amtsweg_store::now_ms()).await?.into_iter().collect();
     let accounts: Vec<Value> = state
         .store
         .finance_accounts_of(a.id, 500)
         .await?
         .into_iter()
-        .map(|f| context! { account => &f.account_ref, linked => f.linked_at.map(when), created => when(f.created_at) })
+        .map(|f| {
+            context! {
+                id => f.id, account => &f.account_ref, linked => f.linked_at.map(when), created => when(f.created_at),
+                open_codes => open.get(&f.id).copied().unwrap_or(0),
+            }
+        })
         .collect();
+    let notice = match form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
+        .find(|(k, _)| k == "hinweis")
+        .map(|(_, v)| v.into_owned())
+        .as_deref()
+    {
+        Some("getrennt") => Some(
+            "Die Verknüpfung ist aufgehoben. Die Person sieht die Forderungen dieses Kontos nicht mehr; offene Aktivierungscodes gelten nicht mehr.",
+        ),
+        Some("widerrufen") => Some("Die offenen Aktivierungscodes dieses Kontos gelten nicht mehr."),
+        _ => None,
+    };
     let status = if problems.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     let tage = if typed.tage.trim().is_empty() { DEFAULT_VALID_DAYS.to_string() } else { typed.tage.clone() };
     let ctx = context! {
         authority => authority_value(a), base => base_url(a), accounts, errors => problems, invalid => invalid(problems),
-        typed => context! { konto => &typed.konto, tage },
+        typed => context! { konto => &typed.konto, tage }, notice,
         ..crate::verwaltung::base(state, Some(staff), uri.path())
     };
     Ok(no_store((status, render_page(state, "verwaltung/zahlungen_codes.html", ctx)?).into_response()))
@@ -107,4 +128,41 @@ pub async fn create(
         ..crate::verwaltung::base(&state, Some(&staff), uri.path())
     };
     Ok(no_store(render_page(&state, "verwaltung/zahlungen_brief.html", ctx)?.into_response()))
+}
+
+/// `POST …/aktivierungscodes/<account id>/trennen`: parts the account from its
+/// citizen (who no longer sees its claims, at once) and revokes its unused codes.
+pub async fn unlink(
+    State(state): State<AppState>,
+    staff: StaffContext,
+    Path((slug, id)): Path<(String, String)>,
+    Csrf(Form(NoFields {})): Csrf<Form<NoFields>>,
+) -> Result<Response, AppError> {
+    change(&state, &staff, &slug, &id, true).await
+}
+
+/// `POST …/aktivierungscodes/<account id>/widerrufen`: revokes the account's unused
+/// codes.
+pub async fn revoke(
+    State(state): State<AppState>,
+    staff: StaffContext,
+    Path((slug, id)): Path<(String, String)>,
+    Csrf(Form(NoFields {})): Csrf<Form<NoFields>>,
+) -> Result<Response, AppError> {
+    change(&state, &staff, &slug, &id, false).await
+}
+
+async fn change(
+    state: &AppState,
+    staff: &StaffContext,
+    slug: &str,
+    id: &str,
+    unlink: bool,
+) -> Result<Response, AppError> {
+    let a = staff.payment_handler(state, slug)?;
+    let id: i64 = id.trim().parse().map_err(|_| AppError::NotFound)?;
+    // Another authority's account is simply not there.
+    finanzen::unlink(&state.portal, &staff.actor(), a.id, id, unlink, true).await?.ok_or(AppError::NotFound)?;
+    let hinweis = if unlink { "getrennt" } else { "widerrufen" };
+    Ok(Redirect::to(&format!("{}aktivierungscodes?hinweis={hinweis}#konten", base_url(&a))).into_response())
 }

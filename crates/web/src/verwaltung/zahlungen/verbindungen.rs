@@ -64,6 +64,8 @@ pub struct ConnectorForm {
     xb_pem: String,
     /// "ja": send the citizen's name and address along.
     xb_requestor: String,
+    /// "Adresse der Bezahlseite": the pay pages' origin when not the API's.
+    xb_bezahlseite: String,
     // Rechnung
     re_empfaenger: String,
     re_iban: String,
@@ -93,6 +95,7 @@ impl ConnectorForm {
                 f.xb_url = s(settings, "base_url");
                 f.xb_originator = s(settings, "originator_id");
                 f.xb_endpoint = s(settings, "endpoint_id");
+                f.xb_bezahlseite = s(settings, "pay_origin");
                 f.xb_requestor = if settings.get("send_requestor").and_then(Json::as_bool) == Some(true) {
                     "ja".into()
                 } else {
@@ -167,7 +170,11 @@ impl ConnectorForm {
                     "oauth2" => {
                         let mut a = json!({
                             "type": "oauth2", "token_url": t(&self.xb_token_url), "client_id": t(&self.xb_client_id),
-                            "client_secret": typed_or_kept(&self.xb_client_secret, &["auth", "client_secret"]),
+                            "client_secret": if self.moves_sealed_secret(old) {
+                                t(&self.xb_client_secret)
+                            } else {
+                                typed_or_kept(&self.xb_client_secret, &["auth", "client_secret"])
+                            },
                         });
                         if !self.xb_scope.trim().is_empty() {
                             a["scope"] = json!(t(&self.xb_scope));
@@ -180,10 +187,14 @@ impl ConnectorForm {
                     }
                     _ => json!({ "type": "none" }),
                 };
-                json!({
+                let mut cfg = json!({
                     "base_url": t(&self.xb_url), "originator_id": t(&self.xb_originator),
                     "endpoint_id": t(&self.xb_endpoint), "auth": auth, "send_requestor": self.xb_requestor == "ja",
-                })
+                });
+                if !self.xb_bezahlseite.trim().is_empty() {
+                    cfg["pay_origin"] = json!(t(&self.xb_bezahlseite).trim_end_matches('/'));
+                }
+                cfg
             }
             "rechnung" => {
                 // Stored compact and upper-case, so every later reader compares alike.
@@ -203,12 +214,25 @@ impl ConnectorForm {
         context! {
             name => &self.name, art => &self.art, formular => &self.formular,
             xb_url => &self.xb_url, xb_originator => &self.xb_originator, xb_endpoint => &self.xb_endpoint,
+            xb_bezahlseite => &self.xb_bezahlseite,
             xb_auth => if self.xb_auth.is_empty() { "keine" } else { self.xb_auth.as_str() },
             xb_token_url => &self.xb_token_url, xb_client_id => &self.xb_client_id, xb_scope => &self.xb_scope,
             xb_requestor => self.xb_requestor == "ja",
             re_empfaenger => &self.re_empfaenger, re_iban => &self.re_iban, re_bic => &self.re_bic,
             wh_url => &self.wh_url,
         }
+    }
+
+    /// Whether keeping the stored OAuth2 secret would send it to another address:
+    /// the API's or the token address differs from the stored one.
+    fn moves_sealed_secret(&self, old: Option<&Json>) -> bool {
+        let Some(old) = old else { return false };
+        let same = |typed: &str, stored: Option<&Json>| {
+            let stored = stored.and_then(Json::as_str).unwrap_or_default();
+            typed.trim().trim_end_matches('/') == stored.trim().trim_end_matches('/')
+        };
+        !same(&self.xb_url, old.get("base_url"))
+            || !same(&self.xb_token_url, old.get("auth").and_then(|a| a.get("token_url")))
     }
 
     /// A secret was typed (it is not shown again and must be typed once more).
@@ -221,6 +245,7 @@ impl ConnectorForm {
 fn field_of(kind: &str, message: &str) -> &'static str {
     let has = |w: &str| message.contains(w);
     match kind {
+        "xbezahldienste" if has("Bezahlseite") => "xb_bezahlseite",
         "xbezahldienste" if has("Originator") => "xb_originator",
         "xbezahldienste" if has("Endpoint") => "xb_endpoint",
         "xbezahldienste" if has("Zugriffstoken") || has("Token") => "xb_token_url",
@@ -287,6 +312,15 @@ fn check_inputs(state: &AppState, a: &Authority, f: &ConnectorForm, old: Option<
                     }
                     if empty(&f.xb_client_secret) && !stored(&["auth", "client_secret"]) {
                         out.push(Problem::new("xb_client_secret", "Bitte geben Sie das Client-Geheimnis an."));
+                    } else if empty(&f.xb_client_secret) && f.moves_sealed_secret(old) {
+                        // The stored secret must not follow a changed address: whoever
+                        // changes where it is sent must know it.
+                        out.push(Problem::new(
+                            "xb_client_secret",
+                            "Sie haben die Adresse des Bezahldienstes oder für das Zugriffstoken geändert. Bitte \
+                             geben Sie das Client-Geheimnis noch einmal ein – das gespeicherte wird nur an die \
+                             bisherigen Adressen gesendet.",
+                        ));
                     }
                 }
                 "zertifikat" => {
@@ -577,6 +611,12 @@ mod tests {
         let f = ConnectorForm::of(&row, &old);
         assert_eq!((f.xb_auth.as_str(), f.xb_client_id.as_str(), f.xb_client_secret.as_str()), ("oauth2", "c", ""));
         assert_eq!(f.settings(Some(&old))["auth"]["client_secret"], json!("geheim"));
+        // A changed token or API address does not take the stored secret along.
+        let moved = ConnectorForm { xb_token_url: "https://evil.example/token".into(), ..f.clone() };
+        assert_eq!(moved.settings(Some(&old))["auth"]["client_secret"], json!(""));
+        let moved = ConnectorForm { xb_url: "https://evil.example".into(), ..f.clone() };
+        assert!(moved.moves_sealed_secret(Some(&old)));
+        assert!(!ConnectorForm { xb_url: "https://pay.example/".into(), ..f.clone() }.moves_sealed_secret(Some(&old)));
         let none = ConnectorForm { xb_auth: "keine".into(), ..f };
         assert_eq!(none.settings(Some(&old))["auth"], json!({"type": "none"}));
         assert_eq!(ConnectorForm::stored_secrets("xbezahldienste", &old).len(), 1);
