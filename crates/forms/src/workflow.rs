@@ -17,6 +17,11 @@ pub const PAYMENT_EXPIRED: &str = "zahlung_abgelaufen";
 /// The states the payment sets, outside every workflow.
 pub const RESERVED_STATES: [&str; 2] = [AWAITING_PAYMENT, PAYMENT_EXPIRED];
 
+/// The state a citizen's withdrawal sets (and a case worker may set on their
+/// behalf). Its meaning is fixed for every form: a workflow need not declare it,
+/// and one that does must make it final.
+pub const WITHDRAWN: &str = "zurueckgezogen";
+
 /// A final outcome of a state, e.g. "bewilligt" for "abgeschlossen".
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Outcome {
@@ -112,6 +117,7 @@ impl Workflow {
         match status {
             AWAITING_PAYMENT => return "Zahlung ausstehend".to_owned(),
             PAYMENT_EXPIRED => return "Nicht bezahlt (abgelaufen)".to_owned(),
+            WITHDRAWN if self.state(WITHDRAWN).is_none() => return "Zurückgezogen".to_owned(),
             _ => {}
         }
         let Some(s) = self.state(status) else { return status.to_owned() };
@@ -156,6 +162,39 @@ impl Workflow {
         Ok(())
     }
 
+    /// Whether the citizen may withdraw an application in state `status`: while it
+    /// is in an open state of the workflow. A held application (waiting for its fee)
+    /// is not the authority's yet and expires by itself when unpaid — withdrawing it
+    /// would hand it to the authority, so it is refused with that explanation.
+    ///
+    /// # Errors
+    /// When withdrawing is not possible, with the reason in plain German.
+    pub fn check_withdrawal(&self, status: &str) -> Result<(), TransitionError> {
+        let err = |s: &str| Err(TransitionError(s.to_owned()));
+        match status {
+            WITHDRAWN => return err("Dieser Antrag ist bereits zurückgezogen."),
+            AWAITING_PAYMENT => {
+                return err("Dieser Antrag liegt der Behörde noch nicht vor: Er wird erst nach der Zahlung \
+                            weitergegeben. Wenn Sie nicht bezahlen, verfällt er mit Ablauf der Zahlungsfrist von \
+                            selbst – Sie müssen nichts weiter tun.");
+            }
+            PAYMENT_EXPIRED => {
+                return err("Dieser Antrag ist verfallen, weil die Gebühr nicht bezahlt wurde. Er wird nicht \
+                            bearbeitet; Sie müssen ihn nicht zurückziehen.");
+            }
+            _ => {}
+        }
+        match self.state(status) {
+            Some(s) if !s.is_final => Ok(()),
+            Some(s) => Err(TransitionError(format!(
+                "Der Antrag ist bereits abgeschlossen („{}“) und kann nicht mehr zurückgezogen werden.",
+                s.label
+            ))),
+            // A state an older workflow had: only the authority can say what it means.
+            None => err("Dieser Antrag kann nicht online zurückgezogen werden. Bitte wenden Sie sich an die Behörde."),
+        }
+    }
+
     /// Structural problems in plain German; empty when the workflow may be used.
     #[must_use]
     pub fn problems(&self) -> Vec<String> {
@@ -170,6 +209,9 @@ impl Workflow {
             }
             if RESERVED_STATES.contains(&s.id.as_str()) {
                 out.push(format!("Die Kennung „{}“ ist für die Zahlung reserviert; wählen Sie eine andere.", s.id));
+            }
+            if s.id == WITHDRAWN && !s.is_final {
+                out.push(format!("„{WITHDRAWN}“ ist der Stand zurückgezogener Anträge; er muss ein Abschluss sein."));
             }
             if s.label.trim().is_empty() {
                 out.push(format!("Der Bearbeitungsstand „{}“ hat keine Bezeichnung.", s.id));
@@ -232,6 +274,32 @@ mod tests {
         assert!(w.check_transition("in_bearbeitung", "rueckfrage", "", " ").unwrap_err().0.contains("Frage"));
         assert!(w.check_transition("in_bearbeitung", "erledigt", "", "").is_err());
         assert!(w.check_transition("in_bearbeitung", "zurueckgezogen", "bewilligt", "").is_err());
+    }
+
+    #[test]
+    fn a_citizen_withdraws_only_an_open_application() {
+        let w = Workflow::default();
+        for open in [RECEIVED, "in_bearbeitung", "rueckfrage"] {
+            assert!(w.check_withdrawal(open).is_ok(), "{open}");
+        }
+        assert!(w.check_withdrawal("abgeschlossen").unwrap_err().0.contains("bereits abgeschlossen („Abgeschlossen“)"));
+        assert!(w.check_withdrawal(WITHDRAWN).unwrap_err().0.contains("bereits zurückgezogen"));
+        assert!(w.check_withdrawal(AWAITING_PAYMENT).unwrap_err().0.contains("nach der Zahlung"));
+        assert!(w.check_withdrawal(PAYMENT_EXPIRED).unwrap_err().0.contains("verfallen"));
+        assert!(w.check_withdrawal("archiviert").is_err());
+        // A workflow without the state still names it, and may not make it open.
+        let mut own = Workflow::default();
+        own.states.retain(|s| s.id != WITHDRAWN);
+        for s in &mut own.states {
+            s.next.retain(|n| n != WITHDRAWN);
+        }
+        assert!(own.problems().is_empty(), "{:?}", own.problems());
+        assert_eq!(own.label(WITHDRAWN, ""), "Zurückgezogen");
+        let mut open = Workflow::default();
+        let last = open.states.len() - 1;
+        open.states[last].is_final = false;
+        open.states[last].next = vec!["in_bearbeitung".into()];
+        assert!(open.problems().iter().any(|p| p.contains("muss ein Abschluss sein")), "{:?}", open.problems());
     }
 
     #[test]

@@ -89,6 +89,7 @@ const BUILTIN: &[(&str, &str)] = &[
     ("termine/bestaetigen.html", include_str!("../templates/termine/bestaetigen.html")),
     ("termine/hinweis.html", include_str!("../templates/termine/hinweis.html")),
     ("konto/antrag.html", include_str!("../templates/konto/antrag.html")),
+    ("konto/zurueckziehen.html", include_str!("../templates/konto/zurueckziehen.html")),
     ("konto/anmelden.html", include_str!("../templates/konto/anmelden.html")),
     ("konto/code.html", include_str!("../templates/konto/code.html")),
     ("konto/registrieren.html", include_str!("../templates/konto/registrieren.html")),

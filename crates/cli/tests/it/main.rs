@@ -56,3 +56,4 @@ mod zahlung_anbieter;
 mod zahlung_camt;
 mod zahlung_demo;
 mod zahlung_verwaltung;
+mod zurueckziehen;

@@ -10,11 +10,13 @@
 //!   attachments, and which replies nobody of the authority has read.
 //! * [`decisions`]: the confirmation a final state needs, reopening a closed case,
 //!   assignment of one case or many.
+//! * [`withdraw`]: the citizen withdraws their own open application.
 //! * [`applicant_name`]: the applicant's name for the inbox, from the answers.
 
 mod applicant;
 pub mod conversation;
 pub mod decisions;
+pub mod withdraw;
 
 pub use applicant::applicant_name;
 

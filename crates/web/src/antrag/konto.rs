@@ -118,6 +118,8 @@ pub async fn detail(
             submitted => when(s.submitted_at), status_at => when(s.status_at), hash => &s.data_hash,
             thread => s.thread_id, reopened,
             asks => workflow.state(&s.status).is_some_and(|st| st.asks_citizen),
+            withdraw => workflow.check_withdrawal(&s.status).is_ok(),
+            withdrawn => s.status == amtsweg_forms::workflow::WITHDRAWN,
         },
         authority => a.name, sections, computed, files, history, payment,
         ..crate::konto::base(&state, Some(&me), &format!("/konto/antraege/{id}"))

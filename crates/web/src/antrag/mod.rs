@@ -24,6 +24,7 @@ pub(crate) mod schritt;
 pub(crate) mod start;
 pub mod upload;
 pub(crate) mod zahlung;
+pub(crate) mod zurueckziehen;
 
 pub(crate) use eingang::{pdf_response, receipt_view};
 

@@ -252,6 +252,12 @@ fn table() -> Vec<Entry> {
         r("/konto/antraege/", &["GET"], Citizen, get(crate::antrag::konto::list)),
         r("/konto/antraege/{id}", &["GET"], Citizen, get(crate::antrag::konto::detail)),
         r("/konto/antraege/{id}/quittung.pdf", &["GET"], Citizen, get(crate::antrag::konto::pdf)),
+        r(
+            "/konto/antraege/{id}/zurueckziehen",
+            &["GET", "POST"],
+            Citizen,
+            get(crate::antrag::zurueckziehen::confirm).post(crate::antrag::zurueckziehen::submit),
+        ),
     ]
     .into_iter()
     .chain(back_office::table())
